@@ -1,0 +1,57 @@
+# threadrunner: `make run` serves the API locally, `make test` runs every test. See `make help`.
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TOOLS_STAMP := $(TOOLS)/.installed
+# sam build needs the Lambda runtime's Python on PATH; pyenv machines keep it under versions/.
+PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell command -v python3.12 2>/dev/null)))
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+BUILD_DIR := .aws-sam/build
+
+.PHONY: help run test test-fast lint bench build validate invoke clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The project's environment: reinstalled only when what pins it changes.
+$(STAMP): pyproject.toml layers/core/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# SAM CLI and cfn-lint pin their own boto3 and pydantic, so they live in a venv of their own.
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	@touch $@
+
+run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack
+	$(PY) -m threadrunner_local
+
+test: $(STAMP) $(TOOLS_STAMP) lint validate build ## Lint, validate and build the template, run every test
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests only
+	$(PY) -m pytest -q
+
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check layers/core local functions tests scripts
+	$(VENV)/bin/ruff format --check layers/core local functions tests scripts
+	$(VENV)/bin/mypy
+
+validate: $(TOOLS_STAMP) ## cfn-lint and sam validate --lint
+	$(SAM_ENV) $(TOOLS)/bin/cfn-lint template.yaml
+	$(SAM_ENV) $(TOOLS)/bin/sam validate --lint
+
+build: $(TOOLS_STAMP) ## sam build (needs python3.12, found under pyenv)
+	@test -n "$(PY312)" || { echo "sam build needs python3.12 on PATH (pyenv install 3.12)"; exit 1; }
+	PATH="$(PY312):$$PATH" $(SAM_ENV) $(TOOLS)/bin/sam build --build-dir $(BUILD_DIR)
+
+bench: $(STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
+	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
+
+clean: ## Remove the environments and build output
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""ToolFunction: runs one server-side tool call per invocation, or lists its tools (the catalogue)."""
+
+import importlib
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from threadrunner import bootstrap
+from threadrunner.config import settings
+from threadrunner.domain.tools import default_registry
+from threadrunner.observability import logger, tracer
+from threadrunner.tool_runner import ToolCallRef, run_tool_call
+
+config = settings()
+for module in filter(None, (name.strip() for name in config.tool_modules.split(","))):
+    importlib.import_module(module)  # registers the module's tools
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if event.get("catalogue"):
+        return {"tools": [definition.model_dump() for definition in default_registry.definitions()]}
+    ref = ToolCallRef.model_validate(event)
+    logger.append_keys(project=ref.project, thread_id=ref.thread_id, run_id=ref.run_id, call_id=ref.call_id)
+    return run_tool_call(bootstrap.store(ref.project), default_registry, ref, config.max_tool_output_bytes).model_dump()

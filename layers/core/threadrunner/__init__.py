@@ -1,0 +1,1 @@
+"""threadrunner: the Assistants API v2 served from your own AWS account."""

@@ -1,0 +1,509 @@
+"""The store on one DynamoDB table (single-table design). Key design: docs/data-model.md.
+
+Every key starts with the project, so one project can never address another's objects.
+
+==========================  =================================  ==============================
+item                        PK                                 SK
+==========================  =================================  ==============================
+assistant                   ``P#<project>#ASSISTANTS``         ``ASST#<assistant_id>``
+thread                      ``P#<project>#THREAD#<thread_id>`` ``THREAD``
+message                     same as its thread                 ``MSG#<message_id>``
+run                         same as its thread                 ``RUN#<run_id>``
+run step                    same as its thread                 ``STEP#<run_id>#<step_id>``
+tool call                   same as its thread                 ``STEP#<run_id>#<step_id>#CALL#<call_id>``
+==========================  =================================  ==============================
+
+Ids sort by creation time, so a query on an SK prefix lists a thread's messages, runs or a
+run's steps in order, and the cursors ``after``/``before`` become key conditions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from ..domain.assistant import Assistant
+from ..domain.common import Usage
+from ..domain.message import Message
+from ..domain.pagination import Page, PageRequest, paginate
+from ..domain.run import Run
+from ..domain.run_record import RunRecord
+from ..domain.run_status import RunStatus, is_terminal, sources_of
+from ..domain.run_step import RunStep, RunStepStatus, ToolCallsStepDetails
+from ..domain.thread import Thread
+from ..domain.tool_call import ToolCall
+from ..errors import InvalidTransition, NotFound, RunActive
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_RUN_BOOKKEEPING = ("response_id", "tool_rounds", "usage_prompt", "usage_completion", "usage_responses", "claims")
+_KEYS = ("PK", "SK", "entity")
+_HIGHEST = "~"  # sorts after every id character
+
+
+def _to_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    # DynamoDB numbers are Decimals; a JSON round trip turns every float into one.
+    plain = json.loads(json.dumps(values), parse_float=Decimal)
+    return {key: _serializer.serialize(value) for key, value in plain.items()}
+
+
+def _from_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_number(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_number(item) for item in value]
+    if isinstance(value, set):
+        return {_from_number(item) for item in value}
+    return value
+
+
+def _from_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _from_number(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _fields(item: dict[str, Any], *internal: str) -> dict[str, Any]:
+    """The wire object's fields of an item: keys and bookkeeping removed."""
+    hidden = set(_KEYS) | set(internal)
+    return {key: value for key, value in item.items() if key not in hidden}
+
+
+def _reason_codes(error: ClientError) -> list[str]:
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+class DynamoDBStore:
+    """:class:`threadrunner.ports.Store` for one project on one table."""
+
+    def __init__(self, table_name: str, project: str, client: Any | None = None) -> None:
+        self.project = project
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    # keys ------------------------------------------------------------------------------------
+
+    def _thread_pk(self, thread_id: str) -> str:
+        return f"P#{self.project}#THREAD#{thread_id}"
+
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    def _run_key(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return self._key(self._thread_pk(thread_id), f"RUN#{run_id}")
+
+    def _step_sk(self, run_id: str, step_id: str) -> str:
+        return f"STEP#{run_id}#{step_id}"
+
+    # plumbing --------------------------------------------------------------------------------
+
+    def _put(self, pk: str, sk: str, kind: str, values: dict[str, Any], condition: str | None = None) -> dict:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {**_to_attributes(values), **self._key(pk, sk), "entity": {"S": kind}},
+        }
+        if condition:
+            request["ConditionExpression"] = condition
+        return request
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True).get("Item")
+        return _from_attributes(item) if item else None
+
+    def _query(
+        self,
+        pk: str,
+        low: str,
+        high: str,
+        forward: bool = True,
+        limit: int | None = None,
+        where: tuple[str, dict[str, Any]] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a partition with ``low <= SK <= high``, read page after page as the caller consumes."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+            "ScanIndexForward": forward,
+            "ConsistentRead": True,
+        }
+        if limit is not None:
+            request["Limit"] = limit
+        if where is not None:
+            request["FilterExpression"] = where[0]
+            request["ExpressionAttributeValues"].update(_to_attributes(where[1]))
+        while True:
+            answer = self._client.query(**request)
+            for item in answer.get("Items", []):
+                yield _from_attributes(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _page(
+        self, pk: str, prefix: str, page: PageRequest, where: tuple[str, dict[str, Any]] | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the items whose SK is ``prefix + <id>``, in list order, and whether more follow."""
+        ascending = page.order == "asc"
+        low, high = prefix, prefix + _HIGHEST
+        excluded: set[str] = set()
+
+        def above(cursor: str) -> str:
+            # Ids have one length, so every id greater than the cursor sorts at or above this key.
+            return prefix + cursor + "#"
+
+        if page.after is not None:
+            if ascending:
+                low = above(page.after)
+            else:
+                high = prefix + page.after
+                excluded.add(high)
+        if page.before is not None:
+            if ascending:
+                high = prefix + page.before
+                excluded.add(high)
+            else:
+                low = above(page.before)
+        # With only `before`, the page ends at the cursor: read back from it, then restore list order.
+        backwards = page.before is not None and page.after is None
+        items: list[dict[str, Any]] = []
+        for item in self._query(pk, low, high, ascending != backwards, page.limit + 2, where):
+            if item["SK"] not in excluded:
+                items.append(item)
+            if len(items) > page.limit:
+                break
+        has_more = len(items) > page.limit
+        items = items[: page.limit]
+        if backwards:
+            items.reverse()
+        return items, has_more
+
+    # assistants ------------------------------------------------------------------------------
+
+    def put_assistant(self, assistant: Assistant) -> None:
+        self._client.put_item(
+            **self._put(f"P#{self.project}#ASSISTANTS", f"ASST#{assistant.id}", "assistant", assistant.model_dump())
+        )
+
+    def get_assistant(self, assistant_id: str) -> Assistant:
+        item = self._get(f"P#{self.project}#ASSISTANTS", f"ASST#{assistant_id}")
+        if item is None:
+            raise NotFound("assistant", assistant_id)
+        return Assistant.model_validate(_fields(item))
+
+    # threads and messages --------------------------------------------------------------------
+
+    def create_thread(self, thread: Thread, messages: list[Message]) -> None:
+        pk = self._thread_pk(thread.id)
+        writes = [{"Put": self._put(pk, "THREAD", "thread", thread.model_dump())}]
+        writes += [{"Put": self._put(pk, f"MSG#{m.id}", "message", m.model_dump())} for m in messages]
+        self._client.transact_write_items(TransactItems=writes)
+
+    def get_thread(self, thread_id: str) -> Thread:
+        return Thread.model_validate(_fields(self._thread_item(thread_id), "active_run_id"))
+
+    def _thread_item(self, thread_id: str) -> dict[str, Any]:
+        item = self._get(self._thread_pk(thread_id), "THREAD")
+        if item is None:
+            raise NotFound("thread", thread_id)
+        return item
+
+    def _refusal(self, thread_id: str) -> Exception:
+        """Why a write guarded by the thread's lock was refused: the thread is gone or busy."""
+        active = self._thread_item(thread_id).get("active_run_id")
+        return RunActive(thread_id, active) if active else RuntimeError(f"thread {thread_id} refused a write")
+
+    def add_message(self, message: Message) -> None:
+        pk = self._thread_pk(message.thread_id)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    # The thread's lock: no caller's message lands while a run reads the thread.
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": self._key(pk, "THREAD"),
+                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id)",
+                        }
+                    },
+                    {"Put": self._put(pk, f"MSG#{message.id}", "message", message.model_dump())},
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise self._refusal(message.thread_id) from exc
+
+    def put_run_message(self, message: Message) -> None:
+        pk = self._thread_pk(message.thread_id)
+        self._client.put_item(**self._put(pk, f"MSG#{message.id}", "message", message.model_dump()))
+
+    def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
+        self._thread_item(thread_id)
+        where = ("run_id = :run_id", {":run_id": run_id}) if run_id is not None else None
+        items, has_more = self._page(self._thread_pk(thread_id), "MSG#", page, where)
+        return Page(data=[Message.model_validate(_fields(item)) for item in items], has_more=has_more)
+
+    def conversation(self, thread_id: str) -> list[Message]:
+        items = self._query(self._thread_pk(thread_id), "MSG#", "MSG#" + _HIGHEST)
+        return [Message.model_validate(_fields(item)) for item in items]
+
+    # runs ------------------------------------------------------------------------------------
+
+    def create_run(self, run: Run) -> None:
+        pk = self._thread_pk(run.thread_id)
+        values = {**run.model_dump(), "tool_rounds": 0, "usage_prompt": 0, "usage_completion": 0, "claims": {}}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": self._put(pk, f"RUN#{run.id}", "run", values, "attribute_not_exists(PK)")},
+                    # One active run per thread: the run takes the thread's lock or is not created.
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": self._key(pk, "THREAD"),
+                            "UpdateExpression": "SET active_run_id = :run_id",
+                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id)",
+                            "ExpressionAttributeValues": {":run_id": {"S": run.id}},
+                        }
+                    },
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise self._refusal(run.thread_id) from exc
+
+    def _run_item(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        item = self._get(self._thread_pk(thread_id), f"RUN#{run_id}")
+        if item is None:
+            raise NotFound("run", run_id)
+        return item
+
+    def get_run(self, thread_id: str, run_id: str) -> Run:
+        return Run.model_validate(_fields(self._run_item(thread_id, run_id), *_RUN_BOOKKEEPING))
+
+    def get_run_record(self, thread_id: str, run_id: str) -> RunRecord:
+        item = self._run_item(thread_id, run_id)
+        prompt, completion = item.get("usage_prompt", 0), item.get("usage_completion", 0)
+        return RunRecord(
+            run=Run.model_validate(_fields(item, *_RUN_BOOKKEEPING)),
+            response_id=item.get("response_id"),
+            tool_rounds=item.get("tool_rounds", 0),
+            usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+            message_id=item.get("claims", {}).get("message"),
+        )
+
+    def transition_run(self, thread_id: str, run_id: str, status: RunStatus, **changes: Any) -> Run:
+        sources = sorted(sources_of(status))
+        names = {"#status": "status"} | {f"#{field}": field for field in changes}
+        values = {":status": status} | {f":{field}": _plain(value) for field, value in changes.items()}
+        values |= {f":from{index}": source for index, source in enumerate(sources)}
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._run_key(thread_id, run_id),
+            "UpdateExpression": "SET " + ", ".join(f"#{name} = :{name}" for name in ["status", *changes]),
+            # The transition table: a run moves only from a status that allows the move.
+            "ConditionExpression": f"#status IN ({', '.join(f':from{i}' for i in range(len(sources)))})",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _to_attributes(values),
+        }
+        if not is_terminal(status):
+            try:
+                self._client.update_item(**update)
+            except self._client.exceptions.ConditionalCheckFailedException as exc:
+                raise self._invalid_transition(thread_id, run_id, status) from exc
+            return self.get_run(thread_id, run_id)
+        release = {
+            "TableName": self._table,
+            "Key": self._key(self._thread_pk(thread_id), "THREAD"),
+            "UpdateExpression": "REMOVE active_run_id",
+            "ConditionExpression": "active_run_id = :run_id",
+            "ExpressionAttributeValues": {":run_id": {"S": run_id}},
+        }
+        try:
+            # A finished run frees its thread in the same write.
+            self._client.transact_write_items(TransactItems=[{"Update": update}, {"Update": release}])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            run_reason, _thread_reason = _reason_codes(exc)
+            if run_reason == "ConditionalCheckFailed":
+                raise self._invalid_transition(thread_id, run_id, status) from exc
+            self._client.update_item(**update)  # the thread's lock is not this run's: leave it alone
+        return self.get_run(thread_id, run_id)
+
+    def _invalid_transition(self, thread_id: str, run_id: str, status: RunStatus) -> InvalidTransition:
+        current = self.get_run(thread_id, run_id).status
+        return InvalidTransition(f"Cannot move run {run_id} from status '{current}' to '{status}'.")
+
+    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._run_key(thread_id, run_id),
+            UpdateExpression="SET response_id = :response_id ADD tool_rounds :round",
+            ExpressionAttributeValues={":response_id": {"S": response_id}, ":round": {"N": str(int(tool_round))}},
+        )
+
+    def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
+        answer = self._client.update_item(
+            TableName=self._table,
+            Key=self._run_key(thread_id, run_id),
+            UpdateExpression="SET claims.#slot = if_not_exists(claims.#slot, :candidate)",
+            ExpressionAttributeNames={"#slot": slot},
+            ExpressionAttributeValues={":candidate": {"S": candidate}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return str(answer["Attributes"]["claims"]["M"][slot]["S"])
+
+    def add_usage(self, thread_id: str, run_id: str, response_id: str, usage: Usage) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._run_key(thread_id, run_id),
+                UpdateExpression="ADD usage_prompt :prompt, usage_completion :completion, usage_responses :response",
+                # Each response counts once, however often a retried task reports it.
+                ConditionExpression="NOT contains(usage_responses, :response_id)",
+                ExpressionAttributeValues={
+                    ":prompt": {"N": str(usage.prompt_tokens)},
+                    ":completion": {"N": str(usage.completion_tokens)},
+                    ":response": {"SS": [response_id]},
+                    ":response_id": {"S": response_id},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    # run steps and tool calls ----------------------------------------------------------------
+
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
+        pk = self._thread_pk(step.thread_id)
+        step_sk = self._step_sk(step.run_id, step.id)
+        values = step.model_dump()
+        if isinstance(step.step_details, ToolCallsStepDetails):
+            # The outputs live on the call items, which may each be large.
+            values["step_details"] = {"type": "tool_calls"}
+        writes = [self._put(pk, step_sk, "step", values, "attribute_not_exists(PK)")]
+        writes += [
+            self._put(pk, f"{step_sk}#CALL#{call.call_id}", "tool_call", {**call.model_dump(), "position": index},
+                      "attribute_not_exists(PK)")
+            for index, call in enumerate(tool_calls)
+        ]
+        for write in writes:  # each written once; a retried task skips what is there
+            try:
+                self._client.put_item(**write)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass
+
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
+        stamp = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at",
+                 "expired": "expired_at"}.get(status)
+        expression = "SET #status = :status" + (f", {stamp} = :at" if stamp else "")
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(self._thread_pk(thread_id), self._step_sk(run_id, step_id)),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_to_attributes({":status": status, ":at": at} if stamp else {":status": status}),
+        )
+
+    def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
+        self._run_item(thread_id, run_id)
+        prefix = f"STEP#{run_id}#"
+        steps: list[dict[str, Any]] = []
+        calls: dict[str, list[dict[str, Any]]] = {}
+        for item in self._query(self._thread_pk(thread_id), prefix, prefix + _HIGHEST):
+            if item["entity"] == "step":
+                steps.append(item)
+            else:
+                calls.setdefault(item["step_id"], []).append(item)
+        built = []
+        for item in steps:
+            fields = _fields(item)
+            if fields["type"] == "tool_calls":
+                fields["step_details"] = {
+                    "type": "tool_calls",
+                    "tool_calls": [
+                        {"id": c["call_id"], "function": {"name": c["name"], "arguments": c["arguments"],
+                                                           "output": c.get("output")}}
+                        for c in sorted(calls.get(item["id"], []), key=lambda c: c["position"])
+                    ],
+                }
+            built.append(RunStep.model_validate(fields))
+        return paginate(built, page)
+
+    def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]:
+        prefix = f"{self._step_sk(run_id, step_id)}#CALL#"
+        items = sorted(self._query(self._thread_pk(thread_id), prefix, prefix + _HIGHEST), key=lambda c: c["position"])
+        return [ToolCall.model_validate(_fields(item, "position")) for item in items]
+
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(self._thread_pk(thread_id), f"{self._step_sk(run_id, step_id)}#CALL#{call_id}"),
+                UpdateExpression="SET #status = :running",
+                # At most once per tool call: only the first attempt finds it pending.
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":running": {"S": "running"}, ":pending": {"S": "pending"}},
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return ToolCall.model_validate(_fields(_from_attributes(answer["Attributes"]), "position"))
+
+    def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(self._thread_pk(thread_id), f"{self._step_sk(call.run_id, call.step_id)}#CALL#{call.call_id}"),
+                UpdateExpression="SET #status = :completed, #output = :output, is_error = :is_error, "
+                "duration_ms = :duration_ms",
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status", "#output": "output"},
+                ExpressionAttributeValues=_to_attributes(
+                    {":completed": "completed", ":running": "running", ":output": call.output,
+                     ":is_error": call.is_error, ":duration_ms": call.duration_ms}
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # recorded already
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+class DynamoDBApiKeys:
+    """:class:`threadrunner.ports.ApiKeys` on the same table: ``PK = APIKEY#<sha256>``, ``SK = APIKEY``."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    def _key(self, key_hash: str) -> dict[str, Any]:
+        return {"PK": {"S": f"APIKEY#{key_hash}"}, "SK": {"S": "APIKEY"}}
+
+    def project_for(self, key_hash: str) -> str | None:
+        item = self._client.get_item(TableName=self._table, Key=self._key(key_hash), ConsistentRead=True).get("Item")
+        if item is None or item.get("revoked", {}).get("BOOL", False):
+            return None
+        return str(item["project"]["S"])
+
+    def put_key(self, key_hash: str, project: str, name: str, created_at: int) -> None:
+        """Store a key's hash for a project (``make key`` and the local stack's seed use it)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                **self._key(key_hash),
+                "entity": {"S": "api_key"},
+                "project": {"S": project},
+                "name": {"S": name},
+                "created_at": {"N": str(created_at)},
+                "revoked": {"BOOL": False},
+            },
+        )

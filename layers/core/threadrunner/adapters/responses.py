@@ -1,0 +1,130 @@
+"""The model port on the OpenAI Responses API, in background mode, through the ``openai`` SDK.
+
+Any provider that speaks the Responses API works: the base URL and the key are configuration.
+The SDK retries 429, 5xx and timeouts itself (``max_retries``, exponential backoff with
+jitter); what still fails after that becomes a threadrunner error the state machine retries
+or turns into ``last_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import openai
+from openai.types.responses import Response
+
+from ..domain.common import LastError, Usage
+from ..domain.model_turn import FunctionCallRequest, ModelTurn, TurnRequest
+from ..errors import ModelRateLimited, ModelRequestRejected, ModelUnavailable
+
+
+class ResponsesModelClient:
+    """:class:`threadrunner.ports.ModelClient` on ``client.responses``."""
+
+    def __init__(self, client: openai.OpenAI | Callable[[], openai.OpenAI]) -> None:
+        # A factory lets the key be re-read when its cache expires (a rotated secret).
+        self._client = client if callable(client) else (lambda: client)
+
+    def create(self, request: TurnRequest) -> ModelTurn:
+        return self._call(lambda client: client.responses.create(**_create_params(request)))
+
+    def retrieve(self, response_id: str) -> ModelTurn:
+        return self._call(lambda client: client.responses.retrieve(response_id))
+
+    def cancel(self, response_id: str) -> ModelTurn:
+        return self._call(lambda client: client.responses.cancel(response_id))
+
+    def _call(self, operation: Callable[[openai.OpenAI], Response]) -> ModelTurn:
+        try:
+            return _turn(operation(self._client()))
+        except openai.RateLimitError as exc:
+            raise ModelRateLimited(f"The model provider is rate limiting: {exc.message}") from exc
+        except (openai.APIConnectionError, openai.InternalServerError) as exc:
+            raise ModelUnavailable(f"The model provider is unavailable: {exc}") from exc
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500:
+                raise ModelUnavailable(f"The model provider answered {exc.status_code}: {exc.message}") from exc
+            raise ModelRequestRejected(f"The model provider refused the request: {exc.message}") from exc
+
+
+def _create_params(request: TurnRequest) -> dict[str, Any]:
+    items: list[dict[str, Any]] = [{"role": m.role, "content": m.text} for m in request.messages]
+    items += [{"type": "function_call_output", "call_id": o.call_id, "output": o.output} for o in request.tool_outputs]
+    params: dict[str, Any] = {
+        "model": request.model,
+        "input": items,
+        "background": True,
+        "store": True,  # a background response must be stored to be retrieved later
+        "metadata": request.metadata,
+        "parallel_tool_calls": request.parallel_tool_calls,
+    }
+    optional = {
+        "instructions": request.instructions,
+        "previous_response_id": request.previous_response_id,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "max_output_tokens": request.max_output_tokens,
+    }
+    params |= {key: value for key, value in optional.items() if value is not None}
+    if request.tools:
+        params["tools"] = [
+            {
+                "type": "function",
+                "name": tool.name,
+                "description": tool.description or "",
+                "parameters": tool.parameters or {"type": "object", "properties": {}},
+                # The Responses API defaults to strict schemas; Assistants-era schemas rarely qualify.
+                "strict": bool(tool.strict),
+            }
+            for tool in request.tools
+        ]
+        params["tool_choice"] = _tool_choice(request.tool_choice)
+    text_format = _text_format(request.response_format)
+    if text_format is not None:
+        params["text"] = {"format": text_format}
+    return params
+
+
+def _tool_choice(choice: Any) -> Any:
+    """Assistants' ``{"type": "function", "function": {"name": ...}}`` is flat in the Responses API."""
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        return {"type": "function", "name": choice.get("function", {}).get("name")}
+    return choice or "auto"
+
+
+def _text_format(response_format: Any) -> dict[str, Any] | None:
+    if not isinstance(response_format, dict) or response_format.get("type") in (None, "text"):
+        return None
+    if response_format["type"] == "json_schema":
+        schema = response_format.get("json_schema", {})
+        return {"type": "json_schema", **{k: v for k, v in schema.items() if v is not None}}
+    return {"type": response_format["type"]}
+
+
+def _turn(response: Response) -> ModelTurn:
+    usage = None
+    if response.usage is not None:
+        usage = Usage(
+            prompt_tokens=response.usage.input_tokens,
+            completion_tokens=response.usage.output_tokens,
+            total_tokens=response.usage.total_tokens,
+        )
+    error = None
+    if response.error is not None:
+        code = "rate_limit_exceeded" if response.error.code == "rate_limit_exceeded" else "server_error"
+        error = LastError(code=code, message=response.error.message)
+    calls = [
+        FunctionCallRequest(call_id=item.call_id, name=item.name, arguments=item.arguments)
+        for item in response.output
+        if item.type == "function_call"
+    ]
+    return ModelTurn(
+        id=response.id,
+        status=response.status or "in_progress",
+        output_text=response.output_text,
+        function_calls=calls,
+        usage=usage,
+        error=error,
+        incomplete_reason=response.incomplete_details.reason if response.incomplete_details else None,
+    )

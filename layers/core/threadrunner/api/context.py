@@ -1,0 +1,21 @@
+"""What a route needs, put in the resolver's context for each request by :func:`threadrunner.api.app.handle`."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ..config import Settings
+from ..ports import RunLauncher, Store
+
+
+def store(router: APIGatewayHttpRouter) -> Store:
+    """The caller's project's store."""
+    return router.context["store"]  # type: ignore[no-any-return]
+
+
+def launcher(router: APIGatewayHttpRouter) -> RunLauncher:
+    return router.context["launcher"]  # type: ignore[no-any-return]
+
+
+def settings(router: APIGatewayHttpRouter) -> Settings:
+    return router.context["settings"]  # type: ignore[no-any-return]

@@ -1,0 +1,86 @@
+"""Every error the API answers, in OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``.
+
+Routes raise; this module alone turns exceptions into status codes and bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from ..errors import InvalidRequest, InvalidTransition, NotFound, ThreadrunnerError, Unauthenticated
+from .wire import ErrorBody, ErrorDetail
+
+_STATUS = {NotFound: 404, Unauthenticated: 401, InvalidRequest: 400, InvalidTransition: 400}
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "dict": "an object",
+    "model_attributes": "an object",
+    "model": "an object",
+    "list": "an array",
+}
+
+
+def error_response(status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None,
+                   code: str | None = None) -> Response:
+    body = ErrorBody(error=ErrorDetail(message=message, type=kind, param=param, code=code))
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+
+
+def from_error(exc: ThreadrunnerError) -> Response:
+    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
+    return error_response(status, exc.message, param=exc.param, code=exc.code)
+
+
+def _param(location: tuple[Any, ...]) -> str | None:
+    parts = [part for part in location[1:] if part != "function-after[_check_metadata(), dict[str,str]]"]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    for python_type, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                              (dict, "an object"), (list, "an array")):
+        if isinstance(value, python_type):
+            return name
+    return "a value"
+
+
+def from_validation(exc: RequestValidationError) -> Response:
+    """The first problem of a request that failed validation, worded as the hosted API words it."""
+    error = exc.errors()[0]
+    kind, location = error["type"], tuple(error["loc"])
+    param = _param(location)
+    if kind == "json_invalid":
+        return error_response(
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
+            "library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+        )
+    if kind == "missing":
+        if param is None:
+            return error_response(400, "A JSON object is required as the request body.", code="missing_required_parameter")
+        return error_response(400, f"Missing required parameter: '{param}'.", param=param,
+                              code="missing_required_parameter")
+    if kind == "extra_forbidden":
+        return error_response(400, f"Unrecognized request argument supplied: {param}", param=param,
+                              code="unknown_parameter")
+    expected = next((name for prefix, name in _TYPE_NAMES.items() if kind.startswith(prefix)), None)
+    if expected is not None and kind.endswith(("_type", "_parsing")):
+        target = f"'{param}'" if param else "body"
+        return error_response(
+            400, f"Invalid type for {target}: expected {expected}, but got {_json_type(error.get('input'))} instead.",
+            param=param, code="invalid_type",
+        )
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return error_response(400, f"Invalid value for '{param}': {message}.", param=param, code="invalid_value")

@@ -1,0 +1,93 @@
+"""Request bodies, as the Assistants API v2 accepts them.
+
+Unknown fields are refused, as the hosted API refused them. Fields the spec marks nullable
+take ``null`` as "not given", because SDKs send it that way.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.common import AssistantTool, Metadata
+from ..domain.run import TruncationStrategy
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(Request):
+    type: Literal["text"]
+    text: str
+
+
+class ImageFilePart(Request):
+    type: Literal["image_file"]
+    image_file: dict[str, Any]
+
+
+class ImageURLPart(Request):
+    type: Literal["image_url"]
+    image_url: dict[str, Any]
+
+
+ContentPart = Annotated[TextPart | ImageFilePart | ImageURLPart, Field(discriminator="type")]
+
+
+class AttachmentParam(Request):
+    file_id: str | None = None
+    tools: list[dict[str, Any]] | None = None
+
+
+class AssistantCreate(Request):
+    model: str = Field(min_length=1, max_length=256)
+    """The model the assistant's runs use."""
+    name: Annotated[str, Field(max_length=256)] | None = None
+    description: Annotated[str, Field(max_length=512)] | None = None
+    instructions: Annotated[str, Field(max_length=256_000)] | None = None
+    tools: Annotated[list[AssistantTool], Field(max_length=128)] | None = None
+    tool_resources: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    response_format: Any = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+
+
+class MessageCreate(Request):
+    role: Literal["user", "assistant"]
+    """Who wrote the message."""
+    content: str | Annotated[list[ContentPart], Field(min_length=1)]
+    """The text, or an array of content parts."""
+    attachments: list[AttachmentParam] | None = None
+    metadata: Metadata | None = None
+
+
+class ThreadCreate(Request):
+    messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
+    """Messages to start the thread with."""
+    metadata: Metadata | None = None
+    tool_resources: dict[str, Any] | None = None
+
+
+class RunCreate(Request):
+    assistant_id: str
+    """The assistant that runs."""
+    model: str | None = None
+    instructions: str | None = None
+    additional_instructions: str | None = None
+    additional_messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
+    tools: Annotated[list[AssistantTool], Field(max_length=128)] | None = None
+    metadata: Metadata | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    stream: bool | None = None
+    max_prompt_tokens: Annotated[int, Field(ge=256)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=16)] | None = None
+    truncation_strategy: TruncationStrategy | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    response_format: Any = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None

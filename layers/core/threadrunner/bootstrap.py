@@ -1,0 +1,68 @@
+"""Adapters built from the settings, once per Lambda container. The entry points wire with these.
+
+``openai`` is imported only by :func:`model_client`, so functions that never call the model
+never pay for its import.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from .adapters.aws import LambdaToolCatalogue, StepFunctionsLauncher
+from .adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
+from .config import settings
+
+if TYPE_CHECKING:
+    from .adapters.responses import ResponsesModelClient
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def store(project: str) -> DynamoDBStore:
+    return DynamoDBStore(settings().table_name, project, _client("dynamodb"))
+
+
+def api_keys() -> DynamoDBApiKeys:
+    return DynamoDBApiKeys(settings().table_name, _client("dynamodb"))
+
+
+@functools.cache
+def launcher() -> StepFunctionsLauncher:
+    return StepFunctionsLauncher(settings().state_machine_arn, _client("stepfunctions"))
+
+
+@functools.cache
+def tool_catalogue() -> LambdaToolCatalogue:
+    return LambdaToolCatalogue(settings().tool_function_name, _client("lambda"))
+
+
+@functools.cache
+def model_client() -> ResponsesModelClient:
+    import openai
+    from aws_lambda_powertools.utilities import parameters
+
+    from .adapters.responses import ResponsesModelClient
+
+    config = settings()
+    clients: dict[str, openai.OpenAI] = {}
+
+    def client() -> openai.OpenAI:
+        # The key comes from Secrets Manager, cached by Powertools; a rotated key gets a new client.
+        key = str(parameters.get_secret(config.model_api_key_secret, max_age=config.secret_max_age_seconds))
+        if key not in clients:
+            clients.clear()
+            clients[key] = openai.OpenAI(
+                api_key=key,
+                base_url=config.model_base_url,
+                max_retries=config.model_max_retries,
+                timeout=config.model_timeout_seconds,
+            )
+        return clients[key]
+
+    return ResponsesModelClient(client)

@@ -1,0 +1,51 @@
+"""Configuration: the Lambda environment, parsed once. Nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Every setting threadrunner reads, with the environment variable that carries it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    table_name: str = Field("threadrunner", alias="TABLE_NAME")
+    """The DynamoDB table."""
+    state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")
+    """The run loop; ApiFunction starts one execution per run."""
+    tool_function_name: str = Field("", alias="TOOL_FUNCTION_NAME")
+    """The ToolFunction, asked for its catalogue of server-side tools."""
+    tool_modules: str = Field("threadrunner.tools", alias="TOOL_MODULES")
+    """Comma-separated modules the ToolFunction imports to register its tools."""
+    model_base_url: str = Field("https://api.openai.com/v1", alias="MODEL_BASE_URL")
+    """Base URL of the Responses API."""
+    model_api_key_secret: str = Field("", alias="MODEL_API_KEY_SECRET")
+    """Name of the Secrets Manager secret that holds the provider's API key."""
+    model_override: str = Field("", alias="MODEL_OVERRIDE")
+    """When set, every model call uses this model instead of the assistant's or run's."""
+    model_max_retries: int = Field(3, alias="MODEL_MAX_RETRIES")
+    """Retries of the SDK for 429, 5xx and timeouts, with its exponential backoff."""
+    model_timeout_seconds: float = Field(30.0, alias="MODEL_TIMEOUT_SECONDS")
+    """Timeout of one HTTP request to the provider."""
+    max_tool_rounds: int = Field(10, alias="MAX_TOOL_ROUNDS")
+    """Model turns with function calls one run may take before it fails as runaway."""
+    poll_window_seconds: float = Field(4.0, alias="POLL_WINDOW_SECONDS")
+    """How long one CheckTurn invocation polls the provider before handing back to a Wait state."""
+    max_poll_delay_seconds: int = Field(10, alias="MAX_POLL_DELAY_SECONDS")
+    """The longest Wait between two CheckTurn invocations."""
+    poll_after_ms: int = Field(500, alias="POLL_AFTER_MS")
+    """The ``openai-poll-after-ms`` header on an unfinished run: how soon a client should ask again."""
+    max_tool_output_bytes: int = Field(65536, alias="MAX_TOOL_OUTPUT_BYTES", ge=1024, le=262144)
+    """Longer tool outputs are cut to this many UTF-8 bytes (a DynamoDB item holds 400 KB)."""
+    secret_max_age_seconds: int = Field(300, alias="SECRET_MAX_AGE_SECONDS")
+    """How long the provider key is cached before Secrets Manager is asked again."""
+
+
+@functools.cache
+def settings() -> Settings:
+    """The settings of this process."""
+    return Settings.model_validate(dict(os.environ))

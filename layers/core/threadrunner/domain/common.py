@@ -1,0 +1,92 @@
+"""Small shared pieces of the wire objects."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+
+
+def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_METADATA_PAIRS:
+        raise ValueError(f"at most {MAX_METADATA_PAIRS} pairs are allowed, got {len(value)}")
+    for key, item in value.items():
+        if len(key) > MAX_METADATA_KEY:
+            raise ValueError(f"key {key[:20]!r}... is longer than {MAX_METADATA_KEY} characters")
+        if len(item) > MAX_METADATA_VALUE:
+            raise ValueError(f"the value of {key!r} is longer than {MAX_METADATA_VALUE} characters")
+    return value
+
+
+Metadata = Annotated[dict[str, str], AfterValidator(_check_metadata)]
+"""Up to 16 key-value pairs attached to an object; keys up to 64 characters, values up to 512."""
+
+
+def now() -> int:
+    """Unix time in seconds, the unit of every ``*_at`` field."""
+    return int(time.time())
+
+
+class WireModel(BaseModel):
+    """Base of the objects the API returns: unknown fields are kept out, fields stay in declaration order."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class LastError(WireModel):
+    code: str
+    """``server_error``, ``rate_limit_exceeded``, ``invalid_prompt``, or a threadrunner code documented in docs/."""
+    message: str
+    """A human-readable description of the error."""
+
+
+class Usage(WireModel):
+    prompt_tokens: int = 0
+    """Tokens in the prompts of every model call of the run."""
+    completion_tokens: int = 0
+    """Tokens the model generated over the run."""
+    total_tokens: int = 0
+    """The sum of the two."""
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class FunctionDefinition(WireModel):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
+    """The function's name: letters, digits, underscores and dashes, at most 64 characters."""
+    description: str | None = None
+    """What the function does, for the model."""
+    parameters: dict | None = None
+    """The JSON Schema object of the arguments."""
+    strict: bool | None = None
+    """Whether the model must follow the schema exactly."""
+
+
+class FunctionTool(WireModel):
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+    """The function the model may call."""
+
+
+class CodeInterpreterTool(WireModel):
+    type: Literal["code_interpreter"] = "code_interpreter"
+
+
+class FileSearchTool(WireModel):
+    type: Literal["file_search"] = "file_search"
+    file_search: dict | None = None
+    """Overrides for the file search tool."""
+
+
+AssistantTool = Annotated[FunctionTool | CodeInterpreterTool | FileSearchTool, Field(discriminator="type")]
+"""A tool an assistant or a run may use."""

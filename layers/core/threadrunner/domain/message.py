@@ -1,0 +1,94 @@
+"""The message object and its content parts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from .common import Metadata, WireModel
+
+MessageRole = Literal["user", "assistant"]
+MessageStatus = Literal["in_progress", "incomplete", "completed"]
+
+
+class Text(WireModel):
+    value: str
+    """The text."""
+    annotations: list[dict[str, Any]] = Field(default_factory=list)
+    """File citations and paths; always empty here."""
+
+
+class TextContentBlock(WireModel):
+    type: Literal["text"] = "text"
+    text: Text
+
+
+class ImageFileContentBlock(WireModel):
+    type: Literal["image_file"] = "image_file"
+    image_file: dict[str, Any]
+    """``{"file_id": ..., "detail": ...}``."""
+
+
+class ImageURLContentBlock(WireModel):
+    type: Literal["image_url"] = "image_url"
+    image_url: dict[str, Any]
+    """``{"url": ..., "detail": ...}``."""
+
+
+MessageContent = Annotated[
+    TextContentBlock | ImageFileContentBlock | ImageURLContentBlock, Field(discriminator="type")
+]
+"""One part of a message's content."""
+
+
+class Attachment(WireModel):
+    file_id: str | None = None
+    """The attached file."""
+    tools: list[dict[str, Any]] | None = None
+    """The tools to add the file to."""
+
+
+class IncompleteDetails(WireModel):
+    reason: str
+    """Why the message is incomplete."""
+
+
+class Message(WireModel):
+    id: str
+    """The identifier, ``msg_...``."""
+    object: Literal["thread.message"] = "thread.message"
+    created_at: int
+    """Unix seconds when the message was created."""
+    thread_id: str
+    """The thread the message belongs to."""
+    status: MessageStatus = "completed"
+    """``in_progress``, ``incomplete`` or ``completed``."""
+    incomplete_details: IncompleteDetails | None = None
+    """Why the message is incomplete, when it is."""
+    completed_at: int | None = None
+    """Unix seconds when the message was completed."""
+    incomplete_at: int | None = None
+    """Unix seconds when the message was marked incomplete."""
+    role: MessageRole
+    """``user`` or ``assistant``."""
+    content: list[MessageContent]
+    """The content parts."""
+    assistant_id: str | None = None
+    """The assistant that wrote the message, for assistant messages."""
+    run_id: str | None = None
+    """The run that wrote the message, for assistant messages."""
+    attachments: list[Attachment] | None = None
+    """Files attached to the message."""
+    metadata: Metadata = Field(default_factory=dict)
+    """Key-value pairs of the caller."""
+
+    @property
+    def text(self) -> str:
+        """The text parts joined by blank lines; what the model reads of this message."""
+        return "\n\n".join(part.text.value for part in self.content if isinstance(part, TextContentBlock))
+
+
+def text_content(value: str) -> list[MessageContent]:
+    """Content made of one text part."""
+    return [TextContentBlock(text=Text(value=value))]

@@ -1,0 +1,63 @@
+"""One call of the model, as the run loop sees it, whatever provider serves it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .common import FunctionDefinition, LastError, Usage
+
+TurnStatus = Literal["queued", "in_progress", "completed", "failed", "cancelled", "incomplete"]
+
+
+class InputMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    text: str
+
+
+class ToolOutput(BaseModel):
+    call_id: str
+    output: str
+
+
+class TurnRequest(BaseModel):
+    """What the run loop asks of the model for one turn."""
+
+    model: str
+    instructions: str | None = None
+    messages: list[InputMessage] = Field(default_factory=list)
+    """The conversation, for a turn that starts one."""
+    tool_outputs: list[ToolOutput] = Field(default_factory=list)
+    """Function results, for a turn that continues ``previous_response_id``."""
+    previous_response_id: str | None = None
+    tools: list[FunctionDefinition] = Field(default_factory=list)
+    tool_choice: Any = "auto"
+    parallel_tool_calls: bool = True
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: Any = "auto"
+    max_output_tokens: int | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class FunctionCallRequest(BaseModel):
+    call_id: str
+    name: str
+    arguments: str
+
+
+class ModelTurn(BaseModel):
+    """The state of one model response."""
+
+    id: str
+    status: TurnStatus
+    output_text: str = ""
+    function_calls: list[FunctionCallRequest] = Field(default_factory=list)
+    usage: Usage | None = None
+    error: LastError | None = None
+    incomplete_reason: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in ("queued", "in_progress")

@@ -1,0 +1,28 @@
+"""A run together with the loop's bookkeeping that the wire object does not show."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from .common import Usage
+from .run import Run
+
+
+class RunRef(BaseModel):
+    """What identifies a run everywhere: the state machine's input, every loop Lambda's event."""
+
+    project: str
+    thread_id: str
+    run_id: str
+
+
+class RunRecord(BaseModel):
+    run: Run
+    response_id: str | None = None
+    """The model response of the current turn."""
+    tool_rounds: int = 0
+    """Model turns with function calls so far."""
+    usage: Usage = Field(default_factory=Usage)
+    """Usage summed over the finished turns."""
+    message_id: str | None = None
+    """The assistant message of the run, once FinalizeRun chose its id."""

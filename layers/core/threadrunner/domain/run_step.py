@@ -1,0 +1,80 @@
+"""The run step object: the audit trail of what a run did."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .common import LastError, Metadata, Usage, WireModel
+
+RunStepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
+
+
+class MessageCreation(WireModel):
+    message_id: str
+    """The message the step created."""
+
+
+class MessageCreationStepDetails(WireModel):
+    type: Literal["message_creation"] = "message_creation"
+    message_creation: MessageCreation
+
+
+class FunctionCall(WireModel):
+    name: str
+    """The function the model called."""
+    arguments: str
+    """The arguments as a JSON string, as the model wrote them."""
+    output: str | None = None
+    """The function's output; null until it is known."""
+
+
+class FunctionToolCall(WireModel):
+    id: str
+    """The tool call id, ``call_...``."""
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ToolCallsStepDetails(WireModel):
+    type: Literal["tool_calls"] = "tool_calls"
+    tool_calls: list[FunctionToolCall]
+    """The calls of one model turn, with their outputs."""
+
+
+StepDetails = Annotated[MessageCreationStepDetails | ToolCallsStepDetails, Field(discriminator="type")]
+
+
+class RunStep(WireModel):
+    id: str
+    """The identifier, ``step_...``."""
+    object: Literal["thread.run.step"] = "thread.run.step"
+    created_at: int
+    """Unix seconds when the step was created."""
+    run_id: str
+    """The run the step belongs to."""
+    assistant_id: str
+    """The assistant of the run."""
+    thread_id: str
+    """The thread of the run."""
+    type: Literal["message_creation", "tool_calls"]
+    """What the step did."""
+    status: RunStepStatus = "in_progress"
+    """The step's status."""
+    step_details: StepDetails
+    """What the step did, in detail."""
+    last_error: LastError | None = None
+    """Why the step failed, when it did."""
+    expired_at: int | None = None
+    """Unix seconds when the step expired."""
+    cancelled_at: int | None = None
+    """Unix seconds when the step was cancelled."""
+    failed_at: int | None = None
+    """Unix seconds when the step failed."""
+    completed_at: int | None = None
+    """Unix seconds when the step completed."""
+    metadata: Metadata = Field(default_factory=dict)
+    """Key-value pairs."""
+    usage: Usage | None = None
+    """Token usage of the step's model call."""

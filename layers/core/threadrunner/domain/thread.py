@@ -1,0 +1,21 @@
+"""The thread object."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .common import Metadata, WireModel
+
+
+class Thread(WireModel):
+    id: str
+    """The identifier, ``thread_...``."""
+    object: Literal["thread"] = "thread"
+    created_at: int
+    """Unix seconds when the thread was created."""
+    metadata: Metadata = Field(default_factory=dict)
+    """Key-value pairs of the caller."""
+    tool_resources: dict[str, Any] | None = None
+    """Resources for the hosted tools (accepted and stored)."""

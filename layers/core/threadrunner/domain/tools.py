@@ -1,0 +1,179 @@
+"""The registry of server-side tools.
+
+A tool is a plain function whose one parameter is a pydantic model of its arguments::
+
+    class WeatherArgs(BaseModel):
+        city: str
+
+    @tool(timeout_seconds=5)
+    def get_weather(args: WeatherArgs) -> dict:
+        "Current weather for a city."
+
+The registry derives the JSON schema from the model, validates the model's arguments
+against it, runs the function under a time limit, and turns every failure (bad JSON, bad
+arguments, an exception, a timeout) into an ``{"error": ...}`` output the model can read,
+so a broken tool never crashes a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ValidationError
+
+from .common import FunctionDefinition
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool call produced."""
+
+    output: str
+    """The output for the model: the tool's JSON, or ``{"error": ...}``."""
+    is_error: bool
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class RegisteredTool:
+    name: str
+    description: str
+    arguments: type[BaseModel]
+    function: Callable[[Any], Any]
+    timeout_seconds: float
+
+    @property
+    def definition(self) -> FunctionDefinition:
+        """The function definition a model sees."""
+        return FunctionDefinition(
+            name=self.name, description=self.description, parameters=self.arguments.model_json_schema()
+        )
+
+
+class ToolRegistry:
+    """Server-side tools by name."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, RegisteredTool] = {}
+
+    def tool(
+        self, name: str | None = None, *, description: str | None = None, timeout_seconds: float | None = None
+    ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+        """Register the decorated function as a tool.
+
+        Parameters
+        ----------
+        name
+            The tool's name for the model; the function's name by default.
+        description
+            What the tool does, for the model; the docstring's first line by default.
+        timeout_seconds
+            How long one call may take before it answers ``{"error": "... timed out ..."}``.
+        """
+
+        def register(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            tool_name = name or function.__name__
+            if tool_name in self._tools:
+                raise ValueError(f"a tool named {tool_name!r} is already registered")
+            self._tools[tool_name] = RegisteredTool(
+                name=tool_name,
+                description=description or _first_line(function.__doc__),
+                arguments=_arguments_model(function),
+                function=function,
+                timeout_seconds=timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
+            )
+            return function
+
+        return register
+
+    def names(self) -> frozenset[str]:
+        """The names of every registered tool."""
+        return frozenset(self._tools)
+
+    def definitions(self) -> list[FunctionDefinition]:
+        """The definitions of every registered tool, by name."""
+        return [self._tools[name].definition for name in sorted(self._tools)]
+
+    def execute(self, name: str, arguments: str) -> ToolResult:
+        """Run one call; never raises.
+
+        Parameters
+        ----------
+        name
+            The tool's name.
+        arguments
+            The arguments as the model wrote them: a JSON object in a string.
+        """
+        started = time.monotonic()
+        registered = self._tools.get(name)
+        if registered is None:
+            return _error(f"no server-side tool named {name!r}", started)
+        try:
+            parsed = registered.arguments.model_validate_json(arguments or "{}")
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            return _error(f"invalid arguments for {name}: {problems}", started)
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["value"] = registered.function(parsed)
+            except Exception as exc:  # the model reads the failure instead of the run crashing
+                outcome["error"] = f"{name} raised {type(exc).__name__}: {exc}"
+
+        worker = threading.Thread(target=call, name=f"tool-{name}", daemon=True)
+        worker.start()
+        worker.join(registered.timeout_seconds)
+        if worker.is_alive():
+            # A thread cannot be killed; it is a daemon, so it never keeps the process alive.
+            return _error(f"{name} timed out after {registered.timeout_seconds:g} s", started)
+        if "error" in outcome:
+            return _error(outcome["error"], started)
+        try:
+            output = _to_json(outcome.get("value"))
+        except (TypeError, ValueError) as exc:
+            return _error(f"{name} returned a value that is not JSON: {exc}", started)
+        return ToolResult(output=output, is_error=False, duration_ms=_elapsed_ms(started))
+
+
+def _arguments_model(function: Callable[[Any], Any]) -> type[BaseModel]:
+    parameters = list(inspect.signature(function).parameters)
+    hints = get_type_hints(function)
+    model = hints.get(parameters[0]) if len(parameters) == 1 else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"tool {function.__name__} must take exactly one parameter annotated with a pydantic model")
+    return model
+
+
+def _first_line(doc: str | None) -> str:
+    return inspect.cleandoc(doc or "").split("\n\n")[0].replace("\n", " ")
+
+
+def _to_json(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _error(message: str, started: float) -> ToolResult:
+    return ToolResult(output=json.dumps({"error": message}), is_error=True, duration_ms=_elapsed_ms(started))
+
+
+default_registry = ToolRegistry()
+"""The registry the ToolFunction serves; tool modules register into it with :func:`tool`."""
+
+tool = default_registry.tool

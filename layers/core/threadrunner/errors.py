@@ -1,0 +1,60 @@
+"""The errors threadrunner raises on purpose. The API maps each to an OpenAI-style answer."""
+
+from __future__ import annotations
+
+
+class ThreadrunnerError(Exception):
+    """An error with an OpenAI-style ``message``, ``param`` and ``code``."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+
+class InvalidRequest(ThreadrunnerError):
+    """The request is malformed or not allowed in the current state."""
+
+
+class NotFound(ThreadrunnerError):
+    """No object with that id exists for the caller."""
+
+    def __init__(self, kind: str, object_id: str, *, param: str | None = None) -> None:
+        super().__init__(f"No {kind} found with id '{object_id}'.", param=param)
+        self.kind = kind
+        self.object_id = object_id
+
+
+class Unauthenticated(ThreadrunnerError):
+    """The request carries no valid API key."""
+
+
+class RunActive(InvalidRequest):
+    """The thread has a run that is not finished yet."""
+
+    def __init__(self, thread_id: str, run_id: str) -> None:
+        super().__init__(
+            f"Thread {thread_id} already has an active run {run_id}.", param=None, code="thread_locked"
+        )
+        self.run_id = run_id
+
+
+class InvalidTransition(ThreadrunnerError):
+    """A run cannot move to the asked status from the status it is in."""
+
+
+# Errors of the model provider. The run loop's Lambdas raise them; their class names are the
+# error names the state machine's Retry and Catch match, so renaming one means editing the ASL.
+
+
+class ModelUnavailable(ThreadrunnerError):
+    """The provider kept answering 5xx or timing out after the SDK's own retries."""
+
+
+class ModelRateLimited(ThreadrunnerError):
+    """The provider kept answering 429 after the SDK's own retries."""
+
+
+class ModelRequestRejected(ThreadrunnerError):
+    """The provider refused the request (4xx other than 429): a bad model name or key, say."""

@@ -1,0 +1,51 @@
+"""The ToolFunction's work: run one server-side call of a run step, at most once."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel
+
+from .domain.conversation import cap_output
+from .domain.run_record import RunRef
+from .domain.tools import ToolRegistry
+from .ports import Store
+
+
+class ToolCallRef(RunRef):
+    """One item of the Map state: which call of which step to run."""
+
+    step_id: str
+    call_id: str
+
+
+class ToolCallReport(BaseModel):
+    """What the ToolFunction returns to the Map state: small, the output itself stays in the store."""
+
+    call_id: str
+    ran: bool
+    """False when an earlier attempt had claimed the call already (a retried task)."""
+    is_error: bool = False
+    duration_ms: int = 0
+
+
+def run_tool_call(store: Store, registry: ToolRegistry, ref: ToolCallRef, max_output_bytes: int) -> ToolCallReport:
+    """Run the call if no attempt ran it before, and store its output, capped to ``max_output_bytes``.
+
+    A call claimed by an attempt that died before storing an output gets an error output instead
+    of a second run: a tool with side effects (a payment, an email) must not run twice.
+    """
+    call = store.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id)
+    if call is None:
+        for earlier in store.get_tool_calls(ref.thread_id, ref.run_id, ref.step_id):
+            if earlier.call_id == ref.call_id and earlier.status == "running":
+                earlier.output = json.dumps({"error": f"{earlier.name} was interrupted and is not run twice"})
+                earlier.is_error = True
+                store.record_tool_output(ref.thread_id, earlier)
+        return ToolCallReport(call_id=ref.call_id, ran=False)
+    result = registry.execute(call.name, call.arguments)
+    call.output = cap_output(result.output, max_output_bytes)
+    call.is_error = result.is_error
+    call.duration_ms = result.duration_ms
+    store.record_tool_output(ref.thread_id, call)
+    return ToolCallReport(call_id=call.call_id, ran=True, is_error=result.is_error, duration_ms=result.duration_ms)

@@ -1,0 +1,47 @@
+"""``python -m threadrunner_local``: what ``make run`` starts."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from .stack import LocalStack, StackConfig
+
+EXAMPLE = """\
+threadrunner is serving the Assistants API v2 on {url}
+  AWS (moto):  {aws}
+  model:       {model}
+  API key:     {key}   (THREADRUNNER_API_KEY)
+
+Try it (in another terminal, with the openai package installed):
+
+  .venv/bin/python examples/weather.py
+
+or from Python:
+
+  from openai import OpenAI
+  client = OpenAI(base_url="{url}", api_key="{key}")
+  assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[{{"type": "function", "function": {{"name": "get_weather"}}}}])
+
+Ctrl-C stops the stack; everything is in memory and goes with it.
+"""
+
+
+def main() -> int:
+    config = StackConfig.from_environment()
+    stack = LocalStack(config).start()
+    model = stack.model_server.url + " (offline test model)" if stack.model_server else config.openai_base_url
+    print(EXAMPLE.format(url=stack.api_url, aws=stack.aws_endpoint, model=model, key=config.api_key), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""HTTP on 127.0.0.1 turned into API Gateway HTTP API (payload v2) events for ApiFunction.
+
+It plays the part ``sam local start-api`` plays: one request, one event, one invocation of
+the real handler, its answer written back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .dispatch import Dispatcher, FunctionError
+from .template import ACCOUNT
+
+
+def http_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> dict:
+    """The API Gateway HTTP API v2 event of one request (route ``ANY /v1/{proxy+}``)."""
+    parts = urlsplit(target)
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "ANY /v1/{proxy+}",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": lowered.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "ANY /v1/{proxy+}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "pathParameters": {"proxy": parts.path.removeprefix("/v1/")},
+        "isBase64Encoded": encoded,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body:
+        event["body"] = text
+    return event
+
+
+def _handler(dispatcher: Dispatcher, function: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if not self.path.startswith("/v1/"):
+                return self._write(404, {"Content-Type": "application/json"}, json.dumps(
+                    {"error": {"message": f"Invalid URL ({self.command} {self.path})", "type": "invalid_request_error",
+                               "param": None, "code": "unknown_url"}}).encode())
+            event = http_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            try:
+                answer = dispatcher.invoke(function, event)
+            except FunctionError as error:
+                # What API Gateway answers when the integration fails.
+                print(f"ApiFunction failed: {error.payload['errorType']}: {error.payload['errorMessage']}")
+                return self._write(500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+            payload = answer.get("body") or ""
+            data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+            return self._write(answer.get("statusCode", 200), answer.get("headers") or {}, data)
+
+        def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve  # noqa: N815
+
+    return Handler
+
+
+class HttpAdapter:
+    """Serves ApiFunction on ``127.0.0.1:port`` in a background thread."""
+
+    def __init__(self, dispatcher: Dispatcher, port: int, function: str = "ApiFunction") -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(dispatcher, function))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http-adapter", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> HttpAdapter:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

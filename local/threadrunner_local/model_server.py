@@ -1,0 +1,280 @@
+"""The offline model server: a test double of the Responses API, on loopback.
+
+It speaks the subset threadrunner uses (``POST /v1/responses`` in background mode,
+``GET /v1/responses/{id}``, ``POST /v1/responses/{id}/cancel``) and decides with
+:mod:`threadrunner_local.model_policy`, a deterministic policy, never a language model.
+A response is ``queued``, then ``in_progress``, and finishes ``latency`` seconds after it
+was created, so callers really poll. Faults can be injected through ``/_offline/faults``
+(HTTP 429, HTTP 500, or a response that ends ``failed``), each for a number of requests and
+optionally only for requests whose text contains a marker, so tests can target one run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .model_policy import decide, formatted
+
+FAULT_KINDS = ("http_429", "http_500", "failed")
+
+
+@dataclass
+class Fault:
+    kind: str
+    """``http_429``, ``http_500`` (answered instead of the request) or ``failed`` (the response ends failed)."""
+    times: int = 1
+    """How many matching requests it hits."""
+    match: str | None = None
+    """Only requests whose text contains this."""
+    on: str = "create"
+    """``create`` or ``retrieve``."""
+
+
+@dataclass
+class StoredResponse:
+    body: dict[str, Any]
+    """The response as it will be once finished."""
+    created: float
+    finish_at: float
+    text: str
+    """Every text of the request's conversation, for fault matching."""
+    items: list[dict[str, Any]]
+    """The conversation up to and including this response's output."""
+    fails: bool = False
+    cancelled: bool = False
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(24)}"
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def _text_of(item: dict[str, Any]) -> str:
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(item.get("output", item.get("arguments", "")))
+
+
+@dataclass
+class OfflineModel:
+    """The state of the double: stored responses, pending faults, the requests it saw."""
+
+    latency: float = 1.0
+    api_key: str = ""
+    responses: dict[str, StoredResponse] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take_fault(self, on: str, text: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.on == on and (fault.match is None or fault.match in text):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def create(self, request: dict[str, Any]) -> StoredResponse:
+        previous = self.responses.get(request.get("previous_response_id") or "")
+        if request.get("previous_response_id") and previous is None:
+            raise LookupError(f"Previous response with id '{request['previous_response_id']}' not found.")
+        raw_input = request.get("input", [])
+        new_items = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else list(raw_input)
+        history = (previous.items if previous else []) + new_items
+        self.requests.append(request)
+        calls = {item["call_id"]: item for item in history if item.get("type") == "function_call"}
+        outputs = [
+            (calls[item["call_id"]]["name"], json.loads(calls[item["call_id"]]["arguments"] or "{}"), item["output"])
+            for item in new_items
+            if item.get("type") == "function_call_output" and item.get("call_id") in calls
+        ]
+        user_texts = [_text_of(item) for item in history if item.get("role") == "user"]
+        text_format = (request.get("text") or {}).get("format")
+        decision = decide(
+            request.get("tools") or [],
+            user_texts[-1] if user_texts else "",
+            outputs,
+            request.get("tool_choice", "auto"),
+            request.get("parallel_tool_calls", True) is not False,
+        )
+        output: list[dict[str, Any]] = []
+        for name, arguments in decision.calls:
+            output.append({"type": "function_call", "id": _id("fc"), "call_id": _id("call"), "name": name,
+                           "arguments": json.dumps(arguments), "status": "completed"})
+        reply = formatted(decision.text, text_format) if not decision.calls else ""
+        status, incomplete = "completed", None
+        limit = request.get("max_output_tokens")
+        if reply and limit and _tokens(reply) > limit:
+            reply, status, incomplete = reply[: limit * 4], "incomplete", {"reason": "max_output_tokens"}
+        if reply:
+            output.append({"type": "message", "id": _id("msg"), "role": "assistant", "status": "completed",
+                           "content": [{"type": "output_text", "text": reply, "annotations": []}]})
+        prompt_text = (request.get("instructions") or "") + " ".join(_text_of(item) for item in history)
+        usage_in, usage_out = _tokens(prompt_text), _tokens(reply + "".join(c["arguments"] for c in output
+                                                                            if c["type"] == "function_call"))
+        now = time.time()
+        body = {
+            "id": _id("resp"), "object": "response", "created_at": int(now), "status": status, "background": True,
+            "error": None, "incomplete_details": incomplete, "instructions": request.get("instructions"),
+            "max_output_tokens": limit, "model": request.get("model"), "output": output,
+            "parallel_tool_calls": request.get("parallel_tool_calls", True),
+            "previous_response_id": request.get("previous_response_id"), "store": request.get("store", True),
+            "temperature": request.get("temperature", 1.0), "top_p": request.get("top_p", 1.0),
+            "text": {"format": text_format or {"type": "text"}}, "tool_choice": request.get("tool_choice", "auto"),
+            "tools": request.get("tools") or [], "truncation": "disabled", "metadata": request.get("metadata") or {},
+            "usage": {"input_tokens": usage_in, "input_tokens_details": {"cached_tokens": 0},
+                      "output_tokens": usage_out, "output_tokens_details": {"reasoning_tokens": 0},
+                      "total_tokens": usage_in + usage_out},
+        }
+        stored = StoredResponse(body=body, created=now, finish_at=now + self.latency,
+                                text=" ".join(_text_of(item) for item in history), items=history + output)
+        with self.lock:
+            self.responses[body["id"]] = stored
+        return stored
+
+    def view(self, stored: StoredResponse) -> dict[str, Any]:
+        """The response as a caller sees it now."""
+        now = time.time()
+        body = dict(stored.body)
+        if stored.cancelled:
+            return body | {"status": "cancelled", "output": [], "usage": None}
+        if now < stored.finish_at:
+            queued = now < stored.created + self.latency * 0.2
+            return body | {"status": "queued" if queued else "in_progress", "output": [], "usage": None}
+        if stored.fails:
+            return body | {"status": "failed", "output": [], "usage": None,
+                           "error": {"code": "server_error", "message": "The offline model was told to fail."}}
+        return body
+
+
+def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            pass
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, message: str, code: str | None = None) -> None:
+            # retry-after-ms keeps the SDK's retries of injected faults short.
+            headers = {"retry-after-ms": "100"} if status in (429, 500) else None
+            self._send(status, {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                                          "code": code}}, headers)
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"{}")
+
+        def _authorized(self) -> bool:
+            if model.api_key and self.headers.get("Authorization") != f"Bearer {model.api_key}":
+                self._error(401, "Incorrect API key provided.", "invalid_api_key")
+                return False
+            return True
+
+        def _fault(self, on: str, text: str) -> Fault | None:
+            fault = model.take_fault(on, text)
+            if fault and fault.kind == "http_429":
+                self._error(429, "Rate limit reached (injected by the offline model).", "rate_limit_exceeded")
+            elif fault and fault.kind == "http_500":
+                self._error(500, "The server had an error (injected by the offline model).")
+            return fault
+
+        def do_POST(self) -> None:  # noqa: N802 - the base class's name
+            path = self.path.split("?")[0]
+            body = self._body()
+            if path == "/_offline/faults":
+                model.faults.append(Fault(**body))
+                return self._send(200, {"faults": len(model.faults)})
+            if path == "/_offline/config":
+                model.latency = float(body.get("latency", model.latency))
+                return self._send(200, {"latency": model.latency})
+            if not self._authorized():
+                return None
+            if path == "/v1/responses":
+                text = json.dumps(body.get("input", ""))
+                fault = self._fault("create", text)
+                if fault and fault.kind != "failed":
+                    return None
+                try:
+                    stored = model.create(body)
+                except LookupError as exc:
+                    return self._error(400, str(exc), "previous_response_not_found")
+                stored.fails = fault is not None
+                return self._send(200, model.view(stored))
+            match = re.fullmatch(r"/v1/responses/([^/]+)/cancel", path)
+            if match and match.group(1) in model.responses:
+                stored = model.responses[match.group(1)]
+                if model.view(stored)["status"] not in ("queued", "in_progress"):
+                    return self._error(400, "Only a response that is still running can be cancelled.")
+                stored.cancelled = True
+                return self._send(200, model.view(stored))
+            return self._error(404, f"Invalid URL (POST {path})")
+
+        def do_GET(self) -> None:  # noqa: N802
+            path = self.path.split("?")[0]
+            if path == "/_offline/requests":
+                return self._send(200, {"requests": model.requests})
+            if not self._authorized():
+                return None
+            match = re.fullmatch(r"/v1/responses/([^/]+)", path)
+            if match and match.group(1) in model.responses:
+                stored = model.responses[match.group(1)]
+                if self._fault("retrieve", stored.text):
+                    return None
+                return self._send(200, model.view(stored))
+            return self._error(404, f"No response found with id '{path.rsplit('/', 1)[-1]}'.")
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            if self.path == "/_offline/faults":
+                model.faults.clear()
+                return self._send(200, {"faults": 0})
+            return self._error(404, f"Invalid URL (DELETE {self.path})")
+
+    return Handler
+
+
+class OfflineModelServer:
+    """The double, served on ``127.0.0.1`` in a background thread."""
+
+    def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0) -> None:
+        self.model = OfflineModel(latency=latency, api_key=api_key)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.model))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="offline-model", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base URL, as ``base_url`` of an ``openai`` client takes it."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> OfflineModelServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,226 @@
+"""The local stack: start everything, build every resource from template.yaml, serve the API."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import os
+import socket
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .dispatch import Dispatcher
+from .http_adapter import HttpAdapter
+from .model_server import OfflineModelServer
+from .template import REGION, Template, load
+
+ROOT = Path(__file__).resolve().parents[2]
+OFFLINE_MODEL_KEY = "sk-offline-model"
+PROJECT = "default"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class StackConfig:
+    """How to run the local stack. ``from_environment`` reads the variables the README documents."""
+
+    api_port: int = 3000
+    api_key: str = "sk-local-dev"
+    """The bearer key the local API accepts (``THREADRUNNER_API_KEY``)."""
+    model_latency: float = 1.0
+    """Seconds the offline model takes per response."""
+    openai_api_key: str | None = None
+    """With a key, the stack calls the real Responses API instead of the offline model."""
+    openai_base_url: str = "https://api.openai.com/v1"
+    environment: dict[str, str] = field(default_factory=dict)
+    """Settings for the functions, over the template's (``MAX_TOOL_ROUNDS``, ``TOOL_MODULES``, ...)."""
+
+    @classmethod
+    def from_environment(cls) -> StackConfig:
+        return cls(
+            api_port=int(os.environ.get("THREADRUNNER_PORT", "3000")),
+            api_key=os.environ.get("THREADRUNNER_API_KEY", "sk-local-dev"),
+            model_latency=float(os.environ.get("OFFLINE_MODEL_LATENCY", "1.0")),
+            openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
+            openai_base_url=os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+        )
+
+
+def _serialize_writes() -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+
+    moto checks a condition and then writes, without a lock; under concurrent requests two
+    conditional writes could both pass. The local stack serves requests in parallel, so every
+    write goes through one lock.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_threadrunner_serialized", False):
+        return
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    DynamoDBBackend._threadrunner_serialized = True  # type: ignore[attr-defined]
+
+
+def _dispatch_lambda(dispatcher: Dispatcher) -> None:
+    """Route moto's Lambda invocations (from Step Functions or any client) to the real handlers."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        asynchronous = (headers or {}).get("X-Amz-Invocation-Type") == "Event"
+        payload, failed = dispatcher.invoke_payload(function_name, body or b"", asynchronous)
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+
+class LocalStack:
+    """The whole system in this process. ``start()`` returns when the API answers."""
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.model_server: OfflineModelServer | None = None
+        self.template: Template | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.http: HttpAdapter | None = None
+        self._moto: Any = None
+        self.aws_endpoint = ""
+
+    @property
+    def api_url(self) -> str:
+        assert self.http is not None
+        return self.http.url
+
+    @property
+    def table_name(self) -> str:
+        assert self.template is not None
+        return self.template.physical("Table")
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the local AWS."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+
+    def start(self) -> LocalStack:
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        config = self.config
+        if config.openai_api_key:
+            model_url, model_key = config.openai_base_url, config.openai_api_key
+        else:
+            self.model_server = OfflineModelServer(latency=config.model_latency, api_key=OFFLINE_MODEL_KEY).start()
+            model_url, model_key = self.model_server.url, OFFLINE_MODEL_KEY
+
+        aws_port = free_port()
+        self.aws_endpoint = f"http://127.0.0.1:{aws_port}"
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_endpoint,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "MOTO_PORT": str(aws_port),  # moto's Step Functions interpreter calls Lambda through this port
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_DEV": "false",
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        default_user_config["lambda"] = {"use_docker": False}
+        _serialize_writes()
+
+        self.template = load(ROOT, {"ModelBaseUrl": model_url})
+        self.dispatcher = Dispatcher(self.template.functions)
+        _dispatch_lambda(self.dispatcher)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+        self._moto.start()
+
+        os.environ.update(Dispatcher.environment(self.template.functions, config.environment))
+        self._create_resources(model_key)
+        self.http = HttpAdapter(self.dispatcher, config.api_port).start()
+        return self
+
+    def _create_resources(self, model_key: str) -> None:
+        assert self.template is not None
+        template = self.template
+        role = self.client("iam").create_role(
+            RoleName="threadrunner-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+        )["Role"]["Arn"]
+        dynamodb = self.client("dynamodb")
+        for logical_id, resource in template.resources("AWS::DynamoDB::Table").items():
+            properties = template.resolve(resource["Properties"])
+            name = template.physical(logical_id)
+            dynamodb.create_table(
+                TableName=name,
+                BillingMode=properties["BillingMode"],
+                AttributeDefinitions=properties["AttributeDefinitions"],
+                KeySchema=properties["KeySchema"],
+                **({"GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"]}
+                   if "GlobalSecondaryIndexes" in properties else {}),
+            )
+            ttl = properties.get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        self.client("secretsmanager").create_secret(
+            Name=template.parameters["ModelApiKeySecretName"], SecretString=model_key
+        )
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as bundle:
+            bundle.writestr("README", "The local stack runs this function's handler in-process.")
+        lambda_client = self.client("lambda")
+        for spec in template.functions.values():
+            lambda_client.create_function(
+                FunctionName=spec.name, Runtime="python3.12", Role=role, Handler=spec.handler,
+                Code={"ZipFile": archive.getvalue()}, Timeout=spec.timeout, MemorySize=spec.memory,
+            )
+        sfn = self.client("stepfunctions")
+        for logical_id, resource in template.resources("AWS::Serverless::StateMachine").items():
+            properties = resource["Properties"]
+            definition = (template.root / properties["DefinitionUri"]).read_text()
+            for name, value in template.resolve(properties.get("DefinitionSubstitutions", {})).items():
+                definition = definition.replace("${" + name + "}", value)
+            sfn.create_state_machine(
+                name=template.physical(logical_id), definition=definition, roleArn=role,
+                type=properties.get("Type", "STANDARD"),
+            )
+        self.seed_api_key(self.config.api_key)
+
+    def seed_api_key(self, api_key: str, project: str = PROJECT, name: str = "local") -> None:
+        """Store an API key (as its hash) that the local API accepts for ``project``."""
+        from threadrunner.adapters.dynamodb import DynamoDBApiKeys
+        from threadrunner.domain.api_keys import key_hash
+        from threadrunner.domain.common import now
+
+        DynamoDBApiKeys(self.table_name, self.client("dynamodb")).put_key(key_hash(api_key), project, name, now())
+
+    def stop(self) -> None:
+        if self.http:
+            self.http.stop()
+        if self.model_server:
+            self.model_server.stop()
+        if self._moto:
+            self._moto.stop()

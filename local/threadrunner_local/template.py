@@ -1,0 +1,145 @@
+"""template.yaml, read as the local stack needs it: resources with their intrinsics resolved.
+
+The local stack creates its table, functions and state machine from this, so the template,
+the ASL and the code are proven to fit together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+class _Tag:
+    def __init__(self, name: str, value: Any) -> None:
+        self.name, self.value = name, value
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) read as their long forms."""
+
+
+def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _construct)
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+
+
+@dataclass
+class Template:
+    root: Path
+    raw: dict[str, Any]
+    parameters: dict[str, str]
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {key: value for key, value in self.raw["Resources"].items() if value["Type"] == kind}
+
+    def physical(self, logical_id: str) -> str:
+        """The name the local stack gives a resource."""
+        return f"threadrunner-{logical_id}"
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.raw["Resources"][logical_id]["Type"]
+        name = self.physical(logical_id)
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        raise KeyError(f"no ARN for {kind}")
+
+    def ref(self, name: str) -> str:
+        if name in self.parameters:
+            return self.parameters[name]
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                  "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "threadrunner-local"}
+        if name in pseudo:
+            return pseudo[name]
+        if self.raw["Resources"][name]["Type"] == "AWS::Serverless::StateMachine":
+            return self.arn(name)  # Ref of a state machine is its ARN
+        return self.physical(name)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        if attribute == "Name":
+            return self.physical(logical_id)
+        raise KeyError(f"unsupported attribute {logical_id}.{attribute}")
+
+    def resolve(self, value: Any) -> Any:
+        """Evaluate the intrinsics the template uses: Ref, Fn::GetAtt, Fn::Sub."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self.ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.get_att(logical_id, attribute)
+        if set(value) == {"Fn::Sub"}:
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), value["Fn::Sub"])
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _sub(self, name: str) -> str:
+        if "." in name and not name.startswith("AWS::"):
+            logical_id, attribute = name.split(".", 1)
+            return self.get_att(logical_id, attribute)
+        return self.ref(name)
+
+
+def load(root: Path, parameters: dict[str, str] | None = None) -> Template:
+    """Read ``root/template.yaml`` with parameter values (defaults, overridden by ``parameters``)."""
+    raw = yaml.load((root / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    values = {name: str(spec.get("Default", "")) for name, spec in raw.get("Parameters", {}).items()}
+    values |= parameters or {}
+    template = Template(root=root, raw=raw, parameters=values)
+    globals_ = raw.get("Globals", {}).get("Function", {})
+    for logical_id, resource in template.resources("AWS::Serverless::Function").items():
+        properties = {**globals_, **resource["Properties"]}
+        environment = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource["Properties"].get("Environment", {}).get("Variables", {}),
+        }
+        template.functions[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            name=template.physical(logical_id),
+            arn=template.arn(logical_id),
+            code_dir=root / properties["CodeUri"],
+            handler=properties["Handler"],
+            environment={key: str(template.resolve(item)) for key, item in environment.items()},
+            timeout=int(properties.get("Timeout", 3)),
+            memory=int(properties.get("MemorySize", 128)),
+        )
+    return template
