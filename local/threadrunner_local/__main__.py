@@ -14,15 +14,11 @@ threadrunner is serving the Assistants API v2 on {url}
   model:       {model}
   API key:     {key}   (THREADRUNNER_API_KEY)
 
-Try it (in another terminal, with the openai package installed):
+Try it in another terminal: the README's example, unmodified Assistants API code,
 
   .venv/bin/python examples/weather.py
 
-or from Python:
-
-  from openai import OpenAI
-  client = OpenAI(base_url="{url}", api_key="{key}")
-  assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[{{"type": "function", "function": {{"name": "get_weather"}}}}])
+or point any openai client at it:  OpenAI(base_url="{url}", api_key="{key}")
 
 Ctrl-C stops the stack; everything is in memory and goes with it.
 """
@@ -38,7 +34,7 @@ def main() -> int:
     try:
         stopped.wait()
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how the stack is meant to stop
     stack.stop()
     return 0
 

@@ -93,7 +93,7 @@ class Dispatcher:
                 sys.modules[unique] = module
                 loader_spec.loader.exec_module(module)
                 self._modules[key] = module
-        return getattr(self._modules[key], attribute)  # type: ignore[no-any-return]
+        return getattr(self._modules[key], attribute)
 
     def invoke(self, function: str, event: Any) -> Any:
         """Call the handler like Lambda does; a raised exception becomes :class:`FunctionError`."""

@@ -45,8 +45,13 @@ def http_event(method: str, target: str, headers: dict[str, str], body: bytes, s
             "apiId": "local",
             "domainName": lowered.get("host", "127.0.0.1"),
             "domainPrefix": "local",
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": lowered.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "ANY /v1/{proxy+}",
             "stage": "$default",
@@ -67,16 +72,27 @@ def _handler(dispatcher: Dispatcher, function: str) -> type[BaseHTTPRequestHandl
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             if not self.path.startswith("/v1/"):
-                return self._write(404, {"Content-Type": "application/json"}, json.dumps(
-                    {"error": {"message": f"Invalid URL ({self.command} {self.path})", "type": "invalid_request_error",
-                               "param": None, "code": "unknown_url"}}).encode())
+                return self._write(
+                    404,
+                    {"Content-Type": "application/json"},
+                    json.dumps(
+                        {
+                            "error": {
+                                "message": f"Invalid URL ({self.command} {self.path})",
+                                "type": "invalid_request_error",
+                                "param": None,
+                                "code": "unknown_url",
+                            }
+                        }
+                    ).encode(),
+                )
             event = http_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
                 answer = dispatcher.invoke(function, event)
@@ -97,7 +113,7 @@ def _handler(dispatcher: Dispatcher, function: str) -> type[BaseHTTPRequestHandl
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve  # noqa: N815
+        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
 
     return Handler
 

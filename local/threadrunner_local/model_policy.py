@@ -23,12 +23,80 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_GENERIC_WORDS = {"get", "set", "list", "find", "fetch", "search", "lookup", "query", "run", "make", "create",
-                  "update", "delete", "call", "tool", "function", "the", "for", "and", "with", "from"}
-_NOT_NAMES = {"What", "What's", "Whats", "How", "Please", "Tell", "Is", "Are", "Can", "Could", "Would", "The", "In",
-              "And", "I", "I'm", "Give", "Show", "Find", "Search", "Get", "Check", "Do", "Does", "Hi", "Hello", "Hey",
-              "Thanks", "Thank", "Then", "Also", "Now", "Which", "Where", "When", "Why", "Who", "Look", "Use", "Call",
-              "Let", "Let's", "It", "It's", "My", "Our", "A", "An", "Compare"}
+_GENERIC_WORDS = {
+    "get",
+    "set",
+    "list",
+    "find",
+    "fetch",
+    "search",
+    "lookup",
+    "query",
+    "run",
+    "make",
+    "create",
+    "update",
+    "delete",
+    "call",
+    "tool",
+    "function",
+    "the",
+    "for",
+    "and",
+    "with",
+    "from",
+}
+_NOT_NAMES = {
+    "What",
+    "What's",
+    "Whats",
+    "How",
+    "Please",
+    "Tell",
+    "Is",
+    "Are",
+    "Can",
+    "Could",
+    "Would",
+    "The",
+    "In",
+    "And",
+    "I",
+    "I'm",
+    "Give",
+    "Show",
+    "Find",
+    "Search",
+    "Get",
+    "Check",
+    "Do",
+    "Does",
+    "Hi",
+    "Hello",
+    "Hey",
+    "Thanks",
+    "Thank",
+    "Then",
+    "Also",
+    "Now",
+    "Which",
+    "Where",
+    "When",
+    "Why",
+    "Who",
+    "Look",
+    "Use",
+    "Call",
+    "Let",
+    "Let's",
+    "It",
+    "It's",
+    "My",
+    "Our",
+    "A",
+    "An",
+    "Compare",
+}
 _ENTITY_PARAMS = re.compile(r"city|location|place|country|region|name|person|company|entity|destination|town")
 _QUERY_PARAMS = re.compile(r"query|q|text|topic|question|search|keywords?|prompt|term|input|message")
 
@@ -55,13 +123,13 @@ def _description_words(tool: dict[str, Any]) -> set[str]:
     return {w for w in _words(tool.get("description") or "") if len(w) > 3} - _GENERIC_WORDS
 
 
-def entities(text: str) -> list[str]:
-    """Capitalised names in the text, in order: "San Francisco", "Tokyo"."""
-    found = re.findall(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", text)
+def entities(text: str, ignore: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Capitalised names in the text, in order: "San Francisco", "Tokyo". Words in ``ignore`` are no names."""
+    found = re.findall(r"\b[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*", text)
     names = []
     for phrase in found:
         words = phrase.split()
-        while words and words[0].rstrip("?!.,") in _NOT_NAMES:
+        while words and (words[0].rstrip("?!.,") in _NOT_NAMES or _words(words[0]) & ignore):
             words = words[1:]
         name = " ".join(words).rstrip("?!.,;:")
         if name and name not in names:
@@ -82,6 +150,7 @@ def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
     base: dict[str, Any] = {}
     entity_param = None
     lowered = text.lower()
+    names = entities(text, _tool_words(tool))
     for name, spec in properties.items():
         kind = spec.get("type", "string")
         if "enum" in spec:
@@ -100,25 +169,26 @@ def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
             if name in required:
                 base[name] = spec.get("default", False)
         elif kind == "string":
-            if _ENTITY_PARAMS.search(name) and entities(text):
+            if _ENTITY_PARAMS.search(name) and names:
                 entity_param = name
             elif _QUERY_PARAMS.fullmatch(name) or _QUERY_PARAMS.search(name):
                 base[name] = _quoted(text) or text.strip()
             elif name in required:
-                names = entities(text)
                 base[name] = names[0] if names else (_quoted(text) or text.strip())
         elif name in required:
             base[name] = {} if kind == "object" else []
     if entity_param is None:
         return [base]
-    return [{**base, entity_param: name} for name in entities(text)]
+    return [{**base, entity_param: name} for name in names]
 
 
 def _render(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key}: {_render(item)}" for key, item in value.items() if item not in (None, "", [], {}))
     if isinstance(value, list):
-        return "; ".join(_render(item) for item in value[:5]) + (f" (and {len(value) - 5} more)" if len(value) > 5 else "")
+        return "; ".join(_render(item) for item in value[:5]) + (
+            f" (and {len(value) - 5} more)" if len(value) > 5 else ""
+        )
     return str(value)
 
 
@@ -179,9 +249,11 @@ def decide(
         if tool_choice != "none" and functions:
             forced = tool_choice.get("name") if isinstance(tool_choice, dict) else None
             text_words = _words(user_text)
-            chosen = [t for t in functions if t["name"] == forced] if forced else [
-                t for t in functions if _tool_words(t) & text_words
-            ]
+            chosen = (
+                [t for t in functions if t["name"] == forced]
+                if forced
+                else [t for t in functions if _tool_words(t) & text_words]
+            )
             if not chosen and not forced:
                 chosen = [t for t in functions if len(_description_words(t) & text_words) >= 2]
             if not chosen and tool_choice == "required":

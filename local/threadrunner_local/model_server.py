@@ -114,35 +114,74 @@ class OfflineModel:
         )
         output: list[dict[str, Any]] = []
         for name, arguments in decision.calls:
-            output.append({"type": "function_call", "id": _id("fc"), "call_id": _id("call"), "name": name,
-                           "arguments": json.dumps(arguments), "status": "completed"})
+            output.append(
+                {
+                    "type": "function_call",
+                    "id": _id("fc"),
+                    "call_id": _id("call"),
+                    "name": name,
+                    "arguments": json.dumps(arguments),
+                    "status": "completed",
+                }
+            )
         reply = formatted(decision.text, text_format) if not decision.calls else ""
         status, incomplete = "completed", None
         limit = request.get("max_output_tokens")
         if reply and limit and _tokens(reply) > limit:
             reply, status, incomplete = reply[: limit * 4], "incomplete", {"reason": "max_output_tokens"}
         if reply:
-            output.append({"type": "message", "id": _id("msg"), "role": "assistant", "status": "completed",
-                           "content": [{"type": "output_text", "text": reply, "annotations": []}]})
+            output.append(
+                {
+                    "type": "message",
+                    "id": _id("msg"),
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": reply, "annotations": []}],
+                }
+            )
         prompt_text = (request.get("instructions") or "") + " ".join(_text_of(item) for item in history)
-        usage_in, usage_out = _tokens(prompt_text), _tokens(reply + "".join(c["arguments"] for c in output
-                                                                            if c["type"] == "function_call"))
+        usage_in, usage_out = (
+            _tokens(prompt_text),
+            _tokens(reply + "".join(c["arguments"] for c in output if c["type"] == "function_call")),
+        )
         now = time.time()
         body = {
-            "id": _id("resp"), "object": "response", "created_at": int(now), "status": status, "background": True,
-            "error": None, "incomplete_details": incomplete, "instructions": request.get("instructions"),
-            "max_output_tokens": limit, "model": request.get("model"), "output": output,
+            "id": _id("resp"),
+            "object": "response",
+            "created_at": int(now),
+            "status": status,
+            "background": True,
+            "error": None,
+            "incomplete_details": incomplete,
+            "instructions": request.get("instructions"),
+            "max_output_tokens": limit,
+            "model": request.get("model"),
+            "output": output,
             "parallel_tool_calls": request.get("parallel_tool_calls", True),
-            "previous_response_id": request.get("previous_response_id"), "store": request.get("store", True),
-            "temperature": request.get("temperature", 1.0), "top_p": request.get("top_p", 1.0),
-            "text": {"format": text_format or {"type": "text"}}, "tool_choice": request.get("tool_choice", "auto"),
-            "tools": request.get("tools") or [], "truncation": "disabled", "metadata": request.get("metadata") or {},
-            "usage": {"input_tokens": usage_in, "input_tokens_details": {"cached_tokens": 0},
-                      "output_tokens": usage_out, "output_tokens_details": {"reasoning_tokens": 0},
-                      "total_tokens": usage_in + usage_out},
+            "previous_response_id": request.get("previous_response_id"),
+            "store": request.get("store", True),
+            "temperature": request.get("temperature", 1.0),
+            "top_p": request.get("top_p", 1.0),
+            "text": {"format": text_format or {"type": "text"}},
+            "tool_choice": request.get("tool_choice", "auto"),
+            "tools": request.get("tools") or [],
+            "truncation": "disabled",
+            "metadata": request.get("metadata") or {},
+            "usage": {
+                "input_tokens": usage_in,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": usage_out,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": usage_in + usage_out,
+            },
         }
-        stored = StoredResponse(body=body, created=now, finish_at=now + self.latency,
-                                text=" ".join(_text_of(item) for item in history), items=history + output)
+        stored = StoredResponse(
+            body=body,
+            created=now,
+            finish_at=now + self.latency,
+            text=" ".join(_text_of(item) for item in history),
+            items=history + output,
+        )
         with self.lock:
             self.responses[body["id"]] = stored
         return stored
@@ -157,8 +196,12 @@ class OfflineModel:
             queued = now < stored.created + self.latency * 0.2
             return body | {"status": "queued" if queued else "in_progress", "output": [], "usage": None}
         if stored.fails:
-            return body | {"status": "failed", "output": [], "usage": None,
-                           "error": {"code": "server_error", "message": "The offline model was told to fail."}}
+            return body | {
+                "status": "failed",
+                "output": [],
+                "usage": None,
+                "error": {"code": "server_error", "message": "The offline model was told to fail."},
+            }
         return body
 
 
@@ -166,7 +209,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
@@ -182,8 +225,11 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
         def _error(self, status: int, message: str, code: str | None = None) -> None:
             # retry-after-ms keeps the SDK's retries of injected faults short.
             headers = {"retry-after-ms": "100"} if status in (429, 500) else None
-            self._send(status, {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                                          "code": code}}, headers)
+            self._send(
+                status,
+                {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}},
+                headers,
+            )
 
         def _body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
@@ -203,7 +249,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 self._error(500, "The server had an error (injected by the offline model).")
             return fault
 
-        def do_POST(self) -> None:  # noqa: N802 - the base class's name
+        def do_POST(self) -> None:
             path = self.path.split("?")[0]
             body = self._body()
             if path == "/_offline/faults":
@@ -234,7 +280,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, model.view(stored))
             return self._error(404, f"Invalid URL (POST {path})")
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             path = self.path.split("?")[0]
             if path == "/_offline/requests":
                 return self._send(200, {"requests": model.requests})
@@ -248,7 +294,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, model.view(stored))
             return self._error(404, f"No response found with id '{path.rsplit('/', 1)[-1]}'.")
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             if self.path == "/_offline/faults":
                 model.faults.clear()
                 return self._send(200, {"faults": 0})

@@ -179,8 +179,11 @@ class LocalStack:
                 BillingMode=properties["BillingMode"],
                 AttributeDefinitions=properties["AttributeDefinitions"],
                 KeySchema=properties["KeySchema"],
-                **({"GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"]}
-                   if "GlobalSecondaryIndexes" in properties else {}),
+                **(
+                    {"GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"]}
+                    if "GlobalSecondaryIndexes" in properties
+                    else {}
+                ),
             )
             ttl = properties.get("TimeToLiveSpecification")
             if ttl:
@@ -194,8 +197,13 @@ class LocalStack:
         lambda_client = self.client("lambda")
         for spec in template.functions.values():
             lambda_client.create_function(
-                FunctionName=spec.name, Runtime="python3.12", Role=role, Handler=spec.handler,
-                Code={"ZipFile": archive.getvalue()}, Timeout=spec.timeout, MemorySize=spec.memory,
+                FunctionName=spec.name,
+                Runtime="python3.12",
+                Role=role,
+                Handler=spec.handler,
+                Code={"ZipFile": archive.getvalue()},
+                Timeout=spec.timeout,
+                MemorySize=spec.memory,
             )
         sfn = self.client("stepfunctions")
         for logical_id, resource in template.resources("AWS::Serverless::StateMachine").items():
@@ -204,7 +212,9 @@ class LocalStack:
             for name, value in template.resolve(properties.get("DefinitionSubstitutions", {})).items():
                 definition = definition.replace("${" + name + "}", value)
             sfn.create_state_machine(
-                name=template.physical(logical_id), definition=definition, roleArn=role,
+                name=template.physical(logical_id),
+                definition=definition,
+                roleArn=role,
                 type=properties.get("Type", "STANDARD"),
             )
         self.seed_api_key(self.config.api_key)

@@ -82,8 +82,13 @@ class Template:
     def ref(self, name: str) -> str:
         if name in self.parameters:
             return self.parameters[name]
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                  "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "threadrunner-local"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "threadrunner-local",
+        }
         if name in pseudo:
             return pseudo[name]
         if self.raw["Resources"][name]["Type"] == "AWS::Serverless::StateMachine":
@@ -121,7 +126,7 @@ class Template:
 
 def load(root: Path, parameters: dict[str, str] | None = None) -> Template:
     """Read ``root/template.yaml`` with parameter values (defaults, overridden by ``parameters``)."""
-    raw = yaml.load((root / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    raw = yaml.load((root / "template.yaml").read_text(), Loader=_Loader)
     values = {name: str(spec.get("Default", "")) for name, spec in raw.get("Parameters", {}).items()}
     values |= parameters or {}
     template = Template(root=root, raw=raw, parameters=values)

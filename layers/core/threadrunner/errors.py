@@ -34,9 +34,7 @@ class RunActive(InvalidRequest):
     """The thread has a run that is not finished yet."""
 
     def __init__(self, thread_id: str, run_id: str) -> None:
-        super().__init__(
-            f"Thread {thread_id} already has an active run {run_id}.", param=None, code="thread_locked"
-        )
+        super().__init__(f"Thread {thread_id} already has an active run {run_id}.", param=None, code="thread_locked")
         self.run_id = run_id
 
 

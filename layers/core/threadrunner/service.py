@@ -59,8 +59,9 @@ def _message(thread_id: str, body: MessageCreate) -> Message:
 
 
 def create_thread(store: Store, body: ThreadCreate) -> Thread:
-    thread = Thread(id=new_id("thread"), created_at=now(), metadata=body.metadata or {},
-                    tool_resources=body.tool_resources)
+    thread = Thread(
+        id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=body.tool_resources
+    )
     store.create_thread(thread, [_message(thread.id, message) for message in body.messages or []])
     return thread
 
@@ -74,15 +75,20 @@ def add_message(store: Store, thread_id: str, body: MessageCreate) -> Message:
 def create_run(store: Store, launcher: RunLauncher, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
     """Store a queued run built from the assistant and the request, and start its loop."""
     if body.stream:
-        raise InvalidRequest("Streaming is not supported yet: create the run without stream=true and poll it.",
-                             param="stream", code="unsupported_parameter")
+        raise InvalidRequest(
+            "Streaming is not supported yet: create the run without stream=true and poll it.",
+            param="stream",
+            code="unsupported_parameter",
+        )
     assistant = store.get_assistant(body.assistant_id)
     store.get_thread(thread_id)
     for extra in body.additional_messages or []:
         store.add_message(_message(thread_id, extra))
     instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
     if body.additional_instructions:
-        instructions = f"{instructions}\n\n{body.additional_instructions}" if instructions else body.additional_instructions
+        instructions = (
+            f"{instructions}\n\n{body.additional_instructions}" if instructions else body.additional_instructions
+        )
     run = Run(
         id=new_id("run"),
         created_at=now(),
@@ -107,7 +113,10 @@ def create_run(store: Store, launcher: RunLauncher, thread_id: str, body: RunCre
     except Exception:
         # Never leave a queued run that nothing drives: it would hold the thread for good.
         store.transition_run(
-            thread_id, run.id, "failed", failed_at=now(),
+            thread_id,
+            run.id,
+            "failed",
+            failed_at=now(),
             last_error=LastError(code="server_error", message="The run loop could not be started."),
         )
         raise

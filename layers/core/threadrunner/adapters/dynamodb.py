@@ -354,7 +354,7 @@ class DynamoDBStore:
             UpdateExpression="SET claims.#slot = if_not_exists(claims.#slot, :candidate)",
             ExpressionAttributeNames={"#slot": slot},
             ExpressionAttributeValues={":candidate": {"S": candidate}},
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )
         return str(answer["Attributes"]["claims"]["M"][slot]["S"])
 
@@ -387,8 +387,13 @@ class DynamoDBStore:
             values["step_details"] = {"type": "tool_calls"}
         writes = [self._put(pk, step_sk, "step", values, "attribute_not_exists(PK)")]
         writes += [
-            self._put(pk, f"{step_sk}#CALL#{call.call_id}", "tool_call", {**call.model_dump(), "position": index},
-                      "attribute_not_exists(PK)")
+            self._put(
+                pk,
+                f"{step_sk}#CALL#{call.call_id}",
+                "tool_call",
+                {**call.model_dump(), "position": index},
+                "attribute_not_exists(PK)",
+            )
             for index, call in enumerate(tool_calls)
         ]
         for write in writes:  # each written once; a retried task skips what is there
@@ -398,8 +403,12 @@ class DynamoDBStore:
                 pass
 
     def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
-        stamp = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at",
-                 "expired": "expired_at"}.get(status)
+        stamp = {
+            "completed": "completed_at",
+            "failed": "failed_at",
+            "cancelled": "cancelled_at",
+            "expired": "expired_at",
+        }.get(status)
         expression = "SET #status = :status" + (f", {stamp} = :at" if stamp else "")
         self._client.update_item(
             TableName=self._table,
@@ -427,8 +436,10 @@ class DynamoDBStore:
                 fields["step_details"] = {
                     "type": "tool_calls",
                     "tool_calls": [
-                        {"id": c["call_id"], "function": {"name": c["name"], "arguments": c["arguments"],
-                                                           "output": c.get("output")}}
+                        {
+                            "id": c["call_id"],
+                            "function": {"name": c["name"], "arguments": c["arguments"], "output": c.get("output")},
+                        }
                         for c in sorted(calls.get(item["id"], []), key=lambda c: c["position"])
                     ],
                 }
@@ -460,14 +471,21 @@ class DynamoDBStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=self._key(self._thread_pk(thread_id), f"{self._step_sk(call.run_id, call.step_id)}#CALL#{call.call_id}"),
+                Key=self._key(
+                    self._thread_pk(thread_id), f"{self._step_sk(call.run_id, call.step_id)}#CALL#{call.call_id}"
+                ),
                 UpdateExpression="SET #status = :completed, #output = :output, is_error = :is_error, "
                 "duration_ms = :duration_ms",
                 ConditionExpression="#status = :running",
                 ExpressionAttributeNames={"#status": "status", "#output": "output"},
                 ExpressionAttributeValues=_to_attributes(
-                    {":completed": "completed", ":running": "running", ":output": call.output,
-                     ":is_error": call.is_error, ":duration_ms": call.duration_ms}
+                    {
+                        ":completed": "completed",
+                        ":running": "running",
+                        ":output": call.output,
+                        ":is_error": call.is_error,
+                        ":duration_ms": call.duration_ms,
+                    }
                 ),
             )
         except self._client.exceptions.ConditionalCheckFailedException:

@@ -30,7 +30,11 @@ def _threadrunner_error(exc: ThreadrunnerError) -> Response:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(exc: RequestValidationError) -> Response:
-    return errors.from_validation(exc)
+    try:
+        body = app.current_event.json_body
+    except ValueError:
+        body = None
+    return errors.from_validation(exc, body)
 
 
 @app.not_found

@@ -10,12 +10,12 @@ from ..ports import RunLauncher, Store
 
 def store(router: APIGatewayHttpRouter) -> Store:
     """The caller's project's store."""
-    return router.context["store"]  # type: ignore[no-any-return]
+    return router.context["store"]
 
 
 def launcher(router: APIGatewayHttpRouter) -> RunLauncher:
-    return router.context["launcher"]  # type: ignore[no-any-return]
+    return router.context["launcher"]
 
 
 def settings(router: APIGatewayHttpRouter) -> Settings:
-    return router.context["settings"]  # type: ignore[no-any-return]
+    return router.context["settings"]

@@ -27,8 +27,9 @@ _TYPE_NAMES = {
 }
 
 
-def error_response(status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None,
-                   code: str | None = None) -> Response:
+def error_response(
+    status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None
+) -> Response:
     body = ErrorBody(error=ErrorDetail(message=message, type=kind, param=param, code=code))
     return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
 
@@ -38,29 +39,45 @@ def from_error(exc: ThreadrunnerError) -> Response:
     return error_response(status, exc.message, param=exc.param, code=exc.code)
 
 
-def _param(location: tuple[Any, ...]) -> str | None:
-    parts = [part for part in location[1:] if part != "function-after[_check_metadata(), dict[str,str]]"]
-    text = ""
-    for part in parts:
+def _param(location: tuple[Any, ...], body: Any) -> str | None:
+    """``tools[0].function.name`` from pydantic's location, without the tags of discriminated unions."""
+    parts = [part for part in location[1:] if not str(part).startswith("function-after[")]
+    text, value = "", body
+    for index, part in enumerate(parts):
+        following = parts[index + 1] if index + 1 < len(parts) else None
+        is_tag = isinstance(value, dict) and value.get("type") == part and (following is None or following in value)
+        if is_tag:
+            continue  # pydantic names the union member it tried; the caller never wrote that
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        value = (
+            value.get(part)
+            if isinstance(value, dict)
+            else (value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)
+        )
     return text or None
 
 
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
-    for python_type, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-                              (dict, "an object"), (list, "an array")):
+    for python_type, name in (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (dict, "an object"),
+        (list, "an array"),
+    ):
         if isinstance(value, python_type):
             return name
     return "a value"
 
 
-def from_validation(exc: RequestValidationError) -> Response:
+def from_validation(exc: RequestValidationError, body: Any) -> Response:
     """The first problem of a request that failed validation, worded as the hosted API words it."""
     error = exc.errors()[0]
     kind, location = error["type"], tuple(error["loc"])
-    param = _param(location)
+    param = _param(location, body)
     if kind == "json_invalid":
         return error_response(
             400,
@@ -69,18 +86,24 @@ def from_validation(exc: RequestValidationError) -> Response:
         )
     if kind == "missing":
         if param is None:
-            return error_response(400, "A JSON object is required as the request body.", code="missing_required_parameter")
-        return error_response(400, f"Missing required parameter: '{param}'.", param=param,
-                              code="missing_required_parameter")
+            return error_response(
+                400, "A JSON object is required as the request body.", code="missing_required_parameter"
+            )
+        return error_response(
+            400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+        )
     if kind == "extra_forbidden":
-        return error_response(400, f"Unrecognized request argument supplied: {param}", param=param,
-                              code="unknown_parameter")
+        return error_response(
+            400, f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter"
+        )
     expected = next((name for prefix, name in _TYPE_NAMES.items() if kind.startswith(prefix)), None)
     if expected is not None and kind.endswith(("_type", "_parsing")):
         target = f"'{param}'" if param else "body"
         return error_response(
-            400, f"Invalid type for {target}: expected {expected}, but got {_json_type(error.get('input'))} instead.",
-            param=param, code="invalid_type",
+            400,
+            f"Invalid type for {target}: expected {expected}, but got {_json_type(error.get('input'))} instead.",
+            param=param,
+            code="invalid_type",
         )
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return error_response(400, f"Invalid value for '{param}': {message}.", param=param, code="invalid_value")

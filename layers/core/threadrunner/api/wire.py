@@ -25,8 +25,9 @@ class ListObject(BaseModel, Generic[T]):
     @classmethod
     def of(cls, page: Page[T]) -> ListObject[T]:
         ids = [getattr(item, "id") for item in page.data]  # noqa: B009 - T is any object with an id
-        return cls(data=page.data, first_id=ids[0] if ids else None, last_id=ids[-1] if ids else None,
-                   has_more=page.has_more)
+        return cls(
+            data=page.data, first_id=ids[0] if ids else None, last_id=ids[-1] if ids else None, has_more=page.has_more
+        )
 
 
 class ErrorDetail(BaseModel):

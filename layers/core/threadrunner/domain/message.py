@@ -36,9 +36,7 @@ class ImageURLContentBlock(WireModel):
     """``{"url": ..., "detail": ...}``."""
 
 
-MessageContent = Annotated[
-    TextContentBlock | ImageFileContentBlock | ImageURLContentBlock, Field(discriminator="type")
-]
+MessageContent = Annotated[TextContentBlock | ImageFileContentBlock | ImageURLContentBlock, Field(discriminator="type")]
 """One part of a message's content."""
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 RunStatus = Literal[
-    "queued", "in_progress", "requires_action", "cancelling", "cancelled", "failed", "completed", "incomplete", "expired"
+    "queued",
+    "in_progress",
+    "requires_action",
+    "cancelling",
+    "cancelled",
+    "failed",
+    "completed",
+    "incomplete",
+    "expired",
 ]
 
 ALL_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)

@@ -1,0 +1,84 @@
+"""Shared fixtures: one local stack for the session, an ``openai`` client on it, the offline model's controls."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from threadrunner_local.stack import LocalStack, StackConfig, free_port
+
+TEST_TOOL_ROUNDS = 3
+"""The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    config = StackConfig(
+        api_port=free_port(),
+        model_latency=0.3,
+        environment={
+            "TOOL_MODULES": "threadrunner.tools,tests.support.tools",
+            "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        },
+    )
+    local = LocalStack(config).start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def client(stack: LocalStack) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=stack.api_url, api_key=stack.config.api_key, max_retries=0)
+
+
+class OfflineModelControl:
+    """The offline model's documented control endpoints, over HTTP."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.removesuffix("/v1")
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as answer:
+            return json.loads(answer.read())
+
+    def inject(self, kind: str, match: str, times: int = 1, on: str = "create") -> None:
+        self._call("POST", "/_offline/faults", {"kind": kind, "match": match, "times": times, "on": on})
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_offline/requests")["requests"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def model(stack: LocalStack) -> Iterator[OfflineModelControl]:
+    assert stack.model_server is not None
+    control = OfflineModelControl(stack.model_server.url)
+    yield control
+    control._call("DELETE", "/_offline/faults")
+
+
+@pytest.fixture
+def marker() -> str:
+    """A word unique to one test, to aim faults at its requests only."""
+    return "marker" + secrets.token_hex(4)
+
+
+@pytest.fixture
+def project_client(stack: LocalStack) -> tuple[Any, str]:
+    """A client of a project of its own, so a test can count exactly what its requests wrote."""
+    from openai import OpenAI
+
+    project, key = "p_" + secrets.token_hex(4), "sk-test-" + secrets.token_hex(8)
+    stack.seed_api_key(key, project=project)
+    return OpenAI(base_url=stack.api_url, api_key=key, max_retries=0), project

@@ -1,0 +1,54 @@
+"""Small helpers of the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import tests.support.tools  # noqa: F401 - registers the test tools
+import threadrunner.tools  # noqa: F401 - registers the examples
+from threadrunner.domain.tools import default_registry
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "The city, e.g. San Francisco"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def function_tool(name: str) -> dict[str, Any]:
+    """The declaration of a registered tool, as a client would put it on an assistant."""
+    definition = next(d for d in default_registry.definitions() if d.name == name)
+    return {"type": "function", "function": definition.model_dump(exclude_none=True)}
+
+
+def converse(client: Any, text: str, tools: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """Create an assistant with ``tools``, a thread with ``text``, and run it to the end. Returns (run, thread)."""
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", instructions="Be helpful.", tools=tools)
+    thread = client.beta.threads.create()
+    client.beta.threads.messages.create(thread.id, role="user", content=text)
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, timeout=60)
+    return run, thread
+
+
+def steps(client: Any, run: Any) -> list[Any]:
+    return list(client.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id, order="asc"))
+
+
+def tool_calls(client: Any, run: Any) -> list[Any]:
+    return [call for step in steps(client, run) if step.type == "tool_calls" for call in step.step_details.tool_calls]
+
+
+def reply(client: Any, thread: Any) -> Any:
+    return client.beta.threads.messages.list(thread.id, order="desc", limit=1).data[0]
+
+
+def output_of(call: Any) -> Any:
+    return json.loads(call.function.output)

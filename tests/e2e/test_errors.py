@@ -1,0 +1,129 @@
+"""Bad input answers an OpenAI-style 4xx and writes nothing; a bad key answers 401."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import openai
+import pytest
+
+from threadrunner_local.stack import LocalStack
+
+
+def _raw(stack: LocalStack, method: str, path: str, body: bytes | None, key: str | None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json", "OpenAI-Beta": "assistants=v2"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(stack.api_url + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _items_of(stack: LocalStack, project: str) -> list[dict]:
+    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
+    return [item for page in pages for item in page["Items"] if item["PK"]["S"].startswith(f"P#{project}#")]
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "param", "code"),
+    [
+        (b"{not json", "We could not parse the JSON body of your request.", None, None),
+        (b"{}", "Missing required parameter: 'model'.", "model", "missing_required_parameter"),
+        (
+            b'{"model": "m", "name": 7}',
+            "Invalid type for 'name': expected a string, but got an integer instead.",
+            "name",
+            "invalid_type",
+        ),
+        (
+            b'{"model": "m", "colour": "red"}',
+            "Unrecognized request argument supplied: colour",
+            "colour",
+            "unknown_parameter",
+        ),
+        (b'{"model": "m", "temperature": 3}', "Invalid value for 'temperature'", "temperature", "invalid_value"),
+        (
+            b'{"model": "m", "tools": [{"type": "function", "function": {}}]}',
+            "Missing required parameter: 'tools[0].function.name'.",
+            "tools[0].function.name",
+            "missing_required_parameter",
+        ),
+    ],
+)
+def test_bad_assistant_bodies_answer_400_and_write_nothing(stack, project_client, body, message, param, code):
+    client, project = project_client
+
+    status, answer = _raw(stack, "POST", "/assistants", body, client.api_key)
+
+    assert status == 400
+    assert answer["error"]["message"].startswith(message)
+    assert (answer["error"]["type"], answer["error"]["param"], answer["error"]["code"]) == (
+        "invalid_request_error",
+        param,
+        code,
+    )
+    assert _items_of(stack, project) == []
+
+
+def test_unknown_ids_answer_404_through_the_sdk_and_write_nothing(stack, project_client):
+    client, project = project_client
+    calls = [
+        (lambda: client.beta.assistants.retrieve("asst_nope"), "No assistant found with id 'asst_nope'."),
+        (lambda: client.beta.threads.retrieve("thread_nope"), "No thread found with id 'thread_nope'."),
+        (
+            lambda: client.beta.threads.messages.create("thread_nope", role="user", content="hi"),
+            "No thread found with id 'thread_nope'.",
+        ),
+        (lambda: client.beta.threads.messages.list("thread_nope"), "No thread found with id 'thread_nope'."),
+        (
+            lambda: client.beta.threads.runs.create(thread_id="thread_nope", assistant_id="asst_nope"),
+            "No assistant found with id 'asst_nope'.",
+        ),
+        (
+            lambda: client.beta.threads.runs.retrieve("run_nope", thread_id="thread_nope"),
+            "No run found with id 'run_nope'.",
+        ),
+        (
+            lambda: client.beta.threads.runs.steps.list("run_nope", thread_id="thread_nope"),
+            "No run found with id 'run_nope'.",
+        ),
+    ]
+    for call, message in calls:
+        with pytest.raises(openai.NotFoundError) as caught:
+            call()
+        assert caught.value.status_code == 404
+        assert caught.value.body["message"] == message
+        assert caught.value.body["type"] == "invalid_request_error"
+    assert _items_of(stack, project) == []
+
+
+def test_a_run_on_a_real_thread_with_an_unknown_assistant_creates_nothing(stack, project_client):
+    client, project = project_client
+    thread = client.beta.threads.create()
+
+    with pytest.raises(openai.NotFoundError):
+        client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_nope")
+
+    assert [item["SK"]["S"] for item in _items_of(stack, project)] == ["THREAD"]
+
+
+def test_a_missing_or_wrong_key_answers_401_before_the_body_is_read(stack):
+    status, answer = _raw(stack, "POST", "/assistants", b"{not json", None)
+    assert status == 401 and "didn't provide an API key" in answer["error"]["message"]
+
+    status, answer = _raw(stack, "POST", "/assistants", b"{not json", "sk-wrong-key-0000")
+    assert status == 401
+    assert answer["error"]["code"] == "invalid_api_key"
+    assert "sk-wro***0000" in answer["error"]["message"] and "sk-wrong-key-0000" not in answer["error"]["message"]
+
+
+def test_an_unknown_path_answers_404(client):
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.get("/no/such/path", cast_to=dict)
+    assert caught.value.body["message"] == "Invalid URL (GET /v1/no/such/path)"

@@ -1,0 +1,139 @@
+"""The DynamoDB store on moto, with the table built from template.yaml by the local stack."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from threadrunner.adapters.dynamodb import DynamoDBStore
+from threadrunner.domain.common import Usage, now
+from threadrunner.domain.ids import new_id
+from threadrunner.domain.message import Message, text_content
+from threadrunner.domain.pagination import PageRequest
+from threadrunner.domain.run import Run
+from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails
+from threadrunner.domain.thread import Thread
+from threadrunner.domain.tool_call import ToolCall
+from threadrunner.errors import InvalidTransition, NotFound, RunActive
+from threadrunner_local.stack import LocalStack
+
+
+@pytest.fixture
+def store(stack: LocalStack) -> DynamoDBStore:
+    return DynamoDBStore(stack.table_name, "p_" + secrets.token_hex(4), stack.client("dynamodb"))
+
+
+def _thread(store: DynamoDBStore, messages: int = 0) -> tuple[Thread, list[Message]]:
+    thread = Thread(id=new_id("thread"), created_at=now())
+    written = [
+        Message(id=new_id("msg"), created_at=now(), thread_id=thread.id, role="user", content=text_content(f"m{i}"))
+        for i in range(messages)
+    ]
+    store.create_thread(thread, written[:5])
+    for message in written[5:]:
+        store.add_message(message)
+    return thread, written
+
+
+def _run(store: DynamoDBStore, thread: Thread) -> Run:
+    run = Run(id=new_id("run"), created_at=now(), thread_id=thread.id, assistant_id="asst_x", model="m")
+    store.create_run(run)
+    return run
+
+
+def test_cursor_pages_walk_every_message_once_in_both_orders(store):
+    thread, messages = _thread(store, 25)
+    ids = [m.id for m in messages]
+    for order, expected in (("asc", ids), ("desc", ids[::-1])):
+        seen, after, pages = [], None, 0
+        while True:
+            page = store.list_messages(thread.id, PageRequest(limit=10, order=order, after=after))
+            seen += [m.id for m in page.data]
+            pages += 1
+            if not page.has_more:
+                break
+            after = page.data[-1].id
+        assert (seen, pages) == (expected, 3)
+    before = store.list_messages(thread.id, PageRequest(limit=3, order="asc", before=ids[10]))
+    assert ([m.id for m in before.data], before.has_more) == (ids[7:10], True)
+    between = store.list_messages(thread.id, PageRequest(limit=50, order="desc", after=ids[20], before=ids[15]))
+    assert [m.id for m in between.data] == ids[16:20][::-1]
+
+
+def test_an_active_run_locks_its_thread_until_it_ends(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+    late = Message(id=new_id("msg"), created_at=now(), thread_id=thread.id, role="user", content=text_content("x"))
+
+    with pytest.raises(RunActive):
+        store.add_message(late)
+    with pytest.raises(RunActive):
+        _run(store, thread)
+
+    store.transition_run(thread.id, run.id, "in_progress", started_at=now())
+    store.transition_run(thread.id, run.id, "completed", completed_at=now())
+    store.add_message(late)
+    _run(store, thread)
+
+
+def test_the_transition_table_refuses_illegal_moves_and_terminal_runs_never_change(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+
+    with pytest.raises(InvalidTransition, match="from status 'queued' to 'completed'"):
+        store.transition_run(thread.id, run.id, "completed")
+    store.transition_run(thread.id, run.id, "in_progress")
+    store.transition_run(thread.id, run.id, "cancelling")
+    store.transition_run(thread.id, run.id, "cancelled", cancelled_at=now())
+    with pytest.raises(InvalidTransition):
+        store.transition_run(thread.id, run.id, "completed")
+    assert store.get_run(thread.id, run.id).status == "cancelled"
+
+
+def test_usage_counts_each_response_once_and_ids_are_claimed_once(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+    for response_id in ("resp_1", "resp_2", "resp_1"):
+        store.add_usage(thread.id, run.id, response_id, Usage(prompt_tokens=10, completion_tokens=3, total_tokens=13))
+
+    assert store.get_run_record(thread.id, run.id).usage == Usage(
+        prompt_tokens=20, completion_tokens=6, total_tokens=26
+    )
+    assert store.claim_id(thread.id, run.id, "message", "msg_a") == "msg_a"
+    assert store.claim_id(thread.id, run.id, "message", "msg_b") == "msg_a"
+
+
+def test_a_tool_call_is_claimed_at_most_once(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+    step = RunStep(
+        id=new_id("step"),
+        created_at=now(),
+        run_id=run.id,
+        assistant_id="asst_x",
+        thread_id=thread.id,
+        type="tool_calls",
+        step_details=ToolCallsStepDetails(
+            tool_calls=[FunctionToolCall(id="call_1", function=FunctionCall(name="f", arguments="{}"))]
+        ),
+    )
+    call = ToolCall(call_id="call_1", run_id=run.id, step_id=step.id, name="f", arguments="{}", side="server")
+    store.put_step(step, [call])
+    store.put_step(step, [call])  # a retried CheckTurn writes nothing twice
+
+    claimed = store.claim_tool_call(thread.id, run.id, step.id, "call_1")
+    assert claimed is not None and claimed.status == "running"
+    assert store.claim_tool_call(thread.id, run.id, step.id, "call_1") is None
+    claimed.output, claimed.duration_ms = '{"ok": true}', 5
+    store.record_tool_output(thread.id, claimed)
+    (listed,) = store.list_steps(thread.id, run.id, PageRequest()).data
+    assert listed.step_details.tool_calls[0].function.output == '{"ok": true}'
+
+
+def test_projects_cannot_see_each_other(stack: LocalStack, store):
+    thread, _ = _thread(store, 1)
+    other = DynamoDBStore(stack.table_name, "p_other" + secrets.token_hex(2), stack.client("dynamodb"))
+
+    with pytest.raises(NotFound):
+        other.get_thread(thread.id)
