@@ -36,6 +36,8 @@ from .ports import ModelClient, Store, ToolCatalogue
 
 TurnOutcome = Literal["pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
 
+_POLL_INTERVAL_CEILING = 0.25
+
 MAX_TOOL_ROUNDS_CODE = "max_tool_rounds_exceeded"
 """The ``last_error.code`` of a run stopped by the tool-round cap."""
 
@@ -261,7 +263,8 @@ class RunLoop:
             if turn.is_finished or self._clock() + interval > deadline:
                 return turn
             self._sleep(interval)
-            interval = min(interval * 1.5, 1.0)
+            # A quarter second at most: the delay a finished response waits to be seen.
+            interval = min(interval * 1.5, _POLL_INTERVAL_CEILING)
 
     def _tool_calls(self, ref: RunRef, record: RunRecord, turn: ModelTurn) -> TurnState:
         if record.tool_rounds >= self._settings.max_tool_rounds:
