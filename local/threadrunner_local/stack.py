@@ -35,6 +35,10 @@ class StackConfig:
     """How to run the local stack. ``from_environment`` reads the variables the README documents."""
 
     api_port: int = 3000
+    aws_port: int = 0
+    """moto's port; 0 picks a free one. ``make run`` uses 4566, which events/env.json names."""
+    model_port: int = 0
+    """The offline model's port; 0 picks a free one. ``make run`` uses 4010."""
     api_key: str = "sk-local-dev"
     """The bearer key the local API accepts (``THREADRUNNER_API_KEY``)."""
     model_latency: float = 1.0
@@ -49,6 +53,8 @@ class StackConfig:
     def from_environment(cls) -> StackConfig:
         return cls(
             api_port=int(os.environ.get("THREADRUNNER_PORT", "3000")),
+            aws_port=int(os.environ.get("THREADRUNNER_AWS_PORT", "4566")),
+            model_port=int(os.environ.get("OFFLINE_MODEL_PORT", "4010")),
             api_key=os.environ.get("THREADRUNNER_API_KEY", "sk-local-dev"),
             model_latency=float(os.environ.get("OFFLINE_MODEL_LATENCY", "1.0")),
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
@@ -130,10 +136,12 @@ class LocalStack:
         if config.openai_api_key:
             model_url, model_key = config.openai_base_url, config.openai_api_key
         else:
-            self.model_server = OfflineModelServer(latency=config.model_latency, api_key=OFFLINE_MODEL_KEY).start()
+            self.model_server = OfflineModelServer(
+                latency=config.model_latency, api_key=OFFLINE_MODEL_KEY, port=config.model_port
+            ).start()
             model_url, model_key = self.model_server.url, OFFLINE_MODEL_KEY
 
-        aws_port = free_port()
+        aws_port = config.aws_port or free_port()
         self.aws_endpoint = f"http://127.0.0.1:{aws_port}"
         os.environ.update(
             {
@@ -153,7 +161,7 @@ class LocalStack:
         default_user_config["lambda"] = {"use_docker": False}
         _serialize_writes()
 
-        self.template = load(ROOT, {"ModelBaseUrl": model_url})
+        self.template = load(ROOT, {"ModelBaseUrl": model_url, "AwsEndpointUrl": self.aws_endpoint})
         self.dispatcher = Dispatcher(self.template.functions)
         _dispatch_lambda(self.dispatcher)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)

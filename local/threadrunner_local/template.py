@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 ACCOUNT = "123456789012"
+NO_VALUE = object()
+"""What ``!Ref AWS::NoValue`` resolves to: the property is left out."""
 REGION = "us-east-1"
 
 
@@ -103,19 +105,32 @@ class Template:
         raise KeyError(f"unsupported attribute {logical_id}.{attribute}")
 
     def resolve(self, value: Any) -> Any:
-        """Evaluate the intrinsics the template uses: Ref, Fn::GetAtt, Fn::Sub."""
+        """Evaluate the intrinsics the template uses: Ref, Fn::GetAtt, Fn::Sub, Fn::If; NO_VALUE for AWS::NoValue."""
         if isinstance(value, list):
             return [self.resolve(item) for item in value]
         if not isinstance(value, dict):
             return value
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
         if set(value) == {"Ref"}:
             return self.ref(value["Ref"])
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(condition) else when_false)
+        if set(value) == {"Fn::Equals"}:
+            left, right = self.resolve(value["Fn::Equals"])
+            return left == right
+        if set(value) == {"Fn::Not"}:
+            return not self.resolve(value["Fn::Not"][0])
         if set(value) == {"Fn::GetAtt"}:
             logical_id, attribute = value["Fn::GetAtt"]
             return self.get_att(logical_id, attribute)
         if set(value) == {"Fn::Sub"}:
             return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), value["Fn::Sub"])
         return {key: self.resolve(item) for key, item in value.items()}
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.raw.get("Conditions", {})[name]))
 
     def _sub(self, name: str) -> str:
         if "." in name and not name.startswith("AWS::"):
@@ -143,7 +158,11 @@ def load(root: Path, parameters: dict[str, str] | None = None) -> Template:
             arn=template.arn(logical_id),
             code_dir=root / properties["CodeUri"],
             handler=properties["Handler"],
-            environment={key: str(template.resolve(item)) for key, item in environment.items()},
+            environment={
+                key: str(resolved)
+                for key, item in environment.items()
+                if (resolved := template.resolve(item)) is not NO_VALUE
+            },
             timeout=int(properties.get("Timeout", 3)),
             memory=int(properties.get("MemorySize", 128)),
         )
