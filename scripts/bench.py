@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from threadrunner_local.cold_import import cold_import, handler_sources
+from threadrunner_local.stack import LocalStack, StackConfig, free_port
+from threadrunner_local.template import load
 
-from threadrunner_local.stack import LocalStack, StackConfig, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 QUESTION = "What's the weather in San Francisco?"
 WEATHER_TOOL = {
@@ -103,47 +101,15 @@ def direct_round(model: Any, interval: float = 1.0) -> float:
     return time.perf_counter() - started
 
 
-PROBE = """
-import importlib.util, sys, time
-started = time.perf_counter()
-spec = importlib.util.spec_from_file_location("handler_module", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-print(time.perf_counter() - started)
-"""
-
-
 def cold_imports(rounds: int) -> dict[str, float]:
     """Median seconds to import each handler module in a fresh interpreter."""
-    from threadrunner_local.template import load
-
-    env = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
     figures = {}
-    sources = {}
-    for spec in load(ROOT).functions.values():
-        sources.setdefault(spec.code_dir / (spec.handler.split(".")[0] + ".py"), []).append(spec.logical_id)
-    probes = {"/".join(ids): [sys.executable, "-c", PROBE, str(source)] for source, ids in sources.items()}
-    probes["(import openai alone)"] = [
-        sys.executable,
-        "-c",
-        "import time; s = time.perf_counter(); import openai; print(time.perf_counter() - s)",
-    ]
-    for name, command in probes.items():
-        times = [
-            float(
-                subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            for _ in range(rounds)
-        ]
-        figures[name] = statistics.median(times)
+    for source, functions in handler_sources(load(ROOT)).items():
+        figures["/".join(functions)] = statistics.median(cold_import(source, ROOT).seconds for _ in range(rounds))
+    openai_alone = ROOT / ".aws-sam" / "import_openai.py"
+    openai_alone.parent.mkdir(exist_ok=True)
+    openai_alone.write_text("import openai\n")
+    figures["(import openai alone)"] = statistics.median(cold_import(openai_alone, ROOT).seconds for _ in range(rounds))
     return figures
 
 

@@ -1,10 +1,12 @@
 """The run loop's task functions: one handler per Task state of statemachine/run_loop.asl.json."""
 
+from collections.abc import Callable
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
 from threadrunner.config import settings
-from threadrunner.loop import LoopSettings, LoopState, RunLoop
+from threadrunner.loop import LoopSettings, LoopState, RunLoop, TurnState
 from threadrunner.observability import logger, tracer
 
 config = settings()
@@ -15,53 +17,25 @@ loop_settings = LoopSettings(
 )
 
 
-def _loop(state: LoopState) -> RunLoop:
-    return RunLoop(bootstrap.store(state.project), bootstrap.model_client(), bootstrap.tool_catalogue(), loop_settings)
+def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, LambdaContext], dict]:
+    """A handler that runs one task of the loop on the state and returns the state with the new turn."""
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    def handler(event: dict, context: LambdaContext) -> dict:
+        state = LoopState.model_validate(event)
+        logger.append_keys(project=state.project, thread_id=state.thread_id, run_id=state.run_id)
+        loop = RunLoop(
+            bootstrap.store(state.project), bootstrap.model_client(), bootstrap.tool_catalogue(), loop_settings
+        )
+        turn = work(loop, state)
+        return state.model_copy(update={"turn": turn, "error": None}).model_dump(exclude_none=True)
+
+    return handler
 
 
-def _parse(event: dict) -> LoopState:
-    state = LoopState.model_validate(event)
-    logger.append_keys(project=state.project, thread_id=state.thread_id, run_id=state.run_id)
-    return state
-
-
-def _answer(state: LoopState, turn: object) -> dict:
-    return state.model_copy(update={"turn": turn, "error": None}).model_dump(exclude_none=True)
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def start_turn(event: dict, context: LambdaContext) -> dict:
-    state = _parse(event)
-    return _answer(state, _loop(state).start_turn(state))
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def check_turn(event: dict, context: LambdaContext) -> dict:
-    state = _parse(event)
-    assert state.turn is not None
-    return _answer(state, _loop(state).check_turn(state, state.turn))
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def submit_tool_outputs(event: dict, context: LambdaContext) -> dict:
-    state = _parse(event)
-    assert state.turn is not None
-    return _answer(state, _loop(state).submit_tool_outputs(state, state.turn))
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def finalize_run(event: dict, context: LambdaContext) -> dict:
-    state = _parse(event)
-    assert state.turn is not None
-    return _answer(state, _loop(state).finalize_run(state, state.turn))
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def fail_run(event: dict, context: LambdaContext) -> dict:
-    state = _parse(event)
-    return _answer(state, _loop(state).fail_run(state, state.turn, state.error))
+start_turn = _task(RunLoop.start_turn)
+check_turn = _task(RunLoop.check_turn)
+submit_tool_outputs = _task(RunLoop.submit_tool_outputs)
+finalize_run = _task(RunLoop.finalize_run)
+fail_run = _task(RunLoop.fail_run)

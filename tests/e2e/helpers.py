@@ -9,19 +9,6 @@ import tests.support.tools  # noqa: F401 - registers the test tools
 import threadrunner.tools  # noqa: F401 - registers the examples
 from threadrunner.domain.tools import default_registry
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "The city, e.g. San Francisco"}},
-            "required": ["city"],
-        },
-    },
-}
-
 
 def function_tool(name: str) -> dict[str, Any]:
     """The declaration of a registered tool, as a client would put it on an assistant."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 from tests.conftest import TEST_TOOL_ROUNDS
-from tests.e2e.helpers import WEATHER_TOOL, converse, function_tool, output_of, reply, steps, tool_calls
+from tests.e2e.helpers import converse, function_tool, output_of, reply, steps, tool_calls
 from tests.support.tools import BIG_OUTPUT_BYTES
 from threadrunner.tools.weather import GetWeatherArgs, get_weather
 from threadrunner_local.stack import LocalStack
 
 
 def test_weather_question_completes_with_an_answer_built_from_the_tool_output(client):
-    run, thread = converse(client, "What's the weather in San Francisco?", [WEATHER_TOOL])
+    run, thread = converse(client, "What's the weather in San Francisco?", [function_tool("get_weather")])
 
     assert run.status == "completed"
     assert run.usage.total_tokens == run.usage.prompt_tokens + run.usage.completion_tokens > 0
@@ -31,7 +31,7 @@ def test_weather_question_completes_with_an_answer_built_from_the_tool_output(cl
 
 
 def test_calls_of_one_turn_fan_out_one_tool_invocation_each(client, stack: LocalStack):
-    run, _ = converse(client, "Compare the weather in Paris and Tokyo", [WEATHER_TOOL])
+    run, _ = converse(client, "Compare the weather in Paris and Tokyo", [function_tool("get_weather")])
 
     assert run.status == "completed"
     (tool_step,) = [step for step in steps(client, run) if step.type == "tool_calls"]

@@ -26,10 +26,6 @@ class NotFound(ThreadrunnerError):
         self.object_id = object_id
 
 
-class Unauthenticated(ThreadrunnerError):
-    """The request carries no valid API key."""
-
-
 class RunActive(InvalidRequest):
     """The thread has a run that is not finished yet."""
 

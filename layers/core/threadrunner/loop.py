@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -20,7 +20,7 @@ from .domain.message import IncompleteDetails as MessageIncompleteDetails
 from .domain.message import Message, text_content
 from .domain.model_turn import ModelTurn, ToolOutput
 from .domain.pagination import PageRequest
-from .domain.run import IncompleteDetails
+from .domain.run import IncompleteDetails, Run
 from .domain.run_record import RunRecord, RunRef
 from .domain.run_step import (
     FunctionCall,
@@ -28,6 +28,7 @@ from .domain.run_step import (
     MessageCreation,
     MessageCreationStepDetails,
     RunStep,
+    StepDetails,
     ToolCallsStepDetails,
 )
 from .domain.tool_call import ToolCall
@@ -100,7 +101,6 @@ class LoopSettings(BaseModel):
     max_tool_rounds: int = 10
     poll_window_seconds: float = 4.0
     max_poll_delay_seconds: int = 10
-    model_override: str = ""
 
 
 class RunLoop:
@@ -122,7 +122,7 @@ class RunLoop:
         self._sleep = sleep
         self._clock = clock
 
-    def start_turn(self, ref: RunRef) -> TurnState:
+    def start_turn(self, ref: LoopState) -> TurnState:
         """Move the run to ``in_progress`` and ask the model for its first turn."""
         record = self._store.get_run_record(ref.thread_id, ref.run_id)
         run = record.run
@@ -137,12 +137,13 @@ class RunLoop:
         self._store.set_turn(ref.thread_id, ref.run_id, turn.id, tool_round=False)
         return TurnState(response_id=turn.id)
 
-    def check_turn(self, ref: RunRef, state: TurnState) -> TurnState:
+    def check_turn(self, ref: LoopState) -> TurnState:
         """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
+        state = _turn_of(ref)
         record = self._store.get_run_record(ref.thread_id, ref.run_id)
         if record.run.status != "in_progress":
             return self._stop(ref, record)
-        assert state.response_id is not None
+        assert state.response_id is not None  # _turn_of checked it
         turn = self._poll(state.response_id)
         if not turn.is_finished:
             return TurnState(
@@ -157,8 +158,9 @@ class RunLoop:
         error = turn.error or LastError(code="server_error", message=f"The model response ended {turn.status}.")
         return TurnState(response_id=turn.id, outcome="failed", last_error=error)
 
-    def submit_tool_outputs(self, ref: RunRef, state: TurnState) -> TurnState:
+    def submit_tool_outputs(self, ref: LoopState) -> TurnState:
         """Send the turn's tool outputs back to the model, continuing its response."""
+        state = _turn_of(ref)
         record = self._store.get_run_record(ref.thread_id, ref.run_id)
         if record.run.status != "in_progress":
             return self._stop(ref, record)
@@ -175,8 +177,9 @@ class RunLoop:
         self._store.set_turn(ref.thread_id, ref.run_id, turn.id, tool_round=True)
         return TurnState(response_id=turn.id)
 
-    def finalize_run(self, ref: RunRef, state: TurnState) -> TurnState:
+    def finalize_run(self, ref: LoopState) -> TurnState:
         """Write the assistant's message, its run step, the run's usage, and end the run."""
+        state = _turn_of(ref)
         record = self._store.get_run_record(ref.thread_id, ref.run_id)
         if record.run.status != "in_progress":
             return self._stop(ref, record)
@@ -203,21 +206,9 @@ class RunLoop:
                 completed_at=None if incomplete else at,
             )
         )
-        self._store.put_step(
-            RunStep(
-                id=self._store.claim_id(ref.thread_id, ref.run_id, "message_step", new_id("step")),
-                created_at=at,
-                run_id=run.id,
-                assistant_id=run.assistant_id,
-                thread_id=run.thread_id,
-                type="message_creation",
-                status="completed",
-                completed_at=at,
-                step_details=MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id)),
-                usage=turn.usage,
-            ),
-            [],
-        )
+        step_id = self._store.claim_id(ref.thread_id, ref.run_id, "message_step", new_id("step"))
+        details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
+        self._store.put_step(_step(run, step_id, details, turn, status="completed", completed_at=at), [])
         usage = self._store.get_run_record(ref.thread_id, ref.run_id).usage
         try:
             if incomplete:
@@ -234,9 +225,10 @@ class RunLoop:
             return TurnState(outcome="stopped")
         return TurnState(response_id=turn.id, outcome=turn.status)
 
-    def fail_run(self, ref: RunRef, state: TurnState | None, caught: CaughtError | None) -> TurnState:
-        """End the run ``failed`` with ``last_error``, from a failed turn or from an error a Catch caught."""
-        error = (state.last_error if state else None) or _from_caught(caught)
+    def fail_run(self, ref: LoopState) -> TurnState:
+        """End the run ``failed`` with ``last_error``, from an error a Catch caught or from a failed turn."""
+        caught = ref.error
+        error = _from_caught(caught) if caught else (ref.turn.last_error if ref.turn else None) or _from_caught(None)
         record = self._store.get_run_record(ref.thread_id, ref.run_id)
         if record.run.is_terminal:
             return TurnState(outcome="stopped")
@@ -291,22 +283,13 @@ class RunLoop:
             )
             for call in turn.function_calls
         ]
-        step = RunStep(
-            id=step_id,
-            created_at=now(),
-            run_id=run.id,
-            assistant_id=run.assistant_id,
-            thread_id=run.thread_id,
-            type="tool_calls",
-            step_details=ToolCallsStepDetails(
-                tool_calls=[
-                    FunctionToolCall(id=call.call_id, function=FunctionCall(name=call.name, arguments=call.arguments))
-                    for call in calls
-                ]
-            ),
-            usage=turn.usage,
+        details = ToolCallsStepDetails(
+            tool_calls=[
+                FunctionToolCall(id=call.call_id, function=FunctionCall(name=call.name, arguments=call.arguments))
+                for call in calls
+            ]
         )
-        self._store.put_step(step, calls)
+        self._store.put_step(_step(run, step_id, details, turn), calls)
         return TurnState(
             response_id=turn.id,
             outcome="tool_calls",
@@ -331,6 +314,27 @@ class RunLoop:
             self._model.cancel(response_id)
         except Exception:  # the run ends either way; a response that cannot be cancelled just finishes
             pass
+
+
+def _turn_of(state: LoopState) -> TurnState:
+    if state.turn is None or state.turn.response_id is None:
+        raise ValueError("this task needs the state's turn and its response_id")
+    return state.turn
+
+
+def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **fields: Any) -> RunStep:
+    """A run step of ``run`` made by one model turn."""
+    return RunStep(
+        id=step_id,
+        created_at=now(),
+        run_id=run.id,
+        assistant_id=run.assistant_id,
+        thread_id=run.thread_id,
+        type=details.type,
+        step_details=details,
+        usage=turn.usage,
+        **fields,
+    )
 
 
 def _from_caught(caught: CaughtError | None) -> LastError:

@@ -1,9 +1,8 @@
-"""The one logger, tracer and metrics of every function (Powertools)."""
+"""The one logger and tracer of every function (Powertools)."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace="threadrunner")

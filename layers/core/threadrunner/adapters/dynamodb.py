@@ -295,7 +295,6 @@ class DynamoDBStore:
             response_id=item.get("response_id"),
             tool_rounds=item.get("tool_rounds", 0),
             usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
-            message_id=item.get("claims", {}).get("message"),
         )
 
     def transition_run(self, thread_id: str, run_id: str, status: RunStatus, **changes: Any) -> Run:

@@ -126,5 +126,4 @@ def _turn(response: Response) -> ModelTurn:
         function_calls=calls,
         usage=usage,
         error=error,
-        incomplete_reason=response.incomplete_details.reason if response.incomplete_details else None,
     )

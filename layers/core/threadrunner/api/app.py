@@ -37,6 +37,14 @@ def _validation_error(exc: RequestValidationError) -> Response:
     return errors.from_validation(exc, body)
 
 
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return errors.error_response(
+        500, "The server had an error while processing your request. Sorry about that!", kind="server_error"
+    )
+
+
 @app.not_found
 def _not_found(_exc: Exception) -> Response:
     event = app.current_event

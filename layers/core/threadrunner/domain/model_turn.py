@@ -56,7 +56,6 @@ class ModelTurn(BaseModel):
     function_calls: list[FunctionCallRequest] = Field(default_factory=list)
     usage: Usage | None = None
     error: LastError | None = None
-    incomplete_reason: str | None = None
 
     @property
     def is_finished(self) -> bool:

@@ -24,5 +24,3 @@ class RunRecord(BaseModel):
     """Model turns with function calls so far."""
     usage: Usage = Field(default_factory=Usage)
     """Usage summed over the finished turns."""
-    message_id: str | None = None
-    """The assistant message of the run, once FinalizeRun chose its id."""

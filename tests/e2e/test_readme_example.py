@@ -1,0 +1,36 @@
+"""The README's example is examples/weather.py, and it works against the running stack unchanged."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from threadrunner.tools.weather import GetWeatherArgs, get_weather
+from threadrunner_local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "weather.py"
+
+
+def test_the_readme_shows_the_example_file():
+    readme = (ROOT / "README.md").read_text()
+    body = EXAMPLE.read_text().split('"""', 2)[2].lstrip("\n")
+    assert f"```python\n{body}```" in readme
+
+
+def test_the_example_runs_unchanged_against_the_local_stack(stack: LocalStack):
+    env = {**os.environ, "THREADRUNNER_URL": stack.api_url, "THREADRUNNER_API_KEY": stack.config.api_key}
+    answer = subprocess.run(
+        [sys.executable, "-W", "ignore", str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=120
+    )
+
+    assert answer.returncode == 0, answer.stderr
+    lines = answer.stdout.splitlines()
+    assert lines[0].startswith("run: completed Usage(")
+    expected = get_weather(GetWeatherArgs(city="San Francisco"))
+    assert re.fullmatch(r'tool call: get_weather \{"city": "San Francisco"\} -> \{.*\}', lines[1])
+    assert f'"temperature": {expected["temperature"]}' in lines[1]
+    assert lines[2].startswith("assistant: ") and f"temperature: {expected['temperature']}" in lines[2]
