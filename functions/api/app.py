@@ -8,7 +8,9 @@ from threadrunner.api.app import ApiDeps, handle
 from threadrunner.config import settings
 from threadrunner.observability import logger, tracer
 
-deps = ApiDeps(settings=settings(), store_for=bootstrap.store, launcher=bootstrap.launcher(), keys=bootstrap.api_keys())
+deps = ApiDeps(
+    settings=settings(), store_for=bootstrap.store, loop=bootstrap.run_loop_control(), keys=bootstrap.api_keys()
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,6 +14,7 @@ loop_settings = LoopSettings(
     max_tool_rounds=config.max_tool_rounds,
     poll_window_seconds=config.poll_window_seconds,
     max_poll_delay_seconds=config.max_poll_delay_seconds,
+    tool_outputs_timeout_seconds=config.tool_outputs_timeout_seconds,
 )
 
 
@@ -26,7 +27,11 @@ def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, La
         state = LoopState.model_validate(event)
         logger.append_keys(project=state.project, thread_id=state.thread_id, run_id=state.run_id)
         loop = RunLoop(
-            bootstrap.store(state.project), bootstrap.model_client(), bootstrap.tool_catalogue(), loop_settings
+            bootstrap.store(state.project),
+            bootstrap.model_client(),
+            bootstrap.tool_catalogue(),
+            bootstrap.run_loop_control(),
+            loop_settings,
         )
         turn = work(loop, state)
         return state.model_copy(update={"turn": turn, "error": None}).model_dump(exclude_none=True)
@@ -36,6 +41,7 @@ def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, La
 
 start_turn = _task(RunLoop.start_turn)
 check_turn = _task(RunLoop.check_turn)
+request_tool_outputs = _task(RunLoop.request_tool_outputs)
 submit_tool_outputs = _task(RunLoop.submit_tool_outputs)
 finalize_run = _task(RunLoop.finalize_run)
 fail_run = _task(RunLoop.fail_run)

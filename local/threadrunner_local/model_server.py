@@ -22,19 +22,31 @@ from typing import Any
 
 from .model_policy import decide, formatted
 
-FAULT_KINDS = ("http_429", "http_500", "failed")
+FAULT_KINDS = ("http_429", "http_500", "failed", "bad_json", "slow", "ignore_cancel")
 
 
 @dataclass
 class Fault:
     kind: str
-    """``http_429``, ``http_500`` (answered instead of the request) or ``failed`` (the response ends failed)."""
+    """What happens to a matching request:
+
+    * ``http_429`` / ``http_500``: answered with that status instead (``create``, ``retrieve``);
+    * ``failed``: the response ends ``failed``; ``bad_json``: its text is not JSON whatever the format;
+      ``slow``: it takes ``seconds`` instead of the latency (``create``);
+    * ``ignore_cancel``: the cancel is acknowledged but the response finishes anyway (``cancel``).
+    """
     times: int = 1
     """How many matching requests it hits."""
     match: str | None = None
     """Only requests whose text contains this."""
     on: str = "create"
-    """``create`` or ``retrieve``."""
+    """``create``, ``retrieve`` or ``cancel``."""
+    seconds: float = 0.0
+    """For ``slow``: how long the response takes."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
 
 
 @dataclass
@@ -89,7 +101,7 @@ class OfflineModel:
                     return fault
         return None
 
-    def create(self, request: dict[str, Any]) -> StoredResponse:
+    def create(self, request: dict[str, Any], fault: Fault | None = None) -> StoredResponse:
         previous = self.responses.get(request.get("previous_response_id") or "")
         if request.get("previous_response_id") and previous is None:
             raise LookupError(f"Previous response with id '{request['previous_response_id']}' not found.")
@@ -125,6 +137,8 @@ class OfflineModel:
                 }
             )
         reply = formatted(decision.text, text_format) if not decision.calls else ""
+        if fault and fault.kind == "bad_json" and reply:
+            reply = "{this is not JSON"
         status, incomplete = "completed", None
         limit = request.get("max_output_tokens")
         if reply and limit and _tokens(reply) > limit:
@@ -178,9 +192,10 @@ class OfflineModel:
         stored = StoredResponse(
             body=body,
             created=now,
-            finish_at=now + self.latency,
+            finish_at=now + (fault.seconds if fault and fault.kind == "slow" else self.latency),
             text=" ".join(_text_of(item) for item in history),
             items=history + output,
+            fails=fault is not None and fault.kind == "failed",
         )
         with self.lock:
             self.responses[body["id"]] = stored
@@ -193,7 +208,7 @@ class OfflineModel:
         if stored.cancelled:
             return body | {"status": "cancelled", "output": [], "usage": None}
         if now < stored.finish_at:
-            queued = now < stored.created + self.latency * 0.2
+            queued = now < stored.created + (stored.finish_at - stored.created) * 0.2
             return body | {"status": "queued" if queued else "in_progress", "output": [], "usage": None}
         if stored.fails:
             return body | {
@@ -253,7 +268,10 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?")[0]
             body = self._body()
             if path == "/_offline/faults":
-                model.faults.append(Fault(**body))
+                try:
+                    model.faults.append(Fault(**body))
+                except (TypeError, ValueError) as exc:
+                    return self._error(400, str(exc))
                 return self._send(200, {"faults": len(model.faults)})
             if path == "/_offline/config":
                 model.latency = float(body.get("latency", model.latency))
@@ -263,20 +281,20 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             if path == "/v1/responses":
                 text = json.dumps(body.get("input", ""))
                 fault = self._fault("create", text)
-                if fault and fault.kind != "failed":
+                if fault and fault.kind.startswith("http_"):
                     return None
                 try:
-                    stored = model.create(body)
+                    stored = model.create(body, fault)
                 except LookupError as exc:
                     return self._error(400, str(exc), "previous_response_not_found")
-                stored.fails = fault is not None
                 return self._send(200, model.view(stored))
             match = re.fullmatch(r"/v1/responses/([^/]+)/cancel", path)
             if match and match.group(1) in model.responses:
                 stored = model.responses[match.group(1)]
                 if model.view(stored)["status"] not in ("queued", "in_progress"):
                     return self._error(400, "Only a response that is still running can be cancelled.")
-                stored.cancelled = True
+                fault = model.take_fault("cancel", stored.text)
+                stored.cancelled = not (fault and fault.kind == "ignore_cancel")
                 return self._send(200, model.view(stored))
             return self._error(404, f"Invalid URL (POST {path})")
 

@@ -67,7 +67,11 @@ class Template:
         return {key: value for key, value in self.raw["Resources"].items() if value["Type"] == kind}
 
     def physical(self, logical_id: str) -> str:
-        """The name the local stack gives a resource."""
+        """The resource's name: the one the template sets, else one the local stack makes up."""
+        properties = self.raw["Resources"][logical_id].get("Properties", {})
+        for key in ("Name", "FunctionName", "TableName"):
+            if key in properties:
+                return str(self.resolve(properties[key]))
         return f"threadrunner-{logical_id}"
 
     def arn(self, logical_id: str) -> str:

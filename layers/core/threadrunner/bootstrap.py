@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from .adapters.aws import LambdaToolCatalogue, StepFunctionsLauncher
+from .adapters.aws import LambdaToolCatalogue, StepFunctionsRunLoop
 from .adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
 from .config import settings
 
@@ -33,8 +33,8 @@ def api_keys() -> DynamoDBApiKeys:
 
 
 @functools.cache
-def launcher() -> StepFunctionsLauncher:
-    return StepFunctionsLauncher(settings().state_machine_arn, _client("stepfunctions"))
+def run_loop_control() -> StepFunctionsRunLoop:
+    return StepFunctionsRunLoop(settings().state_machine_arn, _client("stepfunctions"))
 
 
 @functools.cache

@@ -31,6 +31,8 @@ class Settings(BaseModel):
     """Retries of the SDK for 429, 5xx and timeouts, with its exponential backoff."""
     model_timeout_seconds: float = Field(30.0, alias="MODEL_TIMEOUT_SECONDS")
     """Timeout of one HTTP request to the provider."""
+    tool_outputs_timeout_seconds: int = Field(600, alias="TOOL_OUTPUTS_TIMEOUT_SECONDS", ge=1)
+    """How long a run waits in ``requires_action`` for the client's tool outputs before it expires."""
     max_tool_rounds: int = Field(10, alias="MAX_TOOL_ROUNDS")
     """Model turns with function calls one run may take before it fails as runaway."""
     poll_window_seconds: float = Field(4.0, alias="POLL_WINDOW_SECONDS")

@@ -27,11 +27,20 @@ class NotFound(ThreadrunnerError):
 
 
 class RunActive(InvalidRequest):
-    """The thread has a run that is not finished yet."""
+    """The thread has a run that is not finished yet: it takes no new message and no new run."""
 
-    def __init__(self, thread_id: str, run_id: str) -> None:
-        super().__init__(f"Thread {thread_id} already has an active run {run_id}.", param=None, code="thread_locked")
+    def __init__(self, thread_id: str, run_id: str, adding_message: bool = False) -> None:
+        message = (
+            f"Can't add messages to {thread_id} while a run {run_id} is active."
+            if adding_message
+            else f"Thread {thread_id} already has an active run {run_id}."
+        )
+        super().__init__(message)
         self.run_id = run_id
+
+
+RUN_CANCELLED = "RunCancelled"
+"""The error a cancel sends to a loop that waits for tool outputs (the state machine catches it)."""
 
 
 class InvalidTransition(ThreadrunnerError):

@@ -1,7 +1,9 @@
 """The work of each run-loop state. The ASL file decides the order; this module does the steps.
 
 Every method is safe to retry: Step Functions retries a task after a transient Lambda error,
-so each one checks what an earlier attempt already did before doing it again.
+so each one checks what an earlier attempt already did before doing it again. Every method
+also looks at the run's status first: a run that left ``in_progress`` outside the loop (a
+cancel) is finished by the loop, not driven further.
 """
 
 from __future__ import annotations
@@ -20,27 +22,40 @@ from .domain.message import IncompleteDetails as MessageIncompleteDetails
 from .domain.message import Message, text_content
 from .domain.model_turn import ModelTurn, ToolOutput
 from .domain.pagination import PageRequest
-from .domain.run import IncompleteDetails, Run
+from .domain.run import (
+    IncompleteDetails,
+    RequiredAction,
+    RequiredActionFunction,
+    RequiredActionFunctionToolCall,
+    Run,
+    SubmitToolOutputs,
+)
 from .domain.run_record import RunRecord, RunRef
+from .domain.run_status import RunStatus
 from .domain.run_step import (
     FunctionCall,
     FunctionToolCall,
     MessageCreation,
     MessageCreationStepDetails,
     RunStep,
+    RunStepStatus,
     StepDetails,
     ToolCallsStepDetails,
 )
 from .domain.tool_call import ToolCall
-from .errors import InvalidTransition, ThreadrunnerError
-from .ports import ModelClient, Store, ToolCatalogue
+from .errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
+from .ports import ModelClient, RunLoopControl, Store, ToolCatalogue
 
 TurnOutcome = Literal["pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
+IncompleteReason = Literal["max_completion_tokens", "max_prompt_tokens"]
 
 _POLL_INTERVAL_CEILING = 0.25
 
 MAX_TOOL_ROUNDS_CODE = "max_tool_rounds_exceeded"
 """The ``last_error.code`` of a run stopped by the tool-round cap."""
+
+INVALID_RESPONSE_FORMAT_CODE = "invalid_response_format"
+"""The ``last_error.code`` of a run whose final message does not match its ``response_format``."""
 
 # Error names of Catch (Lambda errorType or States.*) that map to an API error code other than server_error.
 _ERROR_CODES = {"ModelRateLimited": "rate_limit_exceeded", "ModelRequestRejected": "invalid_prompt"}
@@ -67,6 +82,10 @@ class TurnState(BaseModel):
     """Call ids the ToolFunction runs (the Map state's items)."""
     client_calls: list[str] = Field(default_factory=list)
     """Call ids the caller must answer."""
+    tool_outputs_timeout_seconds: int = 600
+    """How long the loop waits for the caller's outputs before the run expires (TimeoutSecondsPath)."""
+    incomplete_reason: IncompleteReason | None = None
+    """Which token limit ends the run ``incomplete``."""
     last_error: LastError | None = None
     """Why the turn failed, when it did."""
 
@@ -95,12 +114,15 @@ class LoopState(RunRef):
 
     turn: TurnState | None = None
     error: CaughtError | None = None
+    task_token: str | None = None
+    """Only in the input of the task that waits for tool outputs."""
 
 
 class LoopSettings(BaseModel):
     max_tool_rounds: int = 10
     poll_window_seconds: float = 4.0
     max_poll_delay_seconds: int = 10
+    tool_outputs_timeout_seconds: int = 600
 
 
 class RunLoop:
@@ -111,6 +133,7 @@ class RunLoop:
         store: Store,
         model: ModelClient,
         catalogue: ToolCatalogue,
+        control: RunLoopControl,
         settings: LoopSettings,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -118,136 +141,211 @@ class RunLoop:
         self._store = store
         self._model = model
         self._catalogue = catalogue
+        self._control = control
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
 
-    def start_turn(self, ref: LoopState) -> TurnState:
+    def start_turn(self, state: LoopState) -> TurnState:
         """Move the run to ``in_progress`` and ask the model for its first turn."""
-        record = self._store.get_run_record(ref.thread_id, ref.run_id)
-        run = record.run
-        if run.status == "queued":
-            run = self._store.transition_run(ref.thread_id, ref.run_id, "in_progress", started_at=now())
-        elif run.status != "in_progress":
-            return TurnState(outcome="stopped")
+        record = self._store.get_run_record(state.thread_id, state.run_id)
+        if record.run.status == "queued":
+            try:
+                record.run = self._store.transition_run(state.thread_id, state.run_id, "in_progress", started_at=now())
+            except InvalidTransition:  # cancelled before it started
+                return self._stop(state)
+        elif record.run.status != "in_progress":
+            return self._stop(state)
         if record.response_id:  # a retried StartTurn: the response exists already
             return TurnState(response_id=record.response_id)
-        request = conversation.first_turn(run, self._store.conversation(ref.thread_id))
+        request = conversation.first_turn(record, self._store.conversation(state.thread_id))
         turn = self._model.create(request)
-        self._store.set_turn(ref.thread_id, ref.run_id, turn.id, tool_round=False)
+        self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=False)
         return TurnState(response_id=turn.id)
 
-    def check_turn(self, ref: LoopState) -> TurnState:
+    def check_turn(self, state: LoopState) -> TurnState:
         """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
-        state = _turn_of(ref)
-        record = self._store.get_run_record(ref.thread_id, ref.run_id)
-        if record.run.status != "in_progress":
-            return self._stop(ref, record)
-        assert state.response_id is not None  # _turn_of checked it
-        turn = self._poll(state.response_id)
+        response_id = _turn_of(state).response_id
+        assert response_id is not None
+        if self._store.get_run(state.thread_id, state.run_id).status != "in_progress":
+            return self._stop(state)
+        turn = self._poll(state, response_id)
+        if turn is None:
+            return self._stop(state)
         if not turn.is_finished:
+            polls = _turn_of(state).polls
             return TurnState(
                 response_id=turn.id,
-                delay_seconds=conversation.next_poll_delay(state.polls, self._settings.max_poll_delay_seconds),
-                polls=state.polls + 1,
+                delay_seconds=conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds),
+                polls=polls + 1,
             )
-        if turn.status == "completed" and turn.function_calls:
-            return self._tool_calls(ref, record, turn)
-        if turn.status in ("completed", "incomplete"):
-            return TurnState(response_id=turn.id, outcome=turn.status)
-        error = turn.error or LastError(code="server_error", message=f"The model response ended {turn.status}.")
-        return TurnState(response_id=turn.id, outcome="failed", last_error=error)
+        if turn.usage:
+            self._store.add_usage(state.thread_id, state.run_id, turn.id, turn.usage)
+        record = self._store.get_run_record(state.thread_id, state.run_id)
+        if turn.status == "incomplete":
+            return TurnState(response_id=turn.id, outcome="incomplete", incomplete_reason="max_completion_tokens")
+        if turn.status != "completed":
+            error = turn.error or LastError(code="server_error", message=f"The model response ended {turn.status}.")
+            return TurnState(response_id=turn.id, outcome="failed", last_error=error)
+        limit = record.run.max_prompt_tokens
+        if limit is not None and record.usage.prompt_tokens > limit:
+            return TurnState(response_id=turn.id, outcome="incomplete", incomplete_reason="max_prompt_tokens")
+        if turn.function_calls:
+            return self._tool_calls(state, record, turn)
+        return TurnState(response_id=turn.id, outcome="completed")
 
-    def submit_tool_outputs(self, ref: LoopState) -> TurnState:
+    def request_tool_outputs(self, state: LoopState) -> TurnState:
+        """Show the client's calls as ``requires_action`` and park the loop on the task token."""
+        turn_state = _turn_of(state)
+        assert state.task_token is not None and turn_state.step_id is not None
+        waiting = set(turn_state.client_calls)
+        calls = self._store.get_tool_calls(state.thread_id, state.run_id, turn_state.step_id)
+        required = RequiredAction(
+            submit_tool_outputs=SubmitToolOutputs(
+                tool_calls=[
+                    RequiredActionFunctionToolCall(
+                        id=call.call_id, function=RequiredActionFunction(name=call.name, arguments=call.arguments)
+                    )
+                    for call in calls
+                    if call.call_id in waiting
+                ]
+            )
+        )
+        try:
+            self._store.transition_run(
+                state.thread_id,
+                state.run_id,
+                "requires_action",
+                required_action=required,
+                expires_at=now() + turn_state.tool_outputs_timeout_seconds,
+                task_token=state.task_token,
+                waiting_step_id=turn_state.step_id,
+            )
+        except InvalidTransition:
+            current = self._store.get_run_record(state.thread_id, state.run_id)
+            if current.run.status == "requires_action" and current.waiting_step_id == turn_state.step_id:
+                # A retried task: this attempt's token is the one the loop waits on now.
+                self._store.update_run(state.thread_id, state.run_id, {"task_token": state.task_token})
+            else:
+                # Cancelled meanwhile, before the token was stored: nobody else can wake the loop.
+                self._control.interrupt(state.task_token, RUN_CANCELLED, "The run was cancelled.")
+        return turn_state
+
+    def submit_tool_outputs(self, state: LoopState) -> TurnState:
         """Send the turn's tool outputs back to the model, continuing its response."""
-        state = _turn_of(ref)
-        record = self._store.get_run_record(ref.thread_id, ref.run_id)
+        turn_state = _turn_of(state)
+        record = self._store.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
-            return self._stop(ref, record)
-        if record.response_id != state.response_id:  # a retried task: the outputs went already
+            return self._stop(state)
+        if record.response_id != turn_state.response_id:  # a retried task: the outputs went already
             return TurnState(response_id=record.response_id)
-        assert state.step_id is not None and state.response_id is not None
-        calls = self._store.get_tool_calls(ref.thread_id, ref.run_id, state.step_id)
+        assert turn_state.step_id is not None and turn_state.response_id is not None
+        calls = self._store.get_tool_calls(state.thread_id, state.run_id, turn_state.step_id)
         missing = [call.call_id for call in calls if call.output is None]
         if missing:
             raise ToolOutputsMissing(f"No output was recorded for the tool calls {', '.join(missing)}.")
         outputs = [ToolOutput(call_id=call.call_id, output=call.output or "") for call in calls]
-        turn = self._model.create(conversation.next_turn(record.run, state.response_id, outputs))
-        self._store.set_step_status(ref.thread_id, ref.run_id, state.step_id, "completed", now())
-        self._store.set_turn(ref.thread_id, ref.run_id, turn.id, tool_round=True)
+        turn = self._model.create(conversation.next_turn(record, turn_state.response_id, outputs))
+        self._store.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
+        self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=True)
         return TurnState(response_id=turn.id)
 
-    def finalize_run(self, ref: LoopState) -> TurnState:
-        """Write the assistant's message, its run step, the run's usage, and end the run."""
-        state = _turn_of(ref)
-        record = self._store.get_run_record(ref.thread_id, ref.run_id)
+    def finalize_run(self, state: LoopState) -> TurnState:
+        """Write the assistant's message and its step, and end the run with its usage, in one write."""
+        turn_state = _turn_of(state)
+        assert turn_state.response_id is not None
+        record = self._store.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
-            return self._stop(ref, record)
-        assert state.response_id is not None
-        turn = self._model.retrieve(state.response_id)
+            return self._stop(state)
+        turn = self._model.retrieve(turn_state.response_id)
         if turn.usage:
-            self._store.add_usage(ref.thread_id, ref.run_id, turn.id, turn.usage)
+            self._store.add_usage(state.thread_id, state.run_id, turn.id, turn.usage)
         run = record.run
+        reason = turn_state.incomplete_reason
+        if reason is None:
+            problem = conversation.format_problem(run.response_format, turn.output_text)
+            if problem:
+                return self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem))
         at = now()
-        incomplete = turn.status == "incomplete"
-        message_id = self._store.claim_id(ref.thread_id, ref.run_id, "message", new_id("msg"))
-        self._store.put_run_message(
-            Message(
-                id=message_id,
-                created_at=at,
-                thread_id=run.thread_id,
-                role="assistant",
-                content=text_content(turn.output_text),
-                assistant_id=run.assistant_id,
-                run_id=run.id,
-                status="incomplete" if incomplete else "completed",
-                incomplete_details=MessageIncompleteDetails(reason="max_tokens") if incomplete else None,
-                incomplete_at=at if incomplete else None,
-                completed_at=None if incomplete else at,
-            )
-        )
-        step_id = self._store.claim_id(ref.thread_id, ref.run_id, "message_step", new_id("step"))
-        details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
-        self._store.put_step(_step(run, step_id, details, turn, status="completed", completed_at=at), [])
-        usage = self._store.get_run_record(ref.thread_id, ref.run_id).usage
-        try:
-            if incomplete:
-                self._store.transition_run(
-                    ref.thread_id,
-                    ref.run_id,
-                    "incomplete",
-                    incomplete_details=IncompleteDetails(reason="max_completion_tokens"),
-                    usage=usage,
+        puts: list[Message | RunStep] = []
+        if turn.output_text or reason is None:
+            message_id = self._store.claim_id(state.thread_id, state.run_id, "message", new_id("msg"))
+            puts.append(
+                Message(
+                    id=message_id,
+                    created_at=at,
+                    thread_id=run.thread_id,
+                    role="assistant",
+                    content=text_content(turn.output_text),
+                    assistant_id=run.assistant_id,
+                    run_id=run.id,
+                    status="incomplete" if reason else "completed",
+                    incomplete_details=MessageIncompleteDetails(reason="max_tokens") if reason else None,
+                    incomplete_at=at if reason else None,
+                    completed_at=None if reason else at,
                 )
-            else:
-                self._store.transition_run(ref.thread_id, ref.run_id, "completed", completed_at=at, usage=usage)
-        except InvalidTransition:  # cancelled meanwhile: the cancel wins
-            return TurnState(outcome="stopped")
-        return TurnState(response_id=turn.id, outcome=turn.status)
-
-    def fail_run(self, ref: LoopState) -> TurnState:
-        """End the run ``failed`` with ``last_error``, from an error a Catch caught or from a failed turn."""
-        caught = ref.error
-        error = _from_caught(caught) if caught else (ref.turn.last_error if ref.turn else None) or _from_caught(None)
-        record = self._store.get_run_record(ref.thread_id, ref.run_id)
-        if record.run.is_terminal:
-            return TurnState(outcome="stopped")
-        if record.response_id and caught is not None:
-            self._cancel_quietly(record.response_id)
-        at = now()
-        for step in self._store.list_steps(ref.thread_id, ref.run_id, _ALL_STEPS).data:
-            if step.status == "in_progress":
-                self._store.set_step_status(ref.thread_id, ref.run_id, step.id, "failed", at)
+            )
+            step_id = self._store.claim_id(state.thread_id, state.run_id, "message_step", new_id("step"))
+            details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
+            puts.append(_step(run, step_id, details, turn, status="completed", completed_at=at))
+        usage = self._store.get_run_record(state.thread_id, state.run_id).usage
+        ending: dict[str, Any] = (
+            {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": at}
+        )
         try:
             self._store.transition_run(
-                ref.thread_id, ref.run_id, "failed", failed_at=at, last_error=error, usage=record.usage
+                state.thread_id, state.run_id, "incomplete" if reason else "completed", puts=puts, usage=usage, **ending
             )
-        except InvalidTransition:
-            return TurnState(outcome="stopped")
-        return TurnState(outcome="failed", last_error=error)
+        except InvalidTransition:  # cancelled meanwhile: the cancel wins, and nothing of the answer is written
+            return self._stop(state)
+        return TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed")
 
-    def _poll(self, response_id: str) -> ModelTurn:
-        """Retrieve the response until it finishes or the poll window closes."""
+    def fail_run(self, state: LoopState) -> TurnState:
+        """End the run: ``expired`` when the wait for tool outputs timed out, ``cancelled`` after a cancel,
+        else ``failed`` with ``last_error`` from the caught error or the failed turn."""
+        caught = state.error
+        try:
+            record = self._store.get_run_record(state.thread_id, state.run_id)
+        except NotFound:  # the thread was deleted under the loop: nothing is left to end
+            return TurnState(outcome="stopped")
+        if record.run.is_terminal:
+            return TurnState(outcome="stopped")
+        if record.run.status == "cancelling":
+            return self._stop(state)
+        if caught is not None and caught.Error == "States.Timeout":
+            # Only the wait for tool outputs has a timeout; outputs that came too late count for nothing.
+            return self._end(state, record, "expired", "expired")
+        error = _from_caught(caught) if caught else (state.turn.last_error if state.turn else None)
+        return self._fail(state, error or _from_caught(None))
+
+    def _fail(self, state: LoopState, error: LastError) -> TurnState:
+        record = self._store.get_run_record(state.thread_id, state.run_id)
+        if record.response_id and state.error is not None:
+            self._cancel_quietly(record.response_id)  # a failure outside the model: stop paying for it
+        ended = self._end(state, record, "failed", "failed", last_error=error)
+        return ended if ended.outcome == "stopped" else TurnState(outcome="failed", last_error=error)
+
+    def _end(
+        self, state: LoopState, record: RunRecord, status: RunStatus, step_status: RunStepStatus, **changes: Any
+    ) -> TurnState:
+        """Move the run to a terminal status, its unfinished steps with it."""
+        at = now()
+        stamp = {"failed": "failed_at", "cancelled": "cancelled_at"}.get(status)
+        if stamp:
+            changes[stamp] = at
+        for step in self._store.list_steps(state.thread_id, state.run_id, _ALL_STEPS).data:
+            if step.status == "in_progress":
+                self._store.set_step_status(state.thread_id, state.run_id, step.id, step_status, at)
+        try:
+            self._store.transition_run(
+                state.thread_id, state.run_id, status, required_action=None, usage=record.usage, **changes
+            )
+        except InvalidTransition:  # another task ended it first
+            return TurnState(outcome="stopped")
+        return TurnState(outcome="failed" if status == "failed" else "stopped")
+
+    def _poll(self, state: LoopState, response_id: str) -> ModelTurn | None:
+        """Retrieve the response until it finishes or the poll window closes; ``None`` if the run is cancelled."""
         deadline = self._clock() + self._settings.poll_window_seconds
         interval = 0.1
         while True:
@@ -255,10 +353,12 @@ class RunLoop:
             if turn.is_finished or self._clock() + interval > deadline:
                 return turn
             self._sleep(interval)
+            if self._store.get_run(state.thread_id, state.run_id).status != "in_progress":
+                return None
             # A quarter second at most: the delay a finished response waits to be seen.
             interval = min(interval * 1.5, _POLL_INTERVAL_CEILING)
 
-    def _tool_calls(self, ref: RunRef, record: RunRecord, turn: ModelTurn) -> TurnState:
+    def _tool_calls(self, state: LoopState, record: RunRecord, turn: ModelTurn) -> TurnState:
         if record.tool_rounds >= self._settings.max_tool_rounds:
             message = (
                 f"The run stopped after {record.tool_rounds} rounds of tool calls, the most one run may take "
@@ -267,10 +367,8 @@ class RunLoop:
             return TurnState(
                 response_id=turn.id, outcome="failed", last_error=LastError(code=MAX_TOOL_ROUNDS_CODE, message=message)
             )
-        if turn.usage:
-            self._store.add_usage(ref.thread_id, ref.run_id, turn.id, turn.usage)
         run = record.run
-        step_id = self._store.claim_id(ref.thread_id, ref.run_id, f"step:{turn.id}", new_id("step"))
+        step_id = self._store.claim_id(state.thread_id, state.run_id, f"step:{turn.id}", new_id("step"))
         server_names = self._catalogue.server_tool_names()
         calls = [
             ToolCall(
@@ -296,23 +394,22 @@ class RunLoop:
             step_id=step_id,
             server_calls=[call.call_id for call in calls if call.side == "server"],
             client_calls=[call.call_id for call in calls if call.side == "client"],
+            tool_outputs_timeout_seconds=self._settings.tool_outputs_timeout_seconds,
         )
 
-    def _stop(self, ref: RunRef, record: RunRecord) -> TurnState:
-        """The run left ``in_progress`` outside the loop (a cancel); finish what the loop owns and stop."""
+    def _stop(self, state: LoopState) -> TurnState:
+        """The run left ``in_progress`` outside the loop: finish a cancel, and stop."""
+        record = self._store.get_run_record(state.thread_id, state.run_id)
         if record.run.status == "cancelling":
             if record.response_id:
                 self._cancel_quietly(record.response_id)
-            try:
-                self._store.transition_run(ref.thread_id, ref.run_id, "cancelled", cancelled_at=now())
-            except InvalidTransition:
-                pass  # another task of this loop cancelled it first
+            self._end(state, record, "cancelled", "cancelled")
         return TurnState(outcome="stopped")
 
     def _cancel_quietly(self, response_id: str) -> None:
         try:
             self._model.cancel(response_id)
-        except Exception:  # the run ends either way; a response that cannot be cancelled just finishes
+        except ThreadrunnerError:  # the run ends either way; a response that cannot be cancelled just finishes
             pass
 
 

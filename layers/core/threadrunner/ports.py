@@ -5,6 +5,7 @@ Adapters implement them (``threadrunner.adapters``); unit tests use in-memory fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .domain.assistant import Assistant
@@ -21,7 +22,10 @@ from .domain.tool_call import ToolCall
 
 
 class Store(Protocol):
-    """The objects of one project. Every method raises :class:`~threadrunner.errors.NotFound` for unknown ids."""
+    """The objects of one project. Every method raises :class:`~threadrunner.errors.NotFound` for unknown ids.
+
+    ``update_*`` methods set the given wire fields of an existing object and return it.
+    """
 
     project: str
 
@@ -29,17 +33,31 @@ class Store(Protocol):
 
     def get_assistant(self, assistant_id: str) -> Assistant: ...
 
+    def update_assistant(self, assistant_id: str, fields: dict[str, Any]) -> Assistant: ...
+
+    def delete_assistant(self, assistant_id: str) -> None: ...
+
+    def list_assistants(self, page: PageRequest) -> Page[Assistant]: ...
+
     def create_thread(self, thread: Thread, messages: list[Message]) -> None: ...
 
     def get_thread(self, thread_id: str) -> Thread: ...
+
+    def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread: ...
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread and everything in it: messages, runs, steps, tool calls."""
+        ...
 
     def add_message(self, message: Message) -> None:
         """Add a caller's message; refuses with :class:`~threadrunner.errors.RunActive` while a run is active."""
         ...
 
-    def put_run_message(self, message: Message) -> None:
-        """Write the message a run produced (the run holds the thread, so no lock is checked)."""
-        ...
+    def get_message(self, thread_id: str, message_id: str) -> Message: ...
+
+    def update_message(self, thread_id: str, message_id: str, fields: dict[str, Any]) -> Message: ...
+
+    def delete_message(self, thread_id: str, message_id: str) -> None: ...
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]: ...
 
@@ -47,7 +65,7 @@ class Store(Protocol):
         """Every message of the thread, oldest first: what the model reads."""
         ...
 
-    def create_run(self, run: Run) -> None:
+    def create_run(self, run: Run, vector_store_ids: list[str] | None = None) -> None:
         """Store a queued run and make it the thread's active run, or raise RunActive."""
         ...
 
@@ -55,11 +73,25 @@ class Store(Protocol):
 
     def get_run_record(self, thread_id: str, run_id: str) -> RunRecord: ...
 
-    def transition_run(self, thread_id: str, run_id: str, status: RunStatus, **changes: Any) -> Run:
-        """Move the run to ``status`` and set ``changes``, if the transition table allows it from its status.
+    def list_runs(self, thread_id: str, page: PageRequest) -> Page[Run]: ...
 
-        Raises :class:`~threadrunner.errors.InvalidTransition` otherwise. A move to a terminal status
-        also frees the thread.
+    def update_run(self, thread_id: str, run_id: str, fields: dict[str, Any]) -> Run: ...
+
+    def transition_run(
+        self, thread_id: str, run_id: str, status: RunStatus, *, puts: Sequence[Message | RunStep] = (), **changes: Any
+    ) -> Run:
+        """Move the run to ``status``, set ``changes`` and write ``puts``, all at once, if the transition
+        table allows the move from the run's status.
+
+        Raises :class:`~threadrunner.errors.InvalidTransition` otherwise, and writes nothing. A move to a
+        terminal status also frees the thread.
+        """
+        ...
+
+    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
+        """Store the client's outputs and move the run from ``requires_action`` to ``in_progress``, at once.
+
+        Raises :class:`~threadrunner.errors.InvalidTransition` if the run is not waiting for exactly these calls.
         """
         ...
 
@@ -82,6 +114,8 @@ class Store(Protocol):
     def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
         """Store a run step and, for ``tool_calls`` steps, its calls (idempotent)."""
         ...
+
+    def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep: ...
 
     def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None: ...
 
@@ -114,11 +148,19 @@ class ToolCatalogue(Protocol):
     def server_tool_names(self) -> frozenset[str]: ...
 
 
-class RunLauncher(Protocol):
-    """Starts the run loop for a run."""
+class RunLoopControl(Protocol):
+    """Starts the run loop of a run and resumes or interrupts it while it waits for tool outputs."""
 
-    def launch(self, ref: RunRef) -> None:
+    def start(self, ref: RunRef) -> None:
         """Start the loop; starting one run twice starts it once."""
+        ...
+
+    def resume(self, task_token: str) -> bool:
+        """The client's tool outputs are stored: go on. False if the loop no longer waits on that token."""
+        ...
+
+    def interrupt(self, task_token: str, error: str, cause: str) -> None:
+        """Stop waiting: the loop takes ``error`` as a failure of its waiting task (a no-op if it no longer waits)."""
         ...
 
 

@@ -1,8 +1,20 @@
-"""What the API does with a request, on the ports: build the objects, store them, start runs."""
+"""What the API does with a request, on the ports: build the objects, store them, drive the loop."""
 
 from __future__ import annotations
 
-from .api.requests import AssistantCreate, MessageCreate, RunCreate, ThreadCreate
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel
+
+from .api.requests import (
+    AssistantCreate,
+    MessageCreate,
+    RunCreate,
+    SubmitToolOutputsRequest,
+    ThreadAndRunCreate,
+    ThreadCreate,
+)
 from .domain.assistant import Assistant
 from .domain.common import LastError, now
 from .domain.ids import new_id
@@ -15,19 +27,26 @@ from .domain.message import (
     Text,
     TextContentBlock,
 )
+from .domain.pagination import PageRequest
 from .domain.run import Run, TruncationStrategy
 from .domain.run_record import RunRef
+from .domain.run_status import ACTIVE
 from .domain.thread import Thread
-from .errors import InvalidRequest
-from .ports import RunLauncher, Store
+from .errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
+from .ports import RunLoopControl, Store
+
+_NO_STREAMING = "Streaming is not supported yet: call without stream=true and poll the run."
+
+
+def given_fields(body: BaseModel) -> dict[str, Any]:
+    """The fields a request sets: ``null`` counts as not given, as SDKs send it."""
+    return body.model_dump(exclude_unset=True, exclude_none=True)
 
 
 def create_assistant(store: Store, body: AssistantCreate) -> Assistant:
-    assistant = Assistant(
-        id=new_id("asst"),
-        created_at=now(),
-        **body.model_dump(exclude_none=True, exclude={"reasoning_effort"}),
-    )
+    fields = given_fields(body)
+    fields.pop("reasoning_effort", None)
+    assistant = Assistant(id=new_id("asst"), created_at=now(), **fields)
     store.put_assistant(assistant)
     return assistant
 
@@ -72,16 +91,21 @@ def add_message(store: Store, thread_id: str, body: MessageCreate) -> Message:
     return message
 
 
-def create_run(store: Store, launcher: RunLauncher, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
+def _vector_store_ids(*resources: dict[str, Any] | None) -> list[str]:
+    """The vector stores of the first tool resources that name any (the thread's, then the assistant's)."""
+    for resource in resources:
+        ids = ((resource or {}).get("file_search") or {}).get("vector_store_ids") or []
+        if ids:
+            return list(ids)
+    return []
+
+
+def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
     """Store a queued run built from the assistant and the request, and start its loop."""
     if body.stream:
-        raise InvalidRequest(
-            "Streaming is not supported yet: create the run without stream=true and poll it.",
-            param="stream",
-            code="unsupported_parameter",
-        )
+        raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
     assistant = store.get_assistant(body.assistant_id)
-    store.get_thread(thread_id)
+    thread = store.get_thread(thread_id)
     for extra in body.additional_messages or []:
         store.add_message(_message(thread_id, extra))
     instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
@@ -107,9 +131,9 @@ def create_run(store: Store, launcher: RunLauncher, thread_id: str, body: RunCre
         tool_choice=body.tool_choice if body.tool_choice is not None else "auto",
         parallel_tool_calls=body.parallel_tool_calls if body.parallel_tool_calls is not None else True,
     )
-    store.create_run(run)
+    store.create_run(run, _vector_store_ids(thread.tool_resources, assistant.tool_resources))
     try:
-        launcher.launch(RunRef(project=store.project, thread_id=thread_id, run_id=run.id))
+        control.start(RunRef(project=store.project, thread_id=thread_id, run_id=run.id))
     except Exception:
         # Never leave a queued run that nothing drives: it would hold the thread for good.
         store.transition_run(
@@ -121,3 +145,72 @@ def create_run(store: Store, launcher: RunLauncher, thread_id: str, body: RunCre
         )
         raise
     return run
+
+
+def create_thread_and_run(store: Store, control: RunLoopControl, body: ThreadAndRunCreate, model_override: str) -> Run:
+    if body.stream:
+        raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
+    store.get_assistant(body.assistant_id)  # before anything is written
+    thread_body = body.thread or ThreadCreate()
+    if body.tool_resources and not thread_body.tool_resources:
+        thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
+    thread = create_thread(store, thread_body)
+    run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
+    return create_run(store, control, thread.id, run_body, model_override)
+
+
+def submit_tool_outputs(
+    store: Store, control: RunLoopControl, thread_id: str, run_id: str, body: SubmitToolOutputsRequest
+) -> Run:
+    """Answer every call the run waits for, exactly once, and resume its loop."""
+    if body.stream:
+        raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
+    record = store.get_run_record(thread_id, run_id)
+    run = record.run
+    if run.status != "requires_action" or run.required_action is None or record.waiting_step_id is None:
+        raise InvalidRequest(f'Runs in status "{run.status}" do not accept tool outputs.', param="tool_outputs")
+    pending = [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
+    given = [output.tool_call_id for output in body.tool_outputs]
+    repeated = sorted(call_id for call_id, count in Counter(given).items() if count > 1)
+    if repeated:
+        raise InvalidRequest(f"Duplicate tool outputs for tool_call_ids {repeated}.", param="tool_outputs")
+    unknown = sorted(set(given) - set(pending))
+    if unknown:
+        raise InvalidRequest(f"No pending tool calls with ids {unknown} in run {run_id}.", param="tool_outputs")
+    if set(given) != set(pending):
+        raise InvalidRequest(f"Expected tool outputs for call_ids {pending}, got {given}.", param="tool_outputs")
+    try:
+        store.accept_tool_outputs(
+            thread_id, run_id, record.waiting_step_id, {o.tool_call_id: o.output for o in body.tool_outputs}
+        )
+    except InvalidTransition as exc:
+        raise InvalidRequest(exc.message, param="tool_outputs") from exc
+    if record.task_token is None or not control.resume(record.task_token):
+        raise InvalidRequest("The run stopped waiting for tool outputs: it expired or was cancelled.")
+    return store.get_run(thread_id, run_id)
+
+
+def cancel_run(store: Store, control: RunLoopControl, thread_id: str, run_id: str) -> Run:
+    """Move the run to ``cancelling``; its loop finishes the cancel (response cancelled, thread freed)."""
+    try:
+        run = store.transition_run(thread_id, run_id, "cancelling")
+    except InvalidTransition as exc:
+        current = store.get_run(thread_id, run_id).status
+        raise InvalidRequest(f"Cannot cancel run with status '{current}'.") from exc
+    token = store.get_run_record(thread_id, run_id).task_token
+    if token:
+        # The loop sleeps on its task token: wake it with the cancel. (A loop that parks after this
+        # point finds the run cancelling and wakes itself.)
+        control.interrupt(token, RUN_CANCELLED, "The run was cancelled.")
+    return run
+
+
+def delete_thread(store: Store, control: RunLoopControl, thread_id: str) -> None:
+    """Cancel the thread's active run, if any, then delete the thread and everything in it."""
+    newest = store.list_runs(thread_id, PageRequest(limit=1, order="desc")).data
+    if newest and newest[0].status in ACTIVE and newest[0].status != "cancelling":
+        try:
+            cancel_run(store, control, thread_id, newest[0].id)
+        except InvalidRequest:
+            pass  # it ended meanwhile
+    store.delete_thread(thread_id)

@@ -11,18 +11,33 @@ import boto3
 from ..domain.run_record import RunRef
 
 
-class StepFunctionsLauncher:
-    """:class:`threadrunner.ports.RunLauncher`: one execution of the run loop per run, named by the run id."""
+class StepFunctionsRunLoop:
+    """:class:`threadrunner.ports.RunLoopControl`: one execution of the run loop per run, named by the run id."""
 
     def __init__(self, state_machine_arn: str, client: Any | None = None) -> None:
         self._arn = state_machine_arn
         self._client = client or boto3.client("stepfunctions")
 
-    def launch(self, ref: RunRef) -> None:
+    def start(self, ref: RunRef) -> None:
         try:
             self._client.start_execution(stateMachineArn=self._arn, name=ref.run_id, input=ref.model_dump_json())
         except self._client.exceptions.ExecutionAlreadyExists:
             pass  # the name is the run id: a retried start does not run a second loop
+
+    def resume(self, task_token: str) -> bool:
+        # The outputs are in DynamoDB; the waiting task's result is discarded by the ASL (ResultPath null).
+        return self._callback(self._client.send_task_success, taskToken=task_token, output="{}")
+
+    def interrupt(self, task_token: str, error: str, cause: str) -> None:
+        self._callback(self._client.send_task_failure, taskToken=task_token, error=error, cause=cause)
+
+    def _callback(self, call: Any, **arguments: Any) -> bool:
+        errors = self._client.exceptions
+        try:
+            call(**arguments)
+        except (errors.TaskTimedOut, errors.TaskDoesNotExist, errors.InvalidToken):
+            return False  # the task no longer waits: it timed out, or was answered already
+        return True
 
 
 class LambdaToolCatalogue:

@@ -20,7 +20,7 @@ run's steps in order, and the cursors ``after``/``before`` become key conditions
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,17 @@ from ..errors import InvalidTransition, NotFound, RunActive
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-_RUN_BOOKKEEPING = ("response_id", "tool_rounds", "usage_prompt", "usage_completion", "usage_responses", "claims")
+_RUN_BOOKKEEPING = (
+    "response_id",
+    "tool_rounds",
+    "usage_prompt",
+    "usage_completion",
+    "usage_responses",
+    "claims",
+    "vector_store_ids",
+    "task_token",
+    "waiting_step_id",
+)
 _KEYS = ("PK", "SK", "entity")
 _HIGHEST = "~"  # sorts after every id character
 
@@ -118,23 +128,55 @@ class DynamoDBStore:
         item = self._client.get_item(TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True).get("Item")
         return _from_attributes(item) if item else None
 
+    def _update(self, pk: str, sk: str, kind: str, object_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Set ``fields`` on an existing item and return the item; NotFound if there is none."""
+        if not fields:
+            item = self._get(pk, sk)
+            if item is None:
+                raise NotFound(kind, object_id)
+            return item
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(pk, sk),
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={f"#{name}": name for name in fields},
+                ExpressionAttributeValues=_to_attributes({f":{name}": _plain(v) for name, v in fields.items()}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound(kind, object_id) from exc
+        return _from_attributes(answer["Attributes"])
+
+    def _delete(self, pk: str, sk: str, kind: str, object_id: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table, Key=self._key(pk, sk), ConditionExpression="attribute_exists(PK)"
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound(kind, object_id) from exc
+
     def _query(
         self,
         pk: str,
-        low: str,
-        high: str,
+        low: str | None = None,
+        high: str = _HIGHEST,
         forward: bool = True,
         limit: int | None = None,
         where: tuple[str, dict[str, Any]] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every item of a partition with ``low <= SK <= high``, read page after page as the caller consumes."""
+        """Every item of a partition (with ``low <= SK <= high``), read page after page as the caller consumes."""
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ScanIndexForward": forward,
             "ConsistentRead": True,
         }
+        if low is not None:
+            request["KeyConditionExpression"] += " AND SK BETWEEN :low AND :high"
+            request["ExpressionAttributeValues"] |= {":low": {"S": low}, ":high": {"S": high}}
         if limit is not None:
             request["Limit"] = limit
         if where is not None:
@@ -199,6 +241,17 @@ class DynamoDBStore:
             raise NotFound("assistant", assistant_id)
         return Assistant.model_validate(_fields(item))
 
+    def update_assistant(self, assistant_id: str, fields: dict[str, Any]) -> Assistant:
+        pk, sk = f"P#{self.project}#ASSISTANTS", f"ASST#{assistant_id}"
+        return Assistant.model_validate(_fields(self._update(pk, sk, "assistant", assistant_id, fields)))
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        self._delete(f"P#{self.project}#ASSISTANTS", f"ASST#{assistant_id}", "assistant", assistant_id)
+
+    def list_assistants(self, page: PageRequest) -> Page[Assistant]:
+        items, has_more = self._page(f"P#{self.project}#ASSISTANTS", "ASST#", page)
+        return Page(data=[Assistant.model_validate(_fields(item)) for item in items], has_more=has_more)
+
     # threads and messages --------------------------------------------------------------------
 
     def create_thread(self, thread: Thread, messages: list[Message]) -> None:
@@ -210,16 +263,32 @@ class DynamoDBStore:
     def get_thread(self, thread_id: str) -> Thread:
         return Thread.model_validate(_fields(self._thread_item(thread_id), "active_run_id"))
 
+    def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread:
+        item = self._update(self._thread_pk(thread_id), "THREAD", "thread", thread_id, fields)
+        return Thread.model_validate(_fields(item, "active_run_id"))
+
+    def delete_thread(self, thread_id: str) -> None:
+        pk = self._thread_pk(thread_id)
+        self._thread_item(thread_id)
+        keys = [self._key(pk, item["SK"]) for item in self._query(pk)]
+        # The thread item goes last, so a delete cut off half-way can be repeated and finds the thread.
+        keys.sort(key=lambda key: key["SK"]["S"] == "THREAD")
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+            while requests:
+                answer = self._client.batch_write_item(RequestItems={self._table: requests})
+                requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+
     def _thread_item(self, thread_id: str) -> dict[str, Any]:
         item = self._get(self._thread_pk(thread_id), "THREAD")
         if item is None:
             raise NotFound("thread", thread_id)
         return item
 
-    def _refusal(self, thread_id: str) -> Exception:
+    def _refusal(self, thread_id: str, adding_message: bool = False) -> Exception:
         """Why a write guarded by the thread's lock was refused: the thread is gone or busy."""
         active = self._thread_item(thread_id).get("active_run_id")
-        return RunActive(thread_id, active) if active else RuntimeError(f"thread {thread_id} refused a write")
+        return RunActive(thread_id, active, adding_message) if active else RuntimeError(f"{thread_id} refused a write")
 
     def add_message(self, message: Message) -> None:
         pk = self._thread_pk(message.thread_id)
@@ -238,11 +307,20 @@ class DynamoDBStore:
                 ]
             )
         except self._client.exceptions.TransactionCanceledException as exc:
-            raise self._refusal(message.thread_id) from exc
+            raise self._refusal(message.thread_id, adding_message=True) from exc
 
-    def put_run_message(self, message: Message) -> None:
-        pk = self._thread_pk(message.thread_id)
-        self._client.put_item(**self._put(pk, f"MSG#{message.id}", "message", message.model_dump()))
+    def get_message(self, thread_id: str, message_id: str) -> Message:
+        item = self._get(self._thread_pk(thread_id), f"MSG#{message_id}")
+        if item is None:
+            raise NotFound("message", message_id)
+        return Message.model_validate(_fields(item))
+
+    def update_message(self, thread_id: str, message_id: str, fields: dict[str, Any]) -> Message:
+        item = self._update(self._thread_pk(thread_id), f"MSG#{message_id}", "message", message_id, fields)
+        return Message.model_validate(_fields(item))
+
+    def delete_message(self, thread_id: str, message_id: str) -> None:
+        self._delete(self._thread_pk(thread_id), f"MSG#{message_id}", "message", message_id)
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
         self._thread_item(thread_id)
@@ -256,9 +334,16 @@ class DynamoDBStore:
 
     # runs ------------------------------------------------------------------------------------
 
-    def create_run(self, run: Run) -> None:
+    def create_run(self, run: Run, vector_store_ids: list[str] | None = None) -> None:
         pk = self._thread_pk(run.thread_id)
-        values = {**run.model_dump(), "tool_rounds": 0, "usage_prompt": 0, "usage_completion": 0, "claims": {}}
+        values = {
+            **run.model_dump(),
+            "tool_rounds": 0,
+            "usage_prompt": 0,
+            "usage_completion": 0,
+            "claims": {},
+            "vector_store_ids": vector_store_ids or [],
+        }
         try:
             self._client.transact_write_items(
                 TransactItems=[
@@ -295,9 +380,23 @@ class DynamoDBStore:
             response_id=item.get("response_id"),
             tool_rounds=item.get("tool_rounds", 0),
             usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+            vector_store_ids=item.get("vector_store_ids", []),
+            task_token=item.get("task_token"),
+            waiting_step_id=item.get("waiting_step_id"),
         )
 
-    def transition_run(self, thread_id: str, run_id: str, status: RunStatus, **changes: Any) -> Run:
+    def list_runs(self, thread_id: str, page: PageRequest) -> Page[Run]:
+        self._thread_item(thread_id)
+        items, has_more = self._page(self._thread_pk(thread_id), "RUN#", page)
+        return Page(data=[Run.model_validate(_fields(item, *_RUN_BOOKKEEPING)) for item in items], has_more=has_more)
+
+    def update_run(self, thread_id: str, run_id: str, fields: dict[str, Any]) -> Run:
+        item = self._update(self._thread_pk(thread_id), f"RUN#{run_id}", "run", run_id, fields)
+        return Run.model_validate(_fields(item, *_RUN_BOOKKEEPING))
+
+    def transition_run(
+        self, thread_id: str, run_id: str, status: RunStatus, *, puts: Sequence[Message | RunStep] = (), **changes: Any
+    ) -> Run:
         sources = sorted(sources_of(status))
         names = {"#status": "status"} | {f"#{field}": field for field in changes}
         values = {":status": status} | {f":{field}": _plain(value) for field, value in changes.items()}
@@ -311,28 +410,81 @@ class DynamoDBStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _to_attributes(values),
         }
-        if not is_terminal(status):
-            try:
+        writes: list[dict[str, Any]] = [{"Update": update}]
+        if is_terminal(status):
+            # A finished run frees its thread in the same write.
+            writes.append({"Update": self._release(thread_id, run_id)})
+        writes += [{"Put": self._object_put(item)} for item in puts]
+        try:
+            if len(writes) == 1:
                 self._client.update_item(**update)
-            except self._client.exceptions.ConditionalCheckFailedException as exc:
+            else:
+                self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise self._invalid_transition(thread_id, run_id, status) from exc
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if _reason_codes(exc)[0] == "ConditionalCheckFailed":
                 raise self._invalid_transition(thread_id, run_id, status) from exc
-            return self.get_run(thread_id, run_id)
-        release = {
+            # The thread's lock is not this run's (it never took it, or it was freed): leave it alone.
+            self._client.transact_write_items(TransactItems=[writes[0], *writes[2:]])
+        return self.get_run(thread_id, run_id)
+
+    def _release(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return {
             "TableName": self._table,
             "Key": self._key(self._thread_pk(thread_id), "THREAD"),
             "UpdateExpression": "REMOVE active_run_id",
             "ConditionExpression": "active_run_id = :run_id",
             "ExpressionAttributeValues": {":run_id": {"S": run_id}},
         }
+
+    def _object_put(self, item: Message | RunStep) -> dict[str, Any]:
+        pk = self._thread_pk(item.thread_id)
+        if isinstance(item, Message):
+            return self._put(pk, f"MSG#{item.id}", "message", item.model_dump())
+        return self._put(pk, self._step_sk(item.run_id, item.id), "step", item.model_dump())
+
+    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
+        pk = self._thread_pk(thread_id)
+        resume = {
+            "TableName": self._table,
+            "Key": self._run_key(thread_id, run_id),
+            "UpdateExpression": "SET #status = :in_progress, required_action = :null, expires_at = :null "
+            "REMOVE task_token, waiting_step_id",
+            # Exactly once: only the first submission finds the run waiting.
+            "ConditionExpression": "#status = :requires_action",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": _to_attributes(
+                {":in_progress": "in_progress", ":requires_action": "requires_action", ":null": None}
+            ),
+        }
+        answers = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": self._key(pk, f"{self._step_sk(run_id, step_id)}#CALL#{call_id}"),
+                    "UpdateExpression": "SET #status = :completed, #output = :output, is_error = :false",
+                    "ConditionExpression": "#status = :pending AND side = :client",
+                    "ExpressionAttributeNames": {"#status": "status", "#output": "output"},
+                    "ExpressionAttributeValues": _to_attributes(
+                        {
+                            ":completed": "completed",
+                            ":output": output,
+                            ":false": False,
+                            ":pending": "pending",
+                            ":client": "client",
+                        }
+                    ),
+                }
+            }
+            for call_id, output in outputs.items()
+        ]
         try:
-            # A finished run frees its thread in the same write.
-            self._client.transact_write_items(TransactItems=[{"Update": update}, {"Update": release}])
+            self._client.transact_write_items(TransactItems=[{"Update": resume}, *answers])
         except self._client.exceptions.TransactionCanceledException as exc:
-            run_reason, _thread_reason = _reason_codes(exc)
-            if run_reason == "ConditionalCheckFailed":
-                raise self._invalid_transition(thread_id, run_id, status) from exc
-            self._client.update_item(**update)  # the thread's lock is not this run's: leave it alone
-        return self.get_run(thread_id, run_id)
+            raise InvalidTransition(
+                f"Run {run_id} is not waiting for these tool outputs (it moved on, or they were submitted)."
+            ) from exc
 
     def _invalid_transition(self, thread_id: str, run_id: str, status: RunStatus) -> InvalidTransition:
         current = self.get_run(thread_id, run_id).status
@@ -343,18 +495,23 @@ class DynamoDBStore:
             TableName=self._table,
             Key=self._run_key(thread_id, run_id),
             UpdateExpression="SET response_id = :response_id ADD tool_rounds :round",
+            ConditionExpression="attribute_exists(PK)",  # never recreate a run whose thread was deleted
             ExpressionAttributeValues={":response_id": {"S": response_id}, ":round": {"N": str(int(tool_round))}},
         )
 
     def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
-        answer = self._client.update_item(
-            TableName=self._table,
-            Key=self._run_key(thread_id, run_id),
-            UpdateExpression="SET claims.#slot = if_not_exists(claims.#slot, :candidate)",
-            ExpressionAttributeNames={"#slot": slot},
-            ExpressionAttributeValues={":candidate": {"S": candidate}},
-            ReturnValues="ALL_NEW",
-        )
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=self._run_key(thread_id, run_id),
+                UpdateExpression="SET claims.#slot = if_not_exists(claims.#slot, :candidate)",
+                ConditionExpression="attribute_exists(PK)",  # never recreate a run whose thread was deleted
+                ExpressionAttributeNames={"#slot": slot},
+                ExpressionAttributeValues={":candidate": {"S": candidate}},
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound("run", run_id) from exc
         return str(answer["Attributes"]["claims"]["M"][slot]["S"])
 
     def add_usage(self, thread_id: str, run_id: str, response_id: str, usage: Usage) -> None:
@@ -364,7 +521,7 @@ class DynamoDBStore:
                 Key=self._run_key(thread_id, run_id),
                 UpdateExpression="ADD usage_prompt :prompt, usage_completion :completion, usage_responses :response",
                 # Each response counts once, however often a retried task reports it.
-                ConditionExpression="NOT contains(usage_responses, :response_id)",
+                ConditionExpression="attribute_exists(PK) AND NOT contains(usage_responses, :response_id)",
                 ExpressionAttributeValues={
                     ":prompt": {"N": str(usage.prompt_tokens)},
                     ":completion": {"N": str(usage.completion_tokens)},
@@ -400,6 +557,12 @@ class DynamoDBStore:
                 self._client.put_item(**write)
             except self._client.exceptions.ConditionalCheckFailedException:
                 pass
+
+    def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep:
+        for step in self.list_steps(thread_id, run_id, PageRequest(limit=100, order="asc")).data:
+            if step.id == step_id:
+                return step
+        raise NotFound("run step", step_id)
 
     def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
         stamp = {

@@ -67,8 +67,9 @@ def _create_params(request: TurnRequest) -> dict[str, Any]:
         "max_output_tokens": request.max_output_tokens,
     }
     params |= {key: value for key, value in optional.items() if value is not None}
+    tools: list[dict[str, Any]] = []
     if request.tools:
-        params["tools"] = [
+        tools += [
             {
                 "type": "function",
                 "name": tool.name,
@@ -79,6 +80,12 @@ def _create_params(request: TurnRequest) -> dict[str, Any]:
             }
             for tool in request.tools
         ]
+    if request.code_interpreter:
+        tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
+    if request.file_search_vector_store_ids:
+        tools.append({"type": "file_search", "vector_store_ids": request.file_search_vector_store_ids})
+    if tools:
+        params["tools"] = tools
         params["tool_choice"] = _tool_choice(request.tool_choice)
     text_format = _text_format(request.response_format)
     if text_format is not None:

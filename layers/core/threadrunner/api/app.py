@@ -15,7 +15,7 @@ from ..config import Settings
 from ..domain.api_keys import key_hash, redact
 from ..errors import ThreadrunnerError
 from ..observability import logger
-from ..ports import ApiKeys, RunLauncher, Store
+from ..ports import ApiKeys, RunLoopControl, Store
 from . import assistants, errors, runs, threads
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -58,7 +58,7 @@ class ApiDeps:
     settings: Settings
     store_for: Callable[[str], Store]
     """The store of one project."""
-    launcher: RunLauncher
+    loop: RunLoopControl
     keys: ApiKeys
     key_cache_seconds: float = 60.0
     _known: dict[str, tuple[str | None, float]] = field(default_factory=dict)
@@ -86,7 +86,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     if project is None:
         return _reject(f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
     logger.append_keys(project=project)
-    app.append_context(store=deps.store_for(project), launcher=deps.launcher, settings=deps.settings)
+    app.append_context(store=deps.store_for(project), loop=deps.loop, settings=deps.settings)
     return app.resolve(event, lambda_context)
 
 

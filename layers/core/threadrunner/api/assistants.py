@@ -10,7 +10,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from .. import service
 from ..domain.assistant import Assistant
 from . import context
-from .requests import AssistantCreate
+from .params import Cursor, Limit, Order, page
+from .requests import AssistantCreate, AssistantUpdate
+from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
 
@@ -20,6 +22,26 @@ def create_assistant(body: Annotated[AssistantCreate, Body()]) -> Assistant:
     return service.create_assistant(context.store(router), body)
 
 
+@router.get("/v1/assistants", summary="List assistants")
+def list_assistants(
+    limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+) -> ListObject[Assistant]:
+    return ListObject.of(context.store(router).list_assistants(page(limit, order, after, before)))
+
+
 @router.get("/v1/assistants/<assistant_id>", summary="Retrieve an assistant")
 def retrieve_assistant(assistant_id: str) -> Assistant:
     return context.store(router).get_assistant(assistant_id)
+
+
+@router.post("/v1/assistants/<assistant_id>", summary="Modify an assistant")
+def modify_assistant(assistant_id: str, body: Annotated[AssistantUpdate, Body()]) -> Assistant:
+    fields = service.given_fields(body)
+    fields.pop("reasoning_effort", None)
+    return context.store(router).update_assistant(assistant_id, fields)
+
+
+@router.delete("/v1/assistants/<assistant_id>", summary="Delete an assistant")
+def delete_assistant(assistant_id: str) -> Deleted:
+    context.store(router).delete_assistant(assistant_id)
+    return Deleted(id=assistant_id, object="assistant.deleted")

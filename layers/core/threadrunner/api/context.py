@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
-from ..ports import RunLauncher, Store
+from ..ports import RunLoopControl, Store
 
 
 def store(router: APIGatewayHttpRouter) -> Store:
@@ -13,8 +13,9 @@ def store(router: APIGatewayHttpRouter) -> Store:
     return router.context["store"]
 
 
-def launcher(router: APIGatewayHttpRouter) -> RunLauncher:
-    return router.context["launcher"]
+def loop(router: APIGatewayHttpRouter) -> RunLoopControl:
+    """The run loop: started by new runs, resumed by tool outputs, interrupted by cancels."""
+    return router.context["loop"]
 
 
 def settings(router: APIGatewayHttpRouter) -> Settings:

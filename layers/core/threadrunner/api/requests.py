@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..domain.common import AssistantTool, Metadata
 from ..domain.run import TruncationStrategy
@@ -16,6 +16,17 @@ from ..domain.run import TruncationStrategy
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _v1_tool_names(tool: Any) -> Any:
+    """The v1 ``retrieval`` tool is v2's ``file_search``."""
+    if isinstance(tool, dict) and tool.get("type") == "retrieval":
+        return {**tool, "type": "file_search"}
+    return tool
+
+
+ToolParam = Annotated[AssistantTool, BeforeValidator(_v1_tool_names)]
+Tools = Annotated[list[ToolParam], Field(max_length=128)]
 
 
 class TextPart(Request):
@@ -47,13 +58,17 @@ class AssistantCreate(Request):
     name: Annotated[str, Field(max_length=256)] | None = None
     description: Annotated[str, Field(max_length=512)] | None = None
     instructions: Annotated[str, Field(max_length=256_000)] | None = None
-    tools: Annotated[list[AssistantTool], Field(max_length=128)] | None = None
+    tools: Tools | None = None
     tool_resources: dict[str, Any] | None = None
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     response_format: Any = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+
+
+class AssistantUpdate(AssistantCreate):
+    model: Annotated[str, Field(min_length=1, max_length=256)] | None = None  # type: ignore[assignment]
 
 
 class MessageCreate(Request):
@@ -65,6 +80,10 @@ class MessageCreate(Request):
     metadata: Metadata | None = None
 
 
+class MessageUpdate(Request):
+    metadata: Metadata | None = None
+
+
 class ThreadCreate(Request):
     messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
     """Messages to start the thread with."""
@@ -72,22 +91,56 @@ class ThreadCreate(Request):
     tool_resources: dict[str, Any] | None = None
 
 
-class RunCreate(Request):
+class ThreadUpdate(Request):
+    metadata: Metadata | None = None
+    tool_resources: dict[str, Any] | None = None
+
+
+class RunSettings(Request):
+    """What a run may override of its assistant, in ``runs.create`` and ``threads.create_and_run``."""
+
     assistant_id: str
     """The assistant that runs."""
     model: str | None = None
     instructions: str | None = None
-    additional_instructions: str | None = None
-    additional_messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
-    tools: Annotated[list[AssistantTool], Field(max_length=128)] | None = None
+    tools: Tools | None = None
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     stream: bool | None = None
     max_prompt_tokens: Annotated[int, Field(ge=256)] | None = None
-    max_completion_tokens: Annotated[int, Field(ge=16)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=256)] | None = None
     truncation_strategy: TruncationStrategy | None = None
     tool_choice: Any = None
     parallel_tool_calls: bool | None = None
     response_format: Any = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+
+
+class RunCreate(RunSettings):
+    additional_instructions: str | None = None
+    additional_messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
+
+
+class ThreadAndRunCreate(RunSettings):
+    thread: ThreadCreate | None = None
+    """The thread to create; an empty one if not given."""
+    tool_resources: dict[str, Any] | None = None
+    """Resources for the hosted tools, set on the new thread."""
+
+
+class RunUpdate(Request):
+    metadata: Metadata | None = None
+
+
+class ToolOutputParam(Request):
+    tool_call_id: str
+    """The call the output answers."""
+    output: str
+    """The function's output, as the model will read it."""
+
+
+class SubmitToolOutputsRequest(Request):
+    tool_outputs: list[ToolOutputParam]
+    """One output for every call the run waits for."""
+    stream: bool | None = None

@@ -1,25 +1,24 @@
-"""``/v1/threads`` and ``/v1/threads/{thread_id}/messages``."""
+"""``/v1/threads``, ``/v1/threads/runs`` and ``/v1/threads/{thread_id}/messages``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from .. import service
 from ..domain.message import Message
-from ..domain.pagination import PageRequest
+from ..domain.run import Run
 from ..domain.thread import Thread
 from . import context
-from .requests import MessageCreate, ThreadCreate
-from .wire import ListObject
+from .params import Cursor, Limit, Order, page
+from .requests import MessageCreate, MessageUpdate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate
+from .runs import with_poll_hint
+from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
-
-Limit = Annotated[int, Query(ge=1, le=100, description="How many objects, 1 to 100")]
-Order = Annotated[Literal["asc", "desc"], Query(description="Sort by creation time")]
-Cursor = Annotated[str | None, Query(description="An object id to page from")]
 
 
 @router.post("/v1/threads", summary="Create a thread")
@@ -27,9 +26,29 @@ def create_thread(body: Annotated[ThreadCreate | None, Body()] = None) -> Thread
     return service.create_thread(context.store(router), body or ThreadCreate())
 
 
+# Registered before /v1/threads/<thread_id>, which would take "runs" for an id.
+@router.post("/v1/threads/runs", summary="Create a thread and run it")
+def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Run]:
+    run = service.create_thread_and_run(
+        context.store(router), context.loop(router), body, context.settings(router).model_override
+    )
+    return with_poll_hint(run, context.settings(router).poll_after_ms)
+
+
 @router.get("/v1/threads/<thread_id>", summary="Retrieve a thread")
 def retrieve_thread(thread_id: str) -> Thread:
     return context.store(router).get_thread(thread_id)
+
+
+@router.post("/v1/threads/<thread_id>", summary="Modify a thread")
+def modify_thread(thread_id: str, body: Annotated[ThreadUpdate, Body()]) -> Thread:
+    return context.store(router).update_thread(thread_id, service.given_fields(body))
+
+
+@router.delete("/v1/threads/<thread_id>", summary="Delete a thread and everything in it")
+def delete_thread(thread_id: str) -> Deleted:
+    service.delete_thread(context.store(router), context.loop(router), thread_id)
+    return Deleted(id=thread_id, object="thread.deleted")
 
 
 @router.post("/v1/threads/<thread_id>/messages", summary="Create a message")
@@ -46,5 +65,21 @@ def list_messages(
     before: Cursor = None,
     run_id: Annotated[str | None, Query(description="Only the messages of this run")] = None,
 ) -> ListObject[Message]:
-    page = PageRequest(limit=limit, order=order, after=after, before=before)
-    return ListObject.of(context.store(router).list_messages(thread_id, page, run_id=run_id))
+    messages = context.store(router).list_messages(thread_id, page(limit, order, after, before), run_id=run_id)
+    return ListObject.of(messages)
+
+
+@router.get("/v1/threads/<thread_id>/messages/<message_id>", summary="Retrieve a message")
+def retrieve_message(thread_id: str, message_id: str) -> Message:
+    return context.store(router).get_message(thread_id, message_id)
+
+
+@router.post("/v1/threads/<thread_id>/messages/<message_id>", summary="Modify a message")
+def modify_message(thread_id: str, message_id: str, body: Annotated[MessageUpdate, Body()]) -> Message:
+    return context.store(router).update_message(thread_id, message_id, service.given_fields(body))
+
+
+@router.delete("/v1/threads/<thread_id>/messages/<message_id>", summary="Delete a message")
+def delete_message(thread_id: str, message_id: str) -> Deleted:
+    context.store(router).delete_message(thread_id, message_id)
+    return Deleted(id=message_id, object="thread.message.deleted")

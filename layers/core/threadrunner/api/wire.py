@@ -39,3 +39,11 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+class Deleted(BaseModel):
+    id: str
+    """The deleted object's id."""
+    object: str
+    """``assistant.deleted``, ``thread.deleted`` or ``thread.message.deleted``."""
+    deleted: bool = True

@@ -1,45 +1,81 @@
-"""From a run and its thread to what the model is asked, one turn at a time."""
+"""From a run and its thread to what the model is asked, one turn at a time, and what its answer must be."""
 
 from __future__ import annotations
 
-from .common import FunctionTool
+import json
+from typing import Any
+
+from .common import CodeInterpreterTool, FileSearchTool, FunctionTool
 from .message import Message
 from .model_turn import InputMessage, ToolOutput, TurnRequest
-from .run import Run
+from .run_record import RunRecord
+
+MIN_OUTPUT_TOKENS = 16
+"""The smallest ``max_output_tokens`` the Responses API takes."""
 
 
-def _turn_for(run: Run) -> TurnRequest:
+def _turn_for(record: RunRecord) -> TurnRequest:
+    run = record.run
+    budget = None
+    if run.max_completion_tokens is not None:
+        budget = max(MIN_OUTPUT_TOKENS, run.max_completion_tokens - record.usage.completion_tokens)
     return TurnRequest(
         model=run.model,
         instructions=run.instructions or None,
         tools=[tool.function for tool in run.tools if isinstance(tool, FunctionTool)],
+        code_interpreter=any(isinstance(tool, CodeInterpreterTool) for tool in run.tools),
+        # file_search needs vector stores; without any it is left out of the model call.
+        file_search_vector_store_ids=record.vector_store_ids
+        if any(isinstance(tool, FileSearchTool) for tool in run.tools)
+        else [],
         tool_choice=run.tool_choice,
         parallel_tool_calls=run.parallel_tool_calls,
         temperature=run.temperature,
         top_p=run.top_p,
         response_format=run.response_format,
-        max_output_tokens=run.max_completion_tokens,
+        max_output_tokens=budget,
         metadata={"thread_id": run.thread_id, "run_id": run.id},
     )
 
 
-def first_turn(run: Run, thread_messages: list[Message]) -> TurnRequest:
+def first_turn(record: RunRecord, thread_messages: list[Message]) -> TurnRequest:
     """The request that starts a run: the thread (cut by the run's truncation strategy) and the run's settings."""
     messages = thread_messages
-    strategy = run.truncation_strategy
+    strategy = record.run.truncation_strategy
     if strategy.type == "last_messages" and strategy.last_messages is not None:
         messages = messages[-strategy.last_messages :] if strategy.last_messages else []
-    request = _turn_for(run)
+    request = _turn_for(record)
     request.messages = [InputMessage(role=message.role, text=message.text) for message in messages]
     return request
 
 
-def next_turn(run: Run, previous_response_id: str, outputs: list[ToolOutput]) -> TurnRequest:
+def next_turn(record: RunRecord, previous_response_id: str, outputs: list[ToolOutput]) -> TurnRequest:
     """The request that answers a turn's function calls: it continues the previous response."""
-    request = _turn_for(run)
+    request = _turn_for(record)
     request.previous_response_id = previous_response_id
     request.tool_outputs = outputs
     return request
+
+
+def format_problem(response_format: Any, text: str) -> str | None:
+    """Why ``text`` does not satisfy the run's ``response_format``, or ``None`` if it does."""
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind not in ("json_object", "json_schema"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return f"The response_format is {kind}, but the model's message is not valid JSON: {exc}."
+    if kind == "json_object":
+        return None if isinstance(value, dict) else "The response_format is json_object, but the message is not one."
+    import fastjsonschema  # only runs with a json_schema format need it
+
+    schema = response_format.get("json_schema", {}).get("schema") or {}
+    try:
+        fastjsonschema.validate(schema, value)
+    except fastjsonschema.JsonSchemaException as exc:
+        return f"The model's message does not match the response_format's JSON schema: {exc.message}."
+    return None
 
 
 def next_poll_delay(polls: int, longest: int) -> int:

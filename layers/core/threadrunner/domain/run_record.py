@@ -24,3 +24,9 @@ class RunRecord(BaseModel):
     """Model turns with function calls so far."""
     usage: Usage = Field(default_factory=Usage)
     """Usage summed over the finished turns."""
+    vector_store_ids: list[str] = Field(default_factory=list)
+    """The vector stores ``file_search`` reads, from the thread's or assistant's tool resources."""
+    task_token: str | None = None
+    """While the run waits for tool outputs: the token that resumes the loop."""
+    waiting_step_id: str | None = None
+    """While the run waits for tool outputs: the ``tool_calls`` step whose calls the client answers."""
