@@ -38,8 +38,8 @@ test-fast: $(STAMP) ## Run the tests only
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy
-	$(VENV)/bin/ruff check layers/core local functions tests scripts
-	$(VENV)/bin/ruff format --check layers/core local functions tests scripts
+	$(VENV)/bin/ruff check layers/core local functions tests scripts examples
+	$(VENV)/bin/ruff format --check layers/core local functions tests scripts examples
 	$(VENV)/bin/mypy
 
 validate: $(TOOLS_STAMP) ## cfn-lint and sam validate --lint

@@ -14,6 +14,8 @@ from threadrunner_local.stack import LocalStack, StackConfig, free_port
 
 TEST_TOOL_ROUNDS = 3
 """The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
+TEST_TOOL_OUTPUTS_TIMEOUT = 6
+"""The test stack's TOOL_OUTPUTS_TIMEOUT_SECONDS: short, so the expiry test is quick."""
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +26,7 @@ def stack() -> Iterator[LocalStack]:
         environment={
             "TOOL_MODULES": "threadrunner.tools,tests.support.tools",
             "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
+            "TOOL_OUTPUTS_TIMEOUT_SECONDS": str(TEST_TOOL_OUTPUTS_TIMEOUT),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         },
     )
@@ -53,11 +56,17 @@ class OfflineModelControl:
         with urllib.request.urlopen(request) as answer:
             return json.loads(answer.read())
 
-    def inject(self, kind: str, match: str, times: int = 1, on: str = "create") -> None:
-        self._call("POST", "/_offline/faults", {"kind": kind, "match": match, "times": times, "on": on})
+    def inject(self, kind: str, match: str, times: int = 1, on: str = "create", seconds: float = 0.0) -> None:
+        self._call(
+            "POST", "/_offline/faults", {"kind": kind, "match": match, "times": times, "on": on, "seconds": seconds}
+        )
 
     def requests(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_offline/requests")["requests"]  # type: ignore[no-any-return]
+
+    def requests_about(self, marker: str) -> list[dict[str, Any]]:
+        """The create requests whose input mentions ``marker``."""
+        return [request for request in self.requests() if marker in json.dumps(request.get("input"))]
 
 
 @pytest.fixture

@@ -39,3 +39,37 @@ def reply(client: Any, thread: Any) -> Any:
 
 def output_of(call: Any) -> Any:
     return json.loads(call.function.output)
+
+
+def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+LOCAL_TIME_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_local_time",
+        "description": "The local time in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+"""A function the server's registry does not know: the client's."""
+
+ACCOUNT_BALANCE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_account_balance",
+        "description": "The user's account balance.",
+        "parameters": {"type": "object", "properties": {}},
+    },
+}
+"""Another client-side function, without arguments."""

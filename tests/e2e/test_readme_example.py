@@ -1,4 +1,4 @@
-"""The README's example is examples/weather.py, and it works against the running stack unchanged."""
+"""The examples work against the running stack unchanged, and the README shows the one it says it shows."""
 
 from __future__ import annotations
 
@@ -21,16 +21,26 @@ def test_the_readme_shows_the_example_file():
     assert f"```python\n{body}```" in readme
 
 
-def test_the_example_runs_unchanged_against_the_local_stack(stack: LocalStack):
+def _run_example(stack: LocalStack, example: Path) -> list[str]:
     env = {**os.environ, "THREADRUNNER_URL": stack.api_url, "THREADRUNNER_API_KEY": stack.config.api_key}
     answer = subprocess.run(
-        [sys.executable, "-W", "ignore", str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-W", "ignore", str(example)], capture_output=True, text=True, env=env, timeout=120
     )
-
     assert answer.returncode == 0, answer.stderr
-    lines = answer.stdout.splitlines()
+    return answer.stdout.splitlines()
+
+
+def test_the_example_runs_unchanged_against_the_local_stack(stack: LocalStack):
+    lines = _run_example(stack, EXAMPLE)
     assert lines[0].startswith("run: completed Usage(")
     expected = get_weather(GetWeatherArgs(city="San Francisco"))
     assert re.fullmatch(r'tool call: get_weather \{"city": "San Francisco"\} -> \{.*\}', lines[1])
     assert f'"temperature": {expected["temperature"]}' in lines[1]
     assert lines[2].startswith("assistant: ") and f"temperature: {expected['temperature']}" in lines[2]
+
+
+def test_a_hosted_api_style_program_with_client_functions_holds_a_two_turn_conversation(stack: LocalStack):
+    first, second = _run_example(stack, ROOT / "examples" / "client_tools.py")
+
+    assert first.startswith("first: ") and "get_account_balance returned currency: USD, balance: 1234.5" in first
+    assert second.startswith("second: ") and "get_local_time returned city: Lisbon, time: 09:30" in second

@@ -105,8 +105,8 @@ class TurnState(BaseModel):
 class CaughtError(BaseModel):
     """What a Catch puts in the state: the error name and its cause."""
 
-    Error: str
-    Cause: str = ""
+    Error: str = "States.Runtime"
+    Cause: str | None = None
 
 
 class LoopState(RunRef):
@@ -437,9 +437,9 @@ def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **field
 def _from_caught(caught: CaughtError | None) -> LastError:
     if caught is None:
         return LastError(code="server_error", message="The run failed for an unknown reason.")
-    message = caught.Cause
+    message = caught.Cause or "no details"
     try:  # a Lambda error's cause is its JSON error payload
-        message = json.loads(caught.Cause).get("errorMessage", caught.Cause)
+        message = json.loads(message).get("errorMessage", message)
     except (ValueError, AttributeError):
         pass
     return LastError(code=_ERROR_CODES.get(caught.Error, "server_error"), message=f"{caught.Error}: {message}"[:1000])
