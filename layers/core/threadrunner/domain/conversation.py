@@ -74,7 +74,7 @@ def format_problem(response_format: Any, text: str) -> str | None:
     try:
         fastjsonschema.validate(schema, value)
     except fastjsonschema.JsonSchemaException as exc:
-        return f"The model's message does not match the response_format's JSON schema: {exc.message}."
+        return f"The model's message does not match the response_format's JSON schema: {exc}."
     return None
 
 
