@@ -470,6 +470,12 @@ def test_errors_carry_the_apis_message_type_param_and_code(client):
             "invalid_value",
             "longer than 64 characters",
         ),
+        (
+            lambda: client.beta.threads.create_and_run(assistant_id=assistant.id, stream=True),
+            "stream",
+            "unsupported_parameter",
+            "Streaming is not supported",
+        ),
         (lambda: client.beta.assistants.list(limit=500), "limit", "invalid_value", "less than or equal to 100"),
         (
             lambda: client.beta.threads.messages.create(thread.id, role="robot", content="x"),

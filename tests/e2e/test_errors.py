@@ -123,6 +123,13 @@ def test_a_missing_or_wrong_key_answers_401_before_the_body_is_read(stack):
     assert "sk-wro***0000" in answer["error"]["message"] and "sk-wrong-key-0000" not in answer["error"]["message"]
 
 
+def test_the_sdk_raises_authentication_error_for_a_wrong_key(stack):
+    wrong = openai.OpenAI(base_url=stack.api_url, api_key="sk-wrong-key-0000", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        wrong.beta.assistants.list()
+    assert caught.value.code == "invalid_api_key"
+
+
 def test_an_unknown_path_answers_404(client):
     with pytest.raises(openai.NotFoundError) as caught:
         client.get("/no/such/path", cast_to=dict)
