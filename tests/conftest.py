@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,7 @@ def stack() -> Iterator[LocalStack]:
             "TOOL_OUTPUTS_TIMEOUT_SECONDS": str(TEST_TOOL_OUTPUTS_TIMEOUT),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         },
+        parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )
     local = LocalStack(config).start()
     yield local
@@ -91,3 +93,44 @@ def project_client(stack: LocalStack) -> tuple[Any, str]:
     project, key = "p_" + secrets.token_hex(4), "sk-test-" + secrets.token_hex(8)
     stack.seed_api_key(key, project=project)
     return OpenAI(base_url=stack.api_url, api_key=key, max_retries=0), project
+
+
+class RunEvents:
+    """Every run event the stack put on EventBridge, read from the example consumer's queue."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self._sqs = stack.client("sqs")
+        self._url = stack.queue_url("CompletionEventsQueueResource")
+        self.seen: list[dict[str, Any]] = []
+
+    def of(self, run_id: str) -> list[dict[str, Any]]:
+        """The events of one run, after reading what arrived so far."""
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                self.seen.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return [event for event in self.seen if event["detail"]["run_id"] == run_id]
+
+
+@pytest.fixture(scope="session")
+def run_events(stack: LocalStack) -> RunEvents:
+    return RunEvents(stack)
+
+
+def api_call(stack: LocalStack, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
+    """One request to the local API with plain HTTP: for the extension paths the SDK has no methods for."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        stack.api_url + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key or stack.config.api_key}"},
+    )
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

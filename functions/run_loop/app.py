@@ -15,6 +15,7 @@ loop_settings = LoopSettings(
     poll_window_seconds=config.poll_window_seconds,
     max_poll_delay_seconds=config.max_poll_delay_seconds,
     tool_outputs_timeout_seconds=config.tool_outputs_timeout_seconds,
+    model_override=config.model_override,
 )
 
 
@@ -28,9 +29,10 @@ def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, La
         logger.append_keys(project=state.project, thread_id=state.thread_id, run_id=state.run_id)
         loop = RunLoop(
             bootstrap.store(state.project),
-            bootstrap.model_client(),
+            bootstrap.model_client,
             bootstrap.tool_catalogue(),
             bootstrap.run_loop_control(),
+            bootstrap.events(),
             loop_settings,
         )
         turn = work(loop, state)
@@ -44,4 +46,5 @@ check_turn = _task(RunLoop.check_turn)
 request_tool_outputs = _task(RunLoop.request_tool_outputs)
 submit_tool_outputs = _task(RunLoop.submit_tool_outputs)
 finalize_run = _task(RunLoop.finalize_run)
+announce_run = _task(RunLoop.announce_run)
 fail_run = _task(RunLoop.fail_run)

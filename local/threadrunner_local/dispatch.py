@@ -118,11 +118,15 @@ class Dispatcher:
                 }
             ) from exc
 
+    def invoke_async(self, function: str, event: Any) -> None:
+        """An ``Event`` invocation: run in the background; a failure is reported, not raised."""
+        threading.Thread(target=self._quietly, args=(function, event), daemon=True).start()
+
     def invoke_payload(self, function: str, payload: bytes, asynchronous: bool) -> tuple[bytes, bool]:
         """Invoke with a JSON payload as the Lambda API does: returns the answer and whether it is an error."""
         event = json.loads(payload or b"{}")
         if asynchronous:
-            threading.Thread(target=self._quietly, args=(function, event), daemon=True).start()
+            self.invoke_async(function, event)
             return b"", False
         try:
             return json.dumps(self.invoke(function, event)).encode(), False

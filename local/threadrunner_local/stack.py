@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .dispatch import Dispatcher
+from .event_sources import SqsPoller, deliver_rules_to_lambda
 from .http_adapter import HttpAdapter
 from .model_server import OfflineModelServer
 from .template import REGION, Template, load
@@ -48,6 +49,8 @@ class StackConfig:
     openai_base_url: str = "https://api.openai.com/v1"
     environment: dict[str, str] = field(default_factory=dict)
     """Settings for the functions, over the template's (``MAX_TOOL_ROUNDS``, ``TOOL_MODULES``, ...)."""
+    parameters: dict[str, str] = field(default_factory=dict)
+    """Template parameters, over the local stack's own (which enable the completion events queue)."""
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -109,6 +112,7 @@ class LocalStack:
         self.dispatcher: Dispatcher | None = None
         self.http: HttpAdapter | None = None
         self._moto: Any = None
+        self._pollers: list[SqsPoller] = []
         self.aws_endpoint = ""
 
     @property
@@ -161,9 +165,15 @@ class LocalStack:
         default_user_config["lambda"] = {"use_docker": False}
         _serialize_writes()
 
-        self.template = load(ROOT, {"ModelBaseUrl": model_url, "AwsEndpointUrl": self.aws_endpoint})
+        parameters = {
+            "ModelBaseUrl": model_url,
+            "AwsEndpointUrl": self.aws_endpoint,
+            "CompletionEventsQueue": "enabled",
+        }
+        self.template = load(ROOT, parameters | config.parameters)
         self.dispatcher = Dispatcher(self.template.functions)
         _dispatch_lambda(self.dispatcher)
+        deliver_rules_to_lambda(self.dispatcher)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()
 
@@ -213,6 +223,7 @@ class LocalStack:
                 Timeout=spec.timeout,
                 MemorySize=spec.memory,
             )
+        self._create_messaging()
         sfn = self.client("stepfunctions")
         for logical_id, resource in template.resources("AWS::Serverless::StateMachine").items():
             properties = resource["Properties"]
@@ -227,6 +238,70 @@ class LocalStack:
             )
         self.seed_api_key(self.config.api_key)
 
+    def queue_url(self, logical_id: str) -> str:
+        """The URL of one of the template's queues."""
+        assert self.template is not None
+        return str(self.client("sqs").get_queue_url(QueueName=self.template.physical(logical_id))["QueueUrl"])
+
+    def _create_messaging(self) -> None:
+        """Queues, buses and rules of the template, and its functions' EventBridge and SQS event sources."""
+        assert self.template is not None and self.dispatcher is not None
+        template = self.template
+        sqs, events = self.client("sqs"), self.client("events")
+        queues = template.resources("AWS::SQS::Queue")
+        for logical_id, resource in queues.items():
+            properties = template.resolve(resource.get("Properties", {}))
+            attributes = {
+                key: str(properties[key])
+                for key in ("VisibilityTimeout", "MessageRetentionPeriod")
+                if key in properties
+            }
+            sqs.create_queue(QueueName=template.physical(logical_id), Attributes=attributes)
+        for logical_id, resource in queues.items():  # after all queues exist: redrive names a dead-letter queue
+            redrive = template.resolve(resource.get("Properties", {})).get("RedrivePolicy")
+            if redrive:
+                sqs.set_queue_attributes(
+                    QueueUrl=self.queue_url(logical_id), Attributes={"RedrivePolicy": json.dumps(redrive)}
+                )
+        for logical_id in template.resources("AWS::Events::EventBus"):
+            events.create_event_bus(Name=template.physical(logical_id))
+        for logical_id, resource in template.resources("AWS::Events::Rule").items():
+            properties = template.resolve(resource["Properties"])
+            self._rule(
+                template.physical(logical_id),
+                properties["EventBusName"],
+                properties["EventPattern"],
+                [{"Id": target["Id"], "Arn": target["Arn"]} for target in properties["Targets"]],
+            )
+        for spec in template.functions.values():
+            for name, source in spec.events.items():
+                properties = source.get("Properties", {})
+                if source["Type"] == "EventBridgeRule":
+                    self._rule(
+                        f"{spec.name}-{name}",
+                        properties["EventBusName"],
+                        properties["Pattern"],
+                        [{"Id": spec.logical_id, "Arn": spec.arn}],
+                    )
+                elif source["Type"] == "SQS":
+                    queue_name = properties["Queue"].rsplit(":", 1)[-1]
+                    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+                    poller = SqsPoller(
+                        self.client("sqs"),
+                        url,
+                        properties["Queue"],
+                        self.dispatcher,
+                        spec.logical_id,
+                        int(properties.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+                    )
+                    self._pollers.append(poller.start())
+
+    def _rule(self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]]) -> None:
+        events = self.client("events")
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+
     def seed_api_key(self, api_key: str, project: str = PROJECT, name: str = "local") -> None:
         """Store an API key (as its hash) that the local API accepts for ``project``."""
         from threadrunner.adapters.dynamodb import DynamoDBApiKeys
@@ -236,6 +311,8 @@ class LocalStack:
         DynamoDBApiKeys(self.table_name, self.client("dynamodb")).put_key(key_hash(api_key), project, name, now())
 
     def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
         if self.http:
             self.http.stop()
         if self.model_server:

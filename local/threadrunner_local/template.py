@@ -54,6 +54,8 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int
     memory: int
+    events: dict[str, Any] = field(default_factory=dict)
+    """The function's event sources (``Events``), intrinsics resolved."""
 
 
 @dataclass
@@ -64,7 +66,12 @@ class Template:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {key: value for key, value in self.raw["Resources"].items() if value["Type"] == kind}
+        """The resources of one type whose ``Condition``, if any, holds."""
+        return {
+            key: value
+            for key, value in self.raw["Resources"].items()
+            if value["Type"] == kind and ("Condition" not in value or self.condition(value["Condition"]))
+        }
 
     def physical(self, logical_id: str) -> str:
         """The resource's name: the one the template sets, else one the local stack makes up."""
@@ -83,6 +90,12 @@ class Template:
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
         if kind == "AWS::DynamoDB::Table":
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        if kind == "AWS::Events::EventBus":
+            return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
+        if kind == "AWS::Events::Rule":
+            return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
         raise KeyError(f"no ARN for {kind}")
 
     def ref(self, name: str) -> str:
@@ -97,8 +110,11 @@ class Template:
         }
         if name in pseudo:
             return pseudo[name]
-        if self.raw["Resources"][name]["Type"] == "AWS::Serverless::StateMachine":
+        kind = self.raw["Resources"][name]["Type"]
+        if kind == "AWS::Serverless::StateMachine":
             return self.arn(name)  # Ref of a state machine is its ARN
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.physical(name)}"  # Ref of a queue: its URL
         return self.physical(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -152,6 +168,7 @@ def load(root: Path, parameters: dict[str, str] | None = None) -> Template:
     globals_ = raw.get("Globals", {}).get("Function", {})
     for logical_id, resource in template.resources("AWS::Serverless::Function").items():
         properties = {**globals_, **resource["Properties"]}
+        events = template.resolve(resource["Properties"].get("Events", {}))
         environment = {
             **globals_.get("Environment", {}).get("Variables", {}),
             **resource["Properties"].get("Environment", {}).get("Variables", {}),
@@ -169,5 +186,6 @@ def load(root: Path, parameters: dict[str, str] | None = None) -> Template:
             },
             timeout=int(properties.get("Timeout", 3)),
             memory=int(properties.get("MemorySize", 128)),
+            events=events,
         )
     return template

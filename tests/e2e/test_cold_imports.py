@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_no_handler_module_imports_openai_when_it_loads(tmp_path):
     sources = handler_sources(load(ROOT))
-    assert {source.parent.name for source in sources} == {"api", "run_loop", "tools"}
+    assert {source.parent.name for source in sources} == {"api", "run_loop", "tools", "triggers"}
     for source in sources:
         assert not cold_import(source, ROOT).openai_loaded, source
     # The probe notices a module that does: the loop's model client is the one path that imports it.

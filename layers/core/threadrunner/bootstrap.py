@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from .adapters.aws import LambdaToolCatalogue, StepFunctionsRunLoop
+from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunLoop
 from .adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
 from .config import settings
 
@@ -35,6 +35,11 @@ def api_keys() -> DynamoDBApiKeys:
 @functools.cache
 def run_loop_control() -> StepFunctionsRunLoop:
     return StepFunctionsRunLoop(settings().state_machine_arn, _client("stepfunctions"))
+
+
+@functools.cache
+def events() -> EventBridgePublisher:
+    return EventBridgePublisher(settings().event_bus_name, _client("events"))
 
 
 @functools.cache

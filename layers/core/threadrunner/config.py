@@ -17,6 +17,8 @@ class Settings(BaseModel):
     """The DynamoDB table."""
     state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")
     """The run loop; ApiFunction starts one execution per run."""
+    event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
+    """The EventBridge bus run events go to."""
     tool_function_name: str = Field("", alias="TOOL_FUNCTION_NAME")
     """The ToolFunction, asked for its catalogue of server-side tools."""
     tool_modules: str = Field("threadrunner.tools", alias="TOOL_MODULES")

@@ -26,6 +26,10 @@ class NotFound(ThreadrunnerError):
         self.object_id = object_id
 
 
+class Conflict(ThreadrunnerError):
+    """The request cannot be served in the current state, and the caller asked not to wait (409)."""
+
+
 class RunActive(InvalidRequest):
     """The thread has a run that is not finished yet: it takes no new message and no new run."""
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
+from . import users
 from .domain import conversation
 from .domain.common import LastError, now
 from .domain.ids import new_id
@@ -30,6 +31,7 @@ from .domain.run import (
     Run,
     SubmitToolOutputs,
 )
+from .domain.run_event import run_event
 from .domain.run_record import RunRecord, RunRef
 from .domain.run_status import RunStatus
 from .domain.run_step import (
@@ -44,7 +46,7 @@ from .domain.run_step import (
 )
 from .domain.tool_call import ToolCall
 from .errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
-from .ports import ModelClient, RunLoopControl, Store, ToolCatalogue
+from .ports import EventPublisher, ModelClient, RunLoopControl, Store, ToolCatalogue
 
 TurnOutcome = Literal["pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
 IncompleteReason = Literal["max_completion_tokens", "max_prompt_tokens"]
@@ -123,6 +125,8 @@ class LoopSettings(BaseModel):
     poll_window_seconds: float = 4.0
     max_poll_delay_seconds: int = 10
     tool_outputs_timeout_seconds: int = 600
+    model_override: str = ""
+    """For the follow-up runs AnnounceRun starts for queued messages."""
 
 
 class RunLoop:
@@ -131,20 +135,27 @@ class RunLoop:
     def __init__(
         self,
         store: Store,
-        model: ModelClient,
+        model: Callable[[], ModelClient],
         catalogue: ToolCatalogue,
         control: RunLoopControl,
+        events: EventPublisher,
         settings: LoopSettings,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._model = model
+        self._model_factory = model
         self._catalogue = catalogue
         self._control = control
+        self._events = events
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
+
+    @property
+    def _model(self) -> ModelClient:
+        # Built on first use: the tasks that never call the model never import its SDK.
+        return self._model_factory()
 
     def start_turn(self, state: LoopState) -> TurnState:
         """Move the run to ``in_progress`` and ask the model for its first turn."""
@@ -212,7 +223,7 @@ class RunLoop:
             )
         )
         try:
-            self._store.transition_run(
+            run = self._store.transition_run(
                 state.thread_id,
                 state.run_id,
                 "requires_action",
@@ -221,6 +232,7 @@ class RunLoop:
                 task_token=state.task_token,
                 waiting_step_id=turn_state.step_id,
             )
+            self._events.publish(run_event(state.project, run, self._store.thread_user(state.thread_id), None))
         except InvalidTransition:
             current = self._store.get_run_record(state.thread_id, state.run_id)
             if current.run.status == "requires_action" and current.waiting_step_id == turn_state.step_id:
@@ -299,6 +311,24 @@ class RunLoop:
         except InvalidTransition:  # cancelled meanwhile: the cancel wins, and nothing of the answer is written
             return self._stop(state)
         return TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed")
+
+    def announce_run(self, state: LoopState) -> TurnState:
+        """Put the ended run's event on EventBridge, then start a run for messages queued meanwhile."""
+        try:
+            record = self._store.get_run_record(state.thread_id, state.run_id)
+        except NotFound:  # the thread was deleted: nobody is left to tell
+            return TurnState(outcome="stopped")
+        run = record.run
+        if not run.is_terminal:
+            return TurnState(outcome="stopped")
+        if "announced" not in record.claims:  # a retried task does not announce twice
+            reply = None
+            if "message" in record.claims:
+                reply = self._store.get_message(state.thread_id, record.claims["message"]).text
+            self._events.publish(run_event(state.project, run, self._store.thread_user(state.thread_id), reply))
+            self._store.claim_id(state.thread_id, state.run_id, "announced", "yes")
+        users.drain(self._store, self._control, state.thread_id, self._settings.model_override)
+        return TurnState(outcome="failed" if run.status == "failed" else "stopped")
 
     def fail_run(self, state: LoopState) -> TurnState:
         """End the run: ``expired`` when the wait for tool outputs timed out, ``cancelled`` after a cancel,

@@ -14,11 +14,13 @@ from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnRequest
 from .domain.pagination import Page, PageRequest
 from .domain.run import Run
+from .domain.run_event import RunEvent
 from .domain.run_record import RunRecord, RunRef
 from .domain.run_status import RunStatus
 from .domain.run_step import RunStep, RunStepStatus
 from .domain.thread import Thread
 from .domain.tool_call import ToolCall
+from .domain.user import QueuedMessage, UserRecord
 
 
 class Store(Protocol):
@@ -46,7 +48,44 @@ class Store(Protocol):
     def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread: ...
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread and everything in it: messages, runs, steps, tool calls."""
+        """Delete the thread and everything in it: messages, runs, steps, tool calls, queued messages."""
+        ...
+
+    def thread_user(self, thread_id: str) -> str | None:
+        """The user whose thread this is, if it is one."""
+        ...
+
+    def active_run_id(self, thread_id: str) -> str | None:
+        """The run that holds the thread, if one does."""
+        ...
+
+    def get_user(self, user_id: str) -> UserRecord | None: ...
+
+    def create_user(self, user: UserRecord, thread: Thread) -> UserRecord:
+        """Store a user with a new thread, or return the user another request created first."""
+        ...
+
+    def delete_user(self, user_id: str) -> None: ...
+
+    def enqueue(self, queued: QueuedMessage) -> None:
+        """Put a message in its thread's queue, in order, to be answered by the thread's next run."""
+        ...
+
+    def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
+        """The oldest queued messages of the thread."""
+        ...
+
+    def dequeue(self, thread_id: str, message_id: str) -> bool:
+        """Take a message out of the queue; False if it is no longer there (a run took it)."""
+        ...
+
+    def start_queued_run(
+        self, run: Run, queued: list[QueuedMessage], messages: list[Message], vector_store_ids: list[str]
+    ) -> bool:
+        """Replace ``queued`` by ``messages`` in the thread and create ``run`` with the thread's lock, in one write.
+
+        False, and nothing written, when the thread is busy or another caller moved them first.
+        """
         ...
 
     def add_message(self, message: Message) -> None:
@@ -162,6 +201,12 @@ class RunLoopControl(Protocol):
     def interrupt(self, task_token: str, error: str, cause: str) -> None:
         """Stop waiting: the loop takes ``error`` as a failure of its waiting task (a no-op if it no longer waits)."""
         ...
+
+
+class EventPublisher(Protocol):
+    """Where run events go (EventBridge)."""
+
+    def publish(self, event: RunEvent) -> None: ...
 
 
 class ApiKeys(Protocol):

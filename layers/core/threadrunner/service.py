@@ -51,7 +51,7 @@ def create_assistant(store: Store, body: AssistantCreate) -> Assistant:
     return assistant
 
 
-def _message(thread_id: str, body: MessageCreate) -> Message:
+def new_message(thread_id: str, body: MessageCreate) -> Message:
     content: list[MessageContent]
     if isinstance(body.content, str):
         content = [TextContentBlock(text=Text(value=body.content))]
@@ -81,39 +81,24 @@ def create_thread(store: Store, body: ThreadCreate) -> Thread:
     thread = Thread(
         id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=body.tool_resources
     )
-    store.create_thread(thread, [_message(thread.id, message) for message in body.messages or []])
+    store.create_thread(thread, [new_message(thread.id, message) for message in body.messages or []])
     return thread
 
 
 def add_message(store: Store, thread_id: str, body: MessageCreate) -> Message:
-    message = _message(thread_id, body)
+    message = new_message(thread_id, body)
     store.add_message(message)
     return message
 
 
-def _vector_store_ids(*resources: dict[str, Any] | None) -> list[str]:
-    """The vector stores of the first tool resources that name any (the thread's, then the assistant's)."""
-    for resource in resources:
-        ids = ((resource or {}).get("file_search") or {}).get("vector_store_ids") or []
-        if ids:
-            return list(ids)
-    return []
-
-
-def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
-    """Store a queued run built from the assistant and the request, and start its loop."""
-    if body.stream:
-        raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
-    assistant = store.get_assistant(body.assistant_id)
-    thread = store.get_thread(thread_id)
-    for extra in body.additional_messages or []:
-        store.add_message(_message(thread_id, extra))
+def build_run(assistant: Assistant, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
+    """A queued run: the assistant's settings, with what the request overrides."""
     instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
     if body.additional_instructions:
         instructions = (
             f"{instructions}\n\n{body.additional_instructions}" if instructions else body.additional_instructions
         )
-    run = Run(
+    return Run(
         id=new_id("run"),
         created_at=now(),
         thread_id=thread_id,
@@ -131,19 +116,44 @@ def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunC
         tool_choice=body.tool_choice if body.tool_choice is not None else "auto",
         parallel_tool_calls=body.parallel_tool_calls if body.parallel_tool_calls is not None else True,
     )
-    store.create_run(run, _vector_store_ids(thread.tool_resources, assistant.tool_resources))
+
+
+def start_loop(store: Store, control: RunLoopControl, run: Run) -> None:
+    """Start the loop of a stored queued run; if it cannot start, the run fails at once."""
     try:
-        control.start(RunRef(project=store.project, thread_id=thread_id, run_id=run.id))
+        control.start(RunRef(project=store.project, thread_id=run.thread_id, run_id=run.id))
     except Exception:
         # Never leave a queued run that nothing drives: it would hold the thread for good.
         store.transition_run(
-            thread_id,
+            run.thread_id,
             run.id,
             "failed",
             failed_at=now(),
             last_error=LastError(code="server_error", message="The run loop could not be started."),
         )
         raise
+
+
+def vector_store_ids(thread: Thread, assistant: Assistant) -> list[str]:
+    """The vector stores of ``file_search``: the thread's tool resources first, then the assistant's."""
+    for resource in (thread.tool_resources, assistant.tool_resources):
+        ids = ((resource or {}).get("file_search") or {}).get("vector_store_ids") or []
+        if ids:
+            return list(ids)
+    return []
+
+
+def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
+    """Store a queued run built from the assistant and the request, and start its loop."""
+    if body.stream:
+        raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
+    assistant = store.get_assistant(body.assistant_id)
+    thread = store.get_thread(thread_id)
+    for extra in body.additional_messages or []:
+        store.add_message(new_message(thread_id, extra))
+    run = build_run(assistant, thread_id, body, model_override)
+    store.create_run(run, vector_store_ids(thread, assistant))
+    start_loop(store, control, run)
     return run
 
 

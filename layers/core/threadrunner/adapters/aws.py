@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 
+from ..domain.run_event import RunEvent
 from ..domain.run_record import RunRef
 
 
@@ -59,3 +60,16 @@ class LambdaToolCatalogue:
             self._names = frozenset(tool["name"] for tool in tools)
             self._fetched_at = time.monotonic()
         return self._names
+
+
+class EventBridgePublisher:
+    """:class:`threadrunner.ports.EventPublisher` on one EventBridge bus."""
+
+    def __init__(self, bus_name: str, client: Any | None = None) -> None:
+        self._bus = bus_name
+        self._client = client or boto3.client("events")
+
+    def publish(self, event: RunEvent) -> None:
+        answer = self._client.put_events(Entries=[{**event.entry(), "EventBusName": self._bus}])
+        if answer.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge refused the event: {answer['Entries'][0].get('ErrorMessage')}")

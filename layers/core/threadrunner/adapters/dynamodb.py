@@ -11,6 +11,8 @@ message                     same as its thread                 ``MSG#<message_id
 run                         same as its thread                 ``RUN#<run_id>``
 run step                    same as its thread                 ``STEP#<run_id>#<step_id>``
 tool call                   same as its thread                 ``STEP#<run_id>#<step_id>#CALL#<call_id>``
+queued message              same as its thread                 ``QUEUE#<message_id>``
+user                        ``P#<project>#USER#<user_id>``     ``USER``
 ==========================  =================================  ==============================
 
 Ids sort by creation time, so a query on an SK prefix lists a thread's messages, runs or a
@@ -19,6 +21,7 @@ run's steps in order, and the cursors ``after``/``before`` become key conditions
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -39,6 +42,7 @@ from ..domain.run_status import RunStatus, is_terminal, sources_of
 from ..domain.run_step import RunStep, RunStepStatus, ToolCallsStepDetails
 from ..domain.thread import Thread
 from ..domain.tool_call import ToolCall
+from ..domain.user import QueuedMessage, UserRecord
 from ..errors import InvalidTransition, NotFound, RunActive
 
 _serializer = TypeSerializer()
@@ -56,6 +60,7 @@ _RUN_BOOKKEEPING = (
     "waiting_step_id",
 )
 _KEYS = ("PK", "SK", "entity")
+_THREAD_BOOKKEEPING = ("active_run_id", "user_id")
 _HIGHEST = "~"  # sorts after every id character
 
 
@@ -261,11 +266,97 @@ class DynamoDBStore:
         self._client.transact_write_items(TransactItems=writes)
 
     def get_thread(self, thread_id: str) -> Thread:
-        return Thread.model_validate(_fields(self._thread_item(thread_id), "active_run_id"))
+        return Thread.model_validate(_fields(self._thread_item(thread_id), *_THREAD_BOOKKEEPING))
+
+    def thread_user(self, thread_id: str) -> str | None:
+        return self._thread_item(thread_id).get("user_id")
+
+    # users -------------------------------------------------------------------------------------
+
+    def _user_pk(self, user_id: str) -> str:
+        return f"P#{self.project}#USER#{user_id}"
+
+    def get_user(self, user_id: str) -> UserRecord | None:
+        item = self._get(self._user_pk(user_id), "USER")
+        return UserRecord.model_validate(_fields(item)) if item else None
+
+    def create_user(self, user: UserRecord, thread: Thread) -> UserRecord:
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    # One thread per user: of two first messages at once, one creates it, the other finds it.
+                    {
+                        "Put": self._put(
+                            self._user_pk(user.user_id), "USER", "user", user.model_dump(), "attribute_not_exists(PK)"
+                        )
+                    },
+                    {
+                        "Put": self._put(
+                            self._thread_pk(thread.id),
+                            "THREAD",
+                            "thread",
+                            {**thread.model_dump(), "user_id": user.user_id},
+                        )
+                    },
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException:
+            existing = self.get_user(user.user_id)
+            if existing is None:
+                raise
+            return existing
+        return user
+
+    def dequeue(self, thread_id: str, message_id: str) -> bool:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(self._thread_pk(thread_id), f"QUEUE#{message_id}"),
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def delete_user(self, user_id: str) -> None:
+        self._delete(self._user_pk(user_id), "USER", "user", user_id)
+
+    # the queue of a thread ---------------------------------------------------------------------
+
+    def enqueue(self, queued: QueuedMessage) -> None:
+        pk = self._thread_pk(queued.message.thread_id)
+        self._client.put_item(**self._put(pk, f"QUEUE#{queued.message.id}", "queued_message", queued.model_dump()))
+
+    def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
+        items = self._query(self._thread_pk(thread_id), "QUEUE#", "QUEUE#" + _HIGHEST, limit=limit)
+        return [QueuedMessage.model_validate(_fields(item)) for item in itertools.islice(items, limit)]
+
+    def start_queued_run(
+        self, run: Run, queued: list[QueuedMessage], messages: list[Message], vector_store_ids: list[str]
+    ) -> bool:
+        pk = self._thread_pk(run.thread_id)
+        moves: list[dict[str, Any]] = []
+        for entry, message in zip(queued, messages, strict=True):
+            moves.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": self._key(pk, f"QUEUE#{entry.message.id}"),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                }
+            )
+            moves.append({"Put": self._object_put(message)})
+        try:
+            # The queued messages become the thread's and the run takes the lock, all at once.
+            self._client.transact_write_items(TransactItems=[*self._run_creation(run, vector_store_ids), *moves])
+        except self._client.exceptions.TransactionCanceledException:
+            return False  # the thread is busy, or another drain took these messages first
+        return True
 
     def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread:
         item = self._update(self._thread_pk(thread_id), "THREAD", "thread", thread_id, fields)
-        return Thread.model_validate(_fields(item, "active_run_id"))
+        return Thread.model_validate(_fields(item, *_THREAD_BOOKKEEPING))
 
     def delete_thread(self, thread_id: str) -> None:
         pk = self._thread_pk(thread_id)
@@ -287,7 +378,7 @@ class DynamoDBStore:
 
     def _refusal(self, thread_id: str, adding_message: bool = False) -> Exception:
         """Why a write guarded by the thread's lock was refused: the thread is gone or busy."""
-        active = self._thread_item(thread_id).get("active_run_id")
+        active = self.active_run_id(thread_id)
         return RunActive(thread_id, active, adding_message) if active else RuntimeError(f"{thread_id} refused a write")
 
     def add_message(self, message: Message) -> None:
@@ -334,7 +425,8 @@ class DynamoDBStore:
 
     # runs ------------------------------------------------------------------------------------
 
-    def create_run(self, run: Run, vector_store_ids: list[str] | None = None) -> None:
+    def _run_creation(self, run: Run, vector_store_ids: list[str]) -> list[dict[str, Any]]:
+        """The writes that create a queued run: the run item, and the thread's lock taken for it."""
         pk = self._thread_pk(run.thread_id)
         values = {
             **run.model_dump(),
@@ -342,26 +434,30 @@ class DynamoDBStore:
             "usage_prompt": 0,
             "usage_completion": 0,
             "claims": {},
-            "vector_store_ids": vector_store_ids or [],
+            "vector_store_ids": vector_store_ids,
         }
+        return [
+            {"Put": self._put(pk, f"RUN#{run.id}", "run", values, "attribute_not_exists(PK)")},
+            # One active run per thread: the run takes the thread's lock or is not created.
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": self._key(pk, "THREAD"),
+                    "UpdateExpression": "SET active_run_id = :run_id",
+                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id)",
+                    "ExpressionAttributeValues": {":run_id": {"S": run.id}},
+                }
+            },
+        ]
+
+    def create_run(self, run: Run, vector_store_ids: list[str] | None = None) -> None:
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": self._put(pk, f"RUN#{run.id}", "run", values, "attribute_not_exists(PK)")},
-                    # One active run per thread: the run takes the thread's lock or is not created.
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": self._key(pk, "THREAD"),
-                            "UpdateExpression": "SET active_run_id = :run_id",
-                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id)",
-                            "ExpressionAttributeValues": {":run_id": {"S": run.id}},
-                        }
-                    },
-                ]
-            )
+            self._client.transact_write_items(TransactItems=self._run_creation(run, vector_store_ids or []))
         except self._client.exceptions.TransactionCanceledException as exc:
             raise self._refusal(run.thread_id) from exc
+
+    def active_run_id(self, thread_id: str) -> str | None:
+        return self._thread_item(thread_id).get("active_run_id")
 
     def _run_item(self, thread_id: str, run_id: str) -> dict[str, Any]:
         item = self._get(self._thread_pk(thread_id), f"RUN#{run_id}")
@@ -383,6 +479,7 @@ class DynamoDBStore:
             vector_store_ids=item.get("vector_store_ids", []),
             task_token=item.get("task_token"),
             waiting_step_id=item.get("waiting_step_id"),
+            claims=item.get("claims", {}),
         )
 
     def list_runs(self, thread_id: str, page: PageRequest) -> Page[Run]:

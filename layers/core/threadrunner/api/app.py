@@ -16,10 +16,10 @@ from ..domain.api_keys import key_hash, redact
 from ..errors import ThreadrunnerError
 from ..observability import logger
 from ..ports import ApiKeys, RunLoopControl, Store
-from . import assistants, errors, runs, threads
+from . import assistants, errors, runs, threads, users
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (assistants, threads, runs):
+for module in (assistants, threads, runs, users):
     app.include_router(module.router)
 
 

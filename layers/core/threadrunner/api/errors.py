@@ -10,10 +10,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ..errors import InvalidRequest, InvalidTransition, NotFound, ThreadrunnerError
+from ..errors import Conflict, InvalidRequest, InvalidTransition, NotFound, ThreadrunnerError
 from .wire import ErrorBody, ErrorDetail
 
-_STATUS = {NotFound: 404, InvalidRequest: 400, InvalidTransition: 400}
+_STATUS = {NotFound: 404, InvalidRequest: 400, InvalidTransition: 400, Conflict: 409}
 
 _TYPE_NAMES = {
     "string": "a string",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..domain.common import AssistantTool, Metadata
 from ..domain.run import TruncationStrategy
+from ..domain.user import UserId
 
 
 class Request(BaseModel):
@@ -144,3 +145,27 @@ class SubmitToolOutputsRequest(Request):
     tool_outputs: list[ToolOutputParam]
     """One output for every call the run waits for."""
     stream: bool | None = None
+
+
+class UserMessageCreate(Request):
+    """``POST /v1/users/{user_id}/messages``: a user's message, answered on the user's own thread."""
+
+    assistant_id: str
+    """The assistant that answers."""
+    content: str | Annotated[list[ContentPart], Field(min_length=1)]
+    """The text, or an array of content parts."""
+    metadata: Metadata | None = None
+    if_busy: Literal["queue", "reject"] = "queue"
+    """While a run is active: ``queue`` the message for the next run, or ``reject`` it with 409."""
+
+    def as_message(self) -> MessageCreate:
+        return MessageCreate(role="user", content=self.content, metadata=self.metadata)
+
+
+class UserMessageRequested(UserMessageCreate):
+    """The same request arriving as an EventBridge event's ``detail`` or an SQS message's body."""
+
+    user_id: UserId
+    """The user who wrote."""
+    project: str = Field("default", min_length=1, max_length=64)
+    """The project the user belongs to."""

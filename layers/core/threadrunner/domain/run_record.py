@@ -30,3 +30,5 @@ class RunRecord(BaseModel):
     """While the run waits for tool outputs: the token that resumes the loop."""
     waiting_step_id: str | None = None
     """While the run waits for tool outputs: the ``tool_calls`` step whose calls the client answers."""
+    claims: dict[str, str] = Field(default_factory=dict)
+    """Ids and marks fixed by the first attempt of a task (the message, steps, the announcement)."""

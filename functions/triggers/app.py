@@ -1,0 +1,55 @@
+"""EventsFunction and QueueFunction: users' messages from EventBridge and SQS (docs/users-and-events.md)."""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from threadrunner import bootstrap, users
+from threadrunner.api.requests import UserMessageRequested
+from threadrunner.config import settings
+from threadrunner.observability import logger, tracer
+from threadrunner.triggers import deliver, summary
+
+config = settings()
+# Idempotency records share the table: PK "idempotency#<function>", SK the hashed delivery id, TTL "ttl".
+persistence = DynamoDBPersistenceLayer(
+    table_name=config.table_name, key_attr="PK", sort_key_attr="SK", expiry_attr="ttl"
+)
+idempotency = IdempotencyConfig(event_key_jmespath="delivery_id", expires_after_seconds=24 * 3600)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@idempotent_function(data_keyword_argument="delivery", persistence_store=persistence, config=idempotency)
+def post(delivery: dict) -> dict:
+    request = UserMessageRequested.model_validate(delivery["request"])
+    logger.append_keys(project=request.project, user_id=request.user_id)
+    answer = users.post_user_message(
+        bootstrap.store(request.project), bootstrap.run_loop_control(), request.user_id, request, config.model_override
+    )
+    return summary(answer)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def on_event(event: dict, context: LambdaContext) -> dict:
+    """An EventBridge event of detail-type ``threadrunner.message.requested``."""
+    idempotency.register_lambda_context(context)
+    return deliver(f"event:{event.get('id')}", event.get("detail"), post)
+
+
+def _record(record: SQSRecord) -> dict:
+    return deliver(f"sqs:{record.message_id}", record.body, post)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def on_queue(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+    """A batch of SQS messages; failed ones are reported so only they return to the queue."""
+    idempotency.register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)

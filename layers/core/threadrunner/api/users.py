@@ -1,0 +1,52 @@
+"""``/v1/users``: per-user conversations, a threadrunner extension (docs/users-and-events.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from .. import users
+from ..domain.message import Message
+from ..domain.run import Run
+from ..domain.user import QueuedUserMessage, User, UserId
+from . import context
+from .params import Cursor, Limit, Order, page
+from .requests import UserMessageCreate
+from .wire import Deleted, ListObject
+
+router = APIGatewayHttpRouter()
+
+UserIdPath = Annotated[UserId, Path(description="Your id of the user: 1 to 128 letters, digits and . _ : @ + = -")]
+
+
+@router.post("/v1/users/<user_id>/messages", summary="Send a user's message (extension)")
+def post_user_message(
+    user_id: UserIdPath, body: Annotated[UserMessageCreate, Body()]
+) -> Response[Run | QueuedUserMessage]:
+    settings = context.settings(router)
+    answer = users.post_user_message(
+        context.store(router), context.loop(router), user_id, body, settings.model_override
+    )
+    headers = {"openai-poll-after-ms": str(settings.poll_after_ms)}
+    return Response(status_code=202, content_type="application/json", body=answer, headers=headers)
+
+
+@router.get("/v1/users/<user_id>", summary="Retrieve a user (extension)")
+def retrieve_user(user_id: UserIdPath) -> User:
+    return users.get_user(context.store(router), user_id)
+
+
+@router.get("/v1/users/<user_id>/messages", summary="List a user's messages (extension)")
+def list_user_messages(
+    user_id: UserIdPath, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+) -> ListObject[Message]:
+    return ListObject.of(users.list_user_messages(context.store(router), user_id, page(limit, order, after, before)))
+
+
+@router.delete("/v1/users/<user_id>", summary="Delete a user and the user's thread (extension)")
+def delete_user(user_id: UserIdPath) -> Deleted:
+    users.delete_user(context.store(router), context.loop(router), user_id)
+    return Deleted(id=user_id, object="user.deleted")

@@ -1,0 +1,51 @@
+"""Users' messages that arrive as events (EventBridge, SQS) instead of HTTP requests.
+
+Both take the body of ``POST /v1/users/{user_id}/messages`` plus ``user_id`` and go through the
+same :func:`threadrunner.users.post_user_message`. Each delivery is posted at most once: the
+event id or SQS message id is the key of a Powertools idempotency record in the table, so a
+duplicate delivery returns the first answer and posts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from .api.requests import UserMessageRequested
+from .domain.run import Run
+from .errors import ThreadrunnerError
+
+
+class InvalidEvent(ThreadrunnerError):
+    """A delivery whose payload is not a user's message: nothing is written for it."""
+
+
+def parse_request(payload: Any) -> UserMessageRequested:
+    """The user's message in an event's ``detail`` or a queue message's body, or a clear :class:`InvalidEvent`."""
+    try:
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+        return UserMessageRequested.model_validate(payload)
+    except (ValueError, ValidationError) as exc:
+        problems = (
+            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
+            if isinstance(exc, ValidationError)
+            else f"not JSON: {exc}"
+        )
+        raise InvalidEvent(f"The payload is not a user's message ({problems}).") from exc
+
+
+def summary(answer: Any) -> dict[str, Any]:
+    """What a delivery produced, small enough to keep as its idempotency record."""
+    if isinstance(answer, Run):
+        return {"run_id": answer.id, "thread_id": answer.thread_id, "status": answer.status}
+    return {"queued_message_id": answer.id, "thread_id": answer.thread_id, "position": answer.position}
+
+
+def deliver(delivery_id: str, payload: Any, post: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """Validate a delivery, then post it through the idempotent ``post(delivery=...)``."""
+    request = parse_request(payload)
+    return post(delivery={"delivery_id": delivery_id, "request": request.model_dump(mode="json")})

@@ -1,0 +1,149 @@
+"""Per-user conversations: one persistent thread per end user, and a queue so no message is lost.
+
+Every message a user sends goes through the thread's queue (``QUEUE#`` items, in order). After
+queueing, :func:`drain` tries to start one run that moves the oldest queued messages (up to
+:data:`MAX_MESSAGES_PER_RUN`) into the thread and takes the thread's lock, in one write. When a
+run is active the write is refused and the messages wait; the loop drains the queue again as
+the run ends (AnnounceRun). So one follow-up run answers every message that arrived while the
+previous run was active, in the order they arrived. A queued message gets its thread message id
+when it joins the thread (ids sort by the time a message joins), so the thread always reads in
+conversation order.
+"""
+
+from __future__ import annotations
+
+from . import service
+from .api.requests import RunCreate, UserMessageCreate
+from .domain.common import Usage, now
+from .domain.ids import new_id
+from .domain.message import Message
+from .domain.pagination import Page, PageRequest
+from .domain.run import Run
+from .domain.run_status import is_terminal
+from .domain.thread import Thread
+from .domain.user import QueuedMessage, QueuedUserMessage, User, UserRecord
+from .errors import Conflict, NotFound
+from .observability import logger
+from .ports import RunLoopControl, Store
+
+MAX_MESSAGES_PER_RUN = 20
+"""The most queued messages one follow-up run takes; more wait for the run after it."""
+
+
+def post_user_message(
+    store: Store, control: RunLoopControl, user_id: str, body: UserMessageCreate, model_override: str = ""
+) -> Run | QueuedUserMessage:
+    """Add a user's message to the user's thread (created on the first message) and have it answered.
+
+    Returns the run that answers it, or, while another run is active, the queued message and its place.
+    """
+    store.get_assistant(body.assistant_id)  # an unknown assistant writes nothing
+    user = store.get_user(user_id)
+    if user is None:
+        thread = Thread(id=new_id("thread"), created_at=now())
+        user = store.create_user(UserRecord(user_id=user_id, thread_id=thread.id, created_at=now()), thread)
+    thread_id = user.thread_id
+    if body.if_busy == "reject" and (store.active_run_id(thread_id) or store.queued(thread_id, 1)):
+        raise _busy(thread_id)
+    message = service.new_message(thread_id, body.as_message())
+    store.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
+    started = drain(store, control, thread_id, model_override)
+    if started is not None and message.id in started[1]:
+        return started[0]
+    if body.if_busy == "reject":
+        if store.dequeue(thread_id, message.id):
+            raise _busy(thread_id)
+        return _run_holding(store, thread_id)  # a concurrent drain took it into its run
+    waiting = [entry.message.id for entry in store.queued(thread_id, 1000)]
+    if message.id not in waiting:
+        return _run_holding(store, thread_id)
+    return QueuedUserMessage(
+        id=message.id, thread_id=thread_id, position=waiting.index(message.id) + 1, message=message
+    )
+
+
+def drain(
+    store: Store, control: RunLoopControl, thread_id: str, model_override: str = ""
+) -> tuple[Run, list[str]] | None:
+    """Start a run for the oldest queued messages of an idle thread; ``None`` if none or the thread is busy."""
+    queued = store.queued(thread_id, MAX_MESSAGES_PER_RUN)
+    if not queued or store.active_run_id(thread_id):
+        return None
+    assistant = None
+    for entry in reversed(queued):  # the assistant of the latest message that still exists answers
+        try:
+            assistant = store.get_assistant(entry.assistant_id)
+            break
+        except NotFound:
+            continue
+    if assistant is None:
+        logger.error("queued messages wait: none of their assistants exists", extra={"thread_id": thread_id})
+        return None
+    thread = store.get_thread(thread_id)
+    run = service.build_run(assistant, thread_id, RunCreate(assistant_id=assistant.id), model_override)
+    at = now()
+    # A message joins the thread now, after the reply it waited for: new ids keep the thread in order.
+    landed = [
+        entry.message.model_copy(update={"id": new_id("msg"), "created_at": at, "completed_at": at}) for entry in queued
+    ]
+    if not store.start_queued_run(run, queued, landed, service.vector_store_ids(thread, assistant)):
+        return None
+    service.start_loop(store, control, run)
+    return run, [entry.message.id for entry in queued]
+
+
+def get_user(store: Store, user_id: str) -> User:
+    record = _user(store, user_id)
+    usage = Usage()
+    for run in _all_runs(store, record.thread_id):
+        if is_terminal(run.status) and run.usage is not None:
+            usage = usage + run.usage
+    return User(id=user_id, thread_id=record.thread_id, created_at=record.created_at, usage=usage)
+
+
+def list_user_messages(store: Store, user_id: str, page: PageRequest) -> Page[Message]:
+    """The messages of the user's thread; an empty list for a user who never wrote."""
+    record = store.get_user(user_id)
+    if record is None:
+        return Page(data=[], has_more=False)
+    return store.list_messages(record.thread_id, page)
+
+
+def delete_user(store: Store, control: RunLoopControl, user_id: str) -> None:
+    """Forget the user: the thread with everything in it (its active run cancelled first), then the mapping."""
+    record = _user(store, user_id)
+    service.delete_thread(store, control, record.thread_id)
+    store.delete_user(user_id)
+
+
+def _user(store: Store, user_id: str) -> UserRecord:
+    record = store.get_user(user_id)
+    if record is None:
+        raise NotFound("user", user_id)
+    return record
+
+
+def _all_runs(store: Store, thread_id: str) -> list[Run]:
+    runs: list[Run] = []
+    after = None
+    while True:
+        page = store.list_runs(thread_id, PageRequest(limit=100, order="asc", after=after))
+        runs += page.data
+        if not page.has_more:
+            return runs
+        after = page.data[-1].id
+
+
+def _run_holding(store: Store, thread_id: str) -> Run:
+    active = store.active_run_id(thread_id)
+    if active is None:  # it finished already: the newest run answered the message
+        return store.list_runs(thread_id, PageRequest(limit=1, order="desc")).data[0]
+    return store.get_run(thread_id, active)
+
+
+def _busy(thread_id: str) -> Conflict:
+    return Conflict(
+        f"The user's thread {thread_id} is busy with an active run or queued messages; "
+        "send with if_busy=queue to have this message answered next.",
+        code="thread_busy",
+    )
