@@ -50,6 +50,10 @@ build: $(TOOLS_STAMP) ## sam build (needs python3.12, found under pyenv)
 	@test -n "$(PY312)" || { echo "sam build needs python3.12 on PATH (pyenv install 3.12)"; exit 1; }
 	PATH="$(PY312):$$PATH" $(SAM_ENV) $(TOOLS)/bin/sam build --build-dir $(BUILD_DIR)
 
+invoke: $(STAMP) ## Run one function on one sample event, no Docker: make invoke FN=ToolFunction EVENT=events/ToolFunction/list-tools.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<LogicalId>/<file>.json"; exit 2; }
+	@$(PY) -m threadrunner_local.invoke $(FN) $(EVENT)
+
 bench: $(STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
 

@@ -201,6 +201,39 @@ class OfflineModel:
             self.responses[body["id"]] = stored
         return stored
 
+    def seed(self, response_id: str, user_text: str, output: list[dict[str, Any]]) -> None:
+        """Store a finished response under a fixed id (the sample world of ``events/`` refers to it)."""
+        now = time.time()
+        history: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
+        body = {
+            "id": response_id,
+            "object": "response",
+            "created_at": int(now),
+            "status": "completed",
+            "background": True,
+            "error": None,
+            "incomplete_details": None,
+            "model": "gpt-4.1-mini",
+            "output": output,
+            "parallel_tool_calls": True,
+            "store": True,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": "auto",
+            "tools": [],
+            "metadata": {},
+            "usage": {
+                "input_tokens": _tokens(user_text),
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 10,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": _tokens(user_text) + 10,
+            },
+        }
+        with self.lock:
+            self.responses[response_id] = StoredResponse(
+                body=body, created=now, finish_at=now, text=user_text, items=history + output
+            )
+
     def view(self, stored: StoredResponse) -> dict[str, Any]:
         """The response as a caller sees it now."""
         now = time.time()

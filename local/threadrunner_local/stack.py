@@ -51,6 +51,8 @@ class StackConfig:
     """Settings for the functions, over the template's (``MAX_TOOL_ROUNDS``, ``TOOL_MODULES``, ...)."""
     parameters: dict[str, str] = field(default_factory=dict)
     """Template parameters, over the local stack's own (which enable the completion events queue)."""
+    seed_samples: bool = True
+    """Write the sample world that the files in events/ refer to (project ``samples``)."""
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -237,6 +239,14 @@ class LocalStack:
                 type=properties.get("Type", "STANDARD"),
             )
         self.seed_api_key(self.config.api_key)
+        if self.config.seed_samples:
+            from threadrunner.adapters.dynamodb import DynamoDBStore
+
+            from . import samples
+
+            store = DynamoDBStore(self.table_name, samples.PROJECT, self.client("dynamodb"))
+            samples.seed(store, self.model_server.model if self.model_server else None)
+            self.seed_api_key(samples.API_KEY, project=samples.PROJECT, name="samples")
 
     def queue_url(self, logical_id: str) -> str:
         """The URL of one of the template's queues."""

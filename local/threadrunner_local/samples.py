@@ -1,0 +1,213 @@
+"""The sample world the files in ``events/`` refer to, seeded into every local stack.
+
+Every function of the template has sample events (``events/<LogicalId>/<what it does>.json``).
+The run-loop tasks need a run in the right state to act on; the world below has one per task,
+each on its own thread, in the project ``samples`` (API key ``sk-local-samples``), and the offline
+model knows the responses they name. So a sample invoked with ``make invoke`` or
+``sam local invoke`` (against ``make run``) does what the task does in a real run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from threadrunner.adapters.dynamodb import DynamoDBStore
+from threadrunner.domain.assistant import Assistant
+from threadrunner.domain.common import FunctionDefinition, FunctionTool, Usage, now
+from threadrunner.domain.message import Message, text_content
+from threadrunner.domain.run import Run
+from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails
+from threadrunner.domain.thread import Thread
+from threadrunner.domain.tool_call import ToolCall
+
+from .model_server import OfflineModel
+
+PROJECT = "samples"
+API_KEY = "sk-local-samples"
+ASSISTANT = "asst_sample"
+QUESTION = "What's the weather in Paris?"
+
+_WEATHER = FunctionDefinition(
+    name="get_weather",
+    description="Get the current weather for a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+_LOCAL_TIME = FunctionDefinition(
+    name="get_local_time",
+    description="The local time in a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def _function_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": f"fc_{call_id}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": json.dumps(arguments),
+        "status": "completed",
+    }
+
+
+def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
+    """Write the sample world. Without the offline model (a real provider) the tasks that need a
+    stored response have none to read, and say so."""
+    at = now()
+    assistant = Assistant(
+        id=ASSISTANT,
+        created_at=at,
+        name="Sample assistant",
+        model="gpt-4.1-mini",
+        instructions="Answer with the tools you have.",
+        tools=[FunctionTool(function=_WEATHER), FunctionTool(function=_LOCAL_TIME)],
+    )
+    store.put_assistant(assistant)
+
+    def thread(name: str, status: str | None = None, response_id: str | None = None) -> Run | None:
+        thread_id = f"thread_sample_{name}"
+        store.create_thread(
+            Thread(id=thread_id, created_at=at),
+            [
+                Message(
+                    id=f"msg_sample_{name}",
+                    created_at=at,
+                    thread_id=thread_id,
+                    role="user",
+                    content=text_content(QUESTION),
+                )
+            ],
+        )
+        if status is None:
+            return None
+        run = Run(
+            id=f"run_sample_{name}",
+            created_at=at,
+            thread_id=thread_id,
+            assistant_id=ASSISTANT,
+            model=assistant.model,
+            instructions=assistant.instructions or "",
+            tools=assistant.tools,
+        )
+        store.create_run(run)
+        if status != "queued":
+            store.transition_run(thread_id, run.id, "in_progress", started_at=at)
+        if response_id:
+            store.set_turn(thread_id, run.id, response_id, tool_round=False)
+        return run
+
+    def tool_step(run: Run, name: str, call: ToolCall) -> None:
+        step = RunStep(
+            id=f"step_sample_{name}",
+            created_at=at,
+            run_id=run.id,
+            assistant_id=ASSISTANT,
+            thread_id=run.thread_id,
+            type="tool_calls",
+            step_details=ToolCallsStepDetails(
+                tool_calls=[
+                    FunctionToolCall(id=call.call_id, function=FunctionCall(name=call.name, arguments=call.arguments))
+                ]
+            ),
+        )
+        store.put_step(step, [call])
+
+    thread("api")  # for the API samples: a thread with one message, no run
+    thread("start", "queued")  # StartTurn: a queued run
+
+    if model is not None:  # CheckTurn: the model asked for the weather
+        model.seed(
+            "resp_sample_check", QUESTION, [_function_call("call_sample_check", "get_weather", {"city": "Paris"})]
+        )
+    thread("check", "in_progress", "resp_sample_check")
+
+    run = thread("tool", "in_progress")  # ToolFunction: a pending server-side call
+    assert run is not None
+    tool_step(
+        run,
+        "tool",
+        ToolCall(
+            call_id="call_sample_weather",
+            run_id=run.id,
+            step_id="step_sample_tool",
+            name="get_weather",
+            arguments='{"city": "Paris"}',
+            side="server",
+        ),
+    )
+
+    run = thread("wait", "in_progress")  # RequestToolOutputs: a call only the client can answer
+    assert run is not None
+    tool_step(
+        run,
+        "wait",
+        ToolCall(
+            call_id="call_sample_time",
+            run_id=run.id,
+            step_id="step_sample_wait",
+            name="get_local_time",
+            arguments='{"city": "Tokyo"}',
+            side="client",
+        ),
+    )
+
+    if model is not None:  # SubmitToolOutputs: the call was answered, the model waits for the output
+        model.seed(
+            "resp_sample_submit", QUESTION, [_function_call("call_sample_submit", "get_weather", {"city": "Paris"})]
+        )
+    run = thread("submit", "in_progress", "resp_sample_submit")
+    assert run is not None
+    tool_step(
+        run,
+        "submit",
+        ToolCall(
+            call_id="call_sample_submit",
+            run_id=run.id,
+            step_id="step_sample_submit",
+            name="get_weather",
+            arguments='{"city": "Paris"}',
+            side="server",
+            status="completed",
+            output='{"city": "Paris", "temperature": 18}',
+        ),
+    )
+
+    if model is not None:  # FinalizeRun: the model's answer is ready
+        model.seed(
+            "resp_sample_final",
+            QUESTION,
+            [
+                {
+                    "type": "message",
+                    "id": "msg_out_sample",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": "It is 18 degrees in Paris.", "annotations": []}],
+                }
+            ],
+        )
+    thread("final", "in_progress", "resp_sample_final")
+
+    thread("fail", "in_progress")  # FailRun: a task failed for good
+
+    run = thread("done", "in_progress")  # AnnounceRun: a run that just completed
+    assert run is not None
+    reply = Message(
+        id="msg_sample_done_reply",
+        created_at=at,
+        thread_id=run.thread_id,
+        role="assistant",
+        content=text_content("It is 18 degrees in Paris."),
+        assistant_id=ASSISTANT,
+        run_id=run.id,
+    )
+    store.claim_id(run.thread_id, run.id, "message", reply.id)
+    store.transition_run(
+        run.thread_id,
+        run.id,
+        "completed",
+        puts=[reply],
+        completed_at=at,
+        usage=Usage(prompt_tokens=20, completion_tokens=8, total_tokens=28),
+    )
