@@ -1,5 +1,6 @@
 """The run loop's task functions: one handler per Task state of statemachine/run_loop.asl.json."""
 
+import json
 from collections.abc import Callable
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,4 +48,23 @@ request_tool_outputs = _task(RunLoop.request_tool_outputs)
 submit_tool_outputs = _task(RunLoop.submit_tool_outputs)
 finalize_run = _task(RunLoop.finalize_run)
 announce_run = _task(RunLoop.announce_run)
+_reconcile = _task(RunLoop.reconcile)
+
+# What a run learns of its execution's end: the loop's own error names where they exist.
+_EXECUTION_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.ExecutionAborted", "FAILED": "States.Runtime"}
+
+
+def reconcile_run(event: dict, context: LambdaContext) -> dict:
+    """ReconcilerFunction: a Step Functions execution status change (FAILED, TIMED_OUT, ABORTED) of the run loop."""
+    detail = event["detail"]
+    status = detail["status"]
+    cause = detail.get("cause") or detail.get("error") or "no cause given"
+    state = {
+        **json.loads(detail["input"]),
+        "error": {
+            "Error": _EXECUTION_ERRORS.get(status, "States.Runtime"),
+            "Cause": f"The run loop's execution ended {status} before the run did: {cause}",
+        },
+    }
+    return _reconcile(state, context)
 fail_run = _task(RunLoop.fail_run)

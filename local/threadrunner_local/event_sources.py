@@ -3,6 +3,9 @@
 * EventBridge rules whose target is a Lambda function: moto delivers to SQS, logs and buses
   only; the stack makes its rules deliver to Lambda targets too, asynchronously, as EventBridge
   does.
+* Step Functions execution status changes: moto does not put them on EventBridge; the stack
+  does, on the default bus, when an execution ends (``aws.states``, ``Step Functions Execution
+  Status Change``), so rules on them (the reconciler's) fire.
 * SQS event source mappings: moto's invoke the function inside ``SendMessage`` and drop or keep a
   whole batch. The stack polls each mapped queue instead, as Lambda's pollers do: a batch of up
   to ``BatchSize`` messages per invocation, ``batchItemFailures`` honoured with
@@ -16,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import json
 import threading
 from typing import Any
 
@@ -44,6 +48,42 @@ def deliver_rules_to_lambda(dispatcher: Dispatcher) -> None:
 
     send_to_targets._threadrunner = True  # type: ignore[attr-defined]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def publish_execution_status_changes() -> None:
+    """Make moto's Step Functions executions announce their end on the default EventBridge bus."""
+    from moto.events.models import events_backends
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+    if getattr(original, "_threadrunner", False):
+        return
+
+    @functools.wraps(original)
+    def terminated(self: Any) -> None:
+        original(self)
+        execution = self.execution
+        detail = {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": execution.exec_status.value,
+            "startDate": int(execution.start_date.timestamp() * 1000),
+            "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
+            "input": json.dumps(execution.input_data),
+            "error": getattr(execution, "error", None),
+            "cause": getattr(execution, "cause", None),
+        }
+        events_backends[execution.account_id][execution.region_name].put_events([{
+            "Source": "aws.states",
+            "DetailType": "Step Functions Execution Status Change",
+            "Detail": json.dumps(detail),
+            "Resources": [execution.exec_arn],
+            "EventBusName": "default",
+        }])
+
+    terminated._threadrunner = True  # type: ignore[attr-defined]
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
 
 
 def _iso_time(value: Any) -> Any:

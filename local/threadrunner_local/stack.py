@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .dispatch import Dispatcher
-from .event_sources import SqsPoller, deliver_rules_to_lambda
+from .event_sources import SqsPoller, deliver_rules_to_lambda, publish_execution_status_changes
 from .http_adapter import HttpAdapter
 from .model_server import OfflineModelServer
 from .template import REGION, Template, load
@@ -176,6 +176,7 @@ class LocalStack:
         self.dispatcher = Dispatcher(self.template.functions)
         _dispatch_lambda(self.dispatcher)
         deliver_rules_to_lambda(self.dispatcher)
+        publish_execution_status_changes()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()
 
@@ -289,7 +290,7 @@ class LocalStack:
                 if source["Type"] == "EventBridgeRule":
                     self._rule(
                         f"{spec.name}-{name}",
-                        properties["EventBusName"],
+                        properties.get("EventBusName", "default"),
                         properties["Pattern"],
                         [{"Id": spec.logical_id, "Arn": spec.arn}],
                     )

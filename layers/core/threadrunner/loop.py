@@ -330,6 +330,12 @@ class RunLoop:
         users.drain(self._store, self._control, state.thread_id, self._settings.model_override)
         return TurnState(outcome="failed" if run.status == "failed" else "stopped")
 
+    def reconcile(self, state: LoopState) -> TurnState:
+        """The loop's execution ended without ending its run (aborted, failed, timed out): end the run
+        (``expired`` after a timeout, else ``failed``), announce it and free its thread's queue."""
+        self.fail_run(state)
+        return self.announce_run(state)
+
     def fail_run(self, state: LoopState) -> TurnState:
         """End the run: ``expired`` when the wait for tool outputs timed out, ``cancelled`` after a cancel,
         else ``failed`` with ``last_error`` from the caught error or the failed turn."""
@@ -343,8 +349,10 @@ class RunLoop:
         if record.run.status == "cancelling":
             return self._stop(state)
         if caught is not None and caught.Error == "States.Timeout":
-            # Only the wait for tool outputs has a timeout; outputs that came too late count for nothing.
-            return self._end(state, record, "expired", "expired")
+            # The wait for tool outputs (or the whole execution) timed out: the run expires. A waiting
+            # task's timeout carries no cause (the client did not answer); the execution's does.
+            why = {"last_error": _from_caught(caught)} if caught.Cause else {}
+            return self._end(state, record, "expired", "expired", **why)
         error = _from_caught(caught) if caught else (state.turn.last_error if state.turn else None)
         return self._fail(state, error or _from_caught(None))
 
