@@ -11,7 +11,7 @@ PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 BUILD_DIR := .aws-sam/build
 
-.PHONY: help run test test-fast lint bench build validate invoke clean
+.PHONY: help run test test-fast lint bench build validate invoke key clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ build: $(TOOLS_STAMP) ## sam build (needs python3.12, found under pyenv)
 invoke: $(STAMP) ## Run one function on one sample event, no Docker: make invoke FN=ToolFunction EVENT=events/ToolFunction/list-tools.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<LogicalId>/<file>.json"; exit 2; }
 	@$(PY) -m threadrunner_local.invoke $(FN) $(EVENT)
+
+key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PROJECT=acme] (scripts/keys.py: list, revoke)
+	@test -n "$(NAME)" || { echo "usage: make key NAME=<name> [PROJECT=<project>]"; exit 2; }
+	@$(PY) scripts/keys.py create --name $(NAME) --project $(or $(PROJECT),default)
 
 bench: $(STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)

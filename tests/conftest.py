@@ -29,6 +29,7 @@ def stack() -> Iterator[LocalStack]:
             "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
             "TOOL_OUTPUTS_TIMEOUT_SECONDS": str(TEST_TOOL_OUTPUTS_TIMEOUT),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "KEY_CACHE_SECONDS": "0",  # a revoked key is refused at once
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )

@@ -9,7 +9,11 @@ from threadrunner.config import settings
 from threadrunner.observability import logger, tracer
 
 deps = ApiDeps(
-    settings=settings(), store_for=bootstrap.store, loop=bootstrap.run_loop_control(), keys=bootstrap.api_keys()
+    settings=settings(),
+    store_for=bootstrap.store,
+    loop=bootstrap.run_loop_control(),
+    keys=bootstrap.api_keys(),
+    idempotency_store=bootstrap.idempotency_store(),
 )
 
 

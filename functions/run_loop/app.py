@@ -67,4 +67,6 @@ def reconcile_run(event: dict, context: LambdaContext) -> dict:
         },
     }
     return _reconcile(state, context)
+
+
 fail_run = _task(RunLoop.fail_run)

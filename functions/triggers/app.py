@@ -3,11 +3,7 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap, users
@@ -17,15 +13,13 @@ from threadrunner.observability import logger, tracer
 from threadrunner.triggers import deliver, summary
 
 config = settings()
-# Idempotency records share the table: PK "idempotency#<function>", SK the hashed delivery id, TTL "ttl".
-persistence = DynamoDBPersistenceLayer(
-    table_name=config.table_name, key_attr="PK", sort_key_attr="SK", expiry_attr="ttl"
-)
 idempotency = IdempotencyConfig(event_key_jmespath="delivery_id", expires_after_seconds=24 * 3600)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@idempotent_function(data_keyword_argument="delivery", persistence_store=persistence, config=idempotency)
+@idempotent_function(
+    data_keyword_argument="delivery", persistence_store=bootstrap.idempotency_store(), config=idempotency
+)
 def post(delivery: dict) -> dict:
     request = UserMessageRequested.model_validate(delivery["request"])
     logger.append_keys(project=request.project, user_id=request.user_id)

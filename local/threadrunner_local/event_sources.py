@@ -74,13 +74,17 @@ def publish_execution_status_changes() -> None:
             "error": getattr(execution, "error", None),
             "cause": getattr(execution, "cause", None),
         }
-        events_backends[execution.account_id][execution.region_name].put_events([{
-            "Source": "aws.states",
-            "DetailType": "Step Functions Execution Status Change",
-            "Detail": json.dumps(detail),
-            "Resources": [execution.exec_arn],
-            "EventBusName": "default",
-        }])
+        events_backends[execution.account_id][execution.region_name].put_events(
+            [
+                {
+                    "Source": "aws.states",
+                    "DetailType": "Step Functions Execution Status Change",
+                    "Detail": json.dumps(detail),
+                    "Resources": [execution.exec_arn],
+                    "EventBusName": "default",
+                }
+            ]
+        )
 
     terminated._threadrunner = True  # type: ignore[attr-defined]
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]

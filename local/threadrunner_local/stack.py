@@ -247,7 +247,7 @@ class LocalStack:
 
             store = DynamoDBStore(self.table_name, samples.PROJECT, self.client("dynamodb"))
             samples.seed(store, self.model_server.model if self.model_server else None)
-            self.seed_api_key(samples.API_KEY, project=samples.PROJECT, name="samples")
+            self.seed_api_key(samples.API_KEY, project=samples.PROJECT)
 
     def queue_url(self, logical_id: str) -> str:
         """The URL of one of the template's queues."""
@@ -313,13 +313,14 @@ class LocalStack:
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
-    def seed_api_key(self, api_key: str, project: str = PROJECT, name: str = "local") -> None:
-        """Store an API key (as its hash) that the local API accepts for ``project``."""
+    def seed_api_key(self, api_key: str, project: str = PROJECT, name: str | None = None) -> None:
+        """Store an API key (as its hash) that the local API accepts for ``project``; named after the project."""
         from threadrunner.adapters.dynamodb import DynamoDBApiKeys
-        from threadrunner.domain.api_keys import key_hash
+        from threadrunner.domain.api_keys import key_hash, redact
         from threadrunner.domain.common import now
 
-        DynamoDBApiKeys(self.table_name, self.client("dynamodb")).put_key(key_hash(api_key), project, name, now())
+        keys = DynamoDBApiKeys(self.table_name, self.client("dynamodb"))
+        keys.put_key(key_hash(api_key), project, name or project, now(), hint=redact(api_key))
 
     def stop(self) -> None:
         for poller in self._pollers:

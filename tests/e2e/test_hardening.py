@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from tests.e2e.helpers import wait_for
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.conftest import api_call
+from tests.e2e.helpers import function_tool, steps, wait_for
+from tests.support.tools import EXECUTIONS
 from threadrunner_local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _execution_arn(stack: LocalStack, run_id: str) -> str:
@@ -23,8 +36,10 @@ def test_a_killed_execution_ends_its_run_and_frees_the_thread(stack, client, mod
         executionArn=_execution_arn(stack, run.id), error="Operator", cause="killed by the test"
     )
 
-    ended = wait_for(lambda: (r := client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)).status
-                     == "failed" and r, timeout=30)
+    ended = wait_for(
+        lambda: (r := client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)).status == "failed" and r,
+        timeout=30,
+    )
     assert ended.last_error.code == "server_error"
     assert "execution ended ABORTED" in ended.last_error.message and ended.failed_at is not None
     client.beta.threads.messages.create(thread.id, role="user", content="Still there?")  # the thread is free
@@ -32,3 +47,129 @@ def test_a_killed_execution_ends_its_run_and_frees_the_thread(stack, client, mod
     assert stack.model_server is not None
     response = next(r for r in stack.model_server.model.responses.values() if marker in r.text)
     assert response.cancelled  # and the model stopped working for it
+
+
+# idempotency ---------------------------------------------------------------------------------------
+
+
+def test_a_replayed_post_with_the_same_idempotency_key_creates_one_object(stack, project_client):
+    client, _ = project_client
+    key = {"Idempotency-Key": "create-assistant-1"}
+    first = client.beta.assistants.create(model="gpt-4.1-mini", name="once", extra_headers=key)
+    again = client.beta.assistants.create(model="gpt-4.1-mini", name="once", extra_headers=key)
+    assert again.id == first.id
+    assert [a.id for a in client.beta.assistants.list()] == [first.id]
+
+    thread = client.beta.threads.create()
+    run_key = {"Idempotency-Key": "run-1"}
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=first.id, extra_headers=run_key)
+    replay = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=first.id, extra_headers=run_key)
+    assert replay.id == run.id  # not "thread already has an active run": the first answer, again
+    assert [r.id for r in client.beta.threads.runs.list(thread_id=thread.id)] == [run.id]
+
+    with pytest.raises(openai.BadRequestError) as caught:  # the same key for another request
+        client.beta.assistants.create(model="gpt-4.1-mini", name="other", extra_headers=key)
+    assert caught.value.code == "idempotency_key_reused"
+    with pytest.raises(openai.NotFoundError):  # failures are not remembered: a fixed retry may succeed
+        client.beta.assistants.retrieve("asst_nope", extra_headers={"Idempotency-Key": "x"})
+    assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "completed"
+
+
+def test_a_retried_tool_task_runs_the_tool_once(stack, client):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[function_tool("tally")])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Tally the topic refunds"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    (tool_step,) = [step for step in steps(client, run) if step.type == "tool_calls"]
+    (call,) = tool_step.step_details.tool_calls
+    topic = json.loads(call.function.arguments)["topic"]
+    assert EXECUTIONS[topic] == 1
+
+    event = {
+        "project": "default",
+        "thread_id": thread.id,
+        "run_id": run.id,
+        "step_id": tool_step.id,
+        "call_id": call.id,
+    }
+    retried = stack.dispatcher.invoke("ToolFunction", event)  # what a Step Functions retry of the task does
+
+    assert retried == {"call_id": call.id, "ran": False, "is_error": False, "duration_ms": 0}
+    assert EXECUTIONS[topic] == 1
+    assert json.loads(steps(client, run)[0].step_details.tool_calls[0].function.output)["count"] == 1
+
+
+# keys and tenancy --------------------------------------------------------------------------------------
+
+
+def _keys_cli(stack: LocalStack, *args: str) -> str:
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "keys.py"),
+        "--table",
+        stack.table_name,
+        "--endpoint-url",
+        stack.aws_endpoint,
+        *args,
+    ]
+    answer = subprocess.run(command, capture_output=True, text=True, check=True, env=os.environ.copy())
+    return answer.stdout.strip()
+
+
+def test_keys_are_created_listed_and_revoked_and_only_their_hashes_are_stored(stack):
+    key = _keys_cli(stack, "create", "--name", "cli-test", "--project", "p_cli")
+    client = openai.OpenAI(base_url=stack.api_url, api_key=key, max_retries=0)
+    assert client.beta.assistants.list().data == []
+
+    (entry,) = [
+        json.loads(line) for line in _keys_cli(stack, "list").splitlines() if json.loads(line)["name"] == "cli-test"
+    ]
+    assert (entry["project"], entry["revoked"]) == ("p_cli", False) and key not in json.dumps(entry)
+    table = json.dumps(stack.client("dynamodb").scan(TableName=stack.table_name)["Items"])
+    assert key not in table  # only hashes
+
+    assert _keys_cli(stack, "revoke", "--name", "cli-test") == "revoked cli-test"
+    with pytest.raises(openai.AuthenticationError):
+        client.beta.assistants.list()
+
+
+def test_another_projects_ids_answer_404_for_every_resource(stack, client, project_client):
+    other, _ = project_client
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "mine"}])
+    message = client.beta.threads.messages.list(thread.id).data[0]
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    step = steps(client, run)[0]
+    user_id = "tenant-user-1"
+    api_call(stack, "POST", f"/users/{user_id}/messages", {"assistant_id": assistant.id, "content": "hi"})
+
+    refused = [
+        lambda: other.beta.assistants.retrieve(assistant.id),
+        lambda: other.beta.assistants.update(assistant.id, name="x"),
+        lambda: other.beta.assistants.delete(assistant.id),
+        lambda: other.beta.threads.retrieve(thread.id),
+        lambda: other.beta.threads.update(thread.id, metadata={"a": "b"}),
+        lambda: other.beta.threads.delete(thread.id),
+        lambda: other.beta.threads.messages.create(thread.id, role="user", content="x"),
+        lambda: other.beta.threads.messages.list(thread.id),
+        lambda: other.beta.threads.messages.retrieve(message.id, thread_id=thread.id),
+        lambda: other.beta.threads.messages.update(message.id, thread_id=thread.id, metadata={"a": "b"}),
+        lambda: other.beta.threads.messages.delete(message.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id),
+        lambda: other.beta.threads.runs.list(thread_id=thread.id),
+        lambda: other.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.update(run.id, thread_id=thread.id, metadata={"a": "b"}),
+        lambda: other.beta.threads.runs.cancel(run.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.submit_tool_outputs(run.id, thread_id=thread.id, tool_outputs=[]),
+        lambda: other.beta.threads.runs.steps.list(run.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id),
+        lambda: other.beta.threads.create_and_run(assistant_id=assistant.id),
+    ]
+    for call in refused:
+        with pytest.raises(openai.NotFoundError):
+            call()
+    key = other.api_key
+    assert api_call(stack, "GET", f"/users/{user_id}", key=key)[0] == 404
+    assert api_call(stack, "GET", f"/users/{user_id}/messages", key=key)[1]["data"] == []
+    assert api_call(stack, "DELETE", f"/users/{user_id}", key=key)[0] == 404
+    assert client.beta.threads.retrieve(thread.id).metadata == {}  # nothing changed for the owner
+    assert client.beta.assistants.retrieve(assistant.id).name is None

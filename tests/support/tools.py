@@ -48,3 +48,14 @@ def paginate(args: Page) -> dict:
 def big_report(args: Topic) -> str:
     """Write a report far larger than a Step Functions state may carry."""
     return "r" * BIG_OUTPUT_BYTES
+
+
+EXECUTIONS: dict[str, int] = {}
+"""How often ``tally`` ran, by topic: what a side effect (a payment, an email) would count."""
+
+
+@tool(timeout_seconds=5)
+def tally(args: Topic) -> dict:
+    """Tally one more for a topic: a tool with a side effect, which must run at most once per call."""
+    EXECUTIONS[args.topic] = EXECUTIONS.get(args.topic, 0) + 1
+    return {"topic": args.topic, "count": EXECUTIONS[args.topic]}

@@ -38,6 +38,20 @@ def run_loop_control() -> StepFunctionsRunLoop:
 
 
 @functools.cache
+def idempotency_store() -> Any:
+    """Powertools idempotency records in the table: PK ``idempotency#<function>``, SK the hashed key, TTL ``ttl``."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=settings().table_name,
+        key_attr="PK",
+        sort_key_attr="SK",
+        expiry_attr="ttl",
+        boto3_client=_client("dynamodb"),
+    )
+
+
+@functools.cache
 def events() -> EventBridgePublisher:
     return EventBridgePublisher(settings().event_bus_name, _client("events"))
 

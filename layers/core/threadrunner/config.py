@@ -47,6 +47,10 @@ class Settings(BaseModel):
     """Longer tool outputs are cut to this many UTF-8 bytes (a DynamoDB item holds 400 KB)."""
     secret_max_age_seconds: int = Field(300, alias="SECRET_MAX_AGE_SECONDS")
     """How long the provider key is cached before Secrets Manager is asked again."""
+    key_cache_seconds: float = Field(60.0, alias="KEY_CACHE_SECONDS", ge=0)
+    """How long ApiFunction trusts its lookup of an API key: a revoked key works at most this long."""
+    idempotency_hours: int = Field(24, alias="IDEMPOTENCY_HOURS", ge=1)
+    """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
 
 
 @functools.cache

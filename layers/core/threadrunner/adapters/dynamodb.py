@@ -756,7 +756,11 @@ def _plain(value: Any) -> Any:
 
 
 class DynamoDBApiKeys:
-    """:class:`threadrunner.ports.ApiKeys` on the same table: ``PK = APIKEY#<sha256>``, ``SK = APIKEY``."""
+    """:class:`threadrunner.ports.ApiKeys` on the same table.
+
+    Each key has two items: ``APIKEY#<sha256>`` (the lookup of every request) and a listing entry
+    ``APIKEYS`` / ``<name>`` (for listing and revoking by name). Neither holds the key itself.
+    """
 
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
@@ -765,22 +769,71 @@ class DynamoDBApiKeys:
     def _key(self, key_hash: str) -> dict[str, Any]:
         return {"PK": {"S": f"APIKEY#{key_hash}"}, "SK": {"S": "APIKEY"}}
 
+    def _entry(self, name: str) -> dict[str, Any]:
+        return {"PK": {"S": "APIKEYS"}, "SK": {"S": name}}
+
     def project_for(self, key_hash: str) -> str | None:
         item = self._client.get_item(TableName=self._table, Key=self._key(key_hash), ConsistentRead=True).get("Item")
         if item is None or item.get("revoked", {}).get("BOOL", False):
             return None
         return str(item["project"]["S"])
 
-    def put_key(self, key_hash: str, project: str, name: str, created_at: int) -> None:
-        """Store a key's hash for a project (``make key`` and the local stack's seed use it)."""
-        self._client.put_item(
+    def put_key(self, key_hash: str, project: str, name: str, created_at: int, hint: str = "") -> None:
+        """Store a key's hash for a project under a unique name; ValueError if the name is taken."""
+        values = {
+            "project": project,
+            "name": name,
+            "created_at": created_at,
+            "revoked": False,
+            "hint": hint,
+            "key_hash": key_hash,
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {**self._entry(name), **_to_attributes(values), "entity": {"S": "api_key_entry"}},
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {**self._key(key_hash), **_to_attributes(values), "entity": {"S": "api_key"}},
+                        }
+                    },
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise ValueError(f"a key named {name!r} exists already") from exc
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Every key's name, project, hint, creation time and whether it is revoked (never the key)."""
+        answer = self._client.query(
             TableName=self._table,
-            Item={
-                **self._key(key_hash),
-                "entity": {"S": "api_key"},
-                "project": {"S": project},
-                "name": {"S": name},
-                "created_at": {"N": str(created_at)},
-                "revoked": {"BOOL": False},
-            },
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": "APIKEYS"}},
+        )
+        return [_fields(_from_attributes(item), "key_hash") for item in answer.get("Items", [])]
+
+    def revoke(self, name: str) -> None:
+        """Refuse the key from now on (ApiFunction trusts a cached lookup for KEY_CACHE_SECONDS)."""
+        entry = self._client.get_item(TableName=self._table, Key=self._entry(name)).get("Item")
+        if entry is None:
+            raise KeyError(f"no key named {name!r}")
+        key_hash = entry["key_hash"]["S"]
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "UpdateExpression": "SET revoked = :yes",
+                        "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+                    }
+                }
+                for key in (self._entry(name), self._key(key_hash))
+            ]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,6 +10,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..config import Settings
@@ -60,17 +66,48 @@ class ApiDeps:
     """The store of one project."""
     loop: RunLoopControl
     keys: ApiKeys
-    key_cache_seconds: float = 60.0
+    idempotency_store: BasePersistenceLayer
+    """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
     _known: dict[str, tuple[str | None, float]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        config = IdempotencyConfig(
+            event_key_jmespath="[project, key]",
+            payload_validation_jmespath="[method, path, query, body]",
+            expires_after_seconds=self.settings.idempotency_hours * 3600,
+        )
+        self.idempotency_config = config
+        self.answer_once = idempotent_function(
+            data_keyword_argument="request", persistence_store=self.idempotency_store, config=config
+        )(_answer_once)
+
     def project_for(self, api_key: str) -> str | None:
-        """The project of a key; answers are cached briefly, so a revoked key stops working within a minute."""
+        """The project of a key; answers are cached for KEY_CACHE_SECONDS, so a revoked key stops working then."""
         digest = key_hash(api_key)
         project, checked_at = self._known.get(digest, (None, float("-inf")))
-        if time.monotonic() - checked_at > self.key_cache_seconds:
+        if time.monotonic() - checked_at >= self.settings.key_cache_seconds:
             project = self.keys.project_for(digest)
             self._known[digest] = (project, time.monotonic())
         return project
+
+
+_resolving: contextvars.ContextVar[tuple[dict[str, Any], LambdaContext]] = contextvars.ContextVar("resolving")
+
+
+class _NotRemembered(Exception):
+    """An answer that is not a success: returned to the caller, not kept for a retry with the same key."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__(answer.get("statusCode"))
+        self.answer = answer
+
+
+def _answer_once(request: dict[str, Any]) -> dict[str, Any]:
+    event, lambda_context = _resolving.get()
+    answer: dict[str, Any] = app.resolve(event, lambda_context)
+    if not 200 <= answer["statusCode"] < 300:
+        raise _NotRemembered(answer)
+    return answer
 
 
 def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) -> dict[str, Any]:
@@ -78,18 +115,58 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     scheme, _, api_key = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
-        return _reject(
+        return _refuse(
+            401,
             "You didn't provide an API key. You need to provide your API key in an Authorization header using "
-            "Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         )
     project = deps.project_for(api_key.strip())
     if project is None:
-        return _reject(f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
+        return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
     logger.append_keys(project=project)
     app.append_context(store=deps.store_for(project), loop=deps.loop, settings=deps.settings)
-    return app.resolve(event, lambda_context)
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")
+    key = headers.get("idempotency-key")
+    if method != "POST" or not key:
+        return app.resolve(event, lambda_context)
+    # A retried POST with the same key gets the first answer, and creates nothing new.
+    deps.idempotency_config.register_lambda_context(lambda_context)
+    request = {
+        "project": project,
+        "key": key,
+        "method": method,
+        "path": event.get("rawPath"),
+        "query": event.get("rawQueryString"),
+        "body": event.get("body"),
+    }
+    token = _resolving.set((event, lambda_context))
+    try:
+        return deps.answer_once(request=request)
+    except _NotRemembered as failed:
+        return failed.answer
+    except IdempotencyAlreadyInProgressError:
+        return _refuse(
+            409,
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            code="idempotency_key_in_use",
+        )
+    except IdempotencyValidationError:
+        return _refuse(
+            400,
+            "This Idempotency-Key was already used with a different request.",
+            code="idempotency_key_reused",
+            param="Idempotency-Key",
+        )
+    finally:
+        _resolving.reset(token)
 
 
-def _reject(message: str, code: str | None = None) -> dict[str, Any]:
-    body = errors.error_response(401, message, code=code).body
-    return {"statusCode": 401, "headers": {"Content-Type": "application/json"}, "body": body, "isBase64Encoded": False}
+def _refuse(status: int, message: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    """An error answered before the resolver runs."""
+    body = errors.error_response(status, message, code=code, param=param).body
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+    }

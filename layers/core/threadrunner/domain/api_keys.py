@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
+
+KEY_PREFIX = "sk-tr-"
 
 
 def key_hash(api_key: str) -> str:
     """The SHA-256 of a key, hex: what the table stores and looks keys up by."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    """A fresh random key, shown once to whoever creates it."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def redact(api_key: str) -> str:

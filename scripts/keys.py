@@ -1,0 +1,76 @@
+"""Create, list and revoke threadrunner API keys (``make key NAME=...``).
+
+Keys are stored only as SHA-256 hashes, each bound to a project; a new key is printed once.
+Without ``--table`` the command works on the local stack of ``make run`` (moto on port 4566);
+with ``--table`` it works on a deployed table with your AWS credentials (stack output TableName).
+
+    python scripts/keys.py create --name alice --project acme
+    python scripts/keys.py list
+    python scripts/keys.py revoke --name alice
+    python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import boto3
+
+from threadrunner.adapters.dynamodb import DynamoDBApiKeys
+from threadrunner.domain.api_keys import key_hash, new_api_key, redact
+from threadrunner.domain.common import now
+
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+LOCAL_TABLE = "threadrunner-Table"
+
+
+def _keys(args: argparse.Namespace) -> DynamoDBApiKeys:
+    if args.table:
+        client = boto3.client("dynamodb", endpoint_url=args.endpoint_url)
+        return DynamoDBApiKeys(args.table, client)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    client = boto3.client("dynamodb", endpoint_url=args.endpoint_url or LOCAL_ENDPOINT, region_name="us-east-1")
+    return DynamoDBApiKeys(LOCAL_TABLE, client)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", help="a deployed table; without it, the local stack's")
+    parser.add_argument("--endpoint-url", help="a DynamoDB endpoint other than AWS's")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True, help="a unique name for the key")
+    create.add_argument("--project", default="default", help="the project the key opens (default: default)")
+    commands.add_parser("list", help="list keys (names, projects, hints; never the keys)")
+    revoke = commands.add_parser("revoke", help="refuse a key from now on")
+    revoke.add_argument("--name", required=True)
+    args = parser.parse_args(argv)
+
+    keys = _keys(args)
+    if args.command == "create":
+        api_key = new_api_key()
+        try:
+            keys.put_key(key_hash(api_key), args.project, args.name, now(), hint=redact(api_key))
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(api_key)
+    elif args.command == "list":
+        for entry in keys.list_keys():
+            print(json.dumps(entry, sort_keys=True))
+    else:
+        try:
+            keys.revoke(args.name)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 1
+        print(f"revoked {args.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
