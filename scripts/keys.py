@@ -1,4 +1,4 @@
-"""Create, list and revoke threadrunner API keys (``make key NAME=...``).
+"""Create, list and revoke threadrunner API keys (``make key NAME=...``), and set projects' budgets.
 
 Keys are stored only as SHA-256 hashes, each bound to a project; a new key is printed once.
 Without ``--table`` the command works on the local stack of ``make run`` (moto on port 4566);
@@ -7,6 +7,7 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py create --name alice --project acme
     python scripts/keys.py list
     python scripts/keys.py revoke --name alice
+    python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
 """
 
@@ -16,25 +17,29 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 import boto3
 
-from threadrunner.adapters.dynamodb import DynamoDBApiKeys
+from threadrunner.adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
 from threadrunner.domain.api_keys import key_hash, new_api_key, redact
+from threadrunner.domain.budget import Budget
 from threadrunner.domain.common import now
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_TABLE = "threadrunner-Table"
 
 
-def _keys(args: argparse.Namespace) -> DynamoDBApiKeys:
+def _table(args: argparse.Namespace) -> str:
+    return str(args.table or LOCAL_TABLE)
+
+
+def _client(args: argparse.Namespace) -> Any:
     if args.table:
-        client = boto3.client("dynamodb", endpoint_url=args.endpoint_url)
-        return DynamoDBApiKeys(args.table, client)
+        return boto3.client("dynamodb", endpoint_url=args.endpoint_url)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    client = boto3.client("dynamodb", endpoint_url=args.endpoint_url or LOCAL_ENDPOINT, region_name="us-east-1")
-    return DynamoDBApiKeys(LOCAL_TABLE, client)
+    return boto3.client("dynamodb", endpoint_url=args.endpoint_url or LOCAL_ENDPOINT, region_name="us-east-1")
 
 
 def main(argv: list[str]) -> int:
@@ -48,9 +53,19 @@ def main(argv: list[str]) -> int:
     commands.add_parser("list", help="list keys (names, projects, hints; never the keys)")
     revoke = commands.add_parser("revoke", help="refuse a key from now on")
     revoke.add_argument("--name", required=True)
+    budget = commands.add_parser("budget", help="set a project's daily token budgets (omit a limit for none)")
+    budget.add_argument("--project", required=True)
+    budget.add_argument("--daily-tokens", type=int, help="tokens the project may use per UTC day")
+    budget.add_argument("--daily-tokens-per-user", type=int, help="tokens each user may use per UTC day")
     args = parser.parse_args(argv)
 
-    keys = _keys(args)
+    if args.command == "budget":
+        store = DynamoDBStore(_table(args), args.project, _client(args))
+        store.set_budget(Budget(daily_tokens=args.daily_tokens, daily_tokens_per_user=args.daily_tokens_per_user))
+        print(json.dumps({"project": args.project, **store.get_budget().model_dump()}))  # type: ignore[union-attr]
+        return 0
+
+    keys = DynamoDBApiKeys(_table(args), _client(args))
     if args.command == "create":
         api_key = new_api_key()
         try:

@@ -2,12 +2,13 @@
 
 import importlib
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
 from threadrunner.config import settings
 from threadrunner.domain.tools import default_registry
-from threadrunner.observability import logger, tracer
+from threadrunner.observability import log_keys, logger, metrics, tracer
 from threadrunner.tool_runner import ToolCallRef, run_tool_call
 
 config = settings()
@@ -15,11 +16,21 @@ for module in filter(None, (name.strip() for name in config.tool_modules.split("
     importlib.import_module(module)  # registers the module's tools
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("catalogue"):
         return {"tools": [definition.model_dump() for definition in default_registry.definitions()]}
     ref = ToolCallRef.model_validate(event)
-    logger.append_keys(project=ref.project, thread_id=ref.thread_id, run_id=ref.run_id, call_id=ref.call_id)
-    return run_tool_call(bootstrap.store(ref.project), default_registry, ref, config.max_tool_output_bytes).model_dump()
+    log_keys(project=ref.project, thread_id=ref.thread_id, run_id=ref.run_id, call_id=ref.call_id)
+    report = run_tool_call(bootstrap.store(ref.project), default_registry, ref, config.max_tool_output_bytes)
+    logger.info(
+        "tool call",
+        extra={"tool": report.name, "ran": report.ran, "is_error": report.is_error, "duration_ms": report.duration_ms},
+    )
+    if report.ran:
+        metrics.add_dimension(name="tool", value=report.name)
+        metrics.add_metric(name="ToolDuration", unit=MetricUnit.Milliseconds, value=report.duration_ms)
+        metrics.add_metric(name="ToolErrors", unit=MetricUnit.Count, value=int(report.is_error))
+    return report.model_dump()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from threadrunner import bootstrap, users
 from threadrunner.api.requests import UserMessageRequested
 from threadrunner.config import settings
-from threadrunner.observability import logger, tracer
+from threadrunner.observability import log_keys, logger, tracer
 from threadrunner.triggers import deliver, summary
 
 config = settings()
@@ -22,14 +22,14 @@ processor = BatchProcessor(event_type=EventType.SQS)
 )
 def post(delivery: dict) -> dict:
     request = UserMessageRequested.model_validate(delivery["request"])
-    logger.append_keys(project=request.project, user_id=request.user_id)
+    log_keys(project=request.project, user_id=request.user_id)
     answer = users.post_user_message(
-        bootstrap.store(request.project), bootstrap.run_loop_control(), request.user_id, request, config.model_override
+        bootstrap.store(request.project), bootstrap.run_loop_control(), request.user_id, request, config.run_defaults
     )
     return summary(answer)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def on_event(event: dict, context: LambdaContext) -> dict:
     """An EventBridge event of detail-type ``threadrunner.message.requested``."""
@@ -41,7 +41,7 @@ def _record(record: SQSRecord) -> dict:
     return deliver(f"sqs:{record.message_id}", record.body, post)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def on_queue(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """A batch of SQS messages; failed ones are reported so only they return to the queue."""

@@ -190,6 +190,7 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
     thread("final", "in_progress", "resp_sample_final")
 
     thread("fail", "in_progress")  # FailRun: a task failed for good
+    thread("abort", "in_progress")  # ReconcilerFunction: the run's execution was aborted
 
     run = thread("done", "in_progress")  # AnnounceRun: a run that just completed
     assert run is not None

@@ -158,6 +158,7 @@ class LocalStack:
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "MOTO_PORT": str(aws_port),  # moto's Step Functions interpreter calls Lambda through this port
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",  # EMF has no CloudWatch to go to here
                 "POWERTOOLS_DEV": "false",
             }
         )
@@ -173,7 +174,9 @@ class LocalStack:
             "CompletionEventsQueue": "enabled",
         }
         self.template = load(ROOT, parameters | config.parameters)
-        self.dispatcher = Dispatcher(self.template.functions)
+        # Powertools' resolver keeps the request it serves on the app object, as Lambda allows: a container
+        # serves one request at a time. In one process, ApiFunction therefore gets one container.
+        self.dispatcher = Dispatcher(self.template.functions, one_at_a_time=frozenset({"ApiFunction"}))
         _dispatch_lambda(self.dispatcher)
         deliver_rules_to_lambda(self.dispatcher)
         publish_execution_status_changes()

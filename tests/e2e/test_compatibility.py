@@ -355,9 +355,10 @@ def test_an_active_run_refuses_messages_and_runs_even_under_concurrent_requests(
     client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
 
 
-def test_of_simultaneous_runs_on_an_idle_thread_exactly_one_starts(client):
+def test_of_simultaneous_runs_on_an_idle_thread_exactly_one_starts(client, model, marker):
+    model.inject("slow", match=marker, seconds=3)  # the winner stays active while the others try
     assistant = _assistant(client)
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hello"}])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
 
     def start(_):
         return client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)

@@ -62,6 +62,9 @@ EXPECTATIONS: dict[str, Callable[[Any, LocalStack], bool]] = {
         and _run(s, "fail").last_error.message.startswith("ModelUnavailable: The model provider is unavailable")
     ),
     "AnnounceRunFunction/announce-completed-run.json": lambda a, s: a["turn"]["outcome"] == "stopped",
+    "ReconcilerFunction/execution-aborted.json": lambda a, s: (
+        _run(s, "abort").status == "failed" and "execution ended ABORTED" in _run(s, "abort").last_error.message
+    ),
     "ToolFunction/run-get-weather-call.json": lambda a, s: a["ran"] is True and a["is_error"] is False,
     "ToolFunction/list-tools.json": lambda a, s: "get_weather" in [t["name"] for t in a["tools"]],
     "EventsFunction/message-requested.json": lambda a, s: a["run_id"].startswith("run_"),

@@ -25,7 +25,7 @@ def _client(service: str) -> Any:
 
 
 def store(project: str) -> DynamoDBStore:
-    return DynamoDBStore(settings().table_name, project, _client("dynamodb"))
+    return DynamoDBStore(settings().table_name, project, _client("dynamodb"), settings().retention_days)
 
 
 def api_keys() -> DynamoDBApiKeys:
@@ -37,9 +37,12 @@ def run_loop_control() -> StepFunctionsRunLoop:
     return StepFunctionsRunLoop(settings().state_machine_arn, _client("stepfunctions"))
 
 
-@functools.cache
 def idempotency_store() -> Any:
-    """Powertools idempotency records in the table: PK ``idempotency#<function>``, SK the hashed key, TTL ``ttl``."""
+    """Powertools idempotency records in the table: PK ``idempotency#<function>``, SK the hashed key, TTL ``ttl``.
+
+    A new one for each user: a persistence layer keeps the configuration of the first function that
+    used it, so two idempotent functions must not share one.
+    """
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .domain.budget import Budget
+
+if TYPE_CHECKING:
+    from .service import RunDefaults
 
 
 class Settings(BaseModel):
@@ -49,8 +55,23 @@ class Settings(BaseModel):
     """How long the provider key is cached before Secrets Manager is asked again."""
     key_cache_seconds: float = Field(60.0, alias="KEY_CACHE_SECONDS", ge=0)
     """How long ApiFunction trusts its lookup of an API key: a revoked key works at most this long."""
+    daily_token_budget: int = Field(0, alias="DAILY_TOKEN_BUDGET", ge=0)
+    """Tokens a project may use per UTC day before new runs answer 429; 0 is no limit."""
+    daily_token_budget_per_user: int = Field(0, alias="DAILY_TOKEN_BUDGET_PER_USER", ge=0)
+    """Tokens each user may use per UTC day; 0 is no limit. A project's own budget (scripts/keys.py) wins."""
+    retention_days: int = Field(90, alias="RETENTION_DAYS", ge=0)
+    """Days a thread and everything in it live after its last activity (TTL); 0 keeps them."""
     idempotency_hours: int = Field(24, alias="IDEMPOTENCY_HOURS", ge=1)
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
+
+    @property
+    def run_defaults(self) -> RunDefaults:
+        """What this deployment decides for every new run."""
+        from .service import RunDefaults  # the service imports the API's request models; settings stay light
+
+        limit = self.daily_token_budget or None
+        per_user = self.daily_token_budget_per_user or None
+        return RunDefaults(self.model_override, Budget(daily_tokens=limit, daily_tokens_per_user=per_user))
 
 
 @functools.cache

@@ -30,6 +30,10 @@ class Conflict(ThreadrunnerError):
     """The request cannot be served in the current state, and the caller asked not to wait (409)."""
 
 
+class BudgetExceeded(ThreadrunnerError):
+    """A daily token budget is used up: no run starts (429)."""
+
+
 class RunActive(InvalidRequest):
     """The thread has a run that is not finished yet: it takes no new message and no new run."""
 

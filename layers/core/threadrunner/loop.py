@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from . import users
 from .domain import conversation
+from .domain.budget import today
 from .domain.common import LastError, now
 from .domain.ids import new_id
 from .domain.message import IncompleteDetails as MessageIncompleteDetails
@@ -151,6 +152,10 @@ class RunLoop:
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
+        self.model_polls = 0
+        """How often this task asked the model for a response's state (a metric of the handler)."""
+        self.run_metrics: list[tuple[str, str, float]] = []
+        """(name, unit, value) of an ended run, set by AnnounceRun for the handler to publish."""
 
     @property
     def _model(self) -> ModelClient:
@@ -321,11 +326,14 @@ class RunLoop:
         run = record.run
         if not run.is_terminal:
             return TurnState(outcome="stopped")
+        user_id = self._store.thread_user(state.thread_id)
+        if self._store.count_usage(run, user_id, today()):  # once per run, for budgets and usage reports
+            self.run_metrics = _run_metrics(record)
         if "announced" not in record.claims:  # a retried task does not announce twice
             reply = None
             if "message" in record.claims:
                 reply = self._store.get_message(state.thread_id, record.claims["message"]).text
-            self._events.publish(run_event(state.project, run, self._store.thread_user(state.thread_id), reply))
+            self._events.publish(run_event(state.project, run, user_id, reply))
             self._store.claim_id(state.thread_id, state.run_id, "announced", "yes")
         users.drain(self._store, self._control, state.thread_id, self._settings.model_override)
         return TurnState(outcome="failed" if run.status == "failed" else "stopped")
@@ -388,6 +396,7 @@ class RunLoop:
         interval = 0.1
         while True:
             turn = self._model.retrieve(response_id)
+            self.model_polls += 1
             if turn.is_finished or self._clock() + interval > deadline:
                 return turn
             self._sleep(interval)
@@ -449,6 +458,20 @@ class RunLoop:
             self._model.cancel(response_id)
         except ThreadrunnerError:  # the run ends either way; a response that cannot be cancelled just finishes
             pass
+
+
+def _run_metrics(record: RunRecord) -> list[tuple[str, str, float]]:
+    """The metrics of an ended run: its outcome, duration, model turns and tokens."""
+    run = record.run
+    ended = run.completed_at or run.failed_at or run.cancelled_at or now()
+    usage = run.usage or record.usage
+    return [
+        (f"Runs{run.status.title()}", "Count", 1),
+        ("RunLatency", "Milliseconds", (ended - run.created_at) * 1000),
+        ("ModelTurns", "Count", record.tool_rounds + 1),
+        ("PromptTokens", "Count", usage.prompt_tokens),
+        ("CompletionTokens", "Count", usage.completion_tokens),
+    ]
 
 
 def _turn_of(state: LoopState) -> TurnState:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .domain.assistant import Assistant
+from .domain.budget import Budget
 from .domain.common import Usage
 from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnRequest
@@ -30,6 +31,22 @@ class Store(Protocol):
     """
 
     project: str
+
+    def count_usage(self, run: Run, user_id: str | None, day: str) -> bool:
+        """Add a finished run's usage to its thread, its user and the day's totals, once; False if counted before."""
+        ...
+
+    def tokens_today(self, day: str, user_id: str | None = None) -> Usage:
+        """The project's (or one user's) usage of a UTC day."""
+        ...
+
+    def thread_usage(self, thread_id: str) -> Usage: ...
+
+    def get_budget(self) -> Budget | None:
+        """The project's own daily budget, if it has one."""
+        ...
+
+    def set_budget(self, budget: Budget) -> None: ...
 
     def put_assistant(self, assistant: Assistant) -> None: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +17,7 @@ from .api.requests import (
     ThreadCreate,
 )
 from .domain.assistant import Assistant
+from .domain.budget import Budget, over_budget, today
 from .domain.common import LastError, now
 from .domain.ids import new_id
 from .domain.message import (
@@ -32,7 +34,7 @@ from .domain.run import Run, TruncationStrategy
 from .domain.run_record import RunRef
 from .domain.run_status import ACTIVE
 from .domain.thread import Thread
-from .errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
+from .errors import RUN_CANCELLED, BudgetExceeded, InvalidRequest, InvalidTransition
 from .ports import RunLoopControl, Store
 
 _NO_STREAMING = "Streaming is not supported yet: call without stream=true and poll the run."
@@ -91,6 +93,28 @@ def add_message(store: Store, thread_id: str, body: MessageCreate) -> Message:
     return message
 
 
+@dataclass(frozen=True)
+class RunDefaults:
+    """What the deployment decides for every new run."""
+
+    model_override: str = ""
+    """A model every run uses instead of the assistant's (``MODEL_OVERRIDE``)."""
+    budget: Budget = field(default_factory=Budget)
+    """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
+
+
+def check_budget(store: Store, defaults: RunDefaults, user_id: str | None = None) -> None:
+    """Refuse to start a run when the project's (or the user's) tokens of today reach its budget."""
+    budget = store.get_budget() or defaults.budget
+    if budget.daily_tokens is None and budget.daily_tokens_per_user is None:
+        return
+    day = today()
+    user_today = store.tokens_today(day, user_id) if user_id else None
+    problem = over_budget(budget, store.tokens_today(day), user_today)
+    if problem:
+        raise BudgetExceeded(problem, code="daily_budget_exceeded")
+
+
 def build_run(assistant: Assistant, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
     """A queued run: the assistant's settings, with what the request overrides."""
     instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
@@ -143,30 +167,34 @@ def vector_store_ids(thread: Thread, assistant: Assistant) -> list[str]:
     return []
 
 
-def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
+def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunCreate, defaults: RunDefaults) -> Run:
     """Store a queued run built from the assistant and the request, and start its loop."""
     if body.stream:
         raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
     assistant = store.get_assistant(body.assistant_id)
     thread = store.get_thread(thread_id)
+    check_budget(store, defaults, store.thread_user(thread_id))
     for extra in body.additional_messages or []:
         store.add_message(new_message(thread_id, extra))
-    run = build_run(assistant, thread_id, body, model_override)
+    run = build_run(assistant, thread_id, body, defaults.model_override)
     store.create_run(run, vector_store_ids(thread, assistant))
     start_loop(store, control, run)
     return run
 
 
-def create_thread_and_run(store: Store, control: RunLoopControl, body: ThreadAndRunCreate, model_override: str) -> Run:
+def create_thread_and_run(
+    store: Store, control: RunLoopControl, body: ThreadAndRunCreate, defaults: RunDefaults
+) -> Run:
     if body.stream:
         raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
     store.get_assistant(body.assistant_id)  # before anything is written
+    check_budget(store, defaults)
     thread_body = body.thread or ThreadCreate()
     if body.tool_resources and not thread_body.tool_resources:
         thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
     thread = create_thread(store, thread_body)
     run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
-    return create_run(store, control, thread.id, run_body, model_override)
+    return create_run(store, control, thread.id, run_body, defaults)
 
 
 def submit_tool_outputs(

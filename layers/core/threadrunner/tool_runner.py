@@ -23,6 +23,8 @@ class ToolCallReport(BaseModel):
     """What the ToolFunction returns to the Map state: small, the output itself stays in the store."""
 
     call_id: str
+    name: str = ""
+    """The tool."""
     ran: bool
     """False when an earlier attempt had claimed the call already (a retried task)."""
     is_error: bool = False
@@ -48,4 +50,6 @@ def run_tool_call(store: Store, registry: ToolRegistry, ref: ToolCallRef, max_ou
     call.is_error = result.is_error
     call.duration_ms = result.duration_ms
     store.record_tool_output(ref.thread_id, call)
-    return ToolCallReport(call_id=call.call_id, ran=True, is_error=result.is_error, duration_ms=result.duration_ms)
+    return ToolCallReport(
+        call_id=call.call_id, name=call.name, ran=True, is_error=result.is_error, duration_ms=result.duration_ms
+    )

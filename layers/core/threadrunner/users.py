@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from . import service
 from .api.requests import RunCreate, UserMessageCreate
-from .domain.common import Usage, now
+from .domain.common import now
 from .domain.ids import new_id
 from .domain.message import Message
 from .domain.pagination import Page, PageRequest
 from .domain.run import Run
-from .domain.run_status import is_terminal
 from .domain.thread import Thread
 from .domain.user import QueuedMessage, QueuedUserMessage, User, UserRecord
 from .errors import Conflict, NotFound
@@ -31,13 +30,14 @@ MAX_MESSAGES_PER_RUN = 20
 
 
 def post_user_message(
-    store: Store, control: RunLoopControl, user_id: str, body: UserMessageCreate, model_override: str = ""
+    store: Store, control: RunLoopControl, user_id: str, body: UserMessageCreate, defaults: service.RunDefaults
 ) -> Run | QueuedUserMessage:
     """Add a user's message to the user's thread (created on the first message) and have it answered.
 
     Returns the run that answers it, or, while another run is active, the queued message and its place.
     """
     store.get_assistant(body.assistant_id)  # an unknown assistant writes nothing
+    service.check_budget(store, defaults, user_id)  # and neither does a spent budget
     user = store.get_user(user_id)
     if user is None:
         thread = Thread(id=new_id("thread"), created_at=now())
@@ -47,7 +47,7 @@ def post_user_message(
         raise _busy(thread_id)
     message = service.new_message(thread_id, body.as_message())
     store.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
-    started = drain(store, control, thread_id, model_override)
+    started = drain(store, control, thread_id, defaults.model_override)
     if started is not None and message.id in started[1]:
         return started[0]
     if body.if_busy == "reject":
@@ -94,11 +94,7 @@ def drain(
 
 def get_user(store: Store, user_id: str) -> User:
     record = _user(store, user_id)
-    usage = Usage()
-    for run in _all_runs(store, record.thread_id):
-        if is_terminal(run.status) and run.usage is not None:
-            usage = usage + run.usage
-    return User(id=user_id, thread_id=record.thread_id, created_at=record.created_at, usage=usage)
+    return User(id=user_id, thread_id=record.thread_id, created_at=record.created_at, usage=record.usage)
 
 
 def list_user_messages(store: Store, user_id: str, page: PageRequest) -> Page[Message]:
@@ -121,17 +117,6 @@ def _user(store: Store, user_id: str) -> UserRecord:
     if record is None:
         raise NotFound("user", user_id)
     return record
-
-
-def _all_runs(store: Store, thread_id: str) -> list[Run]:
-    runs: list[Run] = []
-    after = None
-    while True:
-        page = store.list_runs(thread_id, PageRequest(limit=100, order="asc", after=after))
-        runs += page.data
-        if not page.has_more:
-            return runs
-        after = page.data[-1].id
 
 
 def _run_holding(store: Store, thread_id: str) -> Run:

@@ -33,7 +33,9 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from ..domain.assistant import Assistant
+from ..domain.budget import Budget
 from ..domain.common import Usage
+from ..domain.common import now as now_seconds
 from ..domain.message import Message
 from ..domain.pagination import Page, PageRequest, paginate
 from ..domain.run import Run
@@ -58,9 +60,12 @@ _RUN_BOOKKEEPING = (
     "vector_store_ids",
     "task_token",
     "waiting_step_id",
+    "usage_counted",
+    "ttl",
 )
 _KEYS = ("PK", "SK", "entity")
-_THREAD_BOOKKEEPING = ("active_run_id", "user_id")
+_THREAD_BOOKKEEPING = ("active_run_id", "user_id", "usage_prompt", "usage_completion", "ttl")
+_USAGE_DAYS_KEPT = 400
 _HIGHEST = "~"  # sorts after every id character
 
 
@@ -99,10 +104,11 @@ def _reason_codes(error: ClientError) -> list[str]:
 class DynamoDBStore:
     """:class:`threadrunner.ports.Store` for one project on one table."""
 
-    def __init__(self, table_name: str, project: str, client: Any | None = None) -> None:
+    def __init__(self, table_name: str, project: str, client: Any | None = None, retention_days: int = 0) -> None:
         self.project = project
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
+        self._retention = retention_days * 86400
 
     # keys ------------------------------------------------------------------------------------
 
@@ -121,13 +127,43 @@ class DynamoDBStore:
     # plumbing --------------------------------------------------------------------------------
 
     def _put(self, pk: str, sk: str, kind: str, values: dict[str, Any], condition: str | None = None) -> dict:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": {**_to_attributes(values), **self._key(pk, sk), "entity": {"S": kind}},
-        }
+        item = {**_to_attributes(values), **self._key(pk, sk), "entity": {"S": kind}}
+        if self._retention and ("#THREAD#" in pk or "#USER#" in pk):
+            # Everything of a thread (and its user) expires together, RETENTION_DAYS after its last activity.
+            item["ttl"] = {"N": str(now_seconds() + self._retention)}
+        request: dict[str, Any] = {"TableName": self._table, "Item": item}
         if condition:
             request["ConditionExpression"] = condition
         return request
+
+    def _touch(self, thread_id: str) -> None:
+        """Activity on a thread: once its items are half-way to expiry, push all of them back a full lifetime.
+
+        Refreshing only every half lifetime keeps the cost of this sweep (a query and one update per
+        item) to twice per retention period of an active thread.
+        """
+        if not self._retention:
+            return
+        pk = self._thread_pk(thread_id)
+        thread = self._get(pk, "THREAD")
+        if thread is None or thread.get("ttl", 0) >= now_seconds() + self._retention // 2:
+            return
+        expiry = _to_attributes({":expiry": now_seconds() + self._retention})
+        keys = [self._key(pk, item["SK"]) for item in self._query(pk)]
+        if thread.get("user_id"):
+            keys.append(self._key(self._user_pk(thread["user_id"]), "USER"))
+        for key in keys:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET #ttl = :expiry",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues=expiry,
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass  # deleted meanwhile
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item = self._client.get_item(TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True).get("Item")
@@ -233,6 +269,79 @@ class DynamoDBStore:
             items.reverse()
         return items, has_more
 
+    # usage and budgets -------------------------------------------------------------------------
+
+    def _usage_key(self, day: str, user_id: str | None = None) -> dict[str, Any]:
+        sk = f"DAY#{day}" + (f"#USER#{user_id}" if user_id else "")
+        return self._key(f"P#{self.project}#USAGE", sk)
+
+    def count_usage(self, run: Run, user_id: str | None, day: str) -> bool:
+        usage = run.usage or Usage()
+        values = _to_attributes(
+            {
+                ":p": usage.prompt_tokens,
+                ":c": usage.completion_tokens,
+                ":yes": True,
+                ":expiry": now_seconds() + _USAGE_DAYS_KEPT * 86400,
+            }
+        )
+
+        def add(key: dict[str, Any], existing: bool) -> dict[str, Any]:
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "ADD usage_prompt :p, usage_completion :c",
+                "ExpressionAttributeValues": {k: values[k] for k in (":p", ":c")},
+            }
+            if existing:  # a deleted thread or user is not brought back by its last run's usage
+                update["ConditionExpression"] = "attribute_exists(PK)"
+            else:
+                update["UpdateExpression"] = "SET #ttl = if_not_exists(#ttl, :expiry) " + update["UpdateExpression"]
+                update["ExpressionAttributeNames"] = {"#ttl": "ttl"}
+                update["ExpressionAttributeValues"] = {k: values[k] for k in (":p", ":c", ":expiry")}
+            return {"Update": update}
+
+        writes = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": self._run_key(run.thread_id, run.id),
+                    "UpdateExpression": "SET usage_counted = :yes",
+                    # Each run counts once, however often its announcement is retried.
+                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(usage_counted)",
+                    "ExpressionAttributeValues": {":yes": values[":yes"]},
+                }
+            },
+            add(self._key(self._thread_pk(run.thread_id), "THREAD"), existing=True),
+            add(self._usage_key(day), existing=False),
+        ]
+        if user_id:
+            writes += [
+                add(self._key(self._user_pk(user_id), "USER"), existing=True),
+                add(self._usage_key(day, user_id), existing=False),
+            ]
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def tokens_today(self, day: str, user_id: str | None = None) -> Usage:
+        item = self._client.get_item(TableName=self._table, Key=self._usage_key(day, user_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return _usage_of(_from_attributes(item) if item else {})
+
+    def thread_usage(self, thread_id: str) -> Usage:
+        return _usage_of(self._thread_item(thread_id))
+
+    def get_budget(self) -> Budget | None:
+        item = self._get(f"P#{self.project}#BUDGET", "BUDGET")
+        return Budget.model_validate(_fields(item)) if item else None
+
+    def set_budget(self, budget: Budget) -> None:
+        self._client.put_item(**self._put(f"P#{self.project}#BUDGET", "BUDGET", "budget", budget.model_dump()))
+
     # assistants ------------------------------------------------------------------------------
 
     def put_assistant(self, assistant: Assistant) -> None:
@@ -278,7 +387,7 @@ class DynamoDBStore:
 
     def get_user(self, user_id: str) -> UserRecord | None:
         item = self._get(self._user_pk(user_id), "USER")
-        return UserRecord.model_validate(_fields(item)) if item else None
+        return UserRecord.model_validate({**_fields(item), "usage": _usage_of(item)}) if item else None
 
     def create_user(self, user: UserRecord, thread: Thread) -> UserRecord:
         try:
@@ -326,6 +435,7 @@ class DynamoDBStore:
     def enqueue(self, queued: QueuedMessage) -> None:
         pk = self._thread_pk(queued.message.thread_id)
         self._client.put_item(**self._put(pk, f"QUEUE#{queued.message.id}", "queued_message", queued.model_dump()))
+        self._touch(queued.message.thread_id)
 
     def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
         items = self._query(self._thread_pk(thread_id), "QUEUE#", "QUEUE#" + _HIGHEST, limit=limit)
@@ -399,6 +509,7 @@ class DynamoDBStore:
             )
         except self._client.exceptions.TransactionCanceledException as exc:
             raise self._refusal(message.thread_id, adding_message=True) from exc
+        self._touch(message.thread_id)
 
     def get_message(self, thread_id: str, message_id: str) -> Message:
         item = self._get(self._thread_pk(thread_id), f"MSG#{message_id}")
@@ -455,6 +566,7 @@ class DynamoDBStore:
             self._client.transact_write_items(TransactItems=self._run_creation(run, vector_store_ids or []))
         except self._client.exceptions.TransactionCanceledException as exc:
             raise self._refusal(run.thread_id) from exc
+        self._touch(run.thread_id)
 
     def active_run_id(self, thread_id: str) -> str | None:
         return self._thread_item(thread_id).get("active_run_id")
@@ -470,12 +582,11 @@ class DynamoDBStore:
 
     def get_run_record(self, thread_id: str, run_id: str) -> RunRecord:
         item = self._run_item(thread_id, run_id)
-        prompt, completion = item.get("usage_prompt", 0), item.get("usage_completion", 0)
         return RunRecord(
             run=Run.model_validate(_fields(item, *_RUN_BOOKKEEPING)),
             response_id=item.get("response_id"),
             tool_rounds=item.get("tool_rounds", 0),
-            usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+            usage=_usage_of(item),
             vector_store_ids=item.get("vector_store_ids", []),
             task_token=item.get("task_token"),
             waiting_step_id=item.get("waiting_step_id"),
@@ -749,6 +860,11 @@ class DynamoDBStore:
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             pass  # recorded already
+
+
+def _usage_of(item: dict[str, Any]) -> Usage:
+    prompt, completion = item.get("usage_prompt", 0), item.get("usage_completion", 0)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
 def _plain(value: Any) -> Any:

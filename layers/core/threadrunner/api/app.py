@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +21,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ..config import Settings
 from ..domain.api_keys import key_hash, redact
 from ..errors import ThreadrunnerError
-from ..observability import logger
+from ..observability import log_keys, logger
 from ..ports import ApiKeys, RunLoopControl, Store
-from . import assistants, errors, runs, threads, users
+from . import assistants, errors, runs, threads, usage, users
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (assistants, threads, runs, users):
+for module in (assistants, threads, runs, users, usage):
     app.include_router(module.router)
 
 
@@ -91,6 +92,8 @@ class ApiDeps:
         return project
 
 
+_PATH_IDS = re.compile(r"/(thread|run)s/((?:thread|run)_[A-Za-z0-9_-]+)")
+"""The thread and run ids of a path, for the keys of every log line of the request."""
 _resolving: contextvars.ContextVar[tuple[dict[str, Any], LambdaContext]] = contextvars.ContextVar("resolving")
 
 
@@ -123,10 +126,19 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     project = deps.project_for(api_key.strip())
     if project is None:
         return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
-    logger.append_keys(project=project)
-    app.append_context(store=deps.store_for(project), loop=deps.loop, settings=deps.settings)
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
-    key = headers.get("idempotency-key")
+    path = event.get("rawPath", "")
+    log_keys(project=project, **{f"{kind}_id": value for kind, value in _PATH_IDS.findall(path)})
+    app.append_context(store=deps.store_for(project), loop=deps.loop, settings=deps.settings)
+    answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
+    logger.info("request", extra={"method": method, "path": path, "status": answer["statusCode"]})
+    return answer
+
+
+def _answer(
+    event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps, project: str, key: str | None
+) -> dict[str, Any]:
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")
     if method != "POST" or not key:
         return app.resolve(event, lambda_context)
     # A retried POST with the same key gets the first answer, and creates nothing new.

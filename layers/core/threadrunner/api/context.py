@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
 from ..ports import RunLoopControl, Store
+from ..service import RunDefaults
 
 
 def store(router: APIGatewayHttpRouter) -> Store:
@@ -20,3 +21,7 @@ def loop(router: APIGatewayHttpRouter) -> RunLoopControl:
 
 def settings(router: APIGatewayHttpRouter) -> Settings:
     return router.context["settings"]
+
+
+def run_defaults(router: APIGatewayHttpRouter) -> RunDefaults:
+    return settings(router).run_defaults

@@ -10,10 +10,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ..errors import Conflict, InvalidRequest, InvalidTransition, NotFound, ThreadrunnerError
+from ..errors import BudgetExceeded, Conflict, InvalidRequest, InvalidTransition, NotFound, ThreadrunnerError
 from .wire import ErrorBody, ErrorDetail
 
-_STATUS = {NotFound: 404, InvalidRequest: 400, InvalidTransition: 400, Conflict: 409}
+_STATUS = {NotFound: 404, InvalidRequest: 400, InvalidTransition: 400, Conflict: 409, BudgetExceeded: 429}
+# OpenAI's error type for a spent quota, which the SDK raises as RateLimitError.
+_TYPES = {BudgetExceeded: "insufficient_quota"}
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -36,7 +38,8 @@ def error_response(
 
 def from_error(exc: ThreadrunnerError) -> Response:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
-    return error_response(status, exc.message, param=exc.param, code=exc.code)
+    kind = next((name for error, name in _TYPES.items() if isinstance(exc, error)), "invalid_request_error")
+    return error_response(status, exc.message, kind=kind, param=exc.param, code=exc.code)
 
 
 def _param(location: tuple[Any, ...], body: Any) -> str | None:

@@ -26,11 +26,10 @@ UserIdPath = Annotated[UserId, Path(description="Your id of the user: 1 to 128 l
 def post_user_message(
     user_id: UserIdPath, body: Annotated[UserMessageCreate, Body()]
 ) -> Response[Run | QueuedUserMessage]:
-    settings = context.settings(router)
     answer = users.post_user_message(
-        context.store(router), context.loop(router), user_id, body, settings.model_override
+        context.store(router), context.loop(router), user_id, body, context.run_defaults(router)
     )
-    headers = {"openai-poll-after-ms": str(settings.poll_after_ms)}
+    headers = {"openai-poll-after-ms": str(context.settings(router).poll_after_ms)}
     return Response(status_code=202, content_type="application/json", body=answer, headers=headers)
 
 

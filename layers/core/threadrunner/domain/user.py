@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from .common import Usage, WireModel
 from .message import Message
@@ -32,6 +32,8 @@ class UserRecord(BaseModel):
     user_id: str
     thread_id: str
     created_at: int
+    usage: Usage = Field(default_factory=Usage)
+    """Tokens of the user's finished runs."""
 
 
 class User(WireModel):

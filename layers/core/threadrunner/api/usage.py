@@ -1,0 +1,45 @@
+"""``/v1/usage`` and ``/v1/threads/{thread_id}/usage``: token usage and budgets (extensions)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
+
+from ..domain.budget import Budget, today
+from ..domain.common import Usage
+from . import context
+
+router = APIGatewayHttpRouter()
+
+
+class ProjectUsage(BaseModel):
+    object: Literal["project.usage"] = "project.usage"
+    project: str
+    date: str
+    """The UTC day, ``YYYY-MM-DD``."""
+    usage: Usage
+    """Tokens of the runs that ended that day."""
+    daily_budget: Budget
+    """The budget new runs are checked against (the project's own, else the deployment's)."""
+
+
+class ThreadUsage(BaseModel):
+    object: Literal["thread.usage"] = "thread.usage"
+    thread_id: str
+    usage: Usage
+    """Tokens of the thread's finished runs."""
+
+
+@router.get("/v1/usage", summary="The project's usage today and its budget (extension)")
+def project_usage() -> ProjectUsage:
+    store = context.store(router)
+    day = today()
+    budget = store.get_budget() or context.run_defaults(router).budget
+    return ProjectUsage(project=store.project, date=day, usage=store.tokens_today(day), daily_budget=budget)
+
+
+@router.get("/v1/threads/<thread_id>/usage", summary="A thread's usage (extension)")
+def thread_usage(thread_id: str) -> ThreadUsage:
+    return ThreadUsage(thread_id=thread_id, usage=context.store(router).thread_usage(thread_id))
