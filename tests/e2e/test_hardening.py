@@ -243,6 +243,7 @@ def test_every_item_of_a_thread_expires_together_and_activity_renews_them(stack,
     status, posted = api_call(
         stack, "POST", "/users/retention-user/messages", {"assistant_id": assistant.id, "content": "Weather in Oslo?"}
     )
+    assert status == 202
     client.beta.threads.runs.poll(posted["id"], thread_id=posted["thread_id"])
     thread_id = posted["thread_id"]
     items = _thread_items(stack, "default", thread_id)
