@@ -61,6 +61,8 @@ class Settings(BaseModel):
     """Tokens each user may use per UTC day; 0 is no limit. A project's own budget (scripts/keys.py) wins."""
     retention_days: int = Field(90, alias="RETENTION_DAYS", ge=0)
     """Days a thread and everything in it live after its last activity (TTL); 0 keeps them."""
+    max_request_bytes: int = Field(2 * 1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1024)
+    """Larger request bodies answer 413 (API Gateway takes 10 MB; a Lambda event 6 MB)."""
     idempotency_hours: int = Field(24, alias="IDEMPOTENCY_HOURS", ge=1)
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
 

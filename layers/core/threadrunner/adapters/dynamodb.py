@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
 import boto3
@@ -45,7 +46,7 @@ from ..domain.run_step import RunStep, RunStepStatus, ToolCallsStepDetails
 from ..domain.thread import Thread
 from ..domain.tool_call import ToolCall
 from ..domain.user import QueuedMessage, UserRecord
-from ..errors import InvalidTransition, NotFound, RunActive
+from ..errors import InvalidRequest, InvalidTransition, NotFound, RunActive
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -72,7 +73,12 @@ _HIGHEST = "~"  # sorts after every id character
 def _to_attributes(values: dict[str, Any]) -> dict[str, Any]:
     # DynamoDB numbers are Decimals; a JSON round trip turns every float into one.
     plain = json.loads(json.dumps(values), parse_float=Decimal)
-    return {key: _serializer.serialize(value) for key, value in plain.items()}
+    try:
+        return {key: _serializer.serialize(value) for key, value in plain.items()}
+    except (DecimalException, TypeError) as exc:
+        raise InvalidRequest(
+            "The request holds a number that cannot be stored: numbers keep 38 digits, between 1E-130 and 1E+126."
+        ) from exc
 
 
 def _from_number(value: Any) -> Any:
@@ -101,28 +107,65 @@ def _reason_codes(error: ClientError) -> list[str]:
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
 
 
+class _GuardedClient:
+    """The DynamoDB client, with the data DynamoDB refuses turned into a 400 instead of a crash.
+
+    A request can hold what passes validation but not DynamoDB: an item over 400 KB, maps nested
+    deeper than 32 levels, text with lone surrogates.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self._client, name)
+
+        def call(**arguments: Any) -> Any:
+            try:
+                return operation(**arguments)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ValidationException":
+                    raise
+                raise InvalidRequest(f"The request holds data that cannot be stored: {exc}") from exc
+            except UnicodeEncodeError as exc:
+                raise InvalidRequest("The request holds text that is not valid Unicode.") from exc
+
+        return call
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _checked(kind: str, object_id: str) -> str:
+    """An id that can name a stored object; any other cannot exist, so it is not found."""
+    if not _ID.fullmatch(object_id):
+        raise NotFound(kind, object_id[:70])
+    return object_id
+
+
 class DynamoDBStore:
     """:class:`threadrunner.ports.Store` for one project on one table."""
 
     def __init__(self, table_name: str, project: str, client: Any | None = None, retention_days: int = 0) -> None:
         self.project = project
         self._table = table_name
-        self._client = client or boto3.client("dynamodb")
+        self._client = _GuardedClient(client or boto3.client("dynamodb"))
         self._retention = retention_days * 86400
 
     # keys ------------------------------------------------------------------------------------
 
     def _thread_pk(self, thread_id: str) -> str:
-        return f"P#{self.project}#THREAD#{thread_id}"
+        return f"P#{self.project}#THREAD#{_checked('thread', thread_id)}"
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": pk}, "SK": {"S": sk}}
 
     def _run_key(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        return self._key(self._thread_pk(thread_id), f"RUN#{run_id}")
+        return self._key(self._thread_pk(thread_id), f"RUN#{_checked('run', run_id)}")
 
     def _step_sk(self, run_id: str, step_id: str) -> str:
-        return f"STEP#{run_id}#{step_id}"
+        return f"STEP#{_checked('run', run_id)}#{_checked('run step', step_id)}"
 
     # plumbing --------------------------------------------------------------------------------
 
@@ -350,17 +393,18 @@ class DynamoDBStore:
         )
 
     def get_assistant(self, assistant_id: str) -> Assistant:
-        item = self._get(f"P#{self.project}#ASSISTANTS", f"ASST#{assistant_id}")
+        item = self._get(f"P#{self.project}#ASSISTANTS", f"ASST#{_checked('assistant', assistant_id)}")
         if item is None:
             raise NotFound("assistant", assistant_id)
         return Assistant.model_validate(_fields(item))
 
     def update_assistant(self, assistant_id: str, fields: dict[str, Any]) -> Assistant:
-        pk, sk = f"P#{self.project}#ASSISTANTS", f"ASST#{assistant_id}"
+        pk, sk = f"P#{self.project}#ASSISTANTS", f"ASST#{_checked('assistant', assistant_id)}"
         return Assistant.model_validate(_fields(self._update(pk, sk, "assistant", assistant_id, fields)))
 
     def delete_assistant(self, assistant_id: str) -> None:
-        self._delete(f"P#{self.project}#ASSISTANTS", f"ASST#{assistant_id}", "assistant", assistant_id)
+        sk = f"ASST#{_checked('assistant', assistant_id)}"
+        self._delete(f"P#{self.project}#ASSISTANTS", sk, "assistant", assistant_id)
 
     def list_assistants(self, page: PageRequest) -> Page[Assistant]:
         items, has_more = self._page(f"P#{self.project}#ASSISTANTS", "ASST#", page)
@@ -512,17 +556,18 @@ class DynamoDBStore:
         self._touch(message.thread_id)
 
     def get_message(self, thread_id: str, message_id: str) -> Message:
-        item = self._get(self._thread_pk(thread_id), f"MSG#{message_id}")
+        item = self._get(self._thread_pk(thread_id), f"MSG#{_checked('message', message_id)}")
         if item is None:
             raise NotFound("message", message_id)
         return Message.model_validate(_fields(item))
 
     def update_message(self, thread_id: str, message_id: str, fields: dict[str, Any]) -> Message:
-        item = self._update(self._thread_pk(thread_id), f"MSG#{message_id}", "message", message_id, fields)
+        sk = f"MSG#{_checked('message', message_id)}"
+        item = self._update(self._thread_pk(thread_id), sk, "message", message_id, fields)
         return Message.model_validate(_fields(item))
 
     def delete_message(self, thread_id: str, message_id: str) -> None:
-        self._delete(self._thread_pk(thread_id), f"MSG#{message_id}", "message", message_id)
+        self._delete(self._thread_pk(thread_id), f"MSG#{_checked('message', message_id)}", "message", message_id)
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
         self._thread_item(thread_id)
@@ -572,7 +617,7 @@ class DynamoDBStore:
         return self._thread_item(thread_id).get("active_run_id")
 
     def _run_item(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        item = self._get(self._thread_pk(thread_id), f"RUN#{run_id}")
+        item = self._get(self._thread_pk(thread_id), f"RUN#{_checked('run', run_id)}")
         if item is None:
             raise NotFound("run", run_id)
         return item
@@ -599,7 +644,7 @@ class DynamoDBStore:
         return Page(data=[Run.model_validate(_fields(item, *_RUN_BOOKKEEPING)) for item in items], has_more=has_more)
 
     def update_run(self, thread_id: str, run_id: str, fields: dict[str, Any]) -> Run:
-        item = self._update(self._thread_pk(thread_id), f"RUN#{run_id}", "run", run_id, fields)
+        item = self._update(self._thread_pk(thread_id), f"RUN#{_checked('run', run_id)}", "run", run_id, fields)
         return Run.model_validate(_fields(item, *_RUN_BOOKKEEPING))
 
     def transition_run(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextvars
+import functools
+import json
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from ..errors import ThreadrunnerError
 from ..observability import log_keys, logger
 from ..ports import ApiKeys, RunLoopControl, Store
 from . import assistants, errors, runs, threads, usage, users
+from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
 for module in (assistants, threads, runs, users, usage):
@@ -113,9 +117,41 @@ def _answer_once(request: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+@functools.cache
+def openapi_document() -> str:
+    """The OpenAPI description of the API, from the routes' models, with the errors it really answers."""
+    document = json.loads(app.get_openapi_json_schema(title="threadrunner", version="1", openapi_version="3.1.0"))
+    error = {
+        "description": "An error, in OpenAI's shape",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    document["components"]["schemas"].update(error_schema.pop("$defs", {}), ErrorBody=error_schema)
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    document["security"] = [{"bearer": []}]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            responses.pop("422", None)  # validation problems answer 400 in the OpenAI shape
+            for status in ("400", "401", "404", "409", "413", "415", "429"):
+                responses[status] = error
+    for schema in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(schema, None)
+    return json.dumps(document)
+
+
 def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) -> dict[str, Any]:
     """Answer one API Gateway HTTP API event. The key is checked before anything parses the request."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")
+    path = event.get("rawPath", "")
+    if method == "GET" and path == "/v1/openapi.json":  # the one path open without a key
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": openapi_document(),
+            "isBase64Encoded": False,
+        }
     scheme, _, api_key = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
         return _refuse(
@@ -126,9 +162,10 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     project = deps.project_for(api_key.strip())
     if project is None:
         return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
-    method = event.get("requestContext", {}).get("http", {}).get("method", "")
-    path = event.get("rawPath", "")
     log_keys(project=project, **{f"{kind}_id": value for kind, value in _PATH_IDS.findall(path)})
+    refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
+    if refusal is not None:
+        return refusal
     app.append_context(store=deps.store_for(project), loop=deps.loop, settings=deps.settings)
     answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
     logger.info("request", extra={"method": method, "path": path, "status": answer["statusCode"]})
@@ -171,6 +208,31 @@ def _answer(
         )
     finally:
         _resolving.reset(token)
+
+
+def _refuse_body(event: dict[str, Any], headers: dict[str, str], limit: int) -> dict[str, Any] | None:
+    """413 for a body over the limit, 415 for a body that is not JSON; ``None`` when the body may be read."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        return _refuse(
+            413,
+            f"The request body of {size} bytes is larger than the limit of {limit} bytes.",
+            code="request_too_large",
+        )
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if body and media_type not in ("application/json", ""):
+        return _refuse(
+            415,
+            f"Unsupported Content-Type '{media_type}': send the body as application/json.",
+            code="unsupported_media_type",
+        )
+    if body and event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return _refuse(400, "We could not parse the JSON body of your request: it is not UTF-8 text.")
+    return None
 
 
 def _refuse(status: int, message: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
