@@ -11,7 +11,7 @@ PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 BUILD_DIR := .aws-sam/build
 
-.PHONY: help run test test-fast lint bench build validate invoke key clean
+.PHONY: help run test test-fast lint bench load build validate invoke key clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ invoke: $(STAMP) ## Run one function on one sample event, no Docker: make invoke
 key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PROJECT=acme] (scripts/keys.py: list, revoke)
 	@test -n "$(NAME)" || { echo "usage: make key NAME=<name> [PROJECT=<project>]"; exit 2; }
 	@$(PY) scripts/keys.py create --name $(NAME) --project $(or $(PROJECT),default)
+
+load: $(STAMP) ## N concurrent users through conversations with tool calls: make load [USERS=50]
+	$(PY) scripts/load.py --users $(or $(USERS),50)
 
 bench: $(STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)

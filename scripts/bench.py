@@ -23,6 +23,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import threadrunner.tools  # noqa: F401 - registers get_weather
+from threadrunner.domain.tools import default_registry
 from threadrunner_local.cold_import import cold_import, handler_sources
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
 from threadrunner_local.template import load
@@ -30,14 +32,6 @@ from threadrunner_local.template import load
 ROOT = Path(__file__).resolve().parents[1]
 
 QUESTION = "What's the weather in San Francisco?"
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 def threadrunner_round(client: Any, assistant_id: str, stack: LocalStack) -> tuple[float, float, int]:
@@ -63,15 +57,7 @@ def threadrunner_round(client: Any, assistant_id: str, stack: LocalStack) -> tup
 
 def direct_round(model: Any, interval: float = 1.0) -> float:
     """The same conversation, driven straight against the model with a fixed one-second poll."""
-    from threadrunner.domain.tools import default_registry
-
-    tool = {
-        "type": "function",
-        "name": "get_weather",
-        "description": WEATHER_TOOL["function"]["description"],
-        "parameters": WEATHER_TOOL["function"]["parameters"],
-        "strict": False,
-    }
+    tool = {"type": "function", **default_registry.declaration("get_weather")["function"], "strict": False}
     started = time.perf_counter()
     response = model.responses.create(model="gpt-4.1-mini", input=QUESTION, tools=[tool], background=True, store=True)
     while True:
@@ -147,7 +133,9 @@ def main() -> None:
         assert stack.model_server is not None
         api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
         model = OpenAI(base_url=stack.model_server.url, api_key="sk-offline-model")
-        assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[WEATHER_TOOL])
+        assistant = api.beta.assistants.create(
+            model="gpt-4.1-mini", tools=[default_registry.declaration("get_weather")]
+        )
         threadrunner_round(api, assistant.id, stack)  # warm: the handlers' first imports are not the figure
         ours, executions, transitions, direct = [], [], [], []
         for _ in range(args.rounds):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from threadrunner import bootstrap
 from threadrunner.config import settings
 from threadrunner.loop import LoopSettings, LoopState, RunLoop, TurnState
-from threadrunner.observability import log_keys, logger, metrics, tracer
+from threadrunner.observability import add_metric, log_keys, log_metrics, logger, tracer
 
 config = settings()
 loop_settings = LoopSettings(
@@ -26,7 +26,7 @@ def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, La
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler
-    @metrics.log_metrics
+    @log_metrics
     def handler(event: dict, context: LambdaContext) -> dict:
         state = LoopState.model_validate(event)
         log_keys(project=state.project, thread_id=state.thread_id, run_id=state.run_id)
@@ -43,9 +43,9 @@ def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, La
             "run loop task", extra={"task": work.__name__, "outcome": turn.outcome, "response_id": turn.response_id}
         )
         if loop.model_polls:
-            metrics.add_metric(name="ModelPolls", unit=MetricUnit.Count, value=loop.model_polls)
+            add_metric("ModelPolls", MetricUnit.Count, loop.model_polls)
         for name, unit, value in loop.run_metrics:
-            metrics.add_metric(name=name, unit=unit, value=value)
+            add_metric(name, unit, value)
         return state.model_copy(update={"turn": turn, "error": None}).model_dump(exclude_none=True)
 
     return handler
@@ -63,7 +63,7 @@ _reconcile = _task(RunLoop.reconcile)
 _EXECUTION_ERRORS = {"TIMED_OUT": "States.Timeout", "ABORTED": "States.ExecutionAborted", "FAILED": "States.Runtime"}
 
 
-@metrics.log_metrics
+@log_metrics
 def reconcile_run(event: dict, context: LambdaContext) -> dict:
     """ReconcilerFunction: a Step Functions execution status change (FAILED, TIMED_OUT, ABORTED) of the run loop."""
     detail = event["detail"]
@@ -76,7 +76,7 @@ def reconcile_run(event: dict, context: LambdaContext) -> dict:
             "Cause": f"The run loop's execution ended {status} before the run did: {cause}",
         },
     }
-    metrics.add_metric(name="RunsReconciled", unit=MetricUnit.Count, value=1)
+    add_metric("RunsReconciled", MetricUnit.Count, 1)
     return _reconcile(state, context)
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from threadrunner import bootstrap
 from threadrunner.config import settings
 from threadrunner.domain.tools import default_registry
-from threadrunner.observability import log_keys, logger, metrics, tracer
+from threadrunner.observability import add_metric, log_keys, log_metrics, logger, tracer
 from threadrunner.tool_runner import ToolCallRef, run_tool_call
 
 config = settings()
@@ -18,7 +18,7 @@ for module in filter(None, (name.strip() for name in config.tool_modules.split("
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("catalogue"):
         return {"tools": [definition.model_dump() for definition in default_registry.definitions()]}
@@ -30,7 +30,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         extra={"tool": report.name, "ran": report.ran, "is_error": report.is_error, "duration_ms": report.duration_ms},
     )
     if report.ran:
-        metrics.add_dimension(name="tool", value=report.name)
-        metrics.add_metric(name="ToolDuration", unit=MetricUnit.Milliseconds, value=report.duration_ms)
-        metrics.add_metric(name="ToolErrors", unit=MetricUnit.Count, value=int(report.is_error))
+        add_metric("ToolDuration", MetricUnit.Milliseconds, report.duration_ms, tool=report.name)
+        add_metric("ToolErrors", MetricUnit.Count, int(report.is_error))
     return report.model_dump()

@@ -118,12 +118,18 @@ def _handler(dispatcher: Dispatcher, function: str) -> type[BaseHTTPRequestHandl
     return Handler
 
 
+class LocalHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server on loopback with a listen backlog for many clients at once."""
+
+    daemon_threads = True
+    request_queue_size = 256  # the default of 5 resets connections under load
+
+
 class HttpAdapter:
     """Serves ApiFunction on ``127.0.0.1:port`` in a background thread."""
 
     def __init__(self, dispatcher: Dispatcher, port: int, function: str = "ApiFunction") -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(dispatcher, function))
-        self._server.daemon_threads = True
+        self._server = LocalHTTPServer(("127.0.0.1", port), _handler(dispatcher, function))
         self._thread = threading.Thread(target=self._server.serve_forever, name="http-adapter", daemon=True)
 
     @property

@@ -17,9 +17,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .http_adapter import LocalHTTPServer
 from .model_policy import decide, formatted
 
 FAULT_KINDS = ("http_429", "http_500", "failed", "bad_json", "slow", "ignore_cancel")
@@ -359,8 +360,7 @@ class OfflineModelServer:
 
     def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0) -> None:
         self.model = OfflineModel(latency=latency, api_key=api_key)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.model))
-        self._server.daemon_threads = True
+        self._server = LocalHTTPServer(("127.0.0.1", port), _handler(self.model))
         self._thread = threading.Thread(target=self._server.serve_forever, name="offline-model", daemon=True)
 
     @property

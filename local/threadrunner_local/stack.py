@@ -67,27 +67,84 @@ class StackConfig:
         )
 
 
-def _serialize_writes() -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+def _make_dynamodb_atomic() -> None:
+    """Make moto's DynamoDB operations atomic, as DynamoDB's are, and its transactions cheap.
 
-    moto checks a condition and then writes, without a lock; under concurrent requests two
-    conditional writes could both pass. The local stack serves requests in parallel, so every
-    write goes through one lock.
+    moto checks a condition and then writes, without a lock, and even a read can add an empty
+    partition to a table; the local stack serves requests in parallel, so every operation goes
+    through one lock. moto also rolls a failed transaction back from a deep copy of every table it
+    touches, made once per item: its cost grows with the table. Under the lock, a copy of just the
+    items the transaction names does the same work.
     """
+    import copy
+
+    from moto.dynamodb import models
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
 
-    if getattr(DynamoDBBackend, "_threadrunner_serialized", False):
+    if getattr(DynamoDBBackend, "_threadrunner_atomic", False):
         return
+    original_transaction = DynamoDBBackend.transact_write_items
+
+    class _NoTableCopy:
+        """What moto's module sees as ``copy`` during a transaction: its table snapshot is no copy."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved = []
+        for entry in transact_items:
+            operation = next(iter(entry.values()))
+            table = self.tables.get(operation.get("TableName"))
+            if table is None:
+                continue
+            key = operation.get("Key") or operation.get("Item", {})
+            if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
+                continue  # moto refuses it; there is nothing to restore
+            partition = DynamoType(key[table.hash_key_attr])
+            sort = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            current = table.items.get(partition, {}).get(sort) if sort is not None else table.items.get(partition)
+            saved.append((table, partition, sort, copy.deepcopy(current)))
+        models.copy = _NoTableCopy  # type: ignore[assignment]
+        try:
+            return original_transaction(self, transact_items)
+        except Exception:
+            for table, partition, sort, item in reversed(saved):
+                place = table.items[partition] if sort is not None else table.items
+                slot = sort if sort is not None else partition
+                if item is None:
+                    place.pop(slot, None)
+                else:
+                    place[slot] = item
+            raise
+        finally:
+            models.copy = copy
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
+    operations = (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "batch_write_item",
+        "get_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "transact_get_items",
+    )
+    for name in operations:
+        operation = getattr(DynamoDBBackend, name)
 
-        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+        def locked(*args: Any, _operation: Any = operation, **kwargs: Any) -> Any:
             with lock:
-                return _original(*args, **kwargs)
+                return _operation(*args, **kwargs)
 
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
-    DynamoDBBackend._threadrunner_serialized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, functools.wraps(operation)(locked))
+    DynamoDBBackend._threadrunner_atomic = True  # type: ignore[attr-defined]
 
 
 def _dispatch_lambda(dispatcher: Dispatcher) -> None:
@@ -166,7 +223,7 @@ class LocalStack:
         os.environ.pop("AWS_SESSION_TOKEN", None)
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["lambda"] = {"use_docker": False}
-        _serialize_writes()
+        _make_dynamodb_atomic()
 
         parameters = {
             "ModelBaseUrl": model_url,
@@ -256,6 +313,12 @@ class LocalStack:
         """The URL of one of the template's queues."""
         assert self.template is not None
         return str(self.client("sqs").get_queue_url(QueueName=self.template.physical(logical_id))["QueueUrl"])
+
+    @property
+    def event_bus_name(self) -> str:
+        """The bus the functions put run events on."""
+        assert self.template is not None
+        return self.template.functions["ApiFunction"].environment["EVENT_BUS_NAME"]
 
     def _create_messaging(self) -> None:
         """Queues, buses and rules of the template, and its functions' EventBridge and SQS event sources."""

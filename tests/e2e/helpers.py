@@ -9,11 +9,8 @@ import tests.support.tools  # noqa: F401 - registers the test tools
 import threadrunner.tools  # noqa: F401 - registers the examples
 from threadrunner.domain.tools import default_registry
 
-
-def function_tool(name: str) -> dict[str, Any]:
-    """The declaration of a registered tool, as a client would put it on an assistant."""
-    definition = next(d for d in default_registry.definitions() if d.name == name)
-    return {"type": "function", "function": definition.model_dump(exclude_none=True)}
+function_tool = default_registry.declaration
+"""The declaration of a registered tool, as a client would put it on an assistant."""
 
 
 def converse(client: Any, text: str, tools: list[dict[str, Any]]) -> tuple[Any, Any]:

@@ -7,9 +7,15 @@ CloudWatch as EMF under the namespace ``threadrunner`` (docs/operations.md).
 
 from __future__ import annotations
 
+import functools
+import threading
 import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # Most invocations (a poll, a catalogue) have no metric to publish; that is expected, not a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -19,7 +25,31 @@ SERVICE = "threadrunner"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=SERVICE, service=SERVICE)
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_invocation = threading.local()
+
+
+def _metrics() -> EphemeralMetrics:
+    """This thread's metric set.
+
+    A Lambda container runs one invocation at a time, but the local stack runs many in one process,
+    on threads, and Powertools' ``Metrics`` keep one set per process: one invocation's flush would
+    publish (and drop) another's metrics. A set per thread is the container's behaviour everywhere.
+    """
+    if not hasattr(_invocation, "metrics"):
+        _invocation.metrics = EphemeralMetrics(namespace=SERVICE, service=SERVICE)
+    return _invocation.metrics
+
+
+def log_metrics(handler: Handler) -> Handler:
+    """Powertools ``log_metrics`` on this thread's metric set: publish the invocation's metrics as one EMF line."""
+
+    @functools.wraps(handler)
+    def publishing(event: Any, context: Any) -> Any:
+        return _metrics().log_metrics(handler)(event, context)
+
+    return publishing  # type: ignore[return-value]
 
 
 def log_keys(**keys: object) -> None:
@@ -29,3 +59,17 @@ def log_keys(**keys: object) -> None:
     """
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(**{name: value for name, value in keys.items() if value is not None})
+
+
+def add_metric(name: str, unit: str, value: float, **dimensions: str) -> None:
+    """Record a metric (and the dimensions of this invocation's EMF line), unless metrics are off.
+
+    Powertools keeps disabled metrics and prints them after a hundred values; not adding them keeps
+    a process that runs many invocations (the local stack has no CloudWatch) quiet.
+    """
+    if is_metrics_disabled():
+        return
+    metrics = _metrics()
+    for dimension, dimension_value in dimensions.items():
+        metrics.add_dimension(name=dimension, value=dimension_value)
+    metrics.add_metric(name=name, unit=unit, value=value)

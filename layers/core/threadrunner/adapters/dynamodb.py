@@ -65,20 +65,34 @@ _RUN_BOOKKEEPING = (
     "ttl",
 )
 _KEYS = ("PK", "SK", "entity")
+_UPDATED_IN_PLACE = ("claims",)
 _THREAD_BOOKKEEPING = ("active_run_id", "user_id", "usage_prompt", "usage_completion", "ttl")
 _USAGE_DAYS_KEPT = 400
 _HIGHEST = "~"  # sorts after every id character
 
 
 def _to_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    # DynamoDB numbers are Decimals; a JSON round trip turns every float into one.
-    plain = json.loads(json.dumps(values), parse_float=Decimal)
-    try:
-        return {key: _serializer.serialize(value) for key, value in plain.items()}
-    except (DecimalException, TypeError) as exc:
-        raise InvalidRequest(
-            "The request holds a number that cannot be stored: numbers keep 38 digits, between 1E-130 and 1E+126."
-        ) from exc
+    """DynamoDB attributes of ``values``: scalars as DynamoDB types, objects and arrays as JSON documents.
+
+    Objects and arrays hold what clients send (tool schemas, response formats, content parts), whose
+    map keys and numbers DynamoDB's map type cannot always hold (an empty key, more than 38 digits).
+    As a JSON document (a Binary attribute) they round-trip exactly. Only the maps the store updates
+    in place stay DynamoDB maps.
+    """
+    attributes = {}
+    for key, value in values.items():
+        if isinstance(value, dict | list) and key not in _UPDATED_IN_PLACE:
+            attributes[key] = {"B": json.dumps(value, separators=(",", ":")).encode()}
+            continue
+        # DynamoDB numbers are Decimals; a JSON round trip turns every float into one.
+        plain = json.loads(json.dumps(value), parse_float=Decimal)
+        try:
+            attributes[key] = _serializer.serialize(plain)
+        except (DecimalException, TypeError) as exc:
+            raise InvalidRequest(
+                "The request holds a number that cannot be stored: numbers keep 38 digits, between 1E-130 and 1E+126."
+            ) from exc
+    return attributes
 
 
 def _from_number(value: Any) -> Any:
@@ -86,15 +100,16 @@ def _from_number(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {key: _from_number(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_from_number(item) for item in value]
     if isinstance(value, set):
         return {_from_number(item) for item in value}
     return value
 
 
 def _from_attributes(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _from_number(_deserializer.deserialize(value)) for key, value in item.items()}
+    return {
+        key: json.loads(value["B"]) if "B" in value else _from_number(_deserializer.deserialize(value))
+        for key, value in item.items()
+    }
 
 
 def _fields(item: dict[str, Any], *internal: str) -> dict[str, Any]:
