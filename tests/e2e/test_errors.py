@@ -54,6 +54,30 @@ def _items_of(stack: LocalStack, project: str) -> list[dict]:
             "tools[0].function.name",
             "missing_required_parameter",
         ),
+        (
+            b'{"model": "m", "response_format": [null, {}]}',
+            "Invalid type for 'response_format': expected a string or an object, but got an array instead.",
+            "response_format",
+            "invalid_type",
+        ),
+        (
+            b'{"model": "m", "response_format": {"type": "json_schema"}}',
+            "Missing required parameter: 'response_format.json_schema'.",
+            "response_format.json_schema",
+            "missing_required_parameter",
+        ),
+        (
+            b'{"model": "m", "tools": [{"type": "file_search", "file_search": {"": true}}]}',
+            "Unrecognized request argument supplied: tools[0].file_search.",
+            "tools[0].file_search.",
+            "unknown_parameter",
+        ),
+        (
+            b'{"model": "m", "tool_resources": {"file_search": {"vector_stores": [{}]}}}',
+            "Unrecognized request argument supplied: tool_resources.file_search.vector_stores",
+            "tool_resources.file_search.vector_stores",
+            "unknown_parameter",
+        ),
     ],
 )
 def test_bad_assistant_bodies_answer_400_and_write_nothing(stack, project_client, body, message, param, code):

@@ -7,6 +7,7 @@ import secrets
 import pytest
 
 from threadrunner.adapters.dynamodb import DynamoDBStore
+from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import Usage, now
 from threadrunner.domain.ids import new_id
 from threadrunner.domain.message import Message, text_content
@@ -137,3 +138,17 @@ def test_projects_cannot_see_each_other(stack: LocalStack, store):
 
     with pytest.raises(NotFound):
         other.get_thread(thread.id)
+
+
+def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack: LocalStack, store):
+    # Empty keys, keys named like DynamoDB's type tags and numbers of more than 38 digits: all JSON.
+    schema = {"type": "object", "properties": {"": {"type": "number", "maximum": 1e300}, "NULL": {"type": "boolean"}}}
+    odd = {"": False, "N": [True, None, 12345678901234567890123456789012345678901234567890]}
+    tools = [{"type": "function", "function": {"name": "odd", "parameters": {**schema, "examples": [odd]}}}]
+    response_format = {"type": "json_schema", "json_schema": {"name": "odd", "schema": schema}}
+    assistant = Assistant(id=new_id("asst"), created_at=now(), model="m", tools=tools, response_format=response_format)
+    store.put_assistant(assistant)
+
+    assert store.get_assistant(assistant.id).model_dump() == assistant.model_dump()
+    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
+    assert any(item["SK"]["S"] == f"ASST#{assistant.id}" for page in pages for item in page["Items"])

@@ -43,12 +43,19 @@ def from_error(exc: ThreadrunnerError) -> Response:
 
 
 def _param(location: tuple[Any, ...], body: Any) -> str | None:
-    """``tools[0].function.name`` from pydantic's location, without the tags of discriminated unions."""
-    parts = [part for part in location[1:] if not str(part).startswith("function-after[")]
-    text, value = "", body
+    """``tools[0].function.name`` from pydantic's location, without the tags of discriminated unions
+    and the labels of union members (``literal['auto']``, ``tagged-union[...]``): the caller never wrote them."""
+    parts = [part for part in location[1:] if not (isinstance(part, str) and "[" in part)]
+    text, value, tagged = "", body, False
     for index, part in enumerate(parts):
         following = parts[index + 1] if index + 1 < len(parts) else None
-        is_tag = isinstance(value, dict) and value.get("type") == part and (following is None or following in value)
+        is_tag = (
+            not tagged
+            and isinstance(value, dict)
+            and value.get("type") == part
+            and (following is None or following in value or part not in value)
+        )
+        tagged = is_tag
         if is_tag:
             continue  # pydantic names the union member it tried; the caller never wrote that
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -78,7 +85,20 @@ def _json_type(value: Any) -> str:
 
 def from_validation(exc: RequestValidationError, body: Any) -> Response:
     """The first problem of a request that failed validation, worded as the hosted API words it."""
-    error = exc.errors()[0]
+    errors = exc.errors()
+    error = errors[0]
+    if error["type"] == "literal_error" and len(errors) > 1 and not isinstance(error.get("input"), str):
+        # A keyword or an object (response_format, tool_choice): the object's problem, or a wrong type.
+        if not isinstance(error.get("input"), dict):
+            param = _param(tuple(error["loc"])[:-1], body)
+            return error_response(
+                400,
+                f"Invalid type for '{param}': expected a string or an object, "
+                f"but got {_json_type(error.get('input'))} instead.",
+                param=param,
+                code="invalid_type",
+            )
+        error = errors[1]
     kind, location = error["type"], tuple(error["loc"])
     param = _param(location, body)
     if kind == "json_invalid":

@@ -8,15 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
-from ..domain.common import AssistantTool, Metadata
+from ..domain.common import CodeInterpreterTool, FileSearchTool, FunctionDefinition, FunctionTool, Metadata
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _as_json(value: Any) -> Any:
+    return value.model_dump(exclude_none=True, by_alias=True) if isinstance(value, BaseModel) else value
+
+
+class _AsJson:
+    """Validate with the annotated type, keep the plain JSON: what the run and the model adapter read."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            _as_json, handler(source), serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v)
+        )
+
+
+AS_JSON = _AsJson()
 
 
 def _v1_tool_names(tool: Any) -> Any:
@@ -26,8 +43,107 @@ def _v1_tool_names(tool: Any) -> Any:
     return tool
 
 
-ToolParam = Annotated[AssistantTool, BeforeValidator(_v1_tool_names)]
+class FunctionParam(FunctionDefinition):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FunctionToolParam(FunctionTool):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["function"]
+    function: FunctionParam
+
+
+class CodeInterpreterToolParam(CodeInterpreterTool):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["code_interpreter"]
+
+
+class RankingOptions(Request):
+    ranker: Literal["auto", "default_2024_08_21"] | None = None
+    score_threshold: Annotated[float, Field(ge=0, le=1)]
+
+
+class FileSearchOptions(Request):
+    max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
+    ranking_options: RankingOptions | None = None
+
+
+class FileSearchToolParam(FileSearchTool):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["file_search"]
+    file_search: Annotated[FileSearchOptions, AS_JSON] | None = None  # type: ignore[assignment]
+
+
+ToolParam = Annotated[
+    FunctionToolParam | CodeInterpreterToolParam | FileSearchToolParam,
+    Field(discriminator="type"),
+    BeforeValidator(_v1_tool_names),
+]
 Tools = Annotated[list[ToolParam], Field(max_length=128)]
+
+
+class TextFormat(Request):
+    type: Literal["text"]
+
+
+class JsonObjectFormat(Request):
+    type: Literal["json_object"]
+
+
+class JsonSchema(Request):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
+    description: str | None = None
+    schema_: Annotated[dict[str, Any] | None, Field(alias="schema")] = None
+    strict: bool | None = None
+
+
+class JsonSchemaFormat(Request):
+    type: Literal["json_schema"]
+    json_schema: JsonSchema
+
+
+ResponseFormat = Annotated[
+    Literal["auto"] | Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")],
+    AS_JSON,
+]
+"""``auto``, or the format of the run's final message."""
+
+
+class FunctionName(Request):
+    name: str
+
+
+class FunctionChoice(Request):
+    type: Literal["function"]
+    function: FunctionName
+
+
+class HostedToolChoice(Request):
+    type: Literal["file_search", "code_interpreter"]
+
+
+ToolChoice = Annotated[
+    Literal["none", "auto", "required"] | Annotated[FunctionChoice | HostedToolChoice, Field(discriminator="type")],
+    AS_JSON,
+]
+"""Whether and which tool the model must call."""
+
+
+class CodeInterpreterResources(Request):
+    file_ids: Annotated[list[str], Field(max_length=20)] | None = None
+
+
+class FileSearchResources(Request):
+    vector_store_ids: Annotated[list[str], Field(max_length=1)] | None = None
+
+
+class ToolResourcesParam(Request):
+    code_interpreter: CodeInterpreterResources | None = None
+    file_search: FileSearchResources | None = None
+
+
+ToolResources = Annotated[ToolResourcesParam, AS_JSON]
+"""Files and vector stores of the hosted tools."""
 
 
 class TextPart(Request):
@@ -35,22 +151,39 @@ class TextPart(Request):
     text: str
 
 
+ImageDetail = Literal["auto", "low", "high"]
+
+
+class ImageFile(Request):
+    file_id: str
+    detail: ImageDetail | None = None
+
+
+class ImageURL(Request):
+    url: str
+    detail: ImageDetail | None = None
+
+
 class ImageFilePart(Request):
     type: Literal["image_file"]
-    image_file: dict[str, Any]
+    image_file: Annotated[ImageFile, AS_JSON]
 
 
 class ImageURLPart(Request):
     type: Literal["image_url"]
-    image_url: dict[str, Any]
+    image_url: Annotated[ImageURL, AS_JSON]
 
 
 ContentPart = Annotated[TextPart | ImageFilePart | ImageURLPart, Field(discriminator="type")]
 
 
+class AttachmentTool(Request):
+    type: Literal["code_interpreter", "file_search"]
+
+
 class AttachmentParam(Request):
     file_id: str | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[Annotated[AttachmentTool, AS_JSON]] | None = None
 
 
 class AssistantCreate(Request):
@@ -60,11 +193,11 @@ class AssistantCreate(Request):
     description: Annotated[str, Field(max_length=512)] | None = None
     instructions: Annotated[str, Field(max_length=256_000)] | None = None
     tools: Tools | None = None
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ToolResources | None = None
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    response_format: Any = None
+    response_format: ResponseFormat | None = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
@@ -89,12 +222,12 @@ class ThreadCreate(Request):
     messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
     """Messages to start the thread with."""
     metadata: Metadata | None = None
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ToolResources | None = None
 
 
 class ThreadUpdate(Request):
     metadata: Metadata | None = None
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ToolResources | None = None
 
 
 class RunSettings(Request):
@@ -112,9 +245,9 @@ class RunSettings(Request):
     max_prompt_tokens: Annotated[int, Field(ge=256)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=256)] | None = None
     truncation_strategy: TruncationStrategy | None = None
-    tool_choice: Any = None
+    tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    response_format: Any = None
+    response_format: ResponseFormat | None = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
@@ -126,7 +259,7 @@ class RunCreate(RunSettings):
 class ThreadAndRunCreate(RunSettings):
     thread: ThreadCreate | None = None
     """The thread to create; an empty one if not given."""
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ToolResources | None = None
     """Resources for the hosted tools, set on the new thread."""
 
 
