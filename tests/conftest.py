@@ -121,17 +121,5 @@ def run_events(stack: LocalStack) -> RunEvents:
     return RunEvents(stack)
 
 
-def api_call(stack: LocalStack, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
-    """One request to the local API with plain HTTP: for the extension paths the SDK has no methods for."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        stack.api_url + path,
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key or stack.config.api_key}"},
-    )
-    try:
-        with urllib.request.urlopen(request) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+api_call = LocalStack.api
+"""One request to the local API with plain HTTP: for the extension paths the SDK has no methods for."""

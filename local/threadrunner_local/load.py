@@ -3,7 +3,7 @@
 Each user sends two messages through ``POST /v1/users/{user_id}/messages`` to an assistant with
 the server-side ``get_weather`` tool, each answered by a run with a tool call, and waits for each
 reply before sending the next. Users learn of their replies the event-driven way, from the
-``threadrunner.run.*`` events (the completion events queue), not by polling the API. At the end
+``threadrunner.run.*`` events (a rule and queue of the load's own), not by polling the API. At the end
 every thread is read back through the API: a message counts as answered only if the thread holds
 it followed by an assistant reply. The report counts what a production system must get right
 under load: every message answered (none lost), every tool call executed once.
@@ -16,8 +16,6 @@ import queue
 import statistics
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,14 +61,10 @@ class LoadReport:
 
 
 def _call(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        stack.api_url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.config.api_key}"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        return json.loads(answer.read())
+    status, answer = stack.api(method, path, body)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{method} {path} answered {status}: {answer}")
+    return answer
 
 
 class _RunEvents:
@@ -82,6 +76,7 @@ class _RunEvents:
     """
 
     def __init__(self, stack: LocalStack, prefix: str) -> None:
+        self._stack = stack
         self._sqs, self._events = stack.client("sqs"), stack.client("events")
         self._bus = stack.event_bus_name
         self._name = f"{prefix}-run-events"
@@ -95,8 +90,7 @@ class _RunEvents:
         self._url = self._sqs.create_queue(QueueName=self._name)["QueueUrl"]
         arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         pattern = {"source": ["threadrunner"], "detail": {"user_id": [{"prefix": self._prefix}]}}
-        self._events.put_rule(Name=self._name, EventBusName=self._bus, EventPattern=json.dumps(pattern))
-        self._events.put_targets(Rule=self._name, EventBusName=self._bus, Targets=[{"Id": "load", "Arn": arn}])
+        self._stack.add_rule(self._name, self._bus, pattern, [{"Id": "load", "Arn": arn}])
         self._thread.start()
         return self
 

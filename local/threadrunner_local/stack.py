@@ -9,6 +9,8 @@ import logging
 import os
 import socket
 import threading
+import urllib.error
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +186,20 @@ class LocalStack:
         assert self.template is not None
         return self.template.physical("Table")
 
+    def api(self, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
+        """One request to the local API with plain HTTP (the extension paths have no SDK methods): status, answer."""
+        request = urllib.request.Request(
+            self.api_url + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key or self.config.api_key}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
     def client(self, service: str) -> Any:
         """A boto3 client of the local AWS."""
         import boto3
@@ -344,7 +360,7 @@ class LocalStack:
             events.create_event_bus(Name=template.physical(logical_id))
         for logical_id, resource in template.resources("AWS::Events::Rule").items():
             properties = template.resolve(resource["Properties"])
-            self._rule(
+            self.add_rule(
                 template.physical(logical_id),
                 properties["EventBusName"],
                 properties["EventPattern"],
@@ -354,7 +370,7 @@ class LocalStack:
             for name, source in spec.events.items():
                 properties = source.get("Properties", {})
                 if source["Type"] == "EventBridgeRule":
-                    self._rule(
+                    self.add_rule(
                         f"{spec.name}-{name}",
                         properties.get("EventBusName", "default"),
                         properties["Pattern"],
@@ -374,7 +390,8 @@ class LocalStack:
                     )
                     self._pollers.append(poller.start())
 
-    def _rule(self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]]) -> None:
+    def add_rule(self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]]) -> None:
+        """An EventBridge rule on ``bus`` with its targets."""
         events = self.client("events")
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
