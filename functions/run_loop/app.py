@@ -8,17 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
 from threadrunner.config import settings
-from threadrunner.loop import LoopSettings, LoopState, RunLoop, TurnState
+from threadrunner.loop import LoopState, RunLoop, TurnState
 from threadrunner.observability import add_metric, log_keys, log_metrics, logger, tracer
 
 config = settings()
-loop_settings = LoopSettings(
-    max_tool_rounds=config.max_tool_rounds,
-    poll_window_seconds=config.poll_window_seconds,
-    max_poll_delay_seconds=config.max_poll_delay_seconds,
-    tool_outputs_timeout_seconds=config.tool_outputs_timeout_seconds,
-    model_override=config.model_override,
-)
 
 
 def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, LambdaContext], dict]:
@@ -36,7 +29,7 @@ def _task(work: Callable[[RunLoop, LoopState], TurnState]) -> Callable[[dict, La
             bootstrap.tool_catalogue(),
             bootstrap.run_loop_control(),
             bootstrap.events(),
-            loop_settings,
+            config,
         )
         turn = work(loop, state)
         logger.info(

@@ -22,8 +22,6 @@ class NotFound(ThreadrunnerError):
 
     def __init__(self, kind: str, object_id: str, *, param: str | None = None) -> None:
         super().__init__(f"No {kind} found with id '{object_id}'.", param=param)
-        self.kind = kind
-        self.object_id = object_id
 
 
 class Conflict(ThreadrunnerError):
@@ -44,7 +42,6 @@ class RunActive(InvalidRequest):
             else f"Thread {thread_id} already has an active run {run_id}."
         )
         super().__init__(message)
-        self.run_id = run_id
 
 
 RUN_CANCELLED = "RunCancelled"

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from . import users
+from .config import Settings
 from .domain import conversation
 from .domain.budget import today
 from .domain.common import LastError, now
@@ -121,15 +122,6 @@ class LoopState(RunRef):
     """Only in the input of the task that waits for tool outputs."""
 
 
-class LoopSettings(BaseModel):
-    max_tool_rounds: int = 10
-    poll_window_seconds: float = 4.0
-    max_poll_delay_seconds: int = 10
-    tool_outputs_timeout_seconds: int = 600
-    model_override: str = ""
-    """For the follow-up runs AnnounceRun starts for queued messages."""
-
-
 class RunLoop:
     """The tasks of the state machine, on the ports."""
 
@@ -140,7 +132,7 @@ class RunLoop:
         catalogue: ToolCatalogue,
         control: RunLoopControl,
         events: EventPublisher,
-        settings: LoopSettings,
+        settings: Settings,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -274,9 +266,7 @@ class RunLoop:
         record = self._store.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
             return self._stop(state)
-        turn = self._model.retrieve(turn_state.response_id)
-        if turn.usage:
-            self._store.add_usage(state.thread_id, state.run_id, turn.id, turn.usage)
+        turn = self._model.retrieve(turn_state.response_id)  # its usage was counted by CheckTurn
         run = record.run
         reason = turn_state.incomplete_reason
         if reason is None:
@@ -305,13 +295,17 @@ class RunLoop:
             step_id = self._store.claim_id(state.thread_id, state.run_id, "message_step", new_id("step"))
             details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
             puts.append(_step(run, step_id, details, turn, status="completed", completed_at=at))
-        usage = self._store.get_run_record(state.thread_id, state.run_id).usage
         ending: dict[str, Any] = (
             {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": at}
         )
         try:
             self._store.transition_run(
-                state.thread_id, state.run_id, "incomplete" if reason else "completed", puts=puts, usage=usage, **ending
+                state.thread_id,
+                state.run_id,
+                "incomplete" if reason else "completed",
+                puts=puts,
+                usage=record.usage,
+                **ending,
             )
         except InvalidTransition:  # cancelled meanwhile: the cancel wins, and nothing of the answer is written
             return self._stop(state)

@@ -26,8 +26,7 @@ from .domain.message import (
     ImageURLContentBlock,
     Message,
     MessageContent,
-    Text,
-    TextContentBlock,
+    text_content,
 )
 from .domain.pagination import PageRequest
 from .domain.run import Run, TruncationStrategy
@@ -46,9 +45,7 @@ def given_fields(body: BaseModel) -> dict[str, Any]:
 
 
 def create_assistant(store: Store, body: AssistantCreate) -> Assistant:
-    fields = given_fields(body)
-    fields.pop("reasoning_effort", None)
-    assistant = Assistant(id=new_id("asst"), created_at=now(), **fields)
+    assistant = Assistant(id=new_id("asst"), created_at=now(), **given_fields(body))
     store.put_assistant(assistant)
     return assistant
 
@@ -56,12 +53,12 @@ def create_assistant(store: Store, body: AssistantCreate) -> Assistant:
 def new_message(thread_id: str, body: MessageCreate) -> Message:
     content: list[MessageContent]
     if isinstance(body.content, str):
-        content = [TextContentBlock(text=Text(value=body.content))]
+        content = text_content(body.content)
     else:
         content = []
         for part in body.content:
             if part.type == "text":
-                content.append(TextContentBlock(text=Text(value=part.text)))
+                content += text_content(part.text)
             elif part.type == "image_file":
                 content.append(ImageFileContentBlock(image_file=part.image_file))
             else:
@@ -103,9 +100,14 @@ class RunDefaults:
     """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
 
 
+def budget_of(store: Store, defaults: RunDefaults) -> Budget:
+    """The project's daily budgets: its own, else the deployment's defaults."""
+    return store.get_budget() or defaults.budget
+
+
 def check_budget(store: Store, defaults: RunDefaults, user_id: str | None = None) -> None:
     """Refuse to start a run when the project's (or the user's) tokens of today reach its budget."""
-    budget = store.get_budget() or defaults.budget
+    budget = budget_of(store, defaults)
     if budget.daily_tokens is None and budget.daily_tokens_per_user is None:
         return
     day = today()

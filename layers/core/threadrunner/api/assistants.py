@@ -36,9 +36,7 @@ def retrieve_assistant(assistant_id: str) -> Assistant:
 
 @router.post("/v1/assistants/<assistant_id>", summary="Modify an assistant")
 def modify_assistant(assistant_id: str, body: Annotated[AssistantUpdate, Body()]) -> Assistant:
-    fields = service.given_fields(body)
-    fields.pop("reasoning_effort", None)
-    return context.store(router).update_assistant(assistant_id, fields)
+    return context.store(router).update_assistant(assistant_id, service.given_fields(body))
 
 
 @router.delete("/v1/assistants/<assistant_id>", summary="Delete an assistant")

@@ -198,7 +198,8 @@ class AssistantCreate(Request):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = Field(None, exclude=True)
+    """Accepted and not kept: it does not reach the model (docs/compatibility.md)."""
 
 
 class AssistantUpdate(AssistantCreate):

@@ -7,6 +7,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
+from .. import service
 from ..domain.budget import Budget, today
 from ..domain.common import Usage
 from . import context
@@ -36,7 +37,7 @@ class ThreadUsage(BaseModel):
 def project_usage() -> ProjectUsage:
     store = context.store(router)
     day = today()
-    budget = store.get_budget() or context.run_defaults(router).budget
+    budget = service.budget_of(store, context.run_defaults(router))
     return ProjectUsage(project=store.project, date=day, usage=store.tokens_today(day), daily_budget=budget)
 
 

@@ -94,10 +94,6 @@ class ToolRegistry:
 
         return register
 
-    def names(self) -> frozenset[str]:
-        """The names of every registered tool."""
-        return frozenset(self._tools)
-
     def definitions(self) -> list[FunctionDefinition]:
         """The definitions of every registered tool, by name."""
         return [self._tools[name].definition for name in sorted(self._tools)]
