@@ -352,6 +352,15 @@ def test_an_active_run_refuses_messages_and_runs_even_under_concurrent_requests(
         f"Can't add messages to {thread.id} while a run {run.id} is active." == o.body["message"] for o in outcomes
     )
     assert any(f"Thread {thread.id} already has an active run {run.id}." == o.body["message"] for o in outcomes)
+
+    before = [m.id for m in client.beta.threads.messages.list(thread.id)]
+    with pytest.raises(openai.BadRequestError, match="already has an active run"):
+        client.beta.threads.runs.create(
+            thread_id=thread.id,
+            assistant_id=run.assistant_id,
+            additional_messages=[{"role": "user", "content": "refused with its run"}],
+        )
+    assert [m.id for m in client.beta.threads.messages.list(thread.id)] == before  # its messages too
     client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
 
 

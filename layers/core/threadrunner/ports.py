@@ -121,8 +121,9 @@ class Store(Protocol):
         """Every message of the thread, oldest first: what the model reads."""
         ...
 
-    def create_run(self, run: Run, vector_store_ids: list[str] | None = None) -> None:
-        """Store a queued run and make it the thread's active run, or raise RunActive."""
+    def create_run(self, run: Run, vector_store_ids: list[str] | None = None, messages: Sequence[Message] = ()) -> None:
+        """Store a queued run (with ``messages`` added to the thread before it) and make it the thread's
+        active run, all in one write, or raise RunActive and write nothing."""
         ...
 
     def get_run(self, thread_id: str, run_id: str) -> Run: ...

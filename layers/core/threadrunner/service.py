@@ -176,10 +176,9 @@ def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunC
     assistant = store.get_assistant(body.assistant_id)
     thread = store.get_thread(thread_id)
     check_budget(store, defaults, store.thread_user(thread_id))
-    for extra in body.additional_messages or []:
-        store.add_message(new_message(thread_id, extra))
+    additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
-    store.create_run(run, vector_store_ids(thread, assistant))
+    store.create_run(run, vector_store_ids(thread, assistant), additional)
     start_loop(store, control, run)
     return run
 

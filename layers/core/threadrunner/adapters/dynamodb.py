@@ -505,7 +505,7 @@ class DynamoDBStore:
     ) -> bool:
         pk = self._thread_pk(run.thread_id)
         moves: list[dict[str, Any]] = []
-        for entry, message in zip(queued, messages, strict=True):
+        for entry in queued:
             moves.append(
                 {
                     "Delete": {
@@ -515,10 +515,11 @@ class DynamoDBStore:
                     }
                 }
             )
-            moves.append({"Put": self._object_put(message)})
         try:
             # The queued messages become the thread's and the run takes the lock, all at once.
-            self._client.transact_write_items(TransactItems=[*self._run_creation(run, vector_store_ids), *moves])
+            self._client.transact_write_items(
+                TransactItems=[*self._run_creation(run, vector_store_ids, messages), *moves]
+            )
         except self._client.exceptions.TransactionCanceledException:
             return False  # the thread is busy, or another drain took these messages first
         return True
@@ -596,8 +597,10 @@ class DynamoDBStore:
 
     # runs ------------------------------------------------------------------------------------
 
-    def _run_creation(self, run: Run, vector_store_ids: list[str]) -> list[dict[str, Any]]:
-        """The writes that create a queued run: the run item, and the thread's lock taken for it."""
+    def _run_creation(
+        self, run: Run, vector_store_ids: list[str], messages: Sequence[Message] = ()
+    ) -> list[dict[str, Any]]:
+        """The writes that create a queued run: the messages it answers, the run item, and the thread's lock."""
         pk = self._thread_pk(run.thread_id)
         values = {
             **run.model_dump(),
@@ -619,11 +622,12 @@ class DynamoDBStore:
                     "ExpressionAttributeValues": {":run_id": {"S": run.id}},
                 }
             },
+            *({"Put": self._object_put(message)} for message in messages),
         ]
 
-    def create_run(self, run: Run, vector_store_ids: list[str] | None = None) -> None:
+    def create_run(self, run: Run, vector_store_ids: list[str] | None = None, messages: Sequence[Message] = ()) -> None:
         try:
-            self._client.transact_write_items(TransactItems=self._run_creation(run, vector_store_ids or []))
+            self._client.transact_write_items(TransactItems=self._run_creation(run, vector_store_ids or [], messages))
         except self._client.exceptions.TransactionCanceledException as exc:
             raise self._refusal(run.thread_id) from exc
         self._touch(run.thread_id)
