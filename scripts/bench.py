@@ -42,8 +42,7 @@ def threadrunner_round(client: Any, assistant_id: str, stack: LocalStack) -> tup
     observed = time.perf_counter() - started
     assert run.status == "completed", run.last_error
     sfn = stack.client("stepfunctions")
-    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    execution = machine.replace(":stateMachine:", ":execution:") + f":{run.id}"
+    execution = stack.execution_arn(run.id)
     for _ in range(50):  # the run is completed a moment before the execution records its end
         described = sfn.describe_execution(executionArn=execution)
         if described["status"] != "RUNNING":
@@ -132,7 +131,7 @@ def main() -> None:
     try:
         assert stack.model_server is not None
         api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
-        model = OpenAI(base_url=stack.model_server.url, api_key="sk-offline-model")
+        model = OpenAI(base_url=stack.model_server.url, api_key=stack.model_server.model.api_key)
         assistant = api.beta.assistants.create(
             model="gpt-4.1-mini", tools=[default_registry.declaration("get_weather")]
         )

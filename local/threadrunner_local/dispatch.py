@@ -55,7 +55,6 @@ class Dispatcher:
     """Finds and calls the handler of a function by logical id, name or ARN."""
 
     def __init__(self, functions: dict[str, FunctionSpec], one_at_a_time: frozenset[str] = frozenset()) -> None:
-        self._functions = functions
         self._one_at_a_time = {name: threading.Lock() for name in one_at_a_time}
         self._by_name = {spec.name: spec for spec in functions.values()}
         self._by_name |= {spec.arn: spec for spec in functions.values()}

@@ -171,7 +171,7 @@ def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
         elif kind == "string":
             if _ENTITY_PARAMS.search(name) and names:
                 entity_param = name
-            elif _QUERY_PARAMS.fullmatch(name) or _QUERY_PARAMS.search(name):
+            elif _QUERY_PARAMS.search(name):
                 base[name] = _quoted(text) or text.strip()
             elif name in required:
                 base[name] = names[0] if names else (_quoted(text) or text.strip())

@@ -174,6 +174,8 @@ class LocalStack:
         self.http: HttpAdapter | None = None
         self._moto: Any = None
         self._pollers: list[SqsPoller] = []
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
         self.aws_endpoint = ""
 
     @property
@@ -200,11 +202,27 @@ class LocalStack:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
 
+    def table_items(self, *prefixes: str) -> list[dict[str, Any]]:
+        """The table's items (DynamoDB JSON) whose partition key starts with one of ``prefixes``; all without."""
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name)
+        items = [item for page in pages for item in page["Items"]]
+        return [item for item in items if item["PK"]["S"].startswith(prefixes)] if prefixes else items
+
+    def execution_arn(self, run_id: str) -> str:
+        """The ARN of a run's loop execution (named after the run)."""
+        assert self.template is not None
+        machine = self.template.arn("RunLoopStateMachine")
+        return machine.replace(":stateMachine:", ":execution:") + f":{run_id}"
+
     def client(self, service: str) -> Any:
-        """A boto3 client of the local AWS."""
+        """A boto3 client of the local AWS, made once per service (boto3 clients are thread-safe)."""
         import boto3
 
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+        with self._clients_lock:
+            key = (service, self.aws_endpoint)
+            if key not in self._clients:
+                self._clients[key] = boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+            return self._clients[key]
 
     def start(self) -> LocalStack:
         from moto.core.config import default_user_config

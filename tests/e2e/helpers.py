@@ -38,6 +38,27 @@ def output_of(call: Any) -> Any:
     return json.loads(call.function.output)
 
 
+def slow_run(client: Any, model: Any, marker: str, seconds: float = 30.0, ignore_cancel: bool = False) -> Any:
+    """A run whose model response takes ``seconds`` (the offline model's ``slow`` fault), once it is in progress.
+
+    Returns (run, thread).
+    """
+    model.inject("slow", match=marker, seconds=seconds)
+    if ignore_cancel:
+        model.inject("ignore_cancel", match=marker, on="cancel")
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    wait_for(lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "in_progress")
+    return run, thread
+
+
+def model_response(stack: Any, marker: str) -> Any:
+    """The offline model's response to the conversation that mentions ``marker``."""
+    assert stack.model_server is not None
+    return next(r for r in stack.model_server.model.responses.values() if marker in r.text)
+
+
 def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.1) -> Any:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
     import time

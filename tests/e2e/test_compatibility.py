@@ -13,17 +13,13 @@ from tests.e2e.helpers import (
     ACCOUNT_BALANCE_TOOL,
     LOCAL_TIME_TOOL,
     function_tool,
+    model_response,
     output_of,
     reply,
+    slow_run,
     steps,
     wait_for,
 )
-from threadrunner_local.stack import LocalStack
-
-
-def _items_of(stack: LocalStack, prefix: str) -> list[dict]:
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
-    return [item for page in pages for item in page["Items"] if item["PK"]["S"].startswith(prefix)]
 
 
 def _assistant(client, tools=(), **fields):
@@ -111,10 +107,10 @@ def test_threads_and_messages_through_their_whole_life(stack, project_client):
     (answer,) = client.beta.threads.messages.list(thread.id, run_id=run.id).data
     assert answer.role == "assistant" and answer.run_id == run.id
 
-    assert _items_of(stack, f"P#{project}#THREAD#{thread.id}")  # messages, run, steps
+    assert stack.table_items(f"P#{project}#THREAD#{thread.id}")  # messages, run, steps
     gone = client.beta.threads.delete(thread.id)
     assert (gone.id, gone.object, gone.deleted) == (thread.id, "thread.deleted", True)
-    assert _items_of(stack, f"P#{project}#THREAD#{thread.id}") == []  # everything in it went with it
+    assert stack.table_items(f"P#{project}#THREAD#{thread.id}") == []  # everything in it went with it
     with pytest.raises(openai.NotFoundError):
         client.beta.threads.messages.list(thread.id)
 
@@ -280,27 +276,15 @@ def test_a_run_nobody_answers_expires(client):
 # cancel ------------------------------------------------------------------------------------------
 
 
-def _slow_run(client, model, marker, seconds=30.0, ignore_cancel=False):
-    model.inject("slow", match=marker, seconds=seconds)
-    if ignore_cancel:
-        model.inject("ignore_cancel", match=marker, on="cancel")
-    assistant = _assistant(client)
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
-    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
-    wait_for(lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "in_progress")
-    return run, thread
-
-
 def test_cancel_moves_through_cancelling_to_cancelled_and_frees_the_thread(client, model, marker, stack):
-    run, thread = _slow_run(client, model, marker)
+    run, thread = slow_run(client, model, marker)
 
     cancelling = client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
 
     assert cancelling.status == "cancelling"
     cancelled = client.beta.threads.runs.poll(run.id, thread_id=thread.id)
     assert cancelled.status == "cancelled" and cancelled.cancelled_at is not None
-    assert stack.model_server is not None
-    response = next(r for r in stack.model_server.model.responses.values() if marker in r.text)
+    response = model_response(stack, marker)
     assert response.cancelled  # the model response was cancelled too
     client.beta.threads.messages.create(thread.id, role="user", content="next")
     with pytest.raises(openai.BadRequestError, match="Cannot cancel run with status 'cancelled'"):
@@ -308,12 +292,12 @@ def test_cancel_moves_through_cancelling_to_cancelled_and_frees_the_thread(clien
 
 
 def test_a_cancel_is_final_even_when_the_model_finishes_late(client, model, marker, stack):
-    run, thread = _slow_run(client, model, marker, seconds=3.0, ignore_cancel=True)
+    run, thread = slow_run(client, model, marker, seconds=3.0, ignore_cancel=True)
 
     client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
     assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "cancelled"
+    response = model_response(stack, marker)
     assert stack.model_server is not None
-    response = next(r for r in stack.model_server.model.responses.values() if marker in r.text)
     wait_for(lambda: stack.model_server.model.view(response)["status"] == "completed", timeout=10)
 
     final = client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
@@ -337,7 +321,7 @@ def test_a_run_waiting_for_tool_outputs_can_be_cancelled(client):
 
 
 def test_an_active_run_refuses_messages_and_runs_even_under_concurrent_requests(client, model, marker):
-    run, thread = _slow_run(client, model, marker)
+    run, thread = slow_run(client, model, marker)
 
     def add_message(_):
         return client.beta.threads.messages.create(thread.id, role="user", content="more")

@@ -25,11 +25,6 @@ def _raw(stack: LocalStack, method: str, path: str, body: bytes | None, key: str
         return error.code, json.loads(error.read())
 
 
-def _items_of(stack: LocalStack, project: str) -> list[dict]:
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
-    return [item for page in pages for item in page["Items"] if item["PK"]["S"].startswith(f"P#{project}#")]
-
-
 @pytest.mark.parametrize(
     ("body", "message", "param", "code"),
     [
@@ -92,7 +87,7 @@ def test_bad_assistant_bodies_answer_400_and_write_nothing(stack, project_client
         param,
         code,
     )
-    assert _items_of(stack, project) == []
+    assert stack.table_items(f"P#{project}#") == []
 
 
 def test_unknown_ids_answer_404_through_the_sdk_and_write_nothing(stack, project_client):
@@ -124,7 +119,7 @@ def test_unknown_ids_answer_404_through_the_sdk_and_write_nothing(stack, project
         assert caught.value.status_code == 404
         assert caught.value.body["message"] == message
         assert caught.value.body["type"] == "invalid_request_error"
-    assert _items_of(stack, project) == []
+    assert stack.table_items(f"P#{project}#") == []
 
 
 def test_a_run_on_a_real_thread_with_an_unknown_assistant_creates_nothing(stack, project_client):
@@ -134,7 +129,7 @@ def test_a_run_on_a_real_thread_with_an_unknown_assistant_creates_nothing(stack,
     with pytest.raises(openai.NotFoundError):
         client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_nope")
 
-    assert [item["SK"]["S"] for item in _items_of(stack, project)] == ["THREAD"]
+    assert [item["SK"]["S"] for item in stack.table_items(f"P#{project}#")] == ["THREAD"]
 
 
 def test_a_missing_or_wrong_key_answers_401_before_the_body_is_read(stack):

@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.conftest import api_call
-from tests.e2e.helpers import function_tool, steps, wait_for
+from tests.e2e.helpers import function_tool, model_response, slow_run, steps, wait_for
 from tests.support.tools import EXECUTIONS
 from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.budget import Budget
@@ -25,21 +25,11 @@ from threadrunner_local.stack import OFFLINE_MODEL_KEY, LocalStack
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _execution_arn(stack: LocalStack, run_id: str) -> str:
-    sfn = stack.client("stepfunctions")
-    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    return machine.replace(":stateMachine:", ":execution:") + f":{run_id}"
-
-
 def test_a_killed_execution_ends_its_run_and_frees_the_thread(stack, client, model, marker, run_events):
-    model.inject("slow", match=marker, seconds=30)
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
-    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
-    wait_for(lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "in_progress")
+    run, thread = slow_run(client, model, marker)
 
     stack.client("stepfunctions").stop_execution(
-        executionArn=_execution_arn(stack, run.id), error="Operator", cause="killed by the test"
+        executionArn=stack.execution_arn(run.id), error="Operator", cause="killed by the test"
     )
 
     ended = wait_for(
@@ -50,8 +40,7 @@ def test_a_killed_execution_ends_its_run_and_frees_the_thread(stack, client, mod
     assert "execution ended ABORTED" in ended.last_error.message and ended.failed_at is not None
     client.beta.threads.messages.create(thread.id, role="user", content="Still there?")  # the thread is free
     assert [e["detail-type"] for e in wait_for(lambda: run_events.of(run.id))] == ["threadrunner.run.failed"]
-    assert stack.model_server is not None
-    response = next(r for r in stack.model_server.model.responses.values() if marker in r.text)
+    response = model_response(stack, marker)
     assert response.cancelled  # and the model stopped working for it
 
 
@@ -130,8 +119,7 @@ def test_keys_are_created_listed_and_revoked_and_only_their_hashes_are_stored(st
         json.loads(line) for line in _keys_cli(stack, "list").splitlines() if json.loads(line)["name"] == "cli-test"
     ]
     assert (entry["project"], entry["revoked"]) == ("p_cli", False) and key not in json.dumps(entry)
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
-    table = repr([item for page in pages for item in page["Items"]])
+    table = repr(stack.table_items())
     assert key not in table  # only hashes
 
     assert _keys_cli(stack, "revoke", "--name", "cli-test") == "revoked cli-test"
@@ -234,8 +222,8 @@ def test_a_spent_daily_budget_refuses_new_runs_and_usage_is_readable_everywhere(
 
 
 def _thread_items(stack: LocalStack, project: str, thread_id: str) -> list[dict]:
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
-    return [i for p in pages for i in p["Items"] if i["PK"]["S"] == f"P#{project}#THREAD#{thread_id}"]
+    partition = f"P#{project}#THREAD#{thread_id}"
+    return [item for item in stack.table_items(partition) if item["PK"]["S"] == partition]
 
 
 def test_every_item_of_a_thread_expires_together_and_activity_renews_them(stack, client):

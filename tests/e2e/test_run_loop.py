@@ -107,7 +107,7 @@ def test_an_output_larger_than_a_state_is_capped_and_the_state_carries_ids_only(
 
 
 def _history(stack: LocalStack, run_id: str) -> list[dict]:
-    sfn = stack.client("stepfunctions")
-    machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-    execution = machine.replace(":stateMachine:", ":execution:") + f":{run_id}"
-    return sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]  # type: ignore[no-any-return]
+    history = stack.client("stepfunctions").get_execution_history(
+        executionArn=stack.execution_arn(run_id), maxResults=1000
+    )
+    return history["events"]  # type: ignore[no-any-return]

@@ -12,7 +12,6 @@ import pytest
 from tests.conftest import api_call
 from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
 from threadrunner_local.dispatch import FunctionError
-from threadrunner_local.stack import LocalStack
 
 
 @pytest.fixture
@@ -33,11 +32,6 @@ def _post(stack, user_id, assistant_id, content, **extra):
 
 def _finished(client, thread_id, run_id):
     return client.beta.threads.runs.poll(run_id, thread_id=thread_id)
-
-
-def _items(stack: LocalStack, *prefixes: str) -> list[dict]:
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.table_name)
-    return [i for page in pages for i in page["Items"] if i["PK"]["S"].startswith(prefixes)]
 
 
 def test_a_users_conversation_resumes_its_thread_and_deleting_the_user_erases_it(
@@ -66,7 +60,7 @@ def test_a_users_conversation_resumes_its_thread_and_deleting_the_user_erases_it
     )
     assert api_call(stack, "GET", f"/users/{user_id}")[0] == 404
     assert api_call(stack, "GET", f"/users/{user_id}/messages")[1]["data"] == []
-    assert _items(stack, f"P#default#THREAD#{first['thread_id']}", f"P#default#USER#{user_id}") == []
+    assert stack.table_items(f"P#default#THREAD#{first['thread_id']}", f"P#default#USER#{user_id}") == []
 
 
 def test_simultaneous_first_messages_of_a_user_end_in_one_thread_and_all_are_answered(
@@ -187,7 +181,7 @@ def test_runs_announce_requires_action_and_how_they_end(stack, client, run_event
     assert events[0]["detail"]["user_id"] is None  # not a user's thread
 
 
-def _sqs_event(stack: LocalStack, message_id: str, body: str) -> dict:
+def _sqs_event(message_id: str, body: str) -> dict:
     return {
         "Records": [
             {
@@ -221,7 +215,7 @@ def _eventbridge_event(event_id: str, detail: dict) -> dict:
 
 def test_a_duplicate_delivery_posts_once(stack, client, assistant, user_id):
     body = {"user_id": user_id, "assistant_id": assistant.id, "content": "only once"}
-    sqs_event = _sqs_event(stack, str(uuid.uuid4()), json.dumps(body))
+    sqs_event = _sqs_event(str(uuid.uuid4()), json.dumps(body))
     first = stack.dispatcher.invoke("QueueFunction", sqs_event)
     again = stack.dispatcher.invoke("QueueFunction", sqs_event)
     assert first == again == {"batchItemFailures": []}
@@ -282,6 +276,6 @@ def test_bad_user_ids_and_bad_payloads_get_clear_errors_and_write_nothing(stack,
             stack.dispatcher.invoke("EventsFunction", _eventbridge_event(str(uuid.uuid4()), detail))
         assert caught.value.payload["errorType"] == "InvalidEvent" and problem in caught.value.payload["errorMessage"]
     with pytest.raises(FunctionError) as caught:  # a batch whose every record fails fails whole (Powertools)
-        stack.dispatcher.invoke("QueueFunction", _sqs_event(stack, "bad-json", "{not json"))
+        stack.dispatcher.invoke("QueueFunction", _sqs_event("bad-json", "{not json"))
     assert "InvalidEvent: The payload is not a user's message (not JSON" in caught.value.payload["errorMessage"]
-    assert _items(stack, "P#default#USER#fine-user", "P#default#USER#u1") == []
+    assert stack.table_items("P#default#USER#fine-user", "P#default#USER#u1") == []
