@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .api.requests import UserMessageRequested
+from .domain.common import problems
 from .domain.run import Run
 from .errors import ThreadrunnerError
 
@@ -30,12 +31,8 @@ def parse_request(payload: Any) -> UserMessageRequested:
             payload = json.loads(payload)
         return UserMessageRequested.model_validate(payload)
     except (ValueError, ValidationError) as exc:
-        problems = (
-            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in exc.errors())
-            if isinstance(exc, ValidationError)
-            else f"not JSON: {exc}"
-        )
-        raise InvalidEvent(f"The payload is not a user's message ({problems}).") from exc
+        why = problems(exc, "payload") if isinstance(exc, ValidationError) else f"not JSON: {exc}"
+        raise InvalidEvent(f"The payload is not a user's message ({why}).") from exc
 
 
 def summary(answer: Any) -> dict[str, Any]:

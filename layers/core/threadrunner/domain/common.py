@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
@@ -25,6 +25,11 @@ def _check_metadata(value: dict[str, str]) -> dict[str, str]:
 
 Metadata = Annotated[dict[str, str], AfterValidator(_check_metadata)]
 """Up to 16 key-value pairs attached to an object; keys up to 64 characters, values up to 512."""
+
+
+def problems(error: ValidationError, root: str) -> str:
+    """Every problem of a failed validation on one line: ``city: Field required; days: ...``."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or root}: {e['msg']}" for e in error.errors())
 
 
 def now() -> int:

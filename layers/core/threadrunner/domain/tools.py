@@ -27,7 +27,7 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
-from .common import FunctionDefinition
+from .common import FunctionDefinition, problems
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -119,8 +119,7 @@ class ToolRegistry:
         try:
             parsed = registered.arguments.model_validate_json(arguments or "{}")
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
-            return _error(f"invalid arguments for {name}: {problems}", started)
+            return _error(f"invalid arguments for {name}: {problems(exc, 'arguments')}", started)
         outcome: dict[str, Any] = {}
 
         def call() -> None:
