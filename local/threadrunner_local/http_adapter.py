@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from .dispatch import Dispatcher, FunctionError
@@ -125,21 +125,29 @@ class LocalHTTPServer(ThreadingHTTPServer):
     request_queue_size = 256  # the default of 5 resets connections under load
 
 
-class HttpAdapter:
-    """Serves ApiFunction on ``127.0.0.1:port`` in a background thread."""
+class LocalHTTPService:
+    """An HTTP handler served on ``127.0.0.1:port`` (0: any free port) in a background thread."""
 
-    def __init__(self, dispatcher: Dispatcher, port: int, function: str = "ApiFunction") -> None:
-        self._server = LocalHTTPServer(("127.0.0.1", port), _handler(dispatcher, function))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-adapter", daemon=True)
+    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
+        self._server = LocalHTTPServer(("127.0.0.1", port), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
 
     @property
     def url(self) -> str:
+        """The base URL, as ``base_url`` of an ``openai`` client takes it."""
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def start(self) -> HttpAdapter:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class HttpAdapter(LocalHTTPService):
+    """Serves ApiFunction on ``127.0.0.1:port`` in a background thread."""
+
+    def __init__(self, dispatcher: Dispatcher, port: int, function: str = "ApiFunction") -> None:
+        super().__init__(port, _handler(dispatcher, function), "http-adapter")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .http_adapter import LocalHTTPServer
+from .http_adapter import LocalHTTPService
 from .model_policy import decide, formatted
 
 FAULT_KINDS = ("http_429", "http_500", "failed", "bad_json", "slow", "ignore_cancel")
@@ -81,6 +81,60 @@ def _text_of(item: dict[str, Any]) -> str:
     return str(item.get("output", item.get("arguments", "")))
 
 
+def function_call_item(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A ``function_call`` output item of a response."""
+    return {
+        "type": "function_call",
+        "id": f"fc_{call_id.removeprefix('call_')}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": json.dumps(arguments),
+        "status": "completed",
+    }
+
+
+def _response_body(
+    response_id: str,
+    request: dict[str, Any],
+    output: list[dict[str, Any]],
+    usage: tuple[int, int],
+    status: str,
+    incomplete: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Responses API ``response`` object for ``request`` with ``output`` and (input, output) token ``usage``."""
+    usage_in, usage_out = usage
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "background": True,
+        "error": None,
+        "incomplete_details": incomplete,
+        "instructions": request.get("instructions"),
+        "max_output_tokens": request.get("max_output_tokens"),
+        "model": request.get("model"),
+        "output": output,
+        "parallel_tool_calls": request.get("parallel_tool_calls", True),
+        "previous_response_id": request.get("previous_response_id"),
+        "store": request.get("store", True),
+        "temperature": request.get("temperature", 1.0),
+        "top_p": request.get("top_p", 1.0),
+        "text": {"format": (request.get("text") or {}).get("format") or {"type": "text"}},
+        "tool_choice": request.get("tool_choice", "auto"),
+        "tools": request.get("tools") or [],
+        "truncation": "disabled",
+        "metadata": request.get("metadata") or {},
+        "usage": {
+            "input_tokens": usage_in,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": usage_out,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": usage_in + usage_out,
+        },
+    }
+
+
 @dataclass
 class OfflineModel:
     """The state of the double: stored responses, pending faults, the requests it saw."""
@@ -127,16 +181,7 @@ class OfflineModel:
         )
         output: list[dict[str, Any]] = []
         for name, arguments in decision.calls:
-            output.append(
-                {
-                    "type": "function_call",
-                    "id": _id("fc"),
-                    "call_id": _id("call"),
-                    "name": name,
-                    "arguments": json.dumps(arguments),
-                    "status": "completed",
-                }
-            )
+            output.append(function_call_item(_id("call"), name, arguments))
         reply = formatted(decision.text, text_format) if not decision.calls else ""
         if fault and fault.kind == "bad_json" and reply:
             reply = "{this is not JSON"
@@ -160,36 +205,7 @@ class OfflineModel:
             _tokens(reply + "".join(c["arguments"] for c in output if c["type"] == "function_call")),
         )
         now = time.time()
-        body = {
-            "id": _id("resp"),
-            "object": "response",
-            "created_at": int(now),
-            "status": status,
-            "background": True,
-            "error": None,
-            "incomplete_details": incomplete,
-            "instructions": request.get("instructions"),
-            "max_output_tokens": limit,
-            "model": request.get("model"),
-            "output": output,
-            "parallel_tool_calls": request.get("parallel_tool_calls", True),
-            "previous_response_id": request.get("previous_response_id"),
-            "store": request.get("store", True),
-            "temperature": request.get("temperature", 1.0),
-            "top_p": request.get("top_p", 1.0),
-            "text": {"format": text_format or {"type": "text"}},
-            "tool_choice": request.get("tool_choice", "auto"),
-            "tools": request.get("tools") or [],
-            "truncation": "disabled",
-            "metadata": request.get("metadata") or {},
-            "usage": {
-                "input_tokens": usage_in,
-                "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": usage_out,
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": usage_in + usage_out,
-            },
-        }
+        body = _response_body(_id("resp"), request, output, (usage_in, usage_out), status, incomplete)
         stored = StoredResponse(
             body=body,
             created=now,
@@ -206,30 +222,7 @@ class OfflineModel:
         """Store a finished response under a fixed id (the sample world of ``events/`` refers to it)."""
         now = time.time()
         history: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
-        body = {
-            "id": response_id,
-            "object": "response",
-            "created_at": int(now),
-            "status": "completed",
-            "background": True,
-            "error": None,
-            "incomplete_details": None,
-            "model": "gpt-4.1-mini",
-            "output": output,
-            "parallel_tool_calls": True,
-            "store": True,
-            "text": {"format": {"type": "text"}},
-            "tool_choice": "auto",
-            "tools": [],
-            "metadata": {},
-            "usage": {
-                "input_tokens": _tokens(user_text),
-                "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": 10,
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": _tokens(user_text) + 10,
-            },
-        }
+        body = _response_body(response_id, {"model": "gpt-4.1-mini"}, output, (_tokens(user_text), 10), "completed")
         with self.lock:
             self.responses[response_id] = StoredResponse(
                 body=body, created=now, finish_at=now, text=user_text, items=history + output
@@ -355,23 +348,9 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class OfflineModelServer:
+class OfflineModelServer(LocalHTTPService):
     """The double, served on ``127.0.0.1`` in a background thread."""
 
     def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0) -> None:
         self.model = OfflineModel(latency=latency, api_key=api_key)
-        self._server = LocalHTTPServer(("127.0.0.1", port), _handler(self.model))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="offline-model", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The base URL, as ``base_url`` of an ``openai`` client takes it."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def start(self) -> OfflineModelServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(port, _handler(self.model), "offline-model")

@@ -9,9 +9,6 @@ model knows the responses they name. So a sample invoked with ``make invoke`` or
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import FunctionDefinition, FunctionTool, Usage, now
@@ -21,7 +18,7 @@ from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
 
-from .model_server import OfflineModel
+from .model_server import OfflineModel, function_call_item
 
 PROJECT = "samples"
 API_KEY = "sk-local-samples"
@@ -38,17 +35,6 @@ _LOCAL_TIME = FunctionDefinition(
     description="The local time in a city.",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-
-
-def _function_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "function_call",
-        "id": f"fc_{call_id}",
-        "call_id": call_id,
-        "name": name,
-        "arguments": json.dumps(arguments),
-        "status": "completed",
-    }
 
 
 def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
@@ -118,7 +104,7 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
 
     if model is not None:  # CheckTurn: the model asked for the weather
         model.seed(
-            "resp_sample_check", QUESTION, [_function_call("call_sample_check", "get_weather", {"city": "Paris"})]
+            "resp_sample_check", QUESTION, [function_call_item("call_sample_check", "get_weather", {"city": "Paris"})]
         )
     thread("check", "in_progress", "resp_sample_check")
 
@@ -154,7 +140,7 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
 
     if model is not None:  # SubmitToolOutputs: the call was answered, the model waits for the output
         model.seed(
-            "resp_sample_submit", QUESTION, [_function_call("call_sample_submit", "get_weather", {"city": "Paris"})]
+            "resp_sample_submit", QUESTION, [function_call_item("call_sample_submit", "get_weather", {"city": "Paris"})]
         )
     run = thread("submit", "in_progress", "resp_sample_submit")
     assert run is not None
