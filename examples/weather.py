@@ -1,4 +1,4 @@
-"""The README's example: an assistant with a server-side tool, unchanged Assistants API code.
+"""The README's example: Assistants API code, with a server-side tool chosen by name.
 
 Run `make run` in one terminal, then `.venv/bin/python examples/weather.py` in another.
 """
@@ -16,20 +16,8 @@ assistant = client.beta.assistants.create(
     name="Weather bot",
     model="gpt-4.1-mini",
     instructions="Answer questions about the weather. Use the get_weather tool.",
-    tools=[
-        {
-            "type": "function",
-            "function": {
-                "name": "get_weather",
-                "description": "Get the current weather for a city.",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"city": {"type": "string", "description": "The city, e.g. San Francisco"}},
-                    "required": ["city"],
-                },
-            },
-        }
-    ],
+    # A server tool: threadrunner runs it (its schema comes from the server). Other functions stay the client's.
+    tools=[{"type": "function", "function": {"name": "threadrunner:get_weather"}}],
 )
 thread = client.beta.threads.create()
 client.beta.threads.messages.create(thread.id, role="user", content="What's the weather in San Francisco?")

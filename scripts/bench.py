@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import threadrunner.tools  # noqa: F401 - registers get_weather
+from threadrunner.domain.server_tools import declaration
 from threadrunner.domain.tools import default_registry
 from threadrunner_local.cold_import import cold_import, handler_sources
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
@@ -56,7 +57,7 @@ def threadrunner_round(client: Any, assistant_id: str, stack: LocalStack) -> tup
 
 def direct_round(model: Any, interval: float = 1.0) -> float:
     """The same conversation, driven straight against the model with a fixed one-second poll."""
-    tool = {"type": "function", **default_registry.declaration("get_weather")["function"], "strict": False}
+    tool = {"type": "function", **default_registry.definition("get_weather").model_dump(), "strict": False}
     started = time.perf_counter()
     response = model.responses.create(model="gpt-4.1-mini", input=QUESTION, tools=[tool], background=True, store=True)
     while True:
@@ -132,9 +133,7 @@ def main() -> None:
         assert stack.model_server is not None
         api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
         model = OpenAI(base_url=stack.model_server.url, api_key=stack.model_server.model.api_key)
-        assistant = api.beta.assistants.create(
-            model="gpt-4.1-mini", tools=[default_registry.declaration("get_weather")]
-        )
+        assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("get_weather")])
         threadrunner_round(api, assistant.id, stack)  # warm: the handlers' first imports are not the figure
         ours, executions, transitions, direct = [], [], [], []
         for _ in range(args.rounds):

@@ -12,6 +12,7 @@ deps = ApiDeps(
     settings=settings(),
     store_for=bootstrap.store,
     loop=bootstrap.run_loop_control(),
+    tools=bootstrap.tool_catalogue(),
     keys=bootstrap.api_keys(),
     idempotency_store=bootstrap.idempotency_store(),
 )

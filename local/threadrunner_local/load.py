@@ -21,8 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import threadrunner.tools  # noqa: F401 - registers get_weather
-from threadrunner.domain.tools import default_registry
+from threadrunner.domain.server_tools import declaration
 
 from .stack import LocalStack
 
@@ -128,9 +127,7 @@ def run_load(stack: LocalStack, users: int, messages_per_user: int = 2, timeout:
         return answer
 
     report = LoadReport(users=users)
-    assistant = _call(
-        stack, "POST", "/assistants", {"model": "gpt-4.1-mini", "tools": [default_registry.declaration("get_weather")]}
-    )
+    assistant = _call(stack, "POST", "/assistants", {"model": "gpt-4.1-mini", "tools": [declaration("get_weather")]})
     prefix = f"load{int(time.time() * 1000)}"
 
     def converse(number: int, events: _RunEvents) -> tuple[str, list[str], list[float]]:

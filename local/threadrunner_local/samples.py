@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.assistant import Assistant
-from threadrunner.domain.common import FunctionDefinition, FunctionTool, Usage, now
+from threadrunner.domain.common import SERVER_TOOL_PREFIX, FunctionDefinition, FunctionTool, Usage, now
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails
@@ -25,11 +25,7 @@ API_KEY = "sk-local-samples"
 ASSISTANT = "asst_sample"
 QUESTION = "What's the weather in Paris?"
 
-_WEATHER = FunctionDefinition(
-    name="get_weather",
-    description="Get the current weather for a city.",
-    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-)
+_WEATHER = FunctionDefinition(name=SERVER_TOOL_PREFIX + "get_weather")  # the server's tool
 _LOCAL_TIME = FunctionDefinition(
     name="get_local_time",
     description="The local time in a city.",

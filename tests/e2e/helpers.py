@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import tests.support.tools  # noqa: F401 - registers the test tools
-import threadrunner.tools  # noqa: F401 - registers the examples
-from threadrunner.domain.tools import default_registry
+from threadrunner.domain.server_tools import declaration
 
-function_tool = default_registry.declaration
-"""The declaration of a registered tool, as a client would put it on an assistant."""
+server_tool = declaration
+"""How a client declares one of the server's tools (``threadrunner:<name>``) on an assistant or a run."""
 
 
 def converse(client: Any, text: str, tools: list[dict[str, Any]]) -> tuple[Any, Any]:

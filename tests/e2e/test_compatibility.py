@@ -12,10 +12,10 @@ from tests.conftest import TEST_TOOL_OUTPUTS_TIMEOUT
 from tests.e2e.helpers import (
     ACCOUNT_BALANCE_TOOL,
     LOCAL_TIME_TOOL,
-    function_tool,
     model_response,
     output_of,
     reply,
+    server_tool,
     slow_run,
     steps,
     wait_for,
@@ -36,7 +36,7 @@ def test_assistants_create_retrieve_update_list_delete(project_client):
         name="Helper",
         description="Helps",
         instructions="Be brief.",
-        tools=[{"type": "code_interpreter"}, {"type": "retrieval"}, function_tool("get_weather")],
+        tools=[{"type": "code_interpreter"}, {"type": "retrieval"}, server_tool("get_weather")],
         metadata={"team": "support"},
         temperature=0.5,
         top_p=0.9,
@@ -129,7 +129,7 @@ def test_a_run_takes_every_creation_parameter(client, model, marker):
         instructions="Run instructions.",
         additional_instructions="Extra.",
         additional_messages=[{"role": "user", "content": f"Hello {marker}"}],
-        tools=[function_tool("get_weather")],
+        tools=[server_tool("get_weather")],
         metadata={"request": "42"},
         temperature=0.2,
         top_p=0.8,
@@ -145,7 +145,7 @@ def test_a_run_takes_every_creation_parameter(client, model, marker):
     assert (run.model, run.instructions, run.metadata) == ("gpt-4.1", "Run instructions.\n\nExtra.", {"request": "42"})
     assert (run.temperature, run.top_p, run.tool_choice, run.parallel_tool_calls) == (0.2, 0.8, "none", False)
     assert (run.max_prompt_tokens, run.max_completion_tokens) == (5000, 2000)
-    assert run.truncation_strategy.last_messages == 1 and run.tools[0].function.name == "get_weather"
+    assert run.truncation_strategy.last_messages == 1 and run.tools[0].function.name == "threadrunner:get_weather"
     (sent,) = model.requests_about(marker)
     assert sent["input"] == [{"role": "user", "content": f"Hello {marker}"}]  # truncated to the last message
     assert (sent["model"], sent["instructions"], sent["tool_choice"], sent["max_output_tokens"]) == (
@@ -208,7 +208,7 @@ def test_client_calls_stop_the_run_in_requires_action_until_their_outputs_arrive
 
 
 def test_server_calls_run_first_and_the_client_is_asked_only_for_its_own(client):
-    assistant = _assistant(client, [function_tool("get_weather"), ACCOUNT_BALANCE_TOOL])
+    assistant = _assistant(client, [server_tool("get_weather"), ACCOUNT_BALANCE_TOOL])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": "What's the weather in Paris and my account balance?"}]
     )

@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.conftest import api_call
-from tests.e2e.helpers import function_tool, model_response, slow_run, steps, wait_for
+from tests.e2e.helpers import model_response, server_tool, slow_run, steps, wait_for
 from tests.support.tools import EXECUTIONS
 from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.budget import Budget
@@ -71,7 +71,7 @@ def test_a_replayed_post_with_the_same_idempotency_key_creates_one_object(stack,
 
 
 def test_a_retried_tool_task_runs_the_tool_once(stack, client):
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[function_tool("tally")])
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("tally")])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Tally the topic refunds"}])
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     (tool_step,) = [step for step in steps(client, run) if step.type == "tool_calls"]
@@ -228,7 +228,7 @@ def _thread_items(stack: LocalStack, project: str, thread_id: str) -> list[dict]
 
 def test_every_item_of_a_thread_expires_together_and_activity_renews_them(stack, client):
     retention = 90 * 86400
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[function_tool("get_weather")])
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("get_weather")])
     status, posted = api_call(
         stack, "POST", "/users/retention-user/messages", {"assistant_id": assistant.id, "content": "Weather in Oslo?"}
     )
@@ -272,7 +272,7 @@ def test_logs_are_structured_keyed_by_run_and_never_carry_secrets_or_contents(st
     previous = powertools_logger.log_level
     powertools_logger.setLevel(logging.INFO)
     try:
-        assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[function_tool("get_weather")])
+        assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("get_weather")])
         thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Weather in Lima {marker}?"}])
         run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
         assert run.status == "completed"
@@ -294,7 +294,7 @@ def test_logs_are_structured_keyed_by_run_and_never_carry_secrets_or_contents(st
 def test_the_tool_function_publishes_its_metrics(stack, client, monkeypatch, capsys):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     stack.dispatcher.invoke("ToolFunction", json.loads((ROOT / "events/ToolFunction/list-tools.json").read_text()))
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[function_tool("tally")])
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("tally")])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Tally the topic metrics"}])
     client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 from tests.conftest import TEST_TOOL_ROUNDS
-from tests.e2e.helpers import converse, function_tool, output_of, reply, steps, tool_calls
+from tests.e2e.helpers import converse, output_of, reply, server_tool, steps, tool_calls
 from tests.support.tools import BIG_OUTPUT_BYTES
 from threadrunner.tools.weather import GetWeatherArgs, get_weather
 from threadrunner_local.stack import LocalStack
 
 
 def test_weather_question_completes_with_an_answer_built_from_the_tool_output(client):
-    run, thread = converse(client, "What's the weather in San Francisco?", [function_tool("get_weather")])
+    run, thread = converse(client, "What's the weather in San Francisco?", [server_tool("get_weather")])
 
     assert run.status == "completed"
     assert run.usage.total_tokens == run.usage.prompt_tokens + run.usage.completion_tokens > 0
@@ -31,7 +31,7 @@ def test_weather_question_completes_with_an_answer_built_from_the_tool_output(cl
 
 
 def test_calls_of_one_turn_fan_out_one_tool_invocation_each(client, stack: LocalStack):
-    run, _ = converse(client, "Compare the weather in Paris and Tokyo", [function_tool("get_weather")])
+    run, _ = converse(client, "Compare the weather in Paris and Tokyo", [server_tool("get_weather")])
 
     assert run.status == "completed"
     (tool_step,) = [step for step in steps(client, run) if step.type == "tool_calls"]
@@ -43,7 +43,7 @@ def test_calls_of_one_turn_fan_out_one_tool_invocation_each(client, stack: Local
 
 
 def test_a_tool_that_raises_gives_the_model_an_error_and_the_run_completes(client):
-    run, thread = converse(client, "Please explode the bomb", [function_tool("explode")])
+    run, thread = converse(client, "Please explode the bomb", [server_tool("explode")])
 
     assert run.status == "completed"
     (call,) = tool_calls(client, run)
@@ -53,7 +53,7 @@ def test_a_tool_that_raises_gives_the_model_an_error_and_the_run_completes(clien
 
 
 def test_a_tool_that_times_out_gives_the_model_an_error_and_the_run_completes(client):
-    run, _ = converse(client, "Be sleepy about the topic naps", [function_tool("sleepy")])
+    run, _ = converse(client, "Be sleepy about the topic naps", [server_tool("sleepy")])
 
     assert run.status == "completed"
     (call,) = tool_calls(client, run)
@@ -84,7 +84,7 @@ def test_a_failed_model_response_fails_the_run_and_frees_the_thread(client, mode
 
 
 def test_a_model_that_keeps_calling_tools_is_stopped_by_the_round_cap(client):
-    run, _ = converse(client, "Paginate the topic animals", [function_tool("paginate")])
+    run, _ = converse(client, "Paginate the topic animals", [server_tool("paginate")])
 
     assert run.status == "failed"
     assert run.last_error.code == "max_tool_rounds_exceeded"
@@ -94,7 +94,7 @@ def test_a_model_that_keeps_calling_tools_is_stopped_by_the_round_cap(client):
 
 
 def test_an_output_larger_than_a_state_is_capped_and_the_state_carries_ids_only(client, stack: LocalStack):
-    run, _ = converse(client, "Give me the big report on the topic sales", [function_tool("big_report")])
+    run, _ = converse(client, "Give me the big report on the topic sales", [server_tool("big_report")])
 
     assert run.status == "completed"
     (call,) = tool_calls(client, run)

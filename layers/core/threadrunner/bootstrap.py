@@ -61,7 +61,7 @@ def events() -> EventBridgePublisher:
 
 @functools.cache
 def tool_catalogue() -> LambdaToolCatalogue:
-    return LambdaToolCatalogue(settings().tool_function_name, _client("lambda"))
+    return LambdaToolCatalogue(settings().tool_function_name)
 
 
 @functools.cache

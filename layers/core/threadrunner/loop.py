@@ -19,7 +19,7 @@ from . import users
 from .config import Settings
 from .domain import conversation
 from .domain.budget import today
-from .domain.common import LastError, now
+from .domain.common import FunctionDefinition, LastError, now
 from .domain.ids import new_id
 from .domain.message import IncompleteDetails as MessageIncompleteDetails
 from .domain.message import Message, text_content
@@ -46,6 +46,7 @@ from .domain.run_step import (
     StepDetails,
     ToolCallsStepDetails,
 )
+from .domain.server_tools import server_tool_names
 from .domain.tool_call import ToolCall
 from .errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
 from .ports import EventPublisher, ModelClient, RunLoopControl, Store, ToolCatalogue
@@ -67,6 +68,10 @@ _ERROR_CODES = {"ModelRateLimited": "rate_limit_exceeded", "ModelRequestRejected
 
 class ToolOutputsMissing(ThreadrunnerError):
     """A turn's tool outputs were to be sent, but some call has none: the run cannot go on."""
+
+
+class ServerToolUnavailable(ThreadrunnerError):
+    """A server tool the run declares is gone from the registry (a new deployment): the run cannot start."""
 
 
 class TurnState(BaseModel):
@@ -166,6 +171,11 @@ class RunLoop:
             return self._stop(state)
         if record.response_id:  # a retried StartTurn: the response exists already
             return TurnState(response_id=record.response_id)
+        record.server_tools = self._server_tools(record.run)
+        if record.server_tools:  # later turns offer the same tools, whatever the registry does meanwhile
+            self._store.update_run(
+                state.thread_id, state.run_id, {"server_tools": [tool.model_dump() for tool in record.server_tools]}
+            )
         request = conversation.first_turn(record, self._store.conversation(state.thread_id))
         turn = self._model.create(request)
         self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=False)
@@ -410,7 +420,7 @@ class RunLoop:
             )
         run = record.run
         step_id = self._store.claim_id(state.thread_id, state.run_id, f"step:{turn.id}", new_id("step"))
-        server_names = self._catalogue.server_tool_names()
+        server_names = set(server_tool_names(run.tools))
         calls = [
             ToolCall(
                 call_id=call.call_id,
@@ -437,6 +447,19 @@ class RunLoop:
             client_calls=[call.call_id for call in calls if call.side == "client"],
             tool_outputs_timeout_seconds=self._settings.tool_outputs_timeout_seconds,
         )
+
+    def _server_tools(self, run: Run) -> list[FunctionDefinition]:
+        """The registry's definitions of the server tools the run declares."""
+        names = server_tool_names(run.tools)
+        if not names:
+            return []
+        catalogue = self._catalogue.server_tools()
+        missing = [name for name in names if name not in catalogue]
+        if missing:
+            raise ServerToolUnavailable(
+                f"The run declares server tools the server no longer has: {', '.join(missing)}."
+            )
+        return [catalogue[name] for name in names]
 
     def _stop(self, state: LoopState) -> TurnState:
         """The run left ``in_progress`` outside the loop: finish a cancel, and stop."""

@@ -5,12 +5,12 @@ Adapters implement them (``threadrunner.adapters``); unit tests use in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from .domain.assistant import Assistant
 from .domain.budget import Budget
-from .domain.common import Usage
+from .domain.common import FunctionDefinition, Usage
 from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnRequest
 from .domain.pagination import Page, PageRequest
@@ -200,9 +200,11 @@ class ModelClient(Protocol):
 
 
 class ToolCatalogue(Protocol):
-    """Which function names the ToolFunction serves."""
+    """The server tools: what the ToolFunction's registry serves."""
 
-    def server_tool_names(self) -> frozenset[str]: ...
+    def server_tools(self) -> Mapping[str, FunctionDefinition]:
+        """Each server tool's definition (description and JSON schema of its arguments), by name."""
+        ...
 
 
 class RunLoopControl(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,15 +11,17 @@ from pydantic import BaseModel
 
 from .api.requests import (
     AssistantCreate,
+    AssistantUpdate,
     MessageCreate,
     RunCreate,
     SubmitToolOutputsRequest,
     ThreadAndRunCreate,
     ThreadCreate,
 )
+from .domain import server_tools
 from .domain.assistant import Assistant
 from .domain.budget import Budget, over_budget, today
-from .domain.common import LastError, now
+from .domain.common import AssistantTool, LastError, now
 from .domain.ids import new_id
 from .domain.message import (
     Attachment,
@@ -34,7 +37,7 @@ from .domain.run_record import RunRef
 from .domain.run_status import ACTIVE
 from .domain.thread import Thread
 from .errors import RUN_CANCELLED, BudgetExceeded, InvalidRequest, InvalidTransition
-from .ports import RunLoopControl, Store
+from .ports import RunLoopControl, Store, ToolCatalogue
 
 _NO_STREAMING = "Streaming is not supported yet: call without stream=true and poll the run."
 
@@ -44,10 +47,23 @@ def given_fields(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True, exclude_none=True)
 
 
-def create_assistant(store: Store, body: AssistantCreate) -> Assistant:
+def check_tools(catalogue: ToolCatalogue, tools: Sequence[AssistantTool]) -> None:
+    """Refuse unknown server tools and clashing function names; the catalogue is asked only when server tools
+    are declared."""
+    server_tools.check_tools(tools, catalogue.server_tools() if server_tools.server_tool_names(tools) else {})
+
+
+def create_assistant(store: Store, catalogue: ToolCatalogue, body: AssistantCreate) -> Assistant:
     assistant = Assistant(id=new_id("asst"), created_at=now(), **given_fields(body))
+    check_tools(catalogue, assistant.tools)
     store.put_assistant(assistant)
     return assistant
+
+
+def update_assistant(store: Store, catalogue: ToolCatalogue, assistant_id: str, body: AssistantUpdate) -> Assistant:
+    if body.tools is not None:
+        check_tools(catalogue, body.tools)
+    return store.update_assistant(assistant_id, given_fields(body))
 
 
 def new_message(thread_id: str, body: MessageCreate) -> Message:
@@ -60,9 +76,9 @@ def new_message(thread_id: str, body: MessageCreate) -> Message:
             if part.type == "text":
                 content += text_content(part.text)
             elif part.type == "image_file":
-                content.append(ImageFileContentBlock(image_file=part.image_file))
+                content.append(ImageFileContentBlock.model_validate(part.model_dump()))
             else:
-                content.append(ImageURLContentBlock(image_url=part.image_url))
+                content.append(ImageURLContentBlock.model_validate(part.model_dump()))
     at = now()
     return Message(
         id=new_id("msg"),
@@ -169,10 +185,19 @@ def vector_store_ids(thread: Thread, assistant: Assistant) -> list[str]:
     return []
 
 
-def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunCreate, defaults: RunDefaults) -> Run:
+def create_run(
+    store: Store,
+    control: RunLoopControl,
+    catalogue: ToolCatalogue,
+    thread_id: str,
+    body: RunCreate,
+    defaults: RunDefaults,
+) -> Run:
     """Store a queued run built from the assistant and the request, and start its loop."""
     if body.stream:
         raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
+    if body.tools is not None:
+        check_tools(catalogue, body.tools)
     assistant = store.get_assistant(body.assistant_id)
     thread = store.get_thread(thread_id)
     check_budget(store, defaults, store.thread_user(thread_id))
@@ -184,18 +209,20 @@ def create_run(store: Store, control: RunLoopControl, thread_id: str, body: RunC
 
 
 def create_thread_and_run(
-    store: Store, control: RunLoopControl, body: ThreadAndRunCreate, defaults: RunDefaults
+    store: Store, control: RunLoopControl, catalogue: ToolCatalogue, body: ThreadAndRunCreate, defaults: RunDefaults
 ) -> Run:
     if body.stream:
         raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
-    store.get_assistant(body.assistant_id)  # before anything is written
+    if body.tools is not None:
+        check_tools(catalogue, body.tools)  # before anything is written
+    store.get_assistant(body.assistant_id)
     check_budget(store, defaults)
     thread_body = body.thread or ThreadCreate()
     if body.tool_resources and not thread_body.tool_resources:
         thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
     thread = create_thread(store, thread_body)
     run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
-    return create_run(store, control, thread.id, run_body, defaults)
+    return create_run(store, control, catalogue, thread.id, run_body, defaults)
 
 
 def submit_tool_outputs(

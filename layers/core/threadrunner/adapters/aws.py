@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 
+from ..domain.common import FunctionDefinition
 from ..domain.run_event import RunEvent
 from ..domain.run_record import RunRef
 
@@ -46,20 +48,22 @@ class LambdaToolCatalogue:
 
     def __init__(self, function_name: str, client: Any | None = None, max_age_seconds: float = 300.0) -> None:
         self._function = function_name
-        self._client = client or boto3.client("lambda")
+        self._client = client
         self._max_age = max_age_seconds
-        self._names: frozenset[str] = frozenset()
+        self._tools: dict[str, FunctionDefinition] = {}
         self._fetched_at = float("-inf")
 
-    def server_tool_names(self) -> frozenset[str]:
+    def server_tools(self) -> Mapping[str, FunctionDefinition]:
         if time.monotonic() - self._fetched_at > self._max_age:
+            # Made on first use: most requests of the API never need the catalogue.
+            self._client = self._client or boto3.client("lambda")
             answer = self._client.invoke(FunctionName=self._function, Payload=json.dumps({"catalogue": True}))
             if answer.get("FunctionError"):
                 raise RuntimeError(f"the ToolFunction could not list its tools: {answer['Payload'].read()!r}")
-            tools = json.loads(answer["Payload"].read())["tools"]
-            self._names = frozenset(tool["name"] for tool in tools)
+            tools = [FunctionDefinition.model_validate(tool) for tool in json.loads(answer["Payload"].read())["tools"]]
+            self._tools = {tool.name: tool for tool in tools}
             self._fetched_at = time.monotonic()
-        return self._names
+        return self._tools
 
 
 class EventBridgePublisher:

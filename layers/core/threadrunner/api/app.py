@@ -25,12 +25,12 @@ from ..config import Settings
 from ..domain.api_keys import key_hash, redact
 from ..errors import ThreadrunnerError
 from ..observability import log_keys, logger
-from ..ports import ApiKeys, RunLoopControl, Store
-from . import assistants, errors, runs, threads, usage, users
+from ..ports import ApiKeys, RunLoopControl, Store, ToolCatalogue
+from . import assistants, errors, runs, server_tools, threads, usage, users
 from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (assistants, threads, runs, users, usage):
+for module in (assistants, threads, runs, users, usage, server_tools):
     app.include_router(module.router)
 
 
@@ -70,6 +70,8 @@ class ApiDeps:
     store_for: Callable[[str], Store]
     """The store of one project."""
     loop: RunLoopControl
+    tools: ToolCatalogue
+    """The server tools: checked when an assistant or a run declares them, listed at /v1/server_tools."""
     keys: ApiKeys
     idempotency_store: BasePersistenceLayer
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
@@ -141,7 +143,21 @@ def openapi_document() -> str:
 
 
 def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) -> dict[str, Any]:
-    """Answer one API Gateway HTTP API event. The key is checked before anything parses the request."""
+    """Answer one API Gateway HTTP API event, with the headers the hosted API put on every answer.
+
+    ``x-request-id`` is API Gateway's request id, the ``correlation_id`` of the request's log lines;
+    ``openai-processing-ms`` is the time the function spent on it.
+    """
+    started = time.perf_counter()
+    answer = _handle(event, lambda_context, deps)
+    headers = answer.get("headers") or {}
+    headers["x-request-id"] = event.get("requestContext", {}).get("requestId") or lambda_context.aws_request_id
+    headers["openai-processing-ms"] = str(round((time.perf_counter() - started) * 1000))
+    return {**answer, "headers": headers}
+
+
+def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) -> dict[str, Any]:
+    """The answer itself. The key is checked before anything parses the request."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     path = event.get("rawPath", "")
@@ -166,7 +182,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
     if refusal is not None:
         return refusal
-    app.append_context(store=deps.store_for(project), loop=deps.loop, settings=deps.settings)
+    app.append_context(store=deps.store_for(project), loop=deps.loop, tools=deps.tools, settings=deps.settings)
     answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
     logger.info("request", extra={"method": method, "path": path, "status": answer["statusCode"]})
     return answer

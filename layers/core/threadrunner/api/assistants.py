@@ -19,7 +19,7 @@ router = APIGatewayHttpRouter()
 
 @router.post("/v1/assistants", summary="Create an assistant")
 def create_assistant(body: Annotated[AssistantCreate, Body()]) -> Assistant:
-    return service.create_assistant(context.store(router), body)
+    return service.create_assistant(context.store(router), context.tools(router), body)
 
 
 @router.get("/v1/assistants", summary="List assistants")
@@ -36,7 +36,7 @@ def retrieve_assistant(assistant_id: str) -> Assistant:
 
 @router.post("/v1/assistants/<assistant_id>", summary="Modify an assistant")
 def modify_assistant(assistant_id: str, body: Annotated[AssistantUpdate, Body()]) -> Assistant:
-    return context.store(router).update_assistant(assistant_id, service.given_fields(body))
+    return service.update_assistant(context.store(router), context.tools(router), assistant_id, body)
 
 
 @router.delete("/v1/assistants/<assistant_id>", summary="Delete an assistant")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
-from ..ports import RunLoopControl, Store
+from ..ports import RunLoopControl, Store, ToolCatalogue
 from ..service import RunDefaults
 
 
@@ -17,6 +17,11 @@ def store(router: APIGatewayHttpRouter) -> Store:
 def loop(router: APIGatewayHttpRouter) -> RunLoopControl:
     """The run loop: started by new runs, resumed by tool outputs, interrupted by cancels."""
     return router.context["loop"]
+
+
+def tools(router: APIGatewayHttpRouter) -> ToolCatalogue:
+    """The server tools."""
+    return router.context["tools"]
 
 
 def settings(router: APIGatewayHttpRouter) -> Settings:

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, model_validator
 from pydantic_core import core_schema
 
-from ..domain.common import CodeInterpreterTool, FileSearchTool, FunctionDefinition, FunctionTool, Metadata
+from ..domain.common import (
+    SERVER_TOOL_PREFIX,
+    CodeInterpreterTool,
+    FileSearchTool,
+    FunctionDefinition,
+    FunctionTool,
+    Metadata,
+)
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
 
@@ -45,6 +52,19 @@ def _v1_tool_names(tool: Any) -> Any:
 
 class FunctionParam(FunctionDefinition):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _server_tools_by_name_only(self) -> FunctionParam:
+        if self.name.startswith(SERVER_TOOL_PREFIX) and (self.description, self.parameters, self.strict) != (
+            None,
+            None,
+            None,
+        ):
+            raise ValueError(
+                f"{self.name} is a server tool: its description and parameters come from the server's registry "
+                "(GET /v1/server_tools), so declare it by name only"
+            )
+        return self
 
 
 class FunctionToolParam(FunctionTool):

@@ -32,7 +32,7 @@ def _answer(run: Run) -> Response[Run]:
 @router.post("/v1/threads/<thread_id>/runs", summary="Create a run")
 def create_run(thread_id: str, body: Annotated[RunCreate, Body()]) -> Response[Run]:
     store, defaults = context.store(router), context.run_defaults(router)
-    return _answer(service.create_run(store, context.loop(router), thread_id, body, defaults))
+    return _answer(service.create_run(store, context.loop(router), context.tools(router), thread_id, body, defaults))
 
 
 @router.get("/v1/threads/<thread_id>/runs", summary="List runs")

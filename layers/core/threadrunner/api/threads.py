@@ -29,7 +29,8 @@ def create_thread(body: Annotated[ThreadCreate | None, Body()] = None) -> Thread
 # Registered before /v1/threads/<thread_id>, which would take "runs" for an id.
 @router.post("/v1/threads/runs", summary="Create a thread and run it")
 def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Run]:
-    run = service.create_thread_and_run(context.store(router), context.loop(router), body, context.run_defaults(router))
+    store, loop, tools = context.store(router), context.loop(router), context.tools(router)
+    run = service.create_thread_and_run(store, loop, tools, body, context.run_defaults(router))
     return with_poll_hint(run, context.settings(router).poll_after_ms)
 
 

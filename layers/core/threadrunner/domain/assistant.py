@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .common import AssistantTool, Metadata, WireModel
+from .common import AssistantTool, Metadata, ToolResources, WireModel
 
 
 class Assistant(WireModel):
@@ -25,7 +25,7 @@ class Assistant(WireModel):
     """The system instructions, up to 256,000 characters."""
     tools: list[AssistantTool] = Field(default_factory=list)
     """The tools the assistant's runs may use, up to 128."""
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ToolResources = Field(default_factory=dict)
     """Resources for the hosted tools (accepted and stored)."""
     metadata: Metadata = Field(default_factory=dict)
     """Key-value pairs of the caller."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
@@ -25,6 +26,10 @@ def _check_metadata(value: dict[str, str]) -> dict[str, str]:
 
 Metadata = Annotated[dict[str, str], AfterValidator(_check_metadata)]
 """Up to 16 key-value pairs attached to an object; keys up to 64 characters, values up to 512."""
+
+
+ToolResources = Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)]
+"""Files and vector stores of the hosted tools; ``{}`` when there are none, as the hosted API answered."""
 
 
 def problems(error: ValidationError, root: str) -> str:
@@ -66,9 +71,14 @@ class Usage(WireModel):
         )
 
 
+SERVER_TOOL_PREFIX = "threadrunner:"
+"""What a function tool's name starts with when it declares a server tool (``domain/server_tools.py``)."""
+
+
 class FunctionDefinition(WireModel):
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
-    """The function's name: letters, digits, underscores and dashes, at most 64 characters."""
+    name: Annotated[str, Field(pattern=rf"^({re.escape(SERVER_TOOL_PREFIX)})?[a-zA-Z0-9_-]{{1,64}}$")]
+    """The function's name: letters, digits, underscores and dashes, at most 64 characters; ``threadrunner:``
+    before it declares a server tool."""
     description: str | None = None
     """What the function does, for the model."""
     parameters: dict | None = None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import CodeInterpreterTool, FileSearchTool, FunctionTool
+from .common import CodeInterpreterTool, FileSearchTool
 from .message import Message
 from .model_turn import InputMessage, ToolOutput, TurnRequest
 from .run_record import RunRecord
+from .server_tools import client_functions
 
 MIN_OUTPUT_TOKENS = 16
 """The smallest ``max_output_tokens`` the Responses API takes."""
@@ -22,7 +23,7 @@ def _turn_for(record: RunRecord) -> TurnRequest:
     return TurnRequest(
         model=run.model,
         instructions=run.instructions or None,
-        tools=[tool.function for tool in run.tools if isinstance(tool, FunctionTool)],
+        tools=client_functions(run.tools) + record.server_tools,
         code_interpreter=any(isinstance(tool, CodeInterpreterTool) for tool in run.tools),
         # file_search needs vector stores; without any it is left out of the model call.
         file_search_vector_store_ids=record.vector_store_ids

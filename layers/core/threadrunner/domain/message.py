@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .common import Metadata, WireModel
 
@@ -24,16 +24,30 @@ class TextContentBlock(WireModel):
     text: Text
 
 
+ImageDetail = Annotated[Literal["auto", "low", "high"], BeforeValidator(lambda value: value or "auto")]
+"""How closely the model looks at an image; ``auto`` unless the caller says."""
+
+
+class ImageFile(WireModel):
+    file_id: str
+    """The image's file."""
+    detail: ImageDetail = "auto"
+
+
+class ImageURL(WireModel):
+    url: str
+    """Where the image is."""
+    detail: ImageDetail = "auto"
+
+
 class ImageFileContentBlock(WireModel):
     type: Literal["image_file"] = "image_file"
-    image_file: dict[str, Any]
-    """``{"file_id": ..., "detail": ...}``."""
+    image_file: ImageFile
 
 
 class ImageURLContentBlock(WireModel):
     type: Literal["image_url"] = "image_url"
-    image_url: dict[str, Any]
-    """``{"url": ..., "detail": ...}``."""
+    image_url: ImageURL
 
 
 MessageContent = Annotated[TextContentBlock | ImageFileContentBlock | ImageURLContentBlock, Field(discriminator="type")]
@@ -76,8 +90,10 @@ class Message(WireModel):
     """The assistant that wrote the message, for assistant messages."""
     run_id: str | None = None
     """The run that wrote the message, for assistant messages."""
-    attachments: list[Attachment] | None = None
-    """Files attached to the message."""
+    attachments: Annotated[list[Attachment], BeforeValidator(lambda value: [] if value is None else value)] = Field(
+        default_factory=list
+    )
+    """Files attached to the message; ``[]`` when there are none."""
     metadata: Metadata = Field(default_factory=dict)
     """Key-value pairs of the caller."""
 

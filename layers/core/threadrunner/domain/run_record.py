@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .common import Usage
+from .common import FunctionDefinition, Usage
 from .run import Run
 
 
@@ -24,6 +24,8 @@ class RunRecord(BaseModel):
     """Model turns with function calls so far."""
     usage: Usage = Field(default_factory=Usage)
     """Usage summed over the finished turns."""
+    server_tools: list[FunctionDefinition] = Field(default_factory=list)
+    """The definitions of the run's server tools, from the registry when the run started."""
     vector_store_ids: list[str] = Field(default_factory=list)
     """The vector stores ``file_search`` reads, from the thread's or assistant's tool resources."""
     task_token: str | None = None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from .common import Metadata, WireModel
+from .common import Metadata, ToolResources, WireModel
 
 
 class Thread(WireModel):
@@ -17,5 +17,5 @@ class Thread(WireModel):
     """Unix seconds when the thread was created."""
     metadata: Metadata = Field(default_factory=dict)
     """Key-value pairs of the caller."""
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ToolResources = Field(default_factory=dict)
     """Resources for the hosted tools (accepted and stored)."""

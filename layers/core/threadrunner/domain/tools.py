@@ -98,9 +98,9 @@ class ToolRegistry:
         """The definitions of every registered tool, by name."""
         return [self._tools[name].definition for name in sorted(self._tools)]
 
-    def declaration(self, name: str) -> dict[str, Any]:
-        """A registered tool as a client declares it on an assistant or a run (a ``function`` tool)."""
-        return {"type": "function", "function": self._tools[name].definition.model_dump(exclude_none=True)}
+    def definition(self, name: str) -> FunctionDefinition:
+        """The definition of one registered tool."""
+        return self._tools[name].definition
 
     def execute(self, name: str, arguments: str) -> ToolResult:
         """Run one call; never raises.
