@@ -153,3 +153,41 @@ def test_an_unknown_path_answers_404(client):
     with pytest.raises(openai.NotFoundError) as caught:
         client.get("/no/such/path", cast_to=dict)
     assert caught.value.body["message"] == "Invalid URL (GET /v1/no/such/path)"
+
+
+@pytest.fixture
+def api_log_lines():
+    """The JSON log lines the API writes while the test runs, at INFO."""
+    import logging
+
+    from threadrunner.observability import logger
+
+    lines: list[dict[str, Any]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    collector = Collect()
+    collector.setFormatter(logger.registered_formatter)
+    level = logger.log_level
+    logger.addHandler(collector)
+    logger.setLevel("INFO")
+    yield lines
+    logger.removeHandler(collector)
+    logger.setLevel(level)
+
+
+def test_every_answer_carries_the_request_id_of_its_log_lines_and_its_processing_time(stack, client, api_log_lines):
+    created = client.beta.assistants.with_raw_response.create(model="gpt-4.1-mini")
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.beta.assistants.retrieve("asst_missing")
+    with pytest.raises(openai.AuthenticationError) as refused:
+        openai.OpenAI(base_url=stack.api_url, api_key="sk-wrong", max_retries=0).beta.assistants.list()
+
+    ids = [created.headers["x-request-id"], missing.value.request_id, refused.value.request_id]
+    assert created.parse()._request_id == ids[0]
+    assert all(ids) and len(set(ids)) == 3
+    assert int(created.headers["openai-processing-ms"]) >= 0
+    logged = {line.get("correlation_id") for line in api_log_lines}
+    assert set(ids) <= logged  # errors and refusals are logged under the same id

@@ -153,6 +153,11 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     headers = answer.get("headers") or {}
     headers["x-request-id"] = event.get("requestContext", {}).get("requestId") or lambda_context.aws_request_id
     headers["openai-processing-ms"] = str(round((time.perf_counter() - started) * 1000))
+    # Every answer leaves a line, refusals too (without the key): what a support ticket's request id finds.
+    http = event.get("requestContext", {}).get("http", {})
+    logger.info(
+        "request", extra={"method": http.get("method"), "path": http.get("path"), "status": answer["statusCode"]}
+    )
     return {**answer, "headers": headers}
 
 
@@ -183,9 +188,7 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
     if refusal is not None:
         return refusal
     app.append_context(store=deps.store_for(project), loop=deps.loop, tools=deps.tools, settings=deps.settings)
-    answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
-    logger.info("request", extra={"method": method, "path": path, "status": answer["statusCode"]})
-    return answer
+    return _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
 
 
 def _answer(
