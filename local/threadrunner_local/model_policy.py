@@ -8,9 +8,12 @@ plausibly do, the same way every time:
   ``next_cursor`` makes it call the same function again with ``cursor`` set, as a model
   paging through results would.
 * Otherwise it calls every function tool whose name (or, failing that, description) shares a
-  word with the user's last message, with arguments pulled from that message: capitalised
-  names for place/name-like parameters (one call per name, in parallel, when several are
-  named), quoted text or the message itself for query-like ones, numbers, enum values.
+  word with the user's last message, with arguments pulled from that message. A string
+  parameter's name (or, failing that, its description) says which kind of value it takes:
+  capitalised names, ids ("A-1001"), e-mail addresses, or quoted text (else the message itself)
+  for query-like ones. Number parameters take the first number, enum parameters the value the
+  text mentions. When the text offers several names, ids or addresses for one parameter, it
+  makes one call per value, in parallel.
 * Otherwise it answers with a short message that repeats what the user said.
 * With a JSON ``text.format`` the answer is valid JSON (an instance of the schema for
   ``json_schema``).
@@ -97,8 +100,29 @@ _NOT_NAMES = {
     "An",
     "Compare",
 }
-_ENTITY_PARAMS = re.compile(r"city|location|place|country|region|name|person|company|entity|destination|town")
-_QUERY_PARAMS = re.compile(r"query|q|text|topic|question|search|keywords?|prompt|term|input|message")
+_KIND_NAME_WORDS = {
+    "email": {"email", "mail", "recipient", "cc", "bcc"},
+    "id": {"id", "identifier", "number", "no", "num", "reference", "ref", "sku", "code", "uuid", "guid"},
+    "name": {"city", "cities", "location", "place", "country", "countries", "region", "name", "person", "people"}
+    | {"company", "companies", "entity", "entities", "destination", "town"},
+    "text": {"query", "queries", "q", "text", "topic", "question", "search", "keyword", "prompt", "term", "input"}
+    | {"message", "subject", "body", "bodies", "content", "title", "note"},
+}
+"""Words of a string parameter's name that say what it asks for; a plural in ``s`` counts as its singular."""
+_KIND_DESCRIPTION_WORDS = {
+    "email": {"email", "mail"},
+    "id": {"id", "identifier", "number", "reference", "code"},
+}
+"""Words of a description that say what a parameter asks for, when its name does not; the first kind wins."""
+
+# A name word touches no digit (A-1001 is an id) and no part of an e-mail address.
+_NAME_WORD = r"(?<![\w@.-])[A-Z](?:[^\W\d_]|['\u2019-])*(?![\w'\u2019@-]|\.\w)"
+_NAME = re.compile(rf"{_NAME_WORD}(?:\s+{_NAME_WORD})*")
+_TOKEN = re.compile(r"(?<![\w@.-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![\w@-]|\.\w)")
+_EMAIL = re.compile(r"[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# An apostrophe inside a word ("What's") opens or closes no quote.
+_QUOTED = re.compile(r"\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|\u2018(.+?)\u2019(?!\w)|(?<!\w)'(.+?)'(?!\w)")
 
 
 @dataclass
@@ -109,8 +133,24 @@ class Decision:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What a message offers as arguments to one tool, by kind of value, each in the order of the text."""
+
+    text: str
+    by_kind: dict[str, list[str]]
+    """Names (``name``), ids (``id``) and e-mail addresses (``email``)."""
+    quoted: str | None
+    numbers: list[str]
+
+
 def _words(text: str) -> set[str]:
     return {w.lower().rstrip("s") for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text))}
+
+
+def _lower_words(text: str) -> list[str]:
+    """The words of a parameter's name or description in lower case: ``orderId`` and ``order_id`` give order, id."""
+    return re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
 
 
 def _tool_words(tool: dict[str, Any]) -> set[str]:
@@ -124,62 +164,133 @@ def _description_words(tool: dict[str, Any]) -> set[str]:
 
 
 def entities(text: str, ignore: frozenset[str] | set[str] = frozenset()) -> list[str]:
-    """Capitalised names in the text, in order: "San Francisco", "Tokyo". Words in ``ignore`` are no names."""
-    found = re.findall(r"\b[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*", text)
+    """Capitalised names in the text, in order: "San Francisco", "Tokyo".
+
+    Words in ``ignore`` are no names; neither are ids ("A-1001") nor parts of e-mail addresses.
+    """
     names = []
-    for phrase in found:
+    for phrase in _NAME.findall(text):
         words = phrase.split()
-        while words and (words[0].rstrip("?!.,") in _NOT_NAMES or _words(words[0]) & ignore):
+        while words and (words[0] in _NOT_NAMES or _words(words[0]) & ignore):
             words = words[1:]
-        name = " ".join(words).rstrip("?!.,;:")
+        name = " ".join(words).rstrip("'\u2019-")
         if name and name not in names:
             names.append(name)
     return names
 
 
+def _is_id(token: str) -> bool:
+    """Whether a token of letters, digits and dashes is an id: it has a digit and is no plain number."""
+    return any(char.isdigit() for char in token) and not token.isdigit()
+
+
+def _ids(text: str) -> list[str]:
+    """Id-like values in order: "A-1001", "abc123"."""
+    return list(dict.fromkeys(token for token in _TOKEN.findall(text) if _is_id(token)))
+
+
+def _emails(text: str) -> list[str]:
+    """E-mail addresses in order."""
+    return list(dict.fromkeys(_EMAIL.findall(text)))
+
+
 def _quoted(text: str) -> str | None:
-    match = re.search(r"[\"“']([^\"”']{2,})[\"”']", text)
-    return match.group(1) if match else None
+    """The first non-blank quoted text: "...", curly double or single quotes, or '...'."""
+    for match in _QUOTED.finditer(text):
+        value = next(group for group in match.groups() if group is not None).strip()
+        if value:
+            return value
+    return None
+
+
+def _numbers(text: str) -> list[str]:
+    """Numbers in order, except the digits of ids and e-mail addresses."""
+    rest = _TOKEN.sub(lambda token: " " if _is_id(token[0]) else token[0], _EMAIL.sub(" ", text))
+    return _NUMBER.findall(rest)
+
+
+def _mentioned(values: list[Any], text: str) -> list[Any]:
+    """The enum value the text mentions first (a whole word, in any case), or nothing."""
+    first: tuple[int, Any] | None = None
+    for value in values:
+        match = re.search(rf"(?<![\w-]){re.escape(str(value))}(?![\w-])", text, re.IGNORECASE)
+        if match and str(value) and (first is None or match.start() < first[0]):
+            first = (match.start(), value)
+    return [] if first is None else [first[1]]
+
+
+def _asks_for(name: str, spec: dict[str, Any]) -> str | None:
+    """The kind of value a string parameter asks for: the last telling word of its name, else its description."""
+    for word in reversed(_lower_words(name)):
+        for kind, words in _KIND_NAME_WORDS.items():
+            if {word, word.removesuffix("s")} & words:
+                return kind
+    description = {
+        form for word in _lower_words(spec.get("description") or "") for form in (word, word.removesuffix("s"))
+    }
+    return next((kind for kind, words in _KIND_DESCRIPTION_WORDS.items() if description & words), None)
+
+
+def _find(tool: dict[str, Any], text: str) -> _Found:
+    """The values ``text`` offers to ``tool``; a value of one of its enums is no name, id or e-mail address."""
+    properties: dict[str, Any] = (tool.get("parameters") or {}).get("properties", {})
+    enum_values = {str(value).lower() for spec in properties.values() for value in spec.get("enum", [])}
+    names, id_values, addresses = (
+        [value for value in values if value.lower() not in enum_values]
+        for values in (entities(text, _tool_words(tool)), _ids(text), _emails(text))
+    )
+    return _Found(text, {"name": names, "id": id_values, "email": addresses}, _quoted(text), _numbers(text))
+
+
+def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
+    """What the text offers one parameter, in order: one value, or several names, ids or e-mail addresses."""
+    kind = spec.get("type", "string")
+    if "enum" in spec:
+        return _mentioned(spec["enum"], found.text)
+    if kind in ("integer", "number"):
+        return [int(float(number)) if kind == "integer" else float(number) for number in found.numbers[:1]]
+    if kind != "string":
+        return []
+    asks_for = _asks_for(name, spec)
+    if asks_for == "text":
+        return [found.quoted or found.text.strip()]
+    return found.by_kind.get(asks_for or "", [])
+
+
+def _fallback(spec: dict[str, Any], found: _Found) -> Any:
+    """A required parameter's value when the text offers none."""
+    kind = spec.get("type", "string")
+    if "enum" in spec:
+        return spec.get("default", spec["enum"][0])
+    if kind in ("integer", "number"):
+        return spec.get("default", spec.get("minimum", 1))
+    if kind == "boolean":
+        return spec.get("default", False)
+    if kind == "string":
+        names = found.by_kind["name"]
+        return names[0] if names else (found.quoted or found.text.strip())
+    return {} if kind == "object" else []
 
 
 def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
-    """One argument set per call: several when the tool takes a name and the text names several."""
+    """One argument set per call: one call per value of the first parameter the text offers several values for."""
     schema = tool.get("parameters") or {}
-    properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
-    base: dict[str, Any] = {}
-    entity_param = None
-    lowered = text.lower()
-    names = entities(text, _tool_words(tool))
-    for name, spec in properties.items():
-        kind = spec.get("type", "string")
-        if "enum" in spec:
-            mentioned = [value for value in spec["enum"] if str(value).lower() in lowered]
-            if mentioned:
-                base[name] = mentioned[0]
-            elif name in required:
-                base[name] = spec.get("default", spec["enum"][0])
-        elif kind in ("integer", "number"):
-            numbers = re.findall(r"-?\d+(?:\.\d+)?", text)
-            if numbers:
-                base[name] = int(float(numbers[0])) if kind == "integer" else float(numbers[0])
-            elif name in required:
-                base[name] = spec.get("default", spec.get("minimum", 1))
-        elif kind == "boolean":
-            if name in required:
-                base[name] = spec.get("default", False)
-        elif kind == "string":
-            if _ENTITY_PARAMS.search(name) and names:
-                entity_param = name
-            elif _QUERY_PARAMS.search(name):
-                base[name] = _quoted(text) or text.strip()
-            elif name in required:
-                base[name] = names[0] if names else (_quoted(text) or text.strip())
+    found = _find(tool, text)
+    arguments: dict[str, Any] = {}
+    fan_out: tuple[str, list[Any]] | None = None
+    for name, spec in schema.get("properties", {}).items():
+        values = _values(name, spec, found)
+        if values:
+            arguments[name] = values[0]
+            if len(values) > 1 and fan_out is None:
+                fan_out = (name, values)
         elif name in required:
-            base[name] = {} if kind == "object" else []
-    if entity_param is None:
-        return [base]
-    return [{**base, entity_param: name} for name in names]
+            arguments[name] = _fallback(spec, found)
+    if fan_out is None:
+        return [arguments]
+    name, values = fan_out
+    return [{**arguments, name: value} for value in values]
 
 
 def _render(value: Any) -> str:

@@ -23,7 +23,15 @@ from typing import Any
 from .http_adapter import LocalHTTPService
 from .model_policy import decide, formatted
 
-FAULT_KINDS = ("http_429", "http_500", "failed", "bad_json", "slow", "ignore_cancel")
+FAULT_KINDS = {
+    "http_429": ("create", "retrieve"),
+    "http_500": ("create", "retrieve"),
+    "failed": ("create",),
+    "bad_json": ("create",),
+    "slow": ("create",),
+    "ignore_cancel": ("cancel",),
+}
+"""Each kind of fault, with the requests (``on``) it can hit."""
 
 
 @dataclass
@@ -48,6 +56,10 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if self.on not in FAULT_KINDS[self.kind]:
+            raise ValueError(
+                f"a {self.kind} fault hits {' or '.join(FAULT_KINDS[self.kind])} requests, not {self.on!r}"
+            )
 
 
 @dataclass

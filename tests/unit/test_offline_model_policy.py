@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from threadrunner_local.model_policy import decide, entities, formatted
 
 WEATHER = {
@@ -47,3 +49,218 @@ def test_json_formats_are_valid_json():
         "answer": "hi",
         "score": 1,
     }
+
+
+def _function(name: str, properties: dict, required: tuple[str, ...] = ()) -> dict:
+    return {
+        "type": "function",
+        "name": name,
+        "parameters": {"type": "object", "properties": properties, "required": list(required)},
+    }
+
+
+STRING = {"type": "string"}
+ORDER_STATUS = _function("get_order_status", {"order_id": STRING}, ("order_id",))
+
+
+def test_given_ids_and_a_name_when_names_are_looked_for_then_the_ids_are_no_names():
+    assert entities("Is A-1001 or ORD-77 for Alice?") == ["Alice"]
+
+
+@pytest.mark.parametrize(
+    "parameter", ["order_id", "id", "invoice_number", "sku", "reference", "code", "tracking_number"]
+)
+@pytest.mark.parametrize("value", ["A-1001", "ORD-77", "INV2024-3", "abc123"])
+def test_given_a_parameter_named_for_an_id_when_the_text_has_an_id_then_the_id_fills_it(parameter, value):
+    tool = _function("check_order", {parameter: STRING})
+
+    decision = decide([tool], f"Check order {value} for me", [])
+
+    assert decision.calls == [("check_order", {parameter: value})]
+
+
+@pytest.mark.parametrize(
+    "description", ["The booking's id", "Identifier of the booking", "Booking number", "Booking reference", "Code"]
+)
+def test_given_a_parameter_described_as_an_id_when_the_text_has_an_id_then_the_id_fills_it(description):
+    tool = _function("cancel_booking", {"booking": {"type": "string", "description": description}})
+
+    decision = decide([tool], "Cancel booking BK-2291 for Alice", [])
+
+    assert decision.calls == [("cancel_booking", {"booking": "BK-2291"})]
+
+
+def test_given_an_id_and_a_name_when_a_tool_takes_both_then_each_fills_its_own_parameter():
+    tool = _function("find_order", {"order_id": STRING, "company": STRING})
+
+    decision = decide([tool], "Find order A-1001 for Acme", [])
+
+    assert decision.calls == [("find_order", {"order_id": "A-1001", "company": "Acme"})]
+
+
+def test_given_an_id_and_a_number_when_a_tool_takes_both_then_the_ids_digits_are_no_number():
+    tool = _function("reorder", {"order_id": STRING, "quantity": {"type": "integer"}})
+
+    decision = decide([tool], "Reorder A-1001 in a quantity of 3", [])
+
+    assert decision.calls == [("reorder", {"order_id": "A-1001", "quantity": 3})]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "spec"),
+    [
+        ("email", STRING),
+        ("e_mail", STRING),
+        ("recipient", STRING),
+        ("to", {"type": "string", "description": "E-mail address of the invitee"}),
+    ],
+)
+def test_given_a_parameter_asking_for_an_email_when_the_text_has_an_address_then_the_address_fills_it(parameter, spec):
+    tool = _function("invite_user", {parameter: spec})
+
+    decision = decide([tool], "Invite Bob.Smith@Example.org to the team.", [])
+
+    assert decision.calls == [("invite_user", {parameter: "Bob.Smith@Example.org"})]
+
+
+def test_given_an_email_address_when_names_are_looked_for_then_no_part_of_it_is_a_name():
+    assert entities("ask carol@Example.org or Alice") == ["Alice"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's in the docs about 'refund policy'?",
+        'What\'s in the docs about "refund policy"?',
+        "What's in the docs about \u201crefund policy\u201d?",
+    ],
+)
+def test_given_a_query_parameter_when_the_text_quotes_something_then_the_quote_fills_it(text):
+    tool = _function("search_docs", {"query": STRING})
+
+    assert decide([tool], text, []).calls == [("search_docs", {"query": "refund policy"})]
+
+
+@pytest.mark.parametrize("parameter", ["subject", "body", "content", "title", "note"])
+def test_given_a_text_like_parameter_when_the_text_quotes_something_or_not_then_the_quote_or_the_message_fills_it(
+    parameter,
+):
+    tool = _function("create_note", {parameter: STRING})
+
+    quoted = decide([tool], 'Create a note: "buy milk"', [])
+    unquoted = decide([tool], "Create a note to buy milk", [])
+
+    assert quoted.calls == [("create_note", {parameter: "buy milk"})]
+    assert unquoted.calls == [("create_note", {parameter: "Create a note to buy milk"})]
+
+
+def test_given_two_order_ids_when_the_tool_takes_one_then_one_call_each():
+    decision = decide([ORDER_STATUS], "What's the status of order A-1001 and order B-2002?", [])
+
+    assert decision.calls == [
+        ("get_order_status", {"order_id": "A-1001"}),
+        ("get_order_status", {"order_id": "B-2002"}),
+    ]
+
+
+def test_given_two_email_addresses_when_the_tool_takes_one_then_one_call_each():
+    tool = _function("invite_user", {"email": STRING})
+
+    decision = decide([tool], "Invite bob@example.com and carol@example.com", [])
+
+    assert decision.calls == [
+        ("invite_user", {"email": "bob@example.com"}),
+        ("invite_user", {"email": "carol@example.com"}),
+    ]
+
+
+def test_given_several_values_for_two_parameters_when_deciding_then_the_first_fans_out_and_the_other_takes_its_first():
+    text = "Ship orders A-1 and B-2 to bob@example.com and carol@example.com"
+    ids_first = _function("ship_order", {"order_id": STRING, "email": STRING})
+    emails_first = _function("ship_order", {"email": STRING, "order_id": STRING})
+
+    assert decide([ids_first], text, []).calls == [
+        ("ship_order", {"order_id": "A-1", "email": "bob@example.com"}),
+        ("ship_order", {"order_id": "B-2", "email": "bob@example.com"}),
+    ]
+    assert decide([emails_first], text, []).calls == [
+        ("ship_order", {"email": "bob@example.com", "order_id": "A-1"}),
+        ("ship_order", {"email": "carol@example.com", "order_id": "A-1"}),
+    ]
+
+
+def test_given_two_order_ids_when_parallel_calls_are_off_then_only_the_first_call():
+    decision = decide([ORDER_STATUS], "Status of order A-1001 and order B-2002?", [], parallel=False)
+
+    assert decision.calls == [("get_order_status", {"order_id": "A-1001"})]
+
+
+def test_given_a_unit_enum_when_the_text_names_a_city_and_a_unit_then_one_call_with_both():
+    decision = decide([WEATHER], "What's the weather in Paris in Celsius?", [])
+
+    assert decision.calls == [("get_weather", {"city": "Paris", "unit": "celsius"})]
+
+
+def test_given_an_enum_when_a_value_is_only_part_of_a_word_then_it_is_not_mentioned():
+    tool = _function("open_ticket", {"priority": {"type": "string", "enum": ["low", "high"]}})
+
+    assert decide([tool], "Open a ticket about the slow printer", []).calls == [("open_ticket", {})]
+    assert decide([tool], "Open a HIGH priority ticket", []).calls == [("open_ticket", {"priority": "high"})]
+
+
+def test_given_required_parameters_when_the_text_offers_nothing_then_fallbacks_and_no_optional_ones():
+    tool = _function(
+        "book_table",
+        {
+            "restaurant_id": STRING,
+            "party_size": {"type": "integer", "minimum": 2},
+            "outdoor": {"type": "boolean"},
+            "seating": {"type": "string", "enum": ["inside", "terrace"]},
+            "contact_email": STRING,
+            "city": STRING,
+        },
+        ("restaurant_id", "party_size", "outdoor", "seating"),
+    )
+
+    decision = decide([tool], "book a table please", [])
+
+    assert decision.calls == [
+        (
+            "book_table",
+            {
+                "restaurant_id": "book a table please",
+                "party_size": 2,
+                "outdoor": False,
+                "seating": "inside",
+            },
+        )
+    ]
+    assert decide([ORDER_STATUS], "Where is the order for Alice?", []).calls == [
+        ("get_order_status", {"order_id": "Alice"})
+    ]
+
+
+def test_given_number_parameters_when_the_text_has_numbers_then_the_first_fills_them():
+    tool = _function("book_table", {"party_size": {"type": "integer"}, "budget": {"type": "number"}})
+
+    assert decide([tool], "Book a table for 4.5 people", []).calls == [("book_table", {"party_size": 4, "budget": 4.5})]
+
+
+def test_given_a_location_described_as_city_and_state_when_the_text_names_a_city_then_one_call_without_a_unit():
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Get the current weather in a given location",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string", "description": "City and state, e.g., San Francisco, CA"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["location"],
+        },
+    }
+
+    decision = decide([tool], "What's the weather like in San Francisco?", [])
+
+    assert decision.calls == [("get_weather", {"location": "San Francisco"})]
