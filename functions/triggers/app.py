@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from threadrunner import bootstrap, users
 from threadrunner.api.requests import UserMessageRequested
 from threadrunner.config import settings
+from threadrunner.domain.user import user_ref
 from threadrunner.observability import log_keys, logger, tracer
 from threadrunner.triggers import deliver, summary
 
@@ -22,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 )
 def post(delivery: dict) -> dict:
     request = UserMessageRequested.model_validate(delivery["request"])
-    log_keys(project=request.project, user_id=request.user_id)
+    log_keys(project=request.project, user=user_ref(request.user_id))
     answer = users.post_user_message(
         bootstrap.store(request.project), bootstrap.run_loop_control(), request.user_id, request, config.run_defaults
     )

@@ -298,7 +298,12 @@ def test_the_tool_function_publishes_its_metrics(stack, client, monkeypatch, cap
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Tally the topic metrics"}])
     client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
 
-    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    blobs: list[dict] = []
+
+    def announced() -> bool:  # AnnounceRun publishes the run's metrics a moment after the run completes
+        blobs.extend(json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line)
+        return any("RunsCompleted" in blob and "RunLatency" in blob and "PromptTokens" in blob for blob in blobs)
+
+    wait_for(announced, timeout=10)
     tool = next(blob for blob in blobs if blob.get("tool") == "tally")
     assert "ToolDuration" in tool and tool["ToolErrors"] in (0, [0.0])
-    assert any("RunsCompleted" in blob and "RunLatency" in blob and "PromptTokens" in blob for blob in blobs)

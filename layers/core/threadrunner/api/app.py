@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..config import Settings
 from ..domain.api_keys import key_hash, redact
+from ..domain.user import without_user_ids
 from ..errors import ThreadrunnerError
 from ..observability import log_keys, logger
 from ..ports import ApiKeys, RunLoopControl, Store, ToolCatalogue
@@ -155,9 +156,8 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     headers["openai-processing-ms"] = str(round((time.perf_counter() - started) * 1000))
     # Every answer leaves a line, refusals too (without the key): what a support ticket's request id finds.
     http = event.get("requestContext", {}).get("http", {})
-    logger.info(
-        "request", extra={"method": http.get("method"), "path": http.get("path"), "status": answer["statusCode"]}
-    )
+    path = without_user_ids(http.get("path", ""))
+    logger.info("request", extra={"method": http.get("method"), "path": path, "status": answer["statusCode"]})
     return {**answer, "headers": headers}
 
 
@@ -246,11 +246,20 @@ def _refuse_body(event: dict[str, Any], headers: dict[str, str], limit: int) -> 
             f"Unsupported Content-Type '{media_type}': send the body as application/json.",
             code="unsupported_media_type",
         )
-    if body and event.get("isBase64Encoded"):
-        try:
-            base64.b64decode(body).decode("utf-8")
-        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
-            return _refuse(400, "We could not parse the JSON body of your request: it is not UTF-8 text.")
+    if not body:
+        return None
+    try:
+        text = base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body
+    except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        return _refuse(400, "We could not parse the JSON body of your request: it is not UTF-8 text.")
+    try:
+        json.loads(text)
+    except RecursionError:
+        return _refuse(400, "We could not parse the JSON body of your request: it is nested too deeply.")
+    except json.JSONDecodeError:
+        pass  # the resolver answers malformed JSON in the hosted API's words
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        return _refuse(400, "We could not parse the JSON body of your request: it holds a number with too many digits.")
     return None
 
 

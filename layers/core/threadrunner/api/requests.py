@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    model_validator,
+)
 from pydantic_core import core_schema
 
+from ..domain import json_schema
 from ..domain.common import (
     SERVER_TOOL_PREFIX,
     CodeInterpreterTool,
@@ -102,6 +111,13 @@ ToolParam = Annotated[
 Tools = Annotated[list[ToolParam], Field(max_length=128)]
 
 
+def _safe_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Checked when the request arrives: nothing fetched, patterns RE2 can run, bounded size (domain/json_schema.py)."""
+    if schema is not None:
+        json_schema.check(schema)
+    return schema
+
+
 class TextFormat(Request):
     type: Literal["text"]
 
@@ -113,7 +129,7 @@ class JsonObjectFormat(Request):
 class JsonSchema(Request):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
     description: str | None = None
-    schema_: Annotated[dict[str, Any] | None, Field(alias="schema")] = None
+    schema_: Annotated[dict[str, Any] | None, Field(alias="schema"), AfterValidator(_safe_schema)] = None
     strict: bool | None = None
 
 

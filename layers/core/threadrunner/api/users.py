@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BeforeValidator
 
 from .. import users
 from ..domain.message import Message
@@ -19,7 +21,11 @@ from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
 
-UserIdPath = Annotated[UserId, Path(description="Your id of the user: 1 to 128 letters, digits and . _ : @ + = -")]
+UserIdPath = Annotated[
+    UserId,
+    BeforeValidator(unquote),  # API Gateway hands the path over percent-encoded: alice%40x.com is alice@x.com
+    Path(description="Your id of the user: 1 to 128 letters, digits and . _ : @ + = -"),
+]
 
 
 @router.post("/v1/users/<user_id>/messages", summary="Send a user's message (extension)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import json_schema
 from .common import CodeInterpreterTool, FileSearchTool
 from .message import Message
 from .model_turn import InputMessage, ToolOutput, TurnRequest
@@ -69,13 +70,9 @@ def format_problem(response_format: Any, text: str) -> str | None:
         return f"The response_format is {kind}, but the model's message is not valid JSON: {exc}."
     if kind == "json_object":
         return None if isinstance(value, dict) else "The response_format is json_object, but the message is not one."
-    import fastjsonschema  # only runs with a json_schema format need it
-
-    schema = response_format.get("json_schema", {}).get("schema") or {}
-    try:
-        fastjsonschema.validate(schema, value)
-    except fastjsonschema.JsonSchemaException as exc:
-        return f"The model's message does not match the response_format's JSON schema: {exc}."
+    problem = json_schema.problem(response_format.get("json_schema", {}).get("schema") or {}, value)
+    if problem:
+        return f"The model's message does not match the response_format's JSON schema: {problem}."
     return None
 
 

@@ -1,0 +1,130 @@
+"""What template.yaml grants and sets: least privilege, no contents in traces, throttling, logs kept, no open doors."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from threadrunner_local.template import Template, load
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/threadrunner-Table"
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return load(ROOT)
+
+
+def _statements(template: Template, logical_id: str) -> list[dict[str, Any]]:
+    """The inline statements of a function's policies (SAM policy templates are named, not expanded)."""
+    policies = template.raw["Resources"][logical_id]["Properties"].get("Policies", [])
+    return [
+        statement
+        for policy in policies
+        if isinstance(policy, dict) and "Statement" in policy
+        for statement in template.resolve(policy["Statement"])
+    ]
+
+
+def _may(template: Template, function: str, action: str, leading_key: str) -> bool:
+    """Whether the function's statements allow ``action`` on the table for an item whose partition key is given."""
+    for statement in _statements(template, function):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] != "Allow" or action not in actions or statement["Resource"] != TABLE:
+            continue
+        keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        if keys is None or any(fnmatch.fnmatchcase(leading_key, pattern) for pattern in keys):
+            return True
+    return False
+
+
+def test_no_function_holds_the_whole_table(template):
+    for logical_id in template.functions:
+        policies = template.raw["Resources"][logical_id]["Properties"].get("Policies", [])
+        assert not any(
+            isinstance(p, dict) and ("DynamoDBCrudPolicy" in p or "DynamoDBReadPolicy" in p) for p in policies
+        )
+        for statement in _statements(template, logical_id):
+            if statement.get("Resource") == TABLE:
+                assert statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"], logical_id
+                assert "dynamodb:Scan" not in statement["Action"], logical_id
+
+
+LOOP_AND_TOOLS = (
+    "StartTurnFunction",
+    "CheckTurnFunction",
+    "RequestToolOutputsFunction",
+    "SubmitToolOutputsFunction",
+    "FinalizeRunFunction",
+    "FailRunFunction",
+    "AnnounceRunFunction",
+    "ReconcilerFunction",
+    "ToolFunction",
+)
+
+
+@pytest.mark.parametrize("function", LOOP_AND_TOOLS)
+def test_the_loop_and_tool_functions_reach_project_data_only(template, function):
+    assert _may(template, function, "dynamodb:UpdateItem", "P#acme#THREAD#thread_1")
+    for key in ("APIKEY#0123abcd", "APIKEYS", "idempotency#threadrunner-ApiFunction"):
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"):
+            assert not _may(template, function, action, key), (function, action, key)
+
+
+def test_only_the_api_reads_api_keys_and_nobody_writes_them(template):
+    assert _may(template, "ApiFunction", "dynamodb:GetItem", "APIKEY#0123abcd")
+    for function in template.functions:
+        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+            assert not _may(template, function, action, "APIKEY#0123abcd"), function
+            assert not _may(template, function, action, "APIKEYS"), function
+    for function in ("EventsFunction", "QueueFunction"):
+        assert not _may(template, function, "dynamodb:GetItem", "APIKEY#0123abcd")
+        assert _may(template, function, "dynamodb:PutItem", "idempotency#threadrunner-EventsFunction")
+
+
+def test_traces_never_capture_what_handlers_return_or_raise(template):
+    variables = template.raw["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+    for spec in template.functions.values():  # no function turns it back on
+        assert spec.environment["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
+def test_the_api_is_throttled_and_logs_requests_without_secrets_or_user_ids(template):
+    api = template.raw["Resources"]["HttpApi"]["Properties"]
+    assert set(api["DefaultRouteSettings"]) == {"ThrottlingRateLimit", "ThrottlingBurstLimit"}
+    log_format = api["AccessLogSettings"]["Format"]
+    assert "$context.requestId" in log_format and "$context.status" in log_format
+    assert "authorization" not in log_format.lower() and "$context.path" not in log_format
+    assert template.raw["Resources"]["ApiFunction"]["Properties"]["Events"]["Api"]["Properties"]["ApiId"] == {
+        "Ref": "HttpApi"
+    }
+
+
+def test_reserved_concurrency_and_the_tool_fan_out_are_bounded_by_settings(template):
+    for function, parameter in (("ApiFunction", "ApiReservedConcurrency"), ("ToolFunction", "ToolReservedConcurrency")):
+        reserved = template.raw["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved["Fn::If"][1] == {"Ref": parameter}
+    assert '"MaxConcurrency": 10' in (ROOT / "statemachine" / "run_loop.asl.json").read_text()
+
+
+def test_every_log_is_kept_for_a_bounded_time(template):
+    groups = template.resources("AWS::Logs::LogGroup")
+    assert groups and all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
+    assert template.raw["Globals"]["Function"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogs"}
+    logging = template.raw["Resources"]["RunLoopStateMachine"]["Properties"]["Logging"]
+    assert logging["IncludeExecutionData"] is False
+
+
+def test_the_events_dead_letter_queue_takes_only_the_stacks_rules_and_secrets_are_matched_exactly(template):
+    (statement,) = template.raw["Resources"]["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Fn::GetAtt": ["EventsFunctionMessageRequested", "Arn"]},
+        {"Fn::GetAtt": ["ReconcilerFunctionExecutionEnded", "Arn"]},
+    ]
+    text = (ROOT / "template.yaml").read_text()
+    assert "${ModelApiKeySecretName}-*" not in text and text.count("${ModelApiKeySecretName}-??????") >= 1
