@@ -8,6 +8,7 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py list
     python scripts/keys.py revoke --name alice
     python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
+    python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
 """
 
@@ -26,7 +27,8 @@ from threadrunner.domain.api_keys import key_hash, new_api_key, redact
 from threadrunner.domain.budget import Budget
 from threadrunner.domain.common import now
 
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+LOCAL_ENDPOINT = f"http://127.0.0.1:{os.environ.get('THREADRUNNER_AWS_PORT', '4566')}"
+"""make run's moto, on the port make run uses."""
 LOCAL_TABLE = "threadrunner-Table"
 
 
@@ -57,8 +59,19 @@ def main(argv: list[str]) -> int:
     budget.add_argument("--project", required=True)
     budget.add_argument("--daily-tokens", type=int, help="tokens the project may use per UTC day")
     budget.add_argument("--daily-tokens-per-user", type=int, help="tokens each user may use per UTC day")
+    models = commands.add_parser("models", help="limit the models a project's assistants and runs may name")
+    models.add_argument("--project", required=True)
+    choice = models.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--allow", help="comma-separated model ids")
+    choice.add_argument("--any", action="store_true", help="lift the limit")
     args = parser.parse_args(argv)
 
+    if args.command == "models":
+        store = DynamoDBStore(_table(args), args.project, _client(args))
+        allowed = None if args.any else frozenset(filter(None, (m.strip() for m in args.allow.split(","))))
+        store.set_allowed_models(allowed)
+        print(json.dumps({"project": args.project, "models": sorted(allowed) if allowed is not None else None}))
+        return 0
     if args.command == "budget":
         store = DynamoDBStore(_table(args), args.project, _client(args))
         store.set_budget(Budget(daily_tokens=args.daily_tokens, daily_tokens_per_user=args.daily_tokens_per_user))

@@ -30,6 +30,7 @@ def stack() -> Iterator[LocalStack]:
             "TOOL_OUTPUTS_TIMEOUT_SECONDS": str(TEST_TOOL_OUTPUTS_TIMEOUT),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "KEY_CACHE_SECONDS": "0",  # a revoked key is refused at once
+            "UNKNOWN_KEY_CACHE_SECONDS": "0",  # and a key created by a test works at once
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )

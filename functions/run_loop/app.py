@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
 from threadrunner.config import settings
-from threadrunner.loop import LoopState, RunLoop, TurnState
+from threadrunner.loop import LoopState, RunLoop, RunLoopEnded, TurnState
 from threadrunner.observability import add_metric, log_keys, log_metrics, logger, tracer
 
 config = settings()
@@ -61,13 +61,11 @@ def reconcile_run(event: dict, context: LambdaContext) -> dict:
     """ReconcilerFunction: a Step Functions execution status change (FAILED, TIMED_OUT, ABORTED) of the run loop."""
     detail = event["detail"]
     status = detail["status"]
-    cause = detail.get("cause") or detail.get("error") or "no cause given"
+    logger.warning("run loop execution ended early", extra={"status": status, "cause": detail.get("cause")})
+    cause = {"errorType": RunLoopEnded.__name__, "errorMessage": f"The run loop's execution ended {status}."}
     state = {
         **json.loads(detail["input"]),
-        "error": {
-            "Error": _EXECUTION_ERRORS.get(status, "States.Runtime"),
-            "Cause": f"The run loop's execution ended {status} before the run did: {cause}",
-        },
+        "error": {"Error": _EXECUTION_ERRORS.get(status, "States.Runtime"), "Cause": json.dumps(cause)},
     }
     add_metric("RunsReconciled", MetricUnit.Count, 1)
     return _reconcile(state, context)

@@ -18,12 +18,38 @@ from urllib.parse import parse_qsl, urlsplit
 from .dispatch import Dispatcher, FunctionError
 from .template import ACCOUNT
 
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""The largest body the local servers read: API Gateway's payload limit."""
 
-def http_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> dict:
-    """The API Gateway HTTP API v2 event of one request (route ``ANY /v1/{proxy+}``)."""
+
+class BodyRefused(Exception):
+    """A request whose body the local servers do not read: a bad or too large ``Content-Length``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def read_body(handler: BaseHTTPRequestHandler, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request's body, as its ``Content-Length`` announces it, if that is a sane number."""
+    announced = handler.headers.get("Content-Length") or "0"
+    if not announced.isdigit():  # negative or not a number: reading would fail or hang
+        raise BodyRefused(400, f"Invalid Content-Length: {announced[:20]!r}.")
+    if int(announced) > limit:  # read before refusing, a huge value would exhaust the memory
+        raise BodyRefused(413, f"The request body of {announced} bytes is larger than {limit} bytes.")
+    return handler.rfile.read(int(announced))
+
+
+def http_event(
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str = "127.0.0.1"
+) -> dict:
+    """The API Gateway HTTP API v2 event of one request (route ``ANY /v1/{proxy+}``).
+
+    Repeated headers are joined with commas, as API Gateway joins them.
+    """
     parts = urlsplit(target)
     lowered: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in headers:
         key = name.lower()
         lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
     query: dict[str, str] = {}
@@ -76,24 +102,14 @@ def _handler(dispatcher: Dispatcher, function: str) -> type[BaseHTTPRequestHandl
             pass
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            try:
+                body = read_body(self)
+            except BodyRefused as refused:
+                self.close_connection = True  # the unread body must not be taken for the next request
+                return self._error(refused.status, str(refused), "invalid_request")
             if not self.path.startswith("/v1/"):
-                return self._write(
-                    404,
-                    {"Content-Type": "application/json"},
-                    json.dumps(
-                        {
-                            "error": {
-                                "message": f"Invalid URL ({self.command} {self.path})",
-                                "type": "invalid_request_error",
-                                "param": None,
-                                "code": "unknown_url",
-                            }
-                        }
-                    ).encode(),
-                )
-            event = http_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+                return self._error(404, f"Invalid URL ({self.command} {self.path})", "unknown_url")
+            event = http_event(self.command, self.path, self.headers.items(), body, self.client_address[0])
             try:
                 answer = dispatcher.invoke(function, event)
             except FunctionError as error:
@@ -103,6 +119,10 @@ def _handler(dispatcher: Dispatcher, function: str) -> type[BaseHTTPRequestHandl
             payload = answer.get("body") or ""
             data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
             return self._write(answer.get("statusCode", 200), answer.get("headers") or {}, data)
+
+        def _error(self, status: int, message: str, code: str) -> None:
+            error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+            self._write(status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
 
         def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
             self.send_response(status)
@@ -123,6 +143,11 @@ class LocalHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 256  # the default of 5 resets connections under load
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # A client that announces more than it sends does not hold a thread forever.
+        request.settimeout(60)
+        super().finish_request(request, client_address)
 
 
 class LocalHTTPService:

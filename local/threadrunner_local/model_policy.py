@@ -231,10 +231,26 @@ def _asks_for(name: str, spec: dict[str, Any]) -> str | None:
     return next((kind for kind, words in _KIND_DESCRIPTION_WORDS.items() if description & words), None)
 
 
+def _enum(spec: dict[str, Any]) -> list[Any]:
+    """The values of an enum parameter; none for anything that is not a list of them."""
+    values = spec.get("enum")
+    return values if isinstance(values, list) else []
+
+
+def _properties(schema: Any) -> dict[str, dict[str, Any]]:
+    """The parameters of a schema that are schemas themselves; a client may send anything as ``parameters``."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return (
+        {name: spec for name, spec in (properties or {}).items() if isinstance(spec, dict)}
+        if isinstance(properties, dict)
+        else {}
+    )
+
+
 def _find(tool: dict[str, Any], text: str) -> _Found:
     """The values ``text`` offers to ``tool``; a value of one of its enums is no name, id or e-mail address."""
-    properties: dict[str, Any] = (tool.get("parameters") or {}).get("properties", {})
-    enum_values = {str(value).lower() for spec in properties.values() for value in spec.get("enum", [])}
+    properties = _properties(tool.get("parameters"))
+    enum_values = {str(value).lower() for spec in properties.values() for value in _enum(spec)}
     names, id_values, addresses = (
         [value for value in values if value.lower() not in enum_values]
         for values in (entities(text, _tool_words(tool)), _ids(text), _emails(text))
@@ -245,8 +261,8 @@ def _find(tool: dict[str, Any], text: str) -> _Found:
 def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
     """What the text offers one parameter, in order: one value, or several names, ids or e-mail addresses."""
     kind = spec.get("type", "string")
-    if "enum" in spec:
-        return _mentioned(spec["enum"], found.text)
+    if _enum(spec):
+        return _mentioned(_enum(spec), found.text)
     if kind in ("integer", "number"):
         return [int(float(number)) if kind == "integer" else float(number) for number in found.numbers[:1]]
     if kind != "string":
@@ -260,8 +276,8 @@ def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
 def _fallback(spec: dict[str, Any], found: _Found) -> Any:
     """A required parameter's value when the text offers none."""
     kind = spec.get("type", "string")
-    if "enum" in spec:
-        return spec.get("default", spec["enum"][0])
+    if _enum(spec):
+        return spec.get("default", _enum(spec)[0])
     if kind in ("integer", "number"):
         return spec.get("default", spec.get("minimum", 1))
     if kind == "boolean":
@@ -274,12 +290,13 @@ def _fallback(spec: dict[str, Any], found: _Found) -> Any:
 
 def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
     """One argument set per call: one call per value of the first parameter the text offers several values for."""
-    schema = tool.get("parameters") or {}
-    required = set(schema.get("required", []))
+    schema = tool.get("parameters")
+    required = schema.get("required") if isinstance(schema, dict) else None
+    required = set(required) if isinstance(required, list) else set()
     found = _find(tool, text)
     arguments: dict[str, Any] = {}
     fan_out: tuple[str, list[Any]] | None = None
-    for name, spec in schema.get("properties", {}).items():
+    for name, spec in _properties(schema).items():
         values = _values(name, spec, found)
         if values:
             arguments[name] = values[0]
@@ -325,10 +342,10 @@ def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]]) -> Decision:
 def _instance(schema: dict[str, Any], text: str) -> Any:
     """A value that matches a JSON schema, filled with the reply where a string goes."""
     kind = schema.get("type", "object")
-    if "enum" in schema:
-        return schema["enum"][0]
+    if _enum(schema):
+        return _enum(schema)[0]
     if kind == "object":
-        return {name: _instance(spec, text) for name, spec in schema.get("properties", {}).items()}
+        return {name: _instance(spec, text) for name, spec in _properties(schema).items()}
     if kind == "array":
         return [_instance(schema.get("items", {}), text)] if schema.get("minItems", 0) else []
     return {"string": text, "integer": 1, "number": 1.0, "boolean": True, "null": None}.get(kind, text)

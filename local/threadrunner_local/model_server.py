@@ -16,11 +16,13 @@ import re
 import secrets
 import threading
 import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .http_adapter import LocalHTTPService
+from .http_adapter import BodyRefused, LocalHTTPService, read_body
 from .model_policy import decide, formatted
 
 FAULT_KINDS = {
@@ -147,16 +149,29 @@ def _response_body(
     }
 
 
+MAX_RESPONSES = 5000
+"""The responses the double keeps (the oldest go first): a long-running ``make run`` holds bounded memory."""
+MAX_REQUESTS = 1000
+"""The create requests ``/_offline/requests`` shows, the latest ones."""
+
+
 @dataclass
 class OfflineModel:
     """The state of the double: stored responses, pending faults, the requests it saw."""
 
     latency: float = 1.0
     api_key: str = ""
-    responses: dict[str, StoredResponse] = field(default_factory=dict)
+    responses: OrderedDict[str, StoredResponse] = field(default_factory=OrderedDict)
     faults: list[Fault] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_REQUESTS))
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def keep(self, stored: StoredResponse) -> None:
+        """Store a response under its id, forgetting the oldest beyond :data:`MAX_RESPONSES`."""
+        with self.lock:
+            self.responses[stored.body["id"]] = stored
+            while len(self.responses) > MAX_RESPONSES:
+                self.responses.popitem(last=False)
 
     def take_fault(self, on: str, text: str) -> Fault | None:
         with self.lock:
@@ -226,8 +241,7 @@ class OfflineModel:
             items=history + output,
             fails=fault is not None and fault.kind == "failed",
         )
-        with self.lock:
-            self.responses[body["id"]] = stored
+        self.keep(stored)
         return stored
 
     def seed(self, response_id: str, user_text: str, output: list[dict[str, Any]]) -> None:
@@ -235,10 +249,7 @@ class OfflineModel:
         now = time.time()
         history: list[dict[str, Any]] = [{"role": "user", "content": user_text}]
         body = _response_body(response_id, {"model": "gpt-4.1-mini"}, output, (_tokens(user_text), 10), "completed")
-        with self.lock:
-            self.responses[response_id] = StoredResponse(
-                body=body, created=now, finish_at=now, text=user_text, items=history + output
-            )
+        self.keep(StoredResponse(body=body, created=now, finish_at=now, text=user_text, items=history + output))
 
     def view(self, stored: StoredResponse) -> dict[str, Any]:
         """The response as a caller sees it now."""
@@ -286,12 +297,13 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             )
 
         def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")
+            return json.loads(read_body(self) or b"{}")
 
         def _authorized(self) -> bool:
-            if model.api_key and self.headers.get("Authorization") != f"Bearer {model.api_key}":
-                self._error(401, "Incorrect API key provided.", "invalid_api_key")
+            presented = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            if model.api_key and presented != model.api_key:
+                # Worded as OpenAI words it, with the start and end of the key: what must never reach a tenant.
+                self._error(401, f"Incorrect API key provided: {presented[:3]}***{presented[-4:]}.", "invalid_api_key")
                 return False
             return True
 
@@ -303,7 +315,27 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 self._error(500, "The server had an error (injected by the offline model).")
             return fault
 
+        def _guarded(self, serve: Callable[[], None]) -> None:
+            try:
+                serve()
+            except BodyRefused as refused:
+                self.close_connection = True  # the unread body must not be taken for the next request
+                self._error(refused.status, str(refused))
+            except ValueError as exc:  # a body that is not JSON
+                self._error(400, f"The body is not JSON: {exc}")
+            except Exception as exc:  # a double answers whatever it is sent; a dropped connection explains nothing
+                self._error(500, f"The offline model failed on this request: {type(exc).__name__}: {exc}")
+
         def do_POST(self) -> None:
+            self._guarded(self._post)
+
+        def do_GET(self) -> None:
+            self._guarded(self._get)
+
+        def do_DELETE(self) -> None:
+            self._guarded(self._delete)
+
+        def _post(self) -> None:
             path = self.path.split("?")[0]
             body = self._body()
             if path == "/_offline/faults":
@@ -337,10 +369,10 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, model.view(stored))
             return self._error(404, f"Invalid URL (POST {path})")
 
-        def do_GET(self) -> None:
+        def _get(self) -> None:
             path = self.path.split("?")[0]
             if path == "/_offline/requests":
-                return self._send(200, {"requests": model.requests})
+                return self._send(200, {"requests": list(model.requests)})
             if not self._authorized():
                 return None
             match = re.fullmatch(r"/v1/responses/([^/]+)", path)
@@ -351,7 +383,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, model.view(stored))
             return self._error(404, f"No response found with id '{path.rsplit('/', 1)[-1]}'.")
 
-        def do_DELETE(self) -> None:
+        def _delete(self) -> None:
             if self.path == "/_offline/faults":
                 model.faults.clear()
                 return self._send(200, {"faults": 0})

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
 from tests.conftest import api_call
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
+from threadrunner.adapters.dynamodb import DynamoDBStore
+from threadrunner.api.requests import MessageCreate
 from threadrunner.domain.user import user_ref
+from threadrunner.service import new_message
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -117,3 +127,134 @@ def test_a_percent_encoded_user_id_is_the_same_user_and_logs_show_only_its_hash(
     logged = json.dumps(log_lines)
     assert user not in logged and user.replace("@", "%40") not in logged
     assert f"/v1/users/{user_ref(user)}/messages" in logged
+
+
+# 16: what the provider or DynamoDB says stays in the logs ---------------------------------------------
+
+
+def test_a_provider_refusal_ends_the_run_with_a_generic_error_that_quotes_nothing_of_the_provider(stack, client):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    model = stack.model_server.model
+    key, model.api_key = model.api_key, "sk-another-provider-key"  # the provider refuses the deployment's key
+    try:
+        run = client.beta.threads.create_and_run_poll(
+            assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "Hello"}]}
+        )
+    finally:
+        model.api_key = key
+
+    assert run.status == "failed" and run.last_error.code == "invalid_prompt"
+    assert run.last_error.message == "ModelRequestRejected: The model provider refused the request (HTTP 401)."
+
+
+def test_data_dynamodb_refuses_answers_400_without_its_words(client):
+    thread = client.beta.threads.create()
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.beta.threads.messages.create(thread.id, role="user", content="x" * 420_000)
+    assert caught.value.body["message"] == (
+        "The request holds data that cannot be stored: an object over 400 KB, or nested too deeply."
+    )
+
+
+# 17: client tool outputs are bounded like server ones ---------------------------------------------------
+
+
+def test_a_client_tool_output_over_the_cap_is_refused_and_the_run_still_waits(client):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[ACCOUNT_BALANCE_TOOL])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "What is my account balance?"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    (call,) = run.required_action.submit_tool_outputs.tool_calls
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.beta.threads.runs.submit_tool_outputs(
+            run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "x" * 390_000}]
+        )
+
+    assert caught.value.param == "tool_outputs[0].output" and "at most 65536" in caught.value.message
+    assert client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "requires_action"
+    done = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "12 USD"}]
+    )
+    assert done.status == "completed"
+
+
+# 23: run texts are bounded; an operator can limit a project's models -----------------------------------
+
+
+def test_run_instructions_and_models_are_bounded_and_a_projects_models_can_be_limited(stack, project_client):
+    client, project = project_client
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = client.beta.threads.create()
+    for field, value in (
+        ("instructions", "x" * 256_001),
+        ("additional_instructions", "x" * 256_001),
+        ("model", "m" * 257),
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, **{field: value})
+        assert caught.value.param == field
+
+    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).set_allowed_models(frozenset({"gpt-4.1-mini"}))
+
+    with pytest.raises(openai.BadRequestError, match="not allowed for this project") as caught:
+        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, model="o3-pro")
+    assert caught.value.code == "model_not_allowed"
+    with pytest.raises(openai.BadRequestError, match="not allowed"):
+        client.beta.assistants.create(model="gpt-4.1")
+    assert client.beta.threads.runs.list(thread_id=thread.id).data == []
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed"
+
+
+# 24: the local stack's own tools and adapters ------------------------------------------------------------
+
+
+def test_the_key_tool_finds_a_stack_on_another_port(stack):
+    port = stack.aws_endpoint.rsplit(":", 1)[1]
+    name = "key-" + secrets.token_hex(3)
+    created = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "keys.py"), "create", "--name", name, "--project", "ported"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "THREADRUNNER_AWS_PORT": port},
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert api_call(stack, "GET", "/assistants", key=key)[0] == 200
+
+
+def test_the_http_adapter_refuses_lengths_it_cannot_read(stack):
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    for length, status in (("-1", 400), ("abc", 400), (str(10**12), 413)):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.putrequest("POST", "/v1/assistants")
+        connection.putheader("Content-Length", length)
+        connection.putheader("Authorization", f"Bearer {stack.config.api_key}")
+        connection.endheaders()
+        answer = connection.getresponse()
+        assert answer.status == status and json.loads(answer.read())["error"]["code"] == "invalid_request"
+        connection.close()
+
+
+# 9: filtering messages by run reads about a page, however long the thread ----------------------------------
+
+
+def test_listing_a_runs_messages_in_a_long_thread_reads_a_few_items(stack, client):
+    from threadrunner import bootstrap
+
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "first"}]}
+    )
+    store = DynamoDBStore(stack.table_name, "default", stack.client("dynamodb"))
+    for index in range(300):  # a long thread after the run, written straight to the table
+        store.add_message(new_message(run.thread_id, MessageCreate(role="user", content=f"later {index}")))
+    queries: list[str] = []
+    api_client = bootstrap._client("dynamodb")  # the client ApiFunction reads the table with
+    api_client.meta.events.register("before-call.dynamodb.Query", lambda **_: queries.append("query"))
+
+    listed = client.beta.threads.messages.list(run.thread_id, run_id=run.id)
+
+    assert [(m.role, m.run_id) for m in listed.data] == [("assistant", run.id)] and not listed.has_more
+    assert len(queries) <= 1

@@ -55,6 +55,10 @@ class Settings(BaseModel):
     """How long the provider key is cached before Secrets Manager is asked again."""
     key_cache_seconds: float = Field(60.0, alias="KEY_CACHE_SECONDS", ge=0)
     """How long ApiFunction trusts its lookup of an API key: a revoked key works at most this long."""
+    unknown_key_cache_seconds: float = Field(10.0, alias="UNKNOWN_KEY_CACHE_SECONDS", ge=0)
+    """How long ApiFunction remembers that a key does not exist (a key created meanwhile waits this long)."""
+    key_cache_entries: int = Field(2000, alias="KEY_CACHE_ENTRIES", ge=1)
+    """The most key lookups one container remembers (about 200 bytes each)."""
     daily_token_budget: int = Field(0, alias="DAILY_TOKEN_BUDGET", ge=0)
     """Tokens a project may use per UTC day before new runs answer 429; 0 is no limit."""
     daily_token_budget_per_user: int = Field(0, alias="DAILY_TOKEN_BUDGET_PER_USER", ge=0)

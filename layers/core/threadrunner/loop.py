@@ -49,6 +49,7 @@ from .domain.run_step import (
 from .domain.server_tools import server_tool_names
 from .domain.tool_call import ToolCall
 from .errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
+from .observability import logger
 from .ports import EventPublisher, ModelClient, RunLoopControl, Store, ToolCatalogue
 
 TurnOutcome = Literal["pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
@@ -72,6 +73,10 @@ class ToolOutputsMissing(ThreadrunnerError):
 
 class ServerToolUnavailable(ThreadrunnerError):
     """A server tool the run declares is gone from the registry (a new deployment): the run cannot start."""
+
+
+class RunLoopEnded(ThreadrunnerError):
+    """The loop's execution ended (failed, timed out, aborted) before its run did: the reconciler's cause."""
 
 
 class TurnState(BaseModel):
@@ -333,13 +338,14 @@ class RunLoop:
         user_id = self._store.thread_user(state.thread_id)
         if self._store.count_usage(run, user_id, today()):  # once per run, for budgets and usage reports
             self.run_metrics = _run_metrics(record)
+        # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
+        users.drain(self._store, self._control, state.thread_id, self._settings.model_override)
         if "announced" not in record.claims:  # a retried task does not announce twice
             reply = None
             if "message" in record.claims:
-                reply = self._store.get_message(state.thread_id, record.claims["message"]).text
+                reply = self._store.get_message(state.thread_id, record.claims["message"])
             self._events.publish(run_event(state.project, run, user_id, reply))
             self._store.claim_id(state.thread_id, state.run_id, "announced", "yes")
-        users.drain(self._store, self._control, state.thread_id, self._settings.model_override)
         return TurnState(outcome="failed" if run.status == "failed" else "stopped")
 
     def reconcile(self, state: LoopState) -> TurnState:
@@ -513,14 +519,30 @@ def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **field
 
 
 def _from_caught(caught: CaughtError | None) -> LastError:
+    """The ``last_error`` of a caught error: threadrunner's own message, never what else a cause holds."""
     if caught is None:
         return LastError(code="server_error", message="The run failed for an unknown reason.")
-    message = caught.Cause or "no details"
-    try:  # a Lambda error's cause is its JSON error payload
-        message = json.loads(message).get("errorMessage", message)
-    except (ValueError, AttributeError):
-        pass
+    try:  # a task's error cause is its JSON error payload
+        payload = json.loads(caught.Cause or "")
+    except ValueError:
+        payload = None
+    ours = isinstance(payload, dict) and payload.get("errorType") in _own_error_names()
+    if ours:
+        message = str(payload["errorMessage"])
+    else:  # an unexpected exception, or Step Functions' own words: internals for the logs, not for tenants
+        logger.warning("run failed on an unexpected error", extra={"error": caught.Error, "cause": caught.Cause})
+        message = "The run stopped on an internal error."
     return LastError(code=_ERROR_CODES.get(caught.Error, "server_error"), message=f"{caught.Error}: {message}"[:1000])
+
+
+def _own_error_names() -> set[str]:
+    """The names of threadrunner's own errors, whose messages are written for the caller."""
+    names, pending = set(), [ThreadrunnerError]
+    while pending:
+        kind = pending.pop()
+        names.add(kind.__name__)
+        pending += kind.__subclasses__()
+    return names
 
 
 _ALL_STEPS = PageRequest(limit=100, order="asc")

@@ -53,14 +53,28 @@ def check_tools(catalogue: ToolCatalogue, tools: Sequence[AssistantTool]) -> Non
     server_tools.check_tools(tools, catalogue.server_tools() if server_tools.server_tool_names(tools) else {})
 
 
+def check_model(store: Store, model: str) -> None:
+    """Refuse a model the project's operator did not allow (``scripts/keys.py models``)."""
+    allowed = store.allowed_models()
+    if allowed is not None and model not in allowed:
+        raise InvalidRequest(
+            f"The model '{model}' is not allowed for this project; allowed: {', '.join(sorted(allowed))}.",
+            param="model",
+            code="model_not_allowed",
+        )
+
+
 def create_assistant(store: Store, catalogue: ToolCatalogue, body: AssistantCreate) -> Assistant:
     assistant = Assistant(id=new_id("asst"), created_at=now(), **given_fields(body))
+    check_model(store, assistant.model)
     check_tools(catalogue, assistant.tools)
     store.put_assistant(assistant)
     return assistant
 
 
 def update_assistant(store: Store, catalogue: ToolCatalogue, assistant_id: str, body: AssistantUpdate) -> Assistant:
+    if body.model is not None:
+        check_model(store, body.model)
     if body.tools is not None:
         check_tools(catalogue, body.tools)
     return store.update_assistant(assistant_id, given_fields(body))
@@ -199,6 +213,7 @@ def create_run(
     if body.tools is not None:
         check_tools(catalogue, body.tools)
     assistant = store.get_assistant(body.assistant_id)
+    check_model(store, body.model or assistant.model)
     thread = store.get_thread(thread_id)
     check_budget(store, defaults, store.thread_user(thread_id))
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
@@ -215,7 +230,8 @@ def create_thread_and_run(
         raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
     if body.tools is not None:
         check_tools(catalogue, body.tools)  # before anything is written
-    store.get_assistant(body.assistant_id)
+    assistant = store.get_assistant(body.assistant_id)
+    check_model(store, body.model or assistant.model)
     check_budget(store, defaults)
     thread_body = body.thread or ThreadCreate()
     if body.tool_resources and not thread_body.tool_resources:
@@ -226,11 +242,28 @@ def create_thread_and_run(
 
 
 def submit_tool_outputs(
-    store: Store, control: RunLoopControl, thread_id: str, run_id: str, body: SubmitToolOutputsRequest
+    store: Store,
+    control: RunLoopControl,
+    thread_id: str,
+    run_id: str,
+    body: SubmitToolOutputsRequest,
+    max_output_bytes: int,
 ) -> Run:
-    """Answer every call the run waits for, exactly once, and resume its loop."""
+    """Answer every call the run waits for, exactly once, and resume its loop.
+
+    An output longer than ``max_output_bytes`` (the cap of server tools' outputs) is refused, not cut:
+    the client can shorten it knowing what it holds.
+    """
     if body.stream:
         raise InvalidRequest(_NO_STREAMING, param="stream", code="unsupported_parameter")
+    for index, output in enumerate(body.tool_outputs):
+        size = len(output.output.encode("utf-8", "surrogatepass"))
+        if size > max_output_bytes:
+            raise InvalidRequest(
+                f"The output for {output.tool_call_id} has {size} bytes; tool outputs hold at most {max_output_bytes}.",
+                param=f"tool_outputs[{index}].output",
+                code="string_above_max_length",
+            )
     record = store.get_run_record(thread_id, run_id)
     run = record.run
     if run.status != "requires_action" or run.required_action is None or record.waiting_step_id is None:

@@ -36,7 +36,7 @@ def post_user_message(
 
     Returns the run that answers it, or, while another run is active, the queued message and its place.
     """
-    store.get_assistant(body.assistant_id)  # an unknown assistant writes nothing
+    service.check_model(store, store.get_assistant(body.assistant_id).model)  # an unknown assistant writes nothing
     service.check_budget(store, defaults, user_id)  # and neither does a spent budget
     user = store.get_user(user_id)
     if user is None:

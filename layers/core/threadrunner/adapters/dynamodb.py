@@ -47,6 +47,7 @@ from ..domain.thread import Thread
 from ..domain.tool_call import ToolCall
 from ..domain.user import QueuedMessage, UserRecord
 from ..errors import InvalidRequest, InvalidTransition, NotFound, RunActive
+from ..observability import logger
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -143,7 +144,10 @@ class _GuardedClient:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ValidationException":
                     raise
-                raise InvalidRequest(f"The request holds data that cannot be stored: {exc}") from exc
+                logger.warning("data refused by DynamoDB", extra={"operation": name, "detail": str(exc)})
+                raise InvalidRequest(
+                    "The request holds data that cannot be stored: an object over 400 KB, or nested too deeply."
+                ) from exc
             except UnicodeEncodeError as exc:
                 raise InvalidRequest("The request holds text that is not valid Unicode.") from exc
 
@@ -264,7 +268,6 @@ class DynamoDBStore:
         high: str = _HIGHEST,
         forward: bool = True,
         limit: int | None = None,
-        where: tuple[str, dict[str, Any]] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every item of a partition (with ``low <= SK <= high``), read page after page as the caller consumes."""
         request: dict[str, Any] = {
@@ -279,9 +282,6 @@ class DynamoDBStore:
             request["ExpressionAttributeValues"] |= {":low": {"S": low}, ":high": {"S": high}}
         if limit is not None:
             request["Limit"] = limit
-        if where is not None:
-            request["FilterExpression"] = where[0]
-            request["ExpressionAttributeValues"].update(_to_attributes(where[1]))
         while True:
             answer = self._client.query(**request)
             for item in answer.get("Items", []):
@@ -290,9 +290,7 @@ class DynamoDBStore:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
-    def _page(
-        self, pk: str, prefix: str, page: PageRequest, where: tuple[str, dict[str, Any]] | None = None
-    ) -> tuple[list[dict[str, Any]], bool]:
+    def _page(self, pk: str, prefix: str, page: PageRequest) -> tuple[list[dict[str, Any]], bool]:
         """One page of the items whose SK is ``prefix + <id>``, in list order, and whether more follow."""
         ascending = page.order == "asc"
         low, high = prefix, prefix + _HIGHEST
@@ -317,7 +315,7 @@ class DynamoDBStore:
         # With only `before`, the page ends at the cursor: read back from it, then restore list order.
         backwards = page.before is not None and page.after is None
         items: list[dict[str, Any]] = []
-        for item in self._query(pk, low, high, ascending != backwards, page.limit + 2, where):
+        for item in self._query(pk, low, high, ascending != backwards, page.limit + 2):
             if item["SK"] not in excluded:
                 items.append(item)
             if len(items) > page.limit:
@@ -400,6 +398,17 @@ class DynamoDBStore:
 
     def set_budget(self, budget: Budget) -> None:
         self._client.put_item(**self._put(f"P#{self.project}#BUDGET", "BUDGET", "budget", budget.model_dump()))
+
+    def allowed_models(self) -> frozenset[str] | None:
+        item = self._get(f"P#{self.project}#MODELS", "MODELS")
+        return frozenset(item["models"]) if item else None
+
+    def set_allowed_models(self, models: frozenset[str] | None) -> None:
+        if models is None:
+            self._client.delete_item(TableName=self._table, Key=self._key(f"P#{self.project}#MODELS", "MODELS"))
+            return
+        values = {"models": sorted(models)}
+        self._client.put_item(**self._put(f"P#{self.project}#MODELS", "MODELS", "allowed_models", values))
 
     # assistants ------------------------------------------------------------------------------
 
@@ -588,8 +597,13 @@ class DynamoDBStore:
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
         self._thread_item(thread_id)
-        where = ("run_id = :run_id", {":run_id": run_id}) if run_id is not None else None
-        items, has_more = self._page(self._thread_pk(thread_id), "MSG#", page, where)
+        if run_id is not None:
+            # A run's messages are the ones its record names: a few reads, however long the thread.
+            item = self._get(self._thread_pk(thread_id), f"RUN#{_checked('run', run_id)}")
+            written = [item["claims"]["message"]] if item and "message" in item.get("claims", {}) else []
+            messages = [self.get_message(thread_id, message_id) for message_id in written]
+            return paginate(messages, page)
+        items, has_more = self._page(self._thread_pk(thread_id), "MSG#", page)
         return Page(data=[Message.model_validate(_fields(item)) for item in items], has_more=has_more)
 
     def conversation(self, thread_id: str) -> list[Message]:
@@ -955,7 +969,8 @@ class DynamoDBApiKeys:
         return {"PK": {"S": "APIKEYS"}, "SK": {"S": name}}
 
     def project_for(self, key_hash: str) -> str | None:
-        item = self._client.get_item(TableName=self._table, Key=self._key(key_hash), ConsistentRead=True).get("Item")
+        # An eventually consistent read costs half; a new or revoked key is seen within a second.
+        item = self._client.get_item(TableName=self._table, Key=self._key(key_hash)).get("Item")
         if item is None or item.get("revoked", {}).get("BOOL", False):
             return None
         return str(item["project"]["S"])

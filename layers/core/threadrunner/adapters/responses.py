@@ -17,6 +17,7 @@ from openai.types.responses import Response
 from ..domain.common import LastError, Usage
 from ..domain.model_turn import FunctionCallRequest, ModelTurn, TurnRequest
 from ..errors import ModelRateLimited, ModelRequestRejected, ModelUnavailable
+from ..observability import logger
 
 
 class ResponsesModelClient:
@@ -36,16 +37,21 @@ class ResponsesModelClient:
         return self._call(lambda client: client.responses.cancel(response_id))
 
     def _call(self, operation: Callable[[openai.OpenAI], Response]) -> ModelTurn:
+        # What the provider says goes to the logs only: it can name the provider's account or key, and
+        # last_error is read by every tenant.
         try:
             return _turn(operation(self._client()))
         except openai.RateLimitError as exc:
-            raise ModelRateLimited(f"The model provider is rate limiting: {exc.message}") from exc
-        except (openai.APIConnectionError, openai.InternalServerError) as exc:
-            raise ModelUnavailable(f"The model provider is unavailable: {exc}") from exc
+            logger.warning("model provider rate limiting", extra={"detail": exc.message})
+            raise ModelRateLimited("The model provider is rate limiting (HTTP 429).") from exc
+        except openai.APIConnectionError as exc:
+            logger.warning("model provider unreachable", extra={"detail": str(exc)})
+            raise ModelUnavailable("The model provider could not be reached.") from exc
         except openai.APIStatusError as exc:
+            logger.warning("model provider error", extra={"status": exc.status_code, "detail": exc.message})
             if exc.status_code >= 500:
-                raise ModelUnavailable(f"The model provider answered {exc.status_code}: {exc.message}") from exc
-            raise ModelRequestRejected(f"The model provider refused the request: {exc.message}") from exc
+                raise ModelUnavailable(f"The model provider is unavailable (HTTP {exc.status_code}).") from exc
+            raise ModelRequestRejected(f"The model provider refused the request (HTTP {exc.status_code}).") from exc
 
 
 def _create_params(request: TurnRequest) -> dict[str, Any]:
@@ -120,7 +126,8 @@ def _turn(response: Response) -> ModelTurn:
     error = None
     if response.error is not None:
         code = "rate_limit_exceeded" if response.error.code == "rate_limit_exceeded" else "server_error"
-        error = LastError(code=code, message=response.error.message)
+        logger.warning("model response failed", extra={"code": response.error.code, "detail": response.error.message})
+        error = LastError(code=code, message=f"The model's response failed ({response.error.code}).")
     calls = [
         FunctionCallRequest(call_id=item.call_id, name=item.name, arguments=item.arguments)
         for item in response.output

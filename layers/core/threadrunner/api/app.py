@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..config import Settings
-from ..domain.api_keys import key_hash, redact
+from ..domain.api_keys import KeyCache, key_hash, redact
 from ..domain.user import without_user_ids
 from ..errors import ThreadrunnerError
 from ..observability import log_keys, logger
@@ -76,9 +76,11 @@ class ApiDeps:
     keys: ApiKeys
     idempotency_store: BasePersistenceLayer
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
-    _known: dict[str, tuple[str | None, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._keys_seen = KeyCache(
+            self.settings.key_cache_entries, self.settings.key_cache_seconds, self.settings.unknown_key_cache_seconds
+        )
         config = IdempotencyConfig(
             event_key_jmespath="[project, key]",
             payload_validation_jmespath="[method, path, query, body]",
@@ -90,12 +92,12 @@ class ApiDeps:
         )(_answer_once)
 
     def project_for(self, api_key: str) -> str | None:
-        """The project of a key; answers are cached for KEY_CACHE_SECONDS, so a revoked key stops working then."""
+        """The project of a key; answers are cached (a revoked key stops working after KEY_CACHE_SECONDS)."""
         digest = key_hash(api_key)
-        project, checked_at = self._known.get(digest, (None, float("-inf")))
-        if time.monotonic() - checked_at >= self.settings.key_cache_seconds:
+        found, project = self._keys_seen.lookup(digest)
+        if not found:
             project = self.keys.project_for(digest)
-            self._known[digest] = (project, time.monotonic())
+            self._keys_seen.remember(digest, project)
         return project
 
 

@@ -272,8 +272,8 @@ class RunSettings(Request):
 
     assistant_id: str
     """The assistant that runs."""
-    model: str | None = None
-    instructions: str | None = None
+    model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    instructions: Annotated[str, Field(max_length=256_000)] | None = None
     tools: Tools | None = None
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
@@ -289,7 +289,7 @@ class RunSettings(Request):
 
 
 class RunCreate(RunSettings):
-    additional_instructions: str | None = None
+    additional_instructions: Annotated[str, Field(max_length=256_000)] | None = None
     additional_messages: Annotated[list[MessageCreate], Field(max_length=32)] | None = None
 
 

@@ -62,7 +62,8 @@ def submit_tool_outputs(
     thread_id: str, run_id: str, body: Annotated[SubmitToolOutputsRequest, Body()]
 ) -> Response[Run]:
     store = context.store(router)
-    return _answer(service.submit_tool_outputs(store, context.loop(router), thread_id, run_id, body))
+    limit = context.settings(router).max_tool_output_bytes
+    return _answer(service.submit_tool_outputs(store, context.loop(router), thread_id, run_id, body, limit))
 
 
 @router.get("/v1/threads/<thread_id>/runs/<run_id>/steps", summary="List run steps")

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .common import LastError, Usage
+from .message import Message
 from .run import RequiredAction, Run
 
 SOURCE = "threadrunner"
@@ -16,6 +17,23 @@ DETAIL_TYPES = {
     for status in ("completed", "failed", "expired", "cancelled", "incomplete", "requires_action")
 }
 """The detail-type of each run status that is announced."""
+
+MAX_REPLY_BYTES = 32768
+"""The most of a reply an event carries; the rest is read from the message (``message_id``)."""
+MAX_ARGUMENTS_BYTES = 1024
+"""The most of one tool call's arguments an event carries; the run has them whole."""
+
+
+def _cut(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` UTF-8 bytes at a character boundary, and whether it was cut.
+
+    An event holds at most 256 KB: a longer one is refused, and a refused announcement would stall the
+    user's queue.
+    """
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text, False
+    return encoded[:limit].decode("utf-8", errors="ignore"), True
 
 
 class RunEventDetail(BaseModel):
@@ -29,11 +47,15 @@ class RunEventDetail(BaseModel):
     """The user whose thread it is, for per-user conversations."""
     status: str
     reply: str | None
-    """The assistant's reply, for completed and incomplete runs."""
+    """The assistant's reply, for completed and incomplete runs: its first 32 KB."""
+    reply_truncated: bool = False
+    """Whether ``reply`` is cut; the whole reply is the message ``message_id``."""
+    message_id: str | None = None
+    """The message of the reply."""
     usage: Usage | None
     last_error: LastError | None
     required_action: RequiredAction | None
-    """The calls the client must answer, for ``requires_action``."""
+    """The calls the client must answer, for ``requires_action``; each call's arguments cut to 1 KB."""
     metadata: dict[str, str]
     """The run's metadata, for the consumer's correlation ids."""
 
@@ -47,7 +69,11 @@ class RunEvent(BaseModel):
         return {"Source": SOURCE, "DetailType": self.detail_type, "Detail": self.detail.model_dump_json()}
 
 
-def run_event(project: str, run: Run, user_id: str | None, reply: str | None) -> RunEvent:
+def run_event(project: str, run: Run, user_id: str | None, reply: Message | None) -> RunEvent:
+    text, truncated = _cut(reply.text, MAX_REPLY_BYTES) if reply is not None else (None, False)
+    required = run.required_action.model_copy(deep=True) if run.required_action is not None else None
+    for call in required.submit_tool_outputs.tool_calls if required is not None else []:
+        call.function.arguments = _cut(call.function.arguments, MAX_ARGUMENTS_BYTES)[0]
     return RunEvent(
         detail_type=DETAIL_TYPES[run.status],
         detail=RunEventDetail(
@@ -57,10 +83,12 @@ def run_event(project: str, run: Run, user_id: str | None, reply: str | None) ->
             assistant_id=run.assistant_id,
             user_id=user_id,
             status=run.status,
-            reply=reply,
+            reply=text,
+            reply_truncated=truncated,
+            message_id=reply.id if reply is not None else None,
             usage=run.usage,
             last_error=run.last_error,
-            required_action=run.required_action,
+            required_action=required,
             metadata=run.metadata,
         ),
     )

@@ -1,0 +1,82 @@
+"""Bounds that keep one tenant's mistakes or floods from costing memory, reads or stalled queues."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from threadrunner.domain.api_keys import KeyCache
+from threadrunner.domain.message import Message, text_content
+from threadrunner.domain.run import (
+    RequiredAction,
+    RequiredActionFunction,
+    RequiredActionFunctionToolCall,
+    Run,
+    SubmitToolOutputs,
+)
+from threadrunner.domain.run_event import run_event
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_given_a_flood_of_wrong_keys_when_cached_then_the_cache_stays_bounded():
+    cache = KeyCache(max_entries=100, known_seconds=60, unknown_seconds=10, clock=Clock())
+    cache.remember("known", "acme")
+    for _ in range(5000):
+        cache.remember(secrets.token_hex(16), None)
+    assert len(cache) == 100
+    assert cache.lookup("known") == (False, None)  # pushed out by the flood, looked up again next time
+
+
+def test_given_known_and_unknown_keys_when_time_passes_then_unknown_ones_are_forgotten_first():
+    clock = Clock()
+    cache = KeyCache(max_entries=10, known_seconds=60, unknown_seconds=10, clock=clock)
+    cache.remember("known", "acme")
+    cache.remember("unknown", None)
+    clock.now = 9
+    assert cache.lookup("unknown") == (True, None) and cache.lookup("known") == (True, "acme")
+    clock.now = 10
+    assert cache.lookup("unknown") == (False, None) and cache.lookup("known") == (True, "acme")
+    clock.now = 60
+    assert cache.lookup("known") == (False, None)
+
+
+def _run(**fields) -> Run:
+    return Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m", **fields)
+
+
+def test_given_a_long_reply_when_announced_then_the_event_fits_eventbridge_and_points_to_the_message():
+    reply = Message(
+        id="msg_1", created_at=1, thread_id="thread_1", role="assistant", content=text_content("é" * 300_000)
+    )
+
+    event = run_event("acme", _run(status="completed"), None, reply)
+
+    assert len(json.dumps(event.entry()).encode()) < 256 * 1024
+    detail = event.detail
+    assert detail.reply_truncated and detail.message_id == "msg_1" and reply.text.startswith(detail.reply or "")
+
+
+def test_given_many_calls_with_long_arguments_when_announced_then_the_event_fits_eventbridge():
+    calls = [
+        RequiredActionFunctionToolCall(
+            id=f"call_{index}", function=RequiredActionFunction(name="f", arguments=json.dumps({"x": "y" * 10_000}))
+        )
+        for index in range(64)
+    ]
+    run = _run(
+        status="requires_action",
+        required_action=RequiredAction(submit_tool_outputs=SubmitToolOutputs(tool_calls=calls)),
+    )
+
+    event = run_event("acme", run, None, None)
+
+    assert len(json.dumps(event.entry()).encode()) < 256 * 1024
+    assert [c.id for c in event.detail.required_action.submit_tool_outputs.tool_calls] == [c.id for c in calls]
+    assert len(run.required_action.submit_tool_outputs.tool_calls[0].function.arguments) > 10_000  # the run keeps them
