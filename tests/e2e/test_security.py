@@ -258,3 +258,76 @@ def test_listing_a_runs_messages_in_a_long_thread_reads_a_few_items(stack, clien
 
     assert [(m.role, m.run_id) for m in listed.data] == [("assistant", run.id)] and not listed.has_more
     assert len(queries) <= 1
+
+
+# 3: deleting a user's thread never breaks the user -------------------------------------------------------
+
+
+def test_deleting_a_users_thread_lets_the_user_go_on_in_a_new_one_and_be_deleted(stack, api, client):
+    user = f"bob-{secrets.token_hex(3)}"
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    first = api("POST", f"/users/{user}/messages", {"assistant_id": assistant.id, "content": "hello"})[1]
+    wait_for(lambda: client.beta.threads.runs.retrieve(first["id"], thread_id=first["thread_id"]).status == "completed")
+
+    client.beta.threads.delete(first["thread_id"])
+
+    assert api("GET", f"/users/{user}")[0] == 404  # the mapping went with its thread
+    status, second = api("POST", f"/users/{user}/messages", {"assistant_id": assistant.id, "content": "again"})
+    assert status == 202 and second["thread_id"] != first["thread_id"]
+    wait_for(
+        lambda: client.beta.threads.runs.retrieve(second["id"], thread_id=second["thread_id"]).status == "completed"
+    )
+    assert [m["role"] for m in api("GET", f"/users/{user}/messages")[1]["data"]] == ["assistant", "user"]
+    assert api("DELETE", f"/users/{user}")[0] == 200
+
+
+def test_a_user_whose_thread_vanished_is_repaired_and_leaves_no_orphans(stack, api, client):
+    user = f"carol-{secrets.token_hex(3)}"
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    first = api("POST", f"/users/{user}/messages", {"assistant_id": assistant.id, "content": "hello"})[1]
+    wait_for(lambda: client.beta.threads.runs.retrieve(first["id"], thread_id=first["thread_id"]).status == "completed")
+    dynamodb = stack.client("dynamodb")
+    for item in stack.table_items(f"P#default#THREAD#{first['thread_id']}"):  # gone behind the mapping's back
+        dynamodb.delete_item(TableName=stack.table_name, Key={"PK": item["PK"], "SK": item["SK"]})
+
+    assert api("GET", f"/users/{user}/messages")[1]["data"] == []
+    status, second = api("POST", f"/users/{user}/messages", {"assistant_id": assistant.id, "content": "still here?"})
+
+    assert status == 202 and second["thread_id"] != first["thread_id"]
+    assert api("GET", f"/users/{user}")[1]["thread_id"] == second["thread_id"]
+    assert stack.table_items(f"P#default#THREAD#{first['thread_id']}") == []  # nothing queued into the void
+    assert api("DELETE", f"/users/{user}")[0] == 200
+
+
+# 4, 22: a turn's calls are capped; every turn under the cap is answerable ----------------------------------
+
+ORDER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_order_status",
+        "description": "The status of an order.",
+        "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+    },
+}
+
+
+def test_a_turn_of_more_calls_than_the_cap_fails_clearly_and_one_at_the_cap_is_answerable(client):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[ORDER_TOOL])
+    orders = " ".join(f"A-{number}" for number in range(1, 101))
+    many = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"Status of orders {orders}"}]}
+    )
+    assert many.status == "failed" and many.last_error.code == "too_many_tool_calls"
+    assert "100 tool calls" in many.last_error.message
+
+    orders = " ".join(f"A-{number}" for number in range(1, 65))
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"Status of orders {orders}"}]}
+    )
+    calls = run.required_action.submit_tool_outputs.tool_calls
+    assert len(calls) == 64
+    outputs = [{"tool_call_id": call.id, "output": f"shipped {call.id}"} for call in calls]
+    done = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=run.thread_id, tool_outputs=outputs
+    )
+    assert done.status == "completed"

@@ -43,6 +43,9 @@ class Settings(BaseModel):
     """How long a run waits in ``requires_action`` for the client's tool outputs before it expires."""
     max_tool_rounds: int = Field(10, alias="MAX_TOOL_ROUNDS")
     """Model turns with function calls one run may take before it fails as runaway."""
+    max_tool_calls_per_turn: int = Field(64, alias="MAX_TOOL_CALLS_PER_TURN", ge=1, le=96)
+    """Function calls one model turn may make; more fail the run. A turn's step and calls are one DynamoDB
+    transaction (at most 100 items), and a Map of thousands of calls would exhaust the execution's history."""
     poll_window_seconds: float = Field(4.0, alias="POLL_WINDOW_SECONDS")
     """How long one CheckTurn invocation polls the provider before handing back to a Wait state."""
     max_poll_delay_seconds: int = Field(10, alias="MAX_POLL_DELAY_SECONDS")
@@ -65,8 +68,9 @@ class Settings(BaseModel):
     """Tokens each user may use per UTC day; 0 is no limit. A project's own budget (scripts/keys.py) wins."""
     retention_days: int = Field(90, alias="RETENTION_DAYS", ge=0)
     """Days a thread and everything in it live after its last activity (TTL); 0 keeps them."""
-    max_request_bytes: int = Field(2 * 1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1024)
-    """Larger request bodies answer 413 (API Gateway takes 10 MB; a Lambda event 6 MB)."""
+    max_request_bytes: int = Field(2 * 1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1024, le=3 * 1024 * 1024)
+    """Larger request bodies answer 413 (API Gateway takes 10 MB, a Lambda event 6 MB). At most 3 MiB: a turn's
+    tool outputs are stored in one DynamoDB transaction, which holds 4 MB."""
     idempotency_hours: int = Field(24, alias="IDEMPOTENCY_HOURS", ge=1)
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
 

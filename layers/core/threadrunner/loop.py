@@ -60,6 +60,9 @@ _POLL_INTERVAL_CEILING = 0.25
 MAX_TOOL_ROUNDS_CODE = "max_tool_rounds_exceeded"
 """The ``last_error.code`` of a run stopped by the tool-round cap."""
 
+TOO_MANY_TOOL_CALLS_CODE = "too_many_tool_calls"
+"""The ``last_error.code`` of a run whose model asked for more calls in one turn than a turn may make."""
+
 INVALID_RESPONSE_FORMAT_CODE = "invalid_response_format"
 """The ``last_error.code`` of a run whose final message does not match its ``response_format``."""
 
@@ -327,11 +330,14 @@ class RunLoop:
         return TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed")
 
     def announce_run(self, state: LoopState) -> TurnState:
-        """Put the ended run's event on EventBridge, then start a run for messages queued meanwhile."""
+        """Start a run for messages queued meanwhile, then put the ended run's event on EventBridge."""
         try:
-            record = self._store.get_run_record(state.thread_id, state.run_id)
-        except NotFound:  # the thread was deleted: nobody is left to tell
+            return self._announce(state)
+        except NotFound:  # the thread was deleted, before or while this ran: nobody is left to tell
             return TurnState(outcome="stopped")
+
+    def _announce(self, state: LoopState) -> TurnState:
+        record = self._store.get_run_record(state.thread_id, state.run_id)
         run = record.run
         if not run.is_terminal:
             return TurnState(outcome="stopped")
@@ -424,6 +430,13 @@ class RunLoop:
             return TurnState(
                 response_id=turn.id, outcome="failed", last_error=LastError(code=MAX_TOOL_ROUNDS_CODE, message=message)
             )
+        if len(turn.function_calls) > self._settings.max_tool_calls_per_turn:
+            message = (
+                f"The model asked for {len(turn.function_calls)} tool calls in one turn; a turn may make at most "
+                f"{self._settings.max_tool_calls_per_turn} (MAX_TOOL_CALLS_PER_TURN)."
+            )
+            error = LastError(code=TOO_MANY_TOOL_CALLS_CODE, message=message)
+            return TurnState(response_id=turn.id, outcome="failed", last_error=error)
         run = record.run
         step_id = self._store.claim_id(state.thread_id, state.run_id, f"step:{turn.id}", new_id("step"))
         server_names = set(server_tool_names(run.tools))

@@ -73,7 +73,8 @@ class Store(Protocol):
     def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread: ...
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread and everything in it: messages, runs, steps, tool calls, queued messages."""
+        """Delete the thread and everything in it: messages, runs, steps, tool calls, queued messages, and the
+        mapping of the user whose thread it is (the user's next message starts a new thread)."""
         ...
 
     def thread_user(self, thread_id: str) -> str | None:
@@ -86,14 +87,20 @@ class Store(Protocol):
 
     def get_user(self, user_id: str) -> UserRecord | None: ...
 
-    def create_user(self, user: UserRecord, thread: Thread) -> UserRecord:
-        """Store a user with a new thread, or return the user another request created first."""
+    def create_user(self, user: UserRecord, thread: Thread, replacing: str | None = None) -> UserRecord:
+        """Store a user with a new thread, or return the user another request created (or repaired) first.
+
+        ``replacing`` is the user's thread that is gone: the mapping moves to ``thread`` only if it still names it.
+        """
         ...
 
     def delete_user(self, user_id: str) -> None: ...
 
     def enqueue(self, queued: QueuedMessage) -> None:
-        """Put a message in its thread's queue, in order, to be answered by the thread's next run."""
+        """Put a message in its thread's queue, in order, to be answered by the thread's next run.
+
+        Raises NotFound when the thread is gone (or being deleted): no queued message outlives its thread.
+        """
         ...
 
     def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:

@@ -38,15 +38,16 @@ def post_user_message(
     """
     service.check_model(store, store.get_assistant(body.assistant_id).model)  # an unknown assistant writes nothing
     service.check_budget(store, defaults, user_id)  # and neither does a spent budget
-    user = store.get_user(user_id)
-    if user is None:
-        thread = Thread(id=new_id("thread"), created_at=now())
-        user = store.create_user(UserRecord(user_id=user_id, thread_id=thread.id, created_at=now()), thread)
-    thread_id = user.thread_id
+    thread_id = _thread_of(store, user_id)
     if body.if_busy == "reject" and (store.active_run_id(thread_id) or store.queued(thread_id, 1)):
         raise _busy(thread_id)
     message = service.new_message(thread_id, body.as_message())
-    store.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
+    try:
+        store.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
+    except NotFound:  # the thread was deleted just now: the message goes to the user's new one
+        thread_id = _thread_of(store, user_id)
+        message = service.new_message(thread_id, body.as_message())
+        store.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
     started = drain(store, control, thread_id, defaults.model_override)
     if started is not None and message.id in started[1]:
         return started[0]
@@ -92,6 +93,19 @@ def drain(
     return run, [entry.message.id for entry in queued]
 
 
+def _thread_of(store: Store, user_id: str) -> str:
+    """The user's thread: made on the first message, and made again if it was deleted (DELETE /v1/threads/...)."""
+    user = store.get_user(user_id)
+    if user is not None:
+        try:
+            return store.get_thread(user.thread_id).id
+        except NotFound:
+            pass
+    thread = Thread(id=new_id("thread"), created_at=now())
+    record = UserRecord(user_id=user_id, thread_id=thread.id, created_at=user.created_at if user else now())
+    return store.create_user(record, thread, replacing=user.thread_id if user else None).thread_id
+
+
 def get_user(store: Store, user_id: str) -> User:
     record = _user(store, user_id)
     return User(id=user_id, thread_id=record.thread_id, created_at=record.created_at, usage=record.usage)
@@ -100,16 +114,23 @@ def get_user(store: Store, user_id: str) -> User:
 def list_user_messages(store: Store, user_id: str, page: PageRequest) -> Page[Message]:
     """The messages of the user's thread; an empty list for a user who never wrote."""
     record = store.get_user(user_id)
-    if record is None:
+    try:
+        return store.list_messages(record.thread_id, page) if record else Page(data=[], has_more=False)
+    except NotFound:  # the thread was deleted; the next message starts a new one
         return Page(data=[], has_more=False)
-    return store.list_messages(record.thread_id, page)
 
 
 def delete_user(store: Store, control: RunLoopControl, user_id: str) -> None:
     """Forget the user: the thread with everything in it (its active run cancelled first), then the mapping."""
     record = _user(store, user_id)
-    service.delete_thread(store, control, record.thread_id)
-    store.delete_user(user_id)
+    try:
+        service.delete_thread(store, control, record.thread_id)  # the mapping goes with its thread
+    except NotFound:
+        pass  # the thread went first (DELETE /v1/threads/...)
+    try:
+        store.delete_user(user_id)
+    except NotFound:
+        pass  # it went with the thread
 
 
 def _user(store: Store, user_id: str) -> UserRecord:

@@ -184,6 +184,10 @@ class DynamoDBStore:
     def _run_key(self, thread_id: str, run_id: str) -> dict[str, Any]:
         return self._key(self._thread_pk(thread_id), f"RUN#{_checked('run', run_id)}")
 
+    def _run_key_of(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        """The table and key of a run, as a transaction's item names them."""
+        return {"TableName": self._table, "Key": self._run_key(thread_id, run_id)}
+
     def _step_sk(self, run_id: str, step_id: str) -> str:
         return f"STEP#{_checked('run', run_id)}#{_checked('run step', step_id)}"
 
@@ -458,16 +462,30 @@ class DynamoDBStore:
         item = self._get(self._user_pk(user_id), "USER")
         return UserRecord.model_validate({**_fields(item), "usage": _usage_of(item)}) if item else None
 
-    def create_user(self, user: UserRecord, thread: Thread) -> UserRecord:
+    def create_user(self, user: UserRecord, thread: Thread, replacing: str | None = None) -> UserRecord:
+        mapping: dict[str, Any]
+        if replacing is None:
+            # One thread per user: of two first messages at once, one creates it, the other finds it.
+            mapping = {
+                "Put": self._put(
+                    self._user_pk(user.user_id), "USER", "user", user.model_dump(), "attribute_not_exists(PK)"
+                )
+            }
+        else:
+            # The user's thread is gone: of two repairs at once, one points the user at a new thread.
+            mapping = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": self._key(self._user_pk(user.user_id), "USER"),
+                    "UpdateExpression": "SET thread_id = :new",
+                    "ConditionExpression": "thread_id = :old",
+                    "ExpressionAttributeValues": {":new": {"S": thread.id}, ":old": {"S": replacing}},
+                }
+            }
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    # One thread per user: of two first messages at once, one creates it, the other finds it.
-                    {
-                        "Put": self._put(
-                            self._user_pk(user.user_id), "USER", "user", user.model_dump(), "attribute_not_exists(PK)"
-                        )
-                    },
+                    mapping,
                     {
                         "Put": self._put(
                             self._thread_pk(thread.id),
@@ -480,10 +498,10 @@ class DynamoDBStore:
             )
         except self._client.exceptions.TransactionCanceledException:
             existing = self.get_user(user.user_id)
-            if existing is None:
+            if existing is None or existing.thread_id == replacing:
                 raise
             return existing
-        return user
+        return self.get_user(user.user_id) or user
 
     def dequeue(self, thread_id: str, message_id: str) -> bool:
         try:
@@ -502,9 +520,15 @@ class DynamoDBStore:
     # the queue of a thread ---------------------------------------------------------------------
 
     def enqueue(self, queued: QueuedMessage) -> None:
-        pk = self._thread_pk(queued.message.thread_id)
-        self._client.put_item(**self._put(pk, f"QUEUE#{queued.message.id}", "queued_message", queued.model_dump()))
-        self._touch(queued.message.thread_id)
+        thread_id = queued.message.thread_id
+        pk = self._thread_pk(thread_id)
+        put = self._put(pk, f"QUEUE#{queued.message.id}", "queued_message", queued.model_dump())
+        try:
+            # No queued message outlives its thread: it lands only while the thread is there.
+            self._client.transact_write_items(TransactItems=[self._thread_alive(thread_id), {"Put": put}])
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise NotFound("thread", thread_id) from exc
+        self._touch(thread_id)
 
     def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
         items = self._query(self._thread_pk(thread_id), "QUEUE#", "QUEUE#" + _HIGHEST, limit=limit)
@@ -540,24 +564,54 @@ class DynamoDBStore:
 
     def delete_thread(self, thread_id: str) -> None:
         pk = self._thread_pk(thread_id)
-        self._thread_item(thread_id)
-        keys = [self._key(pk, item["SK"]) for item in self._query(pk)]
+        thread = self._get(pk, "THREAD")
+        if thread is None:
+            raise NotFound("thread", thread_id)
+        # The mark first: every write into a thread checks it, so nothing lands behind the sweep.
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(pk, "THREAD"),
+            UpdateExpression="SET deleting = :yes",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        )
         # The thread item goes last, so a delete cut off half-way can be repeated and finds the thread.
-        keys.sort(key=lambda key: key["SK"]["S"] == "THREAD")
+        keys = [self._key(pk, item["SK"]) for item in self._query(pk) if item["SK"] != "THREAD"]
         for start in range(0, len(keys), 25):
             requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
             while requests:
                 answer = self._client.batch_write_item(RequestItems={self._table: requests})
                 requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+        if thread.get("user_id"):
+            try:  # a user whose thread this is starts a new one with the next message
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=self._key(self._user_pk(thread["user_id"]), "USER"),
+                    ConditionExpression="thread_id = :thread_id",
+                    ExpressionAttributeValues={":thread_id": {"S": thread_id}},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass  # the user has another thread already
+        self._client.delete_item(TableName=self._table, Key=self._key(pk, "THREAD"))
 
     def _thread_item(self, thread_id: str) -> dict[str, Any]:
         item = self._get(self._thread_pk(thread_id), "THREAD")
-        if item is None:
+        if item is None or item.get("deleting"):
             raise NotFound("thread", thread_id)
         return item
 
+    def _thread_alive(self, thread_id: str) -> dict[str, Any]:
+        """A transaction's check that the thread exists and is not being deleted."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": self._key(self._thread_pk(thread_id), "THREAD"),
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(deleting)",
+            }
+        }
+
     def _refusal(self, thread_id: str, adding_message: bool = False) -> Exception:
-        """Why a write guarded by the thread's lock was refused: the thread is gone or busy."""
+        """Why a write guarded by the thread's lock was refused: the thread is gone (NotFound) or busy."""
         active = self.active_run_id(thread_id)
         return RunActive(thread_id, active, adding_message) if active else RuntimeError(f"{thread_id} refused a write")
 
@@ -571,7 +625,8 @@ class DynamoDBStore:
                         "ConditionCheck": {
                             "TableName": self._table,
                             "Key": self._key(pk, "THREAD"),
-                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id)",
+                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id) "
+                            "AND attribute_not_exists(deleting)",
                         }
                     },
                     {"Put": self._put(pk, f"MSG#{message.id}", "message", message.model_dump())},
@@ -633,7 +688,8 @@ class DynamoDBStore:
                     "TableName": self._table,
                     "Key": self._key(pk, "THREAD"),
                     "UpdateExpression": "SET active_run_id = :run_id",
-                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id)",
+                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id) "
+                    "AND attribute_not_exists(deleting)",
                     "ExpressionAttributeValues": {":run_id": {"S": run.id}},
                 }
             },
@@ -829,22 +885,34 @@ class DynamoDBStore:
         if isinstance(step.step_details, ToolCallsStepDetails):
             # The outputs live on the call items, which may each be large.
             values["step_details"] = {"type": "tool_calls"}
-        writes = [self._put(pk, step_sk, "step", values, "attribute_not_exists(PK)")]
+        writes = [
+            # Only into a run that is there: a step never lands in a thread deleted under the loop.
+            {
+                "ConditionCheck": {
+                    **self._run_key_of(step.thread_id, step.run_id),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            },
+            {"Put": self._put(pk, step_sk, "step", values, "attribute_not_exists(PK)")},
+        ]
         writes += [
-            self._put(
-                pk,
-                f"{step_sk}#CALL#{call.call_id}",
-                "tool_call",
-                {**call.model_dump(), "position": index},
-                "attribute_not_exists(PK)",
-            )
+            {
+                "Put": self._put(
+                    pk,
+                    f"{step_sk}#CALL#{call.call_id}",
+                    "tool_call",
+                    {**call.model_dump(), "position": index},
+                    "attribute_not_exists(PK)",
+                )
+            }
             for index, call in enumerate(tool_calls)
         ]
-        for write in writes:  # each written once; a retried task skips what is there
-            try:
-                self._client.put_item(**write)
-            except self._client.exceptions.ConditionalCheckFailedException:
-                pass
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if _reason_codes(exc)[0] == "ConditionalCheckFailed":
+                raise NotFound("run", step.run_id) from exc
+            # Else an earlier attempt of the task wrote the step and its calls: they stay as they are.
 
     def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep:
         for step in self.list_steps(thread_id, run_id, PageRequest(limit=100, order="asc")).data:
