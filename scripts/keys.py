@@ -9,6 +9,9 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py revoke --name alice
     python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
     python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
+    python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600
+    python scripts/keys.py policy --project acme                               # what is set
+    python scripts/keys.py vector-store --project acme --own vs_abc123        # --disown takes it back
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
 """
 
@@ -24,7 +27,7 @@ import boto3
 
 from threadrunner.adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
 from threadrunner.domain.api_keys import key_hash, new_api_key, redact
-from threadrunner.domain.budget import Budget
+from threadrunner.domain.budget import Budget, ProjectLimits
 from threadrunner.domain.common import now
 
 LOCAL_ENDPOINT = f"http://127.0.0.1:{os.environ.get('THREADRUNNER_AWS_PORT', '4566')}"
@@ -64,18 +67,42 @@ def main(argv: list[str]) -> int:
     choice = models.add_mutually_exclusive_group(required=True)
     choice.add_argument("--allow", help="comma-separated model ids")
     choice.add_argument("--any", action="store_true", help="lift the limit")
+    limits = commands.add_parser("limits", help="set what a project may do at once (omit a limit for the default)")
+    limits.add_argument("--project", required=True)
+    limits.add_argument("--active-runs", type=int, help="unfinished runs at once")
+    limits.add_argument("--requests-per-minute", type=int, help="API requests per minute")
+    policy = commands.add_parser("policy", help="print what is set for a project")
+    policy.add_argument("--project", required=True)
+    vector_store = commands.add_parser(
+        "vector-store", help="let a project's file_search use a vector store of the provider's (or take it back)"
+    )
+    vector_store.add_argument("--project", required=True)
+    which = vector_store.add_mutually_exclusive_group(required=True)
+    which.add_argument("--own", metavar="ID")
+    which.add_argument("--disown", metavar="ID")
     args = parser.parse_args(argv)
 
-    if args.command == "models":
+    if args.command == "vector-store":
         store = DynamoDBStore(_table(args), args.project, _client(args))
-        allowed = None if args.any else frozenset(filter(None, (m.strip() for m in args.allow.split(","))))
-        store.set_allowed_models(allowed)
-        print(json.dumps({"project": args.project, "models": sorted(allowed) if allowed is not None else None}))
+        store.own_vector_store(args.own or args.disown, owned=bool(args.own))
+        print(json.dumps({"project": args.project, "vector_store": args.own or args.disown, "owned": bool(args.own)}))
         return 0
-    if args.command == "budget":
+
+    if args.command in ("budget", "models", "limits", "policy"):
         store = DynamoDBStore(_table(args), args.project, _client(args))
-        store.set_budget(Budget(daily_tokens=args.daily_tokens, daily_tokens_per_user=args.daily_tokens_per_user))
-        print(json.dumps({"project": args.project, **store.get_budget().model_dump()}))  # type: ignore[union-attr]
+        current = store.get_policy()
+        if args.command == "budget":
+            budget = Budget(daily_tokens=args.daily_tokens, daily_tokens_per_user=args.daily_tokens_per_user)
+            current = current.model_copy(update={"budget": budget})
+        elif args.command == "models":
+            allowed = None if args.any else sorted(filter(None, (m.strip() for m in args.allow.split(","))))
+            current = current.model_copy(update={"models": allowed})
+        elif args.command == "limits":
+            chosen = ProjectLimits(active_runs=args.active_runs, requests_per_minute=args.requests_per_minute)
+            current = current.model_copy(update={"limits": chosen})
+        if args.command != "policy":
+            store.set_policy(current)
+        print(json.dumps({"project": args.project, **current.model_dump()}))
         return 0
 
     keys = DynamoDBApiKeys(_table(args), _client(args))

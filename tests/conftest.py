@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import urllib.error
 import urllib.request
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
+
+# Test modules import the core package before the stack starts; its logger takes the stack's level from here.
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 TEST_TOOL_ROUNDS = 3
 """The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
@@ -31,6 +35,9 @@ def stack() -> Iterator[LocalStack]:
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "KEY_CACHE_SECONDS": "0",  # a revoked key is refused at once
             "UNKNOWN_KEY_CACHE_SECONDS": "0",  # and a key created by a test works at once
+            # Off for the tests' shared projects; the tests of the limits set them on projects of their own.
+            "PROJECT_MAX_ACTIVE_RUNS": "0",
+            "PROJECT_REQUESTS_PER_MINUTE": "0",
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )

@@ -11,9 +11,11 @@ from threadrunner.api.requests import UserMessageRequested
 from threadrunner.config import settings
 from threadrunner.domain.user import user_ref
 from threadrunner.observability import log_keys, logger, tracer
-from threadrunner.triggers import deliver, summary
+from threadrunner.triggers import bindings, deliver, summary
 
 config = settings()
+event_sources = bindings(config.event_source_projects)
+queues = bindings(config.queue_projects)
 idempotency = IdempotencyConfig(event_key_jmespath="delivery_id", expires_after_seconds=24 * 3600)
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -22,10 +24,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
     data_keyword_argument="delivery", persistence_store=bootstrap.idempotency_store(), config=idempotency
 )
 def post(delivery: dict) -> dict:
-    request = UserMessageRequested.model_validate(delivery["request"])
-    log_keys(project=request.project, user=user_ref(request.user_id))
+    request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
+    log_keys(project=project, user=user_ref(request.user_id))
     answer = users.post_user_message(
-        bootstrap.store(request.project), bootstrap.run_loop_control(), request.user_id, request, config.run_defaults
+        bootstrap.store(project), bootstrap.run_loop_control(), request.user_id, request, config.run_defaults
     )
     return summary(answer)
 
@@ -35,11 +37,11 @@ def post(delivery: dict) -> dict:
 def on_event(event: dict, context: LambdaContext) -> dict:
     """An EventBridge event of detail-type ``threadrunner.message.requested``."""
     idempotency.register_lambda_context(context)
-    return deliver(f"event:{event.get('id')}", event.get("detail"), post)
+    return deliver(f"event:{event.get('id')}", event.get("detail"), str(event.get("source")), event_sources, post)
 
 
 def _record(record: SQSRecord) -> dict:
-    return deliver(f"sqs:{record.message_id}", record.body, post)
+    return deliver(f"sqs:{record.message_id}", record.body, record.event_source_arn, queues, post)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -22,6 +22,10 @@ from .model_server import OfflineModel, function_call_item
 
 PROJECT = "samples"
 API_KEY = "sk-local-samples"
+EVENT_SOURCE = "samples.app"
+"""The EventBridge source of the sample event (events/EventsFunction), bound to the sample project."""
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:threadrunner-SamplesQueue"
+"""The queue of the sample SQS batch (events/QueueFunction), bound to the sample project."""
 ASSISTANT = "asst_sample"
 QUESTION = "What's the weather in Paris?"
 

@@ -259,10 +259,14 @@ class LocalStack:
         default_user_config["lambda"] = {"use_docker": False}
         _make_dynamodb_atomic()
 
+        from . import samples  # imports the core package: after the environment above is set
+
         parameters = {
             "ModelBaseUrl": model_url,
             "AwsEndpointUrl": self.aws_endpoint,
             "CompletionEventsQueue": "enabled",
+            # Events from "my.app" post for the default project, the sample world's for its own.
+            "EventSourceProjects": f"my.app={PROJECT},{samples.EVENT_SOURCE}={samples.PROJECT}",
         }
         self.template = load(ROOT, parameters | config.parameters)
         # Powertools' resolver keeps the request it serves on the app object, as Lambda allows: a container
@@ -274,7 +278,10 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()
 
-        os.environ.update(Dispatcher.environment(self.template.functions, config.environment))
+        environment = Dispatcher.environment(self.template.functions, config.environment)
+        # The sample SQS record (events/QueueFunction) comes from a queue of the sample world's own.
+        environment["QUEUE_PROJECTS"] += f",{samples.QUEUE_ARN}={samples.PROJECT}"
+        os.environ.update(environment)
         self._create_resources(model_key)
         self.http = HttpAdapter(self.dispatcher, config.api_port).start()
         return self

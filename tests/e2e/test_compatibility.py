@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     steps,
     wait_for,
 )
+from threadrunner.adapters.dynamodb import DynamoDBStore
 
 
 def _assistant(client, tools=(), **fields):
@@ -420,7 +421,8 @@ def test_a_run_stopped_by_its_completion_token_limit_is_incomplete(client):
     assert answer.status == "incomplete" and answer.incomplete_details.reason == "max_tokens"
 
 
-def test_hosted_tools_reach_the_model_where_they_can_work(client, model, marker):
+def test_hosted_tools_reach_the_model_where_they_can_work(stack, client, model, marker):
+    DynamoDBStore(stack.table_name, "default", stack.client("dynamodb")).own_vector_store("vs_1", owned=True)
     assistant = _assistant(client, [{"type": "code_interpreter"}, {"type": "file_search"}])
     for resources, expected in [
         (None, [{"type": "code_interpreter", "container": {"type": "auto"}}]),

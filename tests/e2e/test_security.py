@@ -19,10 +19,15 @@ from tests.conftest import api_call
 from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
 from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.api.requests import MessageCreate
+from threadrunner.domain.budget import Budget, ProjectLimits, ProjectPolicy
 from threadrunner.domain.user import user_ref
 from threadrunner.service import new_message
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _policy(stack, project: str, policy: ProjectPolicy) -> None:
+    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).set_policy(policy)
 
 
 @pytest.fixture
@@ -194,7 +199,7 @@ def test_run_instructions_and_models_are_bounded_and_a_projects_models_can_be_li
             client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, **{field: value})
         assert caught.value.param == field
 
-    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).set_allowed_models(frozenset({"gpt-4.1-mini"}))
+    _policy(stack, project, ProjectPolicy(models=["gpt-4.1-mini"]))
 
     with pytest.raises(openai.BadRequestError, match="not allowed for this project") as caught:
         client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, model="o3-pro")
@@ -331,3 +336,211 @@ def test_a_turn_of_more_calls_than_the_cap_fails_clearly_and_one_at_the_cap_is_a
         run_id=run.id, thread_id=run.thread_id, tool_outputs=outputs
     )
     assert done.status == "completed"
+
+
+# 2: every response the provider worked on counts, whatever happens to its run or thread ---------------------
+
+
+def _usage(stack, client) -> dict:
+    return api_call(stack, "GET", "/usage", key=client.api_key)[1]
+
+
+def test_a_thread_deleted_mid_run_and_a_cancelled_run_still_count_what_the_provider_did(
+    stack, project_client, model, marker
+):
+    client, _ = project_client
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    model.inject("slow", match=marker, seconds=30, times=2)
+    prompt = f"{marker} " + "word " * 20_000  # 100 KB
+    deleted = client.beta.threads.create_and_run(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": prompt}]}
+    )
+    cancelled = client.beta.threads.create_and_run(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": prompt}]}
+    )
+    for run in (deleted, cancelled):
+        wait_for(
+            lambda run=run: client.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id).status == "in_progress"
+        )
+
+    client.beta.threads.delete(deleted.thread_id)
+    client.beta.threads.runs.cancel(cancelled.id, thread_id=cancelled.thread_id)
+
+    settled = wait_for(lambda: (today := _usage(stack, client))["reserved_tokens"] == 0 and today, timeout=30)
+    assert settled["usage"]["prompt_tokens"] >= 2 * 25_000  # each prompt was read, and is charged
+    responses = [r for r in stack.model_server.model.responses.values() if marker in r.text]
+    assert len(responses) == 2 and all(r.cancelled for r in responses)  # and neither keeps running
+
+
+# 6: budgets hold under concurrency; a project's runs and requests are bounded -------------------------------
+
+
+def test_concurrent_runs_overshoot_a_budget_by_at_most_one_response(stack, project_client):
+    client, project = project_client
+    _policy(stack, project, ProjectPolicy(budget=Budget(daily_tokens=300)))
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+
+    def start(index: int) -> Any:
+        return client.beta.threads.create_and_run_poll(
+            assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"Hello {index}"}]}
+        )
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(lambda i: _outcome(start, i), range(30)))
+
+    runs = [o for o in outcomes if not isinstance(o, Exception)]
+    refused = [o for o in outcomes if isinstance(o, openai.RateLimitError)]
+    assert len(runs) + len(refused) == 30
+    completed = [r for r in runs if r.status == "completed"]
+    assert completed and all(
+        r.status == "completed" or (r.status == "failed" and r.last_error.code == "daily_budget_exceeded") for r in runs
+    )
+    today = wait_for(lambda: (usage := _usage(stack, client))["reserved_tokens"] == 0 and usage)
+    biggest = max(r.usage.total_tokens for r in completed)
+    assert today["usage"]["total_tokens"] <= 300 + biggest  # was 3,757 without reservations
+
+
+def _outcome(job, argument):
+    try:
+        return job(argument)
+    except openai.APIError as error:
+        return error
+
+
+def test_a_project_may_have_only_so_many_unfinished_runs(stack, project_client, model, marker):
+    client, project = project_client
+    _policy(stack, project, ProjectPolicy(limits=ProjectLimits(active_runs=2)))
+    model.inject("slow", match=marker, seconds=30, times=2)
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    threads = [client.beta.threads.create(messages=[{"role": "user", "content": f"Hi {marker}"}]) for _ in range(3)]
+    first, _ = (client.beta.threads.runs.create(thread_id=t.id, assistant_id=assistant.id) for t in threads[:2])
+
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.beta.threads.runs.create(thread_id=threads[2].id, assistant_id=assistant.id)
+
+    assert caught.value.code == "too_many_active_runs" and caught.value.response.headers["retry-after"] == "5"
+    assert client.beta.threads.runs.list(thread_id=threads[2].id).data == []
+    client.beta.threads.runs.cancel(first.id, thread_id=threads[0].id)
+    client.beta.threads.delete(threads[1].id)  # a run that ends with its thread leaves its place too
+    wait_for(lambda: client.beta.threads.runs.retrieve(first.id, thread_id=threads[0].id).status == "cancelled")
+    third = client.beta.threads.runs.create(thread_id=threads[2].id, assistant_id=assistant.id)
+    assert client.beta.threads.runs.poll(third.id, thread_id=threads[2].id).status == "completed"
+
+
+def test_a_project_may_make_only_so_many_requests_a_minute(stack, project_client):
+    client, project = project_client
+    _policy(stack, project, ProjectPolicy(limits=ProjectLimits(requests_per_minute=5)))
+
+    answers = [api_call(stack, "GET", "/assistants", key=client.api_key) for _ in range(11)]
+
+    statuses = [status for status, _ in answers]
+    assert 429 in statuses and statuses.index(429) <= 10  # at most two windows' worth pass
+    refused = answers[statuses.index(429)][1]["error"]
+    assert refused["code"] == "rate_limit_exceeded" and refused["type"] == "requests"
+
+
+# 5: a retry with an Idempotency-Key gets the first answer, however large ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["A long letter. " * 10_000, secrets.token_urlsafe(290_000)],  # packed, and too big even packed
+    ids=["compressible", "incompressible"],
+)
+def test_a_large_answer_is_replayed_and_never_created_twice(client, content):
+    thread = client.beta.threads.create()
+    key = "retry-" + secrets.token_hex(4)
+
+    first = client.beta.threads.messages.create(
+        thread.id, role="user", content=content, extra_headers={"Idempotency-Key": key}
+    )
+    again = client.beta.threads.messages.create(
+        thread.id, role="user", content=content, extra_headers={"Idempotency-Key": key}
+    )
+
+    assert again == first and again.content[0].text.value == content
+    assert [m.id for m in client.beta.threads.messages.list(thread.id)] == [first.id]
+
+
+# 10: a producer of events acts for the one project it is bound to ------------------------------------------
+
+
+def _message_event(source: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": secrets.token_hex(8),
+        "detail-type": "threadrunner.message.requested",
+        "source": source,
+        "account": "123456789012",
+        "time": "2026-11-25T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def test_events_and_queue_messages_act_for_their_producers_project_only(stack, client):
+    from threadrunner_local.dispatch import FunctionError
+
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    user = f"dave-{secrets.token_hex(3)}"
+    payload = {"user_id": user, "assistant_id": assistant.id, "content": "hi"}
+    for source, detail, why in (
+        ("someone.else", payload, "bound to no project"),
+        ("my.app", {**payload, "project": "samples"}, "may post for the project 'default' only"),
+    ):
+        with pytest.raises(FunctionError, match=why):
+            stack.dispatcher.invoke("EventsFunction", _message_event(source, detail))
+    assert api_call(stack, "GET", f"/users/{user}")[0] == 404  # nothing was posted, in any project
+    assert api_call(stack, "GET", f"/users/{user}", key="sk-local-samples")[0] == 404
+
+    def record(body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": secrets.token_hex(8),
+            "receiptHandle": "x",
+            "body": json.dumps(body),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": stack.template.arn("MessagesQueue"),
+            "awsRegion": "us-east-1",
+        }
+
+    other, own = record({**payload, "project": "samples"}), record(payload)
+    answer = stack.dispatcher.invoke("QueueFunction", {"Records": [other, own]})
+    assert answer["batchItemFailures"] == [{"itemIdentifier": other["messageId"]}]
+    assert api_call(stack, "GET", f"/users/{user}")[0] == 200  # the queue's own project took the other message
+    assert api_call(stack, "GET", f"/users/{user}", key="sk-local-samples")[0] == 404
+
+
+# 11: only vector stores a project owns reach the provider ----------------------------------------------------
+
+
+def test_vector_stores_reach_the_provider_only_for_the_project_that_owns_them(stack, project_client, model, marker):
+    client, project = project_client
+    mine, theirs = "vs_" + secrets.token_hex(6), "vs_" + secrets.token_hex(6)
+    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).own_vector_store(mine, owned=True)
+    DynamoDBStore(stack.table_name, "default", stack.client("dynamodb")).own_vector_store(theirs, owned=True)
+    resources = {"file_search": {"vector_store_ids": [theirs]}}
+    for call in (
+        lambda: client.beta.assistants.create(model="gpt-4.1-mini", tool_resources=resources),
+        lambda: client.beta.threads.create(tool_resources=resources),
+        lambda: client.beta.threads.update(client.beta.threads.create().id, tool_resources=resources),
+    ):
+        with pytest.raises(openai.BadRequestError, match=f"No vector store found with id '{theirs}'"):
+            call()
+
+    assistant = client.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [mine]}},
+    )
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"Find {marker}"}]}
+    )
+    assert run.status == "completed"
+    (sent,) = model.requests_about(marker)
+    assert sent["tools"] == [{"type": "file_search", "vector_store_ids": [mine]}]

@@ -188,7 +188,8 @@ def test_runs_announce_requires_action_and_how_they_end(stack, client, run_event
     assert events[0]["detail"]["user_id"] is None  # not a user's thread
 
 
-def _sqs_event(message_id: str, body: str) -> dict:
+def _sqs_event(stack, message_id: str, body: str) -> dict:
+    """A batch of one record from the stack's queue, which posts for the default project."""
     return {
         "Records": [
             {
@@ -199,7 +200,7 @@ def _sqs_event(message_id: str, body: str) -> dict:
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "eventSourceARN": stack.template.arn("MessagesQueue"),
                 "awsRegion": "us-east-1",
             }
         ]
@@ -222,7 +223,7 @@ def _eventbridge_event(event_id: str, detail: dict) -> dict:
 
 def test_a_duplicate_delivery_posts_once(stack, client, assistant, user_id):
     body = {"user_id": user_id, "assistant_id": assistant.id, "content": "only once"}
-    sqs_event = _sqs_event(str(uuid.uuid4()), json.dumps(body))
+    sqs_event = _sqs_event(stack, str(uuid.uuid4()), json.dumps(body))
     first = stack.dispatcher.invoke("QueueFunction", sqs_event)
     again = stack.dispatcher.invoke("QueueFunction", sqs_event)
     assert first == again == {"batchItemFailures": []}
@@ -283,6 +284,6 @@ def test_bad_user_ids_and_bad_payloads_get_clear_errors_and_write_nothing(stack,
             stack.dispatcher.invoke("EventsFunction", _eventbridge_event(str(uuid.uuid4()), detail))
         assert caught.value.payload["errorType"] == "InvalidEvent" and problem in caught.value.payload["errorMessage"]
     with pytest.raises(FunctionError) as caught:  # a batch whose every record fails fails whole (Powertools)
-        stack.dispatcher.invoke("QueueFunction", _sqs_event("bad-json", "{not json"))
+        stack.dispatcher.invoke("QueueFunction", _sqs_event(stack, "bad-json", "{not json"))
     assert "InvalidEvent: The payload is not a user's message (not JSON" in caught.value.payload["errorMessage"]
     assert stack.table_items("P#default#USER#fine-user", "P#default#USER#u1") == []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .domain.budget import Budget
+from .domain.budget import Budget, ProjectLimits
 
 if TYPE_CHECKING:
     from .service import RunDefaults
@@ -35,6 +35,8 @@ class Settings(BaseModel):
     """Name of the Secrets Manager secret that holds the provider's API key."""
     model_override: str = Field("", alias="MODEL_OVERRIDE")
     """When set, every model call uses this model instead of the assistant's or run's."""
+    model_context_tokens: int = Field(128_000, alias="MODEL_CONTEXT_TOKENS", ge=1024)
+    """The context window of the models in use: ``auto`` truncation sends the newest messages that fit it."""
     model_max_retries: int = Field(3, alias="MODEL_MAX_RETRIES")
     """Retries of the SDK for 429, 5xx and timeouts, with its exponential backoff."""
     model_timeout_seconds: float = Field(30.0, alias="MODEL_TIMEOUT_SECONDS")
@@ -66,11 +68,19 @@ class Settings(BaseModel):
     """Tokens a project may use per UTC day before new runs answer 429; 0 is no limit."""
     daily_token_budget_per_user: int = Field(0, alias="DAILY_TOKEN_BUDGET_PER_USER", ge=0)
     """Tokens each user may use per UTC day; 0 is no limit. A project's own budget (scripts/keys.py) wins."""
+    project_max_active_runs: int = Field(100, alias="PROJECT_MAX_ACTIVE_RUNS", ge=0)
+    """Unfinished runs a project may have at once (more answer 429); 0 is no limit. A project's own wins."""
+    project_requests_per_minute: int = Field(1200, alias="PROJECT_REQUESTS_PER_MINUTE", ge=0)
+    """API requests a project may make per minute (more answer 429); 0 is no limit. A project's own wins."""
     retention_days: int = Field(90, alias="RETENTION_DAYS", ge=0)
     """Days a thread and everything in it live after its last activity (TTL); 0 keeps them."""
     max_request_bytes: int = Field(2 * 1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1024, le=3 * 1024 * 1024)
     """Larger request bodies answer 413 (API Gateway takes 10 MB, a Lambda event 6 MB). At most 3 MiB: a turn's
     tool outputs are stored in one DynamoDB transaction, which holds 4 MB."""
+    event_source_projects: str = Field("", alias="EVENT_SOURCE_PROJECTS")
+    """``source=project,...``: the project each EventBridge source posts users' messages for; others are refused."""
+    queue_projects: str = Field("", alias="QUEUE_PROJECTS")
+    """``queue-arn=project,...``: the project each SQS queue posts users' messages for."""
     idempotency_hours: int = Field(24, alias="IDEMPOTENCY_HOURS", ge=1)
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
 
@@ -81,7 +91,11 @@ class Settings(BaseModel):
 
         limit = self.daily_token_budget or None
         per_user = self.daily_token_budget_per_user or None
-        return RunDefaults(self.model_override, Budget(daily_tokens=limit, daily_tokens_per_user=per_user))
+        limits = ProjectLimits(
+            active_runs=self.project_max_active_runs or None,
+            requests_per_minute=self.project_requests_per_minute or None,
+        )
+        return RunDefaults(self.model_override, Budget(daily_tokens=limit, daily_tokens_per_user=per_user), limits)
 
 
 @functools.cache

@@ -32,6 +32,18 @@ class BudgetExceeded(ThreadrunnerError):
     """A daily token budget is used up: no run starts (429)."""
 
 
+class TooManyActiveRuns(ThreadrunnerError):
+    """The project has as many unfinished runs as it may have at once: no run starts (429)."""
+
+
+class RateLimited(ThreadrunnerError):
+    """The project made as many requests this minute as it may (429)."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, code="rate_limit_exceeded")
+        self.retry_after_seconds = retry_after_seconds
+
+
 class RunActive(InvalidRequest):
     """The thread has a run that is not finished yet: it takes no new message and no new run."""
 

@@ -15,15 +15,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from . import users
+from . import service, users
 from .config import Settings
 from .domain import conversation
-from .domain.budget import today
+from .domain.budget import Reservation, today
 from .domain.common import FunctionDefinition, LastError, now
 from .domain.ids import new_id
 from .domain.message import IncompleteDetails as MessageIncompleteDetails
 from .domain.message import Message, text_content
-from .domain.model_turn import ModelTurn, ToolOutput
+from .domain.model_turn import ModelTurn, ToolOutput, TurnRequest
 from .domain.pagination import PageRequest
 from .domain.run import (
     IncompleteDetails,
@@ -67,7 +67,11 @@ INVALID_RESPONSE_FORMAT_CODE = "invalid_response_format"
 """The ``last_error.code`` of a run whose final message does not match its ``response_format``."""
 
 # Error names of Catch (Lambda errorType or States.*) that map to an API error code other than server_error.
-_ERROR_CODES = {"ModelRateLimited": "rate_limit_exceeded", "ModelRequestRejected": "invalid_prompt"}
+_ERROR_CODES = {
+    "ModelRateLimited": "rate_limit_exceeded",
+    "ModelRequestRejected": "invalid_prompt",
+    "BudgetExceeded": "daily_budget_exceeded",
+}
 
 
 class ToolOutputsMissing(ThreadrunnerError):
@@ -184,8 +188,9 @@ class RunLoop:
             self._store.update_run(
                 state.thread_id, state.run_id, {"server_tools": [tool.model_dump() for tool in record.server_tools]}
             )
-        request = conversation.first_turn(record, self._store.conversation(state.thread_id))
-        turn = self._model.create(request)
+        messages = self._store.newest_messages(state.thread_id)
+        request = conversation.first_turn(record, messages, self._settings.model_context_tokens)
+        turn = self._create(state, record, request)
         self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=False)
         return TurnState(response_id=turn.id)
 
@@ -205,6 +210,7 @@ class RunLoop:
                 delay_seconds=conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds),
                 polls=polls + 1,
             )
+        self._store.settle(turn.id, turn.usage)
         if turn.usage:
             self._store.add_usage(state.thread_id, state.run_id, turn.id, turn.usage)
         record = self._store.get_run_record(state.thread_id, state.run_id)
@@ -272,7 +278,7 @@ class RunLoop:
         if missing:
             raise ToolOutputsMissing(f"No output was recorded for the tool calls {', '.join(missing)}.")
         outputs = [ToolOutput(call_id=call.call_id, output=call.output or "") for call in calls]
-        turn = self._model.create(conversation.next_turn(record, turn_state.response_id, outputs))
+        turn = self._create(state, record, conversation.next_turn(record, turn_state.response_id, outputs))
         self._store.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
         self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=True)
         return TurnState(response_id=turn.id)
@@ -342,10 +348,10 @@ class RunLoop:
         if not run.is_terminal:
             return TurnState(outcome="stopped")
         user_id = self._store.thread_user(state.thread_id)
-        if self._store.count_usage(run, user_id, today()):  # once per run, for budgets and usage reports
+        if self._store.count_thread_usage(run):  # once per run, for the thread's usage and the run's metrics
             self.run_metrics = _run_metrics(record)
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
-        users.drain(self._store, self._control, state.thread_id, self._settings.model_override)
+        users.drain(self._store, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
             reply = None
             if "message" in record.claims:
@@ -366,7 +372,9 @@ class RunLoop:
         caught = state.error
         try:
             record = self._store.get_run_record(state.thread_id, state.run_id)
-        except NotFound:  # the thread was deleted under the loop: nothing is left to end
+        except NotFound:  # the thread was deleted under the loop: its response still ran, and still counts
+            if state.turn is not None and state.turn.response_id:
+                self._cancel_quietly(state.turn.response_id)
             return TurnState(outcome="stopped")
         if record.run.is_terminal:
             return TurnState(outcome="stopped")
@@ -489,11 +497,37 @@ class RunLoop:
             self._end(state, record, "cancelled", "cancelled")
         return TurnState(outcome="stopped")
 
-    def _cancel_quietly(self, response_id: str) -> None:
+    def _create(self, state: LoopState, record: RunRecord, request: TurnRequest) -> ModelTurn:
+        """Create a model response, with its tokens reserved against the day's budgets first.
+
+        Raises :class:`~threadrunner.errors.BudgetExceeded` (the run fails) when a budget is used up.
+        """
+        reservation = Reservation(
+            day=today(),
+            user_id=self._store.thread_user(state.thread_id),
+            **conversation.reservation_for(request, record.usage),
+        )
+        self._store.reserve(reservation, service.budget_of(self._store, self._settings.run_defaults))
         try:
-            self._model.cancel(response_id)
-        except ThreadrunnerError:  # the run ends either way; a response that cannot be cancelled just finishes
-            pass
+            turn = self._model.create(request)
+        except BaseException:
+            self._store.release(reservation)  # no response, no usage
+            raise
+        self._store.record_response(turn.id, reservation, state.thread_id, state.run_id)
+        return turn
+
+    def _cancel_quietly(self, response_id: str) -> None:
+        """Stop paying for a response, and count what it used (or, if the provider will not say, its prompt)."""
+        usage = None
+        try:
+            turn = self._model.cancel(response_id)
+            usage = turn.usage
+        except ThreadrunnerError:  # it finished first, or the provider is unreachable: ask what it used
+            try:
+                usage = self._model.retrieve(response_id).usage
+            except ThreadrunnerError:
+                pass
+        self._store.settle(response_id, usage)
 
 
 def _run_metrics(record: RunRecord) -> list[tuple[str, str, float]]:

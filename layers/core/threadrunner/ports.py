@@ -5,11 +5,11 @@ Adapters implement them (``threadrunner.adapters``); unit tests use in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from .domain.assistant import Assistant
-from .domain.budget import Budget
+from .domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
 from .domain.common import FunctionDefinition, Usage
 from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnRequest
@@ -32,28 +32,53 @@ class Store(Protocol):
 
     project: str
 
-    def count_usage(self, run: Run, user_id: str | None, day: str) -> bool:
-        """Add a finished run's usage to its thread, its user and the day's totals, once; False if counted before."""
+    def reserve(self, reservation: Reservation, budget: Budget) -> None:
+        """Set tokens aside against the day's budgets for a model response about to start.
+
+        Raises :class:`~threadrunner.errors.BudgetExceeded`, and sets nothing aside, when the day's
+        committed tokens (used plus reserved) of the project or the user reached their budget.
+        """
         ...
 
-    def tokens_today(self, day: str, user_id: str | None = None) -> Usage:
-        """The project's (or one user's) usage of a UTC day."""
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation whose response was never created."""
+        ...
+
+    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
+        """Remember a created response's reservation, outside its thread, so it is settled whatever happens to it."""
+        ...
+
+    def settle(self, response_id: str, usage: Usage | None) -> bool:
+        """Replace an ended response's reservation by its usage (``None``: the provider never counted it, and its
+        estimated prompt is charged), once; False if it was settled before or never recorded."""
+        ...
+
+    def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
+        """The project's (or one user's) tokens of a UTC day: used, and reserved by running responses."""
+        ...
+
+    def count_thread_usage(self, run: Run) -> bool:
+        """Add a finished run's usage to its thread, once; False if counted before (or the thread is gone)."""
         ...
 
     def thread_usage(self, thread_id: str) -> Usage: ...
 
-    def get_budget(self) -> Budget | None:
-        """The project's own daily budget, if it has one."""
+    def get_policy(self) -> ProjectPolicy:
+        """What the project's operator set for it: its budget, limits and models."""
         ...
 
-    def set_budget(self, budget: Budget) -> None: ...
+    def set_policy(self, policy: ProjectPolicy) -> None: ...
 
-    def allowed_models(self) -> frozenset[str] | None:
-        """The models the project may use, if its operator limited them."""
+    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
+        """The ones of ``vector_store_ids`` the project owns (registered with ``scripts/keys.py vector-stores``)."""
         ...
 
-    def set_allowed_models(self, models: frozenset[str] | None) -> None:
-        """Limit the project to ``models``; ``None`` lifts the limit."""
+    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
+        """Register a provider's vector store as the project's, or take it back."""
+        ...
+
+    def count_request(self, minute: int, limit: int) -> bool:
+        """Count one request in a minute's window (Unix minutes); False, and nothing counted, at ``limit``."""
         ...
 
     def put_assistant(self, assistant: Assistant) -> None: ...
@@ -112,11 +137,17 @@ class Store(Protocol):
         ...
 
     def start_queued_run(
-        self, run: Run, queued: list[QueuedMessage], messages: list[Message], vector_store_ids: list[str]
+        self,
+        run: Run,
+        queued: list[QueuedMessage],
+        messages: list[Message],
+        vector_store_ids: list[str],
+        max_active_runs: int | None = None,
     ) -> bool:
         """Replace ``queued`` by ``messages`` in the thread and create ``run`` with the thread's lock, in one write.
 
-        False, and nothing written, when the thread is busy or another caller moved them first.
+        False, and nothing written, when the thread is busy or another caller moved them first. Raises
+        :class:`~threadrunner.errors.TooManyActiveRuns` when the project has ``max_active_runs`` unfinished runs.
         """
         ...
 
@@ -132,13 +163,19 @@ class Store(Protocol):
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]: ...
 
-    def conversation(self, thread_id: str) -> list[Message]:
-        """Every message of the thread, oldest first: what the model reads."""
+    def newest_messages(self, thread_id: str) -> Iterator[Message]:
+        """The thread's messages, newest first, read only as far as the caller iterates: what the model reads."""
         ...
 
-    def create_run(self, run: Run, vector_store_ids: list[str] | None = None, messages: Sequence[Message] = ()) -> None:
+    def create_run(
+        self,
+        run: Run,
+        vector_store_ids: list[str] | None = None,
+        messages: Sequence[Message] = (),
+        max_active_runs: int | None = None,
+    ) -> None:
         """Store a queued run (with ``messages`` added to the thread before it) and make it the thread's
-        active run, all in one write, or raise RunActive and write nothing."""
+        active run, all in one write, or raise RunActive (or TooManyActiveRuns) and write nothing."""
         ...
 
     def get_run(self, thread_id: str, run_id: str) -> Run: ...

@@ -17,10 +17,11 @@ from .api.requests import (
     SubmitToolOutputsRequest,
     ThreadAndRunCreate,
     ThreadCreate,
+    ThreadUpdate,
 )
 from .domain import server_tools
 from .domain.assistant import Assistant
-from .domain.budget import Budget, over_budget, today
+from .domain.budget import Budget, ProjectLimits, ProjectPolicy, over_budget, today
 from .domain.common import AssistantTool, LastError, now
 from .domain.ids import new_id
 from .domain.message import (
@@ -55,7 +56,7 @@ def check_tools(catalogue: ToolCatalogue, tools: Sequence[AssistantTool]) -> Non
 
 def check_model(store: Store, model: str) -> None:
     """Refuse a model the project's operator did not allow (``scripts/keys.py models``)."""
-    allowed = store.allowed_models()
+    allowed = store.get_policy().models
     if allowed is not None and model not in allowed:
         raise InvalidRequest(
             f"The model '{model}' is not allowed for this project; allowed: {', '.join(sorted(allowed))}.",
@@ -68,6 +69,7 @@ def create_assistant(store: Store, catalogue: ToolCatalogue, body: AssistantCrea
     assistant = Assistant(id=new_id("asst"), created_at=now(), **given_fields(body))
     check_model(store, assistant.model)
     check_tools(catalogue, assistant.tools)
+    check_vector_stores(store, assistant.tool_resources)
     store.put_assistant(assistant)
     return assistant
 
@@ -77,6 +79,7 @@ def update_assistant(store: Store, catalogue: ToolCatalogue, assistant_id: str, 
         check_model(store, body.model)
     if body.tools is not None:
         check_tools(catalogue, body.tools)
+    check_vector_stores(store, body.tool_resources)
     return store.update_assistant(assistant_id, given_fields(body))
 
 
@@ -107,11 +110,17 @@ def new_message(thread_id: str, body: MessageCreate) -> Message:
 
 
 def create_thread(store: Store, body: ThreadCreate) -> Thread:
+    check_vector_stores(store, body.tool_resources)
     thread = Thread(
         id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=body.tool_resources
     )
     store.create_thread(thread, [new_message(thread.id, message) for message in body.messages or []])
     return thread
+
+
+def update_thread(store: Store, thread_id: str, body: ThreadUpdate) -> Thread:
+    check_vector_stores(store, body.tool_resources)
+    return store.update_thread(thread_id, given_fields(body))
 
 
 def add_message(store: Store, thread_id: str, body: MessageCreate) -> Message:
@@ -128,21 +137,29 @@ class RunDefaults:
     """A model every run uses instead of the assistant's (``MODEL_OVERRIDE``)."""
     budget: Budget = field(default_factory=Budget)
     """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
+    limits: ProjectLimits = field(default_factory=ProjectLimits)
+    """Limits of projects that have none of their own (``PROJECT_MAX_ACTIVE_RUNS``, ``PROJECT_REQUESTS_PER_MINUTE``)."""
 
 
 def budget_of(store: Store, defaults: RunDefaults) -> Budget:
     """The project's daily budgets: its own, else the deployment's defaults."""
-    return store.get_budget() or defaults.budget
+    return store.get_policy().budget or defaults.budget
+
+
+def limits_of(policy: ProjectPolicy, defaults: RunDefaults) -> ProjectLimits:
+    """The project's limits: each its own where set, else the deployment's."""
+    own = policy.limits.model_dump(exclude_none=True)
+    return ProjectLimits.model_validate({**defaults.limits.model_dump(exclude_none=True), **own})
 
 
 def check_budget(store: Store, defaults: RunDefaults, user_id: str | None = None) -> None:
-    """Refuse to start a run when the project's (or the user's) tokens of today reach its budget."""
+    """Refuse to start a run when the project's (or the user's) committed tokens of today reach its budget."""
     budget = budget_of(store, defaults)
     if budget.daily_tokens is None and budget.daily_tokens_per_user is None:
         return
     day = today()
-    user_today = store.tokens_today(day, user_id) if user_id else None
-    problem = over_budget(budget, store.tokens_today(day), user_today)
+    user_today = store.usage_today(day, user_id) if user_id else None
+    problem = over_budget(budget, store.usage_today(day), user_today)
     if problem:
         raise BudgetExceeded(problem, code="daily_budget_exceeded")
 
@@ -190,12 +207,28 @@ def start_loop(store: Store, control: RunLoopControl, run: Run) -> None:
         raise
 
 
-def vector_store_ids(thread: Thread, assistant: Assistant) -> list[str]:
-    """The vector stores of ``file_search``: the thread's tool resources first, then the assistant's."""
+def _vector_store_ids_of(tool_resources: Any) -> list[str]:
+    return list(((tool_resources or {}).get("file_search") or {}).get("vector_store_ids") or [])
+
+
+def check_vector_stores(store: Store, tool_resources: Any) -> None:
+    """Refuse vector stores the project does not own: the provider searches them with the deployment's key."""
+    ids = _vector_store_ids_of(tool_resources)
+    unknown = [vector_store_id for vector_store_id in ids if vector_store_id not in store.owned_vector_stores(ids)]
+    if unknown:
+        raise InvalidRequest(
+            f"No vector store found with id '{unknown[0]}'.", param="tool_resources.file_search.vector_store_ids"
+        )
+
+
+def vector_store_ids(store: Store, thread: Thread, assistant: Assistant) -> list[str]:
+    """The vector stores of ``file_search``: the thread's tool resources first, then the assistant's; only ones the
+    project still owns reach the provider."""
     for resource in (thread.tool_resources, assistant.tool_resources):
-        ids = ((resource or {}).get("file_search") or {}).get("vector_store_ids") or []
+        ids = _vector_store_ids_of(resource)
         if ids:
-            return list(ids)
+            owned = store.owned_vector_stores(ids)
+            return [vector_store_id for vector_store_id in ids if vector_store_id in owned]
     return []
 
 
@@ -218,7 +251,8 @@ def create_run(
     check_budget(store, defaults, store.thread_user(thread_id))
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
-    store.create_run(run, vector_store_ids(thread, assistant), additional)
+    active_runs = limits_of(store.get_policy(), defaults).active_runs
+    store.create_run(run, vector_store_ids(store, thread, assistant), additional, max_active_runs=active_runs)
     start_loop(store, control, run)
     return run
 

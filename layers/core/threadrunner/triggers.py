@@ -42,7 +42,24 @@ def summary(answer: Any) -> dict[str, Any]:
     return {"queued_message_id": answer.id, "thread_id": answer.thread_id, "position": answer.position}
 
 
-def deliver(delivery_id: str, payload: Any, post: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """Validate a delivery, then post it through the idempotent ``post(delivery=...)``."""
+def bindings(setting: str) -> dict[str, str]:
+    """``producer=project,...`` (``EVENT_SOURCE_PROJECTS``, ``QUEUE_PROJECTS``) as a mapping."""
+    pairs = (entry.strip().rpartition("=") for entry in setting.split(",") if entry.strip())
+    return {producer: project for producer, _, project in pairs if producer and project}
+
+
+def deliver(
+    delivery_id: str, payload: Any, producer: str, bound: dict[str, str], post: Callable[..., dict[str, Any]]
+) -> dict[str, Any]:
+    """Validate a delivery, then post it through the idempotent ``post(delivery=...)``, as its producer's project.
+
+    ``producer`` is what AWS says sent it (an event's ``source``, a record's queue ARN), never the payload:
+    a producer acts for the one project it is bound to, and a payload naming another is refused.
+    """
+    project = bound.get(producer)
+    if project is None:
+        raise InvalidEvent(f"{producer!r} is bound to no project; nothing from it is posted.")
     request = parse_request(payload)
-    return post(delivery={"delivery_id": delivery_id, "request": request.model_dump(mode="json")})
+    if request.project not in (None, project):
+        raise InvalidEvent(f"{producer!r} may post for the project {project!r} only, not {request.project!r}.")
+    return post(delivery={"delivery_id": delivery_id, "project": project, "request": request.model_dump(mode="json")})

@@ -48,7 +48,7 @@ def post_user_message(
         thread_id = _thread_of(store, user_id)
         message = service.new_message(thread_id, body.as_message())
         store.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
-    started = drain(store, control, thread_id, defaults.model_override)
+    started = drain(store, control, thread_id, defaults)
     if started is not None and message.id in started[1]:
         return started[0]
     if body.if_busy == "reject":
@@ -64,7 +64,7 @@ def post_user_message(
 
 
 def drain(
-    store: Store, control: RunLoopControl, thread_id: str, model_override: str = ""
+    store: Store, control: RunLoopControl, thread_id: str, defaults: service.RunDefaults
 ) -> tuple[Run, list[str]] | None:
     """Start a run for the oldest queued messages of an idle thread; ``None`` if none or the thread is busy."""
     queued = store.queued(thread_id, MAX_MESSAGES_PER_RUN)
@@ -81,13 +81,14 @@ def drain(
         logger.error("queued messages wait: none of their assistants exists", extra={"thread_id": thread_id})
         return None
     thread = store.get_thread(thread_id)
-    run = service.build_run(assistant, thread_id, RunCreate(assistant_id=assistant.id), model_override)
+    run = service.build_run(assistant, thread_id, RunCreate(assistant_id=assistant.id), defaults.model_override)
     at = now()
     # A message joins the thread now, after the reply it waited for: new ids keep the thread in order.
     landed = [
         entry.message.model_copy(update={"id": new_id("msg"), "created_at": at, "completed_at": at}) for entry in queued
     ]
-    if not store.start_queued_run(run, queued, landed, service.vector_store_ids(thread, assistant)):
+    active_runs = service.limits_of(store.get_policy(), defaults).active_runs
+    if not store.start_queued_run(run, queued, landed, service.vector_store_ids(store, thread, assistant), active_runs):
         return None
     service.start_loop(store, control, run)
     return run, [entry.message.id for entry in queued]

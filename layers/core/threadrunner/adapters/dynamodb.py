@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from ..domain.assistant import Assistant
-from ..domain.budget import Budget
+from ..domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
 from ..domain.common import Usage
 from ..domain.common import now as now_seconds
 from ..domain.message import Message
@@ -46,7 +46,7 @@ from ..domain.run_step import RunStep, RunStepStatus, ToolCallsStepDetails
 from ..domain.thread import Thread
 from ..domain.tool_call import ToolCall
 from ..domain.user import QueuedMessage, UserRecord
-from ..errors import InvalidRequest, InvalidTransition, NotFound, RunActive
+from ..errors import BudgetExceeded, InvalidRequest, InvalidTransition, NotFound, RunActive, TooManyActiveRuns
 from ..observability import logger
 
 _serializer = TypeSerializer()
@@ -70,6 +70,8 @@ _KEYS = ("PK", "SK", "entity")
 _UPDATED_IN_PLACE = ("claims",)
 _THREAD_BOOKKEEPING = ("active_run_id", "user_id", "usage_prompt", "usage_completion", "ttl")
 _USAGE_DAYS_KEPT = 400
+_RESPONSES_DAYS_KEPT = 30
+"""How long a model response's usage entry is kept after it was created (one settles within hours)."""
 _HIGHEST = "~"  # sorts after every id character
 
 
@@ -330,38 +332,133 @@ class DynamoDBStore:
             items.reverse()
         return items, has_more
 
-    # usage and budgets -------------------------------------------------------------------------
+    # usage, budgets and limits -----------------------------------------------------------------
 
     def _usage_key(self, day: str, user_id: str | None = None) -> dict[str, Any]:
         sk = f"DAY#{day}" + (f"#USER#{user_id}" if user_id else "")
         return self._key(f"P#{self.project}#USAGE", sk)
 
-    def count_usage(self, run: Run, user_id: str | None, day: str) -> bool:
-        usage = run.usage or Usage()
-        values = _to_attributes(
+    def _response_key(self, response_id: str) -> dict[str, Any]:
+        return self._key(f"P#{self.project}#USAGE", f"RESPONSE#{response_id}")
+
+    def _add_to_day(self, key: dict[str, Any], amounts: dict[str, int], limit: int | None = None) -> dict[str, Any]:
+        """A transaction's update of a day's counters; with ``limit``, only while ``committed`` is under it."""
+        values = {f":{name}": amount for name, amount in amounts.items()}
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key,
+            "UpdateExpression": "SET #ttl = if_not_exists(#ttl, :expiry) ADD "
+            + ", ".join(f"{name} :{name}" for name in amounts),
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": _to_attributes(
+                {**values, ":expiry": now_seconds() + _USAGE_DAYS_KEPT * 86400}
+            ),
+        }
+        if limit is not None:
+            # The budget check and the reservation are one conditional write, so concurrent runs cannot all
+            # pass one read of the counter.
+            update["ConditionExpression"] = "attribute_not_exists(committed) OR committed < :limit"
+            update["ExpressionAttributeValues"] |= _to_attributes({":limit": limit})
+        return {"Update": update}
+
+    def reserve(self, reservation: Reservation, budget: Budget) -> None:
+        tokens = reservation.tokens
+        writes = [
+            self._add_to_day(
+                self._usage_key(reservation.day), {"reserved": tokens, "committed": tokens}, budget.daily_tokens
+            )
+        ]
+        if reservation.user_id:
+            key = self._usage_key(reservation.day, reservation.user_id)
+            writes.append(
+                self._add_to_day(key, {"reserved": tokens, "committed": tokens}, budget.daily_tokens_per_user)
+            )
+        problem = None
+        if budget.daily_tokens == 0 or (reservation.user_id and budget.daily_tokens_per_user == 0):
+            problem = "The daily token budget is 0: no model response may start."
+        else:
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except self._client.exceptions.TransactionCanceledException:
+                user_today = self.usage_today(reservation.day, reservation.user_id) if reservation.user_id else None
+                problem = over_budget(budget, self.usage_today(reservation.day), user_today) or "Over budget."
+        if problem:
+            raise BudgetExceeded(problem, code="daily_budget_exceeded")
+
+    def release(self, reservation: Reservation) -> None:
+        tokens = -reservation.tokens
+        writes = [self._add_to_day(self._usage_key(reservation.day), {"reserved": tokens, "committed": tokens})]
+        if reservation.user_id:
+            key = self._usage_key(reservation.day, reservation.user_id)
+            writes.append(self._add_to_day(key, {"reserved": tokens, "committed": tokens}))
+        self._client.transact_write_items(TransactItems=writes)
+
+    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
+        values = {**reservation.model_dump(), "thread_id": thread_id, "run_id": run_id}
+        pk, sk = (key["S"] for key in self._response_key(response_id).values())
+        item = self._put(pk, sk, "response", values)
+        item["Item"]["ttl"] = {"N": str(now_seconds() + _RESPONSES_DAYS_KEPT * 86400)}
+        self._client.put_item(**item)
+
+    def settle(self, response_id: str, usage: Usage | None) -> bool:
+        ledger = self._client.get_item(
+            TableName=self._table, Key=self._response_key(response_id), ConsistentRead=True
+        ).get("Item")
+        if ledger is None:
+            return False
+        entry = _from_attributes(ledger)
+        if entry.get("settled"):
+            return False
+        reservation = Reservation.model_validate(_fields(entry, "thread_id", "run_id", "ttl"))
+        # A response the provider never counted (cancelled early, or gone) is charged its prompt: it was read.
+        used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        amounts = {
+            "usage_prompt": used.prompt_tokens,
+            "usage_completion": used.completion_tokens,
+            "reserved": -reservation.tokens,
+            "committed": used.total_tokens - reservation.tokens,
+        }
+        writes = [
             {
-                ":p": usage.prompt_tokens,
-                ":c": usage.completion_tokens,
-                ":yes": True,
-                ":expiry": now_seconds() + _USAGE_DAYS_KEPT * 86400,
-            }
+                "Update": {
+                    "TableName": self._table,
+                    "Key": self._response_key(response_id),
+                    "UpdateExpression": "SET settled = :yes",
+                    # Each response counts once, however often the tasks that end it are retried.
+                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(settled)",
+                    "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+                }
+            },
+            self._add_to_day(self._usage_key(reservation.day), amounts),
+        ]
+        if reservation.user_id:
+            writes.append(self._add_to_day(self._usage_key(reservation.day, reservation.user_id), amounts))
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        if reservation.user_id:
+            try:  # the user's lifetime usage; a deleted user is not brought back by it
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self._key(self._user_pk(reservation.user_id), "USER"),
+                    UpdateExpression="ADD usage_prompt :p, usage_completion :c",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeValues=_to_attributes({":p": used.prompt_tokens, ":c": used.completion_tokens}),
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass
+        return True
+
+    def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
+        item = self._client.get_item(TableName=self._table, Key=self._usage_key(day, user_id), ConsistentRead=True).get(
+            "Item"
         )
+        values = _from_attributes(item) if item else {}
+        return DayUsage(usage=_usage_of(values), reserved=values.get("reserved", 0))
 
-        def add(key: dict[str, Any], existing: bool) -> dict[str, Any]:
-            update: dict[str, Any] = {
-                "TableName": self._table,
-                "Key": key,
-                "UpdateExpression": "ADD usage_prompt :p, usage_completion :c",
-                "ExpressionAttributeValues": {k: values[k] for k in (":p", ":c")},
-            }
-            if existing:  # a deleted thread or user is not brought back by its last run's usage
-                update["ConditionExpression"] = "attribute_exists(PK)"
-            else:
-                update["UpdateExpression"] = "SET #ttl = if_not_exists(#ttl, :expiry) " + update["UpdateExpression"]
-                update["ExpressionAttributeNames"] = {"#ttl": "ttl"}
-                update["ExpressionAttributeValues"] = {k: values[k] for k in (":p", ":c", ":expiry")}
-            return {"Update": update}
-
+    def count_thread_usage(self, run: Run) -> bool:
+        usage = run.usage or Usage()
         writes = [
             {
                 "Update": {
@@ -370,49 +467,65 @@ class DynamoDBStore:
                     "UpdateExpression": "SET usage_counted = :yes",
                     # Each run counts once, however often its announcement is retried.
                     "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(usage_counted)",
-                    "ExpressionAttributeValues": {":yes": values[":yes"]},
+                    "ExpressionAttributeValues": {":yes": {"BOOL": True}},
                 }
             },
-            add(self._key(self._thread_pk(run.thread_id), "THREAD"), existing=True),
-            add(self._usage_key(day), existing=False),
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": self._key(self._thread_pk(run.thread_id), "THREAD"),
+                    "UpdateExpression": "ADD usage_prompt :p, usage_completion :c",
+                    "ConditionExpression": "attribute_exists(PK)",  # a deleted thread is not brought back
+                    "ExpressionAttributeValues": _to_attributes(
+                        {":p": usage.prompt_tokens, ":c": usage.completion_tokens}
+                    ),
+                }
+            },
         ]
-        if user_id:
-            writes += [
-                add(self._key(self._user_pk(user_id), "USER"), existing=True),
-                add(self._usage_key(day, user_id), existing=False),
-            ]
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException:
             return False
         return True
 
-    def tokens_today(self, day: str, user_id: str | None = None) -> Usage:
-        item = self._client.get_item(TableName=self._table, Key=self._usage_key(day, user_id), ConsistentRead=True).get(
-            "Item"
-        )
-        return _usage_of(_from_attributes(item) if item else {})
-
     def thread_usage(self, thread_id: str) -> Usage:
         return _usage_of(self._thread_item(thread_id))
 
-    def get_budget(self) -> Budget | None:
-        item = self._get(f"P#{self.project}#BUDGET", "BUDGET")
-        return Budget.model_validate(_fields(item)) if item else None
+    def get_policy(self) -> ProjectPolicy:
+        item = self._get(f"P#{self.project}#POLICY", "POLICY")
+        if item is not None:
+            return ProjectPolicy.model_validate(_fields(item))
+        legacy = self._get(f"P#{self.project}#BUDGET", "BUDGET")  # where budgets lived before policies
+        return ProjectPolicy(budget=Budget.model_validate(_fields(legacy)) if legacy else None)
 
-    def set_budget(self, budget: Budget) -> None:
-        self._client.put_item(**self._put(f"P#{self.project}#BUDGET", "BUDGET", "budget", budget.model_dump()))
+    def set_policy(self, policy: ProjectPolicy) -> None:
+        self._client.put_item(**self._put(f"P#{self.project}#POLICY", "POLICY", "policy", policy.model_dump()))
 
-    def allowed_models(self) -> frozenset[str] | None:
-        item = self._get(f"P#{self.project}#MODELS", "MODELS")
-        return frozenset(item["models"]) if item else None
+    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
+        pk = f"P#{self.project}#VECTOR_STORES"
+        return {i for i in vector_store_ids if self._get(pk, f"VS#{_checked('vector store', i)}") is not None}
 
-    def set_allowed_models(self, models: frozenset[str] | None) -> None:
-        if models is None:
-            self._client.delete_item(TableName=self._table, Key=self._key(f"P#{self.project}#MODELS", "MODELS"))
-            return
-        values = {"models": sorted(models)}
-        self._client.put_item(**self._put(f"P#{self.project}#MODELS", "MODELS", "allowed_models", values))
+    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
+        pk, sk = f"P#{self.project}#VECTOR_STORES", f"VS#{_checked('vector store', vector_store_id)}"
+        if owned:
+            self._client.put_item(**self._put(pk, sk, "vector_store", {"id": vector_store_id}))
+        else:
+            self._client.delete_item(TableName=self._table, Key=self._key(pk, sk))
+
+    def count_request(self, minute: int, limit: int) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(f"P#{self.project}#RATE", f"MINUTE#{minute}"),
+                UpdateExpression="SET #ttl = if_not_exists(#ttl, :expiry) ADD requests :one",
+                # One window per minute: its counter takes requests while it is under the limit.
+                ConditionExpression="attribute_not_exists(requests) OR requests < :limit",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=_to_attributes({":one": 1, ":limit": limit, ":expiry": minute * 60 + 120}),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     # assistants ------------------------------------------------------------------------------
 
@@ -535,7 +648,12 @@ class DynamoDBStore:
         return [QueuedMessage.model_validate(_fields(item)) for item in itertools.islice(items, limit)]
 
     def start_queued_run(
-        self, run: Run, queued: list[QueuedMessage], messages: list[Message], vector_store_ids: list[str]
+        self,
+        run: Run,
+        queued: list[QueuedMessage],
+        messages: list[Message],
+        vector_store_ids: list[str],
+        max_active_runs: int | None = None,
     ) -> bool:
         pk = self._thread_pk(run.thread_id)
         moves: list[dict[str, Any]] = []
@@ -549,14 +667,9 @@ class DynamoDBStore:
                     }
                 }
             )
-        try:
-            # The queued messages become the thread's and the run takes the lock, all at once.
-            self._client.transact_write_items(
-                TransactItems=[*self._run_creation(run, vector_store_ids, messages), *moves]
-            )
-        except self._client.exceptions.TransactionCanceledException:
-            return False  # the thread is busy, or another drain took these messages first
-        return True
+        # The queued messages become the thread's and the run takes the lock, all at once; False when the
+        # thread is busy, or another drain took these messages first.
+        return self._create_run(run, [*self._run_creation(run, vector_store_ids, messages), *moves], max_active_runs)
 
     def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread:
         item = self._update(self._thread_pk(thread_id), "THREAD", "thread", thread_id, fields)
@@ -575,6 +688,8 @@ class DynamoDBStore:
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues={":yes": {"BOOL": True}},
         )
+        if thread.get("active_run_id"):  # its run will not end by a transition, so it leaves the active set now
+            self._client.update_item(**self._leave_active_runs(thread_id, thread["active_run_id"])["Update"])
         # The thread item goes last, so a delete cut off half-way can be repeated and finds the thread.
         keys = [self._key(pk, item["SK"]) for item in self._query(pk) if item["SK"] != "THREAD"]
         for start in range(0, len(keys), 25):
@@ -661,9 +776,9 @@ class DynamoDBStore:
         items, has_more = self._page(self._thread_pk(thread_id), "MSG#", page)
         return Page(data=[Message.model_validate(_fields(item)) for item in items], has_more=has_more)
 
-    def conversation(self, thread_id: str) -> list[Message]:
-        items = self._query(self._thread_pk(thread_id), "MSG#", "MSG#" + _HIGHEST)
-        return [Message.model_validate(_fields(item)) for item in items]
+    def newest_messages(self, thread_id: str) -> Iterator[Message]:
+        items = self._query(self._thread_pk(thread_id), "MSG#", "MSG#" + _HIGHEST, forward=False, limit=50)
+        return (Message.model_validate(_fields(item)) for item in items)
 
     # runs ------------------------------------------------------------------------------------
 
@@ -696,12 +811,83 @@ class DynamoDBStore:
             *({"Put": self._object_put(message)} for message in messages),
         ]
 
-    def create_run(self, run: Run, vector_store_ids: list[str] | None = None, messages: Sequence[Message] = ()) -> None:
-        try:
-            self._client.transact_write_items(TransactItems=self._run_creation(run, vector_store_ids or [], messages))
-        except self._client.exceptions.TransactionCanceledException as exc:
-            raise self._refusal(run.thread_id) from exc
+    def create_run(
+        self,
+        run: Run,
+        vector_store_ids: list[str] | None = None,
+        messages: Sequence[Message] = (),
+        max_active_runs: int | None = None,
+    ) -> None:
+        if not self._create_run(run, self._run_creation(run, vector_store_ids or [], messages), max_active_runs):
+            raise self._refusal(run.thread_id)
         self._touch(run.thread_id)
+
+    def _active_runs_key(self) -> dict[str, Any]:
+        return self._key(f"P#{self.project}#ACTIVE", "RUNS")
+
+    def _create_run(self, run: Run, writes: list[dict[str, Any]], max_active_runs: int | None) -> bool:
+        """Write a run's creation, counted among the project's active runs; False when the thread refused it.
+
+        Raises :class:`~threadrunner.errors.TooManyActiveRuns` when the project has ``max_active_runs``.
+        """
+        member = {"SS": [f"{run.thread_id}/{run.id}"]}
+        # The project's unfinished runs are a set of ids: a run joins it, within the limit, as it is created,
+        # and leaves it as it ends.
+        join: dict[str, Any] = {
+            "Update": {
+                "TableName": self._table,
+                "Key": self._active_runs_key(),
+                "UpdateExpression": "ADD runs :run",
+                "ExpressionAttributeValues": {":run": member},
+            }
+        }
+        if max_active_runs is not None:
+            join["Update"]["ConditionExpression"] = "attribute_not_exists(runs) OR size(runs) < :max"
+            join["Update"]["ExpressionAttributeValues"][":max"] = {"N": str(max_active_runs)}
+        for attempt in range(2):
+            try:
+                self._client.transact_write_items(TransactItems=[join, *writes])
+                return True
+            except self._client.exceptions.TransactionCanceledException as exc:
+                if _reason_codes(exc)[0] != "ConditionalCheckFailed":
+                    return False
+                # A run that ended without leaving the set (its thread deleted under it) holds no place.
+                if attempt == 1 or not self._prune_active_runs():
+                    raise TooManyActiveRuns(
+                        f"The project has {max_active_runs} unfinished runs, the most it may have at once; "
+                        "retry when one has ended.",
+                        code="too_many_active_runs",
+                    ) from exc
+        return False
+
+    def _prune_active_runs(self) -> bool:
+        """Take runs that ended, or are gone, out of the project's active set; whether any was."""
+        item = self._get(*(key["S"] for key in self._active_runs_key().values()))
+        stale = []
+        for member in (item or {}).get("runs", set()):
+            thread_id, run_id = member.split("/")
+            run = self._get(self._thread_pk(thread_id), f"RUN#{run_id}")
+            if run is None or is_terminal(run["status"]):
+                stale.append(member)
+        if stale:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._active_runs_key(),
+                UpdateExpression="DELETE runs :stale",
+                ExpressionAttributeValues={":stale": {"SS": stale}},
+            )
+        return bool(stale)
+
+    def _leave_active_runs(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        """A transaction's removal of a run from the project's active set."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": self._active_runs_key(),
+                "UpdateExpression": "DELETE runs :run",
+                "ExpressionAttributeValues": {":run": {"SS": [f"{thread_id}/{run_id}"]}},
+            }
+        }
 
     def active_run_id(self, thread_id: str) -> str | None:
         return self._thread_item(thread_id).get("active_run_id")
@@ -754,11 +940,11 @@ class DynamoDBStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _to_attributes(values),
         }
-        writes: list[dict[str, Any]] = [{"Update": update}]
+        writes: list[dict[str, Any]] = [{"Update": update}, *({"Put": self._object_put(item)} for item in puts)]
         if is_terminal(status):
-            # A finished run frees its thread in the same write.
+            # A finished run leaves the project's active runs and frees its thread, in the same write.
+            writes.append(self._leave_active_runs(thread_id, run_id))
             writes.append({"Update": self._release(thread_id, run_id)})
-        writes += [{"Put": self._object_put(item)} for item in puts]
         try:
             if len(writes) == 1:
                 self._client.update_item(**update)
@@ -770,7 +956,7 @@ class DynamoDBStore:
             if _reason_codes(exc)[0] == "ConditionalCheckFailed":
                 raise self._invalid_transition(thread_id, run_id, status) from exc
             # The thread's lock is not this run's (it never took it, or it was freed): leave it alone.
-            self._client.transact_write_items(TransactItems=[writes[0], *writes[2:]])
+            self._client.transact_write_items(TransactItems=writes[:-1])
         return self.get_run(thread_id, run_id)
 
     def _release(self, thread_id: str, run_id: str) -> dict[str, Any]:

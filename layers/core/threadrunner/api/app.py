@@ -8,6 +8,7 @@ import functools
 import json
 import re
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .. import service
 from ..config import Settings
 from ..domain.api_keys import KeyCache, key_hash, redact
+from ..domain.budget import ProjectLimits
 from ..domain.user import without_user_ids
-from ..errors import ThreadrunnerError
+from ..errors import RateLimited, ThreadrunnerError
 from ..observability import log_keys, logger
 from ..ports import ApiKeys, RunLoopControl, Store, ToolCatalogue
 from . import assistants, errors, runs, server_tools, threads, usage, users
@@ -78,6 +81,7 @@ class ApiDeps:
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
 
     def __post_init__(self) -> None:
+        self._limits: dict[str, tuple[ProjectLimits | None, float]] = {}
         self._keys_seen = KeyCache(
             self.settings.key_cache_entries, self.settings.key_cache_seconds, self.settings.unknown_key_cache_seconds
         )
@@ -91,6 +95,26 @@ class ApiDeps:
             data_keyword_argument="request", persistence_store=self.idempotency_store, config=config
         )(_answer_once)
 
+    def count_request(self, project: str) -> None:
+        """Count the request in the project's minute; :class:`RateLimited` beyond its limit."""
+        limit = self._limits_of(project).requests_per_minute
+        if limit is None:
+            return
+        now = time.time()
+        if not self.store_for(project).count_request(int(now // 60), limit):
+            raise RateLimited(
+                f"Rate limit reached: the project may make {limit} requests per minute.",
+                retry_after_seconds=60 - int(now % 60),
+            )
+
+    def _limits_of(self, project: str) -> ProjectLimits:
+        """The project's limits, read at most every POLICY_CACHE_SECONDS: one read per request would double them."""
+        limits, expires = self._limits.get(project, (None, 0.0))
+        if limits is None or time.monotonic() >= expires:
+            limits = service.limits_of(self.store_for(project).get_policy(), self.settings.run_defaults)
+            self._limits[project] = (limits, time.monotonic() + POLICY_CACHE_SECONDS)
+        return limits
+
     def project_for(self, api_key: str) -> str | None:
         """The project of a key; answers are cached (a revoked key stops working after KEY_CACHE_SECONDS)."""
         digest = key_hash(api_key)
@@ -101,9 +125,12 @@ class ApiDeps:
         return project
 
 
+POLICY_CACHE_SECONDS = 30.0
+"""How long ApiFunction trusts its read of a project's limits."""
+
 _PATH_IDS = re.compile(r"/(thread|run)s/((?:thread|run)_[A-Za-z0-9_-]+)")
 """The thread and run ids of a path, for the keys of every log line of the request."""
-_resolving: contextvars.ContextVar[tuple[dict[str, Any], LambdaContext]] = contextvars.ContextVar("resolving")
+_resolving: contextvars.ContextVar[_Resolving] = contextvars.ContextVar("resolving")
 
 
 class _NotRemembered(Exception):
@@ -114,12 +141,56 @@ class _NotRemembered(Exception):
         self.answer = answer
 
 
+@dataclass
+class _Resolving:
+    """The request ``_answer_once`` answers, and its answer once it has one."""
+
+    event: dict[str, Any]
+    lambda_context: LambdaContext
+    answer: dict[str, Any] | None = None
+
+
+KEPT_ANSWER_BYTES = 256 * 1024
+"""The largest answer body kept as it is for retries: an idempotency record is one DynamoDB item (400 KB)."""
+
+_READ_BACK = {
+    "assistant": "/v1/assistants/{id}",
+    "thread": "/v1/threads/{id}",
+    "thread.message": "/v1/threads/{thread_id}/messages/{id}",
+    "thread.run": "/v1/threads/{thread_id}/runs/{id}",
+}
+"""Where an object of each kind is read: a retry of a request whose answer was too large to keep reads it back."""
+
+
 def _answer_once(request: dict[str, Any]) -> dict[str, Any]:
-    event, lambda_context = _resolving.get()
-    answer: dict[str, Any] = app.resolve(event, lambda_context)
+    """Answer a request and return what is kept for its retries: the answer, packed when it is large."""
+    resolving = _resolving.get()
+    answer: dict[str, Any] = app.resolve(resolving.event, resolving.lambda_context)
     if not 200 <= answer["statusCode"] < 300:
         raise _NotRemembered(answer)
-    return answer
+    resolving.answer = answer
+    body = answer.get("body") or ""
+    if len(body) <= KEPT_ANSWER_BYTES:
+        return answer
+    packed = base64.b64encode(zlib.compress(body.encode())).decode()
+    if len(packed) <= KEPT_ANSWER_BYTES:
+        return {**answer, "body": packed, "packed": True}
+    created = json.loads(body)  # too big even packed: keep where the object is read back
+    path = _READ_BACK[created["object"]].format(id=created["id"], thread_id=created.get("thread_id"))
+    return {"statusCode": answer["statusCode"], "read_back": path}
+
+
+def _replayed(kept: dict[str, Any], event: dict[str, Any], lambda_context: LambdaContext) -> dict[str, Any]:
+    """A kept answer as a retry gets it: unpacked, or the object read back as it is now."""
+    if kept.get("packed"):
+        answer = {key: value for key, value in kept.items() if key != "packed"}
+        return {**answer, "body": zlib.decompress(base64.b64decode(kept["body"])).decode()}
+    if "read_back" in kept:
+        http = {**event["requestContext"]["http"], "method": "GET", "path": kept["read_back"]}
+        read = {**event, "rawPath": kept["read_back"], "body": None, "rawQueryString": ""}
+        read["requestContext"] = {**event["requestContext"], "http": http}
+        return app.resolve(read, lambda_context)
+    return kept
 
 
 @functools.cache
@@ -186,6 +257,10 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
     if project is None:
         return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
     log_keys(project=project, **{f"{kind}_id": value for kind, value in _PATH_IDS.findall(path)})
+    try:
+        deps.count_request(project)
+    except RateLimited as limited:
+        return _as_answer(errors.from_error(limited))
     refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
     if refusal is not None:
         return refusal
@@ -209,9 +284,12 @@ def _answer(
         "query": event.get("rawQueryString"),
         "body": event.get("body"),
     }
-    token = _resolving.set((event, lambda_context))
+    resolving = _Resolving(event, lambda_context)
+    token = _resolving.set(resolving)
     try:
-        return deps.answer_once(request=request)
+        kept = deps.answer_once(request=request)
+        # The request answered now gets its whole answer; a retry gets the kept one.
+        return resolving.answer or _replayed(kept, event, lambda_context)
     except _NotRemembered as failed:
         return failed.answer
     except IdempotencyAlreadyInProgressError:
@@ -267,10 +345,14 @@ def _refuse_body(event: dict[str, Any], headers: dict[str, str], limit: int) -> 
 
 def _refuse(status: int, message: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     """An error answered before the resolver runs."""
-    body = errors.error_response(status, message, code=code, param=param).body
+    return _as_answer(errors.error_response(status, message, code=code, param=param))
+
+
+def _as_answer(response: Response) -> dict[str, Any]:
+    """A response as the handler answers API Gateway."""
     return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": body,
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json", **{k: str(v) for k, v in response.headers.items()}},
+        "body": response.body,
         "isBase64Encoded": False,
     }

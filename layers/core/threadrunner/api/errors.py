@@ -10,12 +10,31 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ..errors import BudgetExceeded, Conflict, InvalidRequest, InvalidTransition, NotFound, ThreadrunnerError
+from ..errors import (
+    BudgetExceeded,
+    Conflict,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    ThreadrunnerError,
+    TooManyActiveRuns,
+)
 from .wire import ErrorBody, ErrorDetail
 
-_STATUS = {NotFound: 404, InvalidRequest: 400, InvalidTransition: 400, Conflict: 409, BudgetExceeded: 429}
-# OpenAI's error type for a spent quota, which the SDK raises as RateLimitError.
-_TYPES = {BudgetExceeded: "insufficient_quota"}
+_STATUS = {
+    NotFound: 404,
+    InvalidRequest: 400,
+    InvalidTransition: 400,
+    Conflict: 409,
+    BudgetExceeded: 429,
+    TooManyActiveRuns: 429,
+    RateLimited: 429,
+}
+# OpenAI's error types for a spent quota and for too many requests; the SDK raises both as RateLimitError.
+_TYPES = {BudgetExceeded: "insufficient_quota", TooManyActiveRuns: "requests", RateLimited: "requests"}
+ACTIVE_RUNS_RETRY_AFTER_SECONDS = 5
+"""What a refusal for too many unfinished runs tells the client to wait (runs usually take seconds)."""
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -30,16 +49,24 @@ _TYPE_NAMES = {
 
 
 def error_response(
-    status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None
+    status: int,
+    message: str,
+    *,
+    kind: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body = ErrorBody(error=ErrorDetail(message=message, type=kind, param=param, code=code))
-    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json(), headers=headers)
 
 
 def from_error(exc: ThreadrunnerError) -> Response:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
     kind = next((name for error, name in _TYPES.items() if isinstance(exc, error)), "invalid_request_error")
-    return error_response(status, exc.message, kind=kind, param=exc.param, code=exc.code)
+    wait = exc.retry_after_seconds if isinstance(exc, RateLimited) else ACTIVE_RUNS_RETRY_AFTER_SECONDS
+    headers = {"retry-after": str(wait)} if isinstance(exc, RateLimited | TooManyActiveRuns) else None
+    return error_response(status, exc.message, kind=kind, param=exc.param, code=exc.code, headers=headers)
 
 
 def _param(location: tuple[Any, ...], body: Any) -> str | None:

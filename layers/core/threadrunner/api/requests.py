@@ -337,5 +337,5 @@ class UserMessageRequested(UserMessageCreate):
 
     user_id: UserId
     """The user who wrote."""
-    project: str = Field("default", min_length=1, max_length=64)
-    """The project the user belongs to."""
+    project: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """The project the user belongs to; it must be the one the producer is bound to (which it defaults to)."""

@@ -41,7 +41,7 @@ def retrieve_thread(thread_id: str) -> Thread:
 
 @router.post("/v1/threads/<thread_id>", summary="Modify a thread")
 def modify_thread(thread_id: str, body: Annotated[ThreadUpdate, Body()]) -> Thread:
-    return context.store(router).update_thread(thread_id, service.given_fields(body))
+    return service.update_thread(context.store(router), thread_id, body)
 
 
 @router.delete("/v1/threads/<thread_id>", summary="Delete a thread and everything in it")

@@ -21,7 +21,9 @@ class ProjectUsage(BaseModel):
     date: str
     """The UTC day, ``YYYY-MM-DD``."""
     usage: Usage
-    """Tokens of the runs that ended that day."""
+    """Tokens of the model responses that ended that day."""
+    reserved_tokens: int
+    """Tokens set aside by the responses still running; they count against the budget until they end."""
     daily_budget: Budget
     """The budget new runs are checked against (the project's own, else the deployment's)."""
 
@@ -38,7 +40,10 @@ def project_usage() -> ProjectUsage:
     store = context.store(router)
     day = today()
     budget = service.budget_of(store, context.run_defaults(router))
-    return ProjectUsage(project=store.project, date=day, usage=store.tokens_today(day), daily_budget=budget)
+    today_ = store.usage_today(day)
+    return ProjectUsage(
+        project=store.project, date=day, usage=today_.usage, reserved_tokens=today_.reserved, daily_budget=budget
+    )
 
 
 @router.get("/v1/threads/<thread_id>/usage", summary="A thread's usage (extension)")

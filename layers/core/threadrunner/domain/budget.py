@@ -1,4 +1,13 @@
-"""Daily token budgets of a project and of each of its users."""
+"""Daily token budgets of a project and of each of its users, and what a project may do at once.
+
+Every model response counts against the budgets of its UTC day, whatever happens to its run or
+thread afterwards: before it is created it **reserves** an estimate of its tokens, and when it
+ends (completed, failed, cancelled, or cut off by a deleted thread) the reservation is replaced by
+what the provider says it used, or, if the provider never said, by the estimate of its prompt.
+A response may start only while the day's committed tokens (used plus reserved) are under the
+budget, so concurrent runs overshoot a budget by at most what their running responses use beyond
+their reservations.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,9 @@ import datetime
 from pydantic import BaseModel, Field
 
 from .common import Usage
+
+COMPLETION_RESERVE_TOKENS = 1024
+"""What a response without ``max_output_tokens`` reserves for its answer until the provider counts it."""
 
 
 class Budget(BaseModel):
@@ -18,22 +30,76 @@ class Budget(BaseModel):
     """For each user of per-user conversations."""
 
 
+class ProjectLimits(BaseModel):
+    """How much a project may do at once; ``None`` is no limit."""
+
+    active_runs: int | None = Field(None, ge=1)
+    """Runs that are not finished (queued, in progress, waiting for tool outputs, cancelling)."""
+    requests_per_minute: int | None = Field(None, ge=1)
+    """Requests to the API per minute."""
+
+
+class ProjectPolicy(BaseModel):
+    """What a project's operator set for it (``scripts/keys.py``); what is not set comes from the deployment."""
+
+    budget: Budget | None = None
+    limits: ProjectLimits = Field(default_factory=ProjectLimits)
+    models: list[str] | None = None
+    """The models its assistants and runs may name; ``None``: any."""
+
+
+class Reservation(BaseModel):
+    """Tokens a model response sets aside against its day's budgets while it runs."""
+
+    day: str
+    """The UTC day it counts under, ``YYYY-MM-DD``."""
+    user_id: str | None = None
+    """The user whose thread it is, for per-user budgets."""
+    prompt_tokens: int
+    """The estimated prompt: charged when the provider never reports the response's usage."""
+    completion_tokens: int
+    """What the answer may take."""
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class DayUsage(BaseModel):
+    """A project's (or one user's) tokens of one UTC day."""
+
+    usage: Usage = Field(default_factory=Usage)
+    """What the responses that ended used."""
+    reserved: int = 0
+    """What the responses still running set aside."""
+
+    @property
+    def committed(self) -> int:
+        """What counts against a budget."""
+        return self.usage.total_tokens + self.reserved
+
+
 def today() -> str:
     """The UTC day usage is counted under, ``YYYY-MM-DD``."""
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 
 
-def over_budget(budget: Budget, project_today: Usage, user_today: Usage | None) -> str | None:
+def estimate_tokens(text: str) -> int:
+    """A cautious count of the tokens of ``text`` before the provider counts them: four characters each."""
+    return -(-len(text) // 4)
+
+
+def over_budget(budget: Budget, project_today: DayUsage, user_today: DayUsage | None) -> str | None:
     """Why no run may start now, or ``None`` if one may."""
-    if budget.daily_tokens is not None and project_today.total_tokens >= budget.daily_tokens:
+    if budget.daily_tokens is not None and project_today.committed >= budget.daily_tokens:
         return (
             f"The project's daily token budget of {budget.daily_tokens} is used up "
-            f"({project_today.total_tokens} tokens today); it renews at 00:00 UTC."
+            f"({project_today.committed} tokens today, running responses included); it renews at 00:00 UTC."
         )
     limit = budget.daily_tokens_per_user
-    if user_today is not None and limit is not None and user_today.total_tokens >= limit:
+    if user_today is not None and limit is not None and user_today.committed >= limit:
         return (
-            f"This user's daily token budget of {limit} is used up ({user_today.total_tokens} tokens today); "
-            "it renews at 00:00 UTC."
+            f"This user's daily token budget of {limit} is used up ({user_today.committed} tokens today, "
+            "running responses included); it renews at 00:00 UTC."
         )
     return None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from . import json_schema
-from .common import CodeInterpreterTool, FileSearchTool
+from .budget import COMPLETION_RESERVE_TOKENS, estimate_tokens
+from .common import CodeInterpreterTool, FileSearchTool, Usage
 from .message import Message
 from .model_turn import InputMessage, ToolOutput, TurnRequest
 from .run_record import RunRecord
@@ -14,6 +17,8 @@ from .server_tools import client_functions
 
 MIN_OUTPUT_TOKENS = 16
 """The smallest ``max_output_tokens`` the Responses API takes."""
+REPLY_ROOM_TOKENS = 4096
+"""What ``auto`` truncation leaves free for the reply when the run sets no ``max_completion_tokens``."""
 
 
 def _turn_for(record: RunRecord) -> TurnRequest:
@@ -40,15 +45,46 @@ def _turn_for(record: RunRecord) -> TurnRequest:
     )
 
 
-def first_turn(record: RunRecord, thread_messages: list[Message]) -> TurnRequest:
-    """The request that starts a run: the thread (cut by the run's truncation strategy) and the run's settings."""
-    messages = thread_messages
+def first_turn(record: RunRecord, newest_first: Iterable[Message], context_tokens: int) -> TurnRequest:
+    """The request that starts a run: the thread, cut by the run's truncation strategy, and the run's settings.
+
+    ``last_messages`` keeps that many of the newest messages; ``auto`` keeps the newest messages that fit
+    the model's context (``context_tokens``) beside the instructions, the tools and room for the reply,
+    dropping the oldest first, and always the newest one. Messages are read newest first and only as far
+    as they are kept, so a long thread costs what its kept part costs.
+    """
+    request = _turn_for(record)
     strategy = record.run.truncation_strategy
     if strategy.type == "last_messages" and strategy.last_messages is not None:
-        messages = messages[-strategy.last_messages :] if strategy.last_messages else []
-    request = _turn_for(record)
-    request.messages = [InputMessage(role=message.role, text=message.text) for message in messages]
+        kept = list(itertools.islice(newest_first, strategy.last_messages))
+    else:
+        room = context_tokens - (request.max_output_tokens or REPLY_ROOM_TOKENS) - estimate_tokens(_fixed_text(request))
+        kept = []
+        for message in newest_first:
+            room -= estimate_tokens(message.text)
+            if room < 0 and kept:
+                break
+            kept.append(message)
+    request.messages = [InputMessage(role=message.role, text=message.text) for message in reversed(kept)]
     return request
+
+
+def reservation_for(request: TurnRequest, used_so_far: Usage) -> dict[str, int]:
+    """The tokens a request may cost, to reserve against the budgets: its text; for a turn that continues an
+    earlier response, what the run used so far too (the provider reads the chained context again); and
+    room for the answer."""
+    text = _fixed_text(request) + "".join(m.text for m in request.messages)
+    text += "".join(output.output for output in request.tool_outputs)
+    chained = used_so_far.total_tokens if request.previous_response_id else 0
+    return {
+        "prompt_tokens": estimate_tokens(text) + chained,
+        "completion_tokens": request.max_output_tokens or COMPLETION_RESERVE_TOKENS,
+    }
+
+
+def _fixed_text(request: TurnRequest) -> str:
+    """What every turn of a run sends beside the conversation: instructions and tools."""
+    return (request.instructions or "") + json.dumps([tool.model_dump() for tool in request.tools])
 
 
 def next_turn(record: RunRecord, previous_response_id: str, outputs: list[ToolOutput]) -> TurnRequest:
