@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from threadrunner.adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
+from threadrunner.adapters import dynamodb
 from threadrunner.domain.api_keys import key_hash, new_api_key, redact
 from threadrunner.domain.budget import Budget, ProjectLimits
 from threadrunner.domain.common import now
@@ -83,14 +83,14 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "vector-store":
-        store = DynamoDBStore(_table(args), args.project, _client(args))
-        store.own_vector_store(args.own or args.disown, owned=bool(args.own))
+        projects = dynamodb.stores(_table(args), args.project, _client(args)).projects
+        projects.own_vector_store(args.own or args.disown, owned=bool(args.own))
         print(json.dumps({"project": args.project, "vector_store": args.own or args.disown, "owned": bool(args.own)}))
         return 0
 
     if args.command in ("budget", "models", "limits", "policy"):
-        store = DynamoDBStore(_table(args), args.project, _client(args))
-        current = store.get_policy()
+        projects = dynamodb.stores(_table(args), args.project, _client(args)).projects
+        current = projects.get_policy()
         if args.command == "budget":
             budget = Budget(daily_tokens=args.daily_tokens, daily_tokens_per_user=args.daily_tokens_per_user)
             current = current.model_copy(update={"budget": budget})
@@ -101,11 +101,11 @@ def main(argv: list[str]) -> int:
             chosen = ProjectLimits(active_runs=args.active_runs, requests_per_minute=args.requests_per_minute)
             current = current.model_copy(update={"limits": chosen})
         if args.command != "policy":
-            store.set_policy(current)
+            projects.set_policy(current)
         print(json.dumps({"project": args.project, **current.model_dump()}))
         return 0
 
-    keys = DynamoDBApiKeys(_table(args), _client(args))
+    keys = dynamodb.DynamoDBApiKeys(_table(args), _client(args))
     if args.command == "create":
         api_key = new_api_key()
         try:

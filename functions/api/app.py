@@ -6,11 +6,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from threadrunner import bootstrap
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.config import settings
-from threadrunner.observability import logger, tracer
+from threadrunner.observability import lambda_handler as entry_point
 
 deps = ApiDeps(
     settings=settings(),
-    store_for=bootstrap.store,
+    stores_for=bootstrap.stores,
     loop=bootstrap.run_loop_control(),
     tools=bootstrap.tool_catalogue(),
     keys=bootstrap.api_keys(),
@@ -18,7 +18,6 @@ deps = ApiDeps(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
+@entry_point(correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return handle(event, context, deps)

@@ -2,34 +2,33 @@
 
 import importlib
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
+from threadrunner.app.tool_calls import ToolCallRef, run_tool_call
 from threadrunner.config import settings
 from threadrunner.domain.tools import default_registry
-from threadrunner.observability import add_metric, log_keys, log_metrics, logger, tracer
-from threadrunner.tool_runner import ToolCallRef, run_tool_call
+from threadrunner.observability import add_metric, log_keys, logger
+from threadrunner.observability import lambda_handler as entry_point
 
 config = settings()
 for module in filter(None, (name.strip() for name in config.tool_modules.split(","))):
     importlib.import_module(module)  # registers the module's tools
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@log_metrics
+@entry_point()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("catalogue"):
         return {"tools": [definition.model_dump() for definition in default_registry.definitions()]}
     ref = ToolCallRef.model_validate(event)
     log_keys(project=ref.project, thread_id=ref.thread_id, run_id=ref.run_id, call_id=ref.call_id)
-    report = run_tool_call(bootstrap.store(ref.project), default_registry, ref, config.max_tool_output_bytes)
+    steps = bootstrap.stores(ref.project).steps
+    report = run_tool_call(steps, default_registry, ref, config.max_tool_output_bytes)
     logger.info(
         "tool call",
         extra={"tool": report.name, "ran": report.ran, "is_error": report.is_error, "duration_ms": report.duration_ms},
     )
     if report.ran:
-        add_metric("ToolDuration", MetricUnit.Milliseconds, report.duration_ms, tool=report.name)
-        add_metric("ToolErrors", MetricUnit.Count, int(report.is_error))
+        add_metric("ToolDuration", "Milliseconds", report.duration_ms, tool=report.name)
+        add_metric("ToolErrors", "Count", int(report.is_error))
     return report.model_dump()

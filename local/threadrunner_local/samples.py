@@ -9,7 +9,6 @@ model knows the responses they name. So a sample invoked with ``make invoke`` or
 
 from __future__ import annotations
 
-from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import SERVER_TOOL_PREFIX, FunctionDefinition, FunctionTool, Usage, now
 from threadrunner.domain.message import Message, text_content
@@ -17,6 +16,7 @@ from threadrunner.domain.run import Run
 from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
+from threadrunner.ports import Stores
 
 from .model_server import OfflineModel, function_call_item
 
@@ -37,7 +37,7 @@ _LOCAL_TIME = FunctionDefinition(
 )
 
 
-def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
+def seed(stores: Stores, model: OfflineModel | None) -> None:
     """Write the sample world. Without the offline model (a real provider) the tasks that need a
     stored response have none to read, and say so."""
     at = now()
@@ -49,11 +49,11 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
         instructions="Answer with the tools you have.",
         tools=[FunctionTool(function=_WEATHER), FunctionTool(function=_LOCAL_TIME)],
     )
-    store.put_assistant(assistant)
+    stores.assistants.put_assistant(assistant)
 
     def thread(name: str, status: str | None = None, response_id: str | None = None) -> Run | None:
         thread_id = f"thread_sample_{name}"
-        store.create_thread(
+        stores.threads.create_thread(
             Thread(id=thread_id, created_at=at),
             [
                 Message(
@@ -76,11 +76,11 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
             instructions=assistant.instructions or "",
             tools=assistant.tools,
         )
-        store.create_run(run)
+        stores.runs.create_run(run)
         if status != "queued":
-            store.transition_run(thread_id, run.id, "in_progress", started_at=at)
+            stores.runs.transition_run(thread_id, run.id, "in_progress", started_at=at)
         if response_id:
-            store.set_turn(thread_id, run.id, response_id, tool_round=False)
+            stores.runs.set_turn(thread_id, run.id, response_id, tool_round=False)
         return run
 
     def tool_step(run: Run, name: str, call: ToolCall) -> None:
@@ -97,7 +97,7 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
                 ]
             ),
         )
-        store.put_step(step, [call])
+        stores.steps.put_step(step, [call])
 
     thread("api")  # for the API samples: a thread with one message, no run
     thread("start", "queued")  # StartTurn: a queued run
@@ -189,8 +189,8 @@ def seed(store: DynamoDBStore, model: OfflineModel | None) -> None:
         assistant_id=ASSISTANT,
         run_id=run.id,
     )
-    store.claim_id(run.thread_id, run.id, "message", reply.id)
-    store.transition_run(
+    stores.runs.claim_id(run.thread_id, run.id, "message", reply.id)
+    stores.runs.transition_run(
         run.thread_id,
         run.id,
         "completed",

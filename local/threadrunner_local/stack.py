@@ -208,6 +208,12 @@ class LocalStack:
         items = [item for page in pages for item in page["Items"]]
         return [item for item in items if item["PK"]["S"].startswith(prefixes)] if prefixes else items
 
+    def stores(self, project: str) -> Any:
+        """The stores of one project on the local table (``threadrunner.ports.Stores``)."""
+        from threadrunner.adapters import dynamodb
+
+        return dynamodb.stores(self.table_name, project, self.client("dynamodb"))
+
     def execution_arn(self, run_id: str) -> str:
         """The ARN of a run's loop execution (named after the run)."""
         assert self.template is not None
@@ -342,12 +348,9 @@ class LocalStack:
             )
         self.seed_api_key(self.config.api_key)
         if self.config.seed_samples:
-            from threadrunner.adapters.dynamodb import DynamoDBStore
-
             from . import samples
 
-            store = DynamoDBStore(self.table_name, samples.PROJECT, self.client("dynamodb"))
-            samples.seed(store, self.model_server.model if self.model_server else None)
+            samples.seed(self.stores(samples.PROJECT), self.model_server.model if self.model_server else None)
             self.seed_api_key(samples.API_KEY, project=samples.PROJECT)
 
     def queue_url(self, logical_id: str) -> str:

@@ -20,7 +20,6 @@ from tests.e2e.helpers import (
     steps,
     wait_for,
 )
-from threadrunner.adapters.dynamodb import DynamoDBStore
 
 
 def _assistant(client, tools=(), **fields):
@@ -422,7 +421,7 @@ def test_a_run_stopped_by_its_completion_token_limit_is_incomplete(client):
 
 
 def test_hosted_tools_reach_the_model_where_they_can_work(stack, client, model, marker):
-    DynamoDBStore(stack.table_name, "default", stack.client("dynamodb")).own_vector_store("vs_1", owned=True)
+    stack.stores("default").projects.own_vector_store("vs_1", owned=True)
     assistant = _assistant(client, [{"type": "code_interpreter"}, {"type": "file_search"}])
     for resources, expected in [
         (None, [{"type": "code_interpreter", "container": {"type": "auto"}}]),

@@ -17,7 +17,6 @@ import pytest
 from tests.conftest import api_call
 from tests.e2e.helpers import model_response, server_tool, slow_run, steps, wait_for
 from tests.support.tools import EXECUTIONS
-from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.budget import Budget, ProjectPolicy
 from threadrunner.observability import logger as powertools_logger
 from threadrunner_local.stack import OFFLINE_MODEL_KEY, LocalStack
@@ -175,7 +174,7 @@ def test_another_projects_ids_answer_404_for_every_resource(stack, client, proje
 
 def test_a_spent_daily_budget_refuses_new_runs_and_usage_is_readable_everywhere(stack, project_client):
     client, project = project_client
-    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).set_policy(
+    stack.stores(project).projects.set_policy(
         ProjectPolicy(budget=Budget(daily_tokens=10_000, daily_tokens_per_user=1))
     )
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
@@ -211,9 +210,7 @@ def test_a_spent_daily_budget_refuses_new_runs_and_usage_is_readable_everywhere(
     assert status == 429 and refused["error"]["code"] == "daily_budget_exceeded"
     assert "user's daily token budget of 1" in refused["error"]["message"]
 
-    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).set_policy(
-        ProjectPolicy(budget=Budget(daily_tokens=1))
-    )
+    stack.stores(project).projects.set_policy(ProjectPolicy(budget=Budget(daily_tokens=1)))
     with pytest.raises(openai.RateLimitError) as caught:
         client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
     assert caught.value.code == "daily_budget_exceeded" and caught.value.type == "insufficient_quota"

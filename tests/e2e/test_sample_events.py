@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner_local import samples
 from threadrunner_local.invoke import invoke
 from threadrunner_local.stack import LocalStack
@@ -24,8 +23,8 @@ def _body(answer: dict) -> Any:
 
 
 def _run(stack: LocalStack, name: str) -> Any:
-    store = DynamoDBStore(stack.table_name, samples.PROJECT, stack.client("dynamodb"))
-    return store.get_run(f"thread_sample_{name}", f"run_sample_{name}")
+    stores = stack.stores(samples.PROJECT)
+    return stores.runs.get_run(f"thread_sample_{name}", f"run_sample_{name}")
 
 
 EXPECTATIONS: dict[str, Callable[[Any, LocalStack], bool]] = {

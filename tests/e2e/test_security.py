@@ -17,17 +17,16 @@ import pytest
 
 from tests.conftest import api_call
 from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
-from threadrunner.adapters.dynamodb import DynamoDBStore
-from threadrunner.api.requests import MessageCreate
+from threadrunner.app.messages import new_message
+from threadrunner.app.requests import MessageCreate
 from threadrunner.domain.budget import Budget, ProjectLimits, ProjectPolicy
 from threadrunner.domain.user import user_ref
-from threadrunner.service import new_message
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _policy(stack, project: str, policy: ProjectPolicy) -> None:
-    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).set_policy(policy)
+    stack.stores(project).projects.set_policy(policy)
 
 
 @pytest.fixture
@@ -252,9 +251,9 @@ def test_listing_a_runs_messages_in_a_long_thread_reads_a_few_items(stack, clien
     run = client.beta.threads.create_and_run_poll(
         assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "first"}]}
     )
-    store = DynamoDBStore(stack.table_name, "default", stack.client("dynamodb"))
+    stores = stack.stores("default")
     for index in range(300):  # a long thread after the run, written straight to the table
-        store.add_message(new_message(run.thread_id, MessageCreate(role="user", content=f"later {index}")))
+        stores.threads.add_message(new_message(run.thread_id, MessageCreate(role="user", content=f"later {index}")))
     queries: list[str] = []
     api_client = bootstrap._client("dynamodb")  # the client ApiFunction reads the table with
     api_client.meta.events.register("before-call.dynamodb.Query", lambda **_: queries.append("query"))
@@ -522,8 +521,8 @@ def test_events_and_queue_messages_act_for_their_producers_project_only(stack, c
 def test_vector_stores_reach_the_provider_only_for_the_project_that_owns_them(stack, project_client, model, marker):
     client, project = project_client
     mine, theirs = "vs_" + secrets.token_hex(6), "vs_" + secrets.token_hex(6)
-    DynamoDBStore(stack.table_name, project, stack.client("dynamodb")).own_vector_store(mine, owned=True)
-    DynamoDBStore(stack.table_name, "default", stack.client("dynamodb")).own_vector_store(theirs, owned=True)
+    stack.stores(project).projects.own_vector_store(mine, owned=True)
+    stack.stores("default").projects.own_vector_store(theirs, owned=True)
     resources = {"file_search": {"vector_store_ids": [theirs]}}
     for call in (
         lambda: client.beta.assistants.create(model="gpt-4.1-mini", tool_resources=resources),

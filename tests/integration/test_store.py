@@ -6,7 +6,6 @@ import secrets
 
 import pytest
 
-from threadrunner.adapters.dynamodb import DynamoDBStore
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import Usage, now
 from threadrunner.domain.ids import new_id
@@ -17,29 +16,30 @@ from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
 from threadrunner.errors import InvalidTransition, NotFound, RunActive
+from threadrunner.ports import Stores
 from threadrunner_local.stack import LocalStack
 
 
 @pytest.fixture
-def store(stack: LocalStack) -> DynamoDBStore:
-    return DynamoDBStore(stack.table_name, "p_" + secrets.token_hex(4), stack.client("dynamodb"))
+def store(stack: LocalStack) -> Stores:
+    return stack.stores("p_" + secrets.token_hex(4))
 
 
-def _thread(store: DynamoDBStore, messages: int = 0) -> tuple[Thread, list[Message]]:
+def _thread(store: Stores, messages: int = 0) -> tuple[Thread, list[Message]]:
     thread = Thread(id=new_id("thread"), created_at=now())
     written = [
         Message(id=new_id("msg"), created_at=now(), thread_id=thread.id, role="user", content=text_content(f"m{i}"))
         for i in range(messages)
     ]
-    store.create_thread(thread, written[:5])
+    store.threads.create_thread(thread, written[:5])
     for message in written[5:]:
-        store.add_message(message)
+        store.threads.add_message(message)
     return thread, written
 
 
-def _run(store: DynamoDBStore, thread: Thread) -> Run:
+def _run(store: Stores, thread: Thread) -> Run:
     run = Run(id=new_id("run"), created_at=now(), thread_id=thread.id, assistant_id="asst_x", model="m")
-    store.create_run(run)
+    store.runs.create_run(run)
     return run
 
 
@@ -49,16 +49,16 @@ def test_cursor_pages_walk_every_message_once_in_both_orders(store):
     for order, expected in (("asc", ids), ("desc", ids[::-1])):
         seen, after, pages = [], None, 0
         while True:
-            page = store.list_messages(thread.id, PageRequest(limit=10, order=order, after=after))
+            page = store.threads.list_messages(thread.id, PageRequest(limit=10, order=order, after=after))
             seen += [m.id for m in page.data]
             pages += 1
             if not page.has_more:
                 break
             after = page.data[-1].id
         assert (seen, pages) == (expected, 3)
-    before = store.list_messages(thread.id, PageRequest(limit=3, order="asc", before=ids[10]))
+    before = store.threads.list_messages(thread.id, PageRequest(limit=3, order="asc", before=ids[10]))
     assert ([m.id for m in before.data], before.has_more) == (ids[7:10], True)
-    between = store.list_messages(thread.id, PageRequest(limit=50, order="desc", after=ids[20], before=ids[15]))
+    between = store.threads.list_messages(thread.id, PageRequest(limit=50, order="desc", after=ids[20], before=ids[15]))
     assert [m.id for m in between.data] == ids[16:20][::-1]
 
 
@@ -68,13 +68,13 @@ def test_an_active_run_locks_its_thread_until_it_ends(store):
     late = Message(id=new_id("msg"), created_at=now(), thread_id=thread.id, role="user", content=text_content("x"))
 
     with pytest.raises(RunActive):
-        store.add_message(late)
+        store.threads.add_message(late)
     with pytest.raises(RunActive):
         _run(store, thread)
 
-    store.transition_run(thread.id, run.id, "in_progress", started_at=now())
-    store.transition_run(thread.id, run.id, "completed", completed_at=now())
-    store.add_message(late)
+    store.runs.transition_run(thread.id, run.id, "in_progress", started_at=now())
+    store.runs.transition_run(thread.id, run.id, "completed", completed_at=now())
+    store.threads.add_message(late)
     _run(store, thread)
 
 
@@ -83,26 +83,28 @@ def test_the_transition_table_refuses_illegal_moves_and_terminal_runs_never_chan
     run = _run(store, thread)
 
     with pytest.raises(InvalidTransition, match="from status 'queued' to 'completed'"):
-        store.transition_run(thread.id, run.id, "completed")
-    store.transition_run(thread.id, run.id, "in_progress")
-    store.transition_run(thread.id, run.id, "cancelling")
-    store.transition_run(thread.id, run.id, "cancelled", cancelled_at=now())
+        store.runs.transition_run(thread.id, run.id, "completed")
+    store.runs.transition_run(thread.id, run.id, "in_progress")
+    store.runs.transition_run(thread.id, run.id, "cancelling")
+    store.runs.transition_run(thread.id, run.id, "cancelled", cancelled_at=now())
     with pytest.raises(InvalidTransition):
-        store.transition_run(thread.id, run.id, "completed")
-    assert store.get_run(thread.id, run.id).status == "cancelled"
+        store.runs.transition_run(thread.id, run.id, "completed")
+    assert store.runs.get_run(thread.id, run.id).status == "cancelled"
 
 
 def test_usage_counts_each_response_once_and_ids_are_claimed_once(store):
     thread, _ = _thread(store)
     run = _run(store, thread)
     for response_id in ("resp_1", "resp_2", "resp_1"):
-        store.add_usage(thread.id, run.id, response_id, Usage(prompt_tokens=10, completion_tokens=3, total_tokens=13))
+        store.runs.add_usage(
+            thread.id, run.id, response_id, Usage(prompt_tokens=10, completion_tokens=3, total_tokens=13)
+        )
 
-    assert store.get_run_record(thread.id, run.id).usage == Usage(
+    assert store.runs.get_run_record(thread.id, run.id).usage == Usage(
         prompt_tokens=20, completion_tokens=6, total_tokens=26
     )
-    assert store.claim_id(thread.id, run.id, "message", "msg_a") == "msg_a"
-    assert store.claim_id(thread.id, run.id, "message", "msg_b") == "msg_a"
+    assert store.runs.claim_id(thread.id, run.id, "message", "msg_a") == "msg_a"
+    assert store.runs.claim_id(thread.id, run.id, "message", "msg_b") == "msg_a"
 
 
 def test_a_tool_call_is_claimed_at_most_once(store):
@@ -120,24 +122,24 @@ def test_a_tool_call_is_claimed_at_most_once(store):
         ),
     )
     call = ToolCall(call_id="call_1", run_id=run.id, step_id=step.id, name="f", arguments="{}", side="server")
-    store.put_step(step, [call])
-    store.put_step(step, [call])  # a retried CheckTurn writes nothing twice
+    store.steps.put_step(step, [call])
+    store.steps.put_step(step, [call])  # a retried CheckTurn writes nothing twice
 
-    claimed = store.claim_tool_call(thread.id, run.id, step.id, "call_1")
+    claimed = store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1")
     assert claimed is not None and claimed.status == "running"
-    assert store.claim_tool_call(thread.id, run.id, step.id, "call_1") is None
+    assert store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1") is None
     claimed.output, claimed.duration_ms = '{"ok": true}', 5
-    store.record_tool_output(thread.id, claimed)
-    (listed,) = store.list_steps(thread.id, run.id, PageRequest()).data
+    store.steps.record_tool_output(thread.id, claimed)
+    (listed,) = store.steps.list_steps(thread.id, run.id, PageRequest()).data
     assert listed.step_details.tool_calls[0].function.output == '{"ok": true}'
 
 
 def test_projects_cannot_see_each_other(stack: LocalStack, store):
     thread, _ = _thread(store, 1)
-    other = DynamoDBStore(stack.table_name, "p_other" + secrets.token_hex(2), stack.client("dynamodb"))
+    other = stack.stores("p_other" + secrets.token_hex(2))
 
     with pytest.raises(NotFound):
-        other.get_thread(thread.id)
+        other.threads.get_thread(thread.id)
 
 
 def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack: LocalStack, store):
@@ -147,7 +149,7 @@ def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack
     tools = [{"type": "function", "function": {"name": "odd", "parameters": {**schema, "examples": [odd]}}}]
     response_format = {"type": "json_schema", "json_schema": {"name": "odd", "schema": schema}}
     assistant = Assistant(id=new_id("asst"), created_at=now(), model="m", tools=tools, response_format=response_format)
-    store.put_assistant(assistant)
+    store.assistants.put_assistant(assistant)
 
-    assert store.get_assistant(assistant.id).model_dump() == assistant.model_dump()
+    assert store.assistants.get_assistant(assistant.id).model_dump() == assistant.model_dump()
     assert any(item["SK"]["S"] == f"ASST#{assistant.id}" for item in stack.table_items())

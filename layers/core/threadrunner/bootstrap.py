@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .adapters import dynamodb
 from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunLoop
-from .adapters.dynamodb import DynamoDBApiKeys, DynamoDBStore
 from .config import settings
+from .ports import Stores
 
 if TYPE_CHECKING:
     from .adapters.responses import ResponsesModelClient
@@ -24,12 +25,12 @@ def _client(service: str) -> Any:
     return boto3.client(service)
 
 
-def store(project: str) -> DynamoDBStore:
-    return DynamoDBStore(settings().table_name, project, _client("dynamodb"), settings().retention_days)
+def stores(project: str) -> Stores:
+    return dynamodb.stores(settings().table_name, project, _client("dynamodb"), settings().retention_days)
 
 
-def api_keys() -> DynamoDBApiKeys:
-    return DynamoDBApiKeys(settings().table_name, _client("dynamodb"))
+def api_keys() -> dynamodb.DynamoDBApiKeys:
+    return dynamodb.DynamoDBApiKeys(settings().table_name, _client("dynamodb"))
 
 
 @functools.cache

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.budget import Budget, ProjectLimits
-
-if TYPE_CHECKING:
-    from .service import RunDefaults
+from .domain.deployment import RunDefaults
 
 
 class Settings(BaseModel):
@@ -87,8 +84,6 @@ class Settings(BaseModel):
     @property
     def run_defaults(self) -> RunDefaults:
         """What this deployment decides for every new run."""
-        from .service import RunDefaults  # the service imports the API's request models; settings stay light
-
         limit = self.daily_token_budget or None
         per_user = self.daily_token_budget_per_user or None
         limits = ProjectLimits(

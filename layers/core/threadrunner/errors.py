@@ -32,6 +32,10 @@ class BudgetExceeded(ThreadrunnerError):
     """A daily token budget is used up: no run starts (429)."""
 
 
+class StoreUnavailable(ThreadrunnerError):
+    """The table cannot be reached or is throttling: nothing can be answered now (503)."""
+
+
 class TooManyActiveRuns(ThreadrunnerError):
     """The project has as many unfinished runs as it may have at once: no run starts (429)."""
 

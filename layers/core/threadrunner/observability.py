@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import jmespath
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -42,22 +43,42 @@ def _metrics() -> EphemeralMetrics:
     return _invocation.metrics
 
 
-def log_metrics(handler: Handler) -> Handler:
-    """Powertools ``log_metrics`` on this thread's metric set: publish the invocation's metrics as one EMF line."""
+_cold = threading.Event()
 
-    @functools.wraps(handler)
-    def publishing(event: Any, context: Any) -> Any:
-        return _metrics().log_metrics(handler)(event, context)
 
-    return publishing  # type: ignore[return-value]
+def lambda_handler(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
+    """The one decorator of every entry point: the invocation's log keys, its trace, and its metrics as one EMF line.
+
+    Powertools' ``inject_lambda_context`` keeps the invocation's keys (function, request, correlation
+    id) process-wide, as Lambda allows: a container runs one invocation at a time. The local stack runs
+    many in one process, on threads, so the keys are kept per thread here, the same way everywhere.
+    Traces hold neither what a handler returns nor what it raises: answers carry contents.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        traced = tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+
+        @functools.wraps(handler)
+        def invoke(event: Any, context: Any) -> Any:
+            logger.thread_safe_clear_keys()
+            keys = {
+                "function_name": context.function_name,
+                "function_request_id": context.aws_request_id,
+                "cold_start": not _cold.is_set(),
+            }
+            _cold.set()
+            if correlation_id_path:
+                keys["correlation_id"] = jmespath.search(correlation_id_path, event)
+            logger.thread_safe_append_keys(**keys)
+            return _metrics().log_metrics(traced)(event, context)
+
+        return invoke  # type: ignore[return-value]
+
+    return decorate
 
 
 def log_keys(**keys: object) -> None:
-    """Set the keys of this invocation's log lines (project, thread_id, run_id, ...), dropping the last one's.
-
-    Thread-local, so invocations that share a process (the local stack) never mix their keys.
-    """
-    logger.thread_safe_clear_keys()
+    """Add keys to this invocation's log lines (project, thread_id, run_id, ...); per thread, like the others."""
     logger.thread_safe_append_keys(**{name: value for name, value in keys.items() if value is not None})
 
 

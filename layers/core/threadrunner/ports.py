@@ -1,11 +1,14 @@
-"""The interfaces the domain and the services need from the outside world.
+"""What the use cases need from the outside world: one small protocol per aggregate.
 
-Adapters implement them (``threadrunner.adapters``); unit tests use in-memory fakes.
+Adapters implement them (``threadrunner.adapters``); the unit tests use in-memory fakes
+(``tests/fakes.py``). Every store belongs to one project, and every method raises
+:class:`~threadrunner.errors.NotFound` for ids the project does not have.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .domain.assistant import Assistant
@@ -24,13 +27,203 @@ from .domain.tool_call import ToolCall
 from .domain.user import QueuedMessage, UserRecord
 
 
-class Store(Protocol):
-    """The objects of one project. Every method raises :class:`~threadrunner.errors.NotFound` for unknown ids.
+class AssistantStore(Protocol):
+    def put_assistant(self, assistant: Assistant) -> None: ...
 
-    ``update_*`` methods set the given wire fields of an existing object and return it.
-    """
+    def get_assistant(self, assistant_id: str) -> Assistant: ...
 
-    project: str
+    def update_assistant(self, assistant_id: str, changes: dict[str, Any]) -> Assistant:
+        """Set the given wire fields and return the assistant."""
+        ...
+
+    def delete_assistant(self, assistant_id: str) -> None: ...
+
+    def list_assistants(self, page: PageRequest) -> Page[Assistant]: ...
+
+
+class ThreadStore(Protocol):
+    """Threads and their messages."""
+
+    def create_thread(self, thread: Thread, messages: list[Message]) -> None: ...
+
+    def get_thread(self, thread_id: str) -> Thread:
+        """The thread; NotFound also while it is being deleted."""
+        ...
+
+    def update_thread(self, thread_id: str, changes: dict[str, Any]) -> Thread: ...
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread and everything in it (messages, runs, steps, tool calls, queued messages) and the
+        mapping of the user whose thread it is; no write lands in the thread from the moment this starts."""
+        ...
+
+    def thread_user(self, thread_id: str) -> str | None:
+        """The user whose thread this is, if it is one."""
+        ...
+
+    def active_run_id(self, thread_id: str) -> str | None:
+        """The run that holds the thread, if one does."""
+        ...
+
+    def add_message(self, message: Message) -> None:
+        """Add a caller's message; refuses with :class:`~threadrunner.errors.RunActive` while a run is active."""
+        ...
+
+    def get_message(self, thread_id: str, message_id: str) -> Message: ...
+
+    def update_message(self, thread_id: str, message_id: str, changes: dict[str, Any]) -> Message: ...
+
+    def delete_message(self, thread_id: str, message_id: str) -> None: ...
+
+    def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
+        """A page of the thread's messages, or of the messages ``run_id`` wrote."""
+        ...
+
+    def newest_messages(self, thread_id: str) -> Iterator[Message]:
+        """The thread's messages, newest first, read only as far as the caller iterates: what the model reads."""
+        ...
+
+
+class RunStore(Protocol):
+    """Runs, and the run loop's bookkeeping of them. Every status change goes through the run-status table."""
+
+    def create_run(
+        self,
+        run: Run,
+        vector_store_ids: list[str] | None = None,
+        messages: Sequence[Message] = (),
+        max_active_runs: int | None = None,
+    ) -> None:
+        """Store a queued run (with ``messages`` added to the thread before it), make it the thread's active run
+        and count it among the project's unfinished runs, all in one write.
+
+        Raises :class:`~threadrunner.errors.RunActive` (the thread is busy) or
+        :class:`~threadrunner.errors.TooManyActiveRuns` (the project has ``max_active_runs``) and writes nothing.
+        """
+        ...
+
+    def start_queued_run(
+        self,
+        run: Run,
+        queued: list[QueuedMessage],
+        messages: list[Message],
+        vector_store_ids: list[str],
+        max_active_runs: int | None = None,
+    ) -> bool:
+        """Replace ``queued`` by ``messages`` in the thread and create ``run`` as :meth:`create_run` does, in one
+        write; False, and nothing written, when the thread is busy or another caller moved them first."""
+        ...
+
+    def get_run(self, thread_id: str, run_id: str) -> Run: ...
+
+    def get_run_record(self, thread_id: str, run_id: str) -> RunRecord: ...
+
+    def list_runs(self, thread_id: str, page: PageRequest) -> Page[Run]: ...
+
+    def update_run(self, thread_id: str, run_id: str, metadata: dict[str, str] | None) -> Run:
+        """Set the run's metadata, the one field a caller changes (``None`` leaves it), and return the run."""
+        ...
+
+    def transition_run(
+        self, thread_id: str, run_id: str, status: RunStatus, *, puts: Sequence[Message | RunStep] = (), **changes: Any
+    ) -> Run:
+        """Move the run to ``status``, set ``changes`` and write ``puts``, all at once, if the transition table
+        allows the move from the run's status.
+
+        Raises :class:`~threadrunner.errors.InvalidTransition` otherwise, and writes nothing. A move to a
+        terminal status also frees the thread and takes the run out of the project's unfinished runs.
+        """
+        ...
+
+    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
+        """Store the client's outputs and move the run from ``requires_action`` to ``in_progress``, at once.
+
+        Raises :class:`~threadrunner.errors.InvalidTransition` if the run is not waiting for exactly these calls.
+        """
+        ...
+
+    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
+        """Record the run's current model response; ``tool_round`` counts a turn that answers tool calls."""
+        ...
+
+    def set_server_tools(self, thread_id: str, run_id: str, tools: list[FunctionDefinition]) -> None:
+        """Keep the definitions of the run's server tools, so every turn offers the same."""
+        ...
+
+    def set_task_token(self, thread_id: str, run_id: str, task_token: str) -> None:
+        """The token the loop now waits on for the client's tool outputs."""
+        ...
+
+    def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
+        """Fix the id of something a run task creates (its message, a turn's step) on the first attempt.
+
+        Returns ``candidate`` the first time a slot is claimed and the first candidate on every later
+        call, so a retried task writes the same objects again instead of new ones.
+        """
+        ...
+
+    def add_usage(self, thread_id: str, run_id: str, response_id: str, usage: Usage) -> None:
+        """Add one model response's usage to the run, once per response however often it is called."""
+        ...
+
+
+class StepStore(Protocol):
+    """Run steps, and the tool calls of ``tool_calls`` steps."""
+
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
+        """Store a run step and, for ``tool_calls`` steps, its calls (a retry writes nothing); NotFound when the run
+        is gone."""
+        ...
+
+    def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep: ...
+
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None: ...
+
+    def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]: ...
+
+    def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]: ...
+
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
+        """Mark a pending call running and return it; ``None`` if it was claimed before (a retried task)."""
+        ...
+
+    def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
+        """Store a call's output and mark it completed."""
+        ...
+
+
+class ConversationStore(Protocol):
+    """Per-user conversations: each user's thread, and the thread's queue of waiting messages."""
+
+    def get_user(self, user_id: str) -> UserRecord | None: ...
+
+    def create_user(self, user: UserRecord, thread: Thread, replacing: str | None = None) -> UserRecord:
+        """Store a user with a new thread, or return the user another request created (or repaired) first.
+
+        ``replacing`` is the user's thread that is gone: the mapping moves to ``thread`` only if it still names it.
+        """
+        ...
+
+    def delete_user(self, user_id: str) -> None: ...
+
+    def enqueue(self, queued: QueuedMessage) -> None:
+        """Put a message in its thread's queue, in order, to be answered by the thread's next run.
+
+        Raises NotFound when the thread is gone (or being deleted): no queued message outlives its thread.
+        """
+        ...
+
+    def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
+        """The oldest queued messages of the thread."""
+        ...
+
+    def dequeue(self, thread_id: str, message_id: str) -> bool:
+        """Take a message out of the queue; False if it is no longer there (a run took it)."""
+        ...
+
+
+class UsageStore(Protocol):
+    """Tokens: reserved and settled per model response, summed per day, user, thread."""
 
     def reserve(self, reservation: Reservation, budget: Budget) -> None:
         """Set tokens aside against the day's budgets for a model response about to start.
@@ -63,14 +256,18 @@ class Store(Protocol):
 
     def thread_usage(self, thread_id: str) -> Usage: ...
 
+
+class ProjectStore(Protocol):
+    """What the project's operator set for it, and its request counts."""
+
     def get_policy(self) -> ProjectPolicy:
-        """What the project's operator set for it: its budget, limits and models."""
+        """The project's budget, limits and models."""
         ...
 
     def set_policy(self, policy: ProjectPolicy) -> None: ...
 
     def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
-        """The ones of ``vector_store_ids`` the project owns (registered with ``scripts/keys.py vector-stores``)."""
+        """The ones of ``vector_store_ids`` the project owns (registered with ``scripts/keys.py vector-store``)."""
         ...
 
     def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
@@ -81,164 +278,19 @@ class Store(Protocol):
         """Count one request in a minute's window (Unix minutes); False, and nothing counted, at ``limit``."""
         ...
 
-    def put_assistant(self, assistant: Assistant) -> None: ...
 
-    def get_assistant(self, assistant_id: str) -> Assistant: ...
+@dataclass(frozen=True)
+class Stores:
+    """The stores of one project: what a use case is handed, each part a port of its own."""
 
-    def update_assistant(self, assistant_id: str, fields: dict[str, Any]) -> Assistant: ...
-
-    def delete_assistant(self, assistant_id: str) -> None: ...
-
-    def list_assistants(self, page: PageRequest) -> Page[Assistant]: ...
-
-    def create_thread(self, thread: Thread, messages: list[Message]) -> None: ...
-
-    def get_thread(self, thread_id: str) -> Thread: ...
-
-    def update_thread(self, thread_id: str, fields: dict[str, Any]) -> Thread: ...
-
-    def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread and everything in it: messages, runs, steps, tool calls, queued messages, and the
-        mapping of the user whose thread it is (the user's next message starts a new thread)."""
-        ...
-
-    def thread_user(self, thread_id: str) -> str | None:
-        """The user whose thread this is, if it is one."""
-        ...
-
-    def active_run_id(self, thread_id: str) -> str | None:
-        """The run that holds the thread, if one does."""
-        ...
-
-    def get_user(self, user_id: str) -> UserRecord | None: ...
-
-    def create_user(self, user: UserRecord, thread: Thread, replacing: str | None = None) -> UserRecord:
-        """Store a user with a new thread, or return the user another request created (or repaired) first.
-
-        ``replacing`` is the user's thread that is gone: the mapping moves to ``thread`` only if it still names it.
-        """
-        ...
-
-    def delete_user(self, user_id: str) -> None: ...
-
-    def enqueue(self, queued: QueuedMessage) -> None:
-        """Put a message in its thread's queue, in order, to be answered by the thread's next run.
-
-        Raises NotFound when the thread is gone (or being deleted): no queued message outlives its thread.
-        """
-        ...
-
-    def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
-        """The oldest queued messages of the thread."""
-        ...
-
-    def dequeue(self, thread_id: str, message_id: str) -> bool:
-        """Take a message out of the queue; False if it is no longer there (a run took it)."""
-        ...
-
-    def start_queued_run(
-        self,
-        run: Run,
-        queued: list[QueuedMessage],
-        messages: list[Message],
-        vector_store_ids: list[str],
-        max_active_runs: int | None = None,
-    ) -> bool:
-        """Replace ``queued`` by ``messages`` in the thread and create ``run`` with the thread's lock, in one write.
-
-        False, and nothing written, when the thread is busy or another caller moved them first. Raises
-        :class:`~threadrunner.errors.TooManyActiveRuns` when the project has ``max_active_runs`` unfinished runs.
-        """
-        ...
-
-    def add_message(self, message: Message) -> None:
-        """Add a caller's message; refuses with :class:`~threadrunner.errors.RunActive` while a run is active."""
-        ...
-
-    def get_message(self, thread_id: str, message_id: str) -> Message: ...
-
-    def update_message(self, thread_id: str, message_id: str, fields: dict[str, Any]) -> Message: ...
-
-    def delete_message(self, thread_id: str, message_id: str) -> None: ...
-
-    def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]: ...
-
-    def newest_messages(self, thread_id: str) -> Iterator[Message]:
-        """The thread's messages, newest first, read only as far as the caller iterates: what the model reads."""
-        ...
-
-    def create_run(
-        self,
-        run: Run,
-        vector_store_ids: list[str] | None = None,
-        messages: Sequence[Message] = (),
-        max_active_runs: int | None = None,
-    ) -> None:
-        """Store a queued run (with ``messages`` added to the thread before it) and make it the thread's
-        active run, all in one write, or raise RunActive (or TooManyActiveRuns) and write nothing."""
-        ...
-
-    def get_run(self, thread_id: str, run_id: str) -> Run: ...
-
-    def get_run_record(self, thread_id: str, run_id: str) -> RunRecord: ...
-
-    def list_runs(self, thread_id: str, page: PageRequest) -> Page[Run]: ...
-
-    def update_run(self, thread_id: str, run_id: str, fields: dict[str, Any]) -> Run: ...
-
-    def transition_run(
-        self, thread_id: str, run_id: str, status: RunStatus, *, puts: Sequence[Message | RunStep] = (), **changes: Any
-    ) -> Run:
-        """Move the run to ``status``, set ``changes`` and write ``puts``, all at once, if the transition
-        table allows the move from the run's status.
-
-        Raises :class:`~threadrunner.errors.InvalidTransition` otherwise, and writes nothing. A move to a
-        terminal status also frees the thread.
-        """
-        ...
-
-    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
-        """Store the client's outputs and move the run from ``requires_action`` to ``in_progress``, at once.
-
-        Raises :class:`~threadrunner.errors.InvalidTransition` if the run is not waiting for exactly these calls.
-        """
-        ...
-
-    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
-        """Record the run's current model response; ``tool_round`` counts a turn that answers tool calls."""
-        ...
-
-    def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
-        """Fix the id of something a run task creates (its message, a turn's step) on the first attempt.
-
-        Returns ``candidate`` the first time a slot is claimed and the first candidate on every later
-        call, so a retried task writes the same objects again instead of new ones.
-        """
-        ...
-
-    def add_usage(self, thread_id: str, run_id: str, response_id: str, usage: Usage) -> None:
-        """Add one model response's usage to the run, once per response however often it is called."""
-        ...
-
-    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
-        """Store a run step and, for ``tool_calls`` steps, its calls (idempotent)."""
-        ...
-
-    def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep: ...
-
-    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None: ...
-
-    def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]: ...
-
-    def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]: ...
-
-    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
-        """Mark a pending call running and return it; ``None`` if it was claimed before (a retried task)."""
-        ...
-
-    def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
-        """Store a call's output and mark it completed."""
-        ...
+    project: str
+    assistants: AssistantStore
+    threads: ThreadStore
+    runs: RunStore
+    steps: StepStore
+    conversations: ConversationStore
+    usage: UsageStore
+    projects: ProjectStore
 
 
 class ModelClient(Protocol):

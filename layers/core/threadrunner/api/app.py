@@ -22,14 +22,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import service
+from ..app import projects
 from ..config import Settings
 from ..domain.api_keys import KeyCache, key_hash, redact
 from ..domain.budget import ProjectLimits
 from ..domain.user import without_user_ids
-from ..errors import RateLimited, ThreadrunnerError
+from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
 from ..observability import log_keys, logger
-from ..ports import ApiKeys, RunLoopControl, Store, ToolCatalogue
+from ..ports import ApiKeys, RunLoopControl, Stores, ToolCatalogue
 from . import assistants, errors, runs, server_tools, threads, usage, users
 from .wire import ErrorBody
 
@@ -71,8 +71,8 @@ class ApiDeps:
     """The adapters the API runs on; the handler builds them once per container."""
 
     settings: Settings
-    store_for: Callable[[str], Store]
-    """The store of one project."""
+    stores_for: Callable[[str], Stores]
+    """The stores of one project."""
     loop: RunLoopControl
     tools: ToolCatalogue
     """The server tools: checked when an assistant or a run declares them, listed at /v1/server_tools."""
@@ -101,7 +101,7 @@ class ApiDeps:
         if limit is None:
             return
         now = time.time()
-        if not self.store_for(project).count_request(int(now // 60), limit):
+        if not self.stores_for(project).projects.count_request(int(now // 60), limit):
             raise RateLimited(
                 f"Rate limit reached: the project may make {limit} requests per minute.",
                 retry_after_seconds=60 - int(now % 60),
@@ -111,7 +111,7 @@ class ApiDeps:
         """The project's limits, read at most every POLICY_CACHE_SECONDS: one read per request would double them."""
         limits, expires = self._limits.get(project, (None, 0.0))
         if limits is None or time.monotonic() >= expires:
-            limits = service.limits_of(self.store_for(project).get_policy(), self.settings.run_defaults)
+            limits = projects.limits_of(self.stores_for(project).projects.get_policy(), self.settings.run_defaults)
             self._limits[project] = (limits, time.monotonic() + POLICY_CACHE_SECONDS)
         return limits
 
@@ -253,7 +253,10 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
             "You didn't provide an API key. You need to provide your API key in an Authorization header using "
             "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         )
-    project = deps.project_for(api_key.strip())
+    try:
+        project = deps.project_for(api_key.strip())
+    except StoreUnavailable as unavailable:  # else API Gateway would answer its own bare 500
+        return _as_answer(errors.from_error(unavailable))
     if project is None:
         return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
     log_keys(project=project, **{f"{kind}_id": value for kind, value in _PATH_IDS.findall(path)})
@@ -264,7 +267,7 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
     refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
     if refusal is not None:
         return refusal
-    app.append_context(store=deps.store_for(project), loop=deps.loop, tools=deps.tools, settings=deps.settings)
+    app.append_context(stores=deps.stores_for(project), loop=deps.loop, tools=deps.tools, settings=deps.settings)
     return _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
 
 

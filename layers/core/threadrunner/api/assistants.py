@@ -7,11 +7,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from .. import service
+from ..app import assistants
+from ..app.requests import AssistantCreate, AssistantUpdate
 from ..domain.assistant import Assistant
 from . import context
 from .params import Cursor, Limit, Order, page
-from .requests import AssistantCreate, AssistantUpdate
 from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
@@ -19,27 +19,27 @@ router = APIGatewayHttpRouter()
 
 @router.post("/v1/assistants", summary="Create an assistant")
 def create_assistant(body: Annotated[AssistantCreate, Body()]) -> Assistant:
-    return service.create_assistant(context.store(router), context.tools(router), body)
+    return assistants.create_assistant(context.stores(router), context.tools(router), body)
 
 
 @router.get("/v1/assistants", summary="List assistants")
 def list_assistants(
     limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
 ) -> ListObject[Assistant]:
-    return ListObject.of(context.store(router).list_assistants(page(limit, order, after, before)))
+    return ListObject.of(context.stores(router).assistants.list_assistants(page(limit, order, after, before)))
 
 
 @router.get("/v1/assistants/<assistant_id>", summary="Retrieve an assistant")
 def retrieve_assistant(assistant_id: str) -> Assistant:
-    return context.store(router).get_assistant(assistant_id)
+    return context.stores(router).assistants.get_assistant(assistant_id)
 
 
 @router.post("/v1/assistants/<assistant_id>", summary="Modify an assistant")
 def modify_assistant(assistant_id: str, body: Annotated[AssistantUpdate, Body()]) -> Assistant:
-    return service.update_assistant(context.store(router), context.tools(router), assistant_id, body)
+    return assistants.update_assistant(context.stores(router), context.tools(router), assistant_id, body)
 
 
 @router.delete("/v1/assistants/<assistant_id>", summary="Delete an assistant")
 def delete_assistant(assistant_id: str) -> Deleted:
-    context.store(router).delete_assistant(assistant_id)
+    context.stores(router).assistants.delete_assistant(assistant_id)
     return Deleted(id=assistant_id, object="assistant.deleted")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
-from ..ports import RunLoopControl, Store, ToolCatalogue
-from ..service import RunDefaults
+from ..domain.deployment import RunDefaults
+from ..ports import RunLoopControl, Stores, ToolCatalogue
 
 
-def store(router: APIGatewayHttpRouter) -> Store:
-    """The caller's project's store."""
-    return router.context["store"]
+def stores(router: APIGatewayHttpRouter) -> Stores:
+    """The caller's project's stores."""
+    return router.context["stores"]
 
 
 def loop(router: APIGatewayHttpRouter) -> RunLoopControl:

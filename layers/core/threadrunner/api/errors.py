@@ -17,6 +17,7 @@ from ..errors import (
     InvalidTransition,
     NotFound,
     RateLimited,
+    StoreUnavailable,
     ThreadrunnerError,
     TooManyActiveRuns,
 )
@@ -30,9 +31,15 @@ _STATUS = {
     BudgetExceeded: 429,
     TooManyActiveRuns: 429,
     RateLimited: 429,
+    StoreUnavailable: 503,
 }
 # OpenAI's error types for a spent quota and for too many requests; the SDK raises both as RateLimitError.
-_TYPES = {BudgetExceeded: "insufficient_quota", TooManyActiveRuns: "requests", RateLimited: "requests"}
+_TYPES = {
+    BudgetExceeded: "insufficient_quota",
+    TooManyActiveRuns: "requests",
+    RateLimited: "requests",
+    StoreUnavailable: "server_error",
+}
 ACTIVE_RUNS_RETRY_AFTER_SECONDS = 5
 """What a refusal for too many unfinished runs tells the client to wait (runs usually take seconds)."""
 

@@ -8,13 +8,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from .. import service
+from ..app import messages, threads
+from ..app.requests import MessageCreate, MessageUpdate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.thread import Thread
 from . import context
 from .params import Cursor, Limit, Order, page
-from .requests import MessageCreate, MessageUpdate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate
 from .runs import with_poll_hint
 from .wire import Deleted, ListObject
 
@@ -23,36 +23,36 @@ router = APIGatewayHttpRouter()
 
 @router.post("/v1/threads", summary="Create a thread")
 def create_thread(body: Annotated[ThreadCreate | None, Body()] = None) -> Thread:
-    return service.create_thread(context.store(router), body or ThreadCreate())
+    return threads.create_thread(context.stores(router), body or ThreadCreate())
 
 
 # Registered before /v1/threads/<thread_id>, which would take "runs" for an id.
 @router.post("/v1/threads/runs", summary="Create a thread and run it")
 def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Run]:
-    store, loop, tools = context.store(router), context.loop(router), context.tools(router)
-    run = service.create_thread_and_run(store, loop, tools, body, context.run_defaults(router))
+    stores, loop, tools = context.stores(router), context.loop(router), context.tools(router)
+    run = threads.create_thread_and_run(stores, loop, tools, body, context.run_defaults(router))
     return with_poll_hint(run, context.settings(router).poll_after_ms)
 
 
 @router.get("/v1/threads/<thread_id>", summary="Retrieve a thread")
 def retrieve_thread(thread_id: str) -> Thread:
-    return context.store(router).get_thread(thread_id)
+    return context.stores(router).threads.get_thread(thread_id)
 
 
 @router.post("/v1/threads/<thread_id>", summary="Modify a thread")
 def modify_thread(thread_id: str, body: Annotated[ThreadUpdate, Body()]) -> Thread:
-    return service.update_thread(context.store(router), thread_id, body)
+    return threads.update_thread(context.stores(router), thread_id, body)
 
 
 @router.delete("/v1/threads/<thread_id>", summary="Delete a thread and everything in it")
 def delete_thread(thread_id: str) -> Deleted:
-    service.delete_thread(context.store(router), context.loop(router), thread_id)
+    threads.delete_thread(context.stores(router), context.loop(router), thread_id)
     return Deleted(id=thread_id, object="thread.deleted")
 
 
 @router.post("/v1/threads/<thread_id>/messages", summary="Create a message")
 def create_message(thread_id: str, body: Annotated[MessageCreate, Body()]) -> Message:
-    return service.add_message(context.store(router), thread_id, body)
+    return messages.add_message(context.stores(router), thread_id, body)
 
 
 @router.get("/v1/threads/<thread_id>/messages", summary="List messages")
@@ -64,21 +64,21 @@ def list_messages(
     before: Cursor = None,
     run_id: Annotated[str | None, Query(description="Only the messages of this run")] = None,
 ) -> ListObject[Message]:
-    messages = context.store(router).list_messages(thread_id, page(limit, order, after, before), run_id=run_id)
+    messages = context.stores(router).threads.list_messages(thread_id, page(limit, order, after, before), run_id=run_id)
     return ListObject.of(messages)
 
 
 @router.get("/v1/threads/<thread_id>/messages/<message_id>", summary="Retrieve a message")
 def retrieve_message(thread_id: str, message_id: str) -> Message:
-    return context.store(router).get_message(thread_id, message_id)
+    return context.stores(router).threads.get_message(thread_id, message_id)
 
 
 @router.post("/v1/threads/<thread_id>/messages/<message_id>", summary="Modify a message")
 def modify_message(thread_id: str, message_id: str, body: Annotated[MessageUpdate, Body()]) -> Message:
-    return context.store(router).update_message(thread_id, message_id, service.given_fields(body))
+    return context.stores(router).threads.update_message(thread_id, message_id, given_fields(body))
 
 
 @router.delete("/v1/threads/<thread_id>/messages/<message_id>", summary="Delete a message")
 def delete_message(thread_id: str, message_id: str) -> Deleted:
-    context.store(router).delete_message(thread_id, message_id)
+    context.stores(router).threads.delete_message(thread_id, message_id)
     return Deleted(id=message_id, object="thread.message.deleted")

@@ -7,7 +7,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from .. import service
+from ..app import projects
 from ..domain.budget import Budget, today
 from ..domain.common import Usage
 from . import context
@@ -37,15 +37,15 @@ class ThreadUsage(BaseModel):
 
 @router.get("/v1/usage", summary="The project's usage today and its budget (extension)")
 def project_usage() -> ProjectUsage:
-    store = context.store(router)
+    stores = context.stores(router)
     day = today()
-    budget = service.budget_of(store, context.run_defaults(router))
-    today_ = store.usage_today(day)
+    budget = projects.budget_of(stores, context.run_defaults(router))
+    today_ = stores.usage.usage_today(day)
     return ProjectUsage(
-        project=store.project, date=day, usage=today_.usage, reserved_tokens=today_.reserved, daily_budget=budget
+        project=stores.project, date=day, usage=today_.usage, reserved_tokens=today_.reserved, daily_budget=budget
     )
 
 
 @router.get("/v1/threads/<thread_id>/usage", summary="A thread's usage (extension)")
 def thread_usage(thread_id: str) -> ThreadUsage:
-    return ThreadUsage(thread_id=thread_id, usage=context.store(router).thread_usage(thread_id))
+    return ThreadUsage(thread_id=thread_id, usage=context.stores(router).usage.thread_usage(thread_id))

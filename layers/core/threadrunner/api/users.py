@@ -10,13 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BeforeValidator
 
-from .. import users
+from ..app import conversations
+from ..app.requests import UserMessageCreate
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.user import QueuedUserMessage, User, UserId
 from . import context
 from .params import Cursor, Limit, Order, page
-from .requests import UserMessageCreate
 from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
@@ -32,8 +32,8 @@ UserIdPath = Annotated[
 def post_user_message(
     user_id: UserIdPath, body: Annotated[UserMessageCreate, Body()]
 ) -> Response[Run | QueuedUserMessage]:
-    answer = users.post_user_message(
-        context.store(router), context.loop(router), user_id, body, context.run_defaults(router)
+    answer = conversations.post_user_message(
+        context.stores(router), context.loop(router), user_id, body, context.run_defaults(router)
     )
     headers = {"openai-poll-after-ms": str(context.settings(router).poll_after_ms)}
     return Response(status_code=202, content_type="application/json", body=answer, headers=headers)
@@ -41,17 +41,19 @@ def post_user_message(
 
 @router.get("/v1/users/<user_id>", summary="Retrieve a user (extension)")
 def retrieve_user(user_id: UserIdPath) -> User:
-    return users.get_user(context.store(router), user_id)
+    return conversations.get_user(context.stores(router), user_id)
 
 
 @router.get("/v1/users/<user_id>/messages", summary="List a user's messages (extension)")
 def list_user_messages(
     user_id: UserIdPath, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
 ) -> ListObject[Message]:
-    return ListObject.of(users.list_user_messages(context.store(router), user_id, page(limit, order, after, before)))
+    return ListObject.of(
+        conversations.list_user_messages(context.stores(router), user_id, page(limit, order, after, before))
+    )
 
 
 @router.delete("/v1/users/<user_id>", summary="Delete a user and the user's thread (extension)")
 def delete_user(user_id: UserIdPath) -> Deleted:
-    users.delete_user(context.store(router), context.loop(router), user_id)
+    conversations.delete_user(context.stores(router), context.loop(router), user_id)
     return Deleted(id=user_id, object="user.deleted")

@@ -36,6 +36,11 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def given_fields(body: BaseModel) -> dict[str, Any]:
+    """The fields a request sets: ``null`` counts as not given, as SDKs send it."""
+    return body.model_dump(exclude_unset=True, exclude_none=True)
+
+
 def _as_json(value: Any) -> Any:
     return value.model_dump(exclude_none=True, by_alias=True) if isinstance(value, BaseModel) else value
 

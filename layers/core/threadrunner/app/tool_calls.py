@@ -6,10 +6,10 @@ import json
 
 from pydantic import BaseModel
 
-from .domain.conversation import cap_output
-from .domain.run_record import RunRef
-from .domain.tools import ToolRegistry
-from .ports import Store
+from ..domain.conversation import cap_output
+from ..domain.run_record import RunRef
+from ..domain.tools import ToolRegistry
+from ..ports import StepStore
 
 
 class ToolCallRef(RunRef):
@@ -20,7 +20,7 @@ class ToolCallRef(RunRef):
 
 
 class ToolCallReport(BaseModel):
-    """What the ToolFunction returns to the Map state: small, the output itself stays in the store."""
+    """What the ToolFunction returns to the Map state: small, the output itself stays in the steps."""
 
     call_id: str
     name: str = ""
@@ -31,25 +31,25 @@ class ToolCallReport(BaseModel):
     duration_ms: int = 0
 
 
-def run_tool_call(store: Store, registry: ToolRegistry, ref: ToolCallRef, max_output_bytes: int) -> ToolCallReport:
+def run_tool_call(steps: StepStore, registry: ToolRegistry, ref: ToolCallRef, max_output_bytes: int) -> ToolCallReport:
     """Run the call if no attempt ran it before, and store its output, capped to ``max_output_bytes``.
 
     A call claimed by an attempt that died before storing an output gets an error output instead
     of a second run: a tool with side effects (a payment, an email) must not run twice.
     """
-    call = store.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id)
+    call = steps.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id)
     if call is None:
-        for earlier in store.get_tool_calls(ref.thread_id, ref.run_id, ref.step_id):
+        for earlier in steps.get_tool_calls(ref.thread_id, ref.run_id, ref.step_id):
             if earlier.call_id == ref.call_id and earlier.status == "running":
                 earlier.output = json.dumps({"error": f"{earlier.name} was interrupted and is not run twice"})
                 earlier.is_error = True
-                store.record_tool_output(ref.thread_id, earlier)
+                steps.record_tool_output(ref.thread_id, earlier)
         return ToolCallReport(call_id=ref.call_id, ran=False)
     result = registry.execute(call.name, call.arguments)
     call.output = cap_output(result.output, max_output_bytes)
     call.is_error = result.is_error
     call.duration_ms = result.duration_ms
-    store.record_tool_output(ref.thread_id, call)
+    steps.record_tool_output(ref.thread_id, call)
     return ToolCallReport(
         call_id=call.call_id, name=call.name, ran=True, is_error=result.is_error, duration_ms=result.duration_ms
     )

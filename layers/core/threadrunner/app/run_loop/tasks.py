@@ -1,31 +1,27 @@
-"""The work of each run-loop state. The ASL file decides the order; this module does the steps.
+"""The work of each run-loop task. The ASL file decides the order; this module does the steps.
 
-Every method is safe to retry: Step Functions retries a task after a transient Lambda error,
-so each one checks what an earlier attempt already did before doing it again. Every method
-also looks at the run's status first: a run that left ``in_progress`` outside the loop (a
-cancel) is finished by the loop, not driven further.
+Every task is safe to retry: Step Functions retries a task after a transient Lambda error, so
+each one checks what an earlier attempt already did before doing it again. Every task also looks
+at the run's status first: a run that left ``in_progress`` outside the loop (a cancel) is finished
+by the loop, not driven further. Every task returns the turn for the next state and what it measured.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
-
-from . import service, users
-from .config import Settings
-from .domain import conversation
-from .domain.budget import Reservation, today
-from .domain.common import FunctionDefinition, LastError, now
-from .domain.ids import new_id
-from .domain.message import IncompleteDetails as MessageIncompleteDetails
-from .domain.message import Message, text_content
-from .domain.model_turn import ModelTurn, ToolOutput, TurnRequest
-from .domain.pagination import PageRequest
-from .domain.run import (
+from ...config import Settings
+from ...domain import conversation
+from ...domain.budget import Reservation, today
+from ...domain.common import FunctionDefinition, LastError, now
+from ...domain.ids import new_id
+from ...domain.message import IncompleteDetails as MessageIncompleteDetails
+from ...domain.message import Message, text_content
+from ...domain.model_turn import ModelTurn, ToolOutput, TurnRequest
+from ...domain.pagination import PageRequest
+from ...domain.run import (
     IncompleteDetails,
     RequiredAction,
     RequiredActionFunction,
@@ -33,10 +29,10 @@ from .domain.run import (
     Run,
     SubmitToolOutputs,
 )
-from .domain.run_event import run_event
-from .domain.run_record import RunRecord, RunRef
-from .domain.run_status import RunStatus
-from .domain.run_step import (
+from ...domain.run_event import run_event
+from ...domain.run_record import RunRecord
+from ...domain.run_status import RunStatus
+from ...domain.run_step import (
     FunctionCall,
     FunctionToolCall,
     MessageCreation,
@@ -46,97 +42,26 @@ from .domain.run_step import (
     StepDetails,
     ToolCallsStepDetails,
 )
-from .domain.server_tools import server_tool_names
-from .domain.tool_call import ToolCall
-from .errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
-from .observability import logger
-from .ports import EventPublisher, ModelClient, RunLoopControl, Store, ToolCatalogue
-
-TurnOutcome = Literal["pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
-IncompleteReason = Literal["max_completion_tokens", "max_prompt_tokens"]
+from ...domain.server_tools import server_tool_names
+from ...domain.tool_call import ToolCall
+from ...errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
+from ...ports import EventPublisher, ModelClient, RunLoopControl, Stores, ToolCatalogue
+from .. import conversations, projects
+from .state import (
+    INVALID_RESPONSE_FORMAT_CODE,
+    MAX_TOOL_ROUNDS_CODE,
+    TOO_MANY_TOOL_CALLS_CODE,
+    Done,
+    LoopState,
+    Metric,
+    ServerToolUnavailable,
+    ToolOutputsMissing,
+    TurnState,
+    last_error_of,
+)
 
 _POLL_INTERVAL_CEILING = 0.25
-
-MAX_TOOL_ROUNDS_CODE = "max_tool_rounds_exceeded"
-"""The ``last_error.code`` of a run stopped by the tool-round cap."""
-
-TOO_MANY_TOOL_CALLS_CODE = "too_many_tool_calls"
-"""The ``last_error.code`` of a run whose model asked for more calls in one turn than a turn may make."""
-
-INVALID_RESPONSE_FORMAT_CODE = "invalid_response_format"
-"""The ``last_error.code`` of a run whose final message does not match its ``response_format``."""
-
-# Error names of Catch (Lambda errorType or States.*) that map to an API error code other than server_error.
-_ERROR_CODES = {
-    "ModelRateLimited": "rate_limit_exceeded",
-    "ModelRequestRejected": "invalid_prompt",
-    "BudgetExceeded": "daily_budget_exceeded",
-}
-
-
-class ToolOutputsMissing(ThreadrunnerError):
-    """A turn's tool outputs were to be sent, but some call has none: the run cannot go on."""
-
-
-class ServerToolUnavailable(ThreadrunnerError):
-    """A server tool the run declares is gone from the registry (a new deployment): the run cannot start."""
-
-
-class RunLoopEnded(ThreadrunnerError):
-    """The loop's execution ended (failed, timed out, aborted) before its run did: the reconciler's cause."""
-
-
-class TurnState(BaseModel):
-    """The loop's state between tasks (``$.turn``): ids and small control values, never content."""
-
-    response_id: str | None = None
-    """The model response of the current turn."""
-    outcome: TurnOutcome = "pending"
-    """What the last task found; the Choice state branches on it."""
-    delay_seconds: int = 0
-    """How long the next Wait state waits."""
-    polls: int = 0
-    """CheckTurn invocations in this turn so far, for the backoff."""
-    step_id: str | None = None
-    """The ``tool_calls`` step of this turn."""
-    server_calls: list[str] = Field(default_factory=list)
-    """Call ids the ToolFunction runs (the Map state's items)."""
-    client_calls: list[str] = Field(default_factory=list)
-    """Call ids the caller must answer."""
-    tool_outputs_timeout_seconds: int = 600
-    """How long the loop waits for the caller's outputs before the run expires (TimeoutSecondsPath)."""
-    incomplete_reason: IncompleteReason | None = None
-    """Which token limit ends the run ``incomplete``."""
-    last_error: LastError | None = None
-    """Why the turn failed, when it did."""
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_server_calls(self) -> bool:
-        """Whether the Map state has calls to run (Choice rules cannot test a list for emptiness)."""
-        return bool(self.server_calls)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def has_client_calls(self) -> bool:
-        """Whether the caller must answer calls."""
-        return bool(self.client_calls)
-
-
-class CaughtError(BaseModel):
-    """What a Catch puts in the state: the error name and its cause."""
-
-    Error: str = "States.Runtime"
-    Cause: str | None = None
-
-
-class LoopState(RunRef):
-    """The state machine's whole state: the run's ids, the current turn and, after a Catch, the error."""
-
-    turn: TurnState | None = None
-    error: CaughtError | None = None
-    task_token: str | None = None
-    """Only in the input of the task that waits for tool outputs."""
+"""The longest pause between two polls of one task: the most a finished response waits to be seen."""
 
 
 class RunLoop:
@@ -144,7 +69,7 @@ class RunLoop:
 
     def __init__(
         self,
-        store: Store,
+        stores: Stores,
         model: Callable[[], ModelClient],
         catalogue: ToolCatalogue,
         control: RunLoopControl,
@@ -153,7 +78,7 @@ class RunLoop:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
+        self._stores = stores
         self._model_factory = model
         self._catalogue = catalogue
         self._control = control
@@ -161,48 +86,48 @@ class RunLoop:
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
-        self.model_polls = 0
-        """How often this task asked the model for a response's state (a metric of the handler)."""
-        self.run_metrics: list[tuple[str, str, float]] = []
-        """(name, unit, value) of an ended run, set by AnnounceRun for the handler to publish."""
 
     @property
     def _model(self) -> ModelClient:
         # Built on first use: the tasks that never call the model never import its SDK.
         return self._model_factory()
 
-    def start_turn(self, state: LoopState) -> TurnState:
+    def start_turn(self, state: LoopState) -> Done:
         """Move the run to ``in_progress`` and ask the model for its first turn."""
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status == "queued":
             try:
-                record.run = self._store.transition_run(state.thread_id, state.run_id, "in_progress", started_at=now())
+                record.run = self._stores.runs.transition_run(
+                    state.thread_id, state.run_id, "in_progress", started_at=now()
+                )
             except InvalidTransition:  # cancelled before it started
-                return self._stop(state)
+                return Done(self._stop(state))
         elif record.run.status != "in_progress":
-            return self._stop(state)
+            return Done(self._stop(state))
         if record.response_id:  # a retried StartTurn: the response exists already
-            return TurnState(response_id=record.response_id)
+            return Done(TurnState(response_id=record.response_id))
         record.server_tools = self._server_tools(record.run)
         if record.server_tools:  # later turns offer the same tools, whatever the registry does meanwhile
-            self._store.update_run(
-                state.thread_id, state.run_id, {"server_tools": [tool.model_dump() for tool in record.server_tools]}
-            )
-        messages = self._store.newest_messages(state.thread_id)
+            self._stores.runs.set_server_tools(state.thread_id, state.run_id, record.server_tools)
+        messages = self._stores.threads.newest_messages(state.thread_id)
         request = conversation.first_turn(record, messages, self._settings.model_context_tokens)
         turn = self._create(state, record, request)
-        self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=False)
-        return TurnState(response_id=turn.id)
+        self._stores.runs.set_turn(state.thread_id, state.run_id, turn.id, tool_round=False)
+        return Done(TurnState(response_id=turn.id))
 
-    def check_turn(self, state: LoopState) -> TurnState:
+    def check_turn(self, state: LoopState) -> Done:
         """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
         response_id = _turn_of(state).response_id
         assert response_id is not None
-        if self._store.get_run(state.thread_id, state.run_id).status != "in_progress":
-            return self._stop(state)
-        turn = self._poll(state, response_id)
+        if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
+            return Done(self._stop(state))
+        turn, polls = self._poll(state, response_id)
+        measured = (Metric("ModelPolls", "Count", polls),)
         if turn is None:
-            return self._stop(state)
+            return Done(self._stop(state), measured)
+        return Done(self._polled(state, turn), measured)
+
+    def _polled(self, state: LoopState, turn: ModelTurn) -> TurnState:
         if not turn.is_finished:
             polls = _turn_of(state).polls
             return TurnState(
@@ -210,10 +135,10 @@ class RunLoop:
                 delay_seconds=conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds),
                 polls=polls + 1,
             )
-        self._store.settle(turn.id, turn.usage)
+        self._stores.usage.settle(turn.id, turn.usage)
         if turn.usage:
-            self._store.add_usage(state.thread_id, state.run_id, turn.id, turn.usage)
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+            self._stores.runs.add_usage(state.thread_id, state.run_id, turn.id, turn.usage)
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if turn.status == "incomplete":
             return TurnState(response_id=turn.id, outcome="incomplete", incomplete_reason="max_completion_tokens")
         if turn.status != "completed":
@@ -226,12 +151,12 @@ class RunLoop:
             return self._tool_calls(state, record, turn)
         return TurnState(response_id=turn.id, outcome="completed")
 
-    def request_tool_outputs(self, state: LoopState) -> TurnState:
+    def request_tool_outputs(self, state: LoopState) -> Done:
         """Show the client's calls as ``requires_action`` and park the loop on the task token."""
         turn_state = _turn_of(state)
         assert state.task_token is not None and turn_state.step_id is not None
         waiting = set(turn_state.client_calls)
-        calls = self._store.get_tool_calls(state.thread_id, state.run_id, turn_state.step_id)
+        calls = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, turn_state.step_id)
         required = RequiredAction(
             submit_tool_outputs=SubmitToolOutputs(
                 tool_calls=[
@@ -244,7 +169,7 @@ class RunLoop:
             )
         )
         try:
-            run = self._store.transition_run(
+            run = self._stores.runs.transition_run(
                 state.thread_id,
                 state.run_id,
                 "requires_action",
@@ -253,54 +178,54 @@ class RunLoop:
                 task_token=state.task_token,
                 waiting_step_id=turn_state.step_id,
             )
-            self._events.publish(run_event(state.project, run, self._store.thread_user(state.thread_id), None))
+            self._events.publish(run_event(state.project, run, self._stores.threads.thread_user(state.thread_id), None))
         except InvalidTransition:
-            current = self._store.get_run_record(state.thread_id, state.run_id)
+            current = self._stores.runs.get_run_record(state.thread_id, state.run_id)
             if current.run.status == "requires_action" and current.waiting_step_id == turn_state.step_id:
                 # A retried task: this attempt's token is the one the loop waits on now.
-                self._store.update_run(state.thread_id, state.run_id, {"task_token": state.task_token})
+                self._stores.runs.set_task_token(state.thread_id, state.run_id, state.task_token)
             else:
                 # Cancelled meanwhile, before the token was stored: nobody else can wake the loop.
                 self._control.interrupt(state.task_token, RUN_CANCELLED, "The run was cancelled.")
-        return turn_state
+        return Done(turn_state)
 
-    def submit_tool_outputs(self, state: LoopState) -> TurnState:
+    def submit_tool_outputs(self, state: LoopState) -> Done:
         """Send the turn's tool outputs back to the model, continuing its response."""
         turn_state = _turn_of(state)
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
-            return self._stop(state)
+            return Done(self._stop(state))
         if record.response_id != turn_state.response_id:  # a retried task: the outputs went already
-            return TurnState(response_id=record.response_id)
+            return Done(TurnState(response_id=record.response_id))
         assert turn_state.step_id is not None and turn_state.response_id is not None
-        calls = self._store.get_tool_calls(state.thread_id, state.run_id, turn_state.step_id)
+        calls = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, turn_state.step_id)
         missing = [call.call_id for call in calls if call.output is None]
         if missing:
             raise ToolOutputsMissing(f"No output was recorded for the tool calls {', '.join(missing)}.")
         outputs = [ToolOutput(call_id=call.call_id, output=call.output or "") for call in calls]
         turn = self._create(state, record, conversation.next_turn(record, turn_state.response_id, outputs))
-        self._store.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
-        self._store.set_turn(state.thread_id, state.run_id, turn.id, tool_round=True)
-        return TurnState(response_id=turn.id)
+        self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
+        self._stores.runs.set_turn(state.thread_id, state.run_id, turn.id, tool_round=True)
+        return Done(TurnState(response_id=turn.id))
 
-    def finalize_run(self, state: LoopState) -> TurnState:
+    def finalize_run(self, state: LoopState) -> Done:
         """Write the assistant's message and its step, and end the run with its usage, in one write."""
         turn_state = _turn_of(state)
         assert turn_state.response_id is not None
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
-            return self._stop(state)
+            return Done(self._stop(state))
         turn = self._model.retrieve(turn_state.response_id)  # its usage was counted by CheckTurn
         run = record.run
         reason = turn_state.incomplete_reason
         if reason is None:
             problem = conversation.format_problem(run.response_format, turn.output_text)
             if problem:
-                return self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem))
+                return Done(self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem)))
         at = now()
         puts: list[Message | RunStep] = []
         if turn.output_text or reason is None:
-            message_id = self._store.claim_id(state.thread_id, state.run_id, "message", new_id("msg"))
+            message_id = self._stores.runs.claim_id(state.thread_id, state.run_id, "message", new_id("msg"))
             puts.append(
                 Message(
                     id=message_id,
@@ -316,14 +241,14 @@ class RunLoop:
                     completed_at=None if reason else at,
                 )
             )
-            step_id = self._store.claim_id(state.thread_id, state.run_id, "message_step", new_id("step"))
+            step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, "message_step", new_id("step"))
             details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
             puts.append(_step(run, step_id, details, turn, status="completed", completed_at=at))
         ending: dict[str, Any] = (
             {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": at}
         )
         try:
-            self._store.transition_run(
+            self._stores.runs.transition_run(
                 state.thread_id,
                 state.run_id,
                 "incomplete" if reason else "completed",
@@ -332,64 +257,64 @@ class RunLoop:
                 **ending,
             )
         except InvalidTransition:  # cancelled meanwhile: the cancel wins, and nothing of the answer is written
-            return self._stop(state)
-        return TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed")
+            return Done(self._stop(state))
+        return Done(TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed"))
 
-    def announce_run(self, state: LoopState) -> TurnState:
+    def announce_run(self, state: LoopState) -> Done:
         """Start a run for messages queued meanwhile, then put the ended run's event on EventBridge."""
         try:
             return self._announce(state)
         except NotFound:  # the thread was deleted, before or while this ran: nobody is left to tell
-            return TurnState(outcome="stopped")
+            return Done(TurnState(outcome="stopped"))
 
-    def _announce(self, state: LoopState) -> TurnState:
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+    def _announce(self, state: LoopState) -> Done:
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         run = record.run
         if not run.is_terminal:
-            return TurnState(outcome="stopped")
-        user_id = self._store.thread_user(state.thread_id)
-        if self._store.count_thread_usage(run):  # once per run, for the thread's usage and the run's metrics
-            self.run_metrics = _run_metrics(record)
+            return Done(TurnState(outcome="stopped"))
+        user_id = self._stores.threads.thread_user(state.thread_id)
+        # Once per run, for the thread's usage and the run's metrics.
+        measured = run_metrics(record) if self._stores.usage.count_thread_usage(run) else ()
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
-        users.drain(self._store, self._control, state.thread_id, self._settings.run_defaults)
+        conversations.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
             reply = None
             if "message" in record.claims:
-                reply = self._store.get_message(state.thread_id, record.claims["message"])
+                reply = self._stores.threads.get_message(state.thread_id, record.claims["message"])
             self._events.publish(run_event(state.project, run, user_id, reply))
-            self._store.claim_id(state.thread_id, state.run_id, "announced", "yes")
-        return TurnState(outcome="failed" if run.status == "failed" else "stopped")
+            self._stores.runs.claim_id(state.thread_id, state.run_id, "announced", "yes")
+        return Done(TurnState(outcome="failed" if run.status == "failed" else "stopped"), measured)
 
-    def reconcile(self, state: LoopState) -> TurnState:
+    def reconcile(self, state: LoopState) -> Done:
         """The loop's execution ended without ending its run (aborted, failed, timed out): end the run
         (``expired`` after a timeout, else ``failed``), announce it and free its thread's queue."""
         self.fail_run(state)
         return self.announce_run(state)
 
-    def fail_run(self, state: LoopState) -> TurnState:
+    def fail_run(self, state: LoopState) -> Done:
         """End the run: ``expired`` when the wait for tool outputs timed out, ``cancelled`` after a cancel,
         else ``failed`` with ``last_error`` from the caught error or the failed turn."""
         caught = state.error
         try:
-            record = self._store.get_run_record(state.thread_id, state.run_id)
+            record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         except NotFound:  # the thread was deleted under the loop: its response still ran, and still counts
             if state.turn is not None and state.turn.response_id:
                 self._cancel_quietly(state.turn.response_id)
-            return TurnState(outcome="stopped")
+            return Done(TurnState(outcome="stopped"))
         if record.run.is_terminal:
-            return TurnState(outcome="stopped")
+            return Done(TurnState(outcome="stopped"))
         if record.run.status == "cancelling":
-            return self._stop(state)
+            return Done(self._stop(state))
         if caught is not None and caught.Error == "States.Timeout":
             # The wait for tool outputs (or the whole execution) timed out: the run expires. A waiting
             # task's timeout carries no cause (the client did not answer); the execution's does.
-            why = {"last_error": _from_caught(caught)} if caught.Cause else {}
-            return self._end(state, record, "expired", "expired", **why)
-        error = _from_caught(caught) if caught else (state.turn.last_error if state.turn else None)
-        return self._fail(state, error or _from_caught(None))
+            why = {"last_error": last_error_of(caught)} if caught.Cause else {}
+            return Done(self._end(state, record, "expired", "expired", **why))
+        error = last_error_of(caught) if caught else (state.turn.last_error if state.turn else None)
+        return Done(self._fail(state, error or last_error_of(None)))
 
     def _fail(self, state: LoopState, error: LastError) -> TurnState:
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.response_id and state.error is not None:
             self._cancel_quietly(record.response_id)  # a failure outside the model: stop paying for it
         ended = self._end(state, record, "failed", "failed", last_error=error)
@@ -403,29 +328,30 @@ class RunLoop:
         stamp = {"failed": "failed_at", "cancelled": "cancelled_at"}.get(status)
         if stamp:
             changes[stamp] = at
-        for step in self._store.list_steps(state.thread_id, state.run_id, _ALL_STEPS).data:
+        for step in self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL_STEPS).data:
             if step.status == "in_progress":
-                self._store.set_step_status(state.thread_id, state.run_id, step.id, step_status, at)
+                self._stores.steps.set_step_status(state.thread_id, state.run_id, step.id, step_status, at)
         try:
-            self._store.transition_run(
+            self._stores.runs.transition_run(
                 state.thread_id, state.run_id, status, required_action=None, usage=record.usage, **changes
             )
         except InvalidTransition:  # another task ended it first
             return TurnState(outcome="stopped")
         return TurnState(outcome="failed" if status == "failed" else "stopped")
 
-    def _poll(self, state: LoopState, response_id: str) -> ModelTurn | None:
-        """Retrieve the response until it finishes or the poll window closes; ``None`` if the run is cancelled."""
+    def _poll(self, state: LoopState, response_id: str) -> tuple[ModelTurn | None, int]:
+        """Retrieve the response until it finishes or the poll window closes (``None`` if the run is cancelled
+        meanwhile), and how often the provider was asked."""
         deadline = self._clock() + self._settings.poll_window_seconds
-        interval = 0.1
+        interval, polls = 0.1, 0
         while True:
             turn = self._model.retrieve(response_id)
-            self.model_polls += 1
+            polls += 1
             if turn.is_finished or self._clock() + interval > deadline:
-                return turn
+                return turn, polls
             self._sleep(interval)
-            if self._store.get_run(state.thread_id, state.run_id).status != "in_progress":
-                return None
+            if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
+                return None, polls
             # A quarter second at most: the delay a finished response waits to be seen.
             interval = min(interval * 1.5, _POLL_INTERVAL_CEILING)
 
@@ -446,7 +372,7 @@ class RunLoop:
             error = LastError(code=TOO_MANY_TOOL_CALLS_CODE, message=message)
             return TurnState(response_id=turn.id, outcome="failed", last_error=error)
         run = record.run
-        step_id = self._store.claim_id(state.thread_id, state.run_id, f"step:{turn.id}", new_id("step"))
+        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, f"step:{turn.id}", new_id("step"))
         server_names = set(server_tool_names(run.tools))
         calls = [
             ToolCall(
@@ -465,7 +391,7 @@ class RunLoop:
                 for call in calls
             ]
         )
-        self._store.put_step(_step(run, step_id, details, turn), calls)
+        self._stores.steps.put_step(_step(run, step_id, details, turn), calls)
         return TurnState(
             response_id=turn.id,
             outcome="tool_calls",
@@ -490,7 +416,7 @@ class RunLoop:
 
     def _stop(self, state: LoopState) -> TurnState:
         """The run left ``in_progress`` outside the loop: finish a cancel, and stop."""
-        record = self._store.get_run_record(state.thread_id, state.run_id)
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status == "cancelling":
             if record.response_id:
                 self._cancel_quietly(record.response_id)
@@ -504,16 +430,16 @@ class RunLoop:
         """
         reservation = Reservation(
             day=today(),
-            user_id=self._store.thread_user(state.thread_id),
+            user_id=self._stores.threads.thread_user(state.thread_id),
             **conversation.reservation_for(request, record.usage),
         )
-        self._store.reserve(reservation, service.budget_of(self._store, self._settings.run_defaults))
+        self._stores.usage.reserve(reservation, projects.budget_of(self._stores, self._settings.run_defaults))
         try:
             turn = self._model.create(request)
         except BaseException:
-            self._store.release(reservation)  # no response, no usage
+            self._stores.usage.release(reservation)  # no response, no usage
             raise
-        self._store.record_response(turn.id, reservation, state.thread_id, state.run_id)
+        self._stores.usage.record_response(turn.id, reservation, state.thread_id, state.run_id)
         return turn
 
     def _cancel_quietly(self, response_id: str) -> None:
@@ -527,21 +453,21 @@ class RunLoop:
                 usage = self._model.retrieve(response_id).usage
             except ThreadrunnerError:
                 pass
-        self._store.settle(response_id, usage)
+        self._stores.usage.settle(response_id, usage)
 
 
-def _run_metrics(record: RunRecord) -> list[tuple[str, str, float]]:
+def run_metrics(record: RunRecord) -> tuple[Metric, ...]:
     """The metrics of an ended run: its outcome, duration, model turns and tokens."""
     run = record.run
     ended = run.completed_at or run.failed_at or run.cancelled_at or now()
     usage = run.usage or record.usage
-    return [
-        (f"Runs{run.status.title()}", "Count", 1),
-        ("RunLatency", "Milliseconds", (ended - run.created_at) * 1000),
-        ("ModelTurns", "Count", record.tool_rounds + 1),
-        ("PromptTokens", "Count", usage.prompt_tokens),
-        ("CompletionTokens", "Count", usage.completion_tokens),
-    ]
+    return (
+        Metric(f"Runs{run.status.title()}", "Count", 1),
+        Metric("RunLatency", "Milliseconds", (ended - run.created_at) * 1000),
+        Metric("ModelTurns", "Count", record.tool_rounds + 1),
+        Metric("PromptTokens", "Count", usage.prompt_tokens),
+        Metric("CompletionTokens", "Count", usage.completion_tokens),
+    )
 
 
 def _turn_of(state: LoopState) -> TurnState:
@@ -563,33 +489,6 @@ def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **field
         usage=turn.usage,
         **fields,
     )
-
-
-def _from_caught(caught: CaughtError | None) -> LastError:
-    """The ``last_error`` of a caught error: threadrunner's own message, never what else a cause holds."""
-    if caught is None:
-        return LastError(code="server_error", message="The run failed for an unknown reason.")
-    try:  # a task's error cause is its JSON error payload
-        payload = json.loads(caught.Cause or "")
-    except ValueError:
-        payload = None
-    ours = isinstance(payload, dict) and payload.get("errorType") in _own_error_names()
-    if ours:
-        message = str(payload["errorMessage"])
-    else:  # an unexpected exception, or Step Functions' own words: internals for the logs, not for tenants
-        logger.warning("run failed on an unexpected error", extra={"error": caught.Error, "cause": caught.Cause})
-        message = "The run stopped on an internal error."
-    return LastError(code=_ERROR_CODES.get(caught.Error, "server_error"), message=f"{caught.Error}: {message}"[:1000])
-
-
-def _own_error_names() -> set[str]:
-    """The names of threadrunner's own errors, whose messages are written for the caller."""
-    names, pending = set(), [ThreadrunnerError]
-    while pending:
-        kind = pending.pop()
-        names.add(kind.__name__)
-        pending += kind.__subclasses__()
-    return names
 
 
 _ALL_STEPS = PageRequest(limit=100, order="asc")

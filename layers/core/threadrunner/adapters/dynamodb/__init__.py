@@ -1,0 +1,38 @@
+"""The stores on one DynamoDB table (single-table design): one module per port, keys built in ``keys``.
+
+docs/data-model.md describes the items; ``keys`` lists every key pattern.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from ...ports import Stores
+from .api_keys import DynamoDBApiKeys
+from .assistants import DynamoDBAssistants
+from .conversations import DynamoDBConversations
+from .projects import DynamoDBProjects
+from .runs import DynamoDBRuns
+from .steps import DynamoDBSteps
+from .threads import DynamoDBThreads
+from .usage import DynamoDBUsage
+
+__all__ = ["DynamoDBApiKeys", "stores"]
+
+
+def stores(table_name: str, project: str, client: Any | None = None, retention_days: int = 0) -> Stores:
+    """Every store of one project on the table, sharing one client."""
+    client = client or boto3.client("dynamodb")
+    on = (table_name, project, client, retention_days)
+    return Stores(
+        project=project,
+        assistants=DynamoDBAssistants(*on),
+        threads=DynamoDBThreads(*on),
+        runs=DynamoDBRuns(*on),
+        steps=DynamoDBSteps(*on),
+        conversations=DynamoDBConversations(*on),
+        usage=DynamoDBUsage(*on),
+        projects=DynamoDBProjects(*on),
+    )

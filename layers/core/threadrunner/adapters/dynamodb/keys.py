@@ -1,0 +1,126 @@
+"""Every key of the table, built here and nowhere else (docs/data-model.md).
+
+Every key of a project's items starts with the project, so one project can never address another's
+objects. Ids sort by creation time, so a query on an SK prefix lists a thread's messages, runs or a
+run's steps in order, and the cursors ``after``/``before`` become key conditions.
+
+==========================  =====================================  ==========================================
+item                        PK                                     SK
+==========================  =====================================  ==========================================
+assistant                   ``P#<project>#ASSISTANTS``             ``ASST#<assistant_id>``
+thread                      ``P#<project>#THREAD#<thread_id>``     ``THREAD``
+message                     the thread's                           ``MSG#<message_id>``
+run                         the thread's                           ``RUN#<run_id>``
+run step                    the thread's                           ``STEP#<run_id>#<step_id>``
+tool call                   the thread's                           ``STEP#<run_id>#<step_id>#CALL#<call_id>``
+queued message              the thread's                           ``QUEUE#<message_id>``
+user                        ``P#<project>#USER#<user_id>``         ``USER``
+usage of a day              ``P#<project>#USAGE``                  ``DAY#<day>`` / ``DAY#<day>#USER#<user_id>``
+a response's usage          ``P#<project>#USAGE``                  ``RESPONSE#<response_id>``
+policy                      ``P#<project>#POLICY``                 ``POLICY``
+active runs                 ``P#<project>#ACTIVE``                 ``RUNS``
+requests of a minute        ``P#<project>#RATE``                   ``MINUTE#<unix minute>``
+owned vector store          ``P#<project>#VECTOR_STORES``          ``VS#<vector_store_id>``
+API key                     ``APIKEY#<sha256>``                    ``APIKEY``
+API key's listing entry     ``APIKEYS``                            ``<name>``
+==========================  =====================================  ==========================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .codec import checked
+
+HIGHEST = "~"
+"""Sorts after every id character: the upper bound of a prefix's range."""
+
+MESSAGES, RUNS, QUEUE, ASSISTANTS = "MSG#", "RUN#", "QUEUE#", "ASST#"
+"""SK prefixes of the items listed by prefix."""
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    """An item's key as the DynamoDB API takes it."""
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def steps_of(run_id: str) -> str:
+    """The SK prefix of a run's steps and their calls."""
+    return f"STEP#{checked('run', run_id)}#"
+
+
+def step_sk(run_id: str, step_id: str) -> str:
+    return f"{steps_of(run_id)}{checked('run step', step_id)}"
+
+
+def calls_of(run_id: str, step_id: str) -> str:
+    """The SK prefix of a step's tool calls."""
+    return f"{step_sk(run_id, step_id)}#CALL#"
+
+
+class Keys:
+    """The keys of one project's items."""
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+
+    def thread_pk(self, thread_id: str) -> str:
+        return f"P#{self.project}#THREAD#{checked('thread', thread_id)}"
+
+    def thread(self, thread_id: str) -> dict[str, Any]:
+        return key(self.thread_pk(thread_id), "THREAD")
+
+    def message(self, thread_id: str, message_id: str) -> dict[str, Any]:
+        return key(self.thread_pk(thread_id), MESSAGES + checked("message", message_id))
+
+    def queued(self, thread_id: str, message_id: str) -> dict[str, Any]:
+        return key(self.thread_pk(thread_id), QUEUE + message_id)
+
+    def run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return key(self.thread_pk(thread_id), RUNS + checked("run", run_id))
+
+    def step(self, thread_id: str, run_id: str, step_id: str) -> dict[str, Any]:
+        return key(self.thread_pk(thread_id), step_sk(run_id, step_id))
+
+    def call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> dict[str, Any]:
+        return key(self.thread_pk(thread_id), calls_of(run_id, step_id) + call_id)
+
+    @property
+    def assistants_pk(self) -> str:
+        return f"P#{self.project}#ASSISTANTS"
+
+    def assistant(self, assistant_id: str) -> dict[str, Any]:
+        return key(self.assistants_pk, ASSISTANTS + checked("assistant", assistant_id))
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        return key(f"P#{self.project}#USER#{user_id}", "USER")
+
+    def usage_day(self, day: str, user_id: str | None = None) -> dict[str, Any]:
+        return key(f"P#{self.project}#USAGE", f"DAY#{day}" + (f"#USER#{user_id}" if user_id else ""))
+
+    def response(self, response_id: str) -> dict[str, Any]:
+        return key(f"P#{self.project}#USAGE", f"RESPONSE#{response_id}")
+
+    def policy(self) -> dict[str, Any]:
+        return key(f"P#{self.project}#POLICY", "POLICY")
+
+    def legacy_budget(self) -> dict[str, Any]:
+        """Where a project's budget lived before policies; still read."""
+        return key(f"P#{self.project}#BUDGET", "BUDGET")
+
+    def active_runs(self) -> dict[str, Any]:
+        return key(f"P#{self.project}#ACTIVE", "RUNS")
+
+    def requests(self, minute: int) -> dict[str, Any]:
+        return key(f"P#{self.project}#RATE", f"MINUTE#{minute}")
+
+    def vector_store(self, vector_store_id: str) -> dict[str, Any]:
+        return key(f"P#{self.project}#VECTOR_STORES", f"VS#{checked('vector store', vector_store_id)}")
+
+
+def api_key(key_hash: str) -> dict[str, Any]:
+    return key(f"APIKEY#{key_hash}", "APIKEY")
+
+
+def api_key_entry(name: str) -> dict[str, Any]:
+    return key("APIKEYS", name)

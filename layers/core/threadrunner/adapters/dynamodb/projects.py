@@ -1,0 +1,48 @@
+"""What a project's operator set for it (budget, limits, models, owned vector stores), and its request counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...domain.budget import Budget, ProjectPolicy
+from .codec import fields, to_attributes
+from .table import Table
+
+
+class DynamoDBProjects(Table):
+    """:class:`threadrunner.ports.ProjectStore`."""
+
+    def get_policy(self) -> ProjectPolicy:
+        item = self._get(self.keys.policy())
+        if item is not None:
+            return ProjectPolicy.model_validate(fields(item))
+        legacy = self._get(self.keys.legacy_budget())
+        return ProjectPolicy(budget=Budget.model_validate(fields(legacy)) if legacy else None)
+
+    def set_policy(self, policy: ProjectPolicy) -> None:
+        self._client.put_item(**self._put(self.keys.policy(), "policy", policy.model_dump()))
+
+    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
+        return {i for i in vector_store_ids if self._get(self.keys.vector_store(i)) is not None}
+
+    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
+        key = self.keys.vector_store(vector_store_id)
+        if owned:
+            self._client.put_item(**self._put(key, "vector_store", {"id": vector_store_id}))
+        else:
+            self._client.delete_item(TableName=self._table, Key=key)
+
+    def count_request(self, minute: int, limit: int) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.requests(minute),
+                UpdateExpression="SET #ttl = if_not_exists(#ttl, :expiry) ADD requests :one",
+                # One window per minute: its counter takes requests while it is under the limit.
+                ConditionExpression="attribute_not_exists(requests) OR requests < :limit",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=to_attributes({":one": 1, ":limit": limit, ":expiry": minute * 60 + 120}),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True

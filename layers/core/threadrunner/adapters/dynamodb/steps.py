@@ -1,0 +1,147 @@
+"""Run steps and their tool calls: each call an item of its own, so several large outputs never share one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.pagination import Page, PageRequest, paginate
+from ...domain.run_step import RunStep, RunStepStatus, ToolCallsStepDetails
+from ...domain.tool_call import ToolCall
+from ...errors import NotFound
+from . import keys
+from .codec import fields, from_attributes, reason_codes, to_attributes
+from .table import Table
+
+_STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
+
+
+class DynamoDBSteps(Table):
+    """:class:`threadrunner.ports.StepStore`."""
+
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
+        values = step.model_dump()
+        if isinstance(step.step_details, ToolCallsStepDetails):
+            # The outputs live on the call items, which may each be large.
+            values["step_details"] = {"type": "tool_calls"}
+        writes = [
+            # Only into a run that is there: a step never lands in a thread deleted under the loop.
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": self.keys.run(step.thread_id, step.run_id),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            },
+            {
+                "Put": self._put(
+                    self.keys.step(step.thread_id, step.run_id, step.id), "step", values, "attribute_not_exists(PK)"
+                )
+            },
+        ]
+        writes += [
+            {
+                "Put": self._put(
+                    self.keys.call(step.thread_id, step.run_id, step.id, call.call_id),
+                    "tool_call",
+                    {**call.model_dump(), "position": index},
+                    "attribute_not_exists(PK)",
+                )
+            }
+            for index, call in enumerate(tool_calls)
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if reason_codes(exc)[0] == "ConditionalCheckFailed":
+                raise NotFound("run", step.run_id) from exc
+            # Else an earlier attempt of the task wrote the step and its calls: they stay as they are.
+
+    def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep:
+        for step in self.list_steps(thread_id, run_id, PageRequest(limit=100, order="asc")).data:
+            if step.id == step_id:
+                return step
+        raise NotFound("run step", step_id)
+
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
+        stamp = _STAMPS.get(status)
+        self._client.update_item(
+            TableName=self._table,
+            Key=self.keys.step(thread_id, run_id, step_id),
+            UpdateExpression="SET #status = :status" + (f", {stamp} = :at" if stamp else ""),
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_attributes({":status": status, ":at": at} if stamp else {":status": status}),
+        )
+
+    def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
+        if self._get(self.keys.run(thread_id, run_id)) is None:
+            raise NotFound("run", run_id)
+        prefix = keys.steps_of(run_id)
+        steps: list[dict[str, Any]] = []
+        calls: dict[str, list[dict[str, Any]]] = {}
+        for item in self._query(self.keys.thread_pk(thread_id), prefix, prefix + keys.HIGHEST):
+            if item["entity"] == "step":
+                steps.append(item)
+            else:
+                calls.setdefault(item["step_id"], []).append(item)
+        built = []
+        for item in steps:
+            values = fields(item)
+            if values["type"] == "tool_calls":
+                values["step_details"] = {
+                    "type": "tool_calls",
+                    "tool_calls": [
+                        {
+                            "id": c["call_id"],
+                            "function": {"name": c["name"], "arguments": c["arguments"], "output": c.get("output")},
+                        }
+                        for c in sorted(calls.get(item["id"], []), key=lambda c: c["position"])
+                    ],
+                }
+            built.append(RunStep.model_validate(values))
+        return paginate(built, page)
+
+    def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]:
+        prefix = keys.calls_of(run_id, step_id)
+        items = self._query(self.keys.thread_pk(thread_id), prefix, prefix + keys.HIGHEST)
+        return [
+            ToolCall.model_validate(fields(item, "position")) for item in sorted(items, key=lambda c: c["position"])
+        ]
+
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.call(thread_id, run_id, step_id, call_id),
+                UpdateExpression="SET #status = :running",
+                # At most once per tool call: only the first attempt finds it pending.
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":running": {"S": "running"}, ":pending": {"S": "pending"}},
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return ToolCall.model_validate(fields(from_attributes(answer["Attributes"]), "position"))
+
+    def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.call(thread_id, call.run_id, call.step_id, call.call_id),
+                UpdateExpression="SET #status = :completed, #output = :output, is_error = :is_error, "
+                "duration_ms = :duration_ms",
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status", "#output": "output"},
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":completed": "completed",
+                        ":running": "running",
+                        ":output": call.output,
+                        ":is_error": call.is_error,
+                        ":duration_ms": call.duration_ms,
+                    }
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # recorded already

@@ -1,0 +1,196 @@
+"""What every store of the table shares: the client, the project's keys, reads, writes and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+
+from ...domain.common import now
+from ...domain.pagination import PageRequest
+from ...errors import NotFound, RunActive
+from . import keys
+from .codec import GuardedClient, from_attributes, plain, to_attributes
+
+
+class Table:
+    """One project's view of the table. The stores of each aggregate build on it."""
+
+    def __init__(self, table_name: str, project: str, client: Any | None = None, retention_days: int = 0) -> None:
+        self.project = project
+        self.keys = keys.Keys(project)
+        self._table = table_name
+        self._client = GuardedClient(client or boto3.client("dynamodb"))
+        self._retention = retention_days * 86400
+
+    def _put(self, key: dict[str, Any], kind: str, values: dict[str, Any], condition: str | None = None) -> dict:
+        """A put of an item (for ``put_item`` or a transaction), with the thread's lifetime where it has one."""
+        item = {**to_attributes(values), **key, "entity": {"S": kind}}
+        partition = key["PK"]["S"]
+        if self._retention and ("#THREAD#" in partition or "#USER#" in partition):
+            # Everything of a thread (and its user) expires together, RETENTION_DAYS after its last activity.
+            item["ttl"] = {"N": str(now() + self._retention)}
+        request: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if condition:
+            request["ConditionExpression"] = condition
+        return request
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return from_attributes(item) if item else None
+
+    def _update(self, key: dict[str, Any], kind: str, object_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Set ``fields`` on an existing item and return the item; NotFound if there is none."""
+        if not fields:
+            item = self._get(key)
+            if item is None:
+                raise NotFound(kind, object_id)
+            return item
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={f"#{name}": name for name in fields},
+                ExpressionAttributeValues=to_attributes({f":{name}": plain(v) for name, v in fields.items()}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound(kind, object_id) from exc
+        return from_attributes(answer["Attributes"])
+
+    def _delete(self, key: dict[str, Any], kind: str, object_id: str) -> None:
+        try:
+            self._client.delete_item(TableName=self._table, Key=key, ConditionExpression="attribute_exists(PK)")
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound(kind, object_id) from exc
+
+    def _query(
+        self,
+        pk: str,
+        low: str | None = None,
+        high: str = keys.HIGHEST,
+        forward: bool = True,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a partition (with ``low <= SK <= high``), read page after page as the caller consumes."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": forward,
+            "ConsistentRead": True,
+        }
+        if low is not None:
+            request["KeyConditionExpression"] += " AND SK BETWEEN :low AND :high"
+            request["ExpressionAttributeValues"] |= {":low": {"S": low}, ":high": {"S": high}}
+        if limit is not None:
+            request["Limit"] = limit
+        while True:
+            answer = self._client.query(**request)
+            for item in answer.get("Items", []):
+                yield from_attributes(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _page(self, pk: str, prefix: str, page: PageRequest) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the items whose SK is ``prefix + <id>``, in list order, and whether more follow."""
+        ascending = page.order == "asc"
+        low, high = prefix, prefix + keys.HIGHEST
+        excluded: set[str] = set()
+
+        def above(cursor: str) -> str:
+            # Ids have one length, so every id greater than the cursor sorts at or above this key.
+            return prefix + cursor + "#"
+
+        if page.after is not None:
+            if ascending:
+                low = above(page.after)
+            else:
+                high = prefix + page.after
+                excluded.add(high)
+        if page.before is not None:
+            if ascending:
+                high = prefix + page.before
+                excluded.add(high)
+            else:
+                low = above(page.before)
+        # With only `before`, the page ends at the cursor: read back from it, then restore list order.
+        backwards = page.before is not None and page.after is None
+        items: list[dict[str, Any]] = []
+        for item in self._query(pk, low, high, ascending != backwards, page.limit + 2):
+            if item["SK"] not in excluded:
+                items.append(item)
+            if len(items) > page.limit:
+                break
+        has_more = len(items) > page.limit
+        items = items[: page.limit]
+        if backwards:
+            items.reverse()
+        return items, has_more
+
+    # the thread partition, which holds most of a conversation ----------------------------------------
+
+    def _thread_item(self, thread_id: str) -> dict[str, Any]:
+        item = self._get(self.keys.thread(thread_id))
+        if item is None or item.get("deleting"):
+            raise NotFound("thread", thread_id)
+        return item
+
+    def _thread_alive(self, thread_id: str) -> dict[str, Any]:
+        """A transaction's check that the thread exists and is not being deleted."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": self.keys.thread(thread_id),
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(deleting)",
+            }
+        }
+
+    def _refusal(self, thread_id: str, adding_message: bool = False) -> Exception:
+        """Why a write guarded by the thread's lock was refused: the thread is gone (NotFound) or busy."""
+        active = self._thread_item(thread_id).get("active_run_id")
+        return RunActive(thread_id, active, adding_message) if active else RuntimeError(f"{thread_id} refused a write")
+
+    def _touch(self, thread_id: str) -> None:
+        """Activity on a thread: once its items are half-way to expiry, push all of them back a full lifetime.
+
+        Refreshing only every half lifetime keeps the cost of this sweep (a query and one update per
+        item) to twice per retention period of an active thread.
+        """
+        if not self._retention:
+            return
+        thread = self._get(self.keys.thread(thread_id))
+        if thread is None or thread.get("ttl", 0) >= now() + self._retention // 2:
+            return
+        expiry = to_attributes({":expiry": now() + self._retention})
+        pk = self.keys.thread_pk(thread_id)
+        targets = [keys.key(pk, item["SK"]) for item in self._query(pk)]
+        if thread.get("user_id"):
+            targets.append(self.keys.user(thread["user_id"]))
+        for key in targets:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET #ttl = :expiry",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues=expiry,
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass  # deleted meanwhile
+
+    def _leave_active_runs(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        """A transaction's removal of a run from the project's set of unfinished runs."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": self.keys.active_runs(),
+                "UpdateExpression": "DELETE runs :run",
+                "ExpressionAttributeValues": {":run": {"SS": [f"{thread_id}/{run_id}"]}},
+            }
+        }

@@ -1,0 +1,126 @@
+"""Threads and their messages: one partition per thread, which also holds its runs, steps and queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ...domain.message import Message
+from ...domain.pagination import Page, PageRequest, paginate
+from ...domain.thread import Thread
+from ...errors import NotFound
+from . import keys
+from .codec import fields
+from .table import Table
+
+THREAD_BOOKKEEPING = ("active_run_id", "user_id", "usage_prompt", "usage_completion", "deleting", "ttl")
+"""What the thread item holds beside the wire object's fields."""
+
+
+class DynamoDBThreads(Table):
+    """:class:`threadrunner.ports.ThreadStore`."""
+
+    def create_thread(self, thread: Thread, messages: list[Message]) -> None:
+        writes = [{"Put": self._put(self.keys.thread(thread.id), "thread", thread.model_dump())}]
+        writes += [{"Put": self._put(self.keys.message(thread.id, m.id), "message", m.model_dump())} for m in messages]
+        self._client.transact_write_items(TransactItems=writes)
+
+    def get_thread(self, thread_id: str) -> Thread:
+        return Thread.model_validate(fields(self._thread_item(thread_id), *THREAD_BOOKKEEPING))
+
+    def update_thread(self, thread_id: str, changes: dict[str, Any]) -> Thread:
+        item = self._update(self.keys.thread(thread_id), "thread", thread_id, changes)
+        return Thread.model_validate(fields(item, *THREAD_BOOKKEEPING))
+
+    def thread_user(self, thread_id: str) -> str | None:
+        return self._thread_item(thread_id).get("user_id")
+
+    def active_run_id(self, thread_id: str) -> str | None:
+        return self._thread_item(thread_id).get("active_run_id")
+
+    def delete_thread(self, thread_id: str) -> None:
+        thread = self._get(self.keys.thread(thread_id))
+        if thread is None:
+            raise NotFound("thread", thread_id)
+        # The mark first: every write into a thread checks it, so nothing lands behind the sweep.
+        self._client.update_item(
+            TableName=self._table,
+            Key=self.keys.thread(thread_id),
+            UpdateExpression="SET deleting = :yes",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        )
+        if thread.get("active_run_id"):  # its run will not end by a transition, so it leaves the active set now
+            self._client.update_item(**self._leave_active_runs(thread_id, thread["active_run_id"])["Update"])
+        # The thread item goes last, so a delete cut off half-way can be repeated and finds the thread.
+        pk = self.keys.thread_pk(thread_id)
+        items = [keys.key(pk, item["SK"]) for item in self._query(pk) if item["SK"] != "THREAD"]
+        for start in range(0, len(items), 25):
+            requests = [{"DeleteRequest": {"Key": key}} for key in items[start : start + 25]]
+            while requests:
+                answer = self._client.batch_write_item(RequestItems={self._table: requests})
+                requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+        if thread.get("user_id"):
+            try:  # a user whose thread this is starts a new one with the next message
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=self.keys.user(thread["user_id"]),
+                    ConditionExpression="thread_id = :thread_id",
+                    ExpressionAttributeValues={":thread_id": {"S": thread_id}},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass  # the user has another thread already
+        self._client.delete_item(TableName=self._table, Key=self.keys.thread(thread_id))
+
+    def add_message(self, message: Message) -> None:
+        thread = self.keys.thread(message.thread_id)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    # The thread's lock: no caller's message lands while a run reads the thread.
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": thread,
+                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id) "
+                            "AND attribute_not_exists(deleting)",
+                        }
+                    },
+                    {
+                        "Put": self._put(
+                            self.keys.message(message.thread_id, message.id), "message", message.model_dump()
+                        )
+                    },
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise self._refusal(message.thread_id, adding_message=True) from exc
+        self._touch(message.thread_id)
+
+    def get_message(self, thread_id: str, message_id: str) -> Message:
+        item = self._get(self.keys.message(thread_id, message_id))
+        if item is None:
+            raise NotFound("message", message_id)
+        return Message.model_validate(fields(item))
+
+    def update_message(self, thread_id: str, message_id: str, changes: dict[str, Any]) -> Message:
+        item = self._update(self.keys.message(thread_id, message_id), "message", message_id, changes)
+        return Message.model_validate(fields(item))
+
+    def delete_message(self, thread_id: str, message_id: str) -> None:
+        self._delete(self.keys.message(thread_id, message_id), "message", message_id)
+
+    def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
+        self._thread_item(thread_id)
+        if run_id is not None:
+            # A run's messages are the ones its record names: a few reads, however long the thread.
+            run = self._get(self.keys.run(thread_id, run_id))
+            written = [run["claims"]["message"]] if run and "message" in run.get("claims", {}) else []
+            return paginate([self.get_message(thread_id, message_id) for message_id in written], page)
+        items, has_more = self._page(self.keys.thread_pk(thread_id), keys.MESSAGES, page)
+        return Page(data=[Message.model_validate(fields(item)) for item in items], has_more=has_more)
+
+    def newest_messages(self, thread_id: str) -> Iterator[Message]:
+        pk = self.keys.thread_pk(thread_id)
+        items = self._query(pk, keys.MESSAGES, keys.MESSAGES + keys.HIGHEST, forward=False, limit=50)
+        return (Message.model_validate(fields(item)) for item in items)

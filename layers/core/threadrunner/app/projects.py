@@ -1,0 +1,70 @@
+"""What a project may do: its budget, limits, models and vector stores, its own or the deployment's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.budget import Budget, ProjectLimits, ProjectPolicy, over_budget, today
+from ..domain.deployment import RunDefaults
+from ..errors import BudgetExceeded, InvalidRequest
+from ..ports import Stores
+
+
+def budget_of(stores: Stores, defaults: RunDefaults) -> Budget:
+    """The project's daily budgets: its own, else the deployment's defaults."""
+    return stores.projects.get_policy().budget or defaults.budget
+
+
+def limits_of(policy: ProjectPolicy, defaults: RunDefaults) -> ProjectLimits:
+    """The project's limits: each its own where set, else the deployment's."""
+    own = policy.limits.model_dump(exclude_none=True)
+    return ProjectLimits.model_validate({**defaults.limits.model_dump(exclude_none=True), **own})
+
+
+def check_budget(stores: Stores, defaults: RunDefaults, user_id: str | None = None) -> None:
+    """Refuse to start a run when the project's (or the user's) committed tokens of today reach its budget."""
+    budget = budget_of(stores, defaults)
+    if budget.daily_tokens is None and budget.daily_tokens_per_user is None:
+        return
+    day = today()
+    user_today = stores.usage.usage_today(day, user_id) if user_id else None
+    problem = over_budget(budget, stores.usage.usage_today(day), user_today)
+    if problem:
+        raise BudgetExceeded(problem, code="daily_budget_exceeded")
+
+
+def check_model(stores: Stores, model: str) -> None:
+    """Refuse a model the project's operator did not allow (``scripts/keys.py models``)."""
+    allowed = stores.projects.get_policy().models
+    if allowed is not None and model not in allowed:
+        raise InvalidRequest(
+            f"The model '{model}' is not allowed for this project; allowed: {', '.join(sorted(allowed))}.",
+            param="model",
+            code="model_not_allowed",
+        )
+
+
+def _vector_store_ids_of(tool_resources: Any) -> list[str]:
+    return list(((tool_resources or {}).get("file_search") or {}).get("vector_store_ids") or [])
+
+
+def check_vector_stores(stores: Stores, tool_resources: Any) -> None:
+    """Refuse vector stores the project does not own: the provider searches them with the deployment's key."""
+    ids = _vector_store_ids_of(tool_resources)
+    owned = stores.projects.owned_vector_stores(ids) if ids else set()
+    unknown = [vector_store_id for vector_store_id in ids if vector_store_id not in owned]
+    if unknown:
+        raise InvalidRequest(
+            f"No vector store found with id '{unknown[0]}'.", param="tool_resources.file_search.vector_store_ids"
+        )
+
+
+def vector_store_ids(stores: Stores, *tool_resources: Any) -> list[str]:
+    """The vector stores of ``file_search``: the first resources (the thread's, then the assistant's) that name
+    some; only the ones the project still owns reach the provider."""
+    for resource in tool_resources:
+        ids = _vector_store_ids_of(resource)
+        if ids:
+            owned = stores.projects.owned_vector_stores(ids)
+            return [vector_store_id for vector_store_id in ids if vector_store_id in owned]
+    return []

@@ -1,0 +1,160 @@
+"""Runs: built from an assistant and a request, started, answered with tool outputs, cancelled."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..domain.assistant import Assistant
+from ..domain.common import LastError, now
+from ..domain.deployment import RunDefaults
+from ..domain.ids import new_id
+from ..domain.run import Run, TruncationStrategy
+from ..domain.run_record import RunRef
+from ..domain.thread import Thread
+from ..errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
+from ..ports import RunLoopControl, Stores, ToolCatalogue
+from . import projects
+from .assistants import check_tools
+from .messages import new_message
+from .requests import RunCreate, SubmitToolOutputsRequest
+
+NO_STREAMING = "Streaming is not supported yet: call without stream=true and poll the run."
+
+
+def build_run(assistant: Assistant, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
+    """A queued run: the assistant's settings, with what the request overrides."""
+    instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
+    if body.additional_instructions:
+        instructions = (
+            f"{instructions}\n\n{body.additional_instructions}" if instructions else body.additional_instructions
+        )
+    return Run(
+        id=new_id("run"),
+        created_at=now(),
+        thread_id=thread_id,
+        assistant_id=assistant.id,
+        model=model_override or body.model or assistant.model,
+        instructions=instructions,
+        tools=body.tools if body.tools is not None else assistant.tools,
+        metadata=body.metadata or {},
+        temperature=body.temperature if body.temperature is not None else assistant.temperature,
+        top_p=body.top_p if body.top_p is not None else assistant.top_p,
+        max_prompt_tokens=body.max_prompt_tokens,
+        max_completion_tokens=body.max_completion_tokens,
+        truncation_strategy=body.truncation_strategy or TruncationStrategy(),
+        response_format=body.response_format if body.response_format is not None else assistant.response_format,
+        tool_choice=body.tool_choice if body.tool_choice is not None else "auto",
+        parallel_tool_calls=body.parallel_tool_calls if body.parallel_tool_calls is not None else True,
+    )
+
+
+def start_loop(stores: Stores, control: RunLoopControl, run: Run) -> None:
+    """Start the loop of a stored queued run; if it cannot start, the run fails at once."""
+    try:
+        control.start(RunRef(project=stores.project, thread_id=run.thread_id, run_id=run.id))
+    except Exception:
+        # Never leave a queued run that nothing drives: it would hold the thread for good.
+        stores.runs.transition_run(
+            run.thread_id,
+            run.id,
+            "failed",
+            failed_at=now(),
+            last_error=LastError(code="server_error", message="The run loop could not be started."),
+        )
+        raise
+
+
+def vector_store_ids(stores: Stores, thread: Thread, assistant: Assistant) -> list[str]:
+    """The vector stores a run of ``assistant`` on ``thread`` searches: the thread's, else the assistant's."""
+    return projects.vector_store_ids(stores, thread.tool_resources, assistant.tool_resources)
+
+
+def create_run(
+    stores: Stores,
+    control: RunLoopControl,
+    catalogue: ToolCatalogue,
+    thread_id: str,
+    body: RunCreate,
+    defaults: RunDefaults,
+) -> Run:
+    """Store a queued run built from the assistant and the request, and start its loop."""
+    if body.stream:
+        raise InvalidRequest(NO_STREAMING, param="stream", code="unsupported_parameter")
+    if body.tools is not None:
+        check_tools(catalogue, body.tools)
+    assistant = stores.assistants.get_assistant(body.assistant_id)
+    projects.check_model(stores, body.model or assistant.model)
+    thread = stores.threads.get_thread(thread_id)
+    projects.check_budget(stores, defaults, stores.threads.thread_user(thread_id))
+    additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
+    run = build_run(assistant, thread_id, body, defaults.model_override)
+    active_runs = projects.limits_of(stores.projects.get_policy(), defaults).active_runs
+    stores.runs.create_run(run, vector_store_ids(stores, thread, assistant), additional, max_active_runs=active_runs)
+    start_loop(stores, control, run)
+    return run
+
+
+def submit_tool_outputs(
+    stores: Stores,
+    control: RunLoopControl,
+    thread_id: str,
+    run_id: str,
+    body: SubmitToolOutputsRequest,
+    max_output_bytes: int,
+) -> Run:
+    """Answer every call the run waits for, exactly once, and resume its loop.
+
+    An output longer than ``max_output_bytes`` (the cap of server tools' outputs) is refused, not cut:
+    the client can shorten it knowing what it holds.
+    """
+    if body.stream:
+        raise InvalidRequest(NO_STREAMING, param="stream", code="unsupported_parameter")
+    for index, output in enumerate(body.tool_outputs):
+        size = len(output.output.encode("utf-8", "surrogatepass"))
+        if size > max_output_bytes:
+            raise InvalidRequest(
+                f"The output for {output.tool_call_id} has {size} bytes; tool outputs hold at most {max_output_bytes}.",
+                param=f"tool_outputs[{index}].output",
+                code="string_above_max_length",
+            )
+    record = stores.runs.get_run_record(thread_id, run_id)
+    run = record.run
+    if run.status != "requires_action" or run.required_action is None or record.waiting_step_id is None:
+        raise InvalidRequest(f'Runs in status "{run.status}" do not accept tool outputs.', param="tool_outputs")
+    pending = [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
+    given = [output.tool_call_id for output in body.tool_outputs]
+    repeated = sorted(call_id for call_id, count in Counter(given).items() if count > 1)
+    if repeated:
+        raise InvalidRequest(f"Duplicate tool outputs for tool_call_ids {repeated}.", param="tool_outputs")
+    unknown = sorted(set(given) - set(pending))
+    if unknown:
+        raise InvalidRequest(f"No pending tool calls with ids {unknown} in run {run_id}.", param="tool_outputs")
+    if set(given) != set(pending):
+        raise InvalidRequest(f"Expected tool outputs for call_ids {pending}, got {given}.", param="tool_outputs")
+    try:
+        stores.runs.accept_tool_outputs(
+            thread_id, run_id, record.waiting_step_id, {o.tool_call_id: o.output for o in body.tool_outputs}
+        )
+    except InvalidTransition as exc:
+        raise InvalidRequest(
+            f"Run {run_id} is not waiting for these tool outputs (it moved on, or they were submitted).",
+            param="tool_outputs",
+        ) from exc
+    if record.task_token is None or not control.resume(record.task_token):
+        raise InvalidRequest("The run stopped waiting for tool outputs: it expired or was cancelled.")
+    return stores.runs.get_run(thread_id, run_id)
+
+
+def cancel_run(stores: Stores, control: RunLoopControl, thread_id: str, run_id: str) -> Run:
+    """Move the run to ``cancelling``; its loop finishes the cancel (response cancelled, thread freed)."""
+    try:
+        run = stores.runs.transition_run(thread_id, run_id, "cancelling")
+    except InvalidTransition as exc:
+        current = stores.runs.get_run(thread_id, run_id).status
+        raise InvalidRequest(f"Cannot cancel run with status '{current}'.") from exc
+    token = stores.runs.get_run_record(thread_id, run_id).task_token
+    if token:
+        # The loop sleeps on its task token: wake it with the cancel. (A loop that parks after this
+        # point finds the run cancelling and wakes itself.)
+        control.interrupt(token, RUN_CANCELLED, "The run was cancelled.")
+    return run

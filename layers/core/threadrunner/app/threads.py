@@ -1,0 +1,61 @@
+"""Threads: created (alone or with a run), changed, and deleted with everything in them."""
+
+from __future__ import annotations
+
+from ..domain.common import now
+from ..domain.deployment import RunDefaults
+from ..domain.ids import new_id
+from ..domain.pagination import PageRequest
+from ..domain.run import Run
+from ..domain.run_status import ACTIVE
+from ..domain.thread import Thread
+from ..errors import InvalidRequest
+from ..ports import RunLoopControl, Stores, ToolCatalogue
+from . import projects, runs
+from .assistants import check_tools
+from .messages import new_message
+from .requests import RunCreate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
+
+
+def create_thread(stores: Stores, body: ThreadCreate) -> Thread:
+    projects.check_vector_stores(stores, body.tool_resources)
+    thread = Thread(
+        id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=body.tool_resources
+    )
+    stores.threads.create_thread(thread, [new_message(thread.id, message) for message in body.messages or []])
+    return thread
+
+
+def update_thread(stores: Stores, thread_id: str, body: ThreadUpdate) -> Thread:
+    projects.check_vector_stores(stores, body.tool_resources)
+    return stores.threads.update_thread(thread_id, given_fields(body))
+
+
+def create_thread_and_run(
+    stores: Stores, control: RunLoopControl, catalogue: ToolCatalogue, body: ThreadAndRunCreate, defaults: RunDefaults
+) -> Run:
+    """A new thread and its first run; nothing is written when the request would be refused."""
+    if body.stream:
+        raise InvalidRequest(runs.NO_STREAMING, param="stream", code="unsupported_parameter")
+    if body.tools is not None:
+        check_tools(catalogue, body.tools)
+    assistant = stores.assistants.get_assistant(body.assistant_id)
+    projects.check_model(stores, body.model or assistant.model)
+    projects.check_budget(stores, defaults)
+    thread_body = body.thread or ThreadCreate()
+    if body.tool_resources and not thread_body.tool_resources:
+        thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
+    thread = create_thread(stores, thread_body)
+    run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
+    return runs.create_run(stores, control, catalogue, thread.id, run_body, defaults)
+
+
+def delete_thread(stores: Stores, control: RunLoopControl, thread_id: str) -> None:
+    """Cancel the thread's active run, if any, then delete the thread and everything in it."""
+    newest = stores.runs.list_runs(thread_id, PageRequest(limit=1, order="desc")).data
+    if newest and newest[0].status in ACTIVE and newest[0].status != "cancelling":
+        try:
+            runs.cancel_run(stores, control, thread_id, newest[0].id)
+        except InvalidRequest:
+            pass  # it ended meanwhile
+    stores.threads.delete_thread(thread_id)

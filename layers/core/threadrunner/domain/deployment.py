@@ -1,0 +1,19 @@
+"""What a deployment decides for every run of every project, unless a project's operator decided otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .budget import Budget, ProjectLimits
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """The deployment's choices for runs (template parameters, read by ``threadrunner.config``)."""
+
+    model_override: str = ""
+    """A model every run uses instead of the assistant's (``MODEL_OVERRIDE``)."""
+    budget: Budget = field(default_factory=Budget)
+    """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
+    limits: ProjectLimits = field(default_factory=ProjectLimits)
+    """Limits of projects that have none of their own (``PROJECT_MAX_ACTIVE_RUNS``, ``PROJECT_REQUESTS_PER_MINUTE``)."""
