@@ -1,4 +1,5 @@
-"""The DynamoDB store on moto, with the table built from template.yaml by the local stack."""
+"""The stores' contracts, kept by the DynamoDB stores (on moto, with the table built from template.yaml by the local
+stack) and by the in-memory fakes the unit tests use alike."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import secrets
 
 import pytest
 
+from tests.fakes import fake_stores
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import Usage, now
 from threadrunner.domain.ids import new_id
@@ -20,8 +22,16 @@ from threadrunner.ports import Stores
 from threadrunner_local.stack import LocalStack
 
 
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request: pytest.FixtureRequest) -> Stores:
+    if request.param == "memory":
+        return fake_stores()
+    return request.getfixturevalue("table_store")
+
+
 @pytest.fixture
-def store(stack: LocalStack) -> Stores:
+def table_store(stack: LocalStack) -> Stores:
+    """The DynamoDB stores alone, for what only a table can show."""
     return stack.stores("p_" + secrets.token_hex(4))
 
 
@@ -134,15 +144,16 @@ def test_a_tool_call_is_claimed_at_most_once(store):
     assert listed.step_details.tool_calls[0].function.output == '{"ok": true}'
 
 
-def test_projects_cannot_see_each_other(stack: LocalStack, store):
-    thread, _ = _thread(store, 1)
+def test_projects_cannot_see_each_other(stack: LocalStack, table_store):
+    thread, _ = _thread(table_store, 1)
     other = stack.stores("p_other" + secrets.token_hex(2))
 
     with pytest.raises(NotFound):
         other.threads.get_thread(thread.id)
 
 
-def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack: LocalStack, store):
+def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack: LocalStack, table_store):
+    store = table_store
     # Empty keys, keys named like DynamoDB's type tags and numbers of more than 38 digits: all JSON.
     schema = {"type": "object", "properties": {"": {"type": "number", "maximum": 1e300}, "NULL": {"type": "boolean"}}}
     odd = {"": False, "N": [True, None, 12345678901234567890123456789012345678901234567890]}

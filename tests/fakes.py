@@ -1,0 +1,539 @@
+"""In-memory fakes of the ports, for fast unit tests of the use cases and the run loop's tasks.
+
+They keep the contracts of ``threadrunner.ports`` as the DynamoDB stores do (the thread's lock, the
+run-status table, claims made once, calls claimed once, reservations against budgets, the mark of a
+thread being deleted), on plain dicts: what a unit test of a branch needs, without moto.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from threadrunner.domain.assistant import Assistant
+from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
+from threadrunner.domain.common import FunctionDefinition, Usage
+from threadrunner.domain.message import Message
+from threadrunner.domain.model_turn import ModelTurn, TurnRequest
+from threadrunner.domain.pagination import Page, PageRequest, paginate
+from threadrunner.domain.run import Run
+from threadrunner.domain.run_event import RunEvent
+from threadrunner.domain.run_record import RunRecord, RunRef
+from threadrunner.domain.run_status import RunStatus, can_move, is_terminal
+from threadrunner.domain.run_step import RunStep, RunStepStatus
+from threadrunner.domain.thread import Thread
+from threadrunner.domain.tool_call import ToolCall
+from threadrunner.domain.user import QueuedMessage, UserRecord
+from threadrunner.errors import BudgetExceeded, InvalidTransition, NotFound, RunActive, TooManyActiveRuns
+from threadrunner.ports import Stores
+
+_STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
+
+
+@dataclass
+class _Thread:
+    thread: Thread
+    messages: dict[str, Message] = field(default_factory=dict)
+    queue: dict[str, QueuedMessage] = field(default_factory=dict)
+    runs: dict[str, RunRecord] = field(default_factory=dict)
+    steps: dict[tuple[str, str], RunStep] = field(default_factory=dict)
+    calls: dict[tuple[str, str], list[ToolCall]] = field(default_factory=dict)
+    active_run_id: str | None = None
+    user_id: str | None = None
+    deleting: bool = False
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass
+class World:
+    """Everything of one project, shared by its fake stores."""
+
+    project: str = "acme"
+    assistants: dict[str, Assistant] = field(default_factory=dict)
+    threads: dict[str, _Thread] = field(default_factory=dict)
+    users: dict[str, UserRecord] = field(default_factory=dict)
+    days: dict[tuple[str, str | None], DayUsage] = field(default_factory=dict)
+    responses: dict[str, tuple[Reservation, bool]] = field(default_factory=dict)
+    """Each recorded response's reservation, and whether it is settled."""
+    policy: ProjectPolicy = field(default_factory=ProjectPolicy)
+    vector_stores: set[str] = field(default_factory=set)
+    requests: dict[int, int] = field(default_factory=dict)
+    active_runs: set[tuple[str, str]] = field(default_factory=set)
+    counted_runs: set[str] = field(default_factory=set)
+
+    def thread(self, thread_id: str) -> _Thread:
+        entry = self.threads.get(thread_id)
+        if entry is None or entry.deleting:
+            raise NotFound("thread", thread_id)
+        return entry
+
+    def record(self, thread_id: str, run_id: str) -> RunRecord:
+        entry = self.threads.get(thread_id)
+        if entry is None or run_id not in entry.runs:
+            raise NotFound("run", run_id)
+        return entry.runs[run_id]
+
+
+class FakeAssistants:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def put_assistant(self, assistant: Assistant) -> None:
+        self.world.assistants[assistant.id] = assistant
+
+    def get_assistant(self, assistant_id: str) -> Assistant:
+        if assistant_id not in self.world.assistants:
+            raise NotFound("assistant", assistant_id)
+        return self.world.assistants[assistant_id]
+
+    def update_assistant(self, assistant_id: str, changes: dict[str, Any]) -> Assistant:
+        updated = self.get_assistant(assistant_id).model_copy(update=changes)
+        self.world.assistants[assistant_id] = Assistant.model_validate(updated.model_dump())
+        return self.world.assistants[assistant_id]
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        self.get_assistant(assistant_id)
+        del self.world.assistants[assistant_id]
+
+    def list_assistants(self, page: PageRequest) -> Page[Assistant]:
+        return paginate(sorted(self.world.assistants.values(), key=lambda a: a.id), page)
+
+
+class FakeThreads:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def create_thread(self, thread: Thread, messages: list[Message]) -> None:
+        self.world.threads[thread.id] = _Thread(thread=thread, messages={m.id: m for m in messages})
+
+    def get_thread(self, thread_id: str) -> Thread:
+        return self.world.thread(thread_id).thread
+
+    def update_thread(self, thread_id: str, changes: dict[str, Any]) -> Thread:
+        entry = self.world.thread(thread_id)
+        entry.thread = Thread.model_validate({**entry.thread.model_dump(), **changes})
+        return entry.thread
+
+    def delete_thread(self, thread_id: str) -> None:
+        entry = self.world.thread(thread_id)
+        if entry.active_run_id:
+            self.world.active_runs.discard((thread_id, entry.active_run_id))
+        user = self.world.users.get(entry.user_id or "")
+        if user is not None and user.thread_id == thread_id:
+            del self.world.users[user.user_id]
+        del self.world.threads[thread_id]
+
+    def thread_user(self, thread_id: str) -> str | None:
+        return self.world.thread(thread_id).user_id
+
+    def active_run_id(self, thread_id: str) -> str | None:
+        return self.world.thread(thread_id).active_run_id
+
+    def add_message(self, message: Message) -> None:
+        entry = self.world.thread(message.thread_id)
+        if entry.active_run_id:
+            raise RunActive(message.thread_id, entry.active_run_id, adding_message=True)
+        entry.messages[message.id] = message
+
+    def get_message(self, thread_id: str, message_id: str) -> Message:
+        entry = self.world.thread(thread_id)
+        if message_id not in entry.messages:
+            raise NotFound("message", message_id)
+        return entry.messages[message_id]
+
+    def update_message(self, thread_id: str, message_id: str, changes: dict[str, Any]) -> Message:
+        updated = self.get_message(thread_id, message_id).model_copy(update=changes)
+        self.world.thread(thread_id).messages[message_id] = updated
+        return updated
+
+    def delete_message(self, thread_id: str, message_id: str) -> None:
+        self.get_message(thread_id, message_id)
+        del self.world.thread(thread_id).messages[message_id]
+
+    def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
+        messages = sorted(self.world.thread(thread_id).messages.values(), key=lambda m: m.id)
+        return paginate([m for m in messages if run_id is None or m.run_id == run_id], page)
+
+    def newest_messages(self, thread_id: str) -> Iterator[Message]:
+        return iter(sorted(self.world.thread(thread_id).messages.values(), key=lambda m: m.id, reverse=True))
+
+
+class FakeRuns:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def create_run(
+        self,
+        run: Run,
+        vector_store_ids: list[str] | None = None,
+        messages: Sequence[Message] = (),
+        max_active_runs: int | None = None,
+    ) -> None:
+        if not self._create(run, vector_store_ids or [], messages, max_active_runs):
+            raise RunActive(run.thread_id, self.world.thread(run.thread_id).active_run_id or "")
+
+    def start_queued_run(
+        self,
+        run: Run,
+        queued: list[QueuedMessage],
+        messages: list[Message],
+        vector_store_ids: list[str],
+        max_active_runs: int | None = None,
+    ) -> bool:
+        entry = self.world.thread(run.thread_id)
+        if any(q.message.id not in entry.queue for q in queued):
+            return False
+        if not self._create(run, vector_store_ids, messages, max_active_runs):
+            return False
+        for q in queued:
+            del entry.queue[q.message.id]
+        return True
+
+    def _create(
+        self, run: Run, vector_store_ids: list[str], messages: Sequence[Message], max_active_runs: int | None
+    ) -> bool:
+        entry = self.world.thread(run.thread_id)
+        if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
+            raise TooManyActiveRuns("too many", code="too_many_active_runs")
+        if entry.active_run_id:
+            return False
+        entry.active_run_id = run.id
+        entry.runs[run.id] = RunRecord(run=run, vector_store_ids=vector_store_ids)
+        entry.messages |= {m.id: m for m in messages}
+        self.world.active_runs.add((run.thread_id, run.id))
+        return True
+
+    def get_run(self, thread_id: str, run_id: str) -> Run:
+        return self.world.record(thread_id, run_id).run
+
+    def get_run_record(self, thread_id: str, run_id: str) -> RunRecord:
+        return self.world.record(thread_id, run_id).model_copy(deep=True)
+
+    def list_runs(self, thread_id: str, page: PageRequest) -> Page[Run]:
+        records = sorted(self.world.thread(thread_id).runs.values(), key=lambda r: r.run.id)
+        return paginate([record.run for record in records], page)
+
+    def update_run(self, thread_id: str, run_id: str, metadata: dict[str, str] | None) -> Run:
+        record = self.world.record(thread_id, run_id)
+        if metadata is not None:
+            record.run = record.run.model_copy(update={"metadata": metadata})
+        return record.run
+
+    def transition_run(
+        self, thread_id: str, run_id: str, status: RunStatus, *, puts: Sequence[Message | RunStep] = (), **changes: Any
+    ) -> Run:
+        record = self.world.record(thread_id, run_id)
+        if not can_move(record.run.status, status):
+            raise InvalidTransition(f"Cannot move run {run_id} from status '{record.run.status}' to '{status}'.")
+        bookkeeping = {name: changes.pop(name) for name in ("task_token", "waiting_step_id") if name in changes}
+        for name, value in bookkeeping.items():
+            setattr(record, name, value)
+        record.run = Run.model_validate({**record.run.model_dump(), **_plain(changes), "status": status})
+        entry = self.world.threads[thread_id]
+        for item in puts:
+            if isinstance(item, Message):
+                entry.messages[item.id] = item
+            else:
+                entry.steps[(item.run_id, item.id)] = item
+        if is_terminal(status):
+            self.world.active_runs.discard((thread_id, run_id))
+            if entry.active_run_id == run_id:
+                entry.active_run_id = None
+        return record.run
+
+    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
+        record = self.world.record(thread_id, run_id)
+        calls = {c.call_id: c for c in self.world.threads[thread_id].calls.get((run_id, step_id), [])}
+        waiting = record.run.status == "requires_action" and record.waiting_step_id == step_id
+        if not waiting or any(calls[i].status != "pending" or calls[i].side != "client" for i in outputs):
+            raise InvalidTransition(f"Run {run_id} is not waiting for these tool outputs.")
+        for call_id, output in outputs.items():
+            calls[call_id].status, calls[call_id].output = "completed", output
+        self.transition_run(
+            thread_id,
+            run_id,
+            "in_progress",
+            required_action=None,
+            expires_at=None,
+            task_token=None,
+            waiting_step_id=None,
+        )
+
+    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
+        record = self.world.record(thread_id, run_id)
+        record.response_id = response_id
+        record.tool_rounds += int(tool_round)
+
+    def set_server_tools(self, thread_id: str, run_id: str, tools: list[FunctionDefinition]) -> None:
+        self.world.record(thread_id, run_id).server_tools = list(tools)
+
+    def set_task_token(self, thread_id: str, run_id: str, task_token: str) -> None:
+        self.world.record(thread_id, run_id).task_token = task_token
+
+    def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
+        return self.world.record(thread_id, run_id).claims.setdefault(slot, candidate)
+
+    def add_usage(self, thread_id: str, run_id: str, response_id: str, usage: Usage) -> None:
+        record = self.world.record(thread_id, run_id)
+        slot = f"usage:{response_id}"
+        if slot not in record.claims:
+            record.claims[slot] = "counted"
+            record.usage += usage
+
+
+class FakeSteps:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
+        self.world.record(step.thread_id, step.run_id)
+        entry = self.world.threads[step.thread_id]
+        if (step.run_id, step.id) not in entry.steps:  # a retry writes nothing twice
+            entry.steps[(step.run_id, step.id)] = step
+            entry.calls[(step.run_id, step.id)] = [call.model_copy() for call in tool_calls]
+
+    def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep:
+        for step in self.list_steps(thread_id, run_id, PageRequest(limit=100, order="asc")).data:
+            if step.id == step_id:
+                return step
+        raise NotFound("run step", step_id)
+
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
+        steps = self.world.thread(thread_id).steps
+        stamp = {_STAMPS[status]: at} if status in _STAMPS else {}
+        steps[(run_id, step_id)] = steps[(run_id, step_id)].model_copy(update={"status": status, **stamp})
+
+    def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
+        self.world.record(thread_id, run_id)
+        entry = self.world.threads[thread_id]
+        steps = sorted((step for (run, _), step in entry.steps.items() if run == run_id), key=lambda s: s.id)
+        return paginate([self._with_outputs(entry, step) for step in steps], page)
+
+    @staticmethod
+    def _with_outputs(entry: _Thread, step: RunStep) -> RunStep:
+        """A ``tool_calls`` step as it reads: each call with its output so far."""
+        if step.step_details.type != "tool_calls":
+            return step
+        calls = [
+            {"id": c.call_id, "function": {"name": c.name, "arguments": c.arguments, "output": c.output}}
+            for c in entry.calls.get((step.run_id, step.id), [])
+        ]
+        details = {"type": "tool_calls", "tool_calls": calls}
+        return RunStep.model_validate({**step.model_dump(), "step_details": details})
+
+    def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]:
+        return [call.model_copy() for call in self.world.thread(thread_id).calls.get((run_id, step_id), [])]
+
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
+        for call in self.world.thread(thread_id).calls.get((run_id, step_id), []):
+            if call.call_id == call_id and call.status == "pending":
+                call.status = "running"
+                return call.model_copy()
+        return None
+
+    def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
+        for stored in self.world.thread(thread_id).calls.get((call.run_id, call.step_id), []):
+            if stored.call_id == call.call_id and stored.status == "running":
+                stored.status, stored.output, stored.is_error = "completed", call.output, call.is_error
+
+
+class FakeConversations:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def get_user(self, user_id: str) -> UserRecord | None:
+        return self.world.users.get(user_id)
+
+    def create_user(self, user: UserRecord, thread: Thread, replacing: str | None = None) -> UserRecord:
+        existing = self.world.users.get(user.user_id)
+        if (existing is not None and existing.thread_id != replacing) or (existing is None and replacing):
+            return existing or user
+        self.world.threads[thread.id] = _Thread(thread=thread, user_id=user.user_id)
+        self.world.users[user.user_id] = user.model_copy(update={"thread_id": thread.id})
+        return self.world.users[user.user_id]
+
+    def delete_user(self, user_id: str) -> None:
+        if user_id not in self.world.users:
+            raise NotFound("user", user_id)
+        del self.world.users[user_id]
+
+    def enqueue(self, queued: QueuedMessage) -> None:
+        self.world.thread(queued.message.thread_id).queue[queued.message.id] = queued
+
+    def queued(self, thread_id: str, limit: int) -> list[QueuedMessage]:
+        queue = self.world.threads[thread_id].queue if thread_id in self.world.threads else {}
+        return [queue[key] for key in sorted(queue)][:limit]
+
+    def dequeue(self, thread_id: str, message_id: str) -> bool:
+        return self.world.thread(thread_id).queue.pop(message_id, None) is not None
+
+
+class FakeUsage:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def reserve(self, reservation: Reservation, budget: Budget) -> None:
+        project, user = self.usage_today(reservation.day), None
+        if reservation.user_id:
+            user = self.usage_today(reservation.day, reservation.user_id)
+        problem = over_budget(budget, project, user)
+        if problem:
+            raise BudgetExceeded(problem, code="daily_budget_exceeded")
+        for who in (None, reservation.user_id) if reservation.user_id else (None,):
+            day = self.usage_today(reservation.day, who)
+            self.world.days[(reservation.day, who)] = day.model_copy(
+                update={"reserved": day.reserved + reservation.tokens}
+            )
+
+    def release(self, reservation: Reservation) -> None:
+        for who in (None, reservation.user_id) if reservation.user_id else (None,):
+            day = self.usage_today(reservation.day, who)
+            self.world.days[(reservation.day, who)] = day.model_copy(
+                update={"reserved": day.reserved - reservation.tokens}
+            )
+
+    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
+        self.world.responses[response_id] = (reservation, False)
+
+    def settle(self, response_id: str, usage: Usage | None) -> bool:
+        if response_id not in self.world.responses or self.world.responses[response_id][1]:
+            return False
+        reservation, _ = self.world.responses[response_id]
+        used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        for who in (None, reservation.user_id) if reservation.user_id else (None,):
+            day = self.usage_today(reservation.day, who)
+            self.world.days[(reservation.day, who)] = DayUsage(
+                usage=day.usage + used, reserved=day.reserved - reservation.tokens
+            )
+        self.world.responses[response_id] = (reservation, True)
+        return True
+
+    def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
+        return self.world.days.get((day, user_id), DayUsage())
+
+    def count_thread_usage(self, run: Run) -> bool:
+        if run.id in self.world.counted_runs or run.thread_id not in self.world.threads:
+            return False
+        self.world.counted_runs.add(run.id)
+        entry = self.world.threads[run.thread_id]
+        entry.usage += run.usage or Usage()
+        return True
+
+    def thread_usage(self, thread_id: str) -> Usage:
+        return self.world.thread(thread_id).usage
+
+
+class FakeProjects:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def get_policy(self) -> ProjectPolicy:
+        return self.world.policy
+
+    def set_policy(self, policy: ProjectPolicy) -> None:
+        self.world.policy = policy
+
+    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
+        return set(vector_store_ids) & self.world.vector_stores
+
+    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
+        (self.world.vector_stores.add if owned else self.world.vector_stores.discard)(vector_store_id)
+
+    def count_request(self, minute: int, limit: int) -> bool:
+        if self.world.requests.get(minute, 0) >= limit:
+            return False
+        self.world.requests[minute] = self.world.requests.get(minute, 0) + 1
+        return True
+
+
+def fake_stores(world: World | None = None) -> Stores:
+    """The stores of one project, all on one in-memory world."""
+    world = world or World()
+    return Stores(
+        project=world.project,
+        assistants=FakeAssistants(world),
+        threads=FakeThreads(world),
+        runs=FakeRuns(world),
+        steps=FakeSteps(world),
+        conversations=FakeConversations(world),
+        usage=FakeUsage(world),
+        projects=FakeProjects(world),
+    )
+
+
+class FakeModel:
+    """A Responses API whose responses finish when a test says so, with what it says."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.turns: dict[str, ModelTurn] = {}
+        self.requests: list[TurnRequest] = []
+        self.cancelled: list[str] = []
+        self.fail_create: Exception | None = None
+
+    def create(self, request: TurnRequest) -> ModelTurn:
+        if self.fail_create is not None:
+            raise self.fail_create
+        self.requests.append(request)
+        turn = ModelTurn(id=f"resp_{next(self._ids)}", status="in_progress")
+        self.turns[turn.id] = turn
+        return turn
+
+    def finish(self, response_id: str, **fields: Any) -> ModelTurn:
+        """Make a response end: ``status`` (completed by default), ``output_text``, ``function_calls``, ``usage``."""
+        fields.setdefault("status", "completed")
+        fields.setdefault("usage", Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15))
+        self.turns[response_id] = self.turns[response_id].model_copy(update=fields)
+        return self.turns[response_id]
+
+    def retrieve(self, response_id: str) -> ModelTurn:
+        return self.turns[response_id]
+
+    def cancel(self, response_id: str) -> ModelTurn:
+        self.cancelled.append(response_id)
+        if not self.turns[response_id].is_finished:
+            self.turns[response_id] = self.turns[response_id].model_copy(update={"status": "cancelled", "usage": None})
+        return self.turns[response_id]
+
+
+@dataclass
+class FakeControl:
+    """The run loop's control: what was started, resumed and interrupted."""
+
+    started: list[RunRef] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    interrupted: list[tuple[str, str]] = field(default_factory=list)
+    waiting: set[str] = field(default_factory=set)
+    """Task tokens a loop waits on; resuming another answers False."""
+
+    def start(self, ref: RunRef) -> None:
+        self.started.append(ref)
+
+    def resume(self, task_token: str) -> bool:
+        self.resumed.append(task_token)
+        return task_token in self.waiting
+
+    def interrupt(self, task_token: str, error: str, cause: str) -> None:
+        self.interrupted.append((task_token, error))
+
+
+@dataclass
+class FakeEvents:
+    published: list[RunEvent] = field(default_factory=list)
+
+    def publish(self, event: RunEvent) -> None:
+        self.published.append(event)
+
+
+@dataclass
+class FakeCatalogue:
+    tools: Mapping[str, FunctionDefinition] = field(default_factory=dict)
+
+    def server_tools(self) -> Mapping[str, FunctionDefinition]:
+        return self.tools
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value.model_dump() if hasattr(value, "model_dump") else value for name, value in values.items()}

@@ -1,0 +1,61 @@
+"""Users' messages from events: each producer posts for the one project it is bound to, once per delivery."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from threadrunner.app.deliveries import InvalidEvent, bindings, deliver, summary
+from threadrunner.domain.run import Run
+
+PAYLOAD = {"user_id": "alice", "assistant_id": "asst_1", "content": "hi"}
+
+
+def _posted(deliveries: list[dict]):
+    def post(delivery: dict) -> dict:
+        deliveries.append(delivery)
+        return {"posted": len(deliveries)}
+
+    return post
+
+
+def test_given_a_setting_of_pairs_when_read_then_each_producer_maps_to_its_project():
+    setting = "my.app=acme, arn:aws:sqs:us-east-1:1:q=beta,,broken"
+    assert bindings(setting) == {"my.app": "acme", "arn:aws:sqs:us-east-1:1:q": "beta"}
+
+
+def test_given_a_bound_producer_when_it_delivers_then_the_message_is_posted_for_its_project():
+    posted: list[dict] = []
+
+    deliver("event:1", json.dumps(PAYLOAD), "my.app", {"my.app": "acme"}, _posted(posted))
+
+    assert posted == [
+        {
+            "delivery_id": "event:1",
+            "project": "acme",
+            "request": {**PAYLOAD, "metadata": None, "if_busy": "queue", "project": None},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("producer", "payload", "why"),
+    [
+        ("someone.else", PAYLOAD, "bound to no project"),
+        ("my.app", {**PAYLOAD, "project": "beta"}, "for the project 'acme' only"),
+        ("my.app", "{not json", "not JSON"),
+        ("my.app", {"user_id": "alice"}, "assistant_id: Field required"),
+    ],
+)
+def test_given_a_delivery_it_may_not_make_when_delivered_then_nothing_is_posted(producer, payload, why):
+    posted: list[dict] = []
+
+    with pytest.raises(InvalidEvent, match=why):
+        deliver("event:1", payload, producer, {"my.app": "acme"}, _posted(posted))
+    assert posted == []
+
+
+def test_given_an_answer_when_summarised_then_it_keeps_ids_only():
+    run = Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m")
+    assert summary(run) == {"run_id": "run_1", "thread_id": "thread_1", "status": "queued"}
