@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
@@ -16,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import moto_patches
 from .dispatch import Dispatcher
-from .event_sources import SqsPoller, deliver_rules_to_lambda, publish_execution_status_changes
+from .event_sources import SqsPoller
 from .http_adapter import HttpAdapter
 from .model_server import OfflineModelServer
 from .template import REGION, Template, load
@@ -67,100 +67,6 @@ class StackConfig:
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
         )
-
-
-def _make_dynamodb_atomic() -> None:
-    """Make moto's DynamoDB operations atomic, as DynamoDB's are, and its transactions cheap.
-
-    moto checks a condition and then writes, without a lock, and even a read can add an empty
-    partition to a table; the local stack serves requests in parallel, so every operation goes
-    through one lock. moto also rolls a failed transaction back from a deep copy of every table it
-    touches, made once per item: its cost grows with the table. Under the lock, a copy of just the
-    items the transaction names does the same work.
-    """
-    import copy
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    if getattr(DynamoDBBackend, "_threadrunner_atomic", False):
-        return
-    original_transaction = DynamoDBBackend.transact_write_items
-
-    class _NoTableCopy:
-        """What moto's module sees as ``copy`` during a transaction: its table snapshot is no copy."""
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        saved = []
-        for entry in transact_items:
-            operation = next(iter(entry.values()))
-            table = self.tables.get(operation.get("TableName"))
-            if table is None:
-                continue
-            key = operation.get("Key") or operation.get("Item", {})
-            if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
-                continue  # moto refuses it; there is nothing to restore
-            partition = DynamoType(key[table.hash_key_attr])
-            sort = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            current = table.items.get(partition, {}).get(sort) if sort is not None else table.items.get(partition)
-            saved.append((table, partition, sort, copy.deepcopy(current)))
-        models.copy = _NoTableCopy  # type: ignore[assignment]
-        try:
-            return original_transaction(self, transact_items)
-        except Exception:
-            for table, partition, sort, item in reversed(saved):
-                place = table.items[partition] if sort is not None else table.items
-                slot = sort if sort is not None else partition
-                if item is None:
-                    place.pop(slot, None)
-                else:
-                    place[slot] = item
-            raise
-        finally:
-            models.copy = copy
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    lock = threading.RLock()
-    operations = (
-        "put_item",
-        "update_item",
-        "delete_item",
-        "transact_write_items",
-        "batch_write_item",
-        "get_item",
-        "query",
-        "scan",
-        "batch_get_item",
-        "transact_get_items",
-    )
-    for name in operations:
-        operation = getattr(DynamoDBBackend, name)
-
-        def locked(*args: Any, _operation: Any = operation, **kwargs: Any) -> Any:
-            with lock:
-                return _operation(*args, **kwargs)
-
-        setattr(DynamoDBBackend, name, functools.wraps(operation)(locked))
-    DynamoDBBackend._threadrunner_atomic = True  # type: ignore[attr-defined]
-
-
-def _dispatch_lambda(dispatcher: Dispatcher) -> None:
-    """Route moto's Lambda invocations (from Step Functions or any client) to the real handlers."""
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
-        asynchronous = (headers or {}).get("X-Amz-Invocation-Type") == "Event"
-        payload, failed = dispatcher.invoke_payload(function_name, body or b"", asynchronous)
-        if failed:
-            response_headers["x-amz-function-error"] = "Unhandled"
-        return payload
-
-    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
 
 class LocalStack:
@@ -263,7 +169,6 @@ class LocalStack:
         os.environ.pop("AWS_SESSION_TOKEN", None)
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["lambda"] = {"use_docker": False}
-        _make_dynamodb_atomic()
 
         from . import samples  # imports the core package: after the environment above is set
 
@@ -278,9 +183,7 @@ class LocalStack:
         # Powertools' resolver keeps the request it serves on the app object, as Lambda allows: a container
         # serves one request at a time. In one process, ApiFunction therefore gets one container.
         self.dispatcher = Dispatcher(self.template.functions, one_at_a_time=frozenset({"ApiFunction"}))
-        _dispatch_lambda(self.dispatcher)
-        deliver_rules_to_lambda(self.dispatcher)
-        publish_execution_status_changes()
+        moto_patches.install(self.dispatcher)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._moto.start()
 

@@ -1,0 +1,309 @@
+"""Every change the local stack makes to moto's internals, in one place: each can be installed and uninstalled.
+
+moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does. Four
+patches close the gaps the local stack needs (docs/local-stack.md):
+
+* :data:`ATOMIC_DYNAMODB`: moto checks a condition and then writes without a lock, so concurrent
+  conditional writes can both succeed; and it rolls a failed transaction back from a copy of every
+  table it touches. Under one lock, a copy of just the items the transaction names does the same.
+* :data:`LAMBDA_IN_PROCESS`: Lambda invocations (from Step Functions or any client) call the real
+  handlers through the :class:`~threadrunner_local.dispatch.Dispatcher`.
+* :data:`RULES_TO_LAMBDA`: EventBridge rules deliver to Lambda targets too (moto delivers to SQS,
+  logs and buses only), asynchronously, as EventBridge does.
+* :data:`EXECUTION_STATUS_EVENTS`: Step Functions executions announce their end on the default bus
+  (``aws.states``, ``Step Functions Execution Status Change``), so rules on them fire.
+
+They reach into moto's internals, so they are written for one version of moto:
+:func:`install` refuses any other (:data:`MOTO_VERSION`, pinned in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .dispatch import Dispatcher
+
+MOTO_VERSION = "5.2.5"
+"""The moto these patches were written against."""
+
+
+class Patch:
+    """One change to moto: installed at most once, uninstalled to give moto its own behaviour back."""
+
+    name: str
+
+    @property
+    def installed(self) -> bool:
+        raise NotImplementedError
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        raise NotImplementedError
+
+    def uninstall(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class AttributePatch(Patch):
+    """One replaced attribute of a moto class."""
+
+    name: str
+    locate: Callable[[], tuple[Any, str]]
+    """The class and the attribute's name (found when installed: moto is imported late)."""
+    replacement: Callable[[Any, Dispatcher], Any]
+    """Builds the new attribute from the original and the dispatcher."""
+    _saved: tuple[Any, str, Any] | None = field(default=None, init=False)
+
+    @property
+    def installed(self) -> bool:
+        return self._saved is not None
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        if self._saved is not None:
+            return
+        owner, attribute = self.locate()
+        original = getattr(owner, attribute)
+        setattr(owner, attribute, self.replacement(original, dispatcher))
+        self._saved = (owner, attribute, original)
+
+    def uninstall(self) -> None:
+        if self._saved is None:
+            return
+        owner, attribute, original = self._saved
+        setattr(owner, attribute, original)
+        self._saved = None
+
+
+# atomic DynamoDB -------------------------------------------------------------------------------------------
+
+_DYNAMODB_LOCK = threading.RLock()
+_DYNAMODB_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "get_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "transact_get_items",
+)
+
+
+class _NoTableCopy:
+    """What moto's DynamoDB module sees as ``copy`` during a transaction: its snapshot of whole tables is no copy."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value
+
+
+class _AtomicDynamoDB(Patch):
+    """Every DynamoDB operation under one lock, and transactions rolled back from copies of their own items."""
+
+    name = "atomic DynamoDB"
+
+    def __init__(self) -> None:
+        self._saved: tuple[Any, dict[str, Any]] | None = None
+
+    @property
+    def installed(self) -> bool:
+        return self._saved is not None
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        if self._saved is not None:
+            return
+        from moto.dynamodb import models
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        originals = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_OPERATIONS}
+
+        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+            saved = []
+            for entry in transact_items:
+                operation = next(iter(entry.values()))
+                table = self.tables.get(operation.get("TableName"))
+                if table is None:
+                    continue
+                key = operation.get("Key") or operation.get("Item", {})
+                if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
+                    continue  # moto refuses it; there is nothing to restore
+                partition = DynamoType(key[table.hash_key_attr])
+                sort = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                current = table.items.get(partition, {}).get(sort) if sort is not None else table.items.get(partition)
+                saved.append((table, partition, sort, copy.deepcopy(current)))
+            models.copy = _NoTableCopy  # type: ignore[assignment]
+            try:
+                return originals["transact_write_items"](self, transact_items)
+            except Exception:
+                for table, partition, sort, item in reversed(saved):
+                    place = table.items[partition] if sort is not None else table.items
+                    slot = sort if sort is not None else partition
+                    if item is None:
+                        place.pop(slot, None)
+                    else:
+                        place[slot] = item
+                raise
+            finally:
+                models.copy = copy
+
+        def locked(operation: Any) -> Any:
+            @functools.wraps(operation)
+            def under_lock(*args: Any, **kwargs: Any) -> Any:
+                with _DYNAMODB_LOCK:
+                    return operation(*args, **kwargs)
+
+            return under_lock
+
+        for name, original in originals.items():
+            setattr(DynamoDBBackend, name, locked(transact_write_items if name == "transact_write_items" else original))
+        self._saved = (DynamoDBBackend, originals)
+
+    def uninstall(self) -> None:
+        if self._saved is None:
+            return
+        owner, originals = self._saved
+        for name, original in originals.items():
+            setattr(owner, name, original)
+        self._saved = None
+
+
+ATOMIC_DYNAMODB = _AtomicDynamoDB()
+
+
+# Lambda in-process -----------------------------------------------------------------------------------------
+
+
+def _lambda_backend() -> tuple[Any, str]:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    return LambdaSimpleBackend, "invoke"
+
+
+def _invoke_in_process(original: Any, dispatcher: Dispatcher) -> Any:
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        asynchronous = (headers or {}).get("X-Amz-Invocation-Type") == "Event"
+        payload, failed = dispatcher.invoke_payload(function_name, body or b"", asynchronous)
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    return invoke
+
+
+LAMBDA_IN_PROCESS = AttributePatch("Lambda in-process", _lambda_backend, _invoke_in_process)
+
+
+# EventBridge rules to Lambda -------------------------------------------------------------------------------
+
+
+def _rules() -> tuple[Any, str]:
+    from moto.events.models import Rule
+
+    return Rule, "send_to_targets"
+
+
+def _send_to_lambda_too(original: Any, dispatcher: Dispatcher) -> Any:
+    @functools.wraps(original)
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        functions = [target for target in self.targets if ":lambda:" in target["Arn"]]
+        others = copy.copy(self)  # moto refuses the targets it does not know, so it gets the others only
+        others.targets = [target for target in self.targets if target not in functions]
+        original(others, original_event, transform_input)
+        if functions and self.event_pattern.matches_event(original_event):
+            event = {**original_event, "time": _iso_time(original_event.get("time"))}
+            for target in functions:
+                dispatcher.invoke_async(target["Arn"], event)
+
+    return send_to_targets
+
+
+def _iso_time(value: Any) -> Any:
+    """moto stamps events with Unix seconds; EventBridge uses ISO 8601."""
+    if isinstance(value, int | float):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+RULES_TO_LAMBDA = AttributePatch("EventBridge rules to Lambda", _rules, _send_to_lambda_too)
+
+
+# Step Functions execution status changes -------------------------------------------------------------------
+
+
+def _executions() -> tuple[Any, str]:
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    return BaseExecutionWorkerCommunication, "terminated"
+
+
+def _announce_the_end(original: Any, dispatcher: Dispatcher) -> Any:
+    @functools.wraps(original)
+    def terminated(self: Any) -> None:
+        from moto.events.models import events_backends
+
+        original(self)
+        execution = self.execution
+        detail = {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": execution.exec_status.value,
+            "startDate": int(execution.start_date.timestamp() * 1000),
+            "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
+            "input": json.dumps(execution.input_data),
+            "error": getattr(execution, "error", None),
+            "cause": getattr(execution, "cause", None),
+        }
+        events_backends[execution.account_id][execution.region_name].put_events(
+            [
+                {
+                    "Source": "aws.states",
+                    "DetailType": "Step Functions Execution Status Change",
+                    "Detail": json.dumps(detail),
+                    "Resources": [execution.exec_arn],
+                    "EventBusName": "default",
+                }
+            ]
+        )
+
+    return terminated
+
+
+EXECUTION_STATUS_EVENTS = AttributePatch("Step Functions execution status events", _executions, _announce_the_end)
+
+ALL = (ATOMIC_DYNAMODB, LAMBDA_IN_PROCESS, RULES_TO_LAMBDA, EXECUTION_STATUS_EVENTS)
+
+
+def check_version(version: str | None = None) -> None:
+    """Refuse a moto the patches were not written for: its internals may have moved."""
+    import moto
+
+    found = version or moto.__version__
+    if found != MOTO_VERSION:
+        raise RuntimeError(
+            f"The local stack patches moto {MOTO_VERSION}'s internals, and moto {found} is installed: "
+            "check local/threadrunner_local/moto_patches.py against it, then update MOTO_VERSION."
+        )
+
+
+def install(dispatcher: Dispatcher) -> None:
+    """Install every patch (each once, however often this is called)."""
+    check_version()
+    for patch in ALL:
+        patch.install(dispatcher)
+
+
+def uninstall() -> None:
+    """Give moto back its own behaviour."""
+    for patch in reversed(ALL):
+        patch.uninstall()
