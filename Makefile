@@ -29,7 +29,7 @@ $(TOOLS_STAMP): requirements-tools.txt
 	@touch $@
 
 run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack
-	$(PY) -m threadrunner_local
+	$(PY) -m threadrunner_harness.serve
 
 test: $(STAMP) $(TOOLS_STAMP) lint validate build ## Lint, validate and build the template, run every test
 	$(PY) -m pytest -q
@@ -52,7 +52,7 @@ build: $(TOOLS_STAMP) ## sam build (needs python3.12, found under pyenv)
 
 invoke: $(STAMP) ## Run one function on one sample event, no Docker: make invoke FN=ToolFunction EVENT=events/ToolFunction/list-tools.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<LogicalId>/<file>.json"; exit 2; }
-	@$(PY) -m threadrunner_local.invoke $(FN) $(EVENT)
+	@$(PY) -m threadrunner_harness.invoke $(FN) $(EVENT)
 
 key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PROJECT=acme] (scripts/keys.py: list, revoke)
 	@test -n "$(NAME)" || { echo "usage: make key NAME=<name> [PROJECT=<project>]"; exit 2; }

@@ -26,7 +26,7 @@ from typing import Any
 import threadrunner.tools  # noqa: F401 - registers get_weather
 from threadrunner.domain.server_tools import declaration
 from threadrunner.domain.tools import default_registry
-from threadrunner_local.cold_import import cold_import, handler_sources
+from threadrunner_harness.cold_import import cold_import, handler_sources
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
 from threadrunner_local.template import load
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from threadrunner_local.load import run_load
+from threadrunner_harness.load import run_load
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
 
 

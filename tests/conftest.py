@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from threadrunner_harness import samples
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
 
 # Test modules import the core package before the stack starts; its logger takes the stack's level from here.
@@ -41,7 +42,7 @@ def stack() -> Iterator[LocalStack]:
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )
-    local = LocalStack(config).start()
+    local = LocalStack(samples.configure(config)).start()
     yield local
     local.stop()
 

@@ -11,6 +11,7 @@ import threading
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,12 @@ class StackConfig:
     """Settings for the functions, over the template's (``MAX_TOOL_ROUNDS``, ``TOOL_MODULES``, ...)."""
     parameters: dict[str, str] = field(default_factory=dict)
     """Template parameters, over the local stack's own (which enable the completion events queue)."""
-    seed_samples: bool = True
-    """Write the sample world that the files in events/ refer to (project ``samples``)."""
+    event_sources: dict[str, str] = field(default_factory=lambda: {"my.app": PROJECT})
+    """EventBridge sources and the project each posts for (the template's ``EventSourceProjects``)."""
+    queue_projects: dict[str, str] = field(default_factory=dict)
+    """Queue ARNs and the project their messages post for, besides the template's own queue (``QUEUE_PROJECTS``)."""
+    on_start: list[Callable[[LocalStack], None]] = field(default_factory=list)
+    """Called once every resource exists, before the API serves (the harness seeds its sample world here)."""
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -170,14 +175,11 @@ class LocalStack:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         default_user_config["lambda"] = {"use_docker": False}
 
-        from . import samples  # imports the core package: after the environment above is set
-
         parameters = {
             "ModelBaseUrl": model_url,
             "AwsEndpointUrl": self.aws_endpoint,
             "CompletionEventsQueue": "enabled",
-            # Events from "my.app" post for the default project, the sample world's for its own.
-            "EventSourceProjects": f"my.app={PROJECT},{samples.EVENT_SOURCE}={samples.PROJECT}",
+            "EventSourceProjects": ",".join(f"{source}={project}" for source, project in config.event_sources.items()),
         }
         self.template = load(ROOT, parameters | config.parameters)
         # Powertools' resolver keeps the request it serves on the app object, as Lambda allows: a container
@@ -188,10 +190,13 @@ class LocalStack:
         self._moto.start()
 
         environment = Dispatcher.environment(self.template.functions, config.environment)
-        # The sample SQS record (events/QueueFunction) comes from a queue of the sample world's own.
-        environment["QUEUE_PROJECTS"] += f",{samples.QUEUE_ARN}={samples.PROJECT}"
+        environment["QUEUE_PROJECTS"] = ",".join(
+            [environment["QUEUE_PROJECTS"], *(f"{arn}={project}" for arn, project in config.queue_projects.items())]
+        )
         os.environ.update(environment)
         self._create_resources(model_key)
+        for hook in config.on_start:
+            hook(self)
         self.http = HttpAdapter(self.dispatcher, config.api_port).start()
         return self
 
@@ -250,11 +255,6 @@ class LocalStack:
                 type=properties.get("Type", "STANDARD"),
             )
         self.seed_api_key(self.config.api_key)
-        if self.config.seed_samples:
-            from . import samples
-
-            samples.seed(self.stores(samples.PROJECT), self.model_server.model if self.model_server else None)
-            self.seed_api_key(samples.API_KEY, project=samples.PROJECT)
 
     def queue_url(self, logical_id: str) -> str:
         """The URL of one of the template's queues."""

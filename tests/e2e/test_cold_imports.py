@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from threadrunner_local.cold_import import cold_import, handler_sources
+from threadrunner_harness.cold_import import cold_import, handler_sources
 from threadrunner_local.template import load
 
 ROOT = Path(__file__).resolve().parents[2]

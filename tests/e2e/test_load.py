@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadrunner_local.load import run_load
+from threadrunner_harness.load import run_load
 from threadrunner_local.stack import LocalStack
 
 

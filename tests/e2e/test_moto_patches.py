@@ -52,7 +52,7 @@ def test_the_atomic_patch_uninstalls_to_what_was_there(stack: LocalStack):
 
 def test_a_moto_the_patches_were_not_written_for_is_refused():
     moto_patches.check_version()  # the pinned one passes
-    with pytest.raises(RuntimeError, match="moto 9.9.9 is installed"):
+    with pytest.raises(RuntimeError, match=r"moto 9\.9\.9 is installed"):
         moto_patches.check_version("9.9.9")
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from threadrunner_local import samples
-from threadrunner_local.invoke import invoke
+from threadrunner_harness import samples
+from threadrunner_harness.invoke import invoke
 from threadrunner_local.stack import LocalStack
 from threadrunner_local.template import load
 

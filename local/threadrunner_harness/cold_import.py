@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .template import Template
+from threadrunner_local.template import Template
 
 _PROBE = """
 import importlib.util, json, sys, time

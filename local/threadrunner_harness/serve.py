@@ -1,4 +1,4 @@
-"""``python -m threadrunner_local``: what ``make run`` starts."""
+"""``python -m threadrunner_harness.serve``: what ``make run`` starts, the local stack with the sample world."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import signal
 import sys
 import threading
 
-from .stack import LocalStack, StackConfig
+from threadrunner_local.stack import LocalStack, StackConfig
+
+from . import samples
 
 EXAMPLE = """\
 threadrunner is serving the Assistants API v2 on {url}
@@ -25,7 +27,7 @@ Ctrl-C stops the stack; everything is in memory and goes with it.
 
 
 def main() -> int:
-    config = StackConfig.from_environment()
+    config = samples.configure(StackConfig.from_environment())
     stack = LocalStack(config).start()
     model = stack.model_server.url + " (offline test model)" if stack.model_server else config.openai_base_url
     print(EXAMPLE.format(url=stack.api_url, aws=stack.aws_endpoint, model=model, key=config.api_key), flush=True)

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadrunner.domain.server_tools import declaration
-
-from .stack import LocalStack
+from threadrunner_local.stack import LocalStack
 
 CITIES = ("Paris", "Tokyo", "Lima", "Oslo", "Cairo", "Sydney", "Denver", "Madrid", "Nairobi", "Hanoi")
 

@@ -1,4 +1,4 @@
-"""The sample world the files in ``events/`` refer to, seeded into every local stack.
+"""The sample world the files in ``events/`` refer to, seeded by ``make run``, ``make invoke`` and the tests.
 
 Every function of the template has sample events (``events/<LogicalId>/<what it does>.json``).
 The run-loop tasks need a run in the right state to act on; the world below has one per task,
@@ -17,8 +17,8 @@ from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
 from threadrunner.ports import Stores
-
-from .model_server import OfflineModel, function_call_item
+from threadrunner_local.model_server import OfflineModel, function_call_item
+from threadrunner_local.stack import LocalStack, StackConfig
 
 PROJECT = "samples"
 API_KEY = "sk-local-samples"
@@ -35,6 +35,20 @@ _LOCAL_TIME = FunctionDefinition(
     description="The local time in a city.",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
+
+
+def configure(config: StackConfig) -> StackConfig:
+    """``config`` with the sample world: its event source and queue post for the sample project, and it is
+    seeded when the stack starts."""
+    config.event_sources[EVENT_SOURCE] = PROJECT
+    config.queue_projects[QUEUE_ARN] = PROJECT
+    config.on_start.append(_seed_stack)
+    return config
+
+
+def _seed_stack(stack: LocalStack) -> None:
+    seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None)
+    stack.seed_api_key(API_KEY, project=PROJECT)
 
 
 def seed(stores: Stores, model: OfflineModel | None) -> None:

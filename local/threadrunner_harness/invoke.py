@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .dispatch import FunctionError
-from .stack import LocalStack, StackConfig, free_port
+from threadrunner_local.dispatch import FunctionError
+from threadrunner_local.stack import LocalStack, StackConfig, free_port
+
+from . import samples
 
 
 def invoke(stack: LocalStack, function: str, event_file: Path) -> Any:
@@ -28,7 +30,9 @@ def main(argv: list[str]) -> int:
         print("usage: make invoke FN=<LogicalId> EVENT=events/<LogicalId>/<file>.json", file=sys.stderr)
         return 2
     function, event_file = argv[0], Path(argv[1])
-    config = StackConfig(api_port=free_port(), model_latency=0.5, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"})
+    config = samples.configure(
+        StackConfig(api_port=free_port(), model_latency=0.5, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"})
+    )
     stack = LocalStack(config).start()
     try:
         answer = invoke(stack, function, event_file)
