@@ -26,7 +26,6 @@ from ..app import projects
 from ..config import Settings
 from ..domain.api_keys import KeyCache, key_hash, redact
 from ..domain.budget import ProjectLimits
-from ..domain.user import without_user_ids
 from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
 from ..observability import log_keys, logger
 from ..ports import ApiKeys, RunLoopControl, Stores, ToolCatalogue
@@ -229,7 +228,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     headers["openai-processing-ms"] = str(round((time.perf_counter() - started) * 1000))
     # Every answer leaves a line, refusals too (without the key): what a support ticket's request id finds.
     http = event.get("requestContext", {}).get("http", {})
-    path = without_user_ids(http.get("path", ""))
+    path = users.without_user_ids(http.get("path", ""))
     logger.info("request", extra={"method": http.get("method"), "path": path, "status": answer["statusCode"]})
     return {**answer, "headers": headers}
 

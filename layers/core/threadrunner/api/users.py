@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -14,12 +15,20 @@ from ..app import conversations
 from ..app.requests import UserMessageCreate
 from ..domain.message import Message
 from ..domain.run import Run
-from ..domain.user import QueuedUserMessage, User, UserId
+from ..domain.user import QueuedUserMessage, User, UserId, user_ref
 from . import context
 from .params import Cursor, Limit, Order, page
 from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
+
+_USER_IN_PATH = re.compile(r"(/users/)([^/]+)")
+
+
+def without_user_ids(path: str) -> str:
+    """A request path as logs show it: ``/v1/users/alice@x.com/messages`` becomes ``/v1/users/user_.../messages``."""
+    return _USER_IN_PATH.sub(lambda match: match.group(1) + user_ref(unquote(match.group(2))), path)
+
 
 UserIdPath = Annotated[
     UserId,

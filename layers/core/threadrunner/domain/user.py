@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Annotated, Literal
-from urllib.parse import unquote
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -31,14 +30,6 @@ UserId = Annotated[str, AfterValidator(check_user_id)]
 def user_ref(user_id: str) -> str:
     """How logs name a user: a hash, because user ids are often e-mail addresses or phone numbers."""
     return "user_" + hashlib.sha256(user_id.encode()).hexdigest()[:16]
-
-
-_USER_IN_PATH = re.compile(r"(/users/)([^/]+)")
-
-
-def without_user_ids(path: str) -> str:
-    """A request path as logs show it: ``/v1/users/alice@x.com/messages`` becomes ``/v1/users/user_.../messages``."""
-    return _USER_IN_PATH.sub(lambda match: match.group(1) + user_ref(unquote(match.group(2))), path)
 
 
 class UserRecord(BaseModel):

@@ -1,0 +1,101 @@
+"""A table that cannot be reached during the API key check: 503 in OpenAI's shape, not API Gateway's bare 500.
+
+The API's real entry point (``threadrunner.api.app.handle``) on the real DynamoDB key store, with a client that
+reaches nothing (a refused loopback port) or is throttled (botocore's stubber)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+
+from tests.fakes import FakeCatalogue, FakeControl, fake_stores
+from threadrunner.adapters.dynamodb import DynamoDBApiKeys
+from threadrunner.api.app import ApiDeps, handle
+from threadrunner.config import Settings
+
+
+class _Context:
+    aws_request_id = "req-local"
+    function_name = "ApiFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def _refused_port() -> int:
+    with socket.socket() as probe:  # bound, then closed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _client(endpoint: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}),
+    )
+
+
+def _deps(client: Any) -> ApiDeps:
+    stores = fake_stores()
+    return ApiDeps(
+        settings=Settings(KEY_CACHE_SECONDS=0, UNKNOWN_KEY_CACHE_SECONDS=0),
+        stores_for=lambda project: stores,
+        loop=FakeControl(),
+        tools=FakeCatalogue(),
+        keys=DynamoDBApiKeys("threadrunner", client),
+        idempotency_store=None,  # type: ignore[arg-type]  # only POSTs with an Idempotency-Key reach it
+    )
+
+
+def _get_assistants(deps: ApiDeps) -> dict[str, Any]:
+    event = {
+        "version": "2.0",
+        "rawPath": "/v1/assistants",
+        "rawQueryString": "",
+        "headers": {"authorization": "Bearer sk-some-key"},
+        "requestContext": {"requestId": "api-gw-1", "http": {"method": "GET", "path": "/v1/assistants"}},
+        "isBase64Encoded": False,
+    }
+    return handle(event, _Context(), deps)  # type: ignore[arg-type]
+
+
+def _assert_unavailable(answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 503
+    error = json.loads(answer["body"])["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert "unavailable" in error["message"] and "127.0.0.1" not in error["message"]  # nothing of the internals
+    assert answer["headers"]["x-request-id"] == "api-gw-1"
+
+
+def test_an_unreachable_table_answers_503():
+    _assert_unavailable(_get_assistants(_deps(_client(f"http://127.0.0.1:{_refused_port()}"))))
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
+def test_a_throttled_table_answers_503(code):
+    client = _client("http://127.0.0.1:1")
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", service_error_code=code, http_status_code=400)
+        _assert_unavailable(_get_assistants(_deps(client)))
+
+
+def test_a_reachable_table_without_the_key_answers_401():
+    """The same path with a table that answers: the key is unknown, so 401 (the 503 above is the store's doing)."""
+    client = _client("http://127.0.0.1:1")
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {})
+        answer = _get_assistants(_deps(client))
+    assert answer["statusCode"] == 401
+    assert json.loads(answer["body"])["error"]["code"] == "invalid_api_key"
