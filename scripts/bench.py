@@ -6,7 +6,10 @@ Prints:
   client that drives the same offline model itself and polls it every second (as naive
   Assistants clients did), at the same simulated model latency, and their ratio;
 * Step Functions state transitions per run, counted in the execution history;
-* the cold import time of each Lambda handler module in a fresh interpreter;
+* cold starts: each function's handler imported by a new Lambda-like interpreter on the build,
+  then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
+  Powertools' event handler) in the same rounds, and what two choices cost: traced calls
+  (TRACING_DETAIL=calls) and a build without bytecode;
 * the size of the built layer and functions (``sam build`` output), unzipped and zipped.
 
 Figures are medians of several rounds measured side by side in one process; the machine is
@@ -17,7 +20,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import shutil
 import statistics
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -26,9 +32,9 @@ from typing import Any
 import threadrunner.tools  # noqa: F401 - registers get_weather
 from threadrunner.domain.server_tools import declaration
 from threadrunner.domain.tools import default_registry
-from threadrunner_harness.cold_import import cold_import, handler_sources
+from threadrunner_harness import samples
+from threadrunner_harness.cold_start import Case, measure, without_bytecode
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
-from threadrunner_local.template import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,16 +93,59 @@ def direct_round(model: Any, interval: float = 1.0) -> float:
     return time.perf_counter() - started
 
 
-def cold_imports(rounds: int) -> dict[str, float]:
-    """Median seconds to import each handler module in a fresh interpreter."""
-    figures = {}
-    for source, functions in handler_sources(load(ROOT)).items():
-        figures["/".join(functions)] = statistics.median(cold_import(source, ROOT).seconds for _ in range(rounds))
-    openai_alone = ROOT / ".aws-sam" / "import_openai.py"
-    openai_alone.parent.mkdir(exist_ok=True)
-    openai_alone.write_text("import openai\n")
-    figures["(import openai alone)"] = statistics.median(cold_import(openai_alone, ROOT).seconds for _ in range(rounds))
-    return figures
+COLD_START_EVENTS = {"ApiFunction": "create-run.json"}
+"""The sample each function's cold start is measured on, where it is not the first of its folder: a conversation's
+hot path."""
+
+
+def lambda_python() -> str | None:
+    """The Lambda runtime's Python (3.12), under pyenv or on PATH: the interpreter itself, not a shim."""
+    pyenv = sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))
+    found = str(pyenv[-1]) if pyenv else shutil.which("python3.12")
+    if found is None:
+        return None
+    answer = subprocess.run([found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+    return answer.stdout.strip() or None
+
+
+def cold_starts(stack: LocalStack, python: str, build_dir: Path, rounds: int) -> list[Case]:
+    """Every function's cold start and the baselines, side by side in each round (threadrunner_harness.cold_start)."""
+    assert stack.template is not None
+    scratch = ROOT / ".aws-sam" / "coldstart"
+    functions = stack.template.functions
+    plain = without_bytecode(build_dir, scratch)
+    cases = [Case("baseline", None), Case("baseline, build without bytecode", None, build_dir=plain)]
+    for logical_id, spec in functions.items():
+        folder = ROOT / "events" / logical_id
+        event = folder / COLD_START_EVENTS.get(logical_id, sorted(path.name for path in folder.glob("*.json"))[0])
+        cases.append(Case(logical_id, spec, event))
+    api = functions["ApiFunction"]
+    api_event = ROOT / "events" / "ApiFunction" / COLD_START_EVENTS["ApiFunction"]
+    cases.append(Case("ApiFunction, TRACING_DETAIL=calls", api, api_event, environment={"TRACING_DETAIL": "calls"}))
+    cases.append(Case("ApiFunction, build without bytecode", api, api_event, build_dir=plain))
+    measure(cases, python, build_dir, scratch, dict(os.environ), rounds, lambda: samples.reset(stack))
+    return cases
+
+
+def print_cold_starts(cases: list[Case], rounds: int) -> None:
+    print(
+        f"Cold starts: a new interpreter imports the built handler and runs its sample event once (median of {rounds}"
+    )
+    print("rounds, every case once per round, side by side; ratio: each round's total over its baseline):")
+    print(f"  {'':42s} {'import':>7s} {'1st call':>9s} {'total':>7s} {'ratio':>6s}  loads openai")
+    for case in cases:
+        figures = (
+            f"{case.median(lambda run: run.import_seconds) * 1000:5.0f} ms "
+            f"{case.median(lambda run: run.invocation_seconds or 0.0) * 1000:6.0f} ms "
+            f"{case.median(lambda run: run.seconds) * 1000:5.0f} ms"
+        )
+        ratio = f"{statistics.median(case.ratios):6.2f}" if case.ratios and case.spec is not None else " " * 6
+        openai = ("yes" if "openai" in case.runs[0].loaded else "no") if case.spec is not None else ""
+        print(f"  {case.label:42s} {figures} {ratio}  {openai}")
+        for run in case.runs:
+            if run.error:
+                print(f"    failed: {run.error}")
+                break
 
 
 def sizes(build_dir: Path) -> dict[str, tuple[int, int]]:
@@ -116,18 +165,11 @@ def _size(count: int) -> str:
     return f"{count / 1e6:8.2f} MB" if count >= 1e6 else f"{count / 1e3:8.1f} kB"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5, help="conversations per side (default 5)")
-    # Not a whole number of seconds: a 1 s poller is only exact when the latency happens to be one.
-    parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
-    parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    args = parser.parse_args()
-
+def latency(rounds: int, model_latency: float) -> None:
     from openai import OpenAI
 
     stack = LocalStack(
-        StackConfig(api_port=free_port(), model_latency=args.latency, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"})
+        StackConfig(api_port=free_port(), model_latency=model_latency, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"})
     ).start()
     try:
         assert stack.model_server is not None
@@ -136,7 +178,7 @@ def main() -> None:
         assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("get_weather")])
         threadrunner_round(api, assistant.id, stack)  # warm: the handlers' first imports are not the figure
         ours, executions, transitions, direct = [], [], [], []
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             observed, duration, count = threadrunner_round(api, assistant.id, stack)
             ours.append(observed)
             executions.append(duration)
@@ -146,8 +188,8 @@ def main() -> None:
         stack.stop()
 
     print(
-        f"One-tool conversation (2 model turns), offline model latency {args.latency:g} s, "
-        f"median of {args.rounds} rounds each, side by side:"
+        f"One-tool conversation (2 model turns), offline model latency {model_latency:g} s, "
+        f"median of {rounds} rounds each, side by side:"
     )
     print(f"  threadrunner, client-observed (SDK create_and_poll): {statistics.median(ours):6.2f} s")
     print(f"  threadrunner, Step Functions execution:              {statistics.median(executions):6.2f} s")
@@ -158,20 +200,47 @@ def main() -> None:
         f"  ratio threadrunner (execution) / direct:             "
         f"{statistics.median(executions) / statistics.median(direct):6.2f}"
     )
-    print(f"  floor (2 x model latency):                           {2 * args.latency:6.2f} s")
+    print(f"  floor (2 x model latency):                           {2 * model_latency:6.2f} s")
     print()
     print(f"State transitions per run (StateEntered events): {sorted(set(transitions))}")
     print()
-    print("Cold import of each handler module in a fresh interpreter (median of 3):")
-    for name, seconds in cold_imports(3).items():
-        print(f"  {name:100s} {seconds * 1000:6.0f} ms")
-    print()
-    if args.build_dir.is_dir():
-        print(f"Built artifacts ({args.build_dir}):")
-        for name, (unzipped, zipped) in sizes(args.build_dir).items():
-            print(f"  {name:28s} {_size(unzipped)} unzipped {_size(zipped)} zipped")
-    else:
-        print(f"No build in {args.build_dir}: run `make build` for the sizes.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="conversations per side (default 5)")
+    # Not a whole number of seconds: a 1 s poller is only exact when the latency happens to be one.
+    parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
+    parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
+    parser.add_argument("--only", choices=["latency", "cold-starts", "sizes"], help="one section")
+    args = parser.parse_args()
+
+    if args.only in (None, "latency"):
+        latency(args.rounds, args.latency)
+    if args.only in (None, "cold-starts"):
+        python = lambda_python()
+        if not args.build_dir.is_dir() or python is None:
+            print("Cold starts need the build and python3.12: run `make build` (make bench does).\n")
+        else:
+            stack = LocalStack(
+                samples.configure(
+                    StackConfig(api_port=free_port(), model_latency=0.05, environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
+                )
+            ).start()
+            try:
+                cases = cold_starts(stack, python, args.build_dir, args.cold_rounds)
+            finally:
+                stack.stop()
+            print_cold_starts(cases, args.cold_rounds)
+            print()
+    if args.only in (None, "sizes"):
+        if args.build_dir.is_dir():
+            print(f"Built artifacts ({args.build_dir}):")
+            for name, (unzipped, zipped) in sizes(args.build_dir).items():
+                print(f"  {name:28s} {_size(unzipped)} unzipped {_size(zipped)} zipped")
+        else:
+            print(f"No build in {args.build_dir}: run `make build` for the sizes.")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ model knows the responses they name. So a sample invoked with ``make invoke`` or
 
 from __future__ import annotations
 
+import time
+
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import SERVER_TOOL_PREFIX, FunctionDefinition, FunctionTool, Usage, now
 from threadrunner.domain.message import Message, text_content
@@ -49,6 +51,23 @@ def configure(config: StackConfig) -> StackConfig:
 def _seed_stack(stack: LocalStack) -> None:
     seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None)
     stack.seed_api_key(API_KEY, project=PROJECT)
+
+
+def reset(stack: LocalStack, timeout: float = 60.0) -> None:
+    """The sample world as it was seeded, for samples to be invoked again: once the runs the samples started
+    have ended, every item of the sample project is removed and written again."""
+    assert stack.template is not None
+    sfn = stack.client("stepfunctions")
+    machine = stack.template.arn("RunLoopStateMachine")
+    deadline = time.monotonic() + timeout
+    while sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the runs the samples started did not end")
+        time.sleep(0.1)
+    dynamodb = stack.client("dynamodb")
+    for item in stack.table_items(f"P#{PROJECT}#"):
+        dynamodb.delete_item(TableName=stack.table_name, Key={"PK": item["PK"], "SK": item["SK"]})
+    seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None)  # its API key stays
 
 
 def seed(stores: Stores, model: OfflineModel | None) -> None:

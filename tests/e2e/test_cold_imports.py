@@ -1,21 +1,31 @@
-"""Functions that never call the model must not import openai: it costs about half a second of cold start."""
+"""What a handler loads when a container starts: functions that never call the model do not import openai (about half
+a second), and none loads the X-Ray SDK unless calls are traced (TRACING_DETAIL=calls)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from threadrunner_harness.cold_import import cold_import, handler_sources
+from threadrunner_harness.cold_start import cold_import, handler_sources
 from threadrunner_local.template import load
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_no_handler_module_imports_openai_when_it_loads(tmp_path):
+def test_no_handler_module_imports_openai_or_the_xray_sdk_when_it_loads(tmp_path):
     sources = handler_sources(load(ROOT))
     assert {source.parent.name for source in sources} == {"api", "run_loop", "tools", "triggers"}
     for source in sources:
-        assert not cold_import(source, ROOT).openai_loaded, source
-    # The probe notices a module that does: the loop's model client is the one path that imports it.
+        loaded = cold_import(source).loaded
+        assert "openai" not in loaded, source
+        assert "aws_xray_sdk" not in loaded, source
+    # The probe notices a module that does: the loop's model client is the one path that imports openai.
     control = tmp_path / "control.py"
     control.write_text("from threadrunner import bootstrap\nbootstrap.model_client()\n")
-    assert cold_import(control, ROOT).openai_loaded
+    assert "openai" in cold_import(control).loaded
+
+
+def test_traced_calls_load_the_xray_sdk(tmp_path):
+    tools = next(source for source in handler_sources(load(ROOT)) if source.parent.name == "tools")
+    lambda_like = {"LAMBDA_TASK_ROOT": str(tools.parent), "AWS_LAMBDA_FUNCTION_NAME": "ToolFunction"}
+    assert "aws_xray_sdk" in cold_import(tools, lambda_like | {"TRACING_DETAIL": "calls"}).loaded
+    assert "aws_xray_sdk" not in cold_import(tools, lambda_like | {"TRACING_DETAIL": "invocations"}).loaded

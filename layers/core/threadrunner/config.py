@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +31,8 @@ class Settings(BaseModel):
     """Base URL of the Responses API."""
     model_api_key_secret: str = Field("", alias="MODEL_API_KEY_SECRET")
     """Name of the Secrets Manager secret that holds the provider's API key."""
+    tracing_detail: Literal["invocations", "calls"] = Field("invocations", alias="TRACING_DETAIL")
+    """``calls`` adds a trace subsegment per AWS call (Powertools Tracer, the X-Ray SDK on every cold start)."""
     model_override: str = Field("", alias="MODEL_OVERRIDE")
     """When set, every model call uses this model instead of the assistant's or run's."""
     model_context_tokens: int = Field(128_000, alias="MODEL_CONTEXT_TOKENS", ge=1024)

@@ -1,5 +1,8 @@
 """The one logger, tracer and metrics of every function (Powertools).
 
+Lambda traces every invocation (``Tracing: Active``: init, invocation, the loop's states); with
+``TRACING_DETAIL=calls`` the Powertools Tracer adds a subsegment per AWS call, at the price of the
+X-Ray SDK (about 0.1 to 0.2 s of every cold start, docs/operations.md), so it is loaded only then.
 Logs are JSON lines with the request id, ``project`` and, where there is one, ``thread_id`` and
 ``run_id``; they never carry message contents, tool arguments or outputs, or keys. Metrics go to
 CloudWatch as EMF under the namespace ``threadrunner`` (docs/operations.md).
@@ -14,9 +17,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import jmespath
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+from .config import settings
 
 # Most invocations (a poll, a catalogue) have no metric to publish; that is expected, not a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -25,7 +30,6 @@ SERVICE = "threadrunner"
 """The service of every log line and trace, and the namespace of every metric."""
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 _invocation = threading.local()
@@ -46,6 +50,16 @@ def _metrics() -> EphemeralMetrics:
 _cold = threading.Event()
 
 
+def _traced(handler: Handler) -> Handler:
+    """The handler in a Powertools trace when calls are traced, else as it is (Lambda still traces it)."""
+    if settings().tracing_detail != "calls":
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(service=SERVICE, patch_modules=["botocore"])  # the SDK would import every library it knows
+    return tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)  # type: ignore[return-value]
+
+
 def lambda_handler(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
     """The one decorator of every entry point: the invocation's log keys, its trace, and its metrics as one EMF line.
 
@@ -56,7 +70,7 @@ def lambda_handler(correlation_id_path: str | None = None) -> Callable[[Handler]
     """
 
     def decorate(handler: Handler) -> Handler:
-        traced = tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+        traced = _traced(handler)
 
         @functools.wraps(handler)
         def invoke(event: Any, context: Any) -> Any:

@@ -1,4 +1,6 @@
-"""The Step Functions launcher and the ToolFunction catalogue."""
+"""The Step Functions launcher, the ToolFunction catalogue and the EventBridge publisher.
+
+Each takes its boto3 client; the entry points hand them clients made on first use (``bootstrap``)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
-
-import boto3
 
 from ..domain.common import FunctionDefinition
 from ..domain.run_event import RunEvent
@@ -17,9 +17,9 @@ from ..domain.run_record import RunRef
 class StepFunctionsRunLoop:
     """:class:`threadrunner.ports.RunLoopControl`: one execution of the run loop per run, named by the run id."""
 
-    def __init__(self, state_machine_arn: str, client: Any | None = None) -> None:
+    def __init__(self, state_machine_arn: str, client: Any) -> None:
         self._arn = state_machine_arn
-        self._client = client or boto3.client("stepfunctions")
+        self._client = client
 
     def start(self, ref: RunRef) -> None:
         try:
@@ -46,7 +46,7 @@ class StepFunctionsRunLoop:
 class LambdaToolCatalogue:
     """:class:`threadrunner.ports.ToolCatalogue`: asks the ToolFunction which tools it serves, and caches the answer."""
 
-    def __init__(self, function_name: str, client: Any | None = None, max_age_seconds: float = 300.0) -> None:
+    def __init__(self, function_name: str, client: Any, max_age_seconds: float = 300.0) -> None:
         self._function = function_name
         self._client = client
         self._max_age = max_age_seconds
@@ -55,8 +55,6 @@ class LambdaToolCatalogue:
 
     def server_tools(self) -> Mapping[str, FunctionDefinition]:
         if time.monotonic() - self._fetched_at > self._max_age:
-            # Made on first use: most requests of the API never need the catalogue.
-            self._client = self._client or boto3.client("lambda")
             answer = self._client.invoke(FunctionName=self._function, Payload=json.dumps({"catalogue": True}))
             if answer.get("FunctionError"):
                 raise RuntimeError(f"the ToolFunction could not list its tools: {answer['Payload'].read()!r}")
@@ -69,9 +67,9 @@ class LambdaToolCatalogue:
 class EventBridgePublisher:
     """:class:`threadrunner.ports.EventPublisher` on one EventBridge bus."""
 
-    def __init__(self, bus_name: str, client: Any | None = None) -> None:
+    def __init__(self, bus_name: str, client: Any) -> None:
         self._bus = bus_name
-        self._client = client or boto3.client("events")
+        self._client = client
 
     def publish(self, event: RunEvent) -> None:
         answer = self._client.put_events(Entries=[{**event.entry(), "EventBusName": self._bus}])

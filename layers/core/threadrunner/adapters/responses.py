@@ -4,15 +4,21 @@ Any provider that speaks the Responses API works: the base URL and the key are c
 The SDK retries 429, 5xx and timeouts itself (``max_retries``, exponential backoff with
 jitter); what still fails after that becomes a threadrunner error the state machine retries
 or turns into ``last_error``.
+
+The calls go through the SDK's own request methods (``client.post``/``client.get``, its documented
+way to any path) and the answer is read into the few fields the loop uses (:class:`_Response`):
+the SDK's typed ``Response`` is a union of hundreds of models whose validators take about 0.4 s to
+build on a cold start, for fields the loop never reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import openai
-from openai.types.responses import Response
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..domain.common import LastError, Usage
 from ..domain.model_turn import FunctionCallRequest, ModelTurn, TurnRequest
@@ -28,19 +34,25 @@ class ResponsesModelClient:
         self._client = client if callable(client) else (lambda: client)
 
     def create(self, request: TurnRequest) -> ModelTurn:
-        return self._call(lambda client: client.responses.create(**_create_params(request)))
+        return self._call(lambda client: client.post("/responses", body=_create_params(request), cast_to=object))
 
     def retrieve(self, response_id: str) -> ModelTurn:
-        return self._call(lambda client: client.responses.retrieve(response_id))
+        return self._call(lambda client: client.get(f"/responses/{quote(response_id, safe='')}", cast_to=object))
 
     def cancel(self, response_id: str) -> ModelTurn:
-        return self._call(lambda client: client.responses.cancel(response_id))
+        return self._call(
+            lambda client: client.post(f"/responses/{quote(response_id, safe='')}/cancel", cast_to=object)
+        )
 
-    def _call(self, operation: Callable[[openai.OpenAI], Response]) -> ModelTurn:
+    def _call(self, operation: Callable[[openai.OpenAI], object]) -> ModelTurn:
         # What the provider says goes to the logs only: it can name the provider's account or key, and
         # last_error is read by every tenant.
         try:
-            return _turn(operation(self._client()))
+            answer = operation(self._client())
+            return _turn(_Response.model_validate(answer))
+        except ValidationError as exc:
+            logger.warning("model provider answer unreadable", extra={"detail": str(exc)[:500]})
+            raise ModelUnavailable("The model provider's answer could not be read.") from exc
         except openai.RateLimitError as exc:
             logger.warning("model provider rate limiting", extra={"detail": exc.message})
             raise ModelRateLimited("The model provider is rate limiting (HTTP 429).") from exc
@@ -115,7 +127,56 @@ def _text_format(response_format: Any) -> dict[str, Any] | None:
     return {"type": response_format["type"]}
 
 
-def _turn(response: Response) -> ModelTurn:
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Usage(_Lenient):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class _Error(_Lenient):
+    code: str | None = None
+    message: str = ""
+
+
+class _Content(_Lenient):
+    type: str
+    text: str = ""
+
+
+class _Item(_Lenient):
+    type: str
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+    content: list[_Content] | None = None
+
+
+class _Response(_Lenient):
+    """What the loop reads of a Responses API ``response`` object."""
+
+    id: str
+    status: str | None = None
+    output: list[_Item] = []
+    usage: _Usage | None = None
+    error: _Error | None = None
+
+    @property
+    def output_text(self) -> str:
+        """The text of every ``output_text`` part of the output's messages, as the SDK's property joins it."""
+        return "".join(
+            part.text
+            for item in self.output
+            if item.type == "message"
+            for part in item.content or []
+            if part.type == "output_text"
+        )
+
+
+def _turn(response: _Response) -> ModelTurn:
     usage = None
     if response.usage is not None:
         usage = Usage(

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from ...ports import Stores
 from .api_keys import DynamoDBApiKeys
 from .assistants import DynamoDBAssistants
@@ -22,9 +20,8 @@ from .usage import DynamoDBUsage
 __all__ = ["DynamoDBApiKeys", "stores"]
 
 
-def stores(table_name: str, project: str, client: Any | None = None, retention_days: int = 0) -> Stores:
-    """Every store of one project on the table, sharing one client."""
-    client = client or boto3.client("dynamodb")
+def stores(table_name: str, project: str, client: Any, retention_days: int = 0) -> Stores:
+    """Every store of one project on the table, sharing one client (boto3's DynamoDB client)."""
     on = (table_name, project, client, retention_days)
     return Stores(
         project=project,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from . import keys
 from .codec import GuardedClient, fields, from_attributes, to_attributes
 
@@ -17,9 +15,9 @@ class DynamoDBApiKeys:
     ``APIKEYS`` / ``<name>`` (for listing and revoking by name). Neither holds the key itself.
     """
 
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    def __init__(self, table_name: str, client: Any) -> None:
         self._table = table_name
-        self._client = GuardedClient(client or boto3.client("dynamodb"))
+        self._client = GuardedClient(client)
 
     def project_for(self, key_hash: str) -> str | None:
         # An eventually consistent read costs half; a new or revoked key is seen within a second.

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-
 from ...domain.common import now
 from ...domain.pagination import PageRequest
 from ...errors import NotFound, RunActive
@@ -17,11 +15,11 @@ from .codec import GuardedClient, from_attributes, plain, to_attributes
 class Table:
     """One project's view of the table. The stores of each aggregate build on it."""
 
-    def __init__(self, table_name: str, project: str, client: Any | None = None, retention_days: int = 0) -> None:
+    def __init__(self, table_name: str, project: str, client: Any, retention_days: int = 0) -> None:
         self.project = project
         self.keys = keys.Keys(project)
         self._table = table_name
-        self._client = GuardedClient(client or boto3.client("dynamodb"))
+        self._client = GuardedClient(client)
         self._retention = retention_days * 86400
 
     def _put(self, key: dict[str, Any], kind: str, values: dict[str, Any], condition: str | None = None) -> dict:
