@@ -8,6 +8,7 @@ from threadrunner.api.app import ApiDeps, handle
 from threadrunner.config import settings
 from threadrunner.observability import lambda_handler as entry_point
 
+bootstrap.prepare_snapshot(("dynamodb", "stepfunctions", "lambda"))
 deps = ApiDeps(
     settings=settings(),
     stores_for=bootstrap.stores,

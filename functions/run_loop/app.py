@@ -12,6 +12,8 @@ from threadrunner.observability import add_metric, log_keys, logger
 from threadrunner.observability import lambda_handler as entry_point
 
 config = settings()
+# One module serves every task; the snapshot holds what the ones that call the model need.
+bootstrap.prepare_snapshot(("dynamodb", "stepfunctions", "events", "lambda", "secretsmanager"), model=True)
 
 
 def _run(work: Callable[[RunLoop, LoopState], Done], state: LoopState, *measured: Metric) -> dict:

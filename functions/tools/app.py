@@ -12,6 +12,7 @@ from threadrunner.observability import add_metric, log_keys, logger
 from threadrunner.observability import lambda_handler as entry_point
 
 config = settings()
+bootstrap.prepare_snapshot(("dynamodb",))
 for module in filter(None, (name.strip() for name in config.tool_modules.split(","))):
     importlib.import_module(module)  # registers the module's tools
 

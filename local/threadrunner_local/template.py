@@ -110,6 +110,8 @@ class Template:
         }
         if name in pseudo:
             return pseudo[name]
+        if name.endswith(".Alias"):  # SAM's alias of AutoPublishAlias: the local stack runs the function itself
+            return self.arn(name.removesuffix(".Alias"))
         kind = self.raw["Resources"][name]["Type"]
         if kind == "AWS::Serverless::StateMachine":
             return self.arn(name)  # Ref of a state machine is its ARN

@@ -255,7 +255,7 @@ def test_listing_a_runs_messages_in_a_long_thread_reads_a_few_items(stack, clien
     for index in range(300):  # a long thread after the run, written straight to the table
         stores.threads.add_message(new_message(run.thread_id, MessageCreate(role="user", content=f"later {index}")))
     queries: list[str] = []
-    api_client = bootstrap._client("dynamodb")  # the client ApiFunction reads the table with
+    api_client = bootstrap._made("dynamodb")  # the client ApiFunction reads the table with
     api_client.meta.events.register("before-call.dynamodb.Query", lambda **_: queries.append("query"))
 
     listed = client.beta.threads.messages.list(run.thread_id, run_id=run.id)

@@ -128,3 +128,26 @@ def test_the_events_dead_letter_queue_takes_only_the_stacks_rules_and_secrets_ar
     ]
     text = (ROOT / "template.yaml").read_text()
     assert "${ModelApiKeySecretName}-*" not in text and text.count("${ModelApiKeySecretName}-??????") >= 1
+
+
+def test_the_layer_keeps_botocore_data_of_every_service_the_functions_call():
+    from threadrunner import bootstrap
+
+    makefile = (ROOT / "layers" / "core" / "Makefile").read_text()
+    kept = next(line for line in makefile.splitlines() if line.startswith("SERVICES =")).split("=", 1)[1].split()
+    assert set(bootstrap.SERVICES) <= set(kept)
+    with pytest.raises(AssertionError):
+        bootstrap._Client("s3")  # a service the layer does not keep is refused where the code names it
+
+
+def test_everything_invokes_the_published_alias_so_snapstart_can_apply(template):
+    function = template.raw["Globals"]["Function"]
+    assert function["AutoPublishAlias"] == "live"
+    assert function["SnapStart"] == {"ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}}
+    assert function["Environment"]["Variables"]["SNAPSTART"] == {"Fn::If": ["UseSnapStart", "true", "false"]}
+    machine = template.raw["Resources"]["RunLoopStateMachine"]["Properties"]
+    substitutions = machine["DefinitionSubstitutions"]
+    assert all(value == {"Ref": name.removesuffix("Arn") + ".Alias"} for name, value in substitutions.items())
+    for logical_id in ("ApiFunction", "StartTurnFunction"):
+        variables = template.raw["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+        assert variables["TOOL_FUNCTION_NAME"] == {"Ref": "ToolFunction.Alias"}

@@ -7,7 +7,10 @@ never pay for its import.
 from __future__ import annotations
 
 import functools
+import random
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -20,6 +23,9 @@ from .ports import Stores
 if TYPE_CHECKING:
     from .adapters.responses import ResponsesModelClient
 
+
+SERVICES = ("dynamodb", "events", "lambda", "secretsmanager", "stepfunctions")
+"""The AWS services the functions call: the layer keeps botocore's data of these only (layers/core/Makefile)."""
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -37,10 +43,37 @@ class _Client:
     start), and most invocations use one or two of the five services."""
 
     def __init__(self, service: str) -> None:
+        assert service in SERVICES, service
         self._service = service
 
     def __getattr__(self, name: str) -> Any:
         return getattr(_made(self._service), name)
+
+
+def prepare_snapshot(services: tuple[str, ...], model: bool = False) -> None:
+    """With SnapStart, what a container would do on its first request is done before the snapshot is taken.
+
+    Before the snapshot: the boto3 clients of ``services`` are built (no call is made) and, for the
+    functions that call the model, openai is imported with its adapter (the key is not read: no secret
+    goes into a snapshot). After each restore: ``random`` is seeded again, or every container restored
+    from one snapshot would draw the same retry jitter from the SDKs and retry in step.
+    Without SnapStart, nothing: the work is done when a request needs it.
+    """
+    if not settings().snapstart:
+        return
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot  # the Lambda runtime's
+    except ImportError:
+        return
+
+    def before_snapshot() -> None:
+        for service in services:
+            _made(service)
+        if model:
+            model_client()
+
+    register_before_snapshot(before_snapshot)
+    register_after_restore(random.seed)
 
 
 def stores(project: str) -> Stores:
@@ -83,6 +116,40 @@ def tool_catalogue() -> LambdaToolCatalogue:
     return LambdaToolCatalogue(settings().tool_function_name, _Client("lambda"))
 
 
+@dataclass(frozen=True)
+class Deliveries:
+    """How the event triggers post a user's message: once per delivery id (a Powertools idempotency record, 24 h)."""
+
+    config: Any
+    """The idempotency configuration; each invocation registers its Lambda context on it."""
+    post: Callable[..., dict[str, Any]]
+    """``post(delivery={"delivery_id", "project", "request"})`` (threadrunner.app.deliveries): its summary."""
+
+
+@functools.cache
+def deliveries() -> Deliveries:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    from .app import conversations
+    from .app.deliveries import summary
+    from .app.requests import UserMessageRequested
+    from .domain.user import user_ref
+    from .observability import log_keys
+
+    config = IdempotencyConfig(event_key_jmespath="delivery_id", expires_after_seconds=24 * 3600)
+
+    @idempotent_function(data_keyword_argument="delivery", persistence_store=idempotency_store(), config=config)
+    def post(delivery: dict[str, Any]) -> dict[str, Any]:
+        request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
+        log_keys(project=project, user=user_ref(request.user_id))
+        answer = conversations.post_user_message(
+            stores(project), run_loop_control(), request.user_id, request, settings().run_defaults
+        )
+        return summary(answer)
+
+    return Deliveries(config, post)
+
+
 @functools.cache
 def model_client() -> ResponsesModelClient:
     import openai
@@ -92,10 +159,13 @@ def model_client() -> ResponsesModelClient:
 
     config = settings()
     clients: dict[str, openai.OpenAI] = {}
+    # On the container's client: Powertools' default makes a boto3 session of its own, which loads botocore's
+    # data again.
+    secrets = parameters.SecretsProvider(boto3_client=_Client("secretsmanager"))
 
     def client() -> openai.OpenAI:
         # The key comes from Secrets Manager, cached by Powertools; a rotated key gets a new client.
-        key = str(parameters.get_secret(config.model_api_key_secret, max_age=config.secret_max_age_seconds))
+        key = str(secrets.get(config.model_api_key_secret, max_age=config.secret_max_age_seconds))
         if key not in clients:
             clients.clear()
             clients[key] = openai.OpenAI(

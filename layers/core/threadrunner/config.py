@@ -33,6 +33,8 @@ class Settings(BaseModel):
     """Name of the Secrets Manager secret that holds the provider's API key."""
     tracing_detail: Literal["invocations", "calls"] = Field("invocations", alias="TRACING_DETAIL")
     """``calls`` adds a trace subsegment per AWS call (Powertools Tracer, the X-Ray SDK on every cold start)."""
+    snapstart: bool = Field(False, alias="SNAPSTART")
+    """Whether containers start from a SnapStart snapshot: the entry points then prepare it (bootstrap.snapshot)."""
     model_override: str = Field("", alias="MODEL_OVERRIDE")
     """When set, every model call uses this model instead of the assistant's or run's."""
     model_context_tokens: int = Field(128_000, alias="MODEL_CONTEXT_TOKENS", ge=1024)
