@@ -93,7 +93,7 @@ def direct_round(model: Any, interval: float = 1.0) -> float:
     return time.perf_counter() - started
 
 
-COLD_START_EVENTS = {"ApiFunction": "create-run.json"}
+COLD_START_EVENTS = {"ApiFunction": "create-run.json", "ToolFunction": "run-get-weather-call.json"}
 """The sample each function's cold start is measured on, where it is not the first of its folder: a conversation's
 hot path."""
 
@@ -128,20 +128,24 @@ def cold_starts(stack: LocalStack, python: str, build_dir: Path, rounds: int) ->
 
 
 def print_cold_starts(cases: list[Case], rounds: int) -> None:
-    print(
-        f"Cold starts: a new interpreter imports the built handler and runs its sample event once (median of {rounds}"
-    )
-    print("rounds, every case once per round, side by side; ratio: each round's total over its baseline):")
-    print(f"  {'':42s} {'import':>7s} {'1st call':>9s} {'total':>7s} {'ratio':>6s}  loads openai")
+    print("Cold starts: a new interpreter imports the built handler and runs its sample event once")
+    print(f"(median of {rounds} rounds, every case once per round; ratio: each round's total over its baseline;")
+    print("AWS calls: how many the first call made and the time it waited on them, here on moto):")
+    print(f"  {'':38s} {'import':>7s} {'1st call':>9s} {'total':>7s} {'ratio':>6s} {'AWS calls':>14s}  openai")
     for case in cases:
         figures = (
             f"{case.median(lambda run: run.import_seconds) * 1000:5.0f} ms "
             f"{case.median(lambda run: run.invocation_seconds or 0.0) * 1000:6.0f} ms "
             f"{case.median(lambda run: run.seconds) * 1000:5.0f} ms"
         )
-        ratio = f"{statistics.median(case.ratios):6.2f}" if case.ratios and case.spec is not None else " " * 6
-        openai = ("yes" if "openai" in case.runs[0].loaded else "no") if case.spec is not None else ""
-        print(f"  {case.label:42s} {figures} {ratio}  {openai}")
+        if case.spec is None:
+            print(f"  {case.label:38s} {figures}")
+            continue
+        calls = (
+            f"{case.median(lambda run: run.aws_calls):3.0f} / {case.median(lambda run: run.aws_seconds) * 1000:4.0f} ms"
+        )
+        openai = "yes" if "openai" in case.runs[0].loaded else "no"
+        print(f"  {case.label:38s} {figures} {statistics.median(case.ratios):6.2f} {calls:>14s}  {openai}")
         for run in case.runs:
             if run.error:
                 print(f"    failed: {run.error}")

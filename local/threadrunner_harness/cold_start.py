@@ -40,6 +40,18 @@ spec.loader.exec_module(module)
 imported = time.perf_counter()
 loaded_at_import = sorted(name for name in sys.modules if "." not in name)
 error = None
+aws = [0, 0.0]  # calls to AWS (the local stack here) and the seconds spent waiting on them
+if "botocore.httpsession" in sys.modules:
+    session = sys.modules["botocore.httpsession"].URLLib3Session
+    send = session.send
+    def timed(self, request):
+        began = time.perf_counter()
+        try:
+            return send(self, request)
+        finally:
+            aws[0] += 1
+            aws[1] += time.perf_counter() - began
+    session.send = timed
 if event_file:
     class Context:
         function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
@@ -58,7 +70,7 @@ invoked = time.perf_counter()
 print(json.dumps({
     "import": imported - started, "invocation": invoked - imported if event_file else None,
     "loaded_at_import": loaded_at_import, "loaded": sorted(name for name in sys.modules if "." not in name),
-    "error": error,
+    "aws_calls": aws[0], "aws_seconds": aws[1], "error": error,
 }))
 """
 
@@ -99,6 +111,9 @@ class ColdStart:
     """... and once the probe was done (after the invocation, if any)."""
     error: str | None
     """What the first invocation raised, if it did: a figure of a failing invocation is not the figure."""
+    aws_calls: int = 0
+    """AWS calls the first invocation made (to the local stack's moto, slower than AWS in its region)."""
+    aws_seconds: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -157,6 +172,8 @@ def probe(
         loaded_at_import=frozenset(result["loaded_at_import"]),
         loaded=frozenset(result["loaded"]),
         error=result["error"],
+        aws_calls=result["aws_calls"],
+        aws_seconds=result["aws_seconds"],
     )
 
 

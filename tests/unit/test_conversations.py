@@ -102,3 +102,20 @@ def test_given_a_project_at_its_limit_when_a_user_writes_then_it_is_refused_and_
         )
     thread_id = stores.conversations.get_user("alice").thread_id
     assert stores.conversations.queued(thread_id, 10) == []
+
+
+def test_a_run_created_on_a_users_thread_counts_against_the_users_budget(world, stores):
+    from threadrunner.app import runs
+    from threadrunner.app.requests import RunCreate
+    from threadrunner.domain.budget import Budget, DayUsage, today
+    from threadrunner.domain.common import Usage
+    from threadrunner.errors import BudgetExceeded
+
+    first = _post(stores, "hello")
+    _end(stores, first)
+    world.policy = ProjectPolicy(budget=Budget(daily_tokens_per_user=10))
+    world.days[(today(), "alice")] = DayUsage(usage=Usage(total_tokens=10))
+    with pytest.raises(BudgetExceeded, match="user"):
+        runs.create_run(stores, FakeControl(), None, first.thread_id, RunCreate(assistant_id="asst_1"), DEFAULTS)
+    world.days[(today(), "alice")] = DayUsage(usage=Usage(total_tokens=9))
+    assert runs.create_run(stores, FakeControl(), None, first.thread_id, RunCreate(assistant_id="asst_1"), DEFAULTS)

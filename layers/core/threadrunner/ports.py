@@ -261,7 +261,8 @@ class ProjectStore(Protocol):
     """What the project's operator set for it, and its request counts."""
 
     def get_policy(self) -> ProjectPolicy:
-        """The project's budget, limits and models."""
+        """The project's budget, limits and models, as they were when this store first read them (a store
+        serves one request or one task)."""
         ...
 
     def set_policy(self, policy: ProjectPolicy) -> None: ...

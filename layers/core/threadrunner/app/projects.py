@@ -21,12 +21,19 @@ def limits_of(policy: ProjectPolicy, defaults: RunDefaults) -> ProjectLimits:
     return ProjectLimits.model_validate({**defaults.limits.model_dump(exclude_none=True), **own})
 
 
-def check_budget(stores: Stores, defaults: RunDefaults, user_id: str | None = None) -> None:
-    """Refuse to start a run when the project's (or the user's) committed tokens of today reach its budget."""
+def check_budget(
+    stores: Stores, defaults: RunDefaults, user_id: str | None = None, thread_id: str | None = None
+) -> None:
+    """Refuse to start a run when the project's (or the user's) committed tokens of today reach its budget.
+
+    The user is ``user_id``, or the user of ``thread_id`` (read only when there is a budget per user).
+    """
     budget = budget_of(stores, defaults)
     if budget.daily_tokens is None and budget.daily_tokens_per_user is None:
         return
     day = today()
+    if user_id is None and thread_id is not None and budget.daily_tokens_per_user is not None:
+        user_id = stores.threads.thread_user(thread_id)
     user_today = stores.usage.usage_today(day, user_id) if user_id else None
     problem = over_budget(budget, stores.usage.usage_today(day), user_today)
     if problem:

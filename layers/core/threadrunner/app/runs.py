@@ -85,7 +85,7 @@ def create_run(
     assistant = stores.assistants.get_assistant(body.assistant_id)
     projects.check_model(stores, body.model or assistant.model)
     thread = stores.threads.get_thread(thread_id)
-    projects.check_budget(stores, defaults, stores.threads.thread_user(thread_id))
+    projects.check_budget(stores, defaults, thread_id=thread_id)
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
     active_runs = projects.limits_of(stores.projects.get_policy(), defaults).active_runs

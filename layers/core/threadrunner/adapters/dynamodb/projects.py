@@ -10,17 +10,27 @@ from .table import Table
 
 
 class DynamoDBProjects(Table):
-    """:class:`threadrunner.ports.ProjectStore`."""
+    """:class:`threadrunner.ports.ProjectStore`.
+
+    The policy is read once per instance: the entry points make the stores for one request or one task,
+    which checks the model, the budget and the limits against the same policy.
+    """
+
+    _policy: ProjectPolicy | None = None
 
     def get_policy(self) -> ProjectPolicy:
-        item = self._get(self.keys.policy())
-        if item is not None:
-            return ProjectPolicy.model_validate(fields(item))
-        legacy = self._get(self.keys.legacy_budget())
-        return ProjectPolicy(budget=Budget.model_validate(fields(legacy)) if legacy else None)
+        if self._policy is None:
+            item = self._get(self.keys.policy())
+            if item is not None:
+                self._policy = ProjectPolicy.model_validate(fields(item))
+            else:
+                legacy = self._get(self.keys.legacy_budget())
+                self._policy = ProjectPolicy(budget=Budget.model_validate(fields(legacy)) if legacy else None)
+        return self._policy
 
     def set_policy(self, policy: ProjectPolicy) -> None:
         self._client.put_item(**self._put(self.keys.policy(), "policy", policy.model_dump()))
+        self._policy = policy
 
     def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
         return {i for i in vector_store_ids if self._get(self.keys.vector_store(i)) is not None}
