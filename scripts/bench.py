@@ -169,27 +169,22 @@ def _size(count: int) -> str:
     return f"{count / 1e6:8.2f} MB" if count >= 1e6 else f"{count / 1e3:8.1f} kB"
 
 
-def latency(rounds: int, model_latency: float) -> None:
+def latency(stack: LocalStack, rounds: int, model_latency: float) -> None:
     from openai import OpenAI
 
-    stack = LocalStack(
-        StackConfig(api_port=free_port(), model_latency=model_latency, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"})
-    ).start()
-    try:
-        assert stack.model_server is not None
-        api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
-        model = OpenAI(base_url=stack.model_server.url, api_key=stack.model_server.model.api_key)
-        assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("get_weather")])
-        threadrunner_round(api, assistant.id, stack)  # warm: the handlers' first imports are not the figure
-        ours, executions, transitions, direct = [], [], [], []
-        for _ in range(rounds):
-            observed, duration, count = threadrunner_round(api, assistant.id, stack)
-            ours.append(observed)
-            executions.append(duration)
-            transitions.append(count)
-            direct.append(direct_round(model))
-    finally:
-        stack.stop()
+    assert stack.model_server is not None
+    stack.model_server.model.latency = model_latency
+    api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+    model = OpenAI(base_url=stack.model_server.url, api_key=stack.model_server.model.api_key)
+    assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("get_weather")])
+    threadrunner_round(api, assistant.id, stack)  # warm: the handlers' first imports are not the figure
+    ours, executions, transitions, direct = [], [], [], []
+    for _ in range(rounds):
+        observed, duration, count = threadrunner_round(api, assistant.id, stack)
+        ours.append(observed)
+        executions.append(duration)
+        transitions.append(count)
+        direct.append(direct_round(model))
 
     print(
         f"One-tool conversation (2 model turns), offline model latency {model_latency:g} s, "
@@ -220,24 +215,26 @@ def main() -> None:
     parser.add_argument("--only", choices=["latency", "cold-starts", "sizes"], help="one section")
     args = parser.parse_args()
 
-    if args.only in (None, "latency"):
-        latency(args.rounds, args.latency)
-    if args.only in (None, "cold-starts"):
-        python = lambda_python()
-        if not args.build_dir.is_dir() or python is None:
-            print("Cold starts need the build and python3.12: run `make build` (make bench does).\n")
-        else:
-            stack = LocalStack(
-                samples.configure(
-                    StackConfig(api_port=free_port(), model_latency=0.05, environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
-                )
-            ).start()
-            try:
-                cases = cold_starts(stack, python, args.build_dir, args.cold_rounds)
-            finally:
-                stack.stop()
-            print_cold_starts(cases, args.cold_rounds)
-            print()
+    # One stack for both sections: moto's state is the process's, so a process holds one stack.
+    stack = None
+    if args.only in (None, "latency", "cold-starts"):
+        config = StackConfig(api_port=free_port(), environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
+        stack = LocalStack(samples.configure(config)).start()
+    try:
+        if stack is not None and args.only in (None, "latency"):
+            latency(stack, args.rounds, args.latency)
+        if stack is not None and args.only in (None, "cold-starts"):
+            python = lambda_python()
+            if not args.build_dir.is_dir() or python is None:
+                print("Cold starts need the build and python3.12: run `make build` (make bench does).\n")
+            else:
+                assert stack.model_server is not None
+                stack.model_server.model.latency = 0.05  # the samples' runs end quickly between cases
+                print_cold_starts(cold_starts(stack, python, args.build_dir, args.cold_rounds), args.cold_rounds)
+                print()
+    finally:
+        if stack is not None:
+            stack.stop()
     if args.only in (None, "sizes"):
         if args.build_dir.is_dir():
             print(f"Built artifacts ({args.build_dir}):")
