@@ -2,7 +2,7 @@
 
 Lambda traces every invocation (``Tracing: Active``: init, invocation, the loop's states); with
 ``TRACING_DETAIL=calls`` the Powertools Tracer adds a subsegment per AWS call, at the price of the
-X-Ray SDK (about 0.1 to 0.2 s of every cold start, docs/operations.md), so it is loaded only then.
+X-Ray SDK's import and patching on every cold start (docs/architecture.md), so it is loaded only then.
 Logs are JSON lines with the request id, ``project`` and, where there is one, ``thread_id`` and
 ``run_id``; they never carry message contents, tool arguments or outputs, or keys. Metrics go to
 CloudWatch as EMF under the namespace ``threadrunner`` (docs/operations.md).
