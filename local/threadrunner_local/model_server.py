@@ -4,9 +4,13 @@ It speaks the subset threadrunner uses (``POST /v1/responses`` in background mod
 ``GET /v1/responses/{id}``, ``POST /v1/responses/{id}/cancel``) and decides with
 :mod:`threadrunner_local.model_policy`, a deterministic policy, never a language model.
 A response is ``queued``, then ``in_progress``, and finishes ``latency`` seconds after it
-was created, so callers really poll. Faults can be injected through ``/_offline/faults``
-(HTTP 429, HTTP 500, or a response that ends ``failed``), each for a number of requests and
-optionally only for requests whose text contains a marker, so tests can target one run.
+was created, so callers really poll. It streams as the Responses API does: a create with
+``stream: true`` answers its events (server-sent, each with its ``sequence_number``), and
+``GET /v1/responses/{id}?stream=true&starting_after=N`` resumes them; the text arrives in
+several deltas spread over the latency. Faults can be injected through ``/_offline/faults``
+(HTTP 429, HTTP 500, a response that ends ``failed``, a stream that drops), each for a number
+of requests and optionally only for requests whose text contains a marker, so tests can
+target one run.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from .http_adapter import BodyRefused, LocalHTTPService, read_body
 from .model_policy import decide, formatted
@@ -32,6 +37,7 @@ FAULT_KINDS = {
     "bad_json": ("create",),
     "slow": ("create",),
     "ignore_cancel": ("cancel",),
+    "drop_stream": ("stream",),
 }
 """Each kind of fault, with the requests (``on``) it can hit."""
 
@@ -44,7 +50,8 @@ class Fault:
     * ``http_429`` / ``http_500``: answered with that status instead (``create``, ``retrieve``);
     * ``failed``: the response ends ``failed``; ``bad_json``: its text is not JSON whatever the format;
       ``slow``: it takes ``seconds`` instead of the latency (``create``);
-    * ``ignore_cancel``: the cancel is acknowledged but the response finishes anyway (``cancel``).
+    * ``ignore_cancel``: the cancel is acknowledged but the response finishes anyway (``cancel``);
+    * ``drop_stream``: the stream's connection is cut after ``events`` events, with no end (``stream``).
     """
     times: int = 1
     """How many matching requests it hits."""
@@ -54,6 +61,8 @@ class Fault:
     """``create``, ``retrieve`` or ``cancel``."""
     seconds: float = 0.0
     """For ``slow``: how long the response takes."""
+    events: int = 3
+    """For ``drop_stream``: the events sent before the cut."""
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -75,7 +84,11 @@ class StoredResponse:
     items: list[dict[str, Any]]
     """The conversation up to and including this response's output."""
     fails: bool = False
-    cancelled: bool = False
+    cancelled_at: float | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 def _id(prefix: str) -> str:
@@ -251,9 +264,9 @@ class OfflineModel:
         body = _response_body(response_id, {"model": "gpt-4.1-mini"}, output, (_tokens(user_text), 10), "completed")
         self.keep(StoredResponse(body=body, created=now, finish_at=now, text=user_text, items=history + output))
 
-    def view(self, stored: StoredResponse) -> dict[str, Any]:
-        """The response as a caller sees it now."""
-        now = time.time()
+    def view(self, stored: StoredResponse, at: float | None = None) -> dict[str, Any]:
+        """The response as a caller sees it now (or ``at`` that time)."""
+        now = time.time() if at is None else at
         body = dict(stored.body)
         if stored.cancelled:
             return body | {"status": "cancelled", "output": [], "usage": None}
@@ -268,6 +281,127 @@ class OfflineModel:
                 "error": {"code": "server_error", "message": "The offline model was told to fail."},
             }
         return body
+
+
+DELTAS_PER_TEXT = 6
+"""Into how many deltas a text (or a call's arguments) is cut when it streams."""
+
+
+def _pieces(text: str, count: int = DELTAS_PER_TEXT) -> list[str]:
+    """``text`` in about ``count`` pieces that join back to it, cut after spaces where it has them."""
+    if not text:
+        return []
+    words = re.findall(r"\S*\s*", text)[:-1] or [text]
+    size = -(-len(words) // count)
+    return ["".join(words[start : start + size]) for start in range(0, len(words), size)]
+
+
+def timeline(model: OfflineModel, stored: StoredResponse) -> list[tuple[float, dict[str, Any]]]:
+    """Every event the response streams, with the time it happens, numbered by ``sequence_number``.
+
+    ``response.created`` when it is created, ``response.in_progress`` when it starts, then its output
+    items (added, their text or arguments in deltas, done) spread until it finishes, and the final
+    ``response.completed`` (or ``failed``, ``incomplete``) when it does. A cancelled response streams
+    what happened before the cancel, and no end.
+    """
+    start, span = stored.created, stored.finish_at - stored.created
+    final = model.view(replace(stored, cancelled_at=None), at=stored.finish_at)
+    shown = {key: value for key, value in final.items() if key not in ("output", "usage")}
+    events: list[tuple[float, dict[str, Any]]] = [
+        (start, {"type": "response.created", "response": shown | {"status": "queued", "output": [], "usage": None}}),
+        (
+            start + span * 0.2,
+            {
+                "type": "response.in_progress",
+                "response": shown | {"status": "in_progress", "output": [], "usage": None},
+            },
+        ),
+    ]
+    items: list[dict[str, Any]] = []
+    for index, item in enumerate(final["output"]):
+        if item["type"] == "message":
+            text = "".join(part.get("text", "") for part in item["content"])
+            part = {"type": "output_text", "text": "", "annotations": []}
+            items.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": item | {"status": "in_progress", "content": []},
+                }
+            )
+            items.append(
+                {
+                    "type": "response.content_part.added",
+                    "item_id": item["id"],
+                    "output_index": index,
+                    "content_index": 0,
+                    "part": part,
+                }
+            )
+            for piece in _pieces(text):
+                items.append(
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "delta": piece,
+                    }
+                )
+            items.append(
+                {
+                    "type": "response.output_text.done",
+                    "item_id": item["id"],
+                    "output_index": index,
+                    "content_index": 0,
+                    "text": text,
+                }
+            )
+            items.append(
+                {
+                    "type": "response.content_part.done",
+                    "item_id": item["id"],
+                    "output_index": index,
+                    "content_index": 0,
+                    "part": part | {"text": text},
+                }
+            )
+        elif item["type"] == "function_call":
+            items.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": item | {"status": "in_progress", "arguments": ""},
+                }
+            )
+            for piece in _pieces(item["arguments"], 3):
+                items.append(
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "delta": piece,
+                    }
+                )
+            items.append(
+                {
+                    "type": "response.function_call_arguments.done",
+                    "item_id": item["id"],
+                    "output_index": index,
+                    "arguments": item["arguments"],
+                }
+            )
+        items.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    for position, event in enumerate(items):
+        events.append((start + span * (0.2 + 0.8 * (position + 1) / (len(items) + 1)), event))
+    ending = {"completed": "response.completed", "incomplete": "response.incomplete"}.get(
+        final["status"], "response.failed"
+    )
+    events.append((stored.finish_at, {"type": ending, "response": final}))
+    numbered = [(at, event | {"sequence_number": number}) for number, (at, event) in enumerate(events)]
+    if stored.cancelled_at is not None:
+        return [(at, event) for at, event in numbered if at <= stored.cancelled_at]
+    return numbered
 
 
 def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
@@ -358,6 +492,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                     stored = model.create(body, fault)
                 except LookupError as exc:
                     return self._error(400, str(exc), "previous_response_not_found")
+                if body.get("stream"):
+                    return self._stream(stored, after=-1)
                 return self._send(200, model.view(stored))
             match = re.fullmatch(r"/v1/responses/([^/]+)/cancel", path)
             if match and match.group(1) in model.responses:
@@ -365,7 +501,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 if model.view(stored)["status"] not in ("queued", "in_progress"):
                     return self._error(400, "Only a response that is still running can be cancelled.")
                 fault = model.take_fault("cancel", stored.text)
-                stored.cancelled = not (fault and fault.kind == "ignore_cancel")
+                if not (fault and fault.kind == "ignore_cancel"):
+                    stored.cancelled_at = time.time()
                 return self._send(200, model.view(stored))
             return self._error(404, f"Invalid URL (POST {path})")
 
@@ -378,10 +515,36 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             match = re.fullmatch(r"/v1/responses/([^/]+)", path)
             if match and match.group(1) in model.responses:
                 stored = model.responses[match.group(1)]
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                if query.get("stream") == "true":
+                    return self._stream(stored, after=int(query.get("starting_after", "-1")))
                 if self._fault("retrieve", stored.text):
                     return None
                 return self._send(200, model.view(stored))
             return self._error(404, f"No response found with id '{path.rsplit('/', 1)[-1]}'.")
+
+        def _stream(self, stored: StoredResponse, after: int) -> None:
+            """The response's events after ``after``, each sent when it happens, as server-sent events."""
+            fault = model.take_fault("stream", stored.text)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for sent, (at, event) in enumerate(timeline(model, stored)[after + 1 :]):
+                    if fault and sent == fault.events:
+                        self.close_connection = True  # cut, as a dropped connection is: no last chunk
+                        return
+                    time.sleep(max(0.0, at - time.time()))
+                    if stored.cancelled_at is not None and at > stored.cancelled_at:
+                        break
+                    data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the reader left: the response goes on without it
 
         def _delete(self) -> None:
             if self.path == "/_offline/faults":

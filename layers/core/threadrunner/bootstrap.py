@@ -176,4 +176,4 @@ def model_client() -> ResponsesModelClient:
             )
         return clients[key]
 
-    return ResponsesModelClient(client)
+    return ResponsesModelClient(client, streaming=config.model_streaming)

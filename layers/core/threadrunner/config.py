@@ -39,6 +39,9 @@ class Settings(BaseModel):
     """When set, every model call uses this model instead of the assistant's or run's."""
     model_context_tokens: int = Field(128_000, alias="MODEL_CONTEXT_TOKENS", ge=1024)
     """The context window of the models in use: ``auto`` truncation sends the newest messages that fit it."""
+    model_streaming: bool = Field(True, alias="MODEL_STREAMING")
+    """Responses are created streaming, so runs' streams relay their text as the model writes it; ``false``
+    for a provider that cannot stream background responses (streams then get each text in one delta)."""
     model_max_retries: int = Field(3, alias="MODEL_MAX_RETRIES")
     """Retries of the SDK for 429, 5xx and timeouts, with its exponential backoff."""
     model_timeout_seconds: float = Field(30.0, alias="MODEL_TIMEOUT_SECONDS")

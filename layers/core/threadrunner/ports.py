@@ -15,7 +15,7 @@ from .domain.assistant import Assistant
 from .domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
 from .domain.common import FunctionDefinition, Usage
 from .domain.message import Message
-from .domain.model_turn import ModelTurn, TurnRequest
+from .domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from .domain.pagination import Page, PageRequest
 from .domain.run import Run
 from .domain.run_event import RunEvent
@@ -302,6 +302,12 @@ class ModelClient(Protocol):
     def retrieve(self, response_id: str) -> ModelTurn: ...
 
     def cancel(self, response_id: str) -> ModelTurn: ...
+
+    def events(self, response_id: str, after: int | None = None) -> Iterator[TurnEvent]:
+        """The response's stream from after the event numbered ``after`` (from its start without): the events
+        until it ends, as they happen. Raises :class:`~threadrunner.errors.ModelUnavailable` if the stream
+        cannot be had or breaks; it can be taken up again after the last event seen."""
+        ...
 
 
 class ToolCatalogue(Protocol):

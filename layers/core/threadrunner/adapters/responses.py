@@ -9,19 +9,25 @@ The calls go through the SDK's own request methods (``client.post``/``client.get
 way to any path) and the answer is read into the few fields the loop uses (:class:`_Response`):
 the SDK's typed ``Response`` is a union of hundreds of models whose validators take about 0.4 s to
 build on a cold start, for fields the loop never reads.
+
+With ``streaming`` (``MODEL_STREAMING``, the default) a response is created with ``stream: true``, so
+that runs' streams can follow it (the Responses API streams a background response, and takes its
+stream up again from a sequence number, only when it was created streaming): the create reads the
+stream until the response has started, and leaves it; the response goes on in the background.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+import httpx2
 import openai
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..domain.common import LastError, Usage
-from ..domain.model_turn import FunctionCallRequest, ModelTurn, TurnRequest
+from ..domain.model_turn import FunctionCallRequest, ModelTurn, TurnEvent, TurnRequest
 from ..errors import ModelRateLimited, ModelRequestRejected, ModelUnavailable
 from ..observability import logger
 
@@ -29,12 +35,43 @@ from ..observability import logger
 class ResponsesModelClient:
     """:class:`threadrunner.ports.ModelClient` on ``client.responses``."""
 
-    def __init__(self, client: openai.OpenAI | Callable[[], openai.OpenAI]) -> None:
+    def __init__(self, client: openai.OpenAI | Callable[[], openai.OpenAI], streaming: bool = True) -> None:
         # A factory lets the key be re-read when its cache expires (a rotated secret).
         self._client = client if callable(client) else (lambda: client)
+        self._streaming = streaming
 
     def create(self, request: TurnRequest) -> ModelTurn:
-        return self._call(lambda client: client.post("/responses", body=_create_params(request), cast_to=object))
+        params = _create_params(request)
+        if not self._streaming:
+            return self._call(lambda client: client.post("/responses", body=params, cast_to=object))
+        return self._call(
+            lambda client: _started(
+                client.post(
+                    "/responses",
+                    body=params | {"stream": True},
+                    cast_to=object,
+                    stream=True,
+                    stream_cls=openai.Stream[object],
+                )
+            )
+        )
+
+    def events(self, response_id: str, after: int | None = None) -> Iterator[TurnEvent]:
+        query = {"stream": "true"} | ({"starting_after": str(after)} if after is not None else {})
+        try:
+            stream = self._client().get(
+                f"/responses/{quote(response_id, safe='')}",
+                cast_to=object,
+                options={"params": query},
+                stream=True,
+                stream_cls=openai.Stream[object],
+            )
+            with stream:
+                for event in stream:
+                    yield _event(event)
+        except (openai.APIError, httpx2.HTTPError) as exc:
+            logger.warning("model stream broken", extra={"detail": str(exc)[:500]})
+            raise ModelUnavailable("The model provider's stream broke.") from exc
 
     def retrieve(self, response_id: str) -> ModelTurn:
         return self._call(lambda client: client.get(f"/responses/{quote(response_id, safe='')}", cast_to=object))
@@ -56,7 +93,7 @@ class ResponsesModelClient:
         except openai.RateLimitError as exc:
             logger.warning("model provider rate limiting", extra={"detail": exc.message})
             raise ModelRateLimited("The model provider is rate limiting (HTTP 429).") from exc
-        except openai.APIConnectionError as exc:
+        except (openai.APIConnectionError, httpx2.HTTPError) as exc:  # the second: a stream that broke
             logger.warning("model provider unreachable", extra={"detail": str(exc)})
             raise ModelUnavailable("The model provider could not be reached.") from exc
         except openai.APIStatusError as exc:
@@ -125,6 +162,59 @@ def _text_format(response_format: Any) -> dict[str, Any] | None:
         schema = response_format.get("json_schema", {})
         return {"type": "json_schema", **{k: v for k, v in schema.items() if v is not None}}
     return {"type": response_format["type"]}
+
+
+def _started(stream: openai.Stream[object]) -> object:
+    """The response a create's stream shows once the response has started (or ended), the stream left behind.
+
+    Reading on to ``response.in_progress`` rather than leaving at ``response.created``: a stream cut at
+    its very first event can leave a background response queued for good. A stream that breaks once the
+    response exists still gives the response: it runs in the background, and a second one would cost twice.
+    """
+    latest: object = None
+    try:
+        with stream:
+            for event in stream:
+                if not isinstance(event, dict) or "response" not in event:
+                    continue
+                latest = event["response"]
+                if event.get("type") != "response.created":
+                    break
+    except (openai.APIConnectionError, httpx2.HTTPError):
+        if latest is None:
+            raise
+    if latest is None:
+        raise ModelUnavailable("The model provider's stream ended before the response was created.")
+    return latest
+
+
+_ENDINGS = ("response.completed", "response.failed", "response.incomplete")
+
+
+def _event(raw: object) -> TurnEvent:
+    """A provider's stream event as a run's stream uses it."""
+    event = raw if isinstance(raw, dict) else {}
+    kind, extra = "other", {}
+    match event.get("type"):
+        case "response.output_item.added":
+            item = event.get("item") or {}
+            if item.get("type") in ("message", "function_call"):
+                kind = item["type"]
+                extra = {"call_id": item.get("call_id") or "", "name": item.get("name") or ""}
+        case "response.output_text.delta":
+            kind, extra = "text", {"text": event.get("delta") or ""}
+        case "response.function_call_arguments.delta":
+            kind, extra = "arguments", {"text": event.get("delta") or ""}
+        case ending if ending in _ENDINGS:
+            kind = "ended"
+    return TurnEvent.model_validate(
+        {
+            "sequence_number": event.get("sequence_number", -1),
+            "kind": kind,
+            "output_index": event.get("output_index") or 0,
+        }
+        | extra
+    )
 
 
 class _Lenient(BaseModel):

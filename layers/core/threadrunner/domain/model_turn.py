@@ -64,3 +64,22 @@ class ModelTurn(BaseModel):
     @property
     def is_finished(self) -> bool:
         return self.status not in ("queued", "in_progress")
+
+
+TurnEventKind = Literal["message", "function_call", "text", "arguments", "ended", "other"]
+
+
+class TurnEvent(BaseModel):
+    """One event of a model response's stream, as a run's stream relays it.
+
+    ``message`` / ``function_call``: an output item starts (a call with its ``call_id`` and ``name``);
+    ``text``: a delta of the answer's text; ``arguments``: a delta of the arguments of the call at
+    ``output_index``; ``ended``: the response finished; ``other``: anything else, kept for its number.
+    """
+
+    sequence_number: int
+    kind: TurnEventKind
+    output_index: int = 0
+    text: str = ""
+    call_id: str = ""
+    name: str = ""
