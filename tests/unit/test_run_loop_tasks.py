@@ -19,7 +19,7 @@ from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.model_turn import FunctionCallRequest
 from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.thread import Thread
-from threadrunner.errors import BudgetExceeded, InvalidRequest
+from threadrunner.errors import BudgetExceeded, InvalidRequest, NotFound
 
 SETTINGS = Settings.model_validate({"POLL_WINDOW_SECONDS": "0", "MAX_TOOL_ROUNDS": "2", "MAX_TOOL_CALLS_PER_TURN": "3"})
 CLIENT_TOOL = FunctionTool(function=FunctionDefinition(name="lookup", parameters={"type": "object"}))
@@ -322,6 +322,23 @@ def test_given_a_thread_deleted_under_the_loop_when_failed_then_its_response_is_
     turn = loop.step(RunLoop.fail_run, error=CaughtError(Error="NotFound"))
 
     assert turn.outcome == "stopped" and loop.model.cancelled == [response] and loop.world.responses[response][1]
+
+
+def test_given_a_thread_deleted_while_its_response_was_created_when_started_then_the_response_is_cancelled_and_counted():
+    loop = Loop()
+    create = loop.model.create
+
+    def create_then_delete(request):
+        turn = create(request)
+        loop.stores.threads.delete_thread("thread_1")
+        return turn
+
+    loop.model.create = create_then_delete  # type: ignore[method-assign]
+
+    with pytest.raises(NotFound):
+        loop.step(RunLoop.start_turn)
+    (response,) = loop.model.turns
+    assert loop.model.cancelled == [response] and loop.world.responses[response][1]
 
 
 # announcing --------------------------------------------------------------------------------------------------

@@ -111,9 +111,7 @@ class RunLoop:
             self._stores.runs.set_server_tools(state.thread_id, state.run_id, record.server_tools)
         messages = self._stores.threads.newest_messages(state.thread_id)
         request = conversation.first_turn(record, messages, self._settings.model_context_tokens)
-        turn = self._create(state, record, request)
-        self._stores.runs.set_turn(state.thread_id, state.run_id, turn.id, tool_round=False)
-        return Done(TurnState(response_id=turn.id))
+        return Done(TurnState(response_id=self._begin_turn(state, record, request, tool_round=False)))
 
     def check_turn(self, state: LoopState) -> Done:
         """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
@@ -203,10 +201,10 @@ class RunLoop:
         if missing:
             raise ToolOutputsMissing(f"No output was recorded for the tool calls {', '.join(missing)}.")
         outputs = [ToolOutput(call_id=call.call_id, output=call.output or "") for call in calls]
-        turn = self._create(state, record, conversation.next_turn(record, turn_state.response_id, outputs))
+        request = conversation.next_turn(record, turn_state.response_id, outputs)
+        response_id = self._begin_turn(state, record, request, tool_round=True)
         self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
-        self._stores.runs.set_turn(state.thread_id, state.run_id, turn.id, tool_round=True)
-        return Done(TurnState(response_id=turn.id))
+        return Done(TurnState(response_id=response_id))
 
     def finalize_run(self, state: LoopState) -> Done:
         """Write the assistant's message and its step, and end the run with its usage, in one write."""
@@ -441,6 +439,16 @@ class RunLoop:
             raise
         self._stores.usage.record_response(turn.id, reservation, state.thread_id, state.run_id)
         return turn
+
+    def _begin_turn(self, state: LoopState, record: RunRecord, request: TurnRequest, tool_round: bool) -> str:
+        """Create the turn's response and make it the run's current one; the response's id."""
+        turn = self._create(state, record, request)
+        try:
+            self._stores.runs.set_turn(state.thread_id, state.run_id, turn.id, tool_round=tool_round)
+        except NotFound:  # the thread was deleted while the response was created: nobody else knows of it
+            self._cancel_quietly(turn.id)
+            raise
+        return turn.id
 
     def _cancel_quietly(self, response_id: str) -> None:
         """Stop paying for a response, and count what it used (or, if the provider will not say, its prompt)."""
