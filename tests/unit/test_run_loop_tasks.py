@@ -324,7 +324,7 @@ def test_given_a_thread_deleted_under_the_loop_when_failed_then_its_response_is_
     assert turn.outcome == "stopped" and loop.model.cancelled == [response] and loop.world.responses[response][1]
 
 
-def test_given_a_thread_deleted_while_its_response_was_created_when_started_then_the_response_is_cancelled_and_counted():
+def test_given_a_thread_deleted_while_its_response_was_created_when_started_then_the_response_is_cancelled():
     loop = Loop()
     create = loop.model.create
 
