@@ -157,7 +157,16 @@ def probe(
     python = interpreter or Interpreter()
     paths = json.dumps([str(path) for path in python.paths])
     answer = subprocess.run(
-        [python.executable, *python.flags, "-c", _PROBE, str(source), attribute, str(event_file or ""), paths],
+        [
+            python.executable,
+            *python.flags,
+            "-c",
+            _PROBE,
+            str(source.resolve()),
+            attribute,
+            str(event_file or ""),
+            paths,
+        ],
         capture_output=True,
         text=True,
         env=environment,

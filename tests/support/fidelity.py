@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
-from openai.types.beta import assistant, file_search_tool, thread
+from openai.types.beta import Thread, assistant, file_search_tool, thread
+from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads.runs import RunStep
 from openai.types.shared import response_format_json_schema
 from pydantic import BaseModel
 
@@ -28,6 +31,11 @@ SPARSE: frozenset[type[BaseModel]] = frozenset(
     }
 )
 """Objects the hosted API returned with only the keys the caller set (tool resources, tool options, schemas)."""
+
+
+NEVER_NULL = frozenset({"attachments", "metadata", "tool_resources"})
+"""Fields the SDK types as optional that the hosted API always sent as a list or an object (``[]``, ``{}``):
+programs iterate them (LangChain's agent iterates every message's ``attachments``)."""
 
 
 def problems(model: Any, value: Any, path: str = "$") -> list[str]:
@@ -70,7 +78,23 @@ def _object(model: type[BaseModel], value: Any, path: str) -> list[str]:
             if model not in SPARSE:
                 found.append(f"{path}.{key}: missing")
             continue
+        if value[key] is None and key in NEVER_NULL:
+            found.append(f"{path}.{key}: null where the hosted API always sent a value")
+            continue
         found += problems(field.annotation, value[key], f"{path}.{key}")
+    return found
+
+
+def thread_problems(get: Callable[[str], Any], thread_id: str) -> list[str]:
+    """Every problem of the objects of a thread as the API serves them: the thread, its messages, its runs and
+    their steps. ``get(path)`` answers the decoded body of a GET of ``/v1`` + ``path``."""
+    found = problems(Thread, get(f"/threads/{thread_id}"), "thread")
+    for message in get(f"/threads/{thread_id}/messages?limit=100")["data"]:
+        found += problems(Message, message, f"message {message['id']}")
+    for run in get(f"/threads/{thread_id}/runs?limit=100")["data"]:
+        found += problems(Run, run, f"run {run['id']}")
+        for step in get(f"/threads/{thread_id}/runs/{run['id']}/steps?limit=100")["data"]:
+            found += problems(RunStep, step, f"step {step['id']}")
     return found
 
 

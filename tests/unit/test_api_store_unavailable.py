@@ -1,10 +1,12 @@
-"""A table that cannot be reached during the API key check: 503 in OpenAI's shape, not API Gateway's bare 500.
+"""A table that cannot be reached before the resolver runs (the key check, the project's limits, the idempotency
+records): 503 in OpenAI's shape with the request's id, not API Gateway's bare 500.
 
 The API's real entry point (``threadrunner.api.app.handle``) on the real DynamoDB key store, with a client that
 reaches nothing (a refused loopback port) or is throttled (botocore's stubber)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from typing import Any
@@ -18,6 +20,7 @@ from tests.fakes import FakeCatalogue, FakeControl, fake_stores
 from threadrunner.adapters.dynamodb import DynamoDBApiKeys
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.config import Settings
+from threadrunner.errors import StoreUnavailable
 
 
 class _Context:
@@ -99,3 +102,41 @@ def test_a_reachable_table_without_the_key_answers_401():
         answer = _get_assistants(_deps(client))
     assert answer["statusCode"] == 401
     assert json.loads(answer["body"])["error"]["code"] == "invalid_api_key"
+
+
+class _UnreachableProjects:
+    def get_policy(self) -> Any:
+        raise StoreUnavailable("The service is unavailable; retry shortly.")
+
+
+def test_an_unreachable_table_while_the_projects_limits_are_read_answers_503():
+    client = _client("http://127.0.0.1:1")
+    deps = _deps(client)
+    stores = deps.stores_for("p")
+    deps.stores_for = lambda project: dataclasses.replace(stores, projects=_UnreachableProjects())
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {"Item": {"project": {"S": "p"}}})
+        _assert_unavailable(_get_assistants(deps))
+
+
+def test_an_unreachable_table_while_an_idempotency_record_is_written_answers_503():
+    """A POST with an Idempotency-Key on Powertools' DynamoDB persistence, whose table refuses the record."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    client = _client("http://127.0.0.1:1")
+    deps = _deps(client)
+    store = DynamoDBPersistenceLayer(table_name="threadrunner", key_attr="PK", sort_key_attr="SK", boto3_client=client)
+    deps = dataclasses.replace(deps, idempotency_store=store)
+    event = {
+        "version": "2.0",
+        "rawPath": "/v1/threads",
+        "rawQueryString": "",
+        "body": "{}",
+        "headers": {"authorization": "Bearer sk-some-key", "idempotency-key": "k1", "content-type": "application/json"},
+        "requestContext": {"requestId": "api-gw-1", "http": {"method": "POST", "path": "/v1/threads"}},
+        "isBase64Encoded": False,
+    }
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {"Item": {"project": {"S": "p"}}})
+        stub.add_client_error("put_item", service_error_code="ThrottlingException", http_status_code=400)
+        _assert_unavailable(handle(event, _Context(), deps))  # type: ignore[arg-type]

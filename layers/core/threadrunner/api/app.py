@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -222,7 +223,13 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     ``openai-processing-ms`` is the time the function spent on it.
     """
     started = time.perf_counter()
-    answer = _handle(event, lambda_context, deps)
+    try:
+        answer = _handle(event, lambda_context, deps)
+    except (StoreUnavailable, IdempotencyPersistenceLayerError) as unavailable:
+        # The table failed outside the resolver (key check, limits, idempotency records): else API Gateway would
+        # answer its own bare 500, without a request id.
+        logger.warning("table unavailable", extra={"error": type(unavailable).__name__})
+        answer = _as_answer(errors.from_error(StoreUnavailable("The service is unavailable; retry shortly.")))
     headers = answer.get("headers") or {}
     headers["x-request-id"] = event.get("requestContext", {}).get("requestId") or lambda_context.aws_request_id
     headers["openai-processing-ms"] = str(round((time.perf_counter() - started) * 1000))
@@ -252,10 +259,7 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
             "You didn't provide an API key. You need to provide your API key in an Authorization header using "
             "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         )
-    try:
-        project = deps.project_for(api_key.strip())
-    except StoreUnavailable as unavailable:  # else API Gateway would answer its own bare 500
-        return _as_answer(errors.from_error(unavailable))
+    project = deps.project_for(api_key.strip())
     if project is None:
         return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
     log_keys(project=project, **{f"{kind}_id": value for kind, value in _PATH_IDS.findall(path)})
