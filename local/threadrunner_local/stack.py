@@ -99,13 +99,19 @@ class LocalStack:
         assert self.template is not None
         return self.template.physical("Table")
 
-    def api(self, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
+    def api(
+        self, method: str, path: str, body: Any = None, key: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """One request to the local API with plain HTTP (the extension paths have no SDK methods): status, answer."""
         request = urllib.request.Request(
             self.api_url + path,
             data=json.dumps(body).encode() if body is not None else None,
             method=method,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key or self.config.api_key}"},
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {key or self.config.api_key}",
+                **(headers or {}),
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:

@@ -463,6 +463,29 @@ def test_a_large_answer_is_replayed_and_never_created_twice(client, content):
     assert [m.id for m in client.beta.threads.messages.list(thread.id)] == [first.id]
 
 
+def test_a_queued_users_message_too_large_to_keep_is_never_queued_twice(stack, client, model, marker):
+    """A queued user message has no GET of its own to read it back: a retry is told so, and queues nothing."""
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    user = f"erin-{secrets.token_hex(3)}"
+    model.inject("slow", match=marker, seconds=5, times=1)
+    busy = api_call(stack, "POST", f"/users/{user}/messages", {"assistant_id": assistant.id, "content": marker})[1]
+    content = secrets.token_urlsafe(290_000)  # too big to keep, even packed
+    key = "retry-" + secrets.token_hex(4)
+
+    def post() -> tuple[int, Any]:
+        body = {"assistant_id": assistant.id, "content": content}
+        return api_call(stack, "POST", f"/users/{user}/messages", body, headers={"Idempotency-Key": key})
+
+    (status, first), (again_status, again) = post(), post()
+
+    assert status == 202 and first["object"] == "user.message.queued"
+    assert again_status == 409 and again["error"]["code"] == "idempotency_answer_unavailable"
+    assert first["id"] in again["error"]["message"]
+    client.beta.threads.runs.poll(busy["id"], thread_id=busy["thread_id"])
+    answered = wait_for(lambda: [m for m in client.beta.threads.messages.list(busy["thread_id"]) if m.role == "user"])
+    assert [m.content[0].text.value for m in answered].count(content) == 1
+
+
 # 10: a producer of events acts for the one project it is bound to ------------------------------------------
 
 

@@ -117,6 +117,14 @@ def test_usage_counts_each_response_once_and_ids_are_claimed_once(store):
     assert store.runs.claim_id(thread.id, run.id, "message", "msg_b") == "msg_a"
 
 
+def test_a_runs_messages_are_the_ones_it_wrote_not_the_ids_it_claimed(store):
+    thread, _ = _thread(store, messages=2)
+    run = _run(store, thread)
+    store.runs.claim_id(thread.id, run.id, "message", new_id("msg"))  # a FinalizeRun that a cancel then beat
+
+    assert store.threads.list_messages(thread.id, PageRequest(), run_id=run.id).data == []
+
+
 def test_a_tool_call_is_claimed_at_most_once(store):
     thread, _ = _thread(store)
     run = _run(store, thread)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 
+import pytest
+
 from threadrunner.domain.api_keys import KeyCache
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.run import (
@@ -14,7 +16,7 @@ from threadrunner.domain.run import (
     Run,
     SubmitToolOutputs,
 )
-from threadrunner.domain.run_event import run_event
+from threadrunner.domain.run_event import MAX_REPLY_BYTES, RunEvent, run_event
 
 
 class Clock:
@@ -51,22 +53,30 @@ def _run(**fields) -> Run:
     return Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m", **fields)
 
 
-def test_given_a_long_reply_when_announced_then_the_event_fits_eventbridge_and_points_to_the_message():
+def _eventbridge_size(event: RunEvent) -> int:
+    """An entry's size as EventBridge counts it: its strings' UTF-8 bytes."""
+    return sum(len(value.encode()) for value in event.entry().values())
+
+
+@pytest.mark.parametrize("filler", ["é", "\x1f"])
+def test_given_a_long_reply_when_announced_then_the_event_fits_eventbridge_and_points_to_the_message(filler):
     reply = Message(
-        id="msg_1", created_at=1, thread_id="thread_1", role="assistant", content=text_content("é" * 300_000)
+        id="msg_1", created_at=1, thread_id="thread_1", role="assistant", content=text_content(filler * 300_000)
     )
 
     event = run_event("acme", _run(status="completed"), None, reply)
 
-    assert len(json.dumps(event.entry()).encode()) < 256 * 1024
+    assert _eventbridge_size(event) < 256 * 1024
+    assert len(json.dumps(event.detail.reply, ensure_ascii=False).encode()) <= MAX_REPLY_BYTES + 2
     detail = event.detail
     assert detail.reply_truncated and detail.message_id == "msg_1" and reply.text.startswith(detail.reply or "")
 
 
-def test_given_many_calls_with_long_arguments_when_announced_then_the_event_fits_eventbridge():
+@pytest.mark.parametrize("filler", ["y", "\x01"], ids=["letters", "raw control characters, six bytes each in JSON"])
+def test_given_many_calls_with_long_arguments_when_announced_then_the_event_fits_eventbridge(filler):
     calls = [
         RequiredActionFunctionToolCall(
-            id=f"call_{index}", function=RequiredActionFunction(name="f", arguments=json.dumps({"x": "y" * 10_000}))
+            id=f"call_{index}", function=RequiredActionFunction(name="f", arguments='{"x": "' + filler * 10_000 + '"}')
         )
         for index in range(64)
     ]
@@ -77,6 +87,6 @@ def test_given_many_calls_with_long_arguments_when_announced_then_the_event_fits
 
     event = run_event("acme", run, None, None)
 
-    assert len(json.dumps(event.entry()).encode()) < 256 * 1024
+    assert _eventbridge_size(event) < 256 * 1024
     assert [c.id for c in event.detail.required_action.submit_tool_outputs.tool_calls] == [c.id for c in calls]
     assert len(run.required_action.submit_tool_outputs.tool_calls[0].function.arguments) > 10_000  # the run keeps them

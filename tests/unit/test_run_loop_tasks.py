@@ -358,3 +358,18 @@ def test_given_an_ended_run_when_announced_twice_then_one_event_and_one_count_an
     assert [e.detail_type for e in loop.events.published] == ["threadrunner.run.completed"]
     assert loop.events.published[0].detail.reply == "Done"
     assert {m.name for m in measured} >= {"RunsCompleted", "RunLatency"} and measured_again == ()
+
+
+def test_given_a_cancel_that_beat_finalize_after_it_claimed_the_message_id_when_announced_then_the_event_goes():
+    loop = Loop()
+    response = loop.started()
+    loop.model.finish(response, output_text="Done")
+    loop.step(RunLoop.check_turn)
+    loop.stores.runs.claim_id("thread_1", loop.state.run_id, "message", "msg_never_written")
+    runs.cancel_run(loop.stores, loop.control, "thread_1", loop.state.run_id)
+    loop.step(RunLoop.finalize_run)
+
+    loop.step(RunLoop.announce_run)
+
+    assert loop.run.status == "cancelled"
+    assert [(e.detail_type, e.detail.reply) for e in loop.events.published] == [("threadrunner.run.cancelled", None)]

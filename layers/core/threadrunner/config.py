@@ -48,7 +48,7 @@ class Settings(BaseModel):
     """Timeout of one HTTP request to the provider."""
     tool_outputs_timeout_seconds: int = Field(600, alias="TOOL_OUTPUTS_TIMEOUT_SECONDS", ge=1)
     """How long a run waits in ``requires_action`` for the client's tool outputs before it expires."""
-    max_tool_rounds: int = Field(10, alias="MAX_TOOL_ROUNDS")
+    max_tool_rounds: int = Field(10, alias="MAX_TOOL_ROUNDS", ge=1, le=30)
     """Model turns with function calls one run may take before it fails as runaway."""
     max_tool_calls_per_turn: int = Field(64, alias="MAX_TOOL_CALLS_PER_TURN", ge=1, le=96)
     """Function calls one model turn may make; more fail the run. A turn's step and calls are one DynamoDB

@@ -176,8 +176,13 @@ def _answer_once(request: dict[str, Any]) -> dict[str, Any]:
     if len(packed) <= KEPT_ANSWER_BYTES:
         return {**answer, "body": packed, "packed": True}
     created = json.loads(body)  # too big even packed: keep where the object is read back
-    path = _READ_BACK[created["object"]].format(id=created["id"], thread_id=created.get("thread_id"))
-    return {"statusCode": answer["statusCode"], "read_back": path}
+    path = _READ_BACK.get(created["object"])
+    if path is None:  # an object with no GET of its own (a queued user message): a retry is told, not served twice
+        return {"statusCode": answer["statusCode"], "unkept": {"object": created["object"], "id": created["id"]}}
+    return {
+        "statusCode": answer["statusCode"],
+        "read_back": path.format(id=created["id"], thread_id=created.get("thread_id")),
+    }
 
 
 def _replayed(kept: dict[str, Any], event: dict[str, Any], lambda_context: LambdaContext) -> dict[str, Any]:
@@ -185,6 +190,14 @@ def _replayed(kept: dict[str, Any], event: dict[str, Any], lambda_context: Lambd
     if kept.get("packed"):
         answer = {key: value for key, value in kept.items() if key != "packed"}
         return {**answer, "body": zlib.decompress(base64.b64decode(kept["body"])).decode()}
+    if "unkept" in kept:
+        return _refuse(
+            409,
+            f"The request with this Idempotency-Key succeeded ({kept['unkept']['object']} {kept['unkept']['id']}), "
+            "but its answer was too large to keep for a retry.",
+            code="idempotency_answer_unavailable",
+            param="Idempotency-Key",
+        )
     if "read_back" in kept:
         http = {**event["requestContext"]["http"], "method": "GET", "path": kept["read_back"]}
         read = {**event, "rawPath": kept["read_back"], "body": None, "rawQueryString": ""}

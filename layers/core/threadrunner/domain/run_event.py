@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,15 +26,22 @@ MAX_ARGUMENTS_BYTES = 1024
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:
-    """``text`` cut to ``limit`` UTF-8 bytes at a character boundary, and whether it was cut.
+    """``text`` cut so that it takes at most ``limit`` bytes in the event's JSON, and whether it was cut.
 
     An event holds at most 256 KB: a longer one is refused, and a refused announcement would stall the
-    user's queue.
+    user's queue. The size is the JSON's, not the text's: a control character takes six bytes there.
     """
-    encoded = text.encode("utf-8")
-    if len(encoded) <= limit:
+    if _json_bytes(text) <= limit:
         return text, False
-    return encoded[:limit].decode("utf-8", errors="ignore"), True
+    fits, too_long = 0, min(len(text), limit) + 1  # every character takes at least one byte
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        fits, too_long = (middle, too_long) if _json_bytes(text[:middle]) <= limit else (fits, middle)
+    return text[:fits], True
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")) - 2  # without the quotes
 
 
 class RunEventDetail(BaseModel):

@@ -115,8 +115,10 @@ class DynamoDBThreads(Table):
         if run_id is not None:
             # A run's messages are the ones its record names: a few reads, however long the thread.
             run = self._get(self.keys.run(thread_id, run_id))
-            written = [run["claims"]["message"]] if run and "message" in run.get("claims", {}) else []
-            return paginate([self.get_message(thread_id, message_id) for message_id in written], page)
+            claimed = [run["claims"]["message"]] if run and "message" in run.get("claims", {}) else []
+            # A claimed id may name nothing: a cancel can beat the FinalizeRun that claimed it.
+            found = [self._get(self.keys.message(thread_id, message_id)) for message_id in claimed]
+            return paginate([Message.model_validate(fields(item)) for item in found if item is not None], page)
         items, has_more = self._page(self.keys.thread_pk(thread_id), keys.MESSAGES, page)
         return Page(data=[Message.model_validate(fields(item)) for item in items], has_more=has_more)
 

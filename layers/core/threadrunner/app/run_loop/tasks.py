@@ -276,9 +276,8 @@ class RunLoop:
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
         conversations.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
-            reply = None
-            if "message" in record.claims:
-                reply = self._stores.threads.get_message(state.thread_id, record.claims["message"])
+            written = self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data
+            reply = written[0] if written else None
             self._events.publish(run_event(state.project, run, user_id, reply))
             self._stores.runs.claim_id(state.thread_id, state.run_id, "announced", "yes")
         return Done(TurnState(outcome="failed" if run.status == "failed" else "stopped"), measured)
@@ -326,7 +325,7 @@ class RunLoop:
         stamp = {"failed": "failed_at", "cancelled": "cancelled_at"}.get(status)
         if stamp:
             changes[stamp] = at
-        for step in self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL_STEPS).data:
+        for step in self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL).data:
             if step.status == "in_progress":
                 self._stores.steps.set_step_status(state.thread_id, state.run_id, step.id, step_status, at)
         try:
@@ -499,4 +498,5 @@ def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **field
     )
 
 
-_ALL_STEPS = PageRequest(limit=100, order="asc")
+_ALL = PageRequest(limit=100, order="asc")
+"""Every step of a run, every message of a run: a run has a few."""
