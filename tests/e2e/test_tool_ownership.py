@@ -75,6 +75,26 @@ def test_a_run_can_swap_the_assistants_client_function_for_the_server_tool(clien
     assert run.status == "completed" and [tool.function.name for tool in run.tools] == ["threadrunner:get_weather"]
 
 
+def test_a_tool_choice_can_force_a_server_tool_and_must_name_a_declared_function(client, model, marker):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("get_weather")])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello there, Lisbon ({marker})"}])
+    forced = {"type": "function", "function": {"name": "threadrunner:get_weather"}}
+
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, tool_choice=forced)
+
+    assert run.status == "completed" and run.tool_choice.function.name == "threadrunner:get_weather"
+    first, following = [r for r in model.requests() if r.get("metadata", {}).get("run_id") == run.id]
+    assert first["tool_choice"] == {"type": "function", "name": "get_weather"}  # the name the model knows
+    assert following["tool_choice"] == "auto"  # the answer to the outputs may reply
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.beta.threads.runs.create(
+            thread_id=thread.id,
+            assistant_id=assistant.id,
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},  # not the declared name
+        )
+    assert refused.value.body["param"] == "tool_choice"
+
+
 def test_server_tools_are_checked_when_they_are_declared(client):
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
     thread = client.beta.threads.create()

@@ -72,3 +72,20 @@ def test_given_a_turn_that_continues_a_response_when_reserved_then_the_chained_c
     record.usage = Usage(prompt_tokens=300, completion_tokens=50, total_tokens=350)
     following = next_turn(record, "resp_1", [ToolOutput(call_id="call_1", output="y" * 40)])
     assert reservation_for(following, record.usage) == {"prompt_tokens": 100 + 1 + 10 + 350, "completion_tokens": 1024}
+
+
+def test_given_a_forced_server_tool_when_turns_are_built_then_the_first_forces_it_and_later_ones_may_reply():
+    record = _record(tool_choice={"type": "function", "function": {"name": "threadrunner:get_weather"}})
+
+    first = first_turn(record, Thread(1).newest_first(), context_tokens=128_000)
+    following = next_turn(record, "resp_1", [ToolOutput(call_id="call_1", output="sunny")])
+
+    assert first.tool_choice == {"type": "function", "function": {"name": "get_weather"}}
+    assert following.tool_choice == "auto"
+
+
+def test_given_tool_choice_none_when_turns_are_built_then_every_turn_keeps_it():
+    record = _record(tool_choice="none")
+
+    assert first_turn(record, Thread(1).newest_first(), context_tokens=128_000).tool_choice == "none"
+    assert next_turn(record, "resp_1", []).tool_choice == "none"

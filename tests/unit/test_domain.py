@@ -64,3 +64,17 @@ def test_ids_sort_in_creation_order():
     ids = [new_id("msg") for _ in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == 2000
     assert all(len(i) == len("msg_") + 22 for i in ids)
+
+
+def test_a_tool_choice_naming_an_undeclared_function_is_refused_and_a_declared_one_passes():
+    from threadrunner.domain.common import FunctionDefinition, FunctionTool
+    from threadrunner.domain.server_tools import check_tool_choice
+    from threadrunner.errors import InvalidRequest
+
+    tools = [FunctionTool(function=FunctionDefinition(name="threadrunner:get_weather"))]
+
+    check_tool_choice(tools, {"type": "function", "function": {"name": "threadrunner:get_weather"}})
+    check_tool_choice(tools, "required")
+    with pytest.raises(InvalidRequest) as refused:
+        check_tool_choice(tools, {"type": "function", "function": {"name": "get_weather"}})
+    assert refused.value.param == "tool_choice"

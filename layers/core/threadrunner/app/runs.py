@@ -10,6 +10,7 @@ from ..domain.deployment import RunDefaults
 from ..domain.ids import new_id
 from ..domain.run import Run, TruncationStrategy
 from ..domain.run_record import RunRef
+from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
 from ..errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
 from ..ports import RunLoopControl, Stores, ToolCatalogue
@@ -88,6 +89,7 @@ def create_run(
     projects.check_budget(stores, defaults, thread_id=thread_id)
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
+    check_tool_choice(run.tools, run.tool_choice)
     active_runs = projects.limits_of(stores.projects.get_policy(), defaults).active_runs
     stores.runs.create_run(run, vector_store_ids(stores, thread, assistant), additional, max_active_runs=active_runs)
     start_loop(stores, control, run)

@@ -13,7 +13,7 @@ from .common import CodeInterpreterTool, FileSearchTool, Usage
 from .message import Message
 from .model_turn import InputMessage, ToolOutput, TurnRequest
 from .run_record import RunRecord
-from .server_tools import client_functions
+from .server_tools import client_functions, model_tool_choice
 
 MIN_OUTPUT_TOKENS = 16
 """The smallest ``max_output_tokens`` the Responses API takes."""
@@ -21,7 +21,7 @@ REPLY_ROOM_TOKENS = 4096
 """What ``auto`` truncation leaves free for the reply when the run sets no ``max_completion_tokens``."""
 
 
-def _turn_for(record: RunRecord) -> TurnRequest:
+def _turn_for(record: RunRecord, first: bool) -> TurnRequest:
     run = record.run
     budget = None
     if run.max_completion_tokens is not None:
@@ -35,7 +35,9 @@ def _turn_for(record: RunRecord) -> TurnRequest:
         file_search_vector_store_ids=record.vector_store_ids
         if any(isinstance(tool, FileSearchTool) for tool in run.tools)
         else [],
-        tool_choice=run.tool_choice,
+        # A choice that forces a call holds for the first turn only, as "before responding to the user" meant in
+        # the hosted API: a turn that answers tool outputs may reply, or every turn would call again.
+        tool_choice=model_tool_choice(run.tool_choice) if first else _after_calls(run.tool_choice),
         parallel_tool_calls=run.parallel_tool_calls,
         temperature=run.temperature,
         top_p=run.top_p,
@@ -53,7 +55,7 @@ def first_turn(record: RunRecord, newest_first: Iterable[Message], context_token
     dropping the oldest first, and always the newest one. Messages are read newest first and only as far
     as they are kept, so a long thread costs what its kept part costs.
     """
-    request = _turn_for(record)
+    request = _turn_for(record, first=True)
     strategy = record.run.truncation_strategy
     if strategy.type == "last_messages" and strategy.last_messages is not None:
         kept = list(itertools.islice(newest_first, strategy.last_messages))
@@ -67,6 +69,11 @@ def first_turn(record: RunRecord, newest_first: Iterable[Message], context_token
             kept.append(message)
     request.messages = [InputMessage(role=message.role, text=message.text) for message in reversed(kept)]
     return request
+
+
+def _after_calls(choice: Any) -> Any:
+    """The tool choice of the turns after the first: ``none`` stays ``none``, anything else leaves it to the model."""
+    return "none" if choice == "none" else "auto"
 
 
 def reservation_for(request: TurnRequest, used_so_far: Usage) -> dict[str, int]:
@@ -89,7 +96,7 @@ def _fixed_text(request: TurnRequest) -> str:
 
 def next_turn(record: RunRecord, previous_response_id: str, outputs: list[ToolOutput]) -> TurnRequest:
     """The request that answers a turn's function calls: it continues the previous response."""
-    request = _turn_for(record)
+    request = _turn_for(record, first=False)
     request.previous_response_id = previous_response_id
     request.tool_outputs = outputs
     return request

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..errors import InvalidRequest
 from .common import SERVER_TOOL_PREFIX, AssistantTool, FunctionDefinition, FunctionTool
@@ -67,3 +68,30 @@ def check_tools(tools: Sequence[AssistantTool], catalogue: Mapping[str, Function
             "(a client function and a server tool cannot share a name).",
             param="tools",
         )
+
+
+def check_tool_choice(tools: Sequence[AssistantTool], choice: Any) -> None:
+    """Refuse a ``tool_choice`` that names a function the run does not declare: the model could never call it."""
+    name = _chosen_function(choice)
+    if name is not None and name not in {tool.function.name for tool in tools if isinstance(tool, FunctionTool)}:
+        raise InvalidRequest(
+            f"The tool_choice names the function '{name}', which is not one of the run's tools.",
+            param="tool_choice",
+            code="invalid_tool_choice",
+        )
+
+
+def model_tool_choice(choice: Any) -> Any:
+    """A run's ``tool_choice`` as the model sees it: a server tool under its registry name."""
+    name = _chosen_function(choice)
+    if name is None or not name.startswith(SERVER_TOOL_PREFIX):
+        return choice
+    return {"type": "function", "function": {"name": name.removeprefix(SERVER_TOOL_PREFIX)}}
+
+
+def _chosen_function(choice: Any) -> str | None:
+    if hasattr(choice, "model_dump"):
+        choice = choice.model_dump()
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        return str((choice.get("function") or {}).get("name") or "")
+    return None
