@@ -108,21 +108,27 @@ def lambda_python() -> str | None:
     return answer.stdout.strip() or None
 
 
-def cold_starts(stack: LocalStack, python: str, build_dir: Path, rounds: int) -> list[Case]:
-    """Every function's cold start and the baselines, side by side in each round (threadrunner_harness.cold_start)."""
+def cold_starts(
+    stack: LocalStack, python: str, build_dir: Path, rounds: int, only: set[str] | None = None
+) -> list[Case]:
+    """Every function's (or ``only`` these functions') cold start and the baselines, side by side in each round
+    (threadrunner_harness.cold_start)."""
     assert stack.template is not None
     scratch = ROOT / ".aws-sam" / "coldstart"
     functions = stack.template.functions
     plain = without_bytecode(build_dir, scratch)
     cases = [Case("baseline", None), Case("baseline, build without bytecode", None, build_dir=plain)]
     for logical_id, spec in functions.items():
+        if only and logical_id not in only:
+            continue
         folder = ROOT / "events" / logical_id
         event = folder / COLD_START_EVENTS.get(logical_id, sorted(path.name for path in folder.glob("*.json"))[0])
         cases.append(Case(logical_id, spec, event))
-    api = functions["ApiFunction"]
-    api_event = ROOT / "events" / "ApiFunction" / COLD_START_EVENTS["ApiFunction"]
-    cases.append(Case("ApiFunction, TRACING_DETAIL=calls", api, api_event, environment={"TRACING_DETAIL": "calls"}))
-    cases.append(Case("ApiFunction, build without bytecode", api, api_event, build_dir=plain))
+    if not only:
+        api = functions["ApiFunction"]
+        api_event = ROOT / "events" / "ApiFunction" / COLD_START_EVENTS["ApiFunction"]
+        traced = Case("ApiFunction, TRACING_DETAIL=calls", api, api_event, environment={"TRACING_DETAIL": "calls"})
+        cases += [traced, Case("ApiFunction, build without bytecode", api, api_event, build_dir=plain)]
     measure(cases, python, build_dir, scratch, dict(os.environ), rounds, lambda: samples.reset(stack))
     return cases
 
@@ -213,6 +219,7 @@ def main() -> None:
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
     parser.add_argument("--only", choices=["latency", "cold-starts", "sizes"], help="one section")
+    parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
 
     # One stack for both sections: moto's state is the process's, so a process holds one stack.
@@ -230,7 +237,10 @@ def main() -> None:
             else:
                 assert stack.model_server is not None
                 stack.model_server.model.latency = 0.05  # the samples' runs end quickly between cases
-                print_cold_starts(cold_starts(stack, python, args.build_dir, args.cold_rounds), args.cold_rounds)
+                print_cold_starts(
+                    cold_starts(stack, python, args.build_dir, args.cold_rounds, set(args.functions or ())),
+                    args.cold_rounds,
+                )
                 print()
     finally:
         if stack is not None:

@@ -38,7 +38,9 @@ spec = importlib.util.spec_from_file_location("handler_module", source)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 imported = time.perf_counter()
-loaded_at_import = sorted(name for name in sys.modules if "." not in name)
+def packages():  # the top-level packages, and threadrunner's own modules
+    return sorted(name for name in sys.modules if "." not in name or name.startswith("threadrunner."))
+loaded_at_import = packages()
 error = None
 aws = [0, 0.0]  # calls to AWS (the local stack here) and the seconds spent waiting on them
 if "botocore.httpsession" in sys.modules:
@@ -69,7 +71,7 @@ if event_file:
 invoked = time.perf_counter()
 print(json.dumps({
     "import": imported - started, "invocation": invoked - imported if event_file else None,
-    "loaded_at_import": loaded_at_import, "loaded": sorted(name for name in sys.modules if "." not in name),
+    "loaded_at_import": loaded_at_import, "loaded": packages(),
     "aws_calls": aws[0], "aws_seconds": aws[1], "error": error,
 }))
 """
@@ -106,7 +108,7 @@ class ColdStart:
     invocation_seconds: float | None
     """The first invocation on the sample event; ``None`` for an import alone."""
     loaded_at_import: frozenset[str]
-    """The top-level packages in ``sys.modules`` once the handler was imported."""
+    """The top-level packages in ``sys.modules`` once the handler was imported, and threadrunner's modules."""
     loaded: frozenset[str]
     """... and once the probe was done (after the invocation, if any)."""
     error: str | None

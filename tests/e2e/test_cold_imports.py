@@ -1,5 +1,6 @@
 """What a handler loads when a container starts: functions that never call the model do not import openai (about half
-a second), and none loads the X-Ray SDK unless calls are traced (TRACING_DETAIL=calls)."""
+a second), none loads the X-Ray SDK unless calls are traced (TRACING_DETAIL=calls), and the run loop loads no request
+model of the API."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def test_no_handler_module_imports_openai_or_the_xray_sdk_when_it_loads(tmp_path
         loaded = cold_import(source).loaded
         assert "openai" not in loaded, source
         assert "aws_xray_sdk" not in loaded, source
+        if source.parent.name == "run_loop":
+            assert "threadrunner.app.requests" not in loaded and "threadrunner.api" not in loaded, source
     # The probe notices a module that does: the loop's model client is the one path that imports openai.
     control = tmp_path / "control.py"
     control.write_text("from threadrunner import bootstrap\nbootstrap.model_client()\n")

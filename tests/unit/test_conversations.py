@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import FakeControl, World, fake_stores
-from threadrunner.app import conversations
+from threadrunner.app import conversation_queue, conversations
 from threadrunner.app.requests import UserMessageCreate
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import ProjectLimits, ProjectPolicy
@@ -60,7 +60,7 @@ def test_given_a_busy_thread_when_messages_arrive_then_they_queue_in_order_and_o
         ("user.message.queued", 2),
     ]
     _end(stores, first)
-    follow_up = conversations.drain(stores, FakeControl(), first.thread_id, DEFAULTS)
+    follow_up = conversation_queue.drain(stores, FakeControl(), first.thread_id, DEFAULTS)
 
     assert follow_up is not None
     texts = [m.text for m in stores.threads.list_messages(first.thread_id, PageRequest(order="asc")).data]

@@ -95,24 +95,25 @@ class ApiDeps:
             data_keyword_argument="request", persistence_store=self.idempotency_store, config=config
         )(_answer_once)
 
-    def count_request(self, project: str) -> None:
+    def count_request(self, stores: Stores) -> None:
         """Count the request in the project's minute; :class:`RateLimited` beyond its limit."""
-        limit = self._limits_of(project).requests_per_minute
+        limit = self._limits_of(stores).requests_per_minute
         if limit is None:
             return
         now = time.time()
-        if not self.stores_for(project).projects.count_request(int(now // 60), limit):
+        if not stores.projects.count_request(int(now // 60), limit):
             raise RateLimited(
                 f"Rate limit reached: the project may make {limit} requests per minute.",
                 retry_after_seconds=60 - int(now % 60),
             )
 
-    def _limits_of(self, project: str) -> ProjectLimits:
-        """The project's limits, read at most every POLICY_CACHE_SECONDS: one read per request would double them."""
-        limits, expires = self._limits.get(project, (None, 0.0))
+    def _limits_of(self, stores: Stores) -> ProjectLimits:
+        """The project's limits, read at most every POLICY_CACHE_SECONDS: one read per request would double them.
+        Read on the request's stores, which keep the policy for the route that needs it too."""
+        limits, expires = self._limits.get(stores.project, (None, 0.0))
         if limits is None or time.monotonic() >= expires:
-            limits = projects.limits_of(self.stores_for(project).projects.get_policy(), self.settings.run_defaults)
-            self._limits[project] = (limits, time.monotonic() + POLICY_CACHE_SECONDS)
+            limits = projects.limits_of(stores.projects.get_policy(), self.settings.run_defaults)
+            self._limits[stores.project] = (limits, time.monotonic() + POLICY_CACHE_SECONDS)
         return limits
 
     def project_for(self, api_key: str) -> str | None:
@@ -276,14 +277,15 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
     if project is None:
         return _refuse(401, f"Incorrect API key provided: {redact(api_key.strip())}.", code="invalid_api_key")
     log_keys(project=project, **{f"{kind}_id": value for kind, value in _PATH_IDS.findall(path)})
+    stores = deps.stores_for(project)
     try:
-        deps.count_request(project)
+        deps.count_request(stores)
     except RateLimited as limited:
         return _as_answer(errors.from_error(limited))
     refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
     if refusal is not None:
         return refusal
-    app.append_context(stores=deps.stores_for(project), loop=deps.loop, tools=deps.tools, settings=deps.settings)
+    app.append_context(stores=stores, loop=deps.loop, tools=deps.tools, settings=deps.settings)
     return _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
 
 

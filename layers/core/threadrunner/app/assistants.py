@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from ..domain import server_tools
 from ..domain.assistant import Assistant
-from ..domain.common import AssistantTool, now
+from ..domain.common import now
 from ..domain.ids import new_id
 from ..ports import Stores, ToolCatalogue
 from . import projects
 from .requests import AssistantCreate, AssistantUpdate, given_fields
-
-
-def check_tools(catalogue: ToolCatalogue, tools: Sequence[AssistantTool]) -> None:
-    """Refuse unknown server tools and clashing function names; the catalogue is asked only when server tools
-    are declared."""
-    server_tools.check_tools(tools, catalogue.server_tools() if server_tools.server_tool_names(tools) else {})
+from .tools import check_tools
 
 
 def create_assistant(stores: Stores, catalogue: ToolCatalogue, body: AssistantCreate) -> Assistant:

@@ -1,8 +1,8 @@
 """Per-user conversations: one persistent thread per end user, and a queue so no message is lost.
 
 Every message a user sends goes through the thread's queue (``QUEUE#`` items, in order). After
-queueing, :func:`drain` tries to start one run that moves the oldest queued messages (up to
-:data:`MAX_MESSAGES_PER_RUN`) into the thread and takes the thread's lock, in one write. When a
+queueing, :func:`~threadrunner.app.conversation_queue.drain` tries to start one run that moves the oldest
+queued messages (up to 20) into the thread and takes the thread's lock, in one write. When a
 run is active the write is refused and the messages wait; the loop drains the queue again as
 the run ends (AnnounceRun). So one follow-up run answers every message that arrived while the
 previous run was active, in the order they arrived. A queued message gets its thread message id
@@ -11,6 +11,8 @@ conversation order.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from ..domain.common import now
 from ..domain.deployment import RunDefaults
@@ -21,14 +23,13 @@ from ..domain.run import Run
 from ..domain.thread import Thread
 from ..domain.user import QueuedMessage, QueuedUserMessage, User, UserRecord
 from ..errors import Conflict, NotFound, TooManyActiveRuns
-from ..observability import logger
 from ..ports import RunLoopControl, Stores
-from . import projects, runs, threads
+from . import projects, threads
+from .conversation_queue import drain
 from .messages import new_message
-from .requests import RunCreate, UserMessageCreate
 
-MAX_MESSAGES_PER_RUN = 20
-"""The most queued messages one follow-up run takes; more wait for the run after it."""
+if TYPE_CHECKING:
+    from .requests import UserMessageCreate
 
 
 def post_user_message(
@@ -71,38 +72,6 @@ def post_user_message(
     return QueuedUserMessage(
         id=message.id, thread_id=thread_id, position=waiting.index(message.id) + 1, message=message
     )
-
-
-def drain(
-    stores: Stores, control: RunLoopControl, thread_id: str, defaults: RunDefaults
-) -> tuple[Run, list[str]] | None:
-    """Start a run for the oldest queued messages of an idle thread; ``None`` if none or the thread is busy."""
-    queued = stores.conversations.queued(thread_id, MAX_MESSAGES_PER_RUN)
-    if not queued or stores.threads.active_run_id(thread_id):
-        return None
-    assistant = None
-    for entry in reversed(queued):  # the assistant of the latest message that still exists answers
-        try:
-            assistant = stores.assistants.get_assistant(entry.assistant_id)
-            break
-        except NotFound:
-            continue
-    if assistant is None:
-        logger.error("queued messages wait: none of their assistants exists", extra={"thread_id": thread_id})
-        return None
-    thread = stores.threads.get_thread(thread_id)
-    run = runs.build_run(assistant, thread_id, RunCreate(assistant_id=assistant.id), defaults.model_override)
-    at = now()
-    # A message joins the thread now, after the reply it waited for: new ids keep the thread in order.
-    landed = [
-        entry.message.model_copy(update={"id": new_id("msg"), "created_at": at, "completed_at": at}) for entry in queued
-    ]
-    active_runs = projects.limits_of(stores.projects.get_policy(), defaults).active_runs
-    vector_stores = runs.vector_store_ids(stores, thread, assistant)
-    if not stores.runs.start_queued_run(run, queued, landed, vector_stores, active_runs):
-        return None
-    runs.start_loop(stores, control, run)
-    return run, [entry.message.id for entry in queued]
 
 
 def _thread_of(stores: Stores, user_id: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..domain.common import now
 from ..domain.ids import new_id
 from ..domain.message import (
@@ -13,7 +15,9 @@ from ..domain.message import (
     text_content,
 )
 from ..ports import Stores
-from .requests import MessageCreate
+
+if TYPE_CHECKING:
+    from .requests import MessageCreate
 
 
 def new_message(thread_id: str, body: MessageCreate) -> Message:

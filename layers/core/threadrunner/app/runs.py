@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from ..domain.assistant import Assistant
 from ..domain.common import LastError, now
@@ -15,37 +16,47 @@ from ..domain.thread import Thread
 from ..errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
 from ..ports import RunLoopControl, Stores, ToolCatalogue
 from . import projects
-from .assistants import check_tools
 from .messages import new_message
-from .requests import RunCreate, SubmitToolOutputsRequest
+from .tools import check_tools
+
+if TYPE_CHECKING:
+    from .requests import RunCreate, SubmitToolOutputsRequest
 
 NO_STREAMING = "Streaming is not supported yet: call without stream=true and poll the run."
 
 
-def build_run(assistant: Assistant, thread_id: str, body: RunCreate, model_override: str = "") -> Run:
-    """A queued run: the assistant's settings, with what the request overrides."""
-    instructions = body.instructions if body.instructions is not None else (assistant.instructions or "")
-    if body.additional_instructions:
-        instructions = (
-            f"{instructions}\n\n{body.additional_instructions}" if instructions else body.additional_instructions
-        )
+def build_run(assistant: Assistant, thread_id: str, body: RunCreate | None, model_override: str = "") -> Run:
+    """A queued run: the assistant's settings, with what the request overrides (``None``: nothing, as for the
+    run that answers a user's queued messages)."""
+
+    def given(name: str) -> Any:
+        return getattr(body, name) if body is not None else None
+
+    def given_or(name: str, default: Any) -> Any:
+        value = given(name)
+        return default if value is None else value
+
+    instructions = given_or("instructions", assistant.instructions or "")
+    if given("additional_instructions"):
+        extra = given("additional_instructions")
+        instructions = f"{instructions}\n\n{extra}" if instructions else extra
     return Run(
         id=new_id("run"),
         created_at=now(),
         thread_id=thread_id,
         assistant_id=assistant.id,
-        model=model_override or body.model or assistant.model,
+        model=model_override or given("model") or assistant.model,
         instructions=instructions,
-        tools=body.tools if body.tools is not None else assistant.tools,
-        metadata=body.metadata or {},
-        temperature=body.temperature if body.temperature is not None else assistant.temperature,
-        top_p=body.top_p if body.top_p is not None else assistant.top_p,
-        max_prompt_tokens=body.max_prompt_tokens,
-        max_completion_tokens=body.max_completion_tokens,
-        truncation_strategy=body.truncation_strategy or TruncationStrategy(),
-        response_format=body.response_format if body.response_format is not None else assistant.response_format,
-        tool_choice=body.tool_choice if body.tool_choice is not None else "auto",
-        parallel_tool_calls=body.parallel_tool_calls if body.parallel_tool_calls is not None else True,
+        tools=given_or("tools", assistant.tools),
+        metadata=given("metadata") or {},
+        temperature=given_or("temperature", assistant.temperature),
+        top_p=given_or("top_p", assistant.top_p),
+        max_prompt_tokens=given("max_prompt_tokens"),
+        max_completion_tokens=given("max_completion_tokens"),
+        truncation_strategy=given("truncation_strategy") or TruncationStrategy(),
+        response_format=given_or("response_format", assistant.response_format),
+        tool_choice=given_or("tool_choice", "auto"),
+        parallel_tool_calls=given_or("parallel_tool_calls", True),
     )
 
 

@@ -12,9 +12,9 @@ from ..domain.thread import Thread
 from ..errors import InvalidRequest
 from ..ports import RunLoopControl, Stores, ToolCatalogue
 from . import projects, runs
-from .assistants import check_tools
 from .messages import new_message
 from .requests import RunCreate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
+from .tools import check_tools
 
 
 def create_thread(stores: Stores, body: ThreadCreate) -> Thread:

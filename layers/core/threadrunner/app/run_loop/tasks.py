@@ -46,7 +46,7 @@ from ...domain.server_tools import server_tool_names
 from ...domain.tool_call import ToolCall
 from ...errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
 from ...ports import EventPublisher, ModelClient, RunLoopControl, Stores, ToolCatalogue
-from .. import conversations, projects
+from .. import conversation_queue, projects
 from .state import (
     INVALID_RESPONSE_FORMAT_CODE,
     MAX_TOOL_ROUNDS_CODE,
@@ -274,7 +274,7 @@ class RunLoop:
         # Once per run, for the thread's usage and the run's metrics.
         measured = run_metrics(record) if self._stores.usage.count_thread_usage(run) else ()
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
-        conversations.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
+        conversation_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
             written = self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data
             reply = written[0] if written else None
