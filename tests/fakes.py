@@ -44,6 +44,8 @@ class _Thread:
     user_id: str | None = None
     deleting: bool = False
     usage: Usage = field(default_factory=Usage)
+    begun: set[str] = field(default_factory=set)
+    """The messages and steps a run's stream stored in progress."""
 
 
 @dataclass
@@ -153,11 +155,33 @@ class FakeThreads:
         del self.world.thread(thread_id).messages[message_id]
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
-        messages = sorted(self.world.thread(thread_id).messages.values(), key=lambda m: m.id)
-        return paginate([m for m in messages if run_id is None or m.run_id == run_id], page)
+        entry = self.world.thread(thread_id)
+        messages = sorted(entry.messages.values(), key=lambda m: m.id)
+        if run_id is not None:  # the messages the run's turns claimed, as the table reads them
+            claimed = set(entry.runs[run_id].message_ids) if run_id in entry.runs else set()
+            messages = [m for m in messages if m.id in claimed]
+        return paginate(messages, page)
 
     def newest_messages(self, thread_id: str) -> Iterator[Message]:
         return iter(sorted(self.world.thread(thread_id).messages.values(), key=lambda m: m.id, reverse=True))
+
+
+def _stored(entry: _Thread, item: Message | RunStep) -> Message | RunStep | None:
+    if isinstance(item, Message):
+        return entry.messages.get(item.id)
+    return entry.steps.get((item.run_id, item.id))
+
+
+def _store(entry: _Thread, item: Message | RunStep, begun: bool = False) -> None:
+    """Write a message or a step; ``begun``: in progress, by a run's stream, for the loop to replace."""
+    if isinstance(item, Message):
+        entry.messages[item.id] = item
+    else:
+        entry.steps[(item.run_id, item.id)] = item
+    if begun:
+        entry.begun.add(item.id)
+    else:
+        entry.begun.discard(item.id)
 
 
 class FakeRuns:
@@ -233,10 +257,7 @@ class FakeRuns:
         record.run = Run.model_validate({**record.run.model_dump(), **_plain(changes), "status": status})
         entry = self.world.threads[thread_id]
         for item in puts:
-            if isinstance(item, Message):
-                entry.messages[item.id] = item
-            else:
-                entry.steps[(item.run_id, item.id)] = item
+            _store(entry, item)
         if is_terminal(status):
             self.world.active_runs.discard((thread_id, run_id))
             if entry.active_run_id == run_id:
@@ -272,6 +293,16 @@ class FakeRuns:
     def set_task_token(self, thread_id: str, run_id: str, task_token: str) -> None:
         self.world.record(thread_id, run_id).task_token = task_token
 
+    def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
+        record, entry = self.world.record(thread_id, run_id), self.world.threads[thread_id]
+        if record.run.status != "in_progress" or record.response_id != response_id:
+            return False
+        if any(_stored(entry, item) is not None for item in objects):
+            return False
+        for item in objects:
+            _store(entry, item, begun=True)
+        return True
+
     def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
         return self.world.record(thread_id, run_id).claims.setdefault(slot, candidate)
 
@@ -287,12 +318,14 @@ class FakeSteps:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall], also: Sequence[Message | RunStep] = ()) -> None:
         self.world.record(step.thread_id, step.run_id)
         entry = self.world.threads[step.thread_id]
-        if (step.run_id, step.id) not in entry.steps:  # a retry writes nothing twice
-            entry.steps[(step.run_id, step.id)] = step
-            entry.calls[(step.run_id, step.id)] = [call.model_copy() for call in tool_calls]
+        if any((item.id in entry.begun) is False for item in (step, *also) if _stored(entry, item) is not None):
+            return  # a retry writes nothing twice; only what a stream began is replaced
+        for item in (step, *also):
+            _store(entry, item)
+        entry.calls[(step.run_id, step.id)] = [call.model_copy() for call in tool_calls]
 
     def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep:
         for step in self.list_steps(thread_id, run_id, PageRequest(limit=100, order="asc")).data:

@@ -76,7 +76,7 @@ class ThreadStore(Protocol):
     def delete_message(self, thread_id: str, message_id: str) -> None: ...
 
     def list_messages(self, thread_id: str, page: PageRequest, run_id: str | None = None) -> Page[Message]:
-        """A page of the thread's messages, or of the messages ``run_id`` wrote."""
+        """A page of the thread's messages, or of the messages ``run_id`` wrote (one per model turn with text)."""
         ...
 
     def newest_messages(self, thread_id: str) -> Iterator[Message]:
@@ -154,6 +154,12 @@ class RunStore(Protocol):
         """The token the loop now waits on for the client's tool outputs."""
         ...
 
+    def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
+        """Store the in-progress ``objects`` a run's stream saw the model start (a message and its step, or a
+        ``tool_calls`` step), while the run is ``in_progress`` on ``response_id`` and none of them exists; whether
+        they were stored. The loop's writes of the finished objects replace them."""
+        ...
+
     def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
         """Fix the id of something a run task creates (its message, a turn's step) on the first attempt.
 
@@ -170,9 +176,9 @@ class RunStore(Protocol):
 class StepStore(Protocol):
     """Run steps, and the tool calls of ``tool_calls`` steps."""
 
-    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
-        """Store a run step and, for ``tool_calls`` steps, its calls (a retry writes nothing); NotFound when the run
-        is gone."""
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall], also: Sequence[Message | RunStep] = ()) -> None:
+        """Store a run step and, for ``tool_calls`` steps, its calls, with ``also`` in the same write (a retry
+        writes nothing; a step or message a stream began is replaced); NotFound when the run is gone."""
         ...
 
     def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, Field
 
 from .common import FunctionDefinition, Usage
@@ -34,3 +36,32 @@ class RunRecord(BaseModel):
     """While the run waits for tool outputs: the ``tool_calls`` step whose calls the client answers."""
     claims: dict[str, str] = Field(default_factory=dict)
     """Ids and marks fixed by the first attempt of a task (the message, steps, the announcement)."""
+
+    @property
+    def message_ids(self) -> list[str]:
+        """The messages the run's turns claimed, oldest first (a claimed id may name nothing: a cancel can beat
+        the write)."""
+        return claimed_messages(self.claims)
+
+
+MESSAGE_SLOT = "message:"
+
+
+def claimed_messages(claims: Mapping[str, str]) -> list[str]:
+    """The message ids among a run's claims, oldest first (ids sort by creation time)."""
+    return sorted(value for slot, value in claims.items() if slot.startswith(MESSAGE_SLOT))
+
+
+def message_slot(response_id: str) -> str:
+    """The claim of the message a model turn's text becomes: the loop and a run's stream give it one id."""
+    return MESSAGE_SLOT + response_id
+
+
+def message_step_slot(response_id: str) -> str:
+    """The claim of the ``message_creation`` step of a turn's message."""
+    return f"message_step:{response_id}"
+
+
+def tool_step_slot(response_id: str) -> str:
+    """The claim of the ``tool_calls`` step of a turn's function calls."""
+    return f"step:{response_id}"

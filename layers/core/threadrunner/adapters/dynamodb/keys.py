@@ -38,6 +38,9 @@ HIGHEST = "~"
 MESSAGES, RUNS, QUEUE, ASSISTANTS = "MSG#", "RUN#", "QUEUE#", "ASST#"
 """SK prefixes of the items listed by prefix."""
 
+BEGUN = "begun"
+"""The attribute of a message or step a run's stream stored in progress: the loop's write of it replaces it."""
+
 
 def key(pk: str, sk: str) -> dict[str, Any]:
     """An item's key as the DynamoDB API takes it."""

@@ -16,6 +16,7 @@ from ...domain.user import QueuedMessage
 from ...errors import InvalidTransition, NotFound, TooManyActiveRuns
 from . import keys
 from .codec import fields, plain, reason_codes, to_attributes, usage_of
+from .steps import step_values
 from .table import Table
 
 RUN_BOOKKEEPING = (
@@ -287,7 +288,7 @@ class DynamoDBRuns(Table):
     def _object_put(self, item: Message | RunStep) -> dict[str, Any]:
         if isinstance(item, Message):
             return self._put(self.keys.message(item.thread_id, item.id), "message", item.model_dump())
-        return self._put(self.keys.step(item.thread_id, item.run_id, item.id), "step", item.model_dump())
+        return self._put(self.keys.step(item.thread_id, item.run_id, item.id), "step", step_values(item))
 
     # the loop's bookkeeping ---------------------------------------------------------------------------
 
@@ -310,6 +311,32 @@ class DynamoDBRuns(Table):
 
     def set_task_token(self, thread_id: str, run_id: str, task_token: str) -> None:
         self._update(self.keys.run(thread_id, run_id), "run", run_id, {"task_token": task_token})
+
+    def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
+        writes: list[dict[str, Any]] = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": self.keys.run(thread_id, run_id),
+                    # Only while the run is on this turn: a stream that lags the loop writes nothing stale.
+                    "ConditionExpression": "#status = :in_progress AND response_id = :response_id",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": to_attributes(
+                        {":in_progress": "in_progress", ":response_id": response_id}
+                    ),
+                }
+            }
+        ]
+        for item in objects:
+            put = self._object_put(item)
+            put["ConditionExpression"] = "attribute_not_exists(PK)"  # another stream, or the loop, was first
+            put["Item"][keys.BEGUN] = {"BOOL": True}
+            writes.append({"Put": put})
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        return True
 
     def claim_id(self, thread_id: str, run_id: str, slot: str, candidate: str) -> str:
         try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from ...domain.message import Message
 from ...domain.pagination import Page, PageRequest, paginate
 from ...domain.run_step import RunStep, RunStepStatus, ToolCallsStepDetails
 from ...domain.tool_call import ToolCall
@@ -15,14 +17,23 @@ from .table import Table
 _STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
 
 
+def step_values(step: RunStep) -> dict[str, Any]:
+    """A step as its item holds it: a ``tool_calls`` step without its calls, which are items of their own (the
+    outputs may each be large)."""
+    values = step.model_dump()
+    if isinstance(step.step_details, ToolCallsStepDetails):
+        values["step_details"] = {"type": "tool_calls"}
+    return values
+
+
+# A step (or message) a run's stream began in progress is replaced; a step the loop wrote is not written again.
+_NEW_OR_BEGUN = f"attribute_not_exists(PK) OR {keys.BEGUN} = :true"
+
+
 class DynamoDBSteps(Table):
     """:class:`threadrunner.ports.StepStore`."""
 
-    def put_step(self, step: RunStep, tool_calls: list[ToolCall]) -> None:
-        values = step.model_dump()
-        if isinstance(step.step_details, ToolCallsStepDetails):
-            # The outputs live on the call items, which may each be large.
-            values["step_details"] = {"type": "tool_calls"}
+    def put_step(self, step: RunStep, tool_calls: list[ToolCall], also: Sequence[Message | RunStep] = ()) -> None:
         writes = [
             # Only into a run that is there: a step never lands in a thread deleted under the loop.
             {
@@ -32,11 +43,7 @@ class DynamoDBSteps(Table):
                     "ConditionExpression": "attribute_exists(PK)",
                 }
             },
-            {
-                "Put": self._put(
-                    self.keys.step(step.thread_id, step.run_id, step.id), "step", values, "attribute_not_exists(PK)"
-                )
-            },
+            *(self._replacing(item) for item in (step, *also)),
         ]
         writes += [
             {
@@ -55,6 +62,15 @@ class DynamoDBSteps(Table):
             if reason_codes(exc)[0] == "ConditionalCheckFailed":
                 raise NotFound("run", step.run_id) from exc
             # Else an earlier attempt of the task wrote the step and its calls: they stay as they are.
+
+    def _replacing(self, item: Message | RunStep) -> dict[str, Any]:
+        if isinstance(item, Message):
+            key, kind, values = self.keys.message(item.thread_id, item.id), "message", item.model_dump()
+        else:
+            key, kind, values = self.keys.step(item.thread_id, item.run_id, item.id), "step", step_values(item)
+        put = self._put(key, kind, values, _NEW_OR_BEGUN)
+        put["ExpressionAttributeValues"] = {":true": {"BOOL": True}}
+        return {"Put": put}
 
     def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep:
         for step in self.list_steps(thread_id, run_id, PageRequest(limit=100, order="asc")).data:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...domain.message import Message
 from ...domain.pagination import Page, PageRequest, paginate
+from ...domain.run_record import claimed_messages
 from ...domain.thread import Thread
 from ...errors import NotFound
 from . import keys
@@ -115,8 +116,8 @@ class DynamoDBThreads(Table):
         if run_id is not None:
             # A run's messages are the ones its record names: a few reads, however long the thread.
             run = self._get(self.keys.run(thread_id, run_id))
-            claimed = [run["claims"]["message"]] if run and "message" in run.get("claims", {}) else []
-            # A claimed id may name nothing: a cancel can beat the FinalizeRun that claimed it.
+            claimed = claimed_messages(run.get("claims", {})) if run else []
+            # A claimed id may name nothing: a cancel can beat the task that claimed it.
             found = [self._get(self.keys.message(thread_id, message_id)) for message_id in claimed]
             return paginate([Message.model_validate(fields(item)) for item in found if item is not None], page)
         items, has_more = self._page(self.keys.thread_pk(thread_id), keys.MESSAGES, page)

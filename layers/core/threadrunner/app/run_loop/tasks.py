@@ -30,7 +30,7 @@ from ...domain.run import (
     SubmitToolOutputs,
 )
 from ...domain.run_event import run_event
-from ...domain.run_record import RunRecord
+from ...domain.run_record import RunRecord, message_slot, message_step_slot, tool_step_slot
 from ...domain.run_status import RunStatus
 from ...domain.run_step import (
     FunctionCall,
@@ -220,30 +220,11 @@ class RunLoop:
             problem = conversation.format_problem(run.response_format, turn.output_text)
             if problem:
                 return Done(self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem)))
-        at = now()
         puts: list[Message | RunStep] = []
         if turn.output_text or reason is None:
-            message_id = self._stores.runs.claim_id(state.thread_id, state.run_id, "message", new_id("msg"))
-            puts.append(
-                Message(
-                    id=message_id,
-                    created_at=at,
-                    thread_id=run.thread_id,
-                    role="assistant",
-                    content=text_content(turn.output_text),
-                    assistant_id=run.assistant_id,
-                    run_id=run.id,
-                    status="incomplete" if reason else "completed",
-                    incomplete_details=MessageIncompleteDetails(reason="max_tokens") if reason else None,
-                    incomplete_at=at if reason else None,
-                    completed_at=None if reason else at,
-                )
-            )
-            step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, "message_step", new_id("step"))
-            details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
-            puts.append(_step(run, step_id, details, turn, status="completed", completed_at=at))
+            puts = self._turn_message(state, run, turn, incomplete=reason is not None)
         ending: dict[str, Any] = (
-            {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": at}
+            {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": now()}
         )
         try:
             self._stores.runs.transition_run(
@@ -257,6 +238,30 @@ class RunLoop:
         except InvalidTransition:  # cancelled meanwhile: the cancel wins, and nothing of the answer is written
             return Done(self._stop(state))
         return Done(TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed"))
+
+    def _turn_message(
+        self, state: LoopState, run: Run, turn: ModelTurn, incomplete: bool = False
+    ) -> list[Message | RunStep]:
+        """The message a turn's text becomes and its ``message_creation`` step, finished, under the ids the turn
+        claims (a run's stream may have stored them in progress already)."""
+        at = now()
+        message_id = self._stores.runs.claim_id(state.thread_id, state.run_id, message_slot(turn.id), new_id("msg"))
+        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, message_step_slot(turn.id), new_id("step"))
+        message = Message(
+            id=message_id,
+            created_at=at,
+            thread_id=run.thread_id,
+            role="assistant",
+            content=text_content(turn.output_text),
+            assistant_id=run.assistant_id,
+            run_id=run.id,
+            status="incomplete" if incomplete else "completed",
+            incomplete_details=MessageIncompleteDetails(reason="max_tokens") if incomplete else None,
+            incomplete_at=at if incomplete else None,
+            completed_at=None if incomplete else at,
+        )
+        details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
+        return [message, _step(run, step_id, details, turn, status="completed", completed_at=at)]
 
     def announce_run(self, state: LoopState) -> Done:
         """Start a run for messages queued meanwhile, then put the ended run's event on EventBridge."""
@@ -277,7 +282,7 @@ class RunLoop:
         conversation_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
             written = self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data
-            reply = written[0] if written else None
+            reply = written[-1] if written else None  # the last turn's answer
             self._events.publish(run_event(state.project, run, user_id, reply))
             self._stores.runs.claim_id(state.thread_id, state.run_id, "announced", "yes")
         return Done(TurnState(outcome="failed" if run.status == "failed" else "stopped"), measured)
@@ -328,6 +333,10 @@ class RunLoop:
         for step in self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL).data:
             if step.status == "in_progress":
                 self._stores.steps.set_step_status(state.thread_id, state.run_id, step.id, step_status, at)
+        for message in self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data:
+            if message.status == "in_progress":  # begun by a run's stream, never finished
+                cut = {"incomplete_details": MessageIncompleteDetails(reason=f"run_{status}"), "incomplete_at": at}
+                self._stores.threads.update_message(state.thread_id, message.id, {"status": "incomplete", **cut})
         try:
             self._stores.runs.transition_run(
                 state.thread_id, state.run_id, status, required_action=None, usage=record.usage, **changes
@@ -369,7 +378,9 @@ class RunLoop:
             error = LastError(code=TOO_MANY_TOOL_CALLS_CODE, message=message)
             return TurnState(response_id=turn.id, outcome="failed", last_error=error)
         run = record.run
-        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, f"step:{turn.id}", new_id("step"))
+        # Text the model wrote before its calls is a message of its own, before the calls' step, as it was shown.
+        said = self._turn_message(state, run, turn) if turn.output_text else []
+        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), new_id("step"))
         server_names = set(server_tool_names(run.tools))
         calls = [
             ToolCall(
@@ -388,7 +399,7 @@ class RunLoop:
                 for call in calls
             ]
         )
-        self._stores.steps.put_step(_step(run, step_id, details, turn), calls)
+        self._stores.steps.put_step(_step(run, step_id, details, turn), calls, also=said)
         return TurnState(
             response_id=turn.id,
             outcome="tool_calls",
