@@ -118,8 +118,8 @@ def run_load(stack: LocalStack, users: int, messages_per_user: int = 2, timeout:
     lock = threading.Lock()
     invoke = stack.dispatcher.invoke
 
-    def counting(function: str, event: Any) -> Any:  # every ToolFunction execution, by call id
-        answer = invoke(function, event)
+    def counting(function: str, event: Any, attribute: str | None = None) -> Any:  # ToolFunction runs, by call id
+        answer = invoke(function, event, attribute)
         if isinstance(answer, dict) and answer.get("ran"):
             with lock:
                 executions[answer["call_id"]] += 1

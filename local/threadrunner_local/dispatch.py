@@ -79,9 +79,11 @@ class Dispatcher:
         name = function.split(":")[-1] if function.startswith("arn:") else function
         return self._by_name.get(function) or self._by_name[name]
 
-    def handler(self, function: str) -> Callable[[Any, Any], Any]:
+    def handler(self, function: str, attribute: str | None = None) -> Callable[[Any, Any], Any]:
+        """The function's handler, or another ``attribute`` of its handler's module (another entry point)."""
         spec = self.spec(function)
-        module_name, attribute = spec.handler.rsplit(".", 1)
+        module_name, named = spec.handler.rsplit(".", 1)
+        attribute = attribute or named
         source = spec.code_dir / f"{module_name.replace('.', '/')}.py"
         key = str(source)
         with self._lock:
@@ -95,10 +97,11 @@ class Dispatcher:
                 self._modules[key] = module
         return getattr(self._modules[key], attribute)
 
-    def invoke(self, function: str, event: Any) -> Any:
-        """Call the handler like Lambda does; a raised exception becomes :class:`FunctionError`."""
+    def invoke(self, function: str, event: Any, attribute: str | None = None) -> Any:
+        """Call the handler (or the entry point ``attribute`` of its module) like Lambda does; a raised exception
+        becomes :class:`FunctionError`."""
         spec = self.spec(function)
-        handler = self.handler(function)
+        handler = self.handler(function, attribute)
         context = LambdaContext(
             function_name=spec.name,
             invoked_function_arn=spec.arn,

@@ -27,7 +27,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .http_adapter import BodyRefused, LocalHTTPService, read_body
+from threadrunner.api.http_server import BodyRefused, read_body
+
+from .http_adapter import LocalHTTPService
 from .model_policy import decide, formatted
 
 FAULT_KINDS = {

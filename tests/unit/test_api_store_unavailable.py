@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from tests.fakes import FakeCatalogue, FakeControl, fake_stores
+from tests.fakes import FakeCatalogue, FakeControl, FakeModel, fake_stores
 from threadrunner.adapters.dynamodb import DynamoDBApiKeys
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.config import Settings
@@ -59,6 +59,7 @@ def _deps(client: Any) -> ApiDeps:
         tools=FakeCatalogue(),
         keys=DynamoDBApiKeys("threadrunner", client),
         idempotency_store=None,  # type: ignore[arg-type]  # only POSTs with an Idempotency-Key reach it
+        model=FakeModel,
     )
 
 
@@ -71,7 +72,7 @@ def _get_assistants(deps: ApiDeps) -> dict[str, Any]:
         "requestContext": {"requestId": "api-gw-1", "http": {"method": "GET", "path": "/v1/assistants"}},
         "isBase64Encoded": False,
     }
-    return handle(event, _Context(), deps)  # type: ignore[arg-type]
+    return handle(event, _Context(), deps, 25.0)  # type: ignore[arg-type]
 
 
 def _assert_unavailable(answer: dict[str, Any]) -> None:
@@ -139,4 +140,4 @@ def test_an_unreachable_table_while_an_idempotency_record_is_written_answers_503
     with Stubber(client) as stub:
         stub.add_response("get_item", {"Item": {"project": {"S": "p"}}})
         stub.add_client_error("put_item", service_error_code="ThrottlingException", http_status_code=400)
-        _assert_unavailable(handle(event, _Context(), deps))  # type: ignore[arg-type]
+        _assert_unavailable(handle(event, _Context(), deps, 25.0))  # type: ignore[arg-type]

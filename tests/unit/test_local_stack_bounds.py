@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from threadrunner_local.http_adapter import http_event
+from threadrunner.api.http_server import http_event
 from threadrunner_local.model_policy import decide
 from threadrunner_local.model_server import MAX_REQUESTS, MAX_RESPONSES, OfflineModel, OfflineModelServer
 

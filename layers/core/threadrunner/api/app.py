@@ -29,8 +29,8 @@ from ..domain.api_keys import KeyCache, key_hash, redact
 from ..domain.budget import ProjectLimits
 from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
 from ..observability import log_keys, logger
-from ..ports import ApiKeys, RunLoopControl, Stores, ToolCatalogue
-from . import assistants, errors, runs, server_tools, threads, usage, users
+from ..ports import ApiKeys, ModelClient, RunLoopControl, Stores, ToolCatalogue
+from . import assistants, errors, runs, server_tools, streams, threads, usage, users
 from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -79,6 +79,8 @@ class ApiDeps:
     keys: ApiKeys
     idempotency_store: BasePersistenceLayer
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
+    model: Callable[[], ModelClient]
+    """The model, made on first use: streamed runs follow the responses their loops work on."""
 
     def __post_init__(self) -> None:
         self._limits: dict[str, tuple[ProjectLimits | None, float]] = {}
@@ -230,15 +232,18 @@ def openapi_document() -> str:
     return json.dumps(document)
 
 
-def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) -> dict[str, Any]:
+def handle(
+    event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps, stream_seconds: float
+) -> dict[str, Any]:
     """Answer one API Gateway HTTP API event, with the headers the hosted API put on every answer.
 
     ``x-request-id`` is API Gateway's request id, the ``correlation_id`` of the request's log lines;
-    ``openai-processing-ms`` is the time the function spent on it.
+    ``openai-processing-ms`` is the time the function spent on it. A streamed run's answer has for body an
+    iterator of its events' text, lasting at most ``stream_seconds`` (the entry point writes or joins it).
     """
     started = time.perf_counter()
     try:
-        answer = _handle(event, lambda_context, deps)
+        answer = _handle(event, lambda_context, deps, stream_seconds)
     except (StoreUnavailable, IdempotencyPersistenceLayerError) as unavailable:
         # The table failed outside the resolver (key check, limits, idempotency records): else API Gateway would
         # answer its own bare 500, without a request id.
@@ -254,7 +259,9 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) 
     return {**answer, "headers": headers}
 
 
-def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps) -> dict[str, Any]:
+def _handle(
+    event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps, stream_seconds: float
+) -> dict[str, Any]:
     """The answer itself. The key is checked before anything parses the request."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
@@ -285,15 +292,27 @@ def _handle(event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps)
     refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
     if refusal is not None:
         return refusal
-    app.append_context(stores=stores, loop=deps.loop, tools=deps.tools, settings=deps.settings)
-    return _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
+    app.append_context(
+        stores=stores,
+        loop=deps.loop,
+        tools=deps.tools,
+        settings=deps.settings,
+        model=deps.model,
+        stream_seconds=stream_seconds,
+    )
+    answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
+    events = streams.taken()
+    if events is not None and answer["statusCode"] == 200:
+        answer["body"] = events
+    return answer
 
 
 def _answer(
     event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps, project: str, key: str | None
 ) -> dict[str, Any]:
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
-    if method != "POST" or not key:
+    # A stream's answer is its run's events as they happen: nothing a retry could be given again.
+    if method != "POST" or not key or (not event.get("isBase64Encoded") and streams.wants_stream(event.get("body"))):
         return app.resolve(event, lambda_context)
     # A retried POST with the same key gets the first answer, and creates nothing new.
     deps.idempotency_config.register_lambda_context(lambda_context)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
 from ..domain.deployment import RunDefaults
-from ..ports import RunLoopControl, Stores, ToolCatalogue
+from ..ports import ModelClient, RunLoopControl, Stores, ToolCatalogue
 
 
 def stores(router: APIGatewayHttpRouter) -> Stores:
@@ -30,3 +32,13 @@ def settings(router: APIGatewayHttpRouter) -> Settings:
 
 def run_defaults(router: APIGatewayHttpRouter) -> RunDefaults:
     return settings(router).run_defaults
+
+
+def model(router: APIGatewayHttpRouter) -> Callable[[], ModelClient]:
+    """The model, made on first use: a streamed run follows the response its loop works on."""
+    return router.context["model"]
+
+
+def stream_seconds(router: APIGatewayHttpRouter) -> float:
+    """How long a streamed answer may last on the entry point serving it."""
+    return router.context["stream_seconds"]

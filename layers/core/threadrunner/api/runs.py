@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import runs
 from ..app.requests import RunCreate, RunUpdate, SubmitToolOutputsRequest
+from ..app.run_stream import Snapshot
 from ..domain.run import Run
 from ..domain.run_step import RunStep
-from . import context
+from . import context, streams
 from .params import Cursor, Limit, Order, page
 from .wire import ListObject
 
@@ -29,10 +30,13 @@ def _answer(run: Run) -> Response[Run]:
     return with_poll_hint(run, context.settings(router).poll_after_ms)
 
 
-@router.post("/v1/threads/<thread_id>/runs", summary="Create a run")
-def create_run(thread_id: str, body: Annotated[RunCreate, Body()]) -> Response[Run]:
+@router.post("/v1/threads/<thread_id>/runs", summary="Create a run", responses=streams.run_or_events(Run))
+def create_run(thread_id: str, body: Annotated[RunCreate, Body()]) -> Response[Any]:
     stores, defaults = context.stores(router), context.run_defaults(router)
-    return _answer(runs.create_run(stores, context.loop(router), context.tools(router), thread_id, body, defaults))
+    run = runs.create_run(stores, context.loop(router), context.tools(router), thread_id, body, defaults)
+    if body.stream:
+        return streams.answer(router, thread_id, run.id, first=streams.run_created(run))
+    return _answer(run)
 
 
 @router.get("/v1/threads/<thread_id>/runs", summary="List runs")
@@ -57,13 +61,22 @@ def cancel_run(thread_id: str, run_id: str) -> Response[Run]:
     return _answer(runs.cancel_run(context.stores(router), context.loop(router), thread_id, run_id))
 
 
-@router.post("/v1/threads/<thread_id>/runs/<run_id>/submit_tool_outputs", summary="Submit tool outputs")
+@router.post(
+    "/v1/threads/<thread_id>/runs/<run_id>/submit_tool_outputs",
+    summary="Submit tool outputs",
+    responses=streams.run_or_events(Run),
+)
 def submit_tool_outputs(
     thread_id: str, run_id: str, body: Annotated[SubmitToolOutputsRequest, Body()]
-) -> Response[Run]:
+) -> Response[Any]:
     stores = context.stores(router)
     limit = context.settings(router).max_tool_output_bytes
-    return _answer(runs.submit_tool_outputs(stores, context.loop(router), thread_id, run_id, body, limit))
+    # What the client saw before its outputs: the stream shows what follows them.
+    snapshot = Snapshot.of(stores, thread_id, run_id) if body.stream else None
+    run = runs.submit_tool_outputs(stores, context.loop(router), thread_id, run_id, body, limit)
+    if snapshot is not None:
+        return streams.answer(router, thread_id, run_id, snapshot=snapshot)
+    return _answer(run)
 
 
 @router.get("/v1/threads/<thread_id>/runs/<run_id>/steps", summary="List run steps")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -12,8 +12,9 @@ from ..app import messages, threads
 from ..app.requests import MessageCreate, MessageUpdate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
 from ..domain.message import Message
 from ..domain.run import Run
+from ..domain.stream import StreamEvent
 from ..domain.thread import Thread
-from . import context
+from . import context, streams
 from .params import Cursor, Limit, Order, page
 from .runs import with_poll_hint
 from .wire import Deleted, ListObject
@@ -27,10 +28,13 @@ def create_thread(body: Annotated[ThreadCreate | None, Body()] = None) -> Thread
 
 
 # Registered before /v1/threads/<thread_id>, which would take "runs" for an id.
-@router.post("/v1/threads/runs", summary="Create a thread and run it")
-def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Run]:
+@router.post("/v1/threads/runs", summary="Create a thread and run it", responses=streams.run_or_events(Run))
+def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Any]:
     stores, loop, tools = context.stores(router), context.loop(router), context.tools(router)
-    run = threads.create_thread_and_run(stores, loop, tools, body, context.run_defaults(router))
+    thread, run = threads.create_thread_and_run(stores, loop, tools, body, context.run_defaults(router))
+    if body.stream:
+        first = [StreamEvent("thread.created", thread), *streams.run_created(run)]
+        return streams.answer(router, thread.id, run.id, first=first)
     return with_poll_hint(run, context.settings(router).poll_after_ms)
 
 

@@ -22,8 +22,6 @@ from .tools import check_tools
 if TYPE_CHECKING:
     from .requests import RunCreate, SubmitToolOutputsRequest
 
-NO_STREAMING = "Streaming is not supported yet: call without stream=true and poll the run."
-
 
 def build_run(assistant: Assistant, thread_id: str, body: RunCreate | None, model_override: str = "") -> Run:
     """A queued run: the assistant's settings, with what the request overrides (``None``: nothing, as for the
@@ -90,8 +88,6 @@ def create_run(
     defaults: RunDefaults,
 ) -> Run:
     """Store a queued run built from the assistant and the request, and start its loop."""
-    if body.stream:
-        raise InvalidRequest(NO_STREAMING, param="stream", code="unsupported_parameter")
     if body.tools is not None:
         check_tools(catalogue, body.tools)
     assistant = stores.assistants.get_assistant(body.assistant_id)
@@ -120,8 +116,6 @@ def submit_tool_outputs(
     An output longer than ``max_output_bytes`` (the cap of server tools' outputs) is refused, not cut:
     the client can shorten it knowing what it holds.
     """
-    if body.stream:
-        raise InvalidRequest(NO_STREAMING, param="stream", code="unsupported_parameter")
     for index, output in enumerate(body.tool_outputs):
         size = len(output.output.encode("utf-8", "surrogatepass"))
         if size > max_output_bytes:

@@ -8,6 +8,7 @@ from ..domain.ids import new_id
 from ..domain.pagination import PageRequest
 from ..domain.run import Run
 from ..domain.run_status import ACTIVE
+from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
 from ..errors import InvalidRequest
 from ..ports import RunLoopControl, Stores, ToolCatalogue
@@ -33,13 +34,12 @@ def update_thread(stores: Stores, thread_id: str, body: ThreadUpdate) -> Thread:
 
 def create_thread_and_run(
     stores: Stores, control: RunLoopControl, catalogue: ToolCatalogue, body: ThreadAndRunCreate, defaults: RunDefaults
-) -> Run:
+) -> tuple[Thread, Run]:
     """A new thread and its first run; nothing is written when the request would be refused."""
-    if body.stream:
-        raise InvalidRequest(runs.NO_STREAMING, param="stream", code="unsupported_parameter")
     if body.tools is not None:
         check_tools(catalogue, body.tools)
     assistant = stores.assistants.get_assistant(body.assistant_id)
+    check_tool_choice(body.tools if body.tools is not None else assistant.tools, body.tool_choice)
     projects.check_model(stores, body.model or assistant.model)
     projects.check_budget(stores, defaults)
     thread_body = body.thread or ThreadCreate()
@@ -47,7 +47,7 @@ def create_thread_and_run(
         thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
     thread = create_thread(stores, thread_body)
     run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
-    return runs.create_run(stores, control, catalogue, thread.id, run_body, defaults)
+    return thread, runs.create_run(stores, control, catalogue, thread.id, run_body, defaults)
 
 
 def delete_thread(stores: Stores, control: RunLoopControl, thread_id: str) -> None:

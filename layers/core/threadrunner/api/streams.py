@@ -1,0 +1,109 @@
+"""Runs answered as server-sent events (``stream: true``): the route starts the run, the answer's body follows it.
+
+A route that streams answers ``text/event-stream`` with an empty body and leaves the events here;
+:func:`threadrunner.api.app.handle` makes them the answer's body, an iterator of text chunks (one per
+event), which the entry point writes as they come (the streaming function) or joins (behind API
+Gateway's HTTP API, which only buffers). The run is created, and every 400 answered, before the first
+event, as the hosted API did.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
+
+from ..app.run_stream import RunStream, Snapshot
+from ..domain.run import Run
+from ..domain.stream import StreamEvent
+from . import context
+
+_pending: contextvars.ContextVar[Iterator[str] | None] = contextvars.ContextVar("stream", default=None)
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+"""Keep proxies from holding events back."""
+
+
+def answer(
+    router: APIGatewayHttpRouter,
+    thread_id: str,
+    run_id: str,
+    *,
+    first: Iterable[StreamEvent] = (),
+    snapshot: Snapshot | None = None,
+) -> Response[str]:
+    """The answer of a streaming route: ``first`` events (the thread, the new run), then the run's own."""
+    stream = RunStream(
+        context.stores(router),
+        context.model(router),
+        thread_id,
+        run_id,
+        snapshot,
+        max_seconds=context.stream_seconds(router),
+    )
+    _pending.set(_chain(first, stream))
+    return Response(status_code=200, content_type="text/event-stream", body="", headers=SSE_HEADERS)
+
+
+def run_or_events(model: type[BaseModel]) -> dict[int, Any]:
+    """The OpenAPI answer of a route that streams on ``stream: true``: the object, or its run's events."""
+    return {
+        200: {
+            "description": "The run; with `stream: true`, the run's events as server-sent events",
+            "content": {"application/json": {"model": model}, "text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }
+
+
+def run_created(run: Run) -> list[StreamEvent]:
+    """The first events of a new run: created, and queued."""
+    return [StreamEvent("thread.run.created", run), StreamEvent("thread.run.queued", run)]
+
+
+def _chain(first: Iterable[StreamEvent], stream: RunStream) -> Iterator[str]:
+    yield from encode(first)
+    yield from encode(stream.events())
+
+
+def taken() -> Iterator[str] | None:
+    """The events a route left for this request, once; ``None`` if it did not stream."""
+    events = _pending.get()
+    _pending.set(None)
+    return events
+
+
+def encode(events: Iterable[StreamEvent]) -> Iterator[str]:
+    """Each event as the hosted API wrote it: ``event: <name>`` and ``data: <json>`` (``[DONE]`` for ``done``)."""
+    for event in events:
+        data = event.data
+        if isinstance(data, BaseModel):
+            text = json.dumps(data.model_dump(mode="json"), separators=(",", ":"))
+        elif isinstance(data, str):
+            text = data
+        else:
+            text = json.dumps(data, separators=(",", ":"))
+        yield f"event: {event.event}\ndata: {text}\n\n"
+
+
+def wants_stream(body: str | None) -> bool:
+    """Whether a request's JSON body asks for ``stream: true`` (read before the resolver, which reads it again)."""
+    if not body or '"stream"' not in body:
+        return False
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("stream") is True
+
+
+def joined(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer with a streamed body read to its end: what an entry point that only buffers can return."""
+    body = answer.get("body")
+    if isinstance(body, Iterator):
+        return {**answer, "body": "".join(body)}
+    return answer

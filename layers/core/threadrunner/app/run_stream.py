@@ -1,0 +1,277 @@
+"""A run as the hosted API streamed it: a view of the run, never its driver (docs/streaming.md).
+
+The run loop moves the run; a stream reads the run's records and, while the loop waits on a model
+response, follows that response's own stream (the Responses API streams a background response and
+takes it up again after a sequence number) to relay its text and its calls' arguments as they come.
+When the model starts a message or a call, the stream stores it in progress under the id the loop
+will give it (one claim per response), so every object an event carries is what a GET of it returns
+then; the loop's write of the finished object replaces it. A client that goes away stops only the
+stream: the run goes on and can be polled.
+
+Events, in the hosted API's order: ``thread.run.<status>`` as the run moves, ``thread.run.step.created``
+/ ``in_progress`` / ``delta`` / ``completed`` (or ``failed``, ``cancelled``, ``expired``),
+``thread.message.created`` / ``in_progress`` / ``delta`` / ``completed`` (or ``incomplete``), and, when
+the run waits for tool outputs or ends, that run event and ``done``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+
+from ..domain.common import now
+from ..domain.ids import new_id
+from ..domain.message import Message
+from ..domain.model_turn import TurnEvent
+from ..domain.pagination import PageRequest
+from ..domain.run import Run
+from ..domain.run_record import RunRecord, message_slot, message_step_slot, tool_step_slot
+from ..domain.run_step import MessageCreation, MessageCreationStepDetails, RunStep, ToolCallsStepDetails
+from ..domain.stream import DONE, StreamEvent, call_arguments, call_started, error_event, message_delta
+from ..errors import ModelUnavailable, NotFound
+from ..observability import logger
+from ..ports import ModelClient, Stores
+
+_ALL = PageRequest(limit=100, order="asc")
+"""Every step and every message of a run: a run has a few."""
+
+_STREAM_RETRIES = 3
+"""How often a broken model stream is taken up again (after its last event) before the records alone are shown."""
+
+
+@dataclass
+class _Shown:
+    """What the client was shown of an object: its status, and for a message the text its deltas carried."""
+
+    status: str
+    text: str = ""
+    streaming: bool = False
+    """A message whose text this stream relays from the model as it comes."""
+
+
+@dataclass
+class Snapshot:
+    """What a client already knows of a run when its stream starts: nothing for a new run; for tool outputs
+    just submitted, the run as it waited, with its steps, messages and the response that asked for them."""
+
+    run_status: str = "queued"
+    objects: dict[str, _Shown] = field(default_factory=dict)
+    responses: set[str] = field(default_factory=set)
+    """The responses whose events the client has had."""
+
+    @classmethod
+    def of(cls, stores: Stores, thread_id: str, run_id: str) -> Snapshot:
+        record = stores.runs.get_run_record(thread_id, run_id)
+        objects = {step.id: _Shown(step.status) for step in stores.steps.list_steps(thread_id, run_id, _ALL).data}
+        messages = stores.threads.list_messages(thread_id, _ALL, run_id=run_id).data
+        objects |= {message.id: _Shown(message.status, message.text) for message in messages}
+        return cls(record.run.status, objects, {record.response_id} if record.response_id else set())
+
+
+class RunStream:
+    """The events of one run from a snapshot on, until the run waits for tool outputs or ends (or ``max_seconds``).
+
+    Parameters
+    ----------
+    model
+        Made on first use: the model's stream of the response the loop works on. ``None`` shows the records only.
+    """
+
+    def __init__(
+        self,
+        stores: Stores,
+        model: Callable[[], ModelClient] | None,
+        thread_id: str,
+        run_id: str,
+        snapshot: Snapshot | None = None,
+        max_seconds: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stores, self._model = stores, model
+        self._thread_id, self._run_id = thread_id, run_id
+        self._known = snapshot or Snapshot()
+        self._sleep, self._clock = sleep, clock
+        self._deadline = clock() + max_seconds
+        self._calls: dict[int, int] = {}
+        """The index in its step of each call the model is making, by the call's place in the response's output."""
+        self._message_of: dict[int, str] = {}
+        """The message of each output item the model writes text into, by its place in the output."""
+
+    def events(self) -> Iterator[StreamEvent]:
+        """The events as they happen; the last is ``done``, unless the stream broke (``error``) or ran too long."""
+        try:
+            yield from self._events()
+        except NotFound:  # the thread was deleted under the stream
+            yield error_event("The run's thread was deleted.", code="not_found")
+        except Exception:
+            logger.exception("run stream failed", extra={"run_id": self._run_id})
+            yield error_event("The stream broke; the run goes on, poll it.")
+
+    def _events(self) -> Iterator[StreamEvent]:
+        pause = 0.1
+        while self._clock() < self._deadline:
+            record = self._stores.runs.get_run_record(self._thread_id, self._run_id)
+            shown = list(self._records(record))
+            yield from shown
+            run = record.run
+            if run.status != self._known.run_status:
+                self._known.run_status = run.status
+                shown.append(StreamEvent(f"thread.run.{run.status}", run))
+                yield shown[-1]
+            if run.status == "requires_action" or run.is_terminal:
+                yield DONE
+                return
+            response_id = record.response_id
+            if run.status == "in_progress" and response_id and response_id not in self._known.responses:
+                self._known.responses.add(response_id)
+                if self._model is not None:
+                    yield from self._follow(record, response_id)
+                    continue  # what the loop made of the response, at once
+            pause = 0.1 if shown else min(pause * 1.5, 1.0)
+            self._sleep(pause)
+
+    # the records -------------------------------------------------------------------------------------
+
+    def _records(self, record: RunRecord) -> Iterator[StreamEvent]:
+        """Events for the steps and messages that appeared or moved since the client last saw them, in order."""
+        messages = {
+            m.id: m for m in self._stores.threads.list_messages(self._thread_id, _ALL, run_id=self._run_id).data
+        }
+        for step in self._stores.steps.list_steps(self._thread_id, self._run_id, _ALL).data:
+            created = step.id not in self._known.objects
+            if created:
+                self._known.objects[step.id] = _Shown("")
+                yield StreamEvent("thread.run.step.created", step)
+            if isinstance(step.step_details, MessageCreationStepDetails):
+                message = messages.get(step.step_details.message_creation.message_id)
+                if message is not None:
+                    yield from self._message(message)
+            shown = self._known.objects[step.id]
+            if shown.status != step.status:
+                shown.status = step.status
+                yield StreamEvent(f"thread.run.step.{step.status}", step)
+
+    def _message(self, message: Message) -> Iterator[StreamEvent]:
+        shown = self._known.objects.get(message.id)
+        if shown is None:
+            # The stream did not see it begin (the model's stream could not be had): shown as it began, then whole.
+            shown = self._known.objects[message.id] = _Shown("in_progress")
+            unfinished: dict[str, object] = {
+                "status": "in_progress",
+                "content": [],
+                "completed_at": None,
+                "incomplete_at": None,
+            }
+            begun = message.model_copy(update=unfinished | {"incomplete_details": None})
+            yield StreamEvent("thread.message.created", begun)
+            yield StreamEvent("thread.message.in_progress", begun)
+        if message.status == "in_progress" or shown.status == message.status:
+            return
+        text = message.text
+        if text.startswith(shown.text) and len(text) > len(shown.text):
+            yield message_delta(message.id, text[len(shown.text) :])  # what the deltas did not carry
+        elif text != shown.text:
+            logger.warning("run stream relayed other text than stored", extra={"message_id": message.id})
+        shown.status, shown.text, shown.streaming = message.status, text, False
+        yield StreamEvent(f"thread.message.{message.status}", message)
+
+    # the model's stream --------------------------------------------------------------------------------
+
+    def _follow(self, record: RunRecord, response_id: str) -> Iterator[StreamEvent]:
+        """Relay the response's stream until it ends; a broken stream is taken up after its last event."""
+        assert self._model is not None
+        after: int | None = None
+        self._calls, self._message_of = {}, {}
+        for attempt in range(_STREAM_RETRIES + 1):
+            try:
+                for event in self._model().events(response_id, after):
+                    after = event.sequence_number if event.sequence_number >= 0 else after
+                    yield from self._relay(record, response_id, event)
+                    if event.kind == "ended" or self._clock() >= self._deadline:
+                        return
+                return
+            except ModelUnavailable:
+                if attempt == _STREAM_RETRIES:
+                    return  # the records tell the rest
+                self._sleep(0.2 * 2**attempt)
+
+    def _relay(self, record: RunRecord, response_id: str, event: TurnEvent) -> Iterator[StreamEvent]:
+        if event.kind == "message":
+            yield from self._begin_message(record, response_id, event.output_index)
+        elif event.kind == "text" and event.output_index in self._message_of:
+            message_id = self._message_of[event.output_index]
+            shown = self._known.objects[message_id]
+            if shown.streaming and event.text:
+                shown.text += event.text
+                yield message_delta(message_id, event.text)
+        elif event.kind == "function_call":
+            step_id = yield from self._begin_calls(record, response_id)
+            index = self._calls.setdefault(event.output_index, len(self._calls))
+            yield call_started(step_id, index, event.call_id, event.name)
+        elif event.kind == "arguments" and event.output_index in self._calls:
+            step_id = record.claims[tool_step_slot(response_id)]
+            yield call_arguments(step_id, self._calls[event.output_index], event.text)
+
+    def _begin_message(self, record: RunRecord, response_id: str, output_index: int) -> Iterator[StreamEvent]:
+        run = record.run
+        message_id = self._claim(record, message_slot(response_id), "msg")
+        step_id = self._claim(record, message_step_slot(response_id), "step")
+        at = now()
+        message = Message(
+            id=message_id,
+            created_at=at,
+            thread_id=run.thread_id,
+            role="assistant",
+            content=[],
+            status="in_progress",
+            assistant_id=run.assistant_id,
+            run_id=run.id,
+        )
+        details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
+        step = _begun_step(run, step_id, details, at)
+        self._stores.runs.begin_output(self._thread_id, self._run_id, response_id, [step, message])
+        stored = self._stores.threads.get_message(self._thread_id, message_id)
+        if stored.status != "in_progress":
+            return  # the loop was faster: the records show it whole
+        self._message_of[output_index] = message_id
+        yield from self._shown_begun(self._stores.steps.get_step(self._thread_id, self._run_id, step_id))
+        if message_id not in self._known.objects:
+            self._known.objects[message_id] = _Shown("in_progress", streaming=True)
+            yield StreamEvent("thread.message.created", stored)
+            yield StreamEvent("thread.message.in_progress", stored)
+
+    def _begin_calls(self, record: RunRecord, response_id: str) -> Generator[StreamEvent, None, str]:
+        """The response's ``tool_calls`` step, begun at its first call; its id."""
+        step_id = self._claim(record, tool_step_slot(response_id), "step")
+        if step_id not in self._known.objects:
+            step = _begun_step(record.run, step_id, ToolCallsStepDetails(tool_calls=[]), now())
+            self._stores.runs.begin_output(self._thread_id, self._run_id, response_id, [step])
+            yield from self._shown_begun(self._stores.steps.get_step(self._thread_id, self._run_id, step_id))
+        return step_id
+
+    def _shown_begun(self, step: RunStep) -> Iterator[StreamEvent]:
+        if step.id in self._known.objects:
+            return
+        self._known.objects[step.id] = _Shown(step.status)
+        yield StreamEvent("thread.run.step.created", step)
+        if step.status == "in_progress":
+            yield StreamEvent("thread.run.step.in_progress", step)
+
+    def _claim(self, record: RunRecord, slot: str, prefix: str) -> str:
+        if slot not in record.claims:
+            record.claims[slot] = self._stores.runs.claim_id(self._thread_id, self._run_id, slot, new_id(prefix))
+        return record.claims[slot]
+
+
+def _begun_step(run: Run, step_id: str, details: MessageCreationStepDetails | ToolCallsStepDetails, at: int) -> RunStep:
+    return RunStep(
+        id=step_id,
+        created_at=at,
+        run_id=run.id,
+        assistant_id=run.assistant_id,
+        thread_id=run.thread_id,
+        type=details.type,
+        step_details=details,
+    )
