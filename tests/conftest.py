@@ -68,10 +68,11 @@ class OfflineModelControl:
         with urllib.request.urlopen(request) as answer:
             return json.loads(answer.read())
 
-    def inject(self, kind: str, match: str, times: int = 1, on: str = "create", seconds: float = 0.0) -> None:
-        self._call(
-            "POST", "/_offline/faults", {"kind": kind, "match": match, "times": times, "on": on, "seconds": seconds}
-        )
+    def inject(
+        self, kind: str, match: str, times: int = 1, on: str = "create", seconds: float = 0.0, events: int = 3
+    ) -> None:
+        fault = {"kind": kind, "match": match, "times": times, "on": on, "seconds": seconds, "events": events}
+        self._call("POST", "/_offline/faults", fault)
 
     def requests(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_offline/requests")["requests"]  # type: ignore[no-any-return]

@@ -289,7 +289,7 @@ DELTAS_PER_TEXT = 6
 """Into how many deltas a text (or a call's arguments) is cut when it streams."""
 
 
-def _pieces(text: str, count: int = DELTAS_PER_TEXT) -> list[str]:
+def text_pieces(text: str, count: int = DELTAS_PER_TEXT) -> list[str]:
     """``text`` in about ``count`` pieces that join back to it, cut after spaces where it has them."""
     if not text:
         return []
@@ -340,7 +340,7 @@ def timeline(model: OfflineModel, stored: StoredResponse) -> list[tuple[float, d
                     "part": part,
                 }
             )
-            for piece in _pieces(text):
+            for piece in text_pieces(text):
                 items.append(
                     {
                         "type": "response.output_text.delta",
@@ -376,7 +376,7 @@ def timeline(model: OfflineModel, stored: StoredResponse) -> list[tuple[float, d
                     "item": item | {"status": "in_progress", "arguments": ""},
                 }
             )
-            for piece in _pieces(item["arguments"], 3):
+            for piece in text_pieces(item["arguments"], 3):
                 items.append(
                     {
                         "type": "response.function_call_arguments.delta",

@@ -1,0 +1,271 @@
+"""Runs streamed as server-sent events through the unmodified openai SDK, as the hosted API streamed them.
+
+A stream is a view of a run (docs/streaming.md): the run loop drives the run; the stream follows its
+records and relays the model's text and arguments as the model writes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from openai import AssistantEventHandler, AsyncAssistantEventHandler, AsyncOpenAI
+
+from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, reply, server_tool, slow_run
+from threadrunner_local.model_server import text_pieces
+
+RUN_ENDINGS = {"thread.run.completed", "thread.run.failed", "thread.run.cancelled", "thread.run.expired"}
+
+
+class Recorder(AssistantEventHandler):
+    """Every event the SDK's helper saw, and the text it was given delta by delta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Any] = []
+        self.text = ""
+
+    def on_event(self, event: Any) -> None:
+        self.events.append(event)
+
+    def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        self.text += delta.value or ""
+
+    @property
+    def names(self) -> list[str]:
+        return [event.event for event in self.events]
+
+
+def _assistant(client: Any, tools: list[dict[str, Any]] | None = None) -> Any:
+    return client.beta.assistants.create(model="gpt-4.1-mini", instructions="Be helpful.", tools=tools or [])
+
+
+def test_a_streamed_run_comes_in_the_hosted_apis_order_token_by_token_and_shows_what_a_get_shows(client):
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Tell me a story about a lighthouse."}])
+
+    with client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, stream=True) as stream:
+        events = list(stream)
+
+    names = [event.event for event in events]
+    deltas = [event.data.delta.content[0].text.value for event in events if event.event == "thread.message.delta"]
+    assert [name for name in names if name != "thread.message.delta"] == [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+    ]
+    assert len(deltas) > 1  # relayed as the model wrote them, not in one piece when it was done
+    message = reply(client, thread)
+    assert "".join(deltas) == message.content[0].text.value
+    by_name = {event.event: event.data for event in events}
+    # Each object is what a GET of it returns at that moment: the ended ones still are.
+    assert by_name["thread.message.completed"] == message
+    step = client.beta.threads.runs.steps.retrieve(
+        by_name["thread.run.step.completed"].id, thread_id=thread.id, run_id=by_name["thread.run.completed"].id
+    )
+    assert by_name["thread.run.step.completed"] == step
+    run = client.beta.threads.runs.retrieve(by_name["thread.run.completed"].id, thread_id=thread.id)
+    assert by_name["thread.run.completed"] == run and run.status == "completed"
+    created = by_name["thread.message.created"]
+    assert (created.id, created.status, created.content) == (message.id, "in_progress", [])
+
+
+def test_client_tools_stop_the_stream_in_requires_action_and_their_outputs_stream_to_the_answer(client):
+    assistant = _assistant(client, [ACCOUNT_BALANCE_TOOL])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "What is my account balance?"}])
+    asked = Recorder()
+
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=asked) as stream:
+        stream.until_done()
+
+    assert asked.names[-1] == "thread.run.requires_action"
+    run = asked.events[-1].data
+    (call,) = run.required_action.submit_tool_outputs.tool_calls
+    assert call.function.name == "get_account_balance"
+    started = [e for e in asked.events if e.event == "thread.run.step.delta"]
+    assert started and started[0].data.delta.step_details.tool_calls[0].function.name == "get_account_balance"
+
+    answered = Recorder()
+    with client.beta.threads.runs.submit_tool_outputs_stream(
+        thread_id=thread.id,
+        run_id=run.id,
+        tool_outputs=[{"tool_call_id": call.id, "output": '{"balance": "42.00 EUR"}'}],
+        event_handler=answered,
+    ) as stream:
+        stream.until_done()
+
+    assert answered.names[0] == "thread.run.in_progress" and answered.names[-1] == "thread.run.completed"
+    completed_steps = [e.data for e in answered.events if e.event == "thread.run.step.completed"]
+    assert completed_steps[0].step_details.tool_calls[0].function.output == '{"balance": "42.00 EUR"}'
+    assert "42.00 EUR" in answered.text and answered.text == reply(client, thread).content[0].text.value
+
+
+def test_create_and_run_stream_starts_with_the_new_thread(client):
+    assistant = _assistant(client)
+    recorder = Recorder()
+
+    with client.beta.threads.create_and_run_stream(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "Good morning"}]},
+        event_handler=recorder,
+    ) as stream:
+        stream.until_done()
+        final = stream.get_final_run()
+
+    assert recorder.names[:3] == ["thread.created", "thread.run.created", "thread.run.queued"]
+    thread = recorder.events[0].data
+    assert final.status == "completed" and final.thread_id == thread.id
+    assert recorder.text == reply(client, thread).content[0].text.value
+
+
+def test_the_async_clients_handler_streams_a_run(stack, client):
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hello from asyncio"}])
+
+    class Texts(AsyncAssistantEventHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.text = ""
+
+        async def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+            self.text += delta.value or ""
+
+    async def run() -> tuple[str, Any]:
+        async_client = AsyncOpenAI(base_url=stack.api_url, api_key=stack.config.api_key, max_retries=0)
+        handler = Texts()
+        async with async_client.beta.threads.runs.stream(
+            thread_id=thread.id, assistant_id=assistant.id, event_handler=handler
+        ) as stream:
+            await stream.until_done()
+            final = await stream.get_final_run()
+        await async_client.close()
+        return handler.text, final
+
+    text, final = asyncio.run(run())
+
+    assert final.status == "completed" and text and text == reply(client, thread).content[0].text.value
+
+
+def test_a_server_tool_round_inside_a_streamed_run_shows_its_step_with_the_output(client):
+    assistant = _assistant(client, [server_tool("get_weather")])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "What's the weather in Lisbon?"}])
+    recorder = Recorder()
+
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=recorder) as s:
+        s.until_done()
+
+    assert recorder.names[-1] == "thread.run.completed" and "thread.run.requires_action" not in recorder.names
+    arguments = "".join(
+        call.function.arguments or ""
+        for e in recorder.events
+        if e.event == "thread.run.step.delta"
+        for call in e.data.delta.step_details.tool_calls
+    )
+    assert json.loads(arguments)["city"] == "Lisbon"  # the arguments, as the model wrote them
+    (tools_step,) = [
+        e.data for e in recorder.events if e.event == "thread.run.step.completed" and e.data.type == "tool_calls"
+    ]
+    assert json.loads(tools_step.step_details.tool_calls[0].function.output)["city"] == "Lisbon"
+    assert recorder.text == reply(client, thread).content[0].text.value
+
+
+def test_a_dropped_model_stream_is_taken_up_again_without_a_gap_or_a_repeat(stack, client, model, marker):
+    # Two streams of the response: the create's (left once the response started, before the cut) and the run
+    # stream's, cut after five events.
+    model.inject("drop_stream", match=marker, on="stream", events=5, times=2)
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Tell me about {marker} in detail"}])
+    recorder = Recorder()
+
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=recorder) as s:
+        s.until_done()
+
+    assert not [fault for fault in stack.model_server.model.faults if fault.match == marker]  # the cut happened
+    assert recorder.names[-1] == "thread.run.completed"
+    assert recorder.text == reply(client, thread).content[0].text.value
+    # Each of the model's own deltas relayed as it came, after the cut too (not the rest in one piece at the end).
+    assert len([n for n in recorder.names if n == "thread.message.delta"]) == len(text_pieces(recorder.text))
+
+
+def test_a_stream_is_refused_like_any_request_before_its_first_event(client, model, marker):
+    _, thread = slow_run(client, model, marker, seconds=5)
+    assistant = _assistant(client)
+
+    with pytest.raises(openai.BadRequestError) as busy:
+        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, stream=True)
+    with pytest.raises(openai.BadRequestError) as invalid:
+        client.beta.threads.create_and_run(assistant_id=assistant.id, temperature=7, stream=True)
+
+    assert "active" in busy.value.message and busy.value.response.headers["content-type"] == "application/json"
+    assert invalid.value.body["param"] == "temperature"
+
+
+def test_a_run_that_fails_mid_stream_ends_it_with_the_failure_and_done(stack, client, model, marker):
+    model.inject("failed", match=marker)
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
+
+    events = _raw_stream(stack, f"/threads/{thread.id}/runs", {"assistant_id": assistant.id, "stream": True})
+
+    names = [name for name, _ in events]
+    assert names[-2:] == ["thread.run.failed", "done"] and events[-1][1] == "[DONE]"
+    failed = json.loads(events[-2][1])
+    assert failed["last_error"]["code"] == "server_error" and failed["status"] == "failed"
+
+
+def test_a_client_that_leaves_mid_stream_changes_nothing(stack, client, model, marker):
+    model.inject("slow", match=marker, seconds=3)
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
+    url = f"{stack.api_url}/threads/{thread.id}/runs"
+    headers = {"Authorization": f"Bearer {stack.config.api_key}"}
+
+    with httpx.stream("POST", url, json={"assistant_id": assistant.id, "stream": True}, headers=headers) as answer:
+        lines = answer.iter_lines()
+        first = [next(lines) for _ in range(4)]  # the run's first events, then the client goes away
+    run_id = json.loads(first[1].removeprefix("data: "))["id"]
+
+    run = client.beta.threads.runs.poll(run_id, thread_id=thread.id)
+    assert run.status == "completed" and f"Hello {marker}" in reply(client, thread).content[0].text.value
+
+
+def test_behind_a_buffering_gateway_the_whole_stream_comes_in_one_answer(stack, client):
+    """ApiFunction's own entry point (API Gateway's HTTP API buffers): the same events, joined, ending in done."""
+    from threadrunner.api.http_server import http_event
+
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hello, buffered"}])
+    body = json.dumps({"assistant_id": assistant.id, "stream": True}).encode()
+    headers = [("authorization", f"Bearer {stack.config.api_key}"), ("content-type", "application/json")]
+
+    answer = stack.dispatcher.invoke("ApiFunction", http_event("POST", f"/v1/threads/{thread.id}/runs", headers, body))
+
+    assert answer["statusCode"] == 200 and answer["headers"]["Content-Type"].startswith("text/event-stream")
+    names = [line.removeprefix("event: ") for line in answer["body"].splitlines() if line.startswith("event: ")]
+    assert names[0] == "thread.run.created" and names[-2:] == ["thread.run.completed", "done"]
+
+
+def _raw_stream(stack: Any, path: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (event, data) pairs of a streamed answer, read with plain HTTP, ``done`` included."""
+    pairs: list[tuple[str, str]] = []
+    headers = {"Authorization": f"Bearer {stack.config.api_key}"}
+    with httpx.stream("POST", stack.api_url + path, json=body, headers=headers, timeout=60) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in answer.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                pairs.append((name, line.removeprefix("data: ")))
+    return pairs
