@@ -185,6 +185,8 @@ class LocalStack:
             "ModelBaseUrl": model_url,
             "AwsEndpointUrl": self.aws_endpoint,
             "CompletionEventsQueue": "enabled",
+            # The HTTP adapter serves ApiFunction's streaming entry point, as the StreamingApiFunction does.
+            "StreamingApi": "disabled",
             "EventSourceProjects": ",".join(f"{source}={project}" for source, project in config.event_sources.items()),
         }
         self.template = load(ROOT, parameters | config.parameters)

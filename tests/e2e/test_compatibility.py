@@ -448,12 +448,6 @@ def test_errors_carry_the_apis_message_type_param_and_code(client):
     thread = client.beta.threads.create()
     cases = [
         (
-            lambda: client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, stream=True),
-            "stream",
-            "unsupported_parameter",
-            "Streaming is not supported",
-        ),
-        (
             lambda: client.beta.threads.create(metadata={f"k{i}": "v" for i in range(17)}),
             "metadata",
             "invalid_value",
@@ -464,12 +458,6 @@ def test_errors_carry_the_apis_message_type_param_and_code(client):
             "metadata",
             "invalid_value",
             "longer than 64 characters",
-        ),
-        (
-            lambda: client.beta.threads.create_and_run(assistant_id=assistant.id, stream=True),
-            "stream",
-            "unsupported_parameter",
-            "Streaming is not supported",
         ),
         (lambda: client.beta.assistants.list(limit=500), "limit", "invalid_value", "less than or equal to 100"),
         (
