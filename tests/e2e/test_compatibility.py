@@ -444,7 +444,6 @@ def test_hosted_tools_reach_the_model_where_they_can_work(stack, client, model, 
 
 
 def test_errors_carry_the_apis_message_type_param_and_code(client):
-    assistant = _assistant(client)
     thread = client.beta.threads.create()
     cases = [
         (
