@@ -119,7 +119,7 @@ def cold_starts(
     plain = without_bytecode(build_dir, scratch)
     cases = [Case("baseline", None), Case("baseline, build without bytecode", None, build_dir=plain)]
     for logical_id, spec in functions.items():
-        if only and logical_id not in only:
+        if (only and logical_id not in only) or spec.web_adapter:  # the streaming function: ApiFunction's code
             continue
         folder = ROOT / "events" / logical_id
         event = folder / COLD_START_EVENTS.get(logical_id, sorted(path.name for path in folder.glob("*.json"))[0])

@@ -15,7 +15,12 @@ from typing import Any
 
 from app import stream_handler
 
+from threadrunner import bootstrap
 from threadrunner.api.http_server import HTTPServer, handler_class
+
+# This function's requests are mostly streams, which follow the model: its SDK loads with the server (the key is
+# read by the first stream), not in the middle of the first stream.
+bootstrap.model_client()
 
 
 class InvocationContext:

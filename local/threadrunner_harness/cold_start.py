@@ -126,7 +126,7 @@ def handler_sources(template: Template) -> dict[Path, list[str]]:
     """Each handler file of the template, with the functions that use it."""
     sources: dict[Path, list[str]] = {}
     for spec in template.functions.values():
-        sources.setdefault(spec.code_dir / (spec.handler.rsplit(".", 1)[0] + ".py"), []).append(spec.logical_id)
+        sources.setdefault(spec.entry, []).append(spec.logical_id)
     return sources
 
 

@@ -57,6 +57,18 @@ class FunctionSpec:
     events: dict[str, Any] = field(default_factory=dict)
     """The function's event sources (``Events``), intrinsics resolved."""
 
+    @property
+    def web_adapter(self) -> bool:
+        """Started by the Lambda Web Adapter (its handler a start command): it takes HTTP requests, not events."""
+        return self.environment.get("AWS_LAMBDA_EXEC_WRAPPER") == "/opt/bootstrap"
+
+    @property
+    def entry(self) -> Path:
+        """The Python file a container loads first: the handler's module, or the web adapter's server."""
+        if self.web_adapter:
+            return self.code_dir / "serve.py"
+        return self.code_dir / (self.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+
 
 @dataclass
 class Template:

@@ -44,3 +44,14 @@ def test_a_hosted_api_style_program_with_client_functions_holds_a_two_turn_conve
 
     assert first.startswith("first: ") and "get_account_balance returned currency: USD, balance: 1234.5" in first
     assert second.startswith("second: ") and "get_local_time returned city: Lisbon, time: 09:30" in second
+
+
+def test_the_readme_shows_the_streaming_example_and_it_streams_a_client_tool_round(stack: LocalStack):
+    example = ROOT / "examples" / "streaming.py"
+    body = example.read_text().split('"""', 2)[2].lstrip("\n")
+    assert f"```python\n{body}```" in (ROOT / "README.md").read_text()
+
+    *_, call, answer, ended = _run_example(stack, example)
+
+    assert call == '[get_order_status({"order_id": "A-1001"})]'
+    assert "get_order_status returned status: shipped" in answer and ended == "run: completed"
