@@ -6,6 +6,8 @@ Prints:
   client that drives the same offline model itself and polls it every second (as naive
   Assistants clients did), at the same simulated model latency, and their ratio;
 * Step Functions state transitions per run, counted in the execution history;
+* streaming: time to the first event and to the first text delta of a streamed run, next to the offline
+  model's own first delta, and a streamed run's time to ``done`` next to the same run polled;
 * cold starts: each function's handler imported by a new Lambda-like interpreter on the build,
   then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
   Powertools' event handler) in the same rounds, and what two choices cost: traced calls
@@ -25,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import time
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -211,25 +214,95 @@ def latency(stack: LocalStack, rounds: int, model_latency: float) -> None:
     print()
 
 
+STORY = "Tell me a story about a lighthouse keeper."
+
+
+def streamed_round(client: Any, assistant_id: str) -> tuple[float, float, float]:
+    """One run streamed through the API: seconds to its first event, to its first text delta, and to ``done``."""
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": STORY}])
+    started = time.perf_counter()
+    first_event = first_delta = 0.0
+    with client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant_id, stream=True) as stream:
+        for event in stream:
+            at = time.perf_counter() - started
+            first_event = first_event or at
+            if event.event == "thread.message.delta":
+                first_delta = first_delta or at
+    return first_event, first_delta, time.perf_counter() - started
+
+
+def polled_round(client: Any, assistant_id: str) -> float:
+    """The same run, polled by the SDK's create_and_poll."""
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": STORY}])
+    started = time.perf_counter()
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_id)
+    assert run.status == "completed", run.last_error
+    return time.perf_counter() - started
+
+
+def model_first_delta(model: Any) -> float:
+    """The offline model's own first text delta: a background response created streaming, read directly."""
+    started = time.perf_counter()
+    with model.responses.create(model="gpt-4.1-mini", input=STORY, background=True, store=True, stream=True) as events:
+        for event in events:
+            if event.type == "response.output_text.delta":
+                return time.perf_counter() - started
+    raise AssertionError("the model's stream had no text")
+
+
+def streaming(stack: LocalStack, rounds: int, model_latency: float) -> None:
+    from openai import OpenAI
+
+    assert stack.model_server is not None
+    stack.model_server.model.latency = model_latency
+    api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+    model = OpenAI(base_url=stack.model_server.url, api_key=stack.model_server.model.api_key)
+    assistant = api.beta.assistants.create(model="gpt-4.1-mini")
+    streamed_round(api, assistant.id)  # warm: the first stream imports the model's SDK in the API
+    firsts, deltas, totals, polled, direct = [], [], [], [], []
+    for _ in range(rounds):
+        first_event, first_delta, total = streamed_round(api, assistant.id)
+        firsts.append(first_event)
+        deltas.append(first_delta)
+        totals.append(total)
+        polled.append(polled_round(api, assistant.id))
+        direct.append(model_first_delta(model))
+    median = statistics.median
+    print(
+        f"Streaming, one-turn run, offline model latency {model_latency:g} s, median of {rounds} rounds, side by side:"
+    )
+    print(f"  first event through threadrunner (thread.run.created): {median(firsts) * 1000:6.0f} ms")
+    print(f"  first text delta through threadrunner:                 {median(deltas) * 1000:6.0f} ms")
+    print(f"  first text delta of the offline model itself:          {median(direct) * 1000:6.0f} ms")
+    print(f"  ratio first delta threadrunner / model:                {median(deltas) / median(direct):6.2f}")
+    print(f"  streamed run to done:                                  {median(totals):6.2f} s")
+    print(f"  polled run (create_and_poll):                          {median(polled):6.2f} s")
+    print(f"  ratio streamed / polled:                               {median(totals) / median(polled):6.2f}")
+    print()
+
+
 def main() -> None:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="conversations per side (default 5)")
     # Not a whole number of seconds: a 1 s poller is only exact when the latency happens to be one.
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    parser.add_argument("--only", choices=["latency", "cold-starts", "sizes"], help="one section")
+    parser.add_argument("--only", choices=["latency", "streaming", "cold-starts", "sizes"], help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
 
     # One stack for both sections: moto's state is the process's, so a process holds one stack.
     stack = None
-    if args.only in (None, "latency", "cold-starts"):
+    if args.only in (None, "latency", "streaming", "cold-starts"):
         config = StackConfig(api_port=free_port(), environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
         stack = LocalStack(samples.configure(config)).start()
     try:
         if stack is not None and args.only in (None, "latency"):
             latency(stack, args.rounds, args.latency)
+        if stack is not None and args.only in (None, "streaming"):
+            streaming(stack, args.rounds, args.latency)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:
