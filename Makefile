@@ -6,6 +6,7 @@ TOOLS := .venv-tools
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
+NODE_STAMP := tests/node/node_modules/.installed
 # sam build needs the Lambda runtime's Python on PATH; pyenv machines keep it under versions/.
 PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell command -v python3.12 2>/dev/null)))
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
@@ -28,13 +29,19 @@ $(TOOLS_STAMP): requirements-tools.txt
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	@touch $@
 
+# The Node openai SDK of the contract tests, as its lock file pins it.
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js 20+ with npm (the Node SDK's contract test)"; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund --silent
+	@touch $@
+
 run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack
 	$(PY) -m threadrunner_harness.serve
 
-test: $(STAMP) $(TOOLS_STAMP) lint validate build ## Lint, validate and build the template, run every test
+test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) lint validate build ## Lint, validate and build the template, run every test
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) ## Run the tests only
+test-fast: $(STAMP) $(NODE_STAMP) ## Run the tests only
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy
@@ -65,4 +72,4 @@ bench: $(STAMP) build ## Print the baseline figures (latency, transitions, cold 
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
 
 clean: ## Remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) tests/node/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
