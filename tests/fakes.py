@@ -16,7 +16,7 @@ from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
 from threadrunner.domain.common import FunctionDefinition, Usage
 from threadrunner.domain.message import Message
-from threadrunner.domain.model_turn import ModelTurn, TurnRequest
+from threadrunner.domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from threadrunner.domain.pagination import Page, PageRequest, paginate
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_event import RunEvent
@@ -26,7 +26,14 @@ from threadrunner.domain.run_step import RunStep, RunStepStatus
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
 from threadrunner.domain.user import QueuedMessage, UserRecord
-from threadrunner.errors import BudgetExceeded, InvalidTransition, NotFound, RunActive, TooManyActiveRuns
+from threadrunner.errors import (
+    BudgetExceeded,
+    InvalidTransition,
+    ModelUnavailable,
+    NotFound,
+    RunActive,
+    TooManyActiveRuns,
+)
 from threadrunner.ports import Stores
 
 _STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
@@ -505,6 +512,10 @@ class FakeModel:
         self.requests: list[TurnRequest] = []
         self.cancelled: list[str] = []
         self.fail_create: Exception | None = None
+        self.streams: dict[str, list[TurnEvent]] = {}
+        self.breaks: dict[str, int] = {}
+        self.followed: list[tuple[str, int | None]] = []
+        """Each stream asked for: the response, and the event it was taken up after."""
 
     def create(self, request: TurnRequest) -> ModelTurn:
         if self.fail_create is not None:
@@ -523,6 +534,20 @@ class FakeModel:
 
     def retrieve(self, response_id: str) -> ModelTurn:
         return self.turns[response_id]
+
+    def events(self, response_id: str, after: int | None = None) -> Iterator[TurnEvent]:
+        """The events a test scripted for the response (``streams``), after ``after``; a stream in ``breaks``
+        breaks (ModelUnavailable) once, after that many events."""
+        if response_id not in self.streams:
+            raise ModelUnavailable("no stream")
+        self.followed.append((response_id, after))
+        for sent, event in enumerate(
+            e for e in self.streams[response_id] if after is None or e.sequence_number > after
+        ):
+            if self.breaks.get(response_id) == sent:
+                del self.breaks[response_id]
+                raise ModelUnavailable("the stream broke")
+            yield event
 
     def cancel(self, response_id: str) -> ModelTurn:
         self.cancelled.append(response_id)
