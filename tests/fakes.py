@@ -7,6 +7,7 @@ thread being deleted), on plain dicts: what a unit test of a branch needs, witho
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
 from threadrunner.domain.common import FunctionDefinition, Usage
+from threadrunner.domain.files import FileObject, Upload, UploadPart
 from threadrunner.domain.message import Message
 from threadrunner.domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from threadrunner.domain.pagination import Page, PageRequest, paginate
@@ -28,6 +30,7 @@ from threadrunner.domain.tool_call import ToolCall
 from threadrunner.domain.user import QueuedMessage, UserRecord
 from threadrunner.errors import (
     BudgetExceeded,
+    InvalidRequest,
     InvalidTransition,
     ModelUnavailable,
     NotFound,
@@ -67,6 +70,9 @@ class World:
     responses: dict[str, tuple[Reservation, bool]] = field(default_factory=dict)
     """Each recorded response's reservation, and whether it is settled."""
     policy: ProjectPolicy = field(default_factory=ProjectPolicy)
+    files: dict[str, tuple[FileObject, str]] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    parts: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
     vector_stores: set[str] = field(default_factory=set)
     requests: dict[int, int] = field(default_factory=dict)
     active_runs: set[tuple[str, str]] = field(default_factory=set)
@@ -488,6 +494,80 @@ class FakeProjects:
         return True
 
 
+class FakeFiles:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def put_file(self, file: FileObject, content_key: str) -> None:
+        self.world.files[file.id] = (file, content_key)
+
+    def get_file(self, file_id: str) -> FileObject:
+        if file_id not in self.world.files:
+            raise NotFound("file", file_id)
+        return self.world.files[file_id][0]
+
+    def content_key(self, file_id: str) -> str:
+        self.get_file(file_id)
+        return self.world.files[file_id][1]
+
+    def list_files(self, page: PageRequest, purpose: str | None = None) -> Page[FileObject]:
+        listed = sorted((f for f, _ in self.world.files.values() if purpose in (None, f.purpose)), key=lambda f: f.id)
+        return paginate(listed, page)
+
+    def delete_file(self, file_id: str) -> None:
+        self.get_file(file_id)
+        del self.world.files[file_id]
+
+    def put_upload(self, upload: Upload) -> None:
+        self.world.uploads[upload.id] = upload
+
+    def get_upload(self, upload_id: str) -> Upload:
+        if upload_id not in self.world.uploads:
+            raise NotFound("upload", upload_id)
+        return self.world.uploads[upload_id]
+
+    def add_part(self, upload_id: str, part: UploadPart, content_key: str, size: int) -> None:
+        if self.get_upload(upload_id).status != "pending":
+            raise InvalidRequest("The upload takes no more parts.")
+        self.world.parts.setdefault(upload_id, {})[part.id] = (content_key, size)
+
+    def parts(self, upload_id: str) -> dict[str, tuple[str, int]]:
+        return dict(self.world.parts.get(upload_id, {}))
+
+    def end_upload(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
+        upload = self.get_upload(upload_id)
+        if upload.status != "pending":
+            raise InvalidRequest(f"The upload is {upload.status}.")
+        self.world.uploads[upload_id] = upload.model_copy(update={"status": status, "file": file})
+        return self.world.uploads[upload_id]
+
+
+@dataclass
+class FakeContents:
+    """Files' bytes, by key."""
+
+    blobs: dict[str, bytes] = field(default_factory=dict)
+
+    def put(self, key: str, data: bytes) -> None:
+        self.blobs[key] = data
+
+    def read(self, key: str) -> bytes:
+        if key not in self.blobs:
+            raise NotFound("file", key)
+        return self.blobs[key]
+
+    def join(self, keys: Sequence[str], into: str) -> str:
+        self.blobs[into] = b"".join(self.read(key) for key in keys)
+        return hashlib.md5(self.blobs[into], usedforsecurity=False).hexdigest()
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.blobs.pop(key, None)
+
+    def link(self, key: str, filename: str, seconds: int) -> str:
+        return f"https://files.example/{key}?for={seconds}"
+
+
 def fake_stores(world: World | None = None) -> Stores:
     """The stores of one project, all on one in-memory world."""
     world = world or World()
@@ -500,6 +580,7 @@ def fake_stores(world: World | None = None) -> Stores:
         conversations=FakeConversations(world),
         usage=FakeUsage(world),
         projects=FakeProjects(world),
+        files=FakeFiles(world),
     )
 
 

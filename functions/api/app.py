@@ -28,6 +28,7 @@ deps = ApiDeps(
     keys=bootstrap.api_keys(),
     idempotency_store=bootstrap.idempotency_store(),
     model=bootstrap.model_client,
+    contents=bootstrap.file_contents(),
 )
 
 

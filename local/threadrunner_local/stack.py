@@ -232,6 +232,8 @@ class LocalStack:
             ttl = properties.get("TimeToLiveSpecification")
             if ttl:
                 dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        for logical_id in template.resources("AWS::S3::Bucket"):
+            self.client("s3").create_bucket(Bucket=template.physical(logical_id))
         self.client("secretsmanager").create_secret(
             Name=template.parameters["ModelApiKeySecretName"], SecretString=model_key
         )

@@ -91,6 +91,8 @@ class Template:
         for key in ("Name", "FunctionName", "TableName"):
             if key in properties:
                 return str(self.resolve(properties[key]))
+        if self.raw["Resources"][logical_id]["Type"] == "AWS::S3::Bucket":
+            return f"threadrunner-{logical_id}".lower()  # bucket names are lower case
         return f"threadrunner-{logical_id}"
 
     def arn(self, logical_id: str) -> str:

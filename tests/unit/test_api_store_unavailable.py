@@ -60,6 +60,7 @@ def _deps(client: Any) -> ApiDeps:
         keys=DynamoDBApiKeys("threadrunner", client),
         idempotency_store=None,  # type: ignore[arg-type]  # only POSTs with an Idempotency-Key reach it
         model=FakeModel,
+        contents=None,  # type: ignore[arg-type]  # no file is read
     )
 
 

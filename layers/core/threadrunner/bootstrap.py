@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .adapters.responses import ResponsesModelClient
 
 
-SERVICES = ("dynamodb", "events", "lambda", "secretsmanager", "stepfunctions")
+SERVICES = ("dynamodb", "events", "lambda", "s3", "secretsmanager", "stepfunctions")
 """The AWS services the functions call: the layer keeps botocore's data of these only (layers/core/Makefile)."""
 
 _clients: dict[str, Any] = {}
@@ -104,6 +104,13 @@ def idempotency_store() -> Any:
         expiry_attr="ttl",
         boto3_client=_Client("dynamodb"),
     )
+
+
+@functools.cache
+def file_contents() -> Any:
+    from .adapters.s3 import S3FileContents
+
+    return S3FileContents(settings().files_bucket, _Client("s3"))
 
 
 @functools.cache

@@ -20,6 +20,8 @@ class Settings(BaseModel):
     table_name: str = Field("threadrunner", alias="TABLE_NAME")
     """The DynamoDB table."""
     state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")
+    files_bucket: str = Field("", alias="FILES_BUCKET")
+    """The S3 bucket of files' bytes."""
     """The run loop; ApiFunction starts one execution per run."""
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
     """The EventBridge bus run events go to."""

@@ -24,6 +24,10 @@ class NotFound(ThreadrunnerError):
         super().__init__(f"No {kind} found with id '{object_id}'.", param=param)
 
 
+class TooLarge(ThreadrunnerError):
+    """A file, a part or an upload larger than threadrunner takes (413)."""
+
+
 class Conflict(ThreadrunnerError):
     """The request cannot be served in the current state, and the caller asked not to wait (409)."""
 

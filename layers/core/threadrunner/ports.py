@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from .domain.assistant import Assistant
 from .domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
 from .domain.common import FunctionDefinition, Usage
+from .domain.files import FileObject, Upload, UploadPart
 from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from .domain.pagination import Page, PageRequest
@@ -286,6 +287,57 @@ class ProjectStore(Protocol):
         ...
 
 
+class FileStore(Protocol):
+    """Files' records (their bytes are in :class:`FileContents`), and uploads that take parts."""
+
+    def put_file(self, file: FileObject, content_key: str) -> None: ...
+
+    def get_file(self, file_id: str) -> FileObject: ...
+
+    def content_key(self, file_id: str) -> str:
+        """Where the file's bytes are (:class:`FileContents`)."""
+        ...
+
+    def list_files(self, page: PageRequest, purpose: str | None = None) -> Page[FileObject]: ...
+
+    def delete_file(self, file_id: str) -> None: ...
+
+    def put_upload(self, upload: Upload) -> None: ...
+
+    def get_upload(self, upload_id: str) -> Upload: ...
+
+    def add_part(self, upload_id: str, part: UploadPart, content_key: str, size: int) -> None:
+        """Record a part of a ``pending`` upload; InvalidRequest when it is not pending."""
+        ...
+
+    def parts(self, upload_id: str) -> dict[str, tuple[str, int]]:
+        """Each part of the upload: where its bytes are, and how many."""
+        ...
+
+    def end_upload(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
+        """Move a ``pending`` upload to ``completed`` (with its file) or ``cancelled``, once; InvalidRequest when
+        it is not pending."""
+        ...
+
+
+class FileContents(Protocol):
+    """The bytes of files (S3), under keys the use cases make (``domain.files.content_key``)."""
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def join(self, keys: Sequence[str], into: str) -> str:
+        """Write the bytes of ``keys``, in order, as one object ``into``; the MD5 (hex) of what was written."""
+        ...
+
+    def delete(self, keys: Sequence[str]) -> None: ...
+
+    def link(self, key: str, filename: str, seconds: int) -> str:
+        """A URL that reads the bytes for ``seconds``, as a download named ``filename``."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """The stores of one project: what a use case is handed, each part a port of its own."""
@@ -298,6 +350,7 @@ class Stores:
     conversations: ConversationStore
     usage: UsageStore
     projects: ProjectStore
+    files: FileStore
 
 
 class ModelClient(Protocol):

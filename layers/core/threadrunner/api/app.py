@@ -27,14 +27,15 @@ from ..app import projects
 from ..config import Settings
 from ..domain.api_keys import KeyCache, key_hash, redact
 from ..domain.budget import ProjectLimits
+from ..domain.files import MAX_REQUEST_FILE_BYTES
 from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
 from ..observability import log_keys, logger
-from ..ports import ApiKeys, ModelClient, RunLoopControl, Stores, ToolCatalogue
-from . import assistants, errors, runs, server_tools, streams, threads, usage, users
+from ..ports import ApiKeys, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
+from . import assistants, errors, files, runs, server_tools, streams, threads, usage, users
 from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (assistants, threads, runs, users, usage, server_tools):
+for module in (assistants, threads, runs, files, users, usage, server_tools):
     app.include_router(module.router)
 
 
@@ -81,6 +82,8 @@ class ApiDeps:
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
     model: Callable[[], ModelClient]
     """The model, made on first use: streamed runs follow the responses their loops work on."""
+    contents: FileContents
+    """The bytes of files."""
 
     def __post_init__(self) -> None:
         self._limits: dict[str, tuple[ProjectLimits | None, float]] = {}
@@ -130,6 +133,11 @@ class ApiDeps:
 
 POLICY_CACHE_SECONDS = 30.0
 """How long ApiFunction trusts its read of a project's limits."""
+
+_FORMS = re.compile(r"/v1/files|/v1/uploads/[^/]+/parts")
+"""Where files are sent, as ``multipart/form-data``."""
+FORM_OVERHEAD_BYTES = 64 * 1024
+"""What a form carries beside the file: its boundaries, headers and other fields."""
 
 _PATH_IDS = re.compile(r"/(thread|run)s/((?:thread|run)_[A-Za-z0-9_-]+)")
 """The thread and run ids of a path, for the keys of every log line of the request."""
@@ -289,7 +297,7 @@ def _handle(
         deps.count_request(stores)
     except RateLimited as limited:
         return _as_answer(errors.from_error(limited))
-    refusal = _refuse_body(event, headers, deps.settings.max_request_bytes)
+    refusal = _refuse_body(event, headers, deps.settings.max_request_bytes, form=_FORMS.fullmatch(path) is not None)
     if refusal is not None:
         return refusal
     app.append_context(
@@ -299,6 +307,7 @@ def _handle(
         settings=deps.settings,
         model=deps.model,
         stream_seconds=stream_seconds,
+        contents=deps.contents,
     )
     answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
     events = streams.taken()
@@ -349,9 +358,15 @@ def _answer(
         _resolving.reset(token)
 
 
-def _refuse_body(event: dict[str, Any], headers: dict[str, str], limit: int) -> dict[str, Any] | None:
-    """413 for a body over the limit, 415 for a body that is not JSON; ``None`` when the body may be read."""
+def _refuse_body(
+    event: dict[str, Any], headers: dict[str, str], limit: int, form: bool = False
+) -> dict[str, Any] | None:
+    """413 for a body over the limit, 415 for a body that is not JSON (or, where files are sent, a form);
+    ``None`` when the body may be read."""
     body = event.get("body") or ""
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if form and media_type == "multipart/form-data":
+        limit, media_type = MAX_REQUEST_FILE_BYTES + FORM_OVERHEAD_BYTES, "form"
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
     if size > limit:
         return _refuse(
@@ -359,7 +374,8 @@ def _refuse_body(event: dict[str, Any], headers: dict[str, str], limit: int) -> 
             f"The request body of {size} bytes is larger than the limit of {limit} bytes.",
             code="request_too_large",
         )
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "form":
+        return None
     if body and media_type not in ("application/json", ""):
         return _refuse(
             415,

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
 from ..domain.deployment import RunDefaults
-from ..ports import ModelClient, RunLoopControl, Stores, ToolCatalogue
+from ..ports import FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
 
 
 def stores(router: APIGatewayHttpRouter) -> Stores:
@@ -42,3 +42,8 @@ def model(router: APIGatewayHttpRouter) -> Callable[[], ModelClient]:
 def stream_seconds(router: APIGatewayHttpRouter) -> float:
     """How long a streamed answer may last on the entry point serving it."""
     return router.context["stream_seconds"]
+
+
+def contents(router: APIGatewayHttpRouter) -> FileContents:
+    """The bytes of the project's files."""
+    return router.context["contents"]

@@ -19,6 +19,7 @@ from ..errors import (
     RateLimited,
     StoreUnavailable,
     ThreadrunnerError,
+    TooLarge,
     TooManyActiveRuns,
 )
 from .wire import ErrorBody, ErrorDetail
@@ -28,6 +29,7 @@ _STATUS = {
     InvalidRequest: 400,
     InvalidTransition: 400,
     Conflict: 409,
+    TooLarge: 413,
     BudgetExceeded: 429,
     TooManyActiveRuns: 429,
     RateLimited: 429,

@@ -28,6 +28,7 @@ from ..domain.common import (
     FunctionTool,
     Metadata,
 )
+from ..domain.files import FilePurpose
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
 
@@ -344,3 +345,21 @@ class UserMessageRequested(UserMessageCreate):
     """The user who wrote."""
     project: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     """The project the user belongs to; it must be the one the producer is bound to (which it defaults to)."""
+
+
+class UploadCreate(Request):
+    """``POST /v1/uploads``: a file to come in parts."""
+
+    bytes: Annotated[int, Field(ge=1)]
+    """The size the file will have."""
+    filename: Annotated[str, Field(min_length=1, max_length=512)]
+    mime_type: Annotated[str, Field(min_length=1, max_length=255)]
+    purpose: FilePurpose
+
+
+class UploadComplete(Request):
+    """``POST /v1/uploads/{id}/complete``: the parts, in the order they make the file."""
+
+    part_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=1000)]
+    md5: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$")] | None = None
+    """The MD5 of the whole file, checked when given."""

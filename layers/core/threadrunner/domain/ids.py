@@ -28,13 +28,15 @@ def _base62(number: int) -> str:
     return "".join(reversed(digits)).rjust(_WIDTH, "0")
 
 
-def new_id(prefix: str) -> str:
+def new_id(prefix: str, separator: str = "_") -> str:
     """Return a new id such as ``msg_0Ab...`` that sorts after every id made before it in this process.
 
     Parameters
     ----------
     prefix
-        The object prefix without underscore: ``asst``, ``thread``, ``msg``, ``run``, ``step``.
+        The object prefix without separator: ``asst``, ``thread``, ``msg``, ``run``, ``step``, ``file``.
+    separator
+        ``_``, or ``-`` for files (``file-...``), as the hosted API wrote them.
     """
     global _last
     with _lock:
@@ -42,4 +44,4 @@ def new_id(prefix: str) -> str:
         if value <= _last:
             value = _last + 1
         _last = value
-    return f"{prefix}_{_base62(value)}"
+    return f"{prefix}{separator}{_base62(value)}"

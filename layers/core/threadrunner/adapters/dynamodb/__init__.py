@@ -11,6 +11,7 @@ from ...ports import Stores
 from .api_keys import DynamoDBApiKeys
 from .assistants import DynamoDBAssistants
 from .conversations import DynamoDBConversations
+from .files import DynamoDBFiles
 from .projects import DynamoDBProjects
 from .runs import DynamoDBRuns
 from .steps import DynamoDBSteps
@@ -32,4 +33,5 @@ def stores(table_name: str, project: str, client: Any, retention_days: int = 0) 
         conversations=DynamoDBConversations(*on),
         usage=DynamoDBUsage(*on),
         projects=DynamoDBProjects(*on),
+        files=DynamoDBFiles(*on),
     )

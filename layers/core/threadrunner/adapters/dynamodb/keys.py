@@ -21,6 +21,10 @@ policy                      ``P#<project>#POLICY``                 ``POLICY``
 active runs                 ``P#<project>#ACTIVE``                 ``RUNS``
 requests of a minute        ``P#<project>#RATE``                   ``MINUTE#<unix minute>``
 owned vector store          ``P#<project>#VECTOR_STORES``          ``VS#<vector_store_id>``
+file                        ``P#<project>#FILES``                  ``FILE#<file_id>``
+file, by purpose            ``P#<project>#FILES#<purpose>``        ``FILE#<file_id>``
+upload                      ``P#<project>#UPLOADS``                ``UPLOAD#<upload_id>``
+upload part                 ``P#<project>#UPLOADS``                ``UPLOAD#<upload_id>#PART#<part_id>``
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
 ==========================  =====================================  ==========================================
@@ -35,7 +39,7 @@ from .codec import checked
 HIGHEST = "~"
 """Sorts after every id character: the upper bound of a prefix's range."""
 
-MESSAGES, RUNS, QUEUE, ASSISTANTS = "MSG#", "RUN#", "QUEUE#", "ASST#"
+MESSAGES, RUNS, QUEUE, ASSISTANTS, FILES = "MSG#", "RUN#", "QUEUE#", "ASST#", "FILE#"
 """SK prefixes of the items listed by prefix."""
 
 BEGUN = "begun"
@@ -54,6 +58,11 @@ def steps_of(run_id: str) -> str:
 
 def step_sk(run_id: str, step_id: str) -> str:
     return f"{steps_of(run_id)}{checked('run step', step_id)}"
+
+
+def upload_parts_of(upload_id: str) -> str:
+    """The SK prefix of an upload's parts."""
+    return f"UPLOAD#{checked('upload', upload_id)}#PART#"
 
 
 def calls_of(run_id: str, step_id: str) -> str:
@@ -116,6 +125,23 @@ class Keys:
 
     def requests(self, minute: int) -> dict[str, Any]:
         return key(f"P#{self.project}#RATE", f"MINUTE#{minute}")
+
+    def files_pk(self, purpose: str | None = None) -> str:
+        """The partition of the project's files, or of its files of one purpose."""
+        return f"P#{self.project}#FILES" + (f"#{purpose}" if purpose else "")
+
+    def file(self, file_id: str, purpose: str | None = None) -> dict[str, Any]:
+        return key(self.files_pk(purpose), FILES + checked("file", file_id))
+
+    @property
+    def uploads_pk(self) -> str:
+        return f"P#{self.project}#UPLOADS"
+
+    def upload(self, upload_id: str) -> dict[str, Any]:
+        return key(self.uploads_pk, f"UPLOAD#{checked('upload', upload_id)}")
+
+    def upload_part(self, upload_id: str, part_id: str) -> dict[str, Any]:
+        return key(self.uploads_pk, upload_parts_of(upload_id) + checked("upload part", part_id))
 
     def vector_store(self, vector_store_id: str) -> dict[str, Any]:
         return key(f"P#{self.project}#VECTOR_STORES", f"VS#{checked('vector store', vector_store_id)}")

@@ -1,0 +1,150 @@
+"""Files: stored whole (``POST /v1/files``) or in parts (uploads), read back, deleted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..domain.common import now
+from ..domain.files import (
+    FILE_PURPOSES,
+    MAX_REQUEST_FILE_BYTES,
+    MAX_UPLOAD_BYTES,
+    UPLOAD_SECONDS,
+    FileObject,
+    Upload,
+    UploadPart,
+    content_key,
+)
+from ..domain.ids import new_id
+from ..errors import InvalidRequest, TooLarge
+from ..ports import FileContents, Stores
+
+if TYPE_CHECKING:
+    from .requests import UploadComplete, UploadCreate
+
+LINK_SECONDS = 300
+"""How long the link to a large file's bytes works."""
+
+
+def check_purpose(purpose: str) -> str:
+    if purpose not in FILE_PURPOSES:
+        raise InvalidRequest(
+            f"Invalid value for 'purpose': '{purpose[:64]}'; one of {', '.join(FILE_PURPOSES)}.",
+            param="purpose",
+            code="invalid_value",
+        )
+    return purpose
+
+
+def _check_size(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise TooLarge(
+            f"The {what} has {size} bytes, more than the {limit} a request may carry; larger files go through "
+            "the Uploads API (/v1/uploads), in parts.",
+            code="file_too_large",
+        )
+
+
+def create_file(stores: Stores, contents: FileContents, filename: str, purpose: str, data: bytes) -> FileObject:
+    """Store a file whole: its bytes, then its record (a record never names missing bytes)."""
+    check_purpose(purpose)
+    _check_size(len(data), MAX_REQUEST_FILE_BYTES, "file")
+    if not data:
+        raise InvalidRequest("The file is empty.", param="file")
+    file = FileObject(id=new_id("file", "-"), bytes=len(data), created_at=now(), filename=filename, purpose=purpose)
+    key = content_key(stores.project, file.id)
+    contents.put(key, data)
+    stores.files.put_file(file, key)
+    return file
+
+
+def content(stores: Stores, contents: FileContents, file_id: str) -> tuple[FileObject, bytes | str]:
+    """A file and its bytes, or for a file larger than an answer can carry, a link to them."""
+    file = stores.files.get_file(file_id)
+    key = stores.files.content_key(file_id)
+    if file.bytes > MAX_REQUEST_FILE_BYTES:
+        return file, contents.link(key, file.filename, LINK_SECONDS)
+    return file, contents.read(key)
+
+
+def delete_file(stores: Stores, contents: FileContents, file_id: str) -> None:
+    key = stores.files.content_key(file_id)
+    stores.files.delete_file(file_id)
+    contents.delete([key])
+
+
+def create_upload(stores: Stores, body: UploadCreate) -> Upload:
+    if body.bytes > MAX_UPLOAD_BYTES:
+        raise TooLarge(
+            f"An upload makes a file of at most {MAX_UPLOAD_BYTES} bytes; this one announces {body.bytes}.",
+            code="file_too_large",
+        )
+    at = now()
+    upload = Upload(
+        id=new_id("upload"),
+        bytes=body.bytes,
+        created_at=at,
+        filename=body.filename,
+        purpose=body.purpose,
+        expires_at=at + UPLOAD_SECONDS,
+    )
+    stores.files.put_upload(upload)
+    return upload
+
+
+def add_part(stores: Stores, contents: FileContents, upload_id: str, data: bytes) -> UploadPart:
+    upload = _pending(stores, upload_id)
+    _check_size(len(data), MAX_REQUEST_FILE_BYTES, "part")
+    if sum(size for _, size in stores.files.parts(upload_id).values()) + len(data) > upload.bytes:
+        raise InvalidRequest(f"The parts would hold more than the {upload.bytes} bytes the upload announced.")
+    part = UploadPart(id=new_id("part"), created_at=now(), upload_id=upload_id)
+    key = content_key(stores.project, f"{upload_id}/{part.id}")
+    contents.put(key, data)
+    stores.files.add_part(upload_id, part, key, len(data))
+    return part
+
+
+def complete_upload(stores: Stores, contents: FileContents, upload_id: str, body: UploadComplete) -> Upload:
+    """Join the parts, in the order given, into the upload's file; the parts' bytes go."""
+    upload = _pending(stores, upload_id)
+    parts = stores.files.parts(upload_id)
+    unknown = [part_id for part_id in body.part_ids if part_id not in parts]
+    if unknown or len(set(body.part_ids)) != len(body.part_ids):
+        problem = f"the parts {', '.join(unknown)} are not this upload's" if unknown else "a part is named twice"
+        raise InvalidRequest(f"The upload cannot complete: {problem}.", param="part_ids")
+    size = sum(parts[part_id][1] for part_id in body.part_ids)
+    if size != upload.bytes:
+        raise InvalidRequest(f"The parts hold {size} bytes; the upload announced {upload.bytes}.", param="part_ids")
+    file = FileObject(
+        id=new_id("file", "-"), bytes=size, created_at=now(), filename=upload.filename, purpose=upload.purpose
+    )
+    key = content_key(stores.project, file.id)
+    md5 = contents.join([parts[part_id][0] for part_id in body.part_ids], key)
+    if body.md5 is not None and md5 != body.md5.lower():
+        contents.delete([key])
+        raise InvalidRequest("The MD5 of the joined parts is not the one given.", param="md5")
+    try:
+        completed = stores.files.end_upload(upload_id, "completed", file)  # once, whoever else completes it
+    except InvalidRequest:
+        contents.delete([key])
+        raise
+    stores.files.put_file(file, key)
+    contents.delete([location for location, _ in parts.values()])
+    return completed
+
+
+def cancel_upload(stores: Stores, contents: FileContents, upload_id: str) -> Upload:
+    _pending(stores, upload_id)
+    cancelled = stores.files.end_upload(upload_id, "cancelled")
+    contents.delete([location for location, _ in stores.files.parts(upload_id).values()])
+    return cancelled
+
+
+def _pending(stores: Stores, upload_id: str) -> Upload:
+    """The upload, if it still takes parts; one past its hour is expired."""
+    upload = stores.files.get_upload(upload_id)
+    if upload.status == "pending" and now() > upload.expires_at:
+        raise InvalidRequest("The upload expired: an upload takes parts for an hour.", param="upload_id")
+    if upload.status != "pending":
+        raise InvalidRequest(f"The upload is {upload.status}.", param="upload_id")
+    return upload

@@ -1,0 +1,67 @@
+"""Files and uploads: what a project stores for its assistants (documents to search, images to look at)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .common import WireModel
+
+FilePurpose = Literal["assistants", "vision", "batch", "fine-tune", "user_data", "evals"]
+"""What a file is for; ``assistants`` (documents to search) and ``vision`` (images) are what runs use."""
+
+FILE_PURPOSES: tuple[str, ...] = ("assistants", "vision", "batch", "fine-tune", "user_data", "evals")
+
+MAX_REQUEST_FILE_BYTES = 4 * 1024 * 1024
+"""The most a single request carries (a file, an upload's part): a Lambda request holds 6 MB, base64 included."""
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+"""The most an upload of parts makes: its parts are joined into the file when it completes, within a request."""
+UPLOAD_SECONDS = 3600
+"""How long an upload takes parts, as on the hosted API."""
+
+
+class FileObject(WireModel):
+    id: str
+    """The identifier, ``file-...``."""
+    object: Literal["file"] = "file"
+    bytes: int
+    """The size of the file."""
+    created_at: int
+    """Unix seconds when the file was created."""
+    filename: str
+    """The name the file was uploaded with."""
+    purpose: FilePurpose
+    """What the file is for."""
+    status: Literal["uploaded", "processed", "error"] = "processed"
+    """Deprecated by the hosted API; always ``processed`` here."""
+    status_details: str | None = None
+    expires_at: int | None = None
+    """Unix seconds when the file expires; ``None``: kept until deleted."""
+
+
+class Upload(WireModel):
+    id: str
+    """The identifier, ``upload_...``."""
+    object: Literal["upload"] = "upload"
+    bytes: int
+    """The size the file will have."""
+    created_at: int
+    filename: str
+    purpose: FilePurpose
+    status: Literal["pending", "completed", "cancelled", "expired"] = "pending"
+    expires_at: int
+    """Unix seconds after which the upload takes no more parts."""
+    file: FileObject | None = None
+    """The file made when the upload completed."""
+
+
+class UploadPart(WireModel):
+    id: str
+    """The identifier, ``part_...``."""
+    object: Literal["upload.part"] = "upload.part"
+    created_at: int
+    upload_id: str
+
+
+def content_key(project: str, object_id: str) -> str:
+    """Where the bytes of a project's file (or upload part) are kept: under the project, so none reads another's."""
+    return f"{project}/{object_id}"
