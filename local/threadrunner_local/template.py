@@ -110,6 +110,8 @@ class Template:
             return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
         if kind == "AWS::Events::Rule":
             return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{name}"
         raise KeyError(f"no ARN for {kind}")
 
     def ref(self, name: str) -> str:
