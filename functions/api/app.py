@@ -29,6 +29,9 @@ deps = ApiDeps(
     idempotency_store=bootstrap.idempotency_store(),
     model=bootstrap.model_client,
     contents=bootstrap.file_contents(),
+    jobs=bootstrap.index_jobs(),
+    index=bootstrap.vector_index(),
+    embeddings=bootstrap.embeddings,
 )
 
 

@@ -15,6 +15,7 @@ target one run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -91,6 +92,23 @@ class StoredResponse:
     @property
     def cancelled(self) -> bool:
         return self.cancelled_at is not None
+
+
+DEFAULT_EMBEDDING_DIMENSIONS = 1536
+
+
+def embedding_of(text: str, dimensions: int) -> list[float]:
+    """A text's embedding in the double: its words and their three-letter pieces hashed into ``dimensions`` counts,
+    normalised. Not a language model's: texts are near when they share words (or pieces of words), which is what
+    the tests of search need, the same text always giving the same vector."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[^\W_]+", text.lower()):
+        features = [word] + [word[i : i + 3] for i in range(max(1, len(word) - 2))]
+        for feature in features:
+            digest = hashlib.sha256(feature.encode()).digest()
+            vector[int.from_bytes(digest[:4], "big") % dimensions] += 1.0 if digest[4] % 2 else -1.0
+    norm = sum(value * value for value in vector) ** 0.5
+    return [value / norm for value in vector] if norm else vector
 
 
 def _id(prefix: str) -> str:
@@ -485,6 +503,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"latency": model.latency})
             if not self._authorized():
                 return None
+            if path == "/v1/embeddings":
+                return self._embeddings(body)
             if path == "/v1/responses":
                 text = json.dumps(body.get("input", ""))
                 fault = self._fault("create", text)
@@ -524,6 +544,21 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                     return None
                 return self._send(200, model.view(stored))
             return self._error(404, f"No response found with id '{path.rsplit('/', 1)[-1]}'.")
+
+        def _embeddings(self, body: dict[str, Any]) -> None:
+            """Deterministic embeddings: texts that share words are near each other (``embedding_of``)."""
+            texts = body.get("input")
+            texts = [texts] if isinstance(texts, str) else texts
+            dimensions = body.get("dimensions") or DEFAULT_EMBEDDING_DIMENSIONS
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not 0 < dimensions <= 4096:
+                return self._error(400, "input must be a string or an array of strings; dimensions 1 to 4096.")
+            data = [
+                {"object": "embedding", "index": index, "embedding": embedding_of(text, dimensions)}
+                for index, text in enumerate(texts)
+            ]
+            tokens = sum(_tokens(text) for text in texts)
+            usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+            return self._send(200, {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
 
         def _stream(self, stored: StoredResponse, after: int) -> None:
             """The response's events after ``after``, each sent when it happens, as server-sent events."""

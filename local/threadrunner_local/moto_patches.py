@@ -1,6 +1,6 @@
 """Every change the local stack makes to moto's internals, in one place: each can be installed and uninstalled.
 
-moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does. Four
+moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does. Five
 patches close the gaps the local stack needs (docs/local-stack.md):
 
 * :data:`ATOMIC_DYNAMODB`: moto checks a condition and then writes without a lock, so concurrent
@@ -12,6 +12,8 @@ patches close the gaps the local stack needs (docs/local-stack.md):
   logs and buses only), asynchronously, as EventBridge does.
 * :data:`EXECUTION_STATUS_EVENTS`: Step Functions executions announce their end on the default bus
   (``aws.states``, ``Step Functions Execution Status Change``), so rules on them fire.
+* :data:`QUERY_VECTORS`: S3 Vectors answers QueryVectors (moto has the other vector operations): the
+  nearest vectors of an index, found exhaustively, with metadata filters.
 
 They reach into moto's internals, so they are written for one version of moto:
 :func:`install` refuses any other (:data:`MOTO_VERSION`, pinned in pyproject.toml).
@@ -281,7 +283,92 @@ def _announce_the_end(original: Any, dispatcher: Dispatcher) -> Any:
 
 EXECUTION_STATUS_EVENTS = AttributePatch("Step Functions execution status events", _executions, _announce_the_end)
 
-ALL = (ATOMIC_DYNAMODB, LAMBDA_IN_PROCESS, RULES_TO_LAMBDA, EXECUTION_STATUS_EVENTS)
+
+def _matches(metadata: dict[str, Any], condition: Any) -> bool:
+    """S3 Vectors' metadata filter, in the part threadrunner uses: equality, ``$eq``, ``$in``, ``$and``."""
+    if not isinstance(condition, dict):
+        return True
+    for name, wanted in condition.items():
+        if name == "$and":
+            if not all(_matches(metadata, part) for part in wanted):
+                return False
+        elif isinstance(wanted, dict) and "$in" in wanted:
+            if metadata.get(name) not in wanted["$in"]:
+                return False
+        elif metadata.get(name) != (wanted.get("$eq") if isinstance(wanted, dict) else wanted):
+            return False
+    return True
+
+
+def _distance(metric: str, one: list[float], other: list[float]) -> float:
+    if metric == "euclidean":
+        return sum((a - b) ** 2 for a, b in zip(one, other, strict=True)) ** 0.5
+    dot = sum(a * b for a, b in zip(one, other, strict=True))
+    norms = (sum(a * a for a in one) ** 0.5) * (sum(b * b for b in other) ** 0.5)
+    return 1.0 - dot / norms if norms else 1.0
+
+
+def _query_vectors(response: Any) -> Any:
+    """S3 Vectors' QueryVectors (moto 5.2.5 has none): the nearest ``topK`` vectors of an index, exhaustively."""
+    from moto.core.responses import ActionResult
+
+    index = response.s3vectors_backend.get_index(
+        response._get_param("vectorBucketName"), response._get_param("indexName"), response._get_param("indexArn")
+    )
+    query = response._get_param("queryVector")["float32"]
+    condition = response._get_param("filter")
+    found = sorted(
+        (_distance(index.distance_metric, query, vector.data["float32"]), key, vector)
+        for key, vector in index.vectors.items()
+        if _matches(vector.metadata or {}, condition)
+    )[: int(response._get_param("topK"))]
+    with_metadata = response._get_bool_param("returnMetadata", False)
+    with_distance = response._get_bool_param("returnDistance", False)
+    return ActionResult(
+        {
+            "vectors": [
+                {"key": key}
+                | ({"metadata": vector.metadata} if with_metadata else {})
+                | ({"distance": distance} if with_distance else {})
+                for distance, key, vector in found
+            ],
+            "distanceMetric": index.distance_metric,
+        }
+    )
+
+
+class _QueryVectors(Patch):
+    """S3 Vectors' QueryVectors: the operation and its route (moto 5.2.5 has neither)."""
+
+    name = "S3 Vectors QueryVectors"
+    _route = "{0}/QueryVectors$"
+
+    @property
+    def installed(self) -> bool:
+        from moto.s3vectors import urls
+        from moto.s3vectors.responses import S3VectorsResponse
+
+        return self._route in urls.url_paths and hasattr(S3VectorsResponse, "query_vectors")
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        from moto.s3vectors import urls
+        from moto.s3vectors.responses import S3VectorsResponse
+
+        urls.url_paths[self._route] = S3VectorsResponse.dispatch
+        S3VectorsResponse.query_vectors = _query_vectors  # type: ignore[attr-defined]
+
+    def uninstall(self) -> None:
+        from moto.s3vectors import urls
+        from moto.s3vectors.responses import S3VectorsResponse
+
+        urls.url_paths.pop(self._route, None)
+        if hasattr(S3VectorsResponse, "query_vectors"):
+            del S3VectorsResponse.query_vectors
+
+
+QUERY_VECTORS = _QueryVectors()
+
+ALL = (ATOMIC_DYNAMODB, LAMBDA_IN_PROCESS, RULES_TO_LAMBDA, EXECUTION_STATUS_EVENTS, QUERY_VECTORS)
 
 
 def check_version(version: str | None = None) -> None:

@@ -234,6 +234,21 @@ class LocalStack:
                 dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         for logical_id in template.resources("AWS::S3::Bucket"):
             self.client("s3").create_bucket(Bucket=template.physical(logical_id))
+        vectors = self.client("s3vectors")
+        for logical_id in template.resources("AWS::S3Vectors::VectorBucket"):
+            vectors.create_vector_bucket(vectorBucketName=template.physical(logical_id))
+        for logical_id, resource in template.resources("AWS::S3Vectors::Index").items():
+            properties = template.resolve(resource["Properties"])
+            vectors.create_index(
+                vectorBucketArn=properties["VectorBucketArn"],
+                indexName=template.physical(logical_id),
+                dataType=properties["DataType"],
+                dimension=int(properties["Dimension"]),
+                distanceMetric=properties["DistanceMetric"],
+                metadataConfiguration={
+                    "nonFilterableMetadataKeys": properties["MetadataConfiguration"]["NonFilterableMetadataKeys"]
+                },
+            )
         self.client("secretsmanager").create_secret(
             Name=template.parameters["ModelApiKeySecretName"], SecretString=model_key
         )

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 ACCOUNT = "123456789012"
+VECTOR_TYPES = ("AWS::S3Vectors::VectorBucket", "AWS::S3Vectors::Index")
 NO_VALUE = object()
 """What ``!Ref AWS::NoValue`` resolves to: the property is left out."""
 REGION = "us-east-1"
@@ -91,8 +92,8 @@ class Template:
         for key in ("Name", "FunctionName", "TableName"):
             if key in properties:
                 return str(self.resolve(properties[key]))
-        if self.raw["Resources"][logical_id]["Type"] == "AWS::S3::Bucket":
-            return f"threadrunner-{logical_id}".lower()  # bucket names are lower case
+        if self.raw["Resources"][logical_id]["Type"] in ("AWS::S3::Bucket", *VECTOR_TYPES):
+            return f"threadrunner-{logical_id}".lower()  # bucket and index names are lower case
         return f"threadrunner-{logical_id}"
 
     def arn(self, logical_id: str) -> str:
@@ -112,6 +113,11 @@ class Template:
             return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
         if kind == "AWS::S3::Bucket":
             return f"arn:aws:s3:::{name}"
+        if kind == "AWS::S3Vectors::VectorBucket":
+            return f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/{name}"
+        if kind == "AWS::S3Vectors::Index":
+            bucket = self.resolve(self.raw["Resources"][logical_id]["Properties"]["VectorBucketArn"])
+            return f"{bucket}/index/{name}"
         raise KeyError(f"no ARN for {kind}")
 
     def ref(self, name: str) -> str:
@@ -133,6 +139,8 @@ class Template:
             return self.arn(name)  # Ref of a state machine is its ARN
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.physical(name)}"  # Ref of a queue: its URL
+        if kind in VECTOR_TYPES:
+            return self.arn(name)  # Ref of a vector bucket or index: its ARN
         return self.physical(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:

@@ -61,6 +61,9 @@ def _deps(client: Any) -> ApiDeps:
         idempotency_store=None,  # type: ignore[arg-type]  # only POSTs with an Idempotency-Key reach it
         model=FakeModel,
         contents=None,  # type: ignore[arg-type]  # no file is read
+        jobs=None,  # type: ignore[arg-type]
+        index=None,  # type: ignore[arg-type]
+        embeddings=lambda: None,
     )
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .adapters.responses import ResponsesModelClient
 
 
-SERVICES = ("dynamodb", "events", "lambda", "s3", "secretsmanager", "stepfunctions")
+SERVICES = ("dynamodb", "events", "lambda", "s3", "s3vectors", "secretsmanager", "sqs", "stepfunctions")
 """The AWS services the functions call: the layer keeps botocore's data of these only (layers/core/Makefile)."""
 
 _clients: dict[str, Any] = {}
@@ -114,6 +114,32 @@ def file_contents() -> Any:
 
 
 @functools.cache
+def index_jobs() -> Any:
+    from .adapters.aws import SQSIndexJobs
+
+    return SQSIndexJobs(settings().index_queue_url, _Client("sqs"))
+
+
+@functools.cache
+def vector_index() -> Any:
+    from .adapters.s3vectors import S3VectorIndex
+
+    config = settings()
+    indexes = {"keywords": config.keyword_index, "embeddings": config.embedding_index}
+    return S3VectorIndex(indexes, _Client("s3vectors"))
+
+
+def embeddings() -> Any:
+    """The provider's embeddings, or ``None`` without an embedding model (keywords alone find chunks)."""
+    config = settings()
+    if not config.embedding_model:
+        return None
+    from .adapters.embeddings import OpenAIEmbeddings
+
+    return OpenAIEmbeddings(openai_client(), config.embedding_model, config.embedding_dimensions)
+
+
+@functools.cache
 def events() -> EventBridgePublisher:
     return EventBridgePublisher(settings().event_bus_name, _Client("events"))
 
@@ -158,11 +184,11 @@ def deliveries() -> Deliveries:
 
 
 @functools.cache
-def model_client() -> ResponsesModelClient:
+def openai_client() -> Callable[[], Any]:
+    """The provider's ``openai`` client, made when first called: its key comes from Secrets Manager (cached by
+    Powertools), and a rotated key gets a new client."""
     import openai
     from aws_lambda_powertools.utilities import parameters
-
-    from .adapters.responses import ResponsesModelClient
 
     config = settings()
     clients: dict[str, openai.OpenAI] = {}
@@ -171,7 +197,6 @@ def model_client() -> ResponsesModelClient:
     secrets = parameters.SecretsProvider(boto3_client=_Client("secretsmanager"))
 
     def client() -> openai.OpenAI:
-        # The key comes from Secrets Manager, cached by Powertools; a rotated key gets a new client.
         key = str(secrets.get(config.model_api_key_secret, max_age=config.secret_max_age_seconds))
         if key not in clients:
             clients.clear()
@@ -183,4 +208,11 @@ def model_client() -> ResponsesModelClient:
             )
         return clients[key]
 
-    return ResponsesModelClient(client, streaming=config.model_streaming)
+    return client
+
+
+@functools.cache
+def model_client() -> ResponsesModelClient:
+    from .adapters.responses import ResponsesModelClient
+
+    return ResponsesModelClient(openai_client(), streaming=settings().model_streaming)

@@ -22,6 +22,16 @@ class Settings(BaseModel):
     state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")
     files_bucket: str = Field("", alias="FILES_BUCKET")
     """The S3 bucket of files' bytes."""
+    keyword_index: str = Field("", alias="KEYWORD_INDEX")
+    """The ARN of the S3 Vectors index of every chunk's hashed keywords."""
+    embedding_index: str = Field("", alias="EMBEDDING_INDEX")
+    """The ARN of the S3 Vectors index of every chunk's embedding (with an embedding model)."""
+    embedding_model: str = Field("text-embedding-3-small", alias="EMBEDDING_MODEL")
+    """The provider's embedding model; empty: chunks are found by their keywords alone."""
+    embedding_dimensions: int = Field(1536, alias="EMBEDDING_DIMENSIONS", ge=1, le=4096)
+    """The size of the embeddings (asked of the provider, and the embeddings index's dimension)."""
+    index_queue_url: str = Field("", alias="INDEX_QUEUE_URL")
+    """The queue of the IndexFunction's jobs."""
     """The run loop; ApiFunction starts one execution per run."""
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
     """The EventBridge bus run events go to."""

@@ -26,6 +26,15 @@ from .domain.run_step import RunStep, RunStepStatus
 from .domain.thread import Thread
 from .domain.tool_call import ToolCall
 from .domain.user import QueuedMessage, UserRecord
+from .domain.vector_stores import (
+    Chunk,
+    FileError,
+    Hit,
+    IndexJob,
+    VectorStore,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+)
 
 
 class AssistantStore(Protocol):
@@ -338,6 +347,97 @@ class FileContents(Protocol):
         ...
 
 
+class VectorStoreStore(Protocol):
+    """Vector stores (with their counts of files), the files in them, batches, and the stores each file is in."""
+
+    def put_store(self, store: VectorStore) -> None: ...
+
+    def get_store(self, vector_store_id: str) -> VectorStore:
+        """The store with its counts of files and bytes, as stored (``domain.vector_stores.store_status`` reads
+        its status)."""
+        ...
+
+    def list_stores(self, page: PageRequest) -> Page[VectorStore]: ...
+
+    def update_store(self, vector_store_id: str, changes: dict[str, Any]) -> VectorStore: ...
+
+    def delete_store(self, vector_store_id: str) -> None:
+        """The store's record (its files are forgotten by the indexer: ``forget_store``)."""
+        ...
+
+    def add_file(self, entry: VectorStoreFile, batch_id: str | None = None) -> bool:
+        """A file joins a store, ``in_progress``, counted; False if it is in the store already."""
+        ...
+
+    def get_file(self, vector_store_id: str, file_id: str) -> VectorStoreFile: ...
+
+    def list_files(
+        self, vector_store_id: str, page: PageRequest, status: str | None = None
+    ) -> Page[VectorStoreFile]: ...
+
+    def finish_file(
+        self,
+        vector_store_id: str,
+        file_id: str,
+        status: str,
+        usage_bytes: int = 0,
+        chunks: int = 0,
+        last_error: FileError | None = None,
+    ) -> bool:
+        """An ``in_progress`` file ends (``completed`` with its chunks, ``failed``, ``cancelled``), the counts
+        with it; False if it was not in progress (removed, or ended already)."""
+        ...
+
+    def remove_file(self, vector_store_id: str, file_id: str) -> int:
+        """The file leaves the store, the counts with it; how many chunks it had in the index."""
+        ...
+
+    def stores_of_file(self, file_id: str) -> list[str]:
+        """The stores a file is in (to forget it everywhere when it is deleted)."""
+        ...
+
+    def file_ids(self, vector_store_id: str) -> list[str]:
+        """Every file recorded in a store, deleted or not (to forget them when it is deleted)."""
+        ...
+
+    def purge(self, vector_store_id: str) -> None:
+        """Whatever is left of a deleted store (its batches)."""
+        ...
+
+    def put_batch(self, batch: VectorStoreFileBatch, file_ids: list[str]) -> None: ...
+
+    def get_batch(self, vector_store_id: str, batch_id: str) -> tuple[VectorStoreFileBatch, list[str]]:
+        """The batch (its counts and status read from its files) and its files' ids."""
+        ...
+
+    def cancel_batch(self, vector_store_id: str, batch_id: str) -> None: ...
+
+
+class VectorIndex(Protocol):
+    """Chunks and their vectors (S3 Vectors): a ``keywords`` index for every deployment, an ``embeddings`` one
+    where the provider embeds."""
+
+    def put(self, kind: str, chunks: Sequence[Chunk], vectors: Sequence[list[float]]) -> None: ...
+
+    def delete(self, kind: str, keys: Sequence[str]) -> None: ...
+
+    def query(self, kind: str, vector: list[float], stores: Sequence[str], top_k: int) -> list[Hit]:
+        """The ``top_k`` chunks of ``stores`` nearest ``vector``."""
+        ...
+
+
+class Embeddings(Protocol):
+    """The provider's embeddings endpoint."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class IndexJobs(Protocol):
+    """Work for the IndexFunction: a file to index, a deleted file or store to forget."""
+
+    def submit(self, job: IndexJob) -> None: ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """The stores of one project: what a use case is handed, each part a port of its own."""
@@ -351,6 +451,7 @@ class Stores:
     usage: UsageStore
     projects: ProjectStore
     files: FileStore
+    vector_stores: VectorStoreStore
 
 
 class ModelClient(Protocol):

@@ -12,6 +12,7 @@ from typing import Any
 from ..domain.common import FunctionDefinition
 from ..domain.run_event import RunEvent
 from ..domain.run_record import RunRef
+from ..domain.vector_stores import IndexJob
 
 
 class StepFunctionsRunLoop:
@@ -75,3 +76,14 @@ class EventBridgePublisher:
         answer = self._client.put_events(Entries=[{**event.entry(), "EventBusName": self._bus}])
         if answer.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused the event: {answer['Entries'][0].get('ErrorMessage')}")
+
+
+class SQSIndexJobs:
+    """:class:`threadrunner.ports.IndexJobs` on the IndexFunction's queue."""
+
+    def __init__(self, queue_url: str, client: Any) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    def submit(self, job: IndexJob) -> None:
+        self._client.send_message(QueueUrl=self._queue_url, MessageBody=job.model_dump_json())

@@ -30,12 +30,22 @@ from ..domain.budget import ProjectLimits
 from ..domain.files import MAX_REQUEST_FILE_BYTES
 from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
 from ..observability import log_keys, logger
-from ..ports import ApiKeys, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
-from . import assistants, errors, files, runs, server_tools, streams, threads, usage, users
+from ..ports import (
+    ApiKeys,
+    Embeddings,
+    FileContents,
+    IndexJobs,
+    ModelClient,
+    RunLoopControl,
+    Stores,
+    ToolCatalogue,
+    VectorIndex,
+)
+from . import assistants, errors, files, runs, server_tools, streams, threads, usage, users, vector_stores
 from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (assistants, threads, runs, files, users, usage, server_tools):
+for module in (assistants, threads, runs, files, vector_stores, users, usage, server_tools):
     app.include_router(module.router)
 
 
@@ -84,6 +94,12 @@ class ApiDeps:
     """The model, made on first use: streamed runs follow the responses their loops work on."""
     contents: FileContents
     """The bytes of files."""
+    jobs: IndexJobs
+    """The IndexFunction's queue."""
+    index: VectorIndex
+    """The vector stores' chunks."""
+    embeddings: Callable[[], Embeddings | None]
+    """The provider's embeddings, made on first use (``None`` without an embedding model)."""
 
     def __post_init__(self) -> None:
         self._limits: dict[str, tuple[ProjectLimits | None, float]] = {}
@@ -308,6 +324,9 @@ def _handle(
         model=deps.model,
         stream_seconds=stream_seconds,
         contents=deps.contents,
+        jobs=deps.jobs,
+        index=deps.index,
+        embeddings=deps.embeddings,
     )
     answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
     events = streams.taken()

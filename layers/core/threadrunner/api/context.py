@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
 from ..domain.deployment import RunDefaults
-from ..ports import FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
+from ..ports import Embeddings, FileContents, IndexJobs, ModelClient, RunLoopControl, Stores, ToolCatalogue, VectorIndex
 
 
 def stores(router: APIGatewayHttpRouter) -> Stores:
@@ -47,3 +47,22 @@ def stream_seconds(router: APIGatewayHttpRouter) -> float:
 def contents(router: APIGatewayHttpRouter) -> FileContents:
     """The bytes of the project's files."""
     return router.context["contents"]
+
+
+def jobs(router: APIGatewayHttpRouter) -> IndexJobs:
+    """The IndexFunction's queue: files to index, files and stores to forget."""
+    return router.context["jobs"]
+
+
+def index(router: APIGatewayHttpRouter) -> VectorIndex:
+    return router.context["index"]
+
+
+def index_kinds(router: APIGatewayHttpRouter) -> list[str]:
+    """The kinds of vectors every chunk has."""
+    return ["keywords", "embeddings"] if router.context["settings"].embedding_model else ["keywords"]
+
+
+def embeddings(router: APIGatewayHttpRouter) -> Callable[[], Embeddings | None]:
+    """The provider's embeddings (made on first use), or ``None`` without an embedding model."""
+    return router.context["embeddings"]

@@ -65,7 +65,7 @@ def file_content(file_id: str):  # not annotated: the resolver would read the by
 
 @router.delete("/v1/files/<file_id>", summary="Delete a file")
 def delete_file(file_id: str) -> Deleted:
-    files.delete_file(context.stores(router), context.contents(router), file_id)
+    files.delete_file(context.stores(router), context.contents(router), context.jobs(router), file_id)
     return Deleted(id=file_id, object="file")
 
 

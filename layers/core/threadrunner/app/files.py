@@ -16,8 +16,9 @@ from ..domain.files import (
     content_key,
 )
 from ..domain.ids import new_id
+from ..domain.vector_stores import IndexJob
 from ..errors import InvalidRequest, TooLarge
-from ..ports import FileContents, Stores
+from ..ports import FileContents, IndexJobs, Stores
 
 if TYPE_CHECKING:
     from .requests import UploadComplete, UploadCreate
@@ -67,10 +68,13 @@ def content(stores: Stores, contents: FileContents, file_id: str) -> tuple[FileO
     return file, contents.read(key)
 
 
-def delete_file(stores: Stores, contents: FileContents, file_id: str) -> None:
+def delete_file(stores: Stores, contents: FileContents, jobs: IndexJobs, file_id: str) -> None:
+    """The file and its bytes go at once; the IndexFunction takes it out of the vector stores it is in."""
     key = stores.files.content_key(file_id)
     stores.files.delete_file(file_id)
     contents.delete([key])
+    if stores.vector_stores.stores_of_file(file_id):
+        jobs.submit(IndexJob(kind="forget_file", project=stores.project, file_id=file_id))
 
 
 def create_upload(stores: Stores, body: UploadCreate) -> Upload:

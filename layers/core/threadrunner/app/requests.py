@@ -175,8 +175,42 @@ class CodeInterpreterResources(Request):
     file_ids: Annotated[list[str], Field(max_length=20)] | None = None
 
 
+class StaticChunkingParam(Request):
+    max_chunk_size_tokens: Annotated[int, Field(ge=100, le=4096)] = 800
+    chunk_overlap_tokens: Annotated[int, Field(ge=0)] = 400
+
+
+class StaticChunkingStrategy(Request):
+    type: Literal["static"]
+    static: StaticChunkingParam
+
+
+class AutoChunkingStrategy(Request):
+    type: Literal["auto"]
+
+
+ChunkingStrategyParam = Annotated[
+    Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")], AS_JSON
+]
+"""How files are cut into chunks: ``auto`` (800 tokens, 400 of overlap) or ``static`` sizes."""
+
+FileIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=500)]
+
+Attributes = Annotated[dict[Annotated[str, Field(max_length=64)], str | float | bool], Field(max_length=16)]
+"""Up to 16 attributes of a file in a vector store."""
+
+
+class InlineVectorStore(Request):
+    """A vector store made with the assistant or thread that names it (``tool_resources``)."""
+
+    file_ids: FileIds | None = None
+    chunking_strategy: ChunkingStrategyParam | None = None
+    metadata: Metadata | None = None
+
+
 class FileSearchResources(Request):
     vector_store_ids: Annotated[list[str], Field(max_length=1)] | None = None
+    vector_stores: Annotated[list[InlineVectorStore], Field(max_length=1)] | None = None
 
 
 class ToolResourcesParam(Request):
@@ -363,3 +397,51 @@ class UploadComplete(Request):
     part_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=1000)]
     md5: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$")] | None = None
     """The MD5 of the whole file, checked when given."""
+
+
+class ExpiresAfterParam(Request):
+    anchor: Literal["last_active_at"]
+    days: Annotated[int, Field(ge=1, le=365)]
+
+
+class VectorStoreCreate(Request):
+    name: Annotated[str, Field(max_length=256)] | None = None
+    description: Annotated[str, Field(max_length=512)] | None = Field(None, exclude=True)
+    file_ids: FileIds | None = None
+    chunking_strategy: ChunkingStrategyParam | None = None
+    expires_after: ExpiresAfterParam | None = None
+    metadata: Metadata | None = None
+
+
+class VectorStoreUpdate(Request):
+    name: Annotated[str, Field(max_length=256)] | None = None
+    expires_after: ExpiresAfterParam | None = None
+    metadata: Metadata | None = None
+
+
+class VectorStoreFileCreate(Request):
+    file_id: Annotated[str, Field(max_length=64)]
+    chunking_strategy: ChunkingStrategyParam | None = None
+    attributes: Attributes | None = None
+
+
+class FileBatchCreate(Request):
+    file_ids: Annotated[FileIds, Field(min_length=1)]
+    chunking_strategy: ChunkingStrategyParam | None = None
+    attributes: Attributes | None = None
+
+
+class SearchRankingOptions(Request):
+    ranker: Literal["auto", "default-2024-11-15", "default_2024_08_21", "none"] | None = None
+    score_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class VectorStoreSearch(Request):
+    query: (
+        Annotated[str, Field(min_length=1, max_length=4096)] | Annotated[list[str], Field(min_length=1, max_length=8)]
+    )
+    max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
+    ranking_options: SearchRankingOptions | None = None
+    rewrite_query: bool | None = None
+    filters: dict[str, Any] | None = None
+    """Attribute filters: accepted for the SDK's sake, and refused when given (docs/compatibility.md)."""

@@ -17,6 +17,7 @@ from .runs import DynamoDBRuns
 from .steps import DynamoDBSteps
 from .threads import DynamoDBThreads
 from .usage import DynamoDBUsage
+from .vector_stores import DynamoDBVectorStores
 
 __all__ = ["DynamoDBApiKeys", "stores"]
 
@@ -34,4 +35,5 @@ def stores(table_name: str, project: str, client: Any, retention_days: int = 0) 
         usage=DynamoDBUsage(*on),
         projects=DynamoDBProjects(*on),
         files=DynamoDBFiles(*on),
+        vector_stores=DynamoDBVectorStores(*on),
     )

@@ -25,6 +25,10 @@ file                        ``P#<project>#FILES``                  ``FILE#<file_
 file, by purpose            ``P#<project>#FILES#<purpose>``        ``FILE#<file_id>``
 upload                      ``P#<project>#UPLOADS``                ``UPLOAD#<upload_id>``
 upload part                 ``P#<project>#UPLOADS``                ``UPLOAD#<upload_id>#PART#<part_id>``
+vector store                ``P#<project>#VECTOR_STORES``          ``STORE#<vector_store_id>``
+file of a vector store      ``P#<project>#VS#<vector_store_id>``   ``FILE#<file_id>``
+file batch                  ``P#<project>#VS#<vector_store_id>``   ``BATCH#<batch_id>``
+a file's vector stores      ``P#<project>#FILE_STORES#<file_id>``  ``VS#<vector_store_id>``
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
 ==========================  =====================================  ==========================================
@@ -39,7 +43,7 @@ from .codec import checked
 HIGHEST = "~"
 """Sorts after every id character: the upper bound of a prefix's range."""
 
-MESSAGES, RUNS, QUEUE, ASSISTANTS, FILES = "MSG#", "RUN#", "QUEUE#", "ASST#", "FILE#"
+MESSAGES, RUNS, QUEUE, ASSISTANTS, FILES, STORES = "MSG#", "RUN#", "QUEUE#", "ASST#", "FILE#", "STORE#"
 """SK prefixes of the items listed by prefix."""
 
 BEGUN = "begun"
@@ -142,6 +146,27 @@ class Keys:
 
     def upload_part(self, upload_id: str, part_id: str) -> dict[str, Any]:
         return key(self.uploads_pk, upload_parts_of(upload_id) + checked("upload part", part_id))
+
+    @property
+    def stores_pk(self) -> str:
+        return f"P#{self.project}#VECTOR_STORES"
+
+    def store(self, vector_store_id: str) -> dict[str, Any]:
+        return key(self.stores_pk, STORES + checked("vector store", vector_store_id))
+
+    def store_pk(self, vector_store_id: str) -> str:
+        """The partition of a store's files and batches."""
+        return f"P#{self.project}#VS#{checked('vector store', vector_store_id)}"
+
+    def store_file(self, vector_store_id: str, file_id: str) -> dict[str, Any]:
+        return key(self.store_pk(vector_store_id), FILES + checked("file", file_id))
+
+    def batch(self, vector_store_id: str, batch_id: str) -> dict[str, Any]:
+        return key(self.store_pk(vector_store_id), "BATCH#" + checked("file batch", batch_id))
+
+    def file_stores_pk(self, file_id: str) -> str:
+        """The partition that names the stores a file is in."""
+        return f"P#{self.project}#FILE_STORES#{checked('file', file_id)}"
 
     def vector_store(self, vector_store_id: str) -> dict[str, Any]:
         return key(f"P#{self.project}#VECTOR_STORES", f"VS#{checked('vector store', vector_store_id)}")

@@ -1,0 +1,265 @@
+"""Vector stores: created with their files, files added alone or in batches (indexed by the IndexFunction, not in
+the request), searched (by ``file_search`` and ``vector_stores.search``), and deleted with everything in them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..domain.common import now
+from ..domain.files import FileObject
+from ..domain.ids import new_id
+from ..domain.pagination import Page, PageRequest, paginate
+from ..domain.vector_stores import (
+    DEFAULT_RESULTS,
+    MAX_FILES_PER_BATCH,
+    ChunkingStrategy,
+    ExpiresAfter,
+    IndexJob,
+    SearchResult,
+    VectorStore,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+    chunk_key,
+    chunking_of,
+    keyword_vector,
+    store_key,
+    store_status,
+)
+from ..errors import InvalidRequest, NotFound
+from ..ports import Embeddings, IndexJobs, Stores, VectorIndex
+
+if TYPE_CHECKING:
+    from .requests import FileBatchCreate, VectorStoreCreate, VectorStoreFileCreate, VectorStoreUpdate
+
+DAY = 86400
+
+SEMANTIC_WEIGHT = 0.7
+"""How much the embeddings' similarity counts in a result's score, where there are embeddings; the keywords'
+similarity counts the rest."""
+
+
+def _expiry(expires_after: Any, active_at: int) -> dict[str, Any]:
+    if expires_after is None:
+        return {"expires_after": None, "expires_at": None}
+    after = ExpiresAfter.model_validate(
+        expires_after.model_dump() if hasattr(expires_after, "model_dump") else expires_after
+    )
+    return {"expires_after": after, "expires_at": active_at + after.days * DAY}
+
+
+def create_store(
+    stores: Stores,
+    jobs: IndexJobs,
+    name: str | None,
+    file_ids: Sequence[str],
+    chunking: Any = None,
+    metadata: dict[str, str] | None = None,
+    expires_after: Any = None,
+) -> VectorStore:
+    """A store, with its files queued for indexing; every file must be the project's."""
+    strategy = chunking_of(_plain(chunking))
+    files = _files(stores, file_ids, "file_ids")
+    at = now()
+    store = VectorStore(
+        id=new_id("vs"),
+        created_at=at,
+        name=name or "",
+        last_active_at=at,
+        metadata=metadata or {},
+        **_expiry(expires_after, at),
+    )
+    stores.vector_stores.put_store(store)
+    for file in files:
+        _add(stores, jobs, store.id, file.id, strategy)
+    return get_store(stores, store.id)
+
+
+def create_store_from(stores: Stores, jobs: IndexJobs, body: VectorStoreCreate) -> VectorStore:
+    return create_store(
+        stores, jobs, body.name, body.file_ids or [], body.chunking_strategy, body.metadata, body.expires_after
+    )
+
+
+def get_store(stores: Stores, vector_store_id: str) -> VectorStore:
+    return store_status(stores.vector_stores.get_store(vector_store_id), now())
+
+
+def list_stores(stores: Stores, page: PageRequest) -> Page[VectorStore]:
+    listed = stores.vector_stores.list_stores(page)
+    at = now()
+    return Page(data=[store_status(store, at) for store in listed.data], has_more=listed.has_more)
+
+
+def update_store(stores: Stores, vector_store_id: str, body: VectorStoreUpdate) -> VectorStore:
+    changes: dict[str, Any] = {}
+    if body.name is not None:
+        changes["name"] = body.name
+    if body.metadata is not None:
+        changes["metadata"] = body.metadata
+    if "expires_after" in body.model_fields_set:
+        active = stores.vector_stores.get_store(vector_store_id).last_active_at or now()
+        expiry = _expiry(body.expires_after, active)
+        changes |= {"expires_after": expiry["expires_after"].model_dump() if expiry["expires_after"] else None}
+        changes["expires_at"] = expiry["expires_at"]
+    stores.vector_stores.update_store(vector_store_id, changes)
+    return get_store(stores, vector_store_id)
+
+
+def delete_store(stores: Stores, jobs: IndexJobs, vector_store_id: str) -> None:
+    """The store goes at once; its files' chunks are forgotten by the IndexFunction."""
+    stores.vector_stores.delete_store(vector_store_id)
+    jobs.submit(IndexJob(kind="forget_store", project=stores.project, vector_store_id=vector_store_id))
+
+
+def add_file(stores: Stores, jobs: IndexJobs, vector_store_id: str, body: VectorStoreFileCreate) -> VectorStoreFile:
+    stores.vector_stores.get_store(vector_store_id)
+    _files(stores, [body.file_id], "file_id")
+    return _add(
+        stores, jobs, vector_store_id, body.file_id, chunking_of(_plain(body.chunking_strategy)), body.attributes
+    )
+
+
+def _add(
+    stores: Stores,
+    jobs: IndexJobs,
+    vector_store_id: str,
+    file_id: str,
+    strategy: ChunkingStrategy,
+    attributes: dict[str, Any] | None = None,
+    batch_id: str | None = None,
+) -> VectorStoreFile:
+    entry = VectorStoreFile(
+        id=file_id,
+        created_at=now(),
+        vector_store_id=vector_store_id,
+        chunking_strategy=strategy,
+        attributes=attributes or {},
+    )
+    if stores.vector_stores.add_file(entry, batch_id):
+        jobs.submit(IndexJob(kind="index", project=stores.project, vector_store_id=vector_store_id, file_id=file_id))
+        return entry
+    return stores.vector_stores.get_file(vector_store_id, file_id)  # in the store already: as it is
+
+
+def remove_file(stores: Stores, index: VectorIndex, kinds: Sequence[str], vector_store_id: str, file_id: str) -> None:
+    """The file leaves the store, its chunks with it (the file itself stays)."""
+    chunks = stores.vector_stores.remove_file(vector_store_id, file_id)
+    forget_chunks(index, kinds, store_key(stores.project, vector_store_id), file_id, chunks)
+
+
+def forget_chunks(index: VectorIndex, kinds: Sequence[str], store: str, file_id: str, chunks: int) -> None:
+    keys = [chunk_key(store, file_id, number) for number in range(chunks)]
+    for kind in kinds:
+        index.delete(kind, keys)
+
+
+def create_batch(stores: Stores, jobs: IndexJobs, vector_store_id: str, body: FileBatchCreate) -> VectorStoreFileBatch:
+    stores.vector_stores.get_store(vector_store_id)
+    file_ids = list(dict.fromkeys(body.file_ids))
+    if len(file_ids) > MAX_FILES_PER_BATCH:
+        raise InvalidRequest(f"A batch holds at most {MAX_FILES_PER_BATCH} files.", param="file_ids")
+    _files(stores, file_ids, "file_ids")
+    strategy = chunking_of(_plain(body.chunking_strategy))
+    batch = VectorStoreFileBatch(id=new_id("vsfb"), created_at=now(), vector_store_id=vector_store_id)
+    stores.vector_stores.put_batch(batch, file_ids)
+    for file_id in file_ids:
+        _add(stores, jobs, vector_store_id, file_id, strategy, body.attributes, batch.id)
+    return stores.vector_stores.get_batch(vector_store_id, batch.id)[0]
+
+
+def cancel_batch(stores: Stores, vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
+    """The batch's files still waiting end ``cancelled``; the IndexFunction skips them."""
+    _, file_ids = stores.vector_stores.get_batch(vector_store_id, batch_id)
+    stores.vector_stores.cancel_batch(vector_store_id, batch_id)
+    for file_id in file_ids:
+        stores.vector_stores.finish_file(vector_store_id, file_id, "cancelled")
+    return stores.vector_stores.get_batch(vector_store_id, batch_id)[0]
+
+
+def batch_files(
+    stores: Stores, vector_store_id: str, batch_id: str, page: PageRequest, status: str | None
+) -> Page[VectorStoreFile]:
+    _, file_ids = stores.vector_stores.get_batch(vector_store_id, batch_id)
+    entries = []
+    for file_id in sorted(file_ids):
+        try:
+            entry = stores.vector_stores.get_file(vector_store_id, file_id)
+        except NotFound:
+            continue  # removed from the store since
+        if status is None or entry.status == status:
+            entries.append(entry)
+    return paginate(entries, page)
+
+
+def search(
+    stores: Stores,
+    index: VectorIndex,
+    embeddings: Embeddings | None,
+    vector_store_ids: Sequence[str],
+    query: str,
+    max_results: int = DEFAULT_RESULTS,
+    score_threshold: float = 0.0,
+) -> list[SearchResult]:
+    """The chunks of the stores that best answer ``query``: by their embeddings' similarity where the provider
+    embeds, and by the words they share (both weighed, :data:`SEMANTIC_WEIGHT`); none under ``score_threshold``."""
+    at = now()
+    names: dict[str, str] = {}
+    for vector_store_id in vector_store_ids:
+        store = store_status(stores.vector_stores.get_store(vector_store_id), at)
+        if store.status != "expired":
+            names[store_key(stores.project, vector_store_id)] = vector_store_id
+            _touch(stores, store, at)
+    if not names:
+        return []
+    wanted = max(max_results * 2, 10)
+    scores: dict[str, float] = {}
+    found: dict[str, tuple[str, str]] = {}
+    lists = [("keywords", keyword_vector(query), 1.0 - SEMANTIC_WEIGHT if embeddings else 1.0)]
+    if embeddings is not None:
+        lists.append(("embeddings", embeddings.embed([query])[0], SEMANTIC_WEIGHT))
+    for kind, vector, weight in lists:
+        for hit in index.query(kind, vector, list(names), wanted):
+            similarity = max(0.0, 1.0 - hit.distance)
+            scores[hit.key] = scores.get(hit.key, 0.0) + weight * similarity
+            found[hit.key] = (hit.file_id, hit.text)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    results: list[SearchResult] = []
+    filenames: dict[str, str] = {}
+    for key, score in ranked:
+        if score < score_threshold or score <= 0.0 or len(results) >= max_results:
+            break
+        file_id, text = found[key]
+        if file_id not in filenames:
+            try:
+                filenames[file_id] = stores.files.get_file(file_id).filename
+            except NotFound:
+                continue  # deleted, its chunks not forgotten yet
+        results.append(SearchResult(file_id=file_id, filename=filenames[file_id], score=round(score, 6), text=text))
+    return results
+
+
+def _touch(stores: Stores, store: VectorStore, at: int) -> None:
+    """A store used now: active, and its expiry moved on (at most once an hour)."""
+    if store.last_active_at is not None and at - store.last_active_at < 3600:
+        return
+    changes: dict[str, Any] = {"last_active_at": at}
+    if store.expires_after is not None:
+        changes["expires_at"] = at + store.expires_after.days * DAY
+    stores.vector_stores.update_store(store.id, changes)
+
+
+def _files(stores: Stores, file_ids: Sequence[str], param: str) -> list[FileObject]:
+    files = []
+    for index, file_id in enumerate(file_ids):
+        try:
+            files.append(stores.files.get_file(file_id))
+        except NotFound as exc:
+            raise InvalidRequest(
+                f"No file found with id '{file_id}'.", param=f"{param}[{index}]" if param.endswith("s") else param
+            ) from exc
+    return files
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if hasattr(value, "model_dump") else value

@@ -1,0 +1,134 @@
+"""Vector stores through the unmodified openai SDK: files indexed by the IndexFunction (asynchronously, from its
+queue), counted as they move, searched, and forgotten with everything in them."""
+
+from __future__ import annotations
+
+import io
+
+import openai
+import pytest
+
+from tests.e2e.helpers import wait_for
+from tests.support.documents import docx, pdf
+
+LIGHTHOUSE = (
+    "The Fresnel lens, invented by Augustin-Jean Fresnel in 1822, let lighthouses throw their beam more than twenty "
+    "miles. Keepers trimmed the wicks and wound the clockwork that turned the lens every night."
+)
+BAKERY = "Sourdough bread rises slowly: the starter needs flour, water and about twelve hours at room temperature."
+
+
+def _file(client, name: str, data: bytes) -> str:
+    return client.files.create(file=(name, io.BytesIO(data)), purpose="assistants").id
+
+
+def _index_keys(stack) -> list[str]:
+    """Every chunk's key in the keyword index (``<store>:<file id>:<number>``)."""
+    index = stack.template.functions["ApiFunction"].environment["KEYWORD_INDEX"]
+    return [vector["key"] for vector in stack.client("s3vectors").list_vectors(indexArn=index)["vectors"]]
+
+
+def test_a_store_indexes_its_files_counts_them_and_searches_them(project_client):
+    client, _ = project_client
+    lighthouse, bakery = (
+        _file(client, "lighthouse.md", LIGHTHOUSE.encode()),
+        _file(client, "bread.txt", BAKERY.encode()),
+    )
+
+    store = client.vector_stores.create(name="Handbook", file_ids=[lighthouse, bakery], metadata={"team": "docs"})
+    store = wait_for(lambda: (s := client.vector_stores.retrieve(store.id)).status == "completed" and s)
+
+    assert (store.name, store.metadata, store.file_counts.completed, store.file_counts.total) == (
+        "Handbook",
+        {"team": "docs"},
+        2,
+        2,
+    )
+    assert store.usage_bytes == len(LIGHTHOUSE.encode()) + len(BAKERY.encode())
+    files = client.vector_stores.files.list(store.id)
+    assert {f.id for f in files} == {lighthouse, bakery} and all(f.status == "completed" for f in files)
+    results = client.vector_stores.search(store.id, query="Who invented the lens of lighthouses?")
+    assert results.data[0].file_id == lighthouse and results.data[0].filename == "lighthouse.md"
+    assert "Fresnel" in results.data[0].content[0].text and results.data[0].score > results.data[-1].score
+
+
+def test_upload_and_poll_and_batches_move_through_their_statuses(project_client):
+    client, _ = project_client
+    store = client.vector_stores.create(name="Batches")
+
+    single = client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id,
+        file=("notes.html", io.BytesIO(b"<html><body><p>Tide tables</p><script>x()</script></body></html>")),
+    )
+    batch = client.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id,
+        file_ids=[_file(client, f"part{i}.txt", f"Chapter {i} of the keeper's log.".encode()) for i in range(3)],
+    )
+
+    assert single.status == "completed"
+    assert batch.status == "completed" and batch.file_counts.completed == 3 and batch.file_counts.total == 3
+    listed = client.vector_stores.file_batches.list_files(batch_id=batch.id, vector_store_id=store.id)
+    assert len(listed.data) == 3
+    assert client.vector_stores.retrieve(store.id).file_counts.completed == 4
+    assert client.vector_stores.search(store.id, query="tide tables").data[0].file_id == single.id
+
+
+def test_pdf_and_docx_are_read_and_an_unreadable_file_fails_without_harming_the_store(project_client):
+    client, _ = project_client
+    files = {
+        "manual.pdf": pdf("The foghorn sounds every thirty seconds in dense fog."),
+        "rota.docx": docx("Night watch rota", "Alice keeps the first watch, Bob the second."),
+        "broken.pdf": b"%PDF-1.4 this is not really a pdf",
+        "photo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
+    }
+    ids = {name: _file(client, name, data) for name, data in files.items()}
+
+    store = client.vector_stores.create(name="Mixed", file_ids=list(ids.values()))
+    store = wait_for(lambda: (s := client.vector_stores.retrieve(store.id)).status == "completed" and s)
+
+    assert (store.file_counts.completed, store.file_counts.failed) == (2, 2)
+    broken = client.vector_stores.files.retrieve(ids["broken.pdf"], vector_store_id=store.id)
+    photo = client.vector_stores.files.retrieve(ids["photo.png"], vector_store_id=store.id)
+    assert (broken.status, broken.last_error.code) == ("failed", "invalid_file")
+    assert (photo.status, photo.last_error.code) == ("failed", "unsupported_file")
+    assert client.vector_stores.search(store.id, query="foghorn fog").data[0].file_id == ids["manual.pdf"]
+    assert client.vector_stores.search(store.id, query="who keeps the first watch").data[0].file_id == ids["rota.docx"]
+
+
+def test_deleting_files_and_stores_leaves_no_chunk_behind(stack, project_client):
+    client, _ = project_client
+    kept, deleted = _file(client, "kept.txt", LIGHTHOUSE.encode()), _file(client, "gone.txt", BAKERY.encode())
+    store = client.vector_stores.create(name="Cascade", file_ids=[kept, deleted])
+    other = client.vector_stores.create(name="Other", file_ids=[deleted])
+    for each in (store, other):
+        wait_for(lambda each=each: client.vector_stores.retrieve(each.id).status == "completed")
+    assert any(deleted in key for key in _index_keys(stack))
+
+    client.files.delete(deleted)  # the file leaves both stores
+
+    wait_for(lambda: client.vector_stores.retrieve(other.id).file_counts.total == 0)
+    assert [f.id for f in client.vector_stores.files.list(store.id)] == [kept]
+    assert not any(deleted in key for key in _index_keys(stack))
+    assert client.vector_stores.search(store.id, query="sourdough starter").data == [] or all(
+        hit.file_id == kept for hit in client.vector_stores.search(store.id, query="sourdough starter").data
+    )
+    removed = client.vector_stores.files.delete(kept, vector_store_id=store.id)
+    assert removed.deleted and not any(kept in key for key in _index_keys(stack))
+
+    client.vector_stores.delete(other.id)
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.retrieve(other.id)
+    assert client.files.retrieve(kept).id == kept  # taking a file out of a store keeps the file
+
+
+def test_another_projects_stores_and_files_are_not_found(client, project_client):
+    other, _ = project_client
+    mine = client.vector_stores.create(name="Mine")
+    theirs_file = _file(other, "x.txt", b"x")
+
+    with pytest.raises(openai.NotFoundError):
+        other.vector_stores.retrieve(mine.id)
+    with pytest.raises(openai.NotFoundError):
+        other.vector_stores.search(mine.id, query="x")
+    with pytest.raises(openai.BadRequestError):
+        client.vector_stores.files.create(vector_store_id=mine.id, file_id=theirs_file)
