@@ -1,4 +1,4 @@
-"""Vector stores' indexing on fakes: a file read, cut and indexed once; what goes wrong ends the file, never the store."""
+"""Indexing on fakes: a file read, cut and indexed once; what goes wrong ends the file, never the store."""
 
 from __future__ import annotations
 
