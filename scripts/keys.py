@@ -11,7 +11,6 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
     python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600
     python scripts/keys.py policy --project acme                               # what is set
-    python scripts/keys.py vector-store --project acme --own vs_abc123        # --disown takes it back
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
 """
 
@@ -73,20 +72,7 @@ def main(argv: list[str]) -> int:
     limits.add_argument("--requests-per-minute", type=int, help="API requests per minute")
     policy = commands.add_parser("policy", help="print what is set for a project")
     policy.add_argument("--project", required=True)
-    vector_store = commands.add_parser(
-        "vector-store", help="let a project's file_search use a vector store of the provider's (or take it back)"
-    )
-    vector_store.add_argument("--project", required=True)
-    which = vector_store.add_mutually_exclusive_group(required=True)
-    which.add_argument("--own", metavar="ID")
-    which.add_argument("--disown", metavar="ID")
     args = parser.parse_args(argv)
-
-    if args.command == "vector-store":
-        projects = dynamodb.stores(_table(args), args.project, _client(args)).projects
-        projects.own_vector_store(args.own or args.disown, owned=bool(args.own))
-        print(json.dumps({"project": args.project, "vector_store": args.own or args.disown, "owned": bool(args.own)}))
-        return 0
 
     if args.command in ("budget", "models", "limits", "policy"):
         projects = dynamodb.stores(_table(args), args.project, _client(args)).projects

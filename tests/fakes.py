@@ -88,7 +88,6 @@ class World:
     store_files: dict[str, dict[str, tuple[VectorStoreFile, int]]] = field(default_factory=dict)
     """Each store's files, with the chunks each has in the index."""
     batches: dict[tuple[str, str], tuple[VectorStoreFileBatch, list[str], bool]] = field(default_factory=dict)
-    vector_stores: set[str] = field(default_factory=set)
     requests: dict[int, int] = field(default_factory=dict)
     active_runs: set[tuple[str, str]] = field(default_factory=set)
     counted_runs: set[str] = field(default_factory=set)
@@ -377,10 +376,7 @@ class FakeSteps:
         """A ``tool_calls`` step as it reads: each call with its output so far."""
         if step.step_details.type != "tool_calls":
             return step
-        calls = [
-            {"id": c.call_id, "function": {"name": c.name, "arguments": c.arguments, "output": c.output}}
-            for c in entry.calls.get((step.run_id, step.id), [])
-        ]
+        calls = [c.as_step_item(with_content=True) for c in entry.calls.get((step.run_id, step.id), [])]
         details = {"type": "tool_calls", "tool_calls": calls}
         return RunStep.model_validate({**step.model_dump(), "step_details": details})
 
@@ -495,12 +491,6 @@ class FakeProjects:
 
     def set_policy(self, policy: ProjectPolicy) -> None:
         self.world.policy = policy
-
-    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
-        return set(vector_store_ids) & self.world.vector_stores
-
-    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
-        (self.world.vector_stores.add if owned else self.world.vector_stores.discard)(vector_store_id)
 
     def count_request(self, minute: int, limit: int) -> bool:
         if self.world.requests.get(minute, 0) >= limit:

@@ -320,10 +320,32 @@ def _render(value: Any) -> str:
     return str(value)
 
 
+_SOURCE = re.compile(r"^(【\d+:\d+†[^】]*】) (.*)$", re.MULTILINE)
+
+
+def _from_sources(output: str) -> str:
+    """An answer from ``file_search`` sources: the sentence of a passage that shares most words with the query,
+    cited by the passage's marker."""
+    asked = re.search(r'for "(.*)"\.', output)
+    query = _words(asked.group(1)) if asked else set()
+    best: tuple[int, str, str] | None = None
+    for marker, passage in _SOURCE.findall(output):
+        for sentence in re.split(r"(?<=[.!?])\s+", passage.strip()):
+            shared = len(_words(sentence) & query)
+            if best is None or shared > best[0]:
+                best = (shared, sentence[:300], marker)
+    if best is None:
+        return "The files say nothing about that."
+    return f"According to the files: {best[1]} {best[2]}"
+
+
 def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]]) -> Decision:
-    """Answer from function outputs, or page on when an output asks for it."""
+    """Answer from function outputs (citing ``file_search``'s sources), or page on when an output asks for it."""
     parts, again = [], []
     for name, arguments, output in outputs:
+        if name == "file_search":
+            parts.append(_from_sources(output))
+            continue
         try:
             value = json.loads(output)
         except ValueError:
@@ -336,6 +358,8 @@ def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]]) -> Decision:
             parts.append(f"{name} returned {_render(value)}")
     if again:
         return Decision(calls=again)
+    if [name for name, _, _ in outputs] == ["file_search"] * len(outputs):
+        return Decision(text=" ".join(parts))
     return Decision(text="Here is what the tools returned. " + " ".join(part.rstrip(".") + "." for part in parts))
 
 
@@ -374,6 +398,10 @@ def decide(
     else:
         decision = Decision()
         functions = [tool for tool in tools if tool.get("type") == "function"]
+        searching = any(tool.get("name") == "file_search" for tool in functions)
+        if searching and tool_choice != "none" and not isinstance(tool_choice, dict):
+            # With files to search, the double looks in them first, for the user's words.
+            return Decision(calls=[("file_search", {"query": user_text.strip()})])
         if tool_choice != "none" and functions:
             forced = tool_choice.get("name") if isinstance(tool_choice, dict) else None
             text_words = _words(user_text)

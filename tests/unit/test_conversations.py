@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import FakeControl, World, fake_stores
+from tests.fakes import FakeControl, FakeJobs, World, fake_stores
 from threadrunner.app import conversation_queue, conversations
 from threadrunner.app.requests import UserMessageCreate
 from threadrunner.domain.assistant import Assistant
@@ -116,6 +116,10 @@ def test_a_run_created_on_a_users_thread_counts_against_the_users_budget(world, 
     world.policy = ProjectPolicy(budget=Budget(daily_tokens_per_user=10))
     world.days[(today(), "alice")] = DayUsage(usage=Usage(total_tokens=10))
     with pytest.raises(BudgetExceeded, match="user"):
-        runs.create_run(stores, FakeControl(), None, first.thread_id, RunCreate(assistant_id="asst_1"), DEFAULTS)
+        runs.create_run(
+            stores, FakeControl(), None, FakeJobs(), first.thread_id, RunCreate(assistant_id="asst_1"), DEFAULTS
+        )
     world.days[(today(), "alice")] = DayUsage(usage=Usage(total_tokens=9))
-    assert runs.create_run(stores, FakeControl(), None, first.thread_id, RunCreate(assistant_id="asst_1"), DEFAULTS)
+    assert runs.create_run(
+        stores, FakeControl(), None, FakeJobs(), first.thread_id, RunCreate(assistant_id="asst_1"), DEFAULTS
+    )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fakes import FakeCatalogue, FakeControl, FakeEvents, FakeModel, World, fake_stores
+from tests.fakes import FakeCatalogue, FakeControl, FakeEvents, FakeJobs, FakeModel, World, fake_stores
 from threadrunner.app import runs
 from threadrunner.app.requests import RunCreate, SubmitToolOutputsRequest
 from threadrunner.app.run_loop.state import CaughtError, LoopState, TurnState
@@ -19,6 +19,7 @@ from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.model_turn import FunctionCallRequest
 from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.thread import Thread
+from threadrunner.domain.vector_stores import VectorStoreFile
 from threadrunner.errors import BudgetExceeded, InvalidRequest, NotFound
 
 SETTINGS = Settings.model_validate({"POLL_WINDOW_SECONDS": "0", "MAX_TOOL_ROUNDS": "2", "MAX_TOOL_CALLS_PER_TURN": "3"})
@@ -43,7 +44,13 @@ class Loop:
         message = Message(id="msg_1", created_at=1, thread_id="thread_1", role="user", content=text_content("hi"))
         self.stores.threads.create_thread(Thread(id="thread_1", created_at=1), [message])
         run = runs.create_run(
-            self.stores, self.control, catalogue, "thread_1", RunCreate(assistant_id="asst_1"), SETTINGS.run_defaults
+            self.stores,
+            self.control,
+            catalogue,
+            FakeJobs(),
+            "thread_1",
+            RunCreate(assistant_id="asst_1"),
+            SETTINGS.run_defaults,
         )
         self.state = LoopState(project=self.world.project, thread_id="thread_1", run_id=run.id)
 
@@ -373,3 +380,24 @@ def test_given_a_cancel_that_beat_finalize_after_it_claimed_the_message_id_when_
 
     assert loop.run.status == "cancelled"
     assert [(e.detail_type, e.detail.reply) for e in loop.events.published] == [("threadrunner.run.cancelled", None)]
+
+
+def test_given_a_run_whose_vector_store_is_still_indexing_when_started_then_it_waits_queued():
+    from threadrunner.app import vector_stores
+    from threadrunner.domain.common import FileSearchTool
+
+    loop = Loop(tools=[FileSearchTool()])
+    jobs = FakeJobs()
+    store = vector_stores.create_store(loop.stores, jobs, "Docs", [])
+    loop.stores.vector_stores.add_file(VectorStoreFile(id="file-1", created_at=1, vector_store_id=store.id))
+    record = loop.world.record("thread_1", loop.state.run_id)
+    record.vector_store_ids = [store.id]
+
+    waiting = loop.step(RunLoop.start_turn)
+    loop.stores.vector_stores.finish_file(store.id, "file-1", "completed")
+    started = loop.step(RunLoop.start_turn)
+
+    assert (waiting.outcome, waiting.delay_seconds) == ("files_pending", 1) and loop.model.requests[0].tools[
+        0
+    ].name == "file_search"
+    assert started.response_id is not None and loop.run.status == "in_progress"

@@ -283,14 +283,6 @@ class ProjectStore(Protocol):
 
     def set_policy(self, policy: ProjectPolicy) -> None: ...
 
-    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
-        """The ones of ``vector_store_ids`` the project owns (registered with ``scripts/keys.py vector-store``)."""
-        ...
-
-    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
-        """Register a provider's vector store as the project's, or take it back."""
-        ...
-
     def count_request(self, minute: int, limit: int) -> bool:
         """Count one request in a minute's window (Unix minutes); False, and nothing counted, at ``limit``."""
         ...

@@ -137,8 +137,6 @@ def _create_params(request: TurnRequest) -> dict[str, Any]:
         ]
     if request.code_interpreter:
         tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
-    if request.file_search_vector_store_ids:
-        tools.append({"type": "file_search", "vector_store_ids": request.file_search_vector_store_ids})
     if tools:
         params["tools"] = tools
         params["tool_choice"] = _tool_choice(request.tool_choice)

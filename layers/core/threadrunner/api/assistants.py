@@ -19,7 +19,7 @@ router = APIGatewayHttpRouter()
 
 @router.post("/v1/assistants", summary="Create an assistant")
 def create_assistant(body: Annotated[AssistantCreate, Body()]) -> Assistant:
-    return assistants.create_assistant(context.stores(router), context.tools(router), body)
+    return assistants.create_assistant(context.stores(router), context.tools(router), context.jobs(router), body)
 
 
 @router.get("/v1/assistants", summary="List assistants")
@@ -36,7 +36,8 @@ def retrieve_assistant(assistant_id: str) -> Assistant:
 
 @router.post("/v1/assistants/<assistant_id>", summary="Modify an assistant")
 def modify_assistant(assistant_id: str, body: Annotated[AssistantUpdate, Body()]) -> Assistant:
-    return assistants.update_assistant(context.stores(router), context.tools(router), assistant_id, body)
+    stores, tools, jobs = context.stores(router), context.tools(router), context.jobs(router)
+    return assistants.update_assistant(stores, tools, jobs, assistant_id, body)
 
 
 @router.delete("/v1/assistants/<assistant_id>", summary="Delete an assistant")

@@ -12,7 +12,7 @@ from ..app import runs
 from ..app.requests import RunCreate, RunUpdate, SubmitToolOutputsRequest
 from ..app.run_stream import Snapshot
 from ..domain.run import Run
-from ..domain.run_step import RunStep
+from ..domain.run_step import RunStep, without_contents
 from . import context, streams
 from .params import Cursor, Limit, Order, page
 from .wire import ListObject
@@ -33,7 +33,8 @@ def _answer(run: Run) -> Response[Run]:
 @router.post("/v1/threads/<thread_id>/runs", summary="Create a run", responses=streams.run_or_events(Run))
 def create_run(thread_id: str, body: Annotated[RunCreate, Body()]) -> Response[Any]:
     stores, defaults = context.stores(router), context.run_defaults(router)
-    run = runs.create_run(stores, context.loop(router), context.tools(router), thread_id, body, defaults)
+    loop, tools, jobs = context.loop(router), context.tools(router), context.jobs(router)
+    run = runs.create_run(stores, loop, tools, jobs, thread_id, body, defaults)
     if body.stream:
         return streams.answer(router, thread_id, run.id, first=streams.run_created(run))
     return _answer(run)
@@ -79,13 +80,24 @@ def submit_tool_outputs(
     return _answer(run)
 
 
+INCLUDE_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+"""The ``include[]`` that asks for the passages ``file_search`` found, as the hosted API named it."""
+
+
+def _shown(step: RunStep) -> RunStep:
+    """The step, with file_search passages only when ``include[]`` asks for them."""
+    asked = (router.current_event.get_query_string_value("include[]") or "").split(",")
+    return step if INCLUDE_CONTENT in asked else without_contents(step)
+
+
 @router.get("/v1/threads/<thread_id>/runs/<run_id>/steps", summary="List run steps")
 def list_run_steps(
     thread_id: str, run_id: str, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
 ) -> ListObject[RunStep]:
-    return ListObject.of(context.stores(router).steps.list_steps(thread_id, run_id, page(limit, order, after, before)))
+    listed = context.stores(router).steps.list_steps(thread_id, run_id, page(limit, order, after, before))
+    return ListObject.of(listed.model_copy(update={"data": [_shown(step) for step in listed.data]}))
 
 
 @router.get("/v1/threads/<thread_id>/runs/<run_id>/steps/<step_id>", summary="Retrieve a run step")
 def retrieve_run_step(thread_id: str, run_id: str, step_id: str) -> RunStep:
-    return context.stores(router).steps.get_step(thread_id, run_id, step_id)
+    return _shown(context.stores(router).steps.get_step(thread_id, run_id, step_id))

@@ -24,14 +24,15 @@ router = APIGatewayHttpRouter()
 
 @router.post("/v1/threads", summary="Create a thread")
 def create_thread(body: Annotated[ThreadCreate | None, Body()] = None) -> Thread:
-    return threads.create_thread(context.stores(router), body or ThreadCreate())
+    return threads.create_thread(context.stores(router), context.jobs(router), body or ThreadCreate())
 
 
 # Registered before /v1/threads/<thread_id>, which would take "runs" for an id.
 @router.post("/v1/threads/runs", summary="Create a thread and run it", responses=streams.run_or_events(Run))
 def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Any]:
     stores, loop, tools = context.stores(router), context.loop(router), context.tools(router)
-    thread, run = threads.create_thread_and_run(stores, loop, tools, body, context.run_defaults(router))
+    jobs = context.jobs(router)
+    thread, run = threads.create_thread_and_run(stores, loop, tools, jobs, body, context.run_defaults(router))
     if body.stream:
         first = [StreamEvent("thread.created", thread), *streams.run_created(run)]
         return streams.answer(router, thread.id, run.id, first=first)
@@ -45,7 +46,7 @@ def retrieve_thread(thread_id: str) -> Thread:
 
 @router.post("/v1/threads/<thread_id>", summary="Modify a thread")
 def modify_thread(thread_id: str, body: Annotated[ThreadUpdate, Body()]) -> Thread:
-    return threads.update_thread(context.stores(router), thread_id, body)
+    return threads.update_thread(context.stores(router), context.jobs(router), thread_id, body)
 
 
 @router.delete("/v1/threads/<thread_id>", summary="Delete a thread and everything in it")
@@ -56,7 +57,7 @@ def delete_thread(thread_id: str) -> Deleted:
 
 @router.post("/v1/threads/<thread_id>/messages", summary="Create a message")
 def create_message(thread_id: str, body: Annotated[MessageCreate, Body()]) -> Message:
-    return messages.add_message(context.stores(router), thread_id, body)
+    return messages.add_message(context.stores(router), context.jobs(router), thread_id, body)
 
 
 @router.get("/v1/threads/<thread_id>/messages", summary="List messages")

@@ -14,7 +14,8 @@ from ..domain.message import (
     MessageContent,
     text_content,
 )
-from ..ports import Stores
+from ..ports import IndexJobs, Stores
+from . import vector_stores
 
 if TYPE_CHECKING:
     from .requests import MessageCreate
@@ -47,7 +48,11 @@ def new_message(thread_id: str, body: MessageCreate) -> Message:
     )
 
 
-def add_message(stores: Stores, thread_id: str, body: MessageCreate) -> Message:
+def add_message(stores: Stores, jobs: IndexJobs, thread_id: str, body: MessageCreate) -> Message:
+    """A message; its attachments for ``file_search`` join the thread's vector store."""
+    attached = vector_stores.searched_attachments(body.attachments or [])
+    vector_stores.check_attachments(stores, attached)
     message = new_message(thread_id, body)
     stores.threads.add_message(message)
+    vector_stores.attach(stores, jobs, thread_id, attached)
     return message

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain.budget import Budget, ProjectLimits, ProjectPolicy, over_budget, today
 from ..domain.deployment import RunDefaults
-from ..errors import BudgetExceeded, InvalidRequest
+from ..errors import BudgetExceeded, InvalidRequest, NotFound
 from ..ports import Stores
 
 
@@ -56,22 +56,30 @@ def _vector_store_ids_of(tool_resources: Any) -> list[str]:
 
 
 def check_vector_stores(stores: Stores, tool_resources: Any) -> None:
-    """Refuse vector stores the project does not own: the provider searches them with the deployment's key."""
-    ids = _vector_store_ids_of(tool_resources)
-    owned = stores.projects.owned_vector_stores(ids) if ids else set()
-    unknown = [vector_store_id for vector_store_id in ids if vector_store_id not in owned]
-    if unknown:
-        raise InvalidRequest(
-            f"No vector store found with id '{unknown[0]}'.", param="tool_resources.file_search.vector_store_ids"
-        )
+    """Refuse vector stores the project does not have."""
+    for vector_store_id in _vector_store_ids_of(tool_resources):
+        try:
+            stores.vector_stores.get_store(vector_store_id)
+        except NotFound as exc:
+            raise InvalidRequest(
+                f"No vector store found with id '{vector_store_id}'.",
+                param="tool_resources.file_search.vector_store_ids",
+            ) from exc
 
 
 def vector_store_ids(stores: Stores, *tool_resources: Any) -> list[str]:
     """The vector stores of ``file_search``: the first resources (the thread's, then the assistant's) that name
-    some; only the ones the project still owns reach the provider."""
+    some; only the ones the project still has."""
     for resource in tool_resources:
         ids = _vector_store_ids_of(resource)
         if ids:
-            owned = stores.projects.owned_vector_stores(ids)
-            return [vector_store_id for vector_store_id in ids if vector_store_id in owned]
+            return [vector_store_id for vector_store_id in ids if _exists(stores, vector_store_id)]
     return []
+
+
+def _exists(stores: Stores, vector_store_id: str) -> bool:
+    try:
+        stores.vector_stores.get_store(vector_store_id)
+    except NotFound:
+        return False
+    return True

@@ -14,8 +14,8 @@ from ..domain.run_record import RunRef
 from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
 from ..errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
-from ..ports import RunLoopControl, Stores, ToolCatalogue
-from . import projects
+from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
+from . import projects, vector_stores
 from .messages import new_message
 from .tools import check_tools
 
@@ -83,6 +83,7 @@ def create_run(
     stores: Stores,
     control: RunLoopControl,
     catalogue: ToolCatalogue,
+    jobs: IndexJobs,
     thread_id: str,
     body: RunCreate,
     defaults: RunDefaults,
@@ -94,10 +95,17 @@ def create_run(
     projects.check_model(stores, body.model or assistant.model)
     thread = stores.threads.get_thread(thread_id)
     projects.check_budget(stores, defaults, thread_id=thread_id)
+    attached = vector_stores.searched_attachments(
+        [a for m in body.additional_messages or [] for a in m.attachments or []]
+    )
+    vector_stores.check_attachments(stores, attached)
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
     check_tool_choice(run.tools, run.tool_choice)
     active_runs = projects.limits_of(stores.projects.get_policy(), defaults).active_runs
+    if attached:  # the files join the thread's store before the run knows its stores
+        vector_stores.attach(stores, jobs, thread_id, attached)
+        thread = stores.threads.get_thread(thread_id)
     stores.runs.create_run(run, vector_store_ids(stores, thread, assistant), additional, max_active_runs=active_runs)
     start_loop(stores, control, run)
     return run

@@ -11,29 +11,41 @@ from ..domain.run_status import ACTIVE
 from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
 from ..errors import InvalidRequest
-from ..ports import RunLoopControl, Stores, ToolCatalogue
-from . import projects, runs
+from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
+from . import projects, runs, vector_stores
 from .messages import new_message
 from .requests import RunCreate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
 from .tools import check_tools
 
 
-def create_thread(stores: Stores, body: ThreadCreate) -> Thread:
-    projects.check_vector_stores(stores, body.tool_resources)
-    thread = Thread(
-        id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=body.tool_resources
-    )
+def create_thread(stores: Stores, jobs: IndexJobs, body: ThreadCreate) -> Thread:
+    """A thread with its messages; their attachments for ``file_search`` join its vector store."""
+    attached = vector_stores.searched_attachments([a for m in body.messages or [] for a in m.attachments or []])
+    vector_stores.check_attachments(stores, attached)
+    resources = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
+    projects.check_vector_stores(stores, resources)
+    thread = Thread(id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=resources)
     stores.threads.create_thread(thread, [new_message(thread.id, message) for message in body.messages or []])
-    return thread
+    vector_stores.attach(stores, jobs, thread.id, attached)
+    return stores.threads.get_thread(thread.id) if attached else thread
 
 
-def update_thread(stores: Stores, thread_id: str, body: ThreadUpdate) -> Thread:
-    projects.check_vector_stores(stores, body.tool_resources)
-    return stores.threads.update_thread(thread_id, given_fields(body))
+def update_thread(stores: Stores, jobs: IndexJobs, thread_id: str, body: ThreadUpdate) -> Thread:
+    stores.threads.get_thread(thread_id)
+    changes = given_fields(body)
+    if "tool_resources" in changes:
+        changes["tool_resources"] = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
+        projects.check_vector_stores(stores, changes["tool_resources"])
+    return stores.threads.update_thread(thread_id, changes)
 
 
 def create_thread_and_run(
-    stores: Stores, control: RunLoopControl, catalogue: ToolCatalogue, body: ThreadAndRunCreate, defaults: RunDefaults
+    stores: Stores,
+    control: RunLoopControl,
+    catalogue: ToolCatalogue,
+    jobs: IndexJobs,
+    body: ThreadAndRunCreate,
+    defaults: RunDefaults,
 ) -> tuple[Thread, Run]:
     """A new thread and its first run; nothing is written when the request would be refused."""
     if body.tools is not None:
@@ -45,9 +57,9 @@ def create_thread_and_run(
     thread_body = body.thread or ThreadCreate()
     if body.tool_resources and not thread_body.tool_resources:
         thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
-    thread = create_thread(stores, thread_body)
+    thread = create_thread(stores, jobs, thread_body)
     run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
-    return thread, runs.create_run(stores, control, catalogue, thread.id, run_body, defaults)
+    return thread, runs.create_run(stores, control, catalogue, jobs, thread.id, run_body, defaults)
 
 
 def delete_thread(stores: Stores, control: RunLoopControl, thread_id: str) -> None:

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..domain.common import now
+from ..domain.conversation import file_search_options
+from ..domain.file_search import FileSearchOutput, Source, query_of
 from ..domain.files import FileObject
 from ..domain.ids import new_id
 from ..domain.pagination import Page, PageRequest, paginate
+from ..domain.run_record import RunRecord
 from ..domain.vector_stores import (
     DEFAULT_RESULTS,
     MAX_FILES_PER_BATCH,
@@ -263,3 +266,89 @@ def _files(stores: Stores, file_ids: Sequence[str], param: str) -> list[FileObje
 
 def _plain(value: Any) -> Any:
     return value.model_dump() if hasattr(value, "model_dump") else value
+
+
+def file_search_call(
+    stores: Stores,
+    index: VectorIndex,
+    embeddings: Embeddings | None,
+    record: RunRecord,
+    arguments: str,
+    max_output_bytes: int,
+) -> FileSearchOutput:
+    """A run's ``file_search`` call: its query over the run's vector stores, with the run's tool options; as many
+    results as fit ``max_output_bytes`` (the best first)."""
+    options = file_search_options(record)
+    query = query_of(arguments)
+    found = search(
+        stores,
+        index,
+        embeddings,
+        record.vector_store_ids,
+        query,
+        options.max_num_results,
+        options.ranking_options.score_threshold,
+    )
+    sources = [Source(file_id=r.file_id, file_name=r.filename, score=r.score, text=r.text) for r in found]
+    output = FileSearchOutput(query=query, ranking_options=options.ranking_options, results=sources)
+    while sources and len(output.model_dump_json().encode()) > max_output_bytes:
+        sources.pop()
+        output = output.model_copy(update={"results": sources})
+    return output
+
+
+THREAD_STORE_DAYS = 7
+"""How long a thread's own store (made for its messages' attachments) lives after it was last used."""
+
+
+def resolved_resources(stores: Stores, jobs: IndexJobs, tool_resources: Any) -> dict[str, Any] | None:
+    """``tool_resources`` with the vector stores it describes (``file_search.vector_stores``) made, and named by
+    their ids (``file_search.vector_store_ids``)."""
+    tool_resources = _plain(tool_resources)
+    search = (tool_resources or {}).get("file_search") or {}
+    inline = search.get("vector_stores")
+    if not inline or tool_resources is None:
+        return tool_resources
+    if search.get("vector_store_ids"):
+        raise InvalidRequest(
+            "Name vector stores (vector_store_ids) or describe them (vector_stores), not both.",
+            param="tool_resources.file_search",
+        )
+    made = [
+        create_store(
+            stores, jobs, None, spec.get("file_ids") or [], spec.get("chunking_strategy"), spec.get("metadata")
+        )
+        for spec in inline
+    ]
+    return {**tool_resources, "file_search": {"vector_store_ids": [store.id for store in made]}}
+
+
+def searched_attachments(attachments: Sequence[Any]) -> list[str]:
+    """The files of messages' attachments that are for ``file_search``."""
+    return [
+        attachment.file_id
+        for attachment in attachments
+        if attachment.file_id and any(_plain(tool).get("type") == "file_search" for tool in attachment.tools or [])
+    ]
+
+
+def check_attachments(stores: Stores, file_ids: Sequence[str]) -> None:
+    _files(stores, file_ids, "attachments")
+
+
+def attach(stores: Stores, jobs: IndexJobs, thread_id: str, file_ids: Sequence[str]) -> None:
+    """Messages' attachments for ``file_search`` join the thread's vector store, made for them if it has none (it
+    expires a week after it was last used), as the hosted API did."""
+    if not file_ids:
+        return
+    thread = stores.threads.get_thread(thread_id)
+    resources = dict(thread.tool_resources or {})
+    ids = list((resources.get("file_search") or {}).get("vector_store_ids") or [])
+    if not ids:
+        week = ExpiresAfter(days=THREAD_STORE_DAYS)
+        store = create_store(stores, jobs, f"Vector store for {thread_id}", [], expires_after=week)
+        ids = [store.id]
+        resources["file_search"] = {"vector_store_ids": ids}
+        stores.threads.update_thread(thread_id, {"tool_resources": resources})
+    for file_id in dict.fromkeys(file_ids):
+        _add(stores, jobs, ids[0], file_id, ChunkingStrategy())

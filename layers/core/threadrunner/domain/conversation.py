@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from . import json_schema
+from . import file_search, json_schema
 from .budget import COMPLETION_RESERVE_TOKENS, estimate_tokens
 from .common import CodeInterpreterTool, FileSearchTool, Usage
 from .message import Message
@@ -21,6 +21,16 @@ REPLY_ROOM_TOKENS = 4096
 """What ``auto`` truncation leaves free for the reply when the run sets no ``max_completion_tokens``."""
 
 
+def searches(record: RunRecord) -> bool:
+    """Whether the run's model is offered ``file_search``: the run has the tool, and vector stores to search."""
+    return bool(record.vector_store_ids) and any(isinstance(tool, FileSearchTool) for tool in record.run.tools)
+
+
+def file_search_options(record: RunRecord) -> file_search.Options:
+    tool = next((tool for tool in record.run.tools if isinstance(tool, FileSearchTool)), None)
+    return file_search.Options.of(tool.file_search if tool else None)
+
+
 def _turn_for(record: RunRecord, first: bool) -> TurnRequest:
     run = record.run
     budget = None
@@ -29,12 +39,11 @@ def _turn_for(record: RunRecord, first: bool) -> TurnRequest:
     return TurnRequest(
         model=run.model,
         instructions=run.instructions or None,
-        tools=client_functions(run.tools) + record.server_tools,
-        code_interpreter=any(isinstance(tool, CodeInterpreterTool) for tool in run.tools),
         # file_search needs vector stores; without any it is left out of the model call.
-        file_search_vector_store_ids=record.vector_store_ids
-        if any(isinstance(tool, FileSearchTool) for tool in run.tools)
-        else [],
+        tools=client_functions(run.tools)
+        + record.server_tools
+        + ([file_search.DEFINITION] if searches(record) else []),
+        code_interpreter=any(isinstance(tool, CodeInterpreterTool) for tool in run.tools),
         # A choice that forces a call holds for the first turn only, as "before responding to the user" meant in
         # the hosted API: a turn that answers tool outputs may reply, or every turn would call again.
         tool_choice=model_tool_choice(run.tool_choice) if first else _after_calls(run.tool_choice),

@@ -103,6 +103,6 @@ class Message(WireModel):
         return "\n\n".join(part.text.value for part in self.content if isinstance(part, TextContentBlock))
 
 
-def text_content(value: str) -> list[MessageContent]:
-    """Content made of one text part."""
-    return [TextContentBlock(text=Text(value=value))]
+def text_content(value: str, annotations: list[dict[str, Any]] | None = None) -> list[MessageContent]:
+    """Content made of one text part (with its citations, if any)."""
+    return [TextContentBlock(text=Text(value=value, annotations=annotations or []))]

@@ -34,8 +34,6 @@ class TurnRequest(BaseModel):
     tools: list[FunctionDefinition] = Field(default_factory=list)
     code_interpreter: bool = False
     """Whether the provider's hosted code interpreter is offered."""
-    file_search_vector_store_ids: list[str] = Field(default_factory=list)
-    """The vector stores of the provider's hosted file search; empty leaves the tool out."""
     tool_choice: Any = "auto"
     parallel_tool_calls: bool = True
     temperature: float | None = None

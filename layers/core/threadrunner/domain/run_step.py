@@ -37,9 +37,43 @@ class FunctionToolCall(WireModel):
     function: FunctionCall
 
 
+class FileSearchResultContent(WireModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class FileSearchResult(WireModel):
+    file_id: str
+    file_name: str
+    score: float
+    content: list[FileSearchResultContent] | None = None
+    """The passage; only when asked (``include[]=step_details.tool_calls[*].file_search.results[*].content``)."""
+
+
+class FileSearchRanking(WireModel):
+    ranker: Literal["auto", "default_2024_08_21"] = "default_2024_08_21"
+    score_threshold: float = 0.0
+
+
+class FileSearchDetails(WireModel):
+    ranking_options: FileSearchRanking | None = None
+    results: list[FileSearchResult] | None = None
+    """What the search found; null until it ran."""
+
+
+class FileSearchToolCall(WireModel):
+    id: str
+    """The tool call id."""
+    type: Literal["file_search"] = "file_search"
+    file_search: FileSearchDetails = Field(default_factory=FileSearchDetails)
+
+
+ToolCallItem = Annotated[FunctionToolCall | FileSearchToolCall, Field(discriminator="type")]
+
+
 class ToolCallsStepDetails(WireModel):
     type: Literal["tool_calls"] = "tool_calls"
-    tool_calls: list[FunctionToolCall]
+    tool_calls: list[ToolCallItem]
     """The calls of one model turn, with their outputs."""
 
 
@@ -78,3 +112,22 @@ class RunStep(WireModel):
     """Key-value pairs."""
     usage: Usage | None = None
     """Token usage of the step's model call."""
+
+
+def without_contents(step: RunStep) -> RunStep:
+    """The step as answered unless ``include[]`` asks for file_search passages: their results without content."""
+    if not isinstance(step.step_details, ToolCallsStepDetails):
+        return step
+    calls = [
+        call.model_copy(
+            update={
+                "file_search": call.file_search.model_copy(
+                    update={"results": [r.model_copy(update={"content": None}) for r in call.file_search.results]}
+                )
+            }
+        )
+        if isinstance(call, FileSearchToolCall) and call.file_search.results
+        else call
+        for call in step.step_details.tool_calls
+    ]
+    return step.model_copy(update={"step_details": step.step_details.model_copy(update={"tool_calls": calls})})

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidRequest
-from .common import SERVER_TOOL_PREFIX, AssistantTool, FunctionDefinition, FunctionTool
+from .common import SERVER_TOOL_PREFIX, AssistantTool, FileSearchTool, FunctionDefinition, FunctionTool
 
 
 def server_tool_name(tool: AssistantTool) -> str | None:
@@ -61,6 +61,8 @@ def check_tools(tools: Sequence[AssistantTool], catalogue: Mapping[str, Function
                 code="unknown_server_tool",
             )
     seen = [tool.function.name.removeprefix(SERVER_TOOL_PREFIX) for tool in tools if isinstance(tool, FunctionTool)]
+    if any(isinstance(tool, FileSearchTool) for tool in tools):
+        seen.append("file_search")  # what the model calls to search
     repeated = sorted(name for name, count in Counter(seen).items() if count > 1)
     if repeated:
         raise InvalidRequest(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -26,3 +26,26 @@ class ToolCall(BaseModel):
     is_error: bool = False
     """Whether the output is an ``{"error": ...}`` the registry made from a failure."""
     duration_ms: int | None = None
+    kind: Literal["function", "file_search"] = "function"
+    """``file_search``: threadrunner's own search of the run's vector stores (``domain.file_search``)."""
+
+    def as_step_item(self, with_content: bool = False) -> dict[str, Any]:
+        """The call as a ``tool_calls`` step shows it (a ``file_search`` call's passages ``with_content`` only)."""
+        if self.kind != "file_search":
+            return {
+                "id": self.call_id,
+                "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments, "output": self.output},
+            }
+        from .file_search import FileSearchOutput
+
+        found = FileSearchOutput.read(self.output)
+        if found is None:
+            return {"id": self.call_id, "type": "file_search", "file_search": {}}
+        results = [
+            {"file_id": r.file_id, "file_name": r.file_name, "score": r.score}
+            | ({"content": [{"type": "text", "text": r.text}]} if with_content else {})
+            for r in found.results
+        ]
+        details = {"ranking_options": found.ranking_options.model_dump(), "results": results}
+        return {"id": self.call_id, "type": "file_search", "file_search": details}

@@ -20,7 +20,6 @@ a response's usage          ``P#<project>#USAGE``                  ``RESPONSE#<r
 policy                      ``P#<project>#POLICY``                 ``POLICY``
 active runs                 ``P#<project>#ACTIVE``                 ``RUNS``
 requests of a minute        ``P#<project>#RATE``                   ``MINUTE#<unix minute>``
-owned vector store          ``P#<project>#VECTOR_STORES``          ``VS#<vector_store_id>``
 file                        ``P#<project>#FILES``                  ``FILE#<file_id>``
 file, by purpose            ``P#<project>#FILES#<purpose>``        ``FILE#<file_id>``
 upload                      ``P#<project>#UPLOADS``                ``UPLOAD#<upload_id>``
@@ -167,9 +166,6 @@ class Keys:
     def file_stores_pk(self, file_id: str) -> str:
         """The partition that names the stores a file is in."""
         return f"P#{self.project}#FILE_STORES#{checked('file', file_id)}"
-
-    def vector_store(self, vector_store_id: str) -> dict[str, Any]:
-        return key(f"P#{self.project}#VECTOR_STORES", f"VS#{checked('vector store', vector_store_id)}")
 
 
 def api_key(key_hash: str) -> dict[str, Any]:

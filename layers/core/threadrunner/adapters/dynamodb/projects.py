@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ...domain.budget import Budget, ProjectPolicy
 from .codec import fields, to_attributes
 from .table import Table
@@ -31,16 +29,6 @@ class DynamoDBProjects(Table):
     def set_policy(self, policy: ProjectPolicy) -> None:
         self._client.put_item(**self._put(self.keys.policy(), "policy", policy.model_dump()))
         self._policy = policy
-
-    def owned_vector_stores(self, vector_store_ids: Sequence[str]) -> set[str]:
-        return {i for i in vector_store_ids if self._get(self.keys.vector_store(i)) is not None}
-
-    def own_vector_store(self, vector_store_id: str, owned: bool) -> None:
-        key = self.keys.vector_store(vector_store_id)
-        if owned:
-            self._client.put_item(**self._put(key, "vector_store", {"id": vector_store_id}))
-        else:
-            self._client.delete_item(TableName=self._table, Key=key)
 
     def count_request(self, minute: int, limit: int) -> bool:
         try:

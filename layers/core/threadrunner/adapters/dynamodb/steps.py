@@ -107,10 +107,7 @@ class DynamoDBSteps(Table):
                 values["step_details"] = {
                     "type": "tool_calls",
                     "tool_calls": [
-                        {
-                            "id": c["call_id"],
-                            "function": {"name": c["name"], "arguments": c["arguments"], "output": c.get("output")},
-                        }
+                        ToolCall.model_validate(fields(c, "position")).as_step_item(with_content=True)
                         for c in sorted(calls.get(item["id"], []), key=lambda c: c["position"])
                     ],
                 }

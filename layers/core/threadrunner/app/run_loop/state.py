@@ -16,7 +16,7 @@ from ...domain.run_record import RunRef
 from ...errors import ThreadrunnerError
 from ...observability import logger
 
-TurnOutcome = Literal["pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
+TurnOutcome = Literal["pending", "files_pending", "tool_calls", "completed", "incomplete", "failed", "stopped"]
 IncompleteReason = Literal["max_completion_tokens", "max_prompt_tokens"]
 
 MAX_TOOL_ROUNDS_CODE = "max_tool_rounds_exceeded"

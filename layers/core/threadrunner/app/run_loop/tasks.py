@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Settings
-from ...domain import conversation
+from ...domain import conversation, file_search
 from ...domain.budget import Reservation, today
 from ...domain.common import FunctionDefinition, LastError, now
+from ...domain.file_search import FILE_SEARCH
 from ...domain.ids import new_id
 from ...domain.message import IncompleteDetails as MessageIncompleteDetails
 from ...domain.message import Message, text_content
@@ -33,8 +34,6 @@ from ...domain.run_event import run_event
 from ...domain.run_record import RunRecord, message_slot, message_step_slot, tool_step_slot
 from ...domain.run_status import RunStatus
 from ...domain.run_step import (
-    FunctionCall,
-    FunctionToolCall,
     MessageCreation,
     MessageCreationStepDetails,
     RunStep,
@@ -93,8 +92,13 @@ class RunLoop:
         return self._model_factory()
 
     def start_turn(self, state: LoopState) -> Done:
-        """Move the run to ``in_progress`` and ask the model for its first turn."""
+        """Move the run to ``in_progress`` and ask the model for its first turn; a run whose vector stores are
+        still indexing files waits, ``queued``, as the hosted API's runs waited for their attachments."""
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
+        if record.run.status == "queued" and self._indexing(record):
+            polls = state.turn.polls if state.turn else 0
+            delay = conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds)
+            return Done(TurnState(outcome="files_pending", delay_seconds=delay, polls=polls + 1))
         if record.run.status == "queued":
             try:
                 record.run = self._stores.runs.transition_run(
@@ -200,7 +204,9 @@ class RunLoop:
         missing = [call.call_id for call in calls if call.output is None]
         if missing:
             raise ToolOutputsMissing(f"No output was recorded for the tool calls {', '.join(missing)}.")
-        outputs = [ToolOutput(call_id=call.call_id, output=call.output or "") for call in calls]
+        outputs = [
+            ToolOutput(call_id=call.call_id, output=text) for call, text in _model_outputs(calls, record.tool_rounds)
+        ]
         request = conversation.next_turn(record, turn_state.response_id, outputs)
         response_id = self._begin_turn(state, record, request, tool_round=True)
         self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
@@ -252,7 +258,7 @@ class RunLoop:
             created_at=at,
             thread_id=run.thread_id,
             role="assistant",
-            content=text_content(turn.output_text),
+            content=text_content(turn.output_text, self._citations(state, turn.output_text)),
             assistant_id=run.assistant_id,
             run_id=run.id,
             status="incomplete" if incomplete else "completed",
@@ -262,6 +268,18 @@ class RunLoop:
         )
         details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
         return [message, _step(run, step_id, details, turn, status="completed", completed_at=at)]
+
+    def _citations(self, state: LoopState, text: str) -> list[dict[str, Any]]:
+        """The ``file_citation`` annotations of a message's markers, from the run's ``file_search`` results."""
+        if "】" not in text:
+            return []
+        sources: dict[tuple[int, int], str] = {}
+        steps = self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL).data
+        for turn, step in enumerate(s for s in steps if isinstance(s.step_details, ToolCallsStepDetails)):
+            calls = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, step.id)
+            for number, found in _numbered_sources(calls):
+                sources[(turn, number)] = found.file_id
+        return file_search.citations(text, sources)
 
     def announce_run(self, state: LoopState) -> Done:
         """Start a run for messages queued meanwhile, then put the ended run's event on EventBridge."""
@@ -382,6 +400,7 @@ class RunLoop:
         said = self._turn_message(state, run, turn) if turn.output_text else []
         step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), new_id("step"))
         server_names = set(server_tool_names(run.tools))
+        searching = conversation.searches(record)
         calls = [
             ToolCall(
                 call_id=call.call_id,
@@ -389,16 +408,12 @@ class RunLoop:
                 step_id=step_id,
                 name=call.name,
                 arguments=call.arguments,
-                side="server" if call.name in server_names else "client",
+                side="server" if call.name in server_names or (searching and call.name == FILE_SEARCH) else "client",
+                kind="file_search" if searching and call.name == FILE_SEARCH else "function",
             )
             for call in turn.function_calls
         ]
-        details = ToolCallsStepDetails(
-            tool_calls=[
-                FunctionToolCall(id=call.call_id, function=FunctionCall(name=call.name, arguments=call.arguments))
-                for call in calls
-            ]
-        )
+        details = ToolCallsStepDetails.model_validate({"tool_calls": [call.as_step_item() for call in calls]})
         self._stores.steps.put_step(_step(run, step_id, details, turn), calls, also=said)
         return TurnState(
             response_id=turn.id,
@@ -408,6 +423,18 @@ class RunLoop:
             client_calls=[call.call_id for call in calls if call.side == "client"],
             tool_outputs_timeout_seconds=self._settings.tool_outputs_timeout_seconds,
         )
+
+    def _indexing(self, record: RunRecord) -> bool:
+        """Whether a vector store the run searches still has files being indexed."""
+        if not conversation.searches(record):
+            return False
+        for vector_store_id in record.vector_store_ids:
+            try:
+                if self._stores.vector_stores.get_store(vector_store_id).file_counts.in_progress:
+                    return True
+            except NotFound:
+                continue  # deleted since the run was made: nothing to wait for
+        return False
 
     def _server_tools(self, run: Run) -> list[FunctionDefinition]:
         """The registry's definitions of the server tools the run declares."""
@@ -511,3 +538,27 @@ def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **field
 
 _ALL = PageRequest(limit=100, order="asc")
 """Every step of a run, every message of a run: a run has a few."""
+
+
+def _numbered_sources(calls: list[ToolCall]) -> list[tuple[int, file_search.Source]]:
+    """The sources of a turn's ``file_search`` calls, numbered on from one call to the next, as the model read them."""
+    numbered: list[tuple[int, file_search.Source]] = []
+    for call in calls:
+        found = file_search.FileSearchOutput.read(call.output) if call.kind == "file_search" else None
+        for source in found.results if found else []:
+            numbered.append((len(numbered), source))
+    return numbered
+
+
+def _model_outputs(calls: list[ToolCall], turn: int) -> list[tuple[ToolCall, str]]:
+    """What the model reads of each call's output: a ``file_search`` call's results as sources behind markers."""
+    answered: list[tuple[ToolCall, str]] = []
+    first = 0
+    for call in calls:
+        found = file_search.FileSearchOutput.read(call.output) if call.kind == "file_search" else None
+        if found is None:
+            answered.append((call, call.output or ""))
+            continue
+        answered.append((call, file_search.sources_text(turn, first, found)))
+        first += len(found.results)
+    return answered

@@ -1,0 +1,100 @@
+"""file_search in runs, with any provider: threadrunner searches the run's vector stores itself, records a
+``file_search`` step with its results, and the answer cites its sources with ``file_citation`` annotations."""
+
+from __future__ import annotations
+
+import io
+
+import openai
+import pytest
+
+from tests.e2e.helpers import reply, wait_for
+
+HANDBOOK = (
+    "Keepers log the weather every four hours. The lamp is lit at sunset and put out at sunrise. "
+    "In fog the keeper sounds the horn every thirty seconds until visibility exceeds two miles."
+)
+INCLUDE = ["step_details.tool_calls[*].file_search.results[*].content"]
+
+
+def _file(client, name: str, text: str) -> str:
+    return client.files.create(file=(name, io.BytesIO(text.encode())), purpose="assistants").id
+
+
+def _ready(client, vector_store_id: str) -> None:
+    wait_for(lambda: client.vector_stores.retrieve(vector_store_id).status == "completed")
+
+
+def test_a_run_answers_from_a_document_with_a_file_search_step_and_citations(project_client, model, marker):
+    client, _ = project_client
+    handbook = _file(client, "handbook.txt", HANDBOOK)
+    store = client.vector_stores.create(name="Handbook", file_ids=[handbook])
+    _ready(client, store.id)
+    assistant = client.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search", "file_search": {"max_num_results": 3}}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    thread = client.beta.threads.create(
+        messages=[{"role": "user", "content": f"How often is the horn sounded in fog? {marker}"}]
+    )
+
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+
+    assert run.status == "completed"
+    (offered,) = model.requests_about(marker)[0]["tools"]
+    assert offered["name"] == "file_search"  # a function threadrunner runs, whatever the provider
+    (step,) = [s for s in client.beta.threads.runs.steps.list(run.id, thread_id=thread.id) if s.type == "tool_calls"]
+    (call,) = step.step_details.tool_calls
+    assert call.type == "file_search" and call.file_search.results[0].file_id == handbook
+    assert call.file_search.results[0].file_name == "handbook.txt" and call.file_search.results[0].content is None
+    full = client.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id, include=INCLUDE)
+    assert "thirty seconds" in full.step_details.tool_calls[0].file_search.results[0].content[0].text
+    text = reply(client, thread).content[0].text
+    (citation,) = text.annotations
+    assert (citation.type, citation.file_citation.file_id) == ("file_citation", handbook)
+    assert text.value[citation.start_index : citation.end_index] == citation.text == "【0:0†handbook.txt】"
+
+
+def test_attachments_make_the_threads_store_and_the_run_waits_for_them(project_client):
+    client, _ = project_client
+    handbook = _file(client, "rules.md", HANDBOOK)
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[{"type": "file_search"}])
+    thread = client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "When is the lamp lit?",
+                "attachments": [{"file_id": handbook, "tools": [{"type": "file_search"}]}],
+            }
+        ]
+    )
+
+    (store_id,) = thread.tool_resources.file_search.vector_store_ids
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+
+    assert run.status == "completed"
+    store = client.vector_stores.retrieve(store_id)
+    assert store.file_counts.completed == 1 and store.expires_after.days == 7
+    assert "sunset" in reply(client, thread).content[0].text.value
+
+
+def test_stores_described_inline_are_made_and_unknown_ones_refused(client, project_client):
+    other, _ = project_client
+    handbook = _file(other, "inline.txt", HANDBOOK)
+    assistant = other.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [handbook], "metadata": {"made": "inline"}}]}},
+    )
+    (store_id,) = assistant.tool_resources.file_search.vector_store_ids
+    assert other.vector_stores.retrieve(store_id).metadata == {"made": "inline"}
+
+    theirs = client.vector_stores.create(name="Not yours")
+    with pytest.raises(openai.BadRequestError, match=f"No vector store found with id '{theirs.id}'"):
+        other.beta.threads.create(tool_resources={"file_search": {"vector_store_ids": [theirs.id]}})
+    with pytest.raises(openai.BadRequestError):
+        other.beta.assistants.create(
+            model="gpt-4.1-mini",
+            tools=[{"type": "file_search"}, {"type": "function", "function": {"name": "file_search"}}],
+        )
