@@ -26,6 +26,7 @@ def _run(work: Callable[[RunLoop, LoopState], Done], state: LoopState, *measured
         bootstrap.run_loop_control(),
         bootstrap.events(),
         config,
+        contents=bootstrap.file_contents(),
     )
     turn, metrics = work(loop, state)
     logger.info(

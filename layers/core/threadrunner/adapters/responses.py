@@ -27,7 +27,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..domain.common import LastError, Usage
-from ..domain.model_turn import FunctionCallRequest, ModelTurn, TurnEvent, TurnRequest
+from ..domain.model_turn import FunctionCallRequest, InputMessage, ModelTurn, TurnEvent, TurnRequest
 from ..errors import ModelRateLimited, ModelRequestRejected, ModelUnavailable
 from ..observability import logger
 
@@ -104,7 +104,7 @@ class ResponsesModelClient:
 
 
 def _create_params(request: TurnRequest) -> dict[str, Any]:
-    items: list[dict[str, Any]] = [{"role": m.role, "content": m.text} for m in request.messages]
+    items: list[dict[str, Any]] = [{"role": m.role, "content": _content(m)} for m in request.messages]
     items += [{"type": "function_call_output", "call_id": o.call_id, "output": o.output} for o in request.tool_outputs]
     params: dict[str, Any] = {
         "model": request.model,
@@ -144,6 +144,15 @@ def _create_params(request: TurnRequest) -> dict[str, Any]:
     if text_format is not None:
         params["text"] = {"format": text_format}
     return params
+
+
+def _content(message: InputMessage) -> str | list[dict[str, Any]]:
+    """A message's content: its text, with its images as ``input_image`` parts (their URLs, read files as data)."""
+    if not message.images:
+        return message.text
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": message.text}] if message.text else []
+    parts += [{"type": "input_image", "image_url": image.url, "detail": image.detail} for image in message.images]
+    return parts
 
 
 def _tool_choice(choice: Any) -> Any:

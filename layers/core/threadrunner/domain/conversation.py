@@ -10,8 +10,8 @@ from typing import Any
 from . import file_search, json_schema
 from .budget import COMPLETION_RESERVE_TOKENS, estimate_tokens
 from .common import CodeInterpreterTool, FileSearchTool, Usage
-from .message import Message
-from .model_turn import InputMessage, ToolOutput, TurnRequest
+from .message import ImageFileContentBlock, ImageURLContentBlock, Message
+from .model_turn import InputImage, InputMessage, ToolOutput, TurnRequest
 from .run_record import RunRecord
 from .server_tools import client_functions, model_tool_choice
 
@@ -76,13 +76,28 @@ def first_turn(record: RunRecord, newest_first: Iterable[Message], context_token
             if room < 0 and kept:
                 break
             kept.append(message)
-    request.messages = [InputMessage(role=message.role, text=message.text) for message in reversed(kept)]
+    request.messages = [
+        InputMessage(role=message.role, text=message.text, images=_images(message)) for message in reversed(kept)
+    ]
     return request
 
 
 def _after_calls(choice: Any) -> Any:
     """The tool choice of the turns after the first: ``none`` stays ``none``, anything else leaves it to the model."""
     return "none" if choice == "none" else "auto"
+
+
+def _images(message: Message) -> list[InputImage]:
+    """The images of a user's message (the model reads assistants' messages as text)."""
+    if message.role != "user":
+        return []
+    images = []
+    for part in message.content:
+        if isinstance(part, ImageFileContentBlock):
+            images.append(InputImage(file_id=part.image_file.file_id, detail=part.image_file.detail))
+        elif isinstance(part, ImageURLContentBlock):
+            images.append(InputImage(url=part.image_url.url, detail=part.image_url.detail))
+    return images
 
 
 def reservation_for(request: TurnRequest, used_so_far: Usage) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 
 from .common import WireModel
@@ -65,3 +66,13 @@ class UploadPart(WireModel):
 def content_key(project: str, object_id: str) -> str:
     """Where the bytes of a project's file (or upload part) are kept: under the project, so none reads another's."""
     return f"{project}/{object_id}"
+
+
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+"""The kinds of image the models read."""
+
+
+def image_data_url(filename: str, data: bytes) -> str:
+    """An image file as a ``data:`` URL, its type from its name (PNG when the name does not say)."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return f"data:{IMAGE_TYPES.get(extension, 'image/png')};base64,{base64.b64encode(data).decode()}"

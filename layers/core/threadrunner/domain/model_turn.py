@@ -11,9 +11,19 @@ from .common import FunctionDefinition, LastError, Usage
 TurnStatus = Literal["queued", "in_progress", "completed", "failed", "cancelled", "incomplete"]
 
 
+class InputImage(BaseModel):
+    """An image of a message, as the model is shown it: a URL (the provider fetches it), or a file of the project's,
+    which the loop sends as a ``data:`` URL (``data_url`` once read)."""
+
+    url: str | None = None
+    file_id: str | None = None
+    detail: Literal["auto", "low", "high"] = "auto"
+
+
 class InputMessage(BaseModel):
     role: Literal["user", "assistant"]
     text: str
+    images: list[InputImage] = Field(default_factory=list)
 
 
 class ToolOutput(BaseModel):

@@ -17,6 +17,7 @@ from ...domain import conversation, file_search
 from ...domain.budget import Reservation, today
 from ...domain.common import FunctionDefinition, LastError, now
 from ...domain.file_search import FILE_SEARCH
+from ...domain.files import image_data_url
 from ...domain.ids import new_id
 from ...domain.message import IncompleteDetails as MessageIncompleteDetails
 from ...domain.message import Message, text_content
@@ -44,7 +45,7 @@ from ...domain.run_step import (
 from ...domain.server_tools import server_tool_names
 from ...domain.tool_call import ToolCall
 from ...errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
-from ...ports import EventPublisher, ModelClient, RunLoopControl, Stores, ToolCatalogue
+from ...ports import EventPublisher, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
 from .. import conversation_queue, projects
 from .state import (
     INVALID_RESPONSE_FORMAT_CODE,
@@ -76,7 +77,9 @@ class RunLoop:
         settings: Settings,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        contents: FileContents | None = None,
     ) -> None:
+        self._contents = contents
         self._stores = stores
         self._model_factory = model
         self._catalogue = catalogue
@@ -114,8 +117,25 @@ class RunLoop:
         if record.server_tools:  # later turns offer the same tools, whatever the registry does meanwhile
             self._stores.runs.set_server_tools(state.thread_id, state.run_id, record.server_tools)
         messages = self._stores.threads.newest_messages(state.thread_id)
-        request = conversation.first_turn(record, messages, self._settings.model_context_tokens)
+        request = self._with_image_files(conversation.first_turn(record, messages, self._settings.model_context_tokens))
         return Done(TurnState(response_id=self._begin_turn(state, record, request, tool_round=False)))
+
+    def _with_image_files(self, request: TurnRequest) -> TurnRequest:
+        """The request with the project's image files read into ``data:`` URLs (the provider cannot read them)."""
+        for message in request.messages:
+            for image in message.images:
+                if image.file_id is None:
+                    continue
+                try:
+                    file = self._stores.files.get_file(image.file_id)
+                    assert self._contents is not None, "this function reads no files"
+                    data = self._contents.read(self._stores.files.content_key(image.file_id))
+                except NotFound:
+                    message.text += f"\n[The image {image.file_id} was deleted.]"
+                    continue
+                image.url = image_data_url(file.filename, data)
+            message.images = [image for image in message.images if image.url]
+        return request
 
     def check_turn(self, state: LoopState) -> Done:
         """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
