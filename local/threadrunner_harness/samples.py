@@ -13,12 +13,15 @@ import time
 
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import SERVER_TOOL_PREFIX, FunctionDefinition, FunctionTool, Usage, now
+from threadrunner.domain.files import FileObject, content_key
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.run import Run
+from threadrunner.domain.run_record import message_slot
 from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
-from threadrunner.ports import Stores
+from threadrunner.domain.vector_stores import VectorStore, VectorStoreFile
+from threadrunner.ports import FileContents, Stores
 from threadrunner_local.model_server import OfflineModel, function_call_item
 from threadrunner_local.stack import LocalStack, StackConfig
 
@@ -49,7 +52,7 @@ def configure(config: StackConfig) -> StackConfig:
 
 
 def _seed_stack(stack: LocalStack) -> None:
-    seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None)
+    seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None, stack.file_contents())
     stack.seed_api_key(API_KEY, project=PROJECT)
 
 
@@ -68,13 +71,27 @@ def reset(stack: LocalStack, timeout: float = 60.0) -> None:
     dynamodb = stack.client("dynamodb")
     for item in stack.table_items(f"P#{PROJECT}#", "idempotency#"):
         dynamodb.delete_item(TableName=stack.table_name, Key={"PK": item["PK"], "SK": item["SK"]})
-    seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None)  # its API key stays
+    model = stack.model_server.model if stack.model_server else None
+    seed(stack.stores(PROJECT), model, stack.file_contents())  # its API key stays
 
 
-def seed(stores: Stores, model: OfflineModel | None) -> None:
+FILE = "file-sample"
+VECTOR_STORE = "vs_sample"
+HANDBOOK = "The lighthouse lamp is lit at sunset and put out at sunrise."
+
+
+def seed(stores: Stores, model: OfflineModel | None, contents: FileContents | None = None) -> None:
     """Write the sample world. Without the offline model (a real provider) the tasks that need a
     stored response have none to read, and say so."""
     at = now()
+    if contents is not None:  # IndexFunction: a file waiting in a vector store to be indexed
+        key = content_key(PROJECT, FILE)
+        contents.put(key, HANDBOOK.encode())
+        stores.files.put_file(
+            FileObject(id=FILE, bytes=len(HANDBOOK), created_at=at, filename="handbook.txt", purpose="assistants"), key
+        )
+        stores.vector_stores.put_store(VectorStore(id=VECTOR_STORE, created_at=at, name="Sample handbook"))
+        stores.vector_stores.add_file(VectorStoreFile(id=FILE, created_at=at, vector_store_id=VECTOR_STORE))
     assistant = Assistant(
         id=ASSISTANT,
         created_at=at,
@@ -223,7 +240,7 @@ def seed(stores: Stores, model: OfflineModel | None) -> None:
         assistant_id=ASSISTANT,
         run_id=run.id,
     )
-    stores.runs.claim_id(run.thread_id, run.id, "message", reply.id)
+    stores.runs.claim_id(run.thread_id, run.id, message_slot("resp_sample_done"), reply.id)
     stores.runs.transition_run(
         run.thread_id,
         run.id,

@@ -131,6 +131,13 @@ class LocalStack:
 
         return dynamodb.stores(self.table_name, project, self.client("dynamodb"))
 
+    def file_contents(self) -> Any:
+        """The bytes of files, in the template's bucket (as the functions read them)."""
+        from threadrunner.adapters.s3 import S3FileContents
+
+        assert self.template is not None
+        return S3FileContents(self.template.physical("FilesBucket"), self.client("s3"))
+
     def execution_arn(self, run_id: str) -> str:
         """The ARN of a run's loop execution (named after the run)."""
         assert self.template is not None

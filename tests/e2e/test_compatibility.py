@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -78,15 +79,16 @@ def test_threads_and_messages_through_their_whole_life(stack, project_client):
     assert client.beta.threads.retrieve(thread.id).metadata == {"channel": "web"}
     assert client.beta.threads.update(thread.id, metadata={"channel": "app"}).metadata == {"channel": "app"}
 
+    attached = client.files.create(file=("notes.txt", io.BytesIO(b"Tide tables")), purpose="assistants").id
     parts = client.beta.threads.messages.create(
         thread.id,
         role="user",
         content=[{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}}],
-        attachments=[{"file_id": "file_1", "tools": [{"type": "file_search"}]}],
+        attachments=[{"file_id": attached, "tools": [{"type": "file_search"}]}],
         metadata={"k": "v"},
     )
     assert [part.type for part in parts.content] == ["text", "image_url"]
-    assert parts.attachments[0].file_id == "file_1"
+    assert parts.attachments[0].file_id == attached
     assert client.beta.threads.messages.retrieve(parts.id, thread_id=thread.id) == parts
     updated = client.beta.threads.messages.update(parts.id, thread_id=thread.id, metadata={"k": "w"})
     assert updated.metadata == {"k": "w"}
@@ -420,16 +422,18 @@ def test_a_run_stopped_by_its_completion_token_limit_is_incomplete(client):
     assert answer.status == "incomplete" and answer.incomplete_details.reason == "max_tokens"
 
 
-def test_hosted_tools_reach_the_model_where_they_can_work(stack, client, model, marker):
-    stack.stores("default").projects.own_vector_store("vs_1", owned=True)
+def test_hosted_tools_reach_the_model_where_they_can_work(client, model, marker):
+    """code_interpreter goes to the provider as its hosted tool; file_search is threadrunner's own (a function the
+    model may call), offered when the run has vector stores to search."""
+    store = client.vector_stores.create(name="Empty")
     assistant = _assistant(client, [{"type": "code_interpreter"}, {"type": "file_search"}])
     for resources, expected in [
         (None, [{"type": "code_interpreter", "container": {"type": "auto"}}]),
         (
-            {"file_search": {"vector_store_ids": ["vs_1"]}},
+            {"file_search": {"vector_store_ids": [store.id]}},
             [
+                {"type": "function", "name": "file_search"},
                 {"type": "code_interpreter", "container": {"type": "auto"}},
-                {"type": "file_search", "vector_store_ids": ["vs_1"]},
             ],
         ),
     ]:
@@ -439,8 +443,10 @@ def test_hosted_tools_reach_the_model_where_they_can_work(stack, client, model, 
             thread={"messages": [{"role": "user", "content": text}]},
             tool_resources=resources,
         )
-        (sent,) = [r for r in model.requests_about(marker) if text in json.dumps(r["input"])]
-        assert sent["tools"] == expected
+        sent = next(r for r in model.requests_about(marker) if text in json.dumps(r["input"]))  # the first turn
+        assert [
+            {key: tool[key] for key in want} for tool, want in zip(sent["tools"], expected, strict=True)
+        ] == expected
 
 
 def test_errors_carry_the_apis_message_type_param_and_code(client):

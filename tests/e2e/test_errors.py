@@ -68,10 +68,10 @@ def _raw(stack: LocalStack, method: str, path: str, body: bytes | None, key: str
             "unknown_parameter",
         ),
         (
-            b'{"model": "m", "tool_resources": {"file_search": {"vector_stores": [{}]}}}',
-            "Unrecognized request argument supplied: tool_resources.file_search.vector_stores",
-            "tool_resources.file_search.vector_stores",
-            "unknown_parameter",
+            b'{"model": "m", "tool_resources": {"file_search": {"vector_stores": [{"file_ids": ["file-nope"]}]}}}',
+            "No file found with id 'file-nope'.",
+            "file_ids[0]",
+            None,
         ),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import secrets
@@ -88,3 +89,32 @@ def test_another_projects_files_are_not_found(client, project_client):
         with pytest.raises(openai.NotFoundError):
             call(mine.id)
     assert client.files.content(mine.id).read() == b"private"
+
+
+def test_images_of_a_message_reach_the_model(project_client, model, marker):
+    client, _ = project_client
+    png = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(64)
+    image = client.files.create(file=("chart.png", io.BytesIO(png)), purpose="vision")
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": f"What do these show? {marker}"},
+                    {"type": "image_file", "image_file": {"file_id": image.id, "detail": "high"}},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/map.jpg"}},
+                ],
+            }
+        ]
+    )
+
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+
+    assert run.status == "completed"
+    (sent,) = model.requests_about(marker)
+    text, first, second = sent["input"][0]["content"]
+    assert text == {"type": "input_text", "text": f"What do these show? {marker}"}
+    assert first["type"] == "input_image" and first["detail"] == "high"
+    assert base64.b64decode(first["image_url"].removeprefix("data:image/png;base64,")) == png
+    assert second == {"type": "input_image", "image_url": "https://example.com/map.jpg", "detail": "auto"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -66,7 +67,8 @@ def test_assistants_are_whole(api):
     conforming(AssistantDeleted, api("DELETE", f"/assistants/{bare['id']}"))
 
 
-def test_threads_and_messages_are_whole(api):
+def test_threads_and_messages_are_whole(api, client):
+    attached = client.files.create(file=("notes.txt", io.BytesIO(b"Tide tables")), purpose="assistants").id
     thread = conforming(
         Thread,
         api(
@@ -81,7 +83,7 @@ def test_threads_and_messages_are_whole(api):
                             {"type": "text", "text": "parts"},
                             {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
                         ],
-                        "attachments": [{"file_id": "file_1", "tools": [{"type": "file_search"}]}],
+                        "attachments": [{"file_id": attached, "tools": [{"type": "code_interpreter"}]}],
                         "metadata": {"k": "v"},
                     },
                 ]
@@ -90,7 +92,10 @@ def test_threads_and_messages_are_whole(api):
     )
     assert (thread["metadata"], thread["tool_resources"]) == ({}, {})
     messages = conforming_list(Message, api("GET", f"/threads/{thread['id']}/messages?order=asc"))
-    assert [m["attachments"] for m in messages] == [[], [{"file_id": "file_1", "tools": [{"type": "file_search"}]}]]
+    assert [m["attachments"] for m in messages] == [
+        [],
+        [{"file_id": attached, "tools": [{"type": "code_interpreter"}]}],
+    ]
     added = conforming(Message, api("POST", f"/threads/{thread['id']}/messages", {"role": "user", "content": "x"}))
     conforming(Message, api("GET", f"/threads/{thread['id']}/messages/{added['id']}"))
     conforming(Message, api("POST", f"/threads/{thread['id']}/messages/{added['id']}", {"metadata": {"a": "b"}}))

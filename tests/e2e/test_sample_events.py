@@ -68,6 +68,10 @@ EXPECTATIONS: dict[str, Callable[[Any, LocalStack], bool]] = {
     "ToolFunction/list-tools.json": lambda a, s: "get_weather" in [t["name"] for t in a["tools"]],
     "EventsFunction/message-requested.json": lambda a, s: a["run_id"].startswith("run_"),
     "QueueFunction/messages-batch.json": lambda a, s: a == {"batchItemFailures": []},
+    "IndexFunction/index-file.json": lambda a, s: (
+        a == {"batchItemFailures": []}
+        and s.stores(samples.PROJECT).vector_stores.get_file(samples.VECTOR_STORE, samples.FILE).status == "completed"
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import os
@@ -538,31 +539,35 @@ def test_events_and_queue_messages_act_for_their_producers_project_only(stack, c
     assert api_call(stack, "GET", f"/users/{user}", key="sk-local-samples")[0] == 404
 
 
-# 11: only vector stores a project owns reach the provider ----------------------------------------------------
+# 11: a project's file_search reads its own vector stores only --------------------------------------------------
 
 
-def test_vector_stores_reach_the_provider_only_for_the_project_that_owns_them(stack, project_client, model, marker):
-    client, project = project_client
-    mine, theirs = "vs_" + secrets.token_hex(6), "vs_" + secrets.token_hex(6)
-    stack.stores(project).projects.own_vector_store(mine, owned=True)
-    stack.stores("default").projects.own_vector_store(theirs, owned=True)
-    resources = {"file_search": {"vector_store_ids": [theirs]}}
+def test_file_search_reads_only_the_projects_own_vector_stores(client, project_client):
+    """Vector stores are threadrunner's, in the project's partition and under its hashed name in the index: another
+    project's id is refused where it is named, and its chunks are never searched."""
+    other, _ = project_client
+    secret = client.files.create(file=("secret.txt", io.BytesIO(b"The vault code is 4711.")), purpose="assistants")
+    theirs = client.vector_stores.create(name="Theirs", file_ids=[secret.id])
+    wait_for(lambda: client.vector_stores.retrieve(theirs.id).status == "completed")
+    resources = {"file_search": {"vector_store_ids": [theirs.id]}}
     for call in (
-        lambda: client.beta.assistants.create(model="gpt-4.1-mini", tool_resources=resources),
-        lambda: client.beta.threads.create(tool_resources=resources),
-        lambda: client.beta.threads.update(client.beta.threads.create().id, tool_resources=resources),
+        lambda: other.beta.assistants.create(model="gpt-4.1-mini", tool_resources=resources),
+        lambda: other.beta.threads.create(tool_resources=resources),
+        lambda: other.beta.threads.update(other.beta.threads.create().id, tool_resources=resources),
+        lambda: other.vector_stores.files.create(vector_store_id=theirs.id, file_id=secret.id),
     ):
-        with pytest.raises(openai.BadRequestError, match=f"No vector store found with id '{theirs}'"):
+        with pytest.raises((openai.BadRequestError, openai.NotFoundError)):
             call()
 
-    assistant = client.beta.assistants.create(
+    mine = other.vector_stores.create(name="Mine")
+    assistant = other.beta.assistants.create(
         model="gpt-4.1-mini",
         tools=[{"type": "file_search"}],
-        tool_resources={"file_search": {"vector_store_ids": [mine]}},
+        tool_resources={"file_search": {"vector_store_ids": [mine.id]}},
     )
-    run = client.beta.threads.create_and_run_poll(
-        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"Find {marker}"}]}
+    run = other.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "What is the vault code?"}]}
     )
     assert run.status == "completed"
-    (sent,) = model.requests_about(marker)
-    assert sent["tools"] == [{"type": "file_search", "vector_store_ids": [mine]}]
+    (step,) = [s for s in other.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id) if s.type == "tool_calls"]
+    assert step.step_details.tool_calls[0].file_search.results == []  # the other project's chunk is not found

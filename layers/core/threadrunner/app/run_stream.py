@@ -116,19 +116,24 @@ class RunStream:
             shown = list(self._records(record))
             yield from shown
             run = record.run
-            if run.status != self._known.run_status:
+            ended = run.status == "requires_action" or run.is_terminal
+            if not ended and run.status != self._known.run_status:
                 self._known.run_status = run.status
                 shown.append(StreamEvent(f"thread.run.{run.status}", run))
                 yield shown[-1]
-            if run.status == "requires_action" or run.is_terminal:
-                yield DONE
-                return
             response_id = record.response_id
-            if run.status == "in_progress" and response_id and response_id not in self._known.responses:
+            if response_id and response_id not in self._known.responses and run.status != "queued":
                 self._known.responses.add(response_id)
                 if self._model is not None:
+                    # Followed even once the run moved on: a finished response streams again from its start.
                     yield from self._follow(record, response_id)
                     continue  # what the loop made of the response, at once
+            if ended:
+                if run.status != self._known.run_status:
+                    self._known.run_status = run.status
+                    yield StreamEvent(f"thread.run.{run.status}", run)
+                yield DONE
+                return
             pause = 0.1 if shown else min(pause * 1.5, 1.0)
             self._sleep(pause)
 
@@ -158,13 +163,7 @@ class RunStream:
         if shown is None:
             # The stream did not see it begin (the model's stream could not be had): shown as it began, then whole.
             shown = self._known.objects[message.id] = _Shown("in_progress")
-            unfinished: dict[str, object] = {
-                "status": "in_progress",
-                "content": [],
-                "completed_at": None,
-                "incomplete_at": None,
-            }
-            begun = message.model_copy(update=unfinished | {"incomplete_details": None})
+            begun = _begun(message)
             yield StreamEvent("thread.message.created", begun)
             yield StreamEvent("thread.message.in_progress", begun)
         if message.status == "in_progress" or shown.status == message.status:
@@ -231,16 +230,20 @@ class RunStream:
         )
         details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
         step = _begun_step(run, step_id, details, at)
-        self._stores.runs.begin_output(self._thread_id, self._run_id, response_id, [step, message])
-        stored = self._stores.threads.get_message(self._thread_id, message_id)
-        if stored.status != "in_progress":
-            return  # the loop was faster: the records show it whole
+        if not self._stores.runs.begin_output(self._thread_id, self._run_id, response_id, [step, message]):
+            try:
+                message = self._stores.threads.get_message(self._thread_id, message_id)
+            except NotFound:
+                return  # the run ended without it (cancelled)
+        if message_id in self._known.objects:
+            return  # shown already (a stream taken up again)
         self._message_of[output_index] = message_id
         yield from self._shown_begun(self._stores.steps.get_step(self._thread_id, self._run_id, step_id))
-        if message_id not in self._known.objects:
-            self._known.objects[message_id] = _Shown("in_progress", streaming=True)
-            yield StreamEvent("thread.message.created", stored)
-            yield StreamEvent("thread.message.in_progress", stored)
+        # As it began, even when the loop finished it first: its text follows delta by delta.
+        begun = _begun(message)
+        self._known.objects[message_id] = _Shown("in_progress", streaming=True)
+        yield StreamEvent("thread.message.created", begun)
+        yield StreamEvent("thread.message.in_progress", begun)
 
     def _begin_calls(self, record: RunRecord, response_id: str) -> Generator[StreamEvent, None, str]:
         """The response's ``tool_calls`` step, begun at its first call; its id."""
@@ -275,3 +278,14 @@ def _begun_step(run: Run, step_id: str, details: MessageCreationStepDetails | To
         type=details.type,
         step_details=details,
     )
+
+
+def _begun(message: Message) -> Message:
+    """A message as it was when it began: in progress, without content."""
+    unfinished: dict[str, object] = {
+        "status": "in_progress",
+        "content": [],
+        "completed_at": None,
+        "incomplete_at": None,
+    }
+    return message.model_copy(update=unfinished | {"incomplete_details": None})
