@@ -8,6 +8,7 @@ Prints:
 * Step Functions state transitions per run, counted in the execution history;
 * streaming: time to the first event and to the first text delta of a streamed run, next to the offline
   model's own first delta, and a streamed run's time to ``done`` next to the same run polled;
+* files: indexing throughput (MB of text per minute) and search latency in a store of 10,000 chunks;
 * cold starts: each function's handler imported by a new Lambda-like interpreter on the build,
   then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
   Powertools' event handler) in the same rounds, and what two choices cost: traced calls
@@ -35,9 +36,10 @@ from typing import Any
 import threadrunner.tools  # noqa: F401 - registers get_weather
 from threadrunner.domain.server_tools import declaration
 from threadrunner.domain.tools import default_registry
+from threadrunner.domain.vector_stores import store_key
 from threadrunner_harness import samples
 from threadrunner_harness.cold_start import Case, measure, without_bytecode
-from threadrunner_local.stack import LocalStack, StackConfig, free_port
+from threadrunner_local.stack import PROJECT, LocalStack, StackConfig, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -281,6 +283,103 @@ def streaming(stack: LocalStack, rounds: int, model_latency: float) -> None:
     print()
 
 
+_WORDS = [
+    "lighthouse",
+    "keeper",
+    "lamp",
+    "lens",
+    "beam",
+    "fog",
+    "horn",
+    "tide",
+    "harbour",
+    "ship",
+    "chart",
+    "compass",
+    "storm",
+    "wind",
+    "wave",
+    "rock",
+    "island",
+    "signal",
+    "watch",
+    "night",
+    "dawn",
+    "oil",
+    "wick",
+    "clockwork",
+    "tower",
+    "stair",
+    "gallery",
+    "glass",
+    "mirror",
+    "light",
+    "coast",
+    "cliff",
+    "reef",
+]
+
+
+def _document(seed: int, size: int) -> bytes:
+    """``size`` bytes of text, sentences of the words above in an order ``seed`` fixes."""
+    import random
+
+    chooser = random.Random(seed)
+    words: list[str] = []
+    length = 0
+    while length < size:
+        sentence = " ".join(chooser.choice(_WORDS) for _ in range(12)).capitalize() + "."
+        words.append(sentence)
+        length += len(sentence) + 1
+    return " ".join(words).encode()[:size]
+
+
+def files(stack: LocalStack) -> None:
+    """Indexing throughput, and search latency in a store of 10,000 chunks."""
+    import io
+
+    from openai import OpenAI
+
+    assert stack.template is not None
+    api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+
+    def indexed(name: str, documents: list[bytes], chunking: dict[str, Any] | None = None) -> tuple[Any, float]:
+        ids = [
+            api.files.create(file=(f"doc{i}.txt", io.BytesIO(d)), purpose="assistants").id
+            for i, d in enumerate(documents)
+        ]
+        started = time.perf_counter()
+        options = {"chunking_strategy": chunking} if chunking else {}
+        store = api.vector_stores.create(name=name, file_ids=ids, **options)
+        while (store := api.vector_stores.retrieve(store.id)).status != "completed":
+            time.sleep(0.2)
+        assert store.file_counts.completed == len(documents), store.file_counts
+        return store, time.perf_counter() - started
+
+    documents = [_document(seed, 200_000) for seed in range(10)]
+    megabytes = sum(len(d) for d in documents) / 1e6
+    _, seconds = indexed("throughput", documents)
+    print(f"Indexing ({megabytes:.1f} MB of text in {len(documents)} files, chunks of 800 tokens, 400 overlap,")
+    print("keyword vectors and the offline model's embeddings into S3 Vectors on moto):")
+    print(f"  {megabytes / seconds * 60:8.1f} MB of text per minute ({seconds:.1f} s)")
+    small = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
+    store, _ = indexed("latency", [_document(100 + seed, 100_000) for seed in range(40)], small)
+    index = stack.template.functions["ApiFunction"].environment["KEYWORD_INDEX"]
+    mine = store_key(PROJECT, store.id) + ":"
+    keys = [v["key"] for v in stack.client("s3vectors").list_vectors(indexArn=index)["vectors"]]
+    chunks = sum(1 for key in keys if key.startswith(mine))
+    latencies = []
+    for query in ("fog horn at night", "keeper trims the wick", "storm over the reef", "tide tables", "mirror glass"):
+        began = time.perf_counter()
+        assert api.vector_stores.search(store.id, query=query).data
+        latencies.append(time.perf_counter() - began)
+    print(f"Search (vector_stores.search, keywords and embeddings, a store of {chunks} chunks among {len(keys)};")
+    print("moto's QueryVectors is an exhaustive scan in Python, S3 Vectors is not):")
+    median, slowest = statistics.median(latencies) * 1000, max(latencies) * 1000
+    print(f"  median {median:6.0f} ms, slowest {slowest:6.0f} ms over {len(latencies)} queries")
+    print()
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -289,13 +388,13 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    parser.add_argument("--only", choices=["latency", "streaming", "cold-starts", "sizes"], help="one section")
+    parser.add_argument("--only", choices=["latency", "streaming", "files", "cold-starts", "sizes"], help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
 
     # One stack for both sections: moto's state is the process's, so a process holds one stack.
     stack = None
-    if args.only in (None, "latency", "streaming", "cold-starts"):
+    if args.only in (None, "latency", "streaming", "files", "cold-starts"):
         config = StackConfig(api_port=free_port(), environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
         stack = LocalStack(samples.configure(config)).start()
     try:
@@ -303,6 +402,8 @@ def main() -> None:
             latency(stack, args.rounds, args.latency)
         if stack is not None and args.only in (None, "streaming"):
             streaming(stack, args.rounds, args.latency)
+        if stack is not None and args.only in (None, "files"):
+            files(stack)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:
