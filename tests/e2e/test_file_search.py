@@ -98,3 +98,31 @@ def test_stores_described_inline_are_made_and_unknown_ones_refused(client, proje
             model="gpt-4.1-mini",
             tools=[{"type": "file_search"}, {"type": "function", "function": {"name": "file_search"}}],
         )
+
+
+def test_the_threads_and_the_assistants_stores_are_searched_together(project_client):
+    client, _ = project_client
+    general = client.vector_stores.create(name="General", file_ids=[_file(client, "lamp.txt", "The lamp burns oil.")])
+    own = client.vector_stores.create(
+        name="Own", file_ids=[_file(client, "wick.txt", "The wick of the lamp is trimmed.")]
+    )
+    for store in (general, own):
+        _ready(client, store.id)
+    assistant = client.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [general.id]}},
+    )
+
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={
+            "messages": [{"role": "user", "content": "Tell me about the lamp"}],
+            "tool_resources": {"file_search": {"vector_store_ids": [own.id]}},
+        },
+    )
+
+    (step,) = [
+        s for s in client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id) if s.type == "tool_calls"
+    ]
+    assert {r.file_name for r in step.step_details.tool_calls[0].file_search.results} == {"lamp.txt", "wick.txt"}

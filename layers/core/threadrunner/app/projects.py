@@ -68,13 +68,12 @@ def check_vector_stores(stores: Stores, tool_resources: Any) -> None:
 
 
 def vector_store_ids(stores: Stores, *tool_resources: Any) -> list[str]:
-    """The vector stores of ``file_search``: the first resources (the thread's, then the assistant's) that name
-    some; only the ones the project still has."""
-    for resource in tool_resources:
-        ids = _vector_store_ids_of(resource)
-        if ids:
-            return [vector_store_id for vector_store_id in ids if _exists(stores, vector_store_id)]
-    return []
+    """The vector stores ``file_search`` searches: the thread's and the assistant's, as the hosted API searched
+    both; only the ones the project still has."""
+    ids = dict.fromkeys(
+        vector_store_id for resource in tool_resources for vector_store_id in _vector_store_ids_of(resource)
+    )
+    return [vector_store_id for vector_store_id in ids if _exists(stores, vector_store_id)]
 
 
 def _exists(stores: Stores, vector_store_id: str) -> bool:
