@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
+from threadrunner.domain.circuits import CircuitState
 from threadrunner.domain.common import FunctionDefinition, Usage
 from threadrunner.domain.files import FileObject, Upload, UploadPart
+from threadrunner.domain.lambda_tools import LambdaTool
 from threadrunner.domain.message import Message
 from threadrunner.domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from threadrunner.domain.pagination import Page, PageRequest, paginate
 from threadrunner.domain.run import Run
-from threadrunner.domain.run_event import RunEvent
 from threadrunner.domain.run_record import RunRecord, RunRef
 from threadrunner.domain.run_status import RunStatus, can_move, is_terminal
 from threadrunner.domain.run_step import RunStep, RunStepStatus
@@ -41,6 +42,7 @@ from threadrunner.domain.vector_stores import (
 )
 from threadrunner.errors import (
     BudgetExceeded,
+    Conflict,
     InvalidRequest,
     InvalidTransition,
     ModelUnavailable,
@@ -48,7 +50,9 @@ from threadrunner.errors import (
     RunActive,
     TooManyActiveRuns,
 )
-from threadrunner.ports import Stores
+from threadrunner.ports import Event, Stores
+
+T = TypeVar("T")
 
 _STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
 
@@ -91,6 +95,7 @@ class World:
     requests: dict[int, int] = field(default_factory=dict)
     active_runs: set[tuple[str, str]] = field(default_factory=set)
     counted_runs: set[str] = field(default_factory=set)
+    tools: dict[str, LambdaTool] = field(default_factory=dict)
 
     def thread(self, thread_id: str) -> _Thread:
         entry = self.threads.get(thread_id)
@@ -394,6 +399,7 @@ class FakeSteps:
         for stored in self.world.thread(thread_id).calls.get((call.run_id, call.step_id), []):
             if stored.call_id == call.call_id and stored.status == "running":
                 stored.status, stored.output, stored.is_error = "completed", call.output, call.is_error
+                stored.duration_ms, stored.execution = call.duration_ms, call.execution
 
 
 class FakeConversations:
@@ -736,7 +742,65 @@ def fake_stores(world: World | None = None) -> Stores:
         projects=FakeProjects(world),
         files=FakeFiles(world),
         vector_stores=FakeVectorStores(world),
+        tools=FakeTools(world),
     )
+
+
+class FakeTools:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def put_tool(self, tool: LambdaTool) -> None:
+        if tool.name in self.world.tools:
+            raise Conflict(f"A server tool named '{tool.name}' is registered already.", param="name")
+        self.world.tools[tool.name] = tool
+
+    def get_tool(self, name: str) -> LambdaTool:
+        if name not in self.world.tools:
+            raise NotFound("server tool", name)
+        return self.world.tools[name]
+
+    def list_tools(self) -> list[LambdaTool]:
+        return [self.world.tools[name] for name in sorted(self.world.tools)]
+
+    def delete_tool(self, name: str) -> None:
+        self.get_tool(name)
+        del self.world.tools[name]
+
+
+@dataclass
+class FakeCircuits:
+    """Circuits that open after ``threshold`` failures in a row and stay open until a test closes them."""
+
+    threshold: int = 3
+    failures: dict[str, int] = field(default_factory=dict)
+    opened: set[str] = field(default_factory=set)
+
+    def guard(
+        self,
+        name: str,
+        call: Callable[[], T],
+        when_open: Callable[[], T],
+        is_failure: Callable[[T], bool] = lambda answer: False,
+        counted: tuple[type[Exception], ...] = (),
+    ) -> tuple[T, CircuitState]:
+        if name in self.opened:
+            return when_open(), "open"
+        try:
+            answer = call()
+        except counted:
+            self._failed(name)
+            raise
+        if is_failure(answer):
+            self._failed(name)
+        else:
+            self.failures[name] = 0
+        return answer, "open" if name in self.opened else "closed"
+
+    def _failed(self, name: str) -> None:
+        self.failures[name] = self.failures.get(name, 0) + 1
+        if self.failures[name] >= self.threshold:
+            self.opened.add(name)
 
 
 class FakeModel:
@@ -815,9 +879,9 @@ class FakeControl:
 
 @dataclass
 class FakeEvents:
-    published: list[RunEvent] = field(default_factory=list)
+    published: list[Event] = field(default_factory=list)
 
-    def publish(self, event: RunEvent) -> None:
+    def publish(self, event: Event) -> None:
         self.published.append(event)
 
 

@@ -25,6 +25,7 @@ deps = ApiDeps(
     stores_for=bootstrap.stores,
     loop=bootstrap.run_loop_control(),
     tools=bootstrap.tool_catalogue(),
+    functions=bootstrap.tool_invoker(),
     keys=bootstrap.api_keys(),
     idempotency_store=bootstrap.idempotency_store(),
     model=bootstrap.model_client,

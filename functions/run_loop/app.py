@@ -25,6 +25,7 @@ def _run(work: Callable[[RunLoop, LoopState], Done], state: LoopState, *measured
         bootstrap.tool_catalogue(),
         bootstrap.run_loop_control(),
         bootstrap.events(),
+        bootstrap.circuits(),
         config,
         contents=bootstrap.file_contents(),
     )

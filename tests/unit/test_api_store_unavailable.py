@@ -57,6 +57,7 @@ def _deps(client: Any) -> ApiDeps:
         stores_for=lambda project: stores,
         loop=FakeControl(),
         tools=FakeCatalogue(),
+        functions=None,  # type: ignore[arg-type]  # no tool is registered
         keys=DynamoDBApiKeys("threadrunner", client),
         idempotency_store=None,  # type: ignore[arg-type]  # only POSTs with an Idempotency-Key reach it
         model=FakeModel,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fakes import FakeCatalogue, FakeControl, FakeEvents, FakeJobs, FakeModel, World, fake_stores
+from tests.fakes import FakeCatalogue, FakeCircuits, FakeControl, FakeEvents, FakeJobs, FakeModel, World, fake_stores
 from threadrunner.app import runs
 from threadrunner.app.requests import RunCreate, SubmitToolOutputsRequest
 from threadrunner.app.run_loop.state import CaughtError, LoopState, TurnState
@@ -36,8 +36,16 @@ class Loop:
         self.stores = fake_stores(self.world)
         self.model, self.control, self.events = FakeModel(), FakeControl(), FakeEvents()
         catalogue = FakeCatalogue({"get_weather": WEATHER})
+        self.circuits = FakeCircuits()
         self.loop = RunLoop(
-            self.stores, lambda: self.model, catalogue, self.control, self.events, SETTINGS, sleep=lambda _: None
+            self.stores,
+            lambda: self.model,
+            catalogue,
+            self.control,
+            self.events,
+            self.circuits,
+            SETTINGS,
+            sleep=lambda _: None,
         )
         assistant = Assistant(id="asst_1", created_at=1, model="m", tools=tools or [])
         self.stores.assistants.put_assistant(assistant)

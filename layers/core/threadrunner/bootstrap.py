@@ -22,6 +22,7 @@ from .ports import Stores
 
 if TYPE_CHECKING:
     from .adapters.responses import ResponsesModelClient
+    from .domain.circuits import CircuitState
 
 
 SERVICES = ("dynamodb", "events", "lambda", "s3", "s3vectors", "secretsmanager", "sqs", "stepfunctions")
@@ -142,6 +143,55 @@ def embeddings() -> Any:
 @functools.cache
 def events() -> EventBridgePublisher:
     return EventBridgePublisher(settings().event_bus_name, _Client("events"))
+
+
+@functools.cache
+def circuits() -> Any:
+    """The circuit breakers of the server tools and the model provider; a change of state is logged, counted
+    (``CircuitOpened``, ``CircuitHalfOpened``, ``CircuitClosed``) and put on the event bus."""
+    from .adapters.circuits import PowertoolsCircuits
+
+    config = settings()
+    return PowertoolsCircuits(
+        config.table_name,
+        _Client("dynamodb"),
+        config.circuit_failure_threshold,
+        config.circuit_recovery_seconds,
+        config.circuit_success_threshold,
+        on_change=_circuit_changed,
+    )
+
+
+def _circuit_changed(name: str, before: CircuitState, after: CircuitState) -> None:
+    from .domain.circuits import CircuitChange
+    from .observability import add_metric, logger
+
+    change = CircuitChange(circuit=name, from_state=before, to_state=after)
+    logger.warning("circuit changed", extra=change.model_dump())
+    metric = {"open": "CircuitOpened", "half_open": "CircuitHalfOpened", "closed": "CircuitClosed"}[after]
+    add_metric(metric, "Count", 1)
+    try:
+        events().publish(change)
+    except Exception:  # the event is a notice: the call it came with goes on
+        logger.exception("the circuit's change could not be put on the event bus", extra={"circuit": name})
+
+
+@functools.cache
+def _lambda_client(read_timeout: int) -> Any:
+    """A Lambda client that waits at most ``read_timeout`` seconds for an answer and never retries: a tool's
+    timeout and retries are its own."""
+    from botocore.config import Config
+
+    config = Config(read_timeout=read_timeout, connect_timeout=5, retries={"total_max_attempts": 1})
+    with _clients_lock:
+        return boto3.client("lambda", config=config)
+
+
+@functools.cache
+def tool_invoker() -> Any:
+    from .adapters.aws import LambdaToolInvoker
+
+    return LambdaToolInvoker(_lambda_client)
 
 
 @functools.cache

@@ -39,6 +39,14 @@ class Settings(BaseModel):
     """The ToolFunction, asked for its catalogue of server-side tools."""
     tool_modules: str = Field("threadrunner.tools", alias="TOOL_MODULES")
     """Comma-separated modules the ToolFunction imports to register its tools."""
+    server_tools: str = Field("[]", alias="SERVER_TOOLS")
+    """The deployment's Lambda tools: a JSON array of tools as ``POST /v1/server_tools`` takes them."""
+    circuit_failure_threshold: int = Field(5, alias="CIRCUIT_FAILURE_THRESHOLD", ge=1, le=100)
+    """Failures in a row of a server tool or the model provider that open its circuit."""
+    circuit_recovery_seconds: int = Field(30, alias="CIRCUIT_RECOVERY_SECONDS", ge=1, le=3600)
+    """How long an open circuit answers at once before a probe call may go through."""
+    circuit_success_threshold: int = Field(2, alias="CIRCUIT_SUCCESS_THRESHOLD", ge=1, le=100)
+    """Probe calls in a row that must succeed for a half-open circuit to close."""
     model_base_url: str = Field("https://api.openai.com/v1", alias="MODEL_BASE_URL")
     """Base URL of the Responses API."""
     model_api_key_secret: str = Field("", alias="MODEL_API_KEY_SECRET")

@@ -84,5 +84,9 @@ class ModelRateLimited(ThreadrunnerError):
     """The provider kept answering 429 after the SDK's own retries."""
 
 
+class ModelCircuitOpen(ThreadrunnerError):
+    """The provider's last calls kept failing: new turns fail at once until its circuit lets a call through."""
+
+
 class ModelRequestRejected(ThreadrunnerError):
     """The provider refused the request (4xx other than 429): a bad model name or key, say."""

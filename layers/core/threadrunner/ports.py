@@ -7,24 +7,26 @@ Adapters implement them (``threadrunner.adapters``); the unit tests use in-memor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .domain.assistant import Assistant
 from .domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
+from .domain.circuits import CircuitState
 from .domain.common import FunctionDefinition, Usage
 from .domain.files import FileObject, Upload, UploadPart
+from .domain.lambda_tools import LambdaTool
 from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from .domain.pagination import Page, PageRequest
 from .domain.run import Run
-from .domain.run_event import RunEvent
 from .domain.run_record import RunRecord, RunRef
 from .domain.run_status import RunStatus
 from .domain.run_step import RunStep, RunStepStatus
 from .domain.thread import Thread
 from .domain.tool_call import ToolCall
+from .domain.tools import Outcome
 from .domain.user import QueuedMessage, UserRecord
 from .domain.vector_stores import (
     Chunk,
@@ -430,6 +432,53 @@ class IndexJobs(Protocol):
     def submit(self, job: IndexJob) -> None: ...
 
 
+class ToolStore(Protocol):
+    """The project's registered server tools (Lambda functions)."""
+
+    def put_tool(self, tool: LambdaTool) -> None:
+        """Register a tool; Conflict if the project has one of that name."""
+        ...
+
+    def get_tool(self, name: str) -> LambdaTool: ...
+
+    def list_tools(self) -> list[LambdaTool]: ...
+
+    def delete_tool(self, name: str) -> None: ...
+
+
+class ToolInvoker(Protocol):
+    """Lambda functions that are server tools."""
+
+    def invoke(self, function_arn: str, payload: dict[str, Any], timeout_seconds: int) -> tuple[Outcome, str]:
+        """Run the function once: how it ended (``ok``, ``failed``, ``timed_out``) and its answer (its JSON, or
+        what went wrong)."""
+        ...
+
+    def tags_of(self, function_arn: str) -> dict[str, str]:
+        """The function's tags; empty if there is no such function."""
+        ...
+
+
+T = TypeVar("T")
+
+
+class Circuits(Protocol):
+    """Circuit breakers shared by every container: a dependency that keeps failing is left alone for a while."""
+
+    def guard(
+        self,
+        name: str,
+        call: Callable[[], T],
+        when_open: Callable[[], T],
+        is_failure: Callable[[T], bool] = lambda answer: False,
+        counted: tuple[type[Exception], ...] = (),
+    ) -> tuple[T, CircuitState]:
+        """``call()``'s answer, or ``when_open()``'s at once while the circuit ``name`` is open; and the circuit's
+        state after it. An answer ``is_failure`` says is one, and an exception of the ``counted`` kinds, are
+        failures of the dependency; every exception is raised on."""
+        ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """The stores of one project: what a use case is handed, each part a port of its own."""
@@ -444,6 +493,7 @@ class Stores:
     projects: ProjectStore
     files: FileStore
     vector_stores: VectorStoreStore
+    tools: ToolStore
 
 
 class ModelClient(Protocol):
@@ -486,10 +536,18 @@ class RunLoopControl(Protocol):
         ...
 
 
-class EventPublisher(Protocol):
-    """Where run events go (EventBridge)."""
+class Event(Protocol):
+    """What threadrunner puts on EventBridge: a run's events, a circuit's changes."""
 
-    def publish(self, event: RunEvent) -> None: ...
+    def entry(self) -> dict[str, Any]:
+        """The event as ``PutEvents`` takes it (without the bus)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Where events go (EventBridge)."""
+
+    def publish(self, event: Event) -> None: ...
 
 
 class ApiKeys(Protocol):

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from ..domain.common import FunctionDefinition
-from ..domain.run_event import RunEvent
 from ..domain.run_record import RunRef
+from ..domain.tools import Outcome
 from ..domain.vector_stores import IndexJob
+
+if TYPE_CHECKING:
+    from ..ports import Event
 
 
 class StepFunctionsRunLoop:
@@ -72,7 +77,7 @@ class EventBridgePublisher:
         self._bus = bus_name
         self._client = client
 
-    def publish(self, event: RunEvent) -> None:
+    def publish(self, event: Event) -> None:
         answer = self._client.put_events(Entries=[{**event.entry(), "EventBusName": self._bus}])
         if answer.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused the event: {answer['Entries'][0].get('ErrorMessage')}")
@@ -87,3 +92,46 @@ class SQSIndexJobs:
 
     def submit(self, job: IndexJob) -> None:
         self._client.send_message(QueueUrl=self._queue_url, MessageBody=job.model_dump_json())
+
+
+class LambdaToolInvoker:
+    """:class:`threadrunner.ports.ToolInvoker` on the Lambda API: one synchronous invocation per attempt, read for
+    at most the tool's timeout; a function's tags are kept a minute."""
+
+    TAGS_MAX_AGE_SECONDS = 60.0
+
+    def __init__(self, client: Callable[[int], Any]) -> None:
+        self._client = client  # a client whose reads wait at most that many seconds, and that never retries
+        self._tags: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def invoke(self, function_arn: str, payload: dict[str, Any], timeout_seconds: int) -> tuple[Outcome, str]:
+        client = self._client(timeout_seconds)
+        try:
+            answer = client.invoke(FunctionName=function_arn, Payload=json.dumps(payload).encode())
+        except ReadTimeoutError:
+            return "timed_out", json.dumps({"error": f"the tool did not answer within {timeout_seconds} s"})
+        except client.exceptions.TooManyRequestsException:
+            return "failed", json.dumps({"error": "the tool is throttled"})
+        except ClientError:  # gone, not a tool (its tag), or refused: the tool's failure, not the run's
+            return "failed", json.dumps({"error": "the tool's function cannot be invoked"})
+        body = answer["Payload"].read().decode("utf-8", "replace")
+        if answer.get("FunctionError"):
+            try:
+                error = json.loads(body)
+                message = f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"[:1000]
+            except (ValueError, AttributeError):
+                message = "the tool's function failed"
+            return "failed", json.dumps({"error": message})
+        return "ok", body
+
+    def tags_of(self, function_arn: str) -> dict[str, str]:
+        unqualified = ":".join(function_arn.split(":")[:7])  # tags are the function's, not a version's
+        kept = self._tags.get(unqualified)
+        if kept is not None and time.monotonic() - kept[0] < self.TAGS_MAX_AGE_SECONDS:
+            return kept[1]
+        try:
+            tags = dict(self._client(10).list_tags(Resource=unqualified).get("Tags", {}))
+        except ClientError:  # no such function, or one of another account
+            tags = {}
+        self._tags[unqualified] = (time.monotonic(), tags)
+        return tags

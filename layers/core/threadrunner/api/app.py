@@ -39,6 +39,7 @@ from ..ports import (
     RunLoopControl,
     Stores,
     ToolCatalogue,
+    ToolInvoker,
     VectorIndex,
 )
 from . import assistants, errors, files, runs, server_tools, streams, threads, usage, users, vector_stores
@@ -87,6 +88,8 @@ class ApiDeps:
     loop: RunLoopControl
     tools: ToolCatalogue
     """The server tools: checked when an assistant or a run declares them, listed at /v1/server_tools."""
+    functions: ToolInvoker
+    """The Lambda functions that may be tools: their tags are read when one is registered."""
     keys: ApiKeys
     idempotency_store: BasePersistenceLayer
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
@@ -320,6 +323,7 @@ def _handle(
         stores=stores,
         loop=deps.loop,
         tools=deps.tools,
+        functions=deps.functions,
         settings=deps.settings,
         model=deps.model,
         stream_seconds=stream_seconds,

@@ -8,7 +8,17 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..config import Settings
 from ..domain.deployment import RunDefaults
-from ..ports import Embeddings, FileContents, IndexJobs, ModelClient, RunLoopControl, Stores, ToolCatalogue, VectorIndex
+from ..ports import (
+    Embeddings,
+    FileContents,
+    IndexJobs,
+    ModelClient,
+    RunLoopControl,
+    Stores,
+    ToolCatalogue,
+    ToolInvoker,
+    VectorIndex,
+)
 
 
 def stores(router: APIGatewayHttpRouter) -> Stores:
@@ -24,6 +34,11 @@ def loop(router: APIGatewayHttpRouter) -> RunLoopControl:
 def tools(router: APIGatewayHttpRouter) -> ToolCatalogue:
     """The server tools."""
     return router.context["tools"]
+
+
+def functions(router: APIGatewayHttpRouter) -> ToolInvoker:
+    """The Lambda functions that may be tools: their tags, read when one is registered."""
+    return router.context["functions"]
 
 
 def settings(router: APIGatewayHttpRouter) -> Settings:

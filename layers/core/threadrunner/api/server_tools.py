@@ -1,16 +1,23 @@
-"""``/v1/server_tools``: the catalogue of server tools an assistant or a run may declare (extension)."""
+"""``/v1/server_tools``: the server tools an assistant or a run may declare, and a project's own Lambda tools
+(extension)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from ..domain.common import SERVER_TOOL_PREFIX
+from ..app import tools
+from ..domain.common import SERVER_TOOL_PREFIX, FunctionDefinition
+from ..domain.lambda_tools import TOOL_NAME, LambdaTool, LambdaToolCreate
 from ..domain.pagination import Page
+from ..domain.tools import RetryPolicy
+from ..errors import InvalidRequest, NotFound
 from . import context
-from .wire import ListObject
+from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
 
@@ -25,13 +32,70 @@ class ServerTool(BaseModel):
     """What it does, for the model."""
     parameters: dict[str, Any] | None
     """The JSON schema of its arguments."""
+    scope: Literal["deployment", "project"]
+    """The deployment's (every project has it), or this project's own Lambda tool."""
+    function_arn: str | None = None
+    """A project's Lambda tool: its function."""
+    timeout_seconds: int | None = None
+    retry: RetryPolicy | None = None
+    output_schema: dict[str, Any] | None = None
+    created_at: int | None = None
+
+    @classmethod
+    def of(cls, name: str, definition: FunctionDefinition, own: LambdaTool | None) -> ServerTool:
+        details = {"function_arn", "timeout_seconds", "retry", "output_schema", "created_at"}
+        return cls(
+            id=SERVER_TOOL_PREFIX + name,
+            name=name,
+            description=definition.description,
+            parameters=definition.parameters,
+            scope="project" if own else "deployment",
+            **(own.model_dump(include=details) if own else {}),
+        )
 
 
 @router.get("/v1/server_tools", summary="List the server tools (extension)")
 def list_server_tools() -> ListObject[ServerTool]:
-    tools = context.tools(router).server_tools()
-    listed = [
-        ServerTool(id=SERVER_TOOL_PREFIX + name, name=name, description=tool.description, parameters=tool.parameters)
-        for name, tool in sorted(tools.items())
-    ]
+    stores = context.stores(router)
+    own = {tool.name: tool for tool in stores.tools.list_tools()}
+    every = tools.server_tools(context.tools(router), stores)
+    listed = [ServerTool.of(name, every[name], own.get(name)) for name in sorted(every)]
     return ListObject.of(Page(data=listed, has_more=False))
+
+
+@router.post("/v1/server_tools", summary="Register a Lambda function as a server tool (extension)")
+def register_server_tool(body: Annotated[LambdaToolCreate, Body()]) -> ServerTool:
+    stores = context.stores(router)
+    tool = tools.register_tool(stores, context.tools(router), context.functions(router), body)
+    return ServerTool.of(tool.name, tool.definition, tool)
+
+
+@router.get("/v1/server_tools/<name>", summary="Retrieve a server tool (extension)")
+def retrieve_server_tool(name: str) -> ServerTool:
+    if not re.fullmatch(TOOL_NAME, name):
+        raise NotFound("server tool", name)
+    try:
+        own = context.stores(router).tools.get_tool(name)
+    except NotFound:
+        deployment = context.tools(router).server_tools()
+        if name not in deployment:
+            raise
+        return ServerTool.of(name, deployment[name], None)
+    return ServerTool.of(name, own.definition, own)
+
+
+@router.delete("/v1/server_tools/<name>", summary="Deregister a project's Lambda tool (extension)")
+def delete_server_tool(name: str) -> Deleted:
+    if not re.fullmatch(TOOL_NAME, name):
+        raise NotFound("server tool", name)
+    stores = context.stores(router)
+    try:
+        stores.tools.delete_tool(name)
+    except NotFound:
+        if name in context.tools(router).server_tools():
+            raise InvalidRequest(
+                f"The server tool '{name}' is the deployment's: it is removed with the deployment, not here.",
+                param="name",
+            ) from None
+        raise
+    return Deleted(id=SERVER_TOOL_PREFIX + name, object="server_tool.deleted")

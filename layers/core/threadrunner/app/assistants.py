@@ -14,7 +14,7 @@ from .tools import check_tools
 def create_assistant(stores: Stores, catalogue: ToolCatalogue, jobs: IndexJobs, body: AssistantCreate) -> Assistant:
     assistant = Assistant(id=new_id("asst"), created_at=now(), **given_fields(body))
     projects.check_model(stores, assistant.model)
-    check_tools(catalogue, assistant.tools)
+    check_tools(catalogue, stores, assistant.tools)
     resources = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
     projects.check_vector_stores(stores, resources)
     stores.assistants.put_assistant(assistant.model_copy(update={"tool_resources": resources or {}}))
@@ -28,7 +28,7 @@ def update_assistant(
     if body.model is not None:
         projects.check_model(stores, body.model)
     if body.tools is not None:
-        check_tools(catalogue, body.tools)
+        check_tools(catalogue, stores, body.tools)
     changes = given_fields(body)
     if "tool_resources" in changes:
         changes["tool_resources"] = vector_stores.resolved_resources(stores, jobs, body.tool_resources)

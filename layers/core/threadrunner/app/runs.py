@@ -90,7 +90,7 @@ def create_run(
 ) -> Run:
     """Store a queued run built from the assistant and the request, and start its loop."""
     if body.tools is not None:
-        check_tools(catalogue, body.tools)
+        check_tools(catalogue, stores, body.tools)
     assistant = stores.assistants.get_assistant(body.assistant_id)
     projects.check_model(stores, body.model or assistant.model)
     thread = stores.threads.get_thread(thread_id)

@@ -49,7 +49,7 @@ def create_thread_and_run(
 ) -> tuple[Thread, Run]:
     """A new thread and its first run; nothing is written when the request would be refused."""
     if body.tools is not None:
-        check_tools(catalogue, body.tools)
+        check_tools(catalogue, stores, body.tools)
     assistant = stores.assistants.get_assistant(body.assistant_id)
     check_tool_choice(body.tools if body.tools is not None else assistant.tools, body.tool_choice)
     projects.check_model(stores, body.model or assistant.model)

@@ -1,20 +1,35 @@
-"""The ToolFunction's work: run one server-side call of a run step, at most once."""
+"""The ToolFunction's work: run one server-side call of a run step, at most once.
+
+Every server tool, a Python function of the registry or a Lambda function registered for the project (or the
+deployment), runs the same way: its arguments checked, its retry policy followed, behind a circuit shared by
+every container (a tool that keeps failing is answered at once with an error the model can read), its output
+checked against its schema and capped, and the execution recorded on the call (attempts, outcome) for the run
+step and the audit log.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from pydantic import BaseModel
 
+from ..domain import json_schema
+from ..domain.circuits import CircuitState, tool_circuit
+from ..domain.common import FunctionDefinition
 from ..domain.conversation import cap_output
 from ..domain.file_search import FileSearchOutput
+from ..domain.lambda_tools import LambdaTool, invocation, may_serve
 from ..domain.run_record import RunRecord, RunRef
-from ..domain.tool_call import ToolCall
-from ..domain.tools import ToolRegistry, ToolResult
+from ..domain.tool_call import ToolCall, ToolExecution
+from ..domain.tools import RETRIED, Outcome, RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries
+from ..errors import NotFound
 from ..observability import logger
-from ..ports import Stores
+from ..ports import Circuits, Stores, ToolInvoker
 
 
 class ToolCallRef(RunRef):
@@ -33,58 +48,224 @@ class ToolCallReport(BaseModel):
     ran: bool
     """False when an earlier attempt had claimed the call already (a retried task)."""
     is_error: bool = False
-    duration_ms: int = 0
+    execution: ToolExecution | None = None
+    """How a tool ran (none for ``file_search``): what the audit log line holds."""
 
 
 FileSearcher = Callable[[RunRecord, str, int], FileSearchOutput]
 """Runs a ``file_search`` call: (the run, the call's arguments, the most bytes its output may take)."""
 
 
-def run_tool_call(
-    stores: Stores,
-    registry: ToolRegistry,
-    ref: ToolCallRef,
-    max_output_bytes: int,
-    file_searcher: FileSearcher | None = None,
-) -> ToolCallReport:
-    """Run the call if no attempt ran it before, and store its output, capped to ``max_output_bytes``.
+@dataclass(frozen=True)
+class _Tool:
+    """A server tool as the runner runs it, whichever way it is shipped."""
 
-    A call claimed by an attempt that died before storing an output gets an error output instead
-    of a second run: a tool with side effects (a payment, an email) must not run twice.
-    """
-    steps = stores.steps
-    call = steps.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id)
-    if call is None:
-        for earlier in steps.get_tool_calls(ref.thread_id, ref.run_id, ref.step_id):
-            if earlier.call_id == ref.call_id and earlier.status == "running":
-                earlier.output = json.dumps({"error": f"{earlier.name} was interrupted and is not run twice"})
-                earlier.is_error = True
-                steps.record_tool_output(ref.thread_id, earlier)
-        return ToolCallReport(call_id=ref.call_id, ran=False)
-    if call.kind == "file_search":
-        result = _search(stores, ref, call, max_output_bytes, file_searcher)
-    else:
-        result = registry.execute(call.name, call.arguments)
-    call.output = cap_output(result.output, max_output_bytes)
-    call.is_error = result.is_error
-    call.duration_ms = result.duration_ms
-    steps.record_tool_output(ref.thread_id, call)
-    return ToolCallReport(
-        call_id=call.call_id, name=call.name, ran=True, is_error=result.is_error, duration_ms=result.duration_ms
+    attempt: Callable[[], ToolResult]
+    retry: RetryPolicy
+    timeout_seconds: float
+    output_schema: dict[str, Any] | None
+    circuit: str
+    version: str | None = None
+    function_arn: str | None = None
+
+
+class _Refused(Exception):
+    """A call refused before its tool ran: the error output the model reads."""
+
+    def __init__(self, result: ToolResult) -> None:
+        super().__init__(result.output)
+        self.result = result
+
+
+class ToolRunner:
+    """Runs calls of server tools: the registry's, the deployment's Lambda functions and the project's own."""
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        invoker: ToolInvoker,
+        circuits: Circuits,
+        deployment_tools: Sequence[LambdaTool] = (),
+        version: str | None = None,
+        file_searcher: Callable[[Stores], FileSearcher] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._registry, self._invoker, self._circuits = registry, invoker, circuits
+        self._deployment_tools = {tool.name: tool for tool in deployment_tools}
+        self._version = version
+        self._file_searcher = file_searcher
+        self._sleep = sleep
+
+    def catalogue(self) -> list[FunctionDefinition]:
+        """The deployment's server tools (the registry's and its Lambda functions'), by name."""
+        definitions = {definition.name: definition for definition in self._registry.definitions()}
+        definitions |= {name: tool.definition for name, tool in self._deployment_tools.items()}
+        return [definitions[name] for name in sorted(definitions)]
+
+    def run(
+        self, stores: Stores, ref: ToolCallRef, max_output_bytes: int, budget_seconds: float = float("inf")
+    ) -> ToolCallReport:
+        """Run the call if no attempt ran it before, and store its output, capped to ``max_output_bytes``; its
+        retries end within ``budget_seconds``.
+
+        A call claimed by an attempt that died before storing an output gets an error output instead
+        of a second run: a tool with side effects (a payment, an email) must not run twice.
+        """
+        steps = stores.steps
+        call = steps.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id)
+        if call is None:
+            for earlier in steps.get_tool_calls(ref.thread_id, ref.run_id, ref.step_id):
+                if earlier.call_id == ref.call_id and earlier.status == "running":
+                    earlier.output = json.dumps({"error": f"{earlier.name} was interrupted and is not run twice"})
+                    earlier.is_error = True
+                    steps.record_tool_output(ref.thread_id, earlier)
+            return ToolCallReport(call_id=ref.call_id, ran=False)
+        if call.kind == "file_search":
+            result = self._search(stores, ref, call, max_output_bytes)
+            call.execution = _execution(call, result, "closed")  # a search has no circuit: it reads our own stores
+        else:
+            result, call.execution = self._execute(stores, ref, call, budget_seconds)
+        call.output = cap_output(result.output, max_output_bytes)
+        call.is_error = result.is_error
+        call.duration_ms = result.duration_ms
+        steps.record_tool_output(ref.thread_id, call)
+        return ToolCallReport(
+            call_id=call.call_id, name=call.name, ran=True, is_error=result.is_error, execution=call.execution
+        )
+
+    def _execute(
+        self, stores: Stores, ref: ToolCallRef, call: ToolCall, budget_seconds: float
+    ) -> tuple[ToolResult, ToolExecution]:
+        started = time.monotonic()
+        try:
+            tool = self._tool(stores, ref, call)
+        except _Refused as refused:  # the tool never ran
+            result = replace(refused.result, duration_ms=_ms(started), attempts=0)
+            return result, _execution(call, result, "closed")
+        result, state = self._guarded(call.name, tool, budget_seconds)
+        result = replace(checked_output(result, tool.output_schema, call.name), duration_ms=_ms(started))
+        return result, _execution(call, result, state, tool.version, tool.function_arn)
+
+    def _tool(self, stores: Stores, ref: ToolCallRef, call: ToolCall) -> _Tool:
+        """How to run the call's tool: the project's own Lambda tool, else the deployment's, else the registry's.
+
+        Raises :class:`_Refused` with the error output when there is no such tool or the arguments are wrong.
+        """
+        lambda_tool = self.lambda_tool(stores, call.name)
+        if lambda_tool is None:
+            builtin = self._registry.get(call.name)
+            if builtin is None:
+                raise _Refused(_error(f"no server-side tool named {call.name!r}", "invalid_arguments"))
+            return _Tool(
+                attempt=lambda: self._registry.execute(call.name, call.arguments),
+                retry=builtin.retry,
+                timeout_seconds=builtin.timeout_seconds,
+                output_schema=builtin.output_schema,
+                circuit=tool_circuit(call.name),
+                version=self._version,
+            )
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError as exc:
+            raise _Refused(_error(f"invalid arguments for {call.name}: not JSON ({exc})", "invalid_arguments")) from exc
+        problem = json_schema.problem(lambda_tool.parameters, arguments)
+        if problem:
+            raise _Refused(_error(f"invalid arguments for {call.name}: {problem}", "invalid_arguments"))
+        owner = "*" if lambda_tool.scope == "deployment" else ref.project
+        if not may_serve(self._invoker.tags_of(lambda_tool.function_arn), owner):
+            message = f"{call.name} is not available: its function is no longer tagged as a tool of this project"
+            raise _Refused(_error(message, "failed"))
+        record = stores.runs.get_run_record(ref.thread_id, ref.run_id)
+        payload = invocation(
+            ref.project, ref.thread_id, ref.run_id, record.run.assistant_id, call.call_id, call.name, arguments
+        )
+        invoker, function_arn, seconds = self._invoker, lambda_tool.function_arn, lambda_tool.timeout_seconds
+
+        def attempt() -> ToolResult:
+            began = time.monotonic()
+            outcome, output = invoker.invoke(function_arn, payload, seconds)
+            return _as_json(ToolResult(output, outcome != "ok", _ms(began), outcome))
+
+        return _Tool(
+            attempt=attempt,
+            retry=lambda_tool.retry,
+            timeout_seconds=seconds,
+            output_schema=lambda_tool.output_schema,
+            circuit=tool_circuit(call.name, None if lambda_tool.scope == "deployment" else ref.project),
+            function_arn=function_arn,
+        )
+
+    def lambda_tool(self, stores: Stores, name: str) -> LambdaTool | None:
+        """The project's registered tool ``name``, else the deployment's."""
+        try:
+            return stores.tools.get_tool(name)
+        except NotFound:
+            return self._deployment_tools.get(name)
+
+    def _guarded(self, name: str, tool: _Tool, budget_seconds: float) -> tuple[ToolResult, CircuitState]:
+        """The call with its retries, behind the tool's circuit: a call that still fails counts against it; while
+        it is open the model is told at once that the tool is unavailable."""
+
+        def call() -> ToolResult:
+            seconds = tool.timeout_seconds
+            return with_retries(
+                tool.attempt, tool.retry, self._sleep, budget_seconds=budget_seconds, attempt_seconds=seconds
+            )
+
+        def unavailable() -> ToolResult:
+            message = f"{name} is temporarily unavailable (its last calls failed); answer without it or try later"
+            return _error(message, "circuit_open", attempts=0)
+
+        def failed(result: ToolResult) -> bool:
+            return result.outcome in RETRIED
+
+        return self._circuits.guard(tool.circuit, call, unavailable, is_failure=failed)
+
+    def _search(self, stores: Stores, ref: ToolCallRef, call: ToolCall, max_output_bytes: int) -> ToolResult:
+        """A ``file_search`` call, run as a tool is: its output, or an error output the model can read."""
+        started = time.monotonic()
+        try:
+            if self._file_searcher is None:
+                raise RuntimeError("this function searches no vector store")
+            record = stores.runs.get_run_record(ref.thread_id, ref.run_id)
+            found = self._file_searcher(stores)(record, call.arguments, max_output_bytes)
+            return ToolResult(output=found.model_dump_json(), is_error=False, duration_ms=_ms(started))
+        except Exception:
+            logger.exception("file_search failed", extra={"call_id": call.call_id})
+            return _error("file_search is not available right now; answer without it", "failed", started)
+
+
+def _as_json(result: ToolResult) -> ToolResult:
+    """A Lambda tool's answer as the model reads it, as a registry tool's: a string as it is, anything else as
+    its JSON."""
+    if result.is_error:
+        return result
+    try:
+        value = json.loads(result.output)
+    except ValueError:
+        return result
+    return replace(result, output=value) if isinstance(value, str) else result
+
+
+def _execution(
+    call: ToolCall, result: ToolResult, circuit: CircuitState, version: str | None = None, arn: str | None = None
+) -> ToolExecution:
+    return ToolExecution(
+        tool=call.name,
+        version=version,
+        function_arn=arn,
+        arguments_sha256=hashlib.sha256(call.arguments.encode()).hexdigest(),
+        duration_ms=result.duration_ms,
+        attempts=result.attempts,
+        outcome=result.outcome,
+        circuit=circuit,
     )
 
 
-def _search(
-    stores: Stores, ref: ToolCallRef, call: ToolCall, max_output_bytes: int, file_searcher: FileSearcher | None
-) -> ToolResult:
-    """A ``file_search`` call, run as the registry runs a tool: its output, or an error output the model can read."""
-    started = time.monotonic()
-    try:
-        if file_searcher is None:
-            raise RuntimeError("this function searches no vector store")
-        record = stores.runs.get_run_record(ref.thread_id, ref.run_id)
-        output, is_error = file_searcher(record, call.arguments, max_output_bytes).model_dump_json(), False
-    except Exception:
-        logger.exception("file_search failed", extra={"call_id": call.call_id})
-        output, is_error = json.dumps({"error": "file_search is not available right now; answer without it"}), True
-    return ToolResult(output=output, is_error=is_error, duration_ms=int((time.monotonic() - started) * 1000))
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _error(message: str, outcome: Outcome, started: float | None = None, attempts: int = 1) -> ToolResult:
+    duration = _ms(started) if started is not None else 0
+    return ToolResult(json.dumps({"error": message}), True, duration, outcome, attempts)

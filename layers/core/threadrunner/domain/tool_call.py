@@ -12,6 +12,25 @@ ToolSide = Literal["server", "client"]
 ToolCallStatus = Literal["pending", "running", "completed"]
 
 
+class ToolExecution(BaseModel):
+    """How a server tool's call ran, for the run step and the audit log (a threadrunner extension)."""
+
+    tool: str
+    version: str | None = None
+    """A registry tool's: the ToolFunction's version that ran it."""
+    function_arn: str | None = None
+    """A Lambda tool's: the function that ran."""
+    arguments_sha256: str
+    """Which arguments, without them."""
+    duration_ms: int
+    attempts: int
+    """How often the tool ran for this call (its retry policy); 0 when its circuit was open."""
+    outcome: str
+    """``ok``, ``invalid_arguments``, ``failed``, ``timed_out``, ``invalid_output`` or ``circuit_open``."""
+    circuit: str
+    """The tool's circuit after the call: ``closed``, ``open`` or ``half_open``."""
+
+
 class ToolCall(BaseModel):
     """One function call of a run step, stored beside the step so outputs can be large."""
 
@@ -28,15 +47,18 @@ class ToolCall(BaseModel):
     duration_ms: int | None = None
     kind: Literal["function", "file_search"] = "function"
     """``file_search``: threadrunner's own search of the run's vector stores (``domain.file_search``)."""
+    execution: ToolExecution | None = None
+    """A server tool's run (none for the client's calls)."""
 
     def as_step_item(self, with_content: bool = False) -> dict[str, Any]:
         """The call as a ``tool_calls`` step shows it (a ``file_search`` call's passages ``with_content`` only)."""
         if self.kind != "file_search":
-            return {
+            item = {
                 "id": self.call_id,
                 "type": "function",
                 "function": {"name": self.name, "arguments": self.arguments, "output": self.output},
             }
+            return item | ({"execution": self.execution.model_dump()} if self.execution else {})
         from .file_search import FileSearchOutput
 
         found = FileSearchOutput.read(self.output)

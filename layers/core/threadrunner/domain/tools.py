@@ -19,17 +19,24 @@ from __future__ import annotations
 
 import inspect
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, get_type_hints
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import json_schema
 from .common import FunctionDefinition, problems
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+Outcome = Literal["ok", "invalid_arguments", "failed", "timed_out", "invalid_output", "circuit_open"]
+"""How a call ended: only ``failed`` and ``timed_out`` are the tool's own failures (they are retried, and count
+against its circuit); bad arguments are the model's, a bad output the tool's answer refused."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,69 @@ class ToolResult:
     """The output for the model: the tool's JSON, or ``{"error": ...}``."""
     is_error: bool
     duration_ms: int
+    outcome: Outcome = "ok"
+    attempts: int = 1
+    """How often the tool ran for this call (its retry policy)."""
+
+
+RETRIED: tuple[Literal["failed", "timed_out"], ...] = ("failed", "timed_out")
+
+
+class RetryPolicy(BaseModel):
+    """How a server tool's failures are retried within one call: attempts, and exponential backoff with full jitter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(1, ge=1, le=5)
+    """Runs of the tool for one call, the first included."""
+    initial_delay_ms: int = Field(200, ge=0, le=10_000)
+    backoff_rate: float = Field(2.0, ge=1.0, le=4.0)
+    max_delay_ms: int = Field(5_000, ge=0, le=30_000)
+    retry_on: list[Literal["failed", "timed_out"]] = Field(default_factory=lambda: list(RETRIED))
+    """Which outcomes are retried: the tool's failures, its timeouts, or both."""
+
+    def delay_seconds(self, attempt: int, draw: Callable[[], float]) -> float:
+        """The pause before attempt ``attempt + 1``: a random share (``draw`` in [0, 1)) of the backoff."""
+        ceiling = min(self.max_delay_ms, self.initial_delay_ms * self.backoff_rate ** (attempt - 1))
+        return draw() * ceiling / 1000
+
+
+def with_retries(
+    attempt: Callable[[], ToolResult],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    draw: Callable[[], float] = random.random,
+    budget_seconds: float = float("inf"),
+    attempt_seconds: float = 0.0,
+) -> ToolResult:
+    """Run ``attempt`` until it ends otherwise than by a retried outcome, at most ``policy.max_attempts`` times,
+    and never starting one that could not end (``attempt_seconds``, the tool's timeout) within ``budget_seconds``."""
+    started = time.monotonic()
+    for number in range(1, policy.max_attempts + 1):
+        result = attempt()
+        if result.outcome not in policy.retry_on or number == policy.max_attempts:
+            break
+        delay = policy.delay_seconds(number, draw)
+        if time.monotonic() - started + delay + attempt_seconds > budget_seconds:
+            break
+        sleep(delay)
+    return replace(result, attempts=number, duration_ms=_elapsed_ms(started))
+
+
+def checked_output(result: ToolResult, schema: dict[str, Any] | None, name: str) -> ToolResult:
+    """The result, or an error output with the reason when the tool's output does not match its declared schema:
+    a wrong answer never reaches the model as if it were right."""
+    if schema is None or result.is_error:
+        return result
+    try:
+        value = json.loads(result.output)
+    except ValueError:
+        value = result.output
+    problem = json_schema.problem(schema, value)
+    if problem is None:
+        return result
+    message = f"{name} answered an output that does not match its schema: {problem}"
+    return replace(result, output=json.dumps({"error": message}), is_error=True, outcome="invalid_output")
 
 
 @dataclass(frozen=True)
@@ -49,6 +119,8 @@ class RegisteredTool:
     arguments: type[BaseModel]
     function: Callable[[Any], Any]
     timeout_seconds: float
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    output_schema: dict[str, Any] | None = None
 
     @property
     def definition(self) -> FunctionDefinition:
@@ -65,7 +137,13 @@ class ToolRegistry:
         self._tools: dict[str, RegisteredTool] = {}
 
     def tool(
-        self, name: str | None = None, *, description: str | None = None, timeout_seconds: float | None = None
+        self,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        timeout_seconds: float | None = None,
+        retry: RetryPolicy | None = None,
+        output: type[BaseModel] | None = None,
     ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
         """Register the decorated function as a tool.
 
@@ -77,6 +155,10 @@ class ToolRegistry:
             What the tool does, for the model; the docstring's first line by default.
         timeout_seconds
             How long one call may take before it answers ``{"error": "... timed out ..."}``.
+        retry
+            How its failures are retried within a call (once, by default).
+        output
+            A pydantic model its output must match (else the model reads an error with the reason).
         """
 
         def register(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -89,6 +171,8 @@ class ToolRegistry:
                 arguments=_arguments_model(function),
                 function=function,
                 timeout_seconds=timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
+                retry=retry or RetryPolicy(),
+                output_schema=output.model_json_schema() if output else None,
             )
             return function
 
@@ -101,6 +185,12 @@ class ToolRegistry:
     def definition(self, name: str) -> FunctionDefinition:
         """The definition of one registered tool."""
         return self._tools[name].definition
+
+    def get(self, name: str) -> RegisteredTool | None:
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
 
     def execute(self, name: str, arguments: str) -> ToolResult:
         """Run one call; never raises.
@@ -115,11 +205,11 @@ class ToolRegistry:
         started = time.monotonic()
         registered = self._tools.get(name)
         if registered is None:
-            return _error(f"no server-side tool named {name!r}", started)
+            return _error(f"no server-side tool named {name!r}", started, "invalid_arguments")
         try:
             parsed = registered.arguments.model_validate_json(arguments or "{}")
         except ValidationError as exc:
-            return _error(f"invalid arguments for {name}: {problems(exc, 'arguments')}", started)
+            return _error(f"invalid arguments for {name}: {problems(exc, 'arguments')}", started, "invalid_arguments")
         outcome: dict[str, Any] = {}
 
         def call() -> None:
@@ -133,13 +223,13 @@ class ToolRegistry:
         worker.join(registered.timeout_seconds)
         if worker.is_alive():
             # A thread cannot be killed; it is a daemon, so it never keeps the process alive.
-            return _error(f"{name} timed out after {registered.timeout_seconds:g} s", started)
+            return _error(f"{name} timed out after {registered.timeout_seconds:g} s", started, "timed_out")
         if "error" in outcome:
-            return _error(outcome["error"], started)
+            return _error(outcome["error"], started, "failed")
         try:
             output = _to_json(outcome.get("value"))
         except (TypeError, ValueError) as exc:
-            return _error(f"{name} returned a value that is not JSON: {exc}", started)
+            return _error(f"{name} returned a value that is not JSON: {exc}", started, "invalid_output")
         return ToolResult(output=output, is_error=False, duration_ms=_elapsed_ms(started))
 
 
@@ -168,8 +258,10 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _error(message: str, started: float) -> ToolResult:
-    return ToolResult(output=json.dumps({"error": message}), is_error=True, duration_ms=_elapsed_ms(started))
+def _error(message: str, started: float, outcome: Outcome) -> ToolResult:
+    return ToolResult(
+        output=json.dumps({"error": message}), is_error=True, duration_ms=_elapsed_ms(started), outcome=outcome
+    )
 
 
 default_registry = ToolRegistry()

@@ -16,6 +16,7 @@ from .projects import DynamoDBProjects
 from .runs import DynamoDBRuns
 from .steps import DynamoDBSteps
 from .threads import DynamoDBThreads
+from .tools import DynamoDBTools
 from .usage import DynamoDBUsage
 from .vector_stores import DynamoDBVectorStores
 
@@ -36,4 +37,5 @@ def stores(table_name: str, project: str, client: Any, retention_days: int = 0) 
         projects=DynamoDBProjects(*on),
         files=DynamoDBFiles(*on),
         vector_stores=DynamoDBVectorStores(*on),
+        tools=DynamoDBTools(*on),
     )

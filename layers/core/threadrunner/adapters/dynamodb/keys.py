@@ -28,6 +28,7 @@ vector store                ``P#<project>#VECTOR_STORES``          ``STORE#<vect
 file of a vector store      ``P#<project>#VS#<vector_store_id>``   ``FILE#<file_id>``
 file batch                  ``P#<project>#VS#<vector_store_id>``   ``BATCH#<batch_id>``
 a file's vector stores      ``P#<project>#FILE_STORES#<file_id>``  ``VS#<vector_store_id>``
+registered server tool      ``P#<project>#TOOLS``                  ``TOOL#<name>``
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
 ==========================  =====================================  ==========================================
@@ -145,6 +146,13 @@ class Keys:
 
     def upload_part(self, upload_id: str, part_id: str) -> dict[str, Any]:
         return key(self.uploads_pk, upload_parts_of(upload_id) + checked("upload part", part_id))
+
+    def tool(self, name: str) -> dict[str, Any]:
+        return key(f"P#{self.project}#TOOLS", f"TOOL#{name}")
+
+    @property
+    def tools_pk(self) -> str:
+        return f"P#{self.project}#TOOLS"
 
     @property
     def stores_pk(self) -> str:

@@ -143,7 +143,7 @@ class DynamoDBSteps(Table):
                 TableName=self._table,
                 Key=self.keys.call(thread_id, call.run_id, call.step_id, call.call_id),
                 UpdateExpression="SET #status = :completed, #output = :output, is_error = :is_error, "
-                "duration_ms = :duration_ms",
+                "duration_ms = :duration_ms, execution = :execution",
                 ConditionExpression="#status = :running",
                 ExpressionAttributeNames={"#status": "status", "#output": "output"},
                 ExpressionAttributeValues=to_attributes(
@@ -153,6 +153,7 @@ class DynamoDBSteps(Table):
                         ":output": call.output,
                         ":is_error": call.is_error,
                         ":duration_ms": call.duration_ms,
+                        ":execution": call.execution.model_dump() if call.execution else None,
                     }
                 ),
             )

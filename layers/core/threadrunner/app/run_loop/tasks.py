@@ -15,6 +15,7 @@ from typing import Any
 from ...config import Settings
 from ...domain import conversation, file_search
 from ...domain.budget import Reservation, today
+from ...domain.circuits import PROVIDER
 from ...domain.common import FunctionDefinition, LastError, now
 from ...domain.file_search import FILE_SEARCH
 from ...domain.files import image_data_url
@@ -44,9 +45,17 @@ from ...domain.run_step import (
 )
 from ...domain.server_tools import server_tool_names
 from ...domain.tool_call import ToolCall
-from ...errors import RUN_CANCELLED, InvalidTransition, NotFound, ThreadrunnerError
-from ...ports import EventPublisher, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
+from ...errors import (
+    RUN_CANCELLED,
+    InvalidTransition,
+    ModelCircuitOpen,
+    ModelUnavailable,
+    NotFound,
+    ThreadrunnerError,
+)
+from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
 from .. import conversation_queue, projects
+from ..tools import server_tools
 from .state import (
     INVALID_RESPONSE_FORMAT_CODE,
     MAX_TOOL_ROUNDS_CODE,
@@ -74,6 +83,7 @@ class RunLoop:
         catalogue: ToolCatalogue,
         control: RunLoopControl,
         events: EventPublisher,
+        circuits: Circuits,
         settings: Settings,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -85,6 +95,7 @@ class RunLoop:
         self._catalogue = catalogue
         self._control = control
         self._events = events
+        self._circuits = circuits
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
@@ -461,7 +472,7 @@ class RunLoop:
         names = server_tool_names(run.tools)
         if not names:
             return []
-        catalogue = self._catalogue.server_tools()
+        catalogue = server_tools(self._catalogue, self._stores)
         missing = [name for name in names if name not in catalogue]
         if missing:
             raise ServerToolUnavailable(
@@ -490,11 +501,26 @@ class RunLoop:
         )
         self._stores.usage.reserve(reservation, projects.budget_of(self._stores, self._settings.run_defaults))
         try:
-            turn = self._model.create(request)
+            turn = self._created(request)
         except BaseException:
             self._stores.usage.release(reservation)  # no response, no usage
             raise
         self._stores.usage.record_response(turn.id, reservation, state.thread_id, state.run_id)
+        return turn
+
+    def _created(self, request: TurnRequest) -> ModelTurn:
+        """The response, created behind the provider's circuit: while the provider keeps failing, a turn fails at
+        once (:class:`~threadrunner.errors.ModelCircuitOpen`) instead of waiting out its retries."""
+
+        def unavailable() -> ModelTurn:
+            raise ModelCircuitOpen(
+                "The model provider is temporarily unavailable: its last calls failed, so new turns are not sent "
+                "to it for a while. Try the run again later."
+            )
+
+        turn, _ = self._circuits.guard(
+            PROVIDER, lambda: self._model.create(request), unavailable, counted=(ModelUnavailable,)
+        )
         return turn
 
     def _begin_turn(self, state: LoopState, record: RunRecord, request: TurnRequest, tool_round: bool) -> str:
