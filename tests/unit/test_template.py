@@ -86,6 +86,23 @@ def test_only_the_api_reads_api_keys_and_nobody_writes_them(template):
         assert _may(template, function, "dynamodb:PutItem", "idempotency#threadrunner-EventsFunction")
 
 
+def test_only_functions_of_the_account_tagged_as_tools_are_invoked_and_circuits_are_kept_by_their_users(template):
+    functions = "arn:aws:lambda:us-east-1:123456789012:function:*"
+    for function in template.functions:
+        statements = _statements(template, function)
+        invokes = [s for s in statements if "lambda:InvokeFunction" in str(s["Action"])]
+        if function == "ToolFunction":
+            (invoke,) = invokes
+            assert invoke["Resource"] == [functions]
+            assert invoke["Condition"] == {"StringLike": {"aws:ResourceTag/threadrunner-tool": "?*"}}
+        else:  # no inline grant: only the ToolFunction, by name (LambdaInvokePolicy)
+            assert not invokes, function
+        reads_tags = any(s["Action"] == "lambda:ListTags" and s["Resource"] == functions for s in statements)
+        assert reads_tags == (function in ("ApiFunction", "StreamingApiFunction", "ToolFunction")), function
+        guards = function in ("StartTurnFunction", "SubmitToolOutputsFunction", "ToolFunction")
+        assert _may(template, function, "dynamodb:UpdateItem", "circuit#breakers") == guards, function
+
+
 def test_traces_never_capture_what_handlers_return_or_raise(template):
     variables = template.raw["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
