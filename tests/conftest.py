@@ -22,6 +22,10 @@ TEST_TOOL_ROUNDS = 3
 """The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
 TEST_TOOL_OUTPUTS_TIMEOUT = 6
 """The test stack's TOOL_OUTPUTS_TIMEOUT_SECONDS: short, so the expiry test is quick."""
+TEST_CIRCUIT_FAILURES = 3
+"""The test stack's CIRCUIT_FAILURE_THRESHOLD."""
+TEST_CIRCUIT_RECOVERY_SECONDS = 5
+"""The test stack's CIRCUIT_RECOVERY_SECONDS: an open circuit lets a probe through soon."""
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +43,10 @@ def stack() -> Iterator[LocalStack]:
             # Off for the tests' shared projects; the tests of the limits set them on projects of their own.
             "PROJECT_MAX_ACTIVE_RUNS": "0",
             "PROJECT_REQUESTS_PER_MINUTE": "0",
+            # Circuits that open and recover within a test (tests/e2e/test_server_tools.py).
+            "CIRCUIT_FAILURE_THRESHOLD": str(TEST_CIRCUIT_FAILURES),
+            "CIRCUIT_RECOVERY_SECONDS": str(TEST_CIRCUIT_RECOVERY_SECONDS),
+            "CIRCUIT_SUCCESS_THRESHOLD": "1",
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )

@@ -58,4 +58,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.info("tool execution", extra=report.execution.model_dump())
         add_metric("ToolDuration", "Milliseconds", report.execution.duration_ms, tool=report.name)
         add_metric("ToolErrors", "Count", int(report.is_error))
-    return report.model_dump(exclude={"execution"})
+    return report.model_dump()

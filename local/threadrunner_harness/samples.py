@@ -14,6 +14,7 @@ import time
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.common import SERVER_TOOL_PREFIX, FunctionDefinition, FunctionTool, Usage, now
 from threadrunner.domain.files import FileObject, content_key
+from threadrunner.domain.lambda_tools import TOOL_TAG, LambdaTool
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_record import message_slot
@@ -23,7 +24,8 @@ from threadrunner.domain.tool_call import ToolCall
 from threadrunner.domain.vector_stores import VectorStore, VectorStoreFile
 from threadrunner.ports import FileContents, Stores
 from threadrunner_local.model_server import OfflineModel, function_call_item
-from threadrunner_local.stack import LocalStack, StackConfig
+from threadrunner_local.stack import ROOT, LocalStack, StackConfig
+from threadrunner_local.template import ACCOUNT, REGION
 
 PROJECT = "samples"
 API_KEY = "sk-local-samples"
@@ -42,13 +44,29 @@ _LOCAL_TIME = FunctionDefinition(
 )
 
 
+LOOKUP_ORDER = LambdaTool(
+    name="lookup_order",
+    description="Look up an order's status, carrier and delivery date by its id.",
+    parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+    function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:lookup-order",
+    timeout_seconds=10,
+)
+"""The example Lambda tool (examples/lambda_tool/app.py), registered for the sample project."""
+
+
 def configure(config: StackConfig) -> StackConfig:
-    """``config`` with the sample world: its event source and queue post for the sample project, and it is
-    seeded when the stack starts."""
+    """``config`` with the sample world: its event source and queue post for the sample project, the example
+    Lambda tool's function exists (a tool of every project), and it is seeded when the stack starts."""
     config.event_sources[EVENT_SOURCE] = PROJECT
     config.queue_projects[QUEUE_ARN] = PROJECT
+    config.on_start.append(_add_example_tool)
     config.on_start.append(_seed_stack)
     return config
+
+
+def _add_example_tool(stack: LocalStack) -> None:
+    code = ROOT / "examples" / "lambda_tool"
+    stack.add_function("lookup-order", "app.handler", code, tags={TOOL_TAG: "*"})
 
 
 def _seed_stack(stack: LocalStack) -> None:
@@ -101,6 +119,7 @@ def seed(stores: Stores, model: OfflineModel | None, contents: FileContents | No
         tools=[FunctionTool(function=_WEATHER), FunctionTool(function=_LOCAL_TIME)],
     )
     stores.assistants.put_assistant(assistant)
+    stores.tools.put_tool(LOOKUP_ORDER.model_copy(update={"created_at": at}))
 
     def thread(name: str, status: str | None = None, response_id: str | None = None) -> Run | None:
         thread_id = f"thread_sample_{name}"
@@ -170,6 +189,21 @@ def seed(stores: Stores, model: OfflineModel | None, contents: FileContents | No
             step_id="step_sample_tool",
             name="get_weather",
             arguments='{"city": "Paris"}',
+            side="server",
+        ),
+    )
+
+    run = thread("lambda_tool", "in_progress")  # ToolFunction: a pending call of the project's Lambda tool
+    assert run is not None
+    tool_step(
+        run,
+        "lambda_tool",
+        ToolCall(
+            call_id="call_sample_order",
+            run_id=run.id,
+            step_id="step_sample_lambda_tool",
+            name="lookup_order",
+            arguments='{"order_id": "A-1001"}',
             side="server",
         ),
     )

@@ -60,7 +60,15 @@ class Dispatcher:
         self._by_name |= {spec.arn: spec for spec in functions.values()}
         self._by_name |= {spec.logical_id: spec for spec in functions.values()}
         self._modules: dict[str, ModuleType] = {}
+        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
+
+    def add(self, spec: FunctionSpec, handler: Callable[[Any, Any], Any] | None = None) -> None:
+        """A function besides the template's (a Lambda tool), by name and ARN; ``handler``, when given, is called
+        instead of the one its module names."""
+        self._by_name[spec.name] = self._by_name[spec.arn] = spec
+        if handler is not None:
+            self._handlers[spec.name] = handler
 
     @staticmethod
     def environment(functions: dict[str, FunctionSpec], overrides: dict[str, str]) -> dict[str, str]:
@@ -82,6 +90,8 @@ class Dispatcher:
     def handler(self, function: str, attribute: str | None = None) -> Callable[[Any, Any], Any]:
         """The function's handler, or another ``attribute`` of its handler's module (another entry point)."""
         spec = self.spec(function)
+        if attribute is None and spec.name in self._handlers:
+            return self._handlers[spec.name]
         module_name, named = spec.handler.rsplit(".", 1)
         attribute = attribute or named
         source = spec.code_dir / f"{module_name.replace('.', '/')}.py"

@@ -21,9 +21,20 @@ from .dispatch import Dispatcher
 from .event_sources import SqsPoller
 from .http_adapter import HttpAdapter
 from .model_server import OfflineModelServer
-from .template import REGION, Template, load
+from .template import ACCOUNT, REGION, FunctionSpec, Template, load
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _placeholder_code() -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("README", "The local stack runs this function's handler in-process.")
+    return archive.getvalue()
+
+
+_IN_PROCESS = _placeholder_code()
+"""The code moto keeps for every function: the handlers run in this process instead."""
 OFFLINE_MODEL_KEY = "sk-offline-model"
 PROJECT = "default"
 
@@ -259,9 +270,6 @@ class LocalStack:
         self.client("secretsmanager").create_secret(
             Name=template.parameters["ModelApiKeySecretName"], SecretString=model_key
         )
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as bundle:
-            bundle.writestr("README", "The local stack runs this function's handler in-process.")
         lambda_client = self.client("lambda")
         for spec in template.functions.values():
             lambda_client.create_function(
@@ -269,7 +277,7 @@ class LocalStack:
                 Runtime="python3.12",
                 Role=role,
                 Handler=spec.handler,
-                Code={"ZipFile": archive.getvalue()},
+                Code={"ZipFile": _IN_PROCESS},
                 Timeout=spec.timeout,
                 MemorySize=spec.memory,
             )
@@ -358,6 +366,33 @@ class LocalStack:
         events = self.client("events")
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+
+    def add_function(
+        self,
+        name: str,
+        handler: str | Callable[[Any, Any], Any],
+        code_dir: Path | None = None,
+        tags: dict[str, str] | None = None,
+        timeout: int = 30,
+    ) -> str:
+        """A Lambda function of the account besides the template's (a tool, say): created with its tags, and run
+        in this process like the others. ``handler`` is ``module.function`` in ``code_dir``, or the callable
+        itself. Returns its ARN."""
+        assert self.dispatcher is not None
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        module = handler if isinstance(handler, str) else "app.handler"
+        spec = FunctionSpec(name, name, arn, code_dir or ROOT, module, {}, timeout, 128)
+        self.dispatcher.add(spec, None if isinstance(handler, str) else handler)
+        self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=f"arn:aws:iam::{ACCOUNT}:role/threadrunner-local",
+            Handler=module,
+            Code={"ZipFile": _IN_PROCESS},
+            Timeout=timeout,
+            Tags=tags or {},
+        )
+        return arn
 
     def seed_api_key(self, api_key: str, project: str = PROJECT, name: str | None = None) -> None:
         """Store an API key (as its hash) that the local API accepts for ``project``; named after the project."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from .common import LastError, Metadata, Usage, WireModel
 
@@ -30,11 +30,39 @@ class FunctionCall(WireModel):
     """The function's output; null until it is known."""
 
 
+class ToolExecution(WireModel):
+    """How a server tool's call ran, for the run step and the audit log (a threadrunner extension)."""
+
+    tool: str
+    version: str | None = None
+    """A registry tool's: the ToolFunction's version that ran it."""
+    function_arn: str | None = None
+    """A Lambda tool's: the function that ran."""
+    arguments_sha256: str
+    """Which arguments, without them."""
+    duration_ms: int
+    attempts: int
+    """How often the tool ran for this call (its retry policy); 0 when its circuit was open."""
+    outcome: str
+    """``ok``, ``invalid_arguments``, ``failed``, ``timed_out``, ``invalid_output`` or ``circuit_open``."""
+    circuit: str
+    """The tool's circuit after the call: ``closed``, ``open`` or ``half_open``."""
+
+
 class FunctionToolCall(WireModel):
     id: str
     """The tool call id, ``call_...``."""
     type: Literal["function"] = "function"
     function: FunctionCall
+    execution: ToolExecution | None = None
+    """A server tool's call: how it ran (a threadrunner extension, absent from the client's calls)."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_execution(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        shown: dict[str, Any] = serialize(self)
+        if shown.get("execution", True) is None:
+            del shown["execution"]
+        return shown
 
 
 class FileSearchResultContent(WireModel):

@@ -6,29 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from .run_step import ToolExecution
+
 ToolSide = Literal["server", "client"]
 """``server``: the ToolFunction's registry knows the name and runs it. ``client``: the caller answers it."""
 
 ToolCallStatus = Literal["pending", "running", "completed"]
-
-
-class ToolExecution(BaseModel):
-    """How a server tool's call ran, for the run step and the audit log (a threadrunner extension)."""
-
-    tool: str
-    version: str | None = None
-    """A registry tool's: the ToolFunction's version that ran it."""
-    function_arn: str | None = None
-    """A Lambda tool's: the function that ran."""
-    arguments_sha256: str
-    """Which arguments, without them."""
-    duration_ms: int
-    attempts: int
-    """How often the tool ran for this call (its retry policy); 0 when its circuit was open."""
-    outcome: str
-    """``ok``, ``invalid_arguments``, ``failed``, ``timed_out``, ``invalid_output`` or ``circuit_open``."""
-    circuit: str
-    """The tool's circuit after the call: ``closed``, ``open`` or ``half_open``."""
 
 
 class ToolCall(BaseModel):
