@@ -55,3 +55,13 @@ def test_the_readme_shows_the_streaming_example_and_it_streams_a_client_tool_rou
 
     assert call == '[get_order_status({"order_id": "A-1001"})]'
     assert "get_order_status returned status: shipped" in answer and ended == "run: completed"
+
+
+def test_the_lambda_tool_example_registers_the_example_function_and_an_assistant_uses_it(stack: LocalStack):
+    for _ in range(2):  # the second time, the tool is registered already
+        ran, call, answer = _run_example(stack, ROOT / "examples" / "lambda_tool.py")
+
+        assert ran == "run: completed"
+        assert call.startswith('tool call: lookup_order {"order_id": "A-1001", "found": true, "status": "shipped"')
+        assert call.endswith(" ok 1") and "status: shipped" in answer
+        assert f"# {call}\n" in (ROOT / "README.md").read_text()  # what the README says it prints

@@ -20,7 +20,7 @@ from threadrunner.domain.model_turn import FunctionCallRequest
 from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.vector_stores import VectorStoreFile
-from threadrunner.errors import BudgetExceeded, InvalidRequest, NotFound
+from threadrunner.errors import BudgetExceeded, InvalidRequest, ModelCircuitOpen, ModelUnavailable, NotFound
 
 SETTINGS = Settings.model_validate({"POLL_WINDOW_SECONDS": "0", "MAX_TOOL_ROUNDS": "2", "MAX_TOOL_CALLS_PER_TURN": "3"})
 CLIENT_TOOL = FunctionTool(function=FunctionDefinition(name="lookup", parameters={"type": "object"}))
@@ -117,6 +117,19 @@ def test_given_a_provider_that_fails_to_create_when_started_then_the_reservation
     with pytest.raises(RuntimeError):
         loop.step(RunLoop.start_turn)
     assert all(day.reserved == 0 for day in loop.world.days.values())
+
+
+def test_given_a_provider_that_keeps_failing_when_turns_start_then_its_circuit_opens_and_they_fail_at_once():
+    loop = Loop()
+    loop.model.fail_create = ModelUnavailable("the provider answered 503")
+    for _ in range(loop.circuits.threshold):  # the task's retries, or other runs
+        with pytest.raises(ModelUnavailable):
+            loop.step(RunLoop.start_turn)
+    loop.model.fail_create = None  # recovered, but the circuit is still open
+
+    with pytest.raises(ModelCircuitOpen, match="temporarily unavailable"):
+        loop.step(RunLoop.start_turn)
+    assert loop.model.requests == [] and all(day.reserved == 0 for day in loop.world.days.values())
 
 
 # polling and finishing -------------------------------------------------------------------------------------

@@ -8,7 +8,14 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from threadrunner.domain.tools import ToolRegistry
+from tests.fakes import FakeCircuits, fake_stores
+from threadrunner.app.tool_calls import ToolCallRef, ToolRunner
+from threadrunner.domain.lambda_tools import TOOL_TAG, LambdaTool, deployment_tools
+from threadrunner.domain.run import Run
+from threadrunner.domain.run_step import RunStep, ToolCallsStepDetails
+from threadrunner.domain.thread import Thread
+from threadrunner.domain.tool_call import ToolCall
+from threadrunner.domain.tools import RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries
 
 
 class Args(BaseModel):
@@ -85,3 +92,125 @@ def test_a_tool_must_take_one_pydantic_model_and_names_are_unique(registry):
         @registry.tool(name="forecast")
         def other(args: Args) -> str:
             return ""
+
+
+# retries, output checks and the runner ---------------------------------------------------------------
+
+
+def _result(outcome: str) -> ToolResult:
+    return ToolResult(output="{}", is_error=outcome != "ok", duration_ms=0, outcome=outcome)  # type: ignore[arg-type]
+
+
+def test_retries_stop_at_success_at_an_outcome_not_retried_at_the_limit_and_before_the_budget_runs_out():
+    pauses: list[float] = []
+    policy = RetryPolicy(max_attempts=4, initial_delay_ms=100, backoff_rate=2, max_delay_ms=300, retry_on=["failed"])
+    answers = iter(["failed", "failed", "ok"])
+    result = with_retries(lambda: _result(next(answers)), policy, pauses.append, draw=lambda: 1.0)
+    assert (result.outcome, result.attempts, pauses) == ("ok", 3, [0.1, 0.2])  # full jitter's ceiling, doubling
+
+    assert with_retries(lambda: _result("timed_out"), policy, pauses.append).attempts == 1  # not in retry_on
+    assert with_retries(lambda: _result("failed"), policy, lambda _: None).attempts == 4
+    assert policy.delay_seconds(5, lambda: 1.0) == 0.3  # capped at max_delay_ms
+    # An attempt of 10 s would not end within a budget of 5 s: no retry is started.
+    assert (
+        with_retries(lambda: _result("failed"), policy, lambda _: None, budget_seconds=5, attempt_seconds=10).attempts
+        == 1
+    )
+
+
+def test_an_output_must_match_the_declared_schema_and_errors_pass_unchecked():
+    schema = {"type": "object", "required": ["status"]}
+    good = ToolResult('{"status": "ok"}', False, 1)
+    assert checked_output(good, schema, "t") == good
+    bad = checked_output(ToolResult('{"state": 1}', False, 1), schema, "t")
+    assert (bad.is_error, bad.outcome) == (True, "invalid_output") and "does not match its schema" in bad.output
+    error = ToolResult('{"error": "boom"}', True, 1, "failed")
+    assert checked_output(error, schema, "t") == error
+
+
+def test_deployment_tools_must_have_names_of_their_own():
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    tool = {"name": "orders", "function_arn": arn}
+    (loaded,) = deployment_tools(json.dumps([tool]), ["get_weather"])
+    assert (loaded.scope, loaded.timeout_seconds) == ("deployment", 30)
+    with pytest.raises(ValueError, match="more than one server tool is named orders"):
+        deployment_tools(json.dumps([tool, tool]), [])
+    with pytest.raises(ValueError, match="get_weather"):
+        deployment_tools(json.dumps([tool | {"name": "get_weather"}]), ["get_weather"])
+    with pytest.raises(ValueError):  # not a function's ARN
+        deployment_tools(json.dumps([tool | {"function_arn": "arn:aws:iam::123456789012:role/admin"}]), [])
+
+
+class FakeFunctions:
+    """Lambda functions as tools: their tags, and what each invocation answers."""
+
+    def __init__(self, tags: dict[str, str], answers: list[tuple[str, str]]) -> None:
+        self.tags, self.answers, self.invoked = tags, answers, 0
+
+    def invoke(self, function_arn: str, payload: dict, timeout_seconds: int) -> tuple[str, str]:
+        self.invoked += 1
+        return self.answers.pop(0)
+
+    def tags_of(self, function_arn: str) -> dict[str, str]:
+        return self.tags
+
+
+def _runner_world(functions: FakeFunctions, circuits: FakeCircuits, arguments: str = '{"order_id": "A-1"}'):
+    stores = fake_stores()
+    stores.tools.put_tool(
+        LambdaTool(
+            name="orders",
+            parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+            function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders",
+            retry=RetryPolicy(max_attempts=2, initial_delay_ms=0),
+        )
+    )
+    thread = Thread(id="thread_1", created_at=1)
+    stores.threads.create_thread(thread, [])
+    stores.runs.create_run(Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m"))
+    call = ToolCall(
+        call_id="call_1", run_id="run_1", step_id="step_1", name="orders", arguments=arguments, side="server"
+    )
+    step = RunStep(
+        id="step_1",
+        created_at=1,
+        run_id="run_1",
+        assistant_id="asst_1",
+        thread_id="thread_1",
+        type="tool_calls",
+        step_details=ToolCallsStepDetails(tool_calls=[]),
+    )
+    stores.steps.put_step(step, [call])
+    runner = ToolRunner(ToolRegistry(), functions, circuits, sleep=lambda _: None)
+    ref = ToolCallRef(project=stores.project, thread_id="thread_1", run_id="run_1", step_id="step_1", call_id="call_1")
+    return runner, stores, ref
+
+
+def test_the_runner_refuses_before_invoking_when_the_arguments_or_the_tag_are_wrong():
+    functions = FakeFunctions({TOOL_TAG: "acme"}, [])
+    runner, stores, ref = _runner_world(functions, FakeCircuits(), arguments='{"order": 1}')
+    report = runner.run(stores, ref, 65536)
+    assert report.execution is not None
+    assert (report.execution.outcome, report.execution.attempts, functions.invoked) == ("invalid_arguments", 0, 0)
+
+    functions = FakeFunctions({TOOL_TAG: "another-project"}, [])  # retagged since it was registered
+    runner, stores, ref = _runner_world(functions, FakeCircuits())
+    report = runner.run(stores, ref, 65536)
+    (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
+    assert functions.invoked == 0 and "no longer tagged as a tool of this project" in (call.output or "")
+
+
+def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers_at_once_while_it_is_open():
+    circuits = FakeCircuits(threshold=1)
+    functions = FakeFunctions({TOOL_TAG: "*"}, [("failed", '{"error": "down"}'), ("failed", '{"error": "down"}')])
+    runner, stores, ref = _runner_world(functions, circuits)
+    report = runner.run(stores, ref, 65536)
+    assert report.execution is not None
+    assert (report.execution.attempts, report.execution.outcome, report.execution.circuit) == (2, "failed", "open")
+
+    runner, stores, ref = _runner_world(functions, circuits)  # another run, the same project's tool
+    report = runner.run(stores, ref, 65536)
+    (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
+    assert report.execution is not None and functions.invoked == 2
+    assert (report.execution.outcome, report.execution.attempts) == ("circuit_open", 0)
+    assert "temporarily unavailable" in json.loads(call.output or "")["error"]
