@@ -281,7 +281,10 @@ def test_logs_are_structured_keyed_by_run_and_never_carry_secrets_or_contents(st
 
     records = [json.loads(line) for line in lines.getvalue().splitlines()]
     of_run = [r for r in records if r.get("run_id") == run.id]
-    assert {r["message"] for r in of_run} >= {"run loop task", "tool call", "request"}
+    assert {r["message"] for r in of_run} >= {"run loop task", "tool execution", "request"}
+    (audit,) = [r for r in of_run if r["message"] == "tool execution"]  # the audit line: who, how, never what
+    assert (audit["tool"], audit["outcome"], audit["attempts"], audit["circuit"]) == ("get_weather", "ok", 1, "closed")
+    assert len(audit["arguments_sha256"]) == 64 and audit["call_id"].startswith("call_")
     assert all(
         r["thread_id"] == thread.id and r["project"] == "default" and r.get("function_request_id") for r in of_run
     )

@@ -65,6 +65,11 @@ EXPECTATIONS: dict[str, Callable[[Any, LocalStack], bool]] = {
         _run(s, "abort").status == "failed" and "execution ended ABORTED" in _run(s, "abort").last_error.message
     ),
     "ToolFunction/run-get-weather-call.json": lambda a, s: a["ran"] is True and a["is_error"] is False,
+    "ToolFunction/run-lambda-tool-call.json": lambda a, s: (
+        a["ran"] is True
+        and a["execution"]["function_arn"] == samples.LOOKUP_ORDER.function_arn
+        and a["execution"]["outcome"] == "ok"
+    ),
     "ToolFunction/list-tools.json": lambda a, s: "get_weather" in [t["name"] for t in a["tools"]],
     "EventsFunction/message-requested.json": lambda a, s: a["run_id"].startswith("run_"),
     "QueueFunction/messages-batch.json": lambda a, s: a == {"batchItemFailures": []},
