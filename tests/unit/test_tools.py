@@ -8,14 +8,23 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.fakes import FakeCircuits, fake_stores
+from tests.fakes import FakeCatalogue, FakeCircuits, fake_stores
 from threadrunner.app.tool_calls import ToolCallRef, ToolRunner
-from threadrunner.domain.lambda_tools import TOOL_TAG, LambdaTool, deployment_tools
+from threadrunner.app.tools import register_tool
+from threadrunner.domain.lambda_tools import (
+    MAX_PROJECT_TOOLS,
+    MAX_TOOL_SCHEMA_BYTES,
+    TOOL_TAG,
+    LambdaTool,
+    LambdaToolCreate,
+    deployment_tools,
+)
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_step import RunStep, ToolCallsStepDetails
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
 from threadrunner.domain.tools import RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries
+from threadrunner.errors import InvalidRequest
 
 
 class Args(BaseModel):
@@ -214,3 +223,18 @@ def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers
     assert report.execution is not None and functions.invoked == 2
     assert (report.execution.outcome, report.execution.attempts) == ("circuit_open", 0)
     assert "temporarily unavailable" in json.loads(call.output or "")["error"]
+
+
+def test_a_project_registers_a_bounded_number_of_tools_with_bounded_schemas():
+    stores, catalogue = fake_stores(), FakeCatalogue()
+    functions = FakeFunctions({TOOL_TAG: stores.project}, [])
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+    for number in range(MAX_PROJECT_TOOLS):
+        register_tool(stores, catalogue, functions, LambdaToolCreate(name=f"tool_{number}", function_arn=arn))
+
+    with pytest.raises(InvalidRequest) as refused:
+        register_tool(stores, catalogue, functions, LambdaToolCreate(name="one_more", function_arn=arn))
+    assert refused.value.code == "too_many_server_tools" and len(stores.tools.list_tools()) == MAX_PROJECT_TOOLS
+    big = {"type": "object", "description": "x" * MAX_TOOL_SCHEMA_BYTES}
+    with pytest.raises(ValueError, match="larger than"):
+        LambdaToolCreate(name="big", function_arn=arn, parameters=big)

@@ -26,6 +26,10 @@ FUNCTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]{1,32}:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
 )
 TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_PROJECT_TOOLS = 64
+"""The most Lambda tools one project may register: every listing and check reads them."""
+MAX_TOOL_SCHEMA_BYTES = 16384
+"""The largest JSON schema of a Lambda tool's arguments or output, as compact JSON."""
 
 
 class LambdaToolCreate(BaseModel):
@@ -52,6 +56,8 @@ class LambdaToolCreate(BaseModel):
     @classmethod
     def _schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
         if schema is not None:
+            if len(json.dumps(schema, separators=(",", ":")).encode()) > MAX_TOOL_SCHEMA_BYTES:
+                raise ValueError(f"the schema is larger than {MAX_TOOL_SCHEMA_BYTES} bytes")
             json_schema.check(schema)  # a ValueError here is the caller's 400
         return schema
 

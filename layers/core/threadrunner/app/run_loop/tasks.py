@@ -472,7 +472,7 @@ class RunLoop:
         names = server_tool_names(run.tools)
         if not names:
             return []
-        catalogue = server_tools(self._catalogue, self._stores)
+        catalogue = server_tools(self._catalogue, self._stores, names)
         missing = [name for name in names if name not in catalogue]
         if missing:
             raise ServerToolUnavailable(
