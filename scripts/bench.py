@@ -9,6 +9,8 @@ Prints:
 * streaming: time to the first event and to the first text delta of a streamed run, next to the offline
   model's own first delta, and a streamed run's time to ``done`` next to the same run polled;
 * files: indexing throughput (MB of text per minute) and search latency in a store of 10,000 chunks;
+* circuits: runs calling a Lambda tool whose service hangs, while its circuit is closed (each call waits
+  out the tool's timeout) next to while it is open (answered at once);
 * cold starts: each function's handler imported by a new Lambda-like interpreter on the build,
   then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
   Powertools' event handler) in the same rounds, and what two choices cost: traced calls
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import threadrunner.tools  # noqa: F401 - registers get_weather
+from threadrunner.domain.lambda_tools import TOOL_TAG
 from threadrunner.domain.server_tools import declaration
 from threadrunner.domain.tools import default_registry
 from threadrunner.domain.vector_stores import store_key
@@ -380,6 +383,45 @@ def files(stack: LocalStack) -> None:
     print()
 
 
+def circuits(stack: LocalStack, rounds: int) -> None:
+    from openai import OpenAI
+
+    assert stack.model_server is not None
+    stack.model_server.model.latency = 0.2  # the open runs must all end before the circuit lets a probe through
+    timeout, threshold = 2, int(os.environ["CIRCUIT_FAILURE_THRESHOLD"])  # the template's, in the stack's environment
+    hangs = lambda event, context: time.sleep(timeout + 3)  # noqa: E731
+    arn = stack.add_function("bench-hanging-tool", hangs, tags={TOOL_TAG: PROJECT})
+    tool = {"name": "hanging_order", "parameters": {"type": "object"}, "function_arn": arn, "timeout_seconds": timeout}
+    status, answer = stack.api("POST", "/server_tools", tool)
+    assert status == 200, answer
+    api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+    assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("hanging_order")])
+
+    def run() -> tuple[float, int, str]:
+        started = time.monotonic()
+        thread = api.beta.threads.create(messages=[{"role": "user", "content": "Check the hanging order"}])
+        done = api.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50
+        )
+        seconds = time.monotonic() - started
+        steps = api.beta.threads.runs.steps.list(run_id=done.id, thread_id=thread.id)
+        (call,) = [c for step in steps if step.type == "tool_calls" for c in step.step_details.tool_calls]
+        execution = call.model_extra["execution"]
+        return seconds, execution["duration_ms"], execution["circuit"]
+
+    closed = [run() for _ in range(threshold)]
+    opened = [run() for _ in range(rounds)]
+    assert {state for *_, state in opened} == {"open"}, opened
+    print(f"A Lambda tool whose service hangs (timeout {timeout} s, one attempt), median runs (2 model turns):")
+    for name, runs in (("circuit closed, the call waits out its timeout", closed), ("circuit open", opened)):
+        run_seconds = statistics.median(r[0] for r in runs)
+        call_ms = statistics.median(r[1] for r in runs)
+        print(f"  {name:48s} run {run_seconds:5.2f} s, tool call {call_ms:6.0f} ms ({len(runs)} runs)")
+    ratio = statistics.median(r[0] for r in opened) / statistics.median(r[0] for r in closed)
+    print(f"  ratio run time open / closed:                    {ratio:5.2f}")
+    print()
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -388,13 +430,14 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    parser.add_argument("--only", choices=["latency", "streaming", "files", "cold-starts", "sizes"], help="one section")
+    sections = ["latency", "streaming", "files", "circuits", "cold-starts", "sizes"]
+    parser.add_argument("--only", choices=sections, help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
 
     # One stack for both sections: moto's state is the process's, so a process holds one stack.
     stack = None
-    if args.only in (None, "latency", "streaming", "files", "cold-starts"):
+    if args.only != "sizes":
         config = StackConfig(api_port=free_port(), environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
         stack = LocalStack(samples.configure(config)).start()
     try:
@@ -404,6 +447,8 @@ def main() -> None:
             streaming(stack, args.rounds, args.latency)
         if stack is not None and args.only in (None, "files"):
             files(stack)
+        if stack is not None and args.only in (None, "circuits"):
+            circuits(stack, args.rounds)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:
