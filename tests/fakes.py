@@ -96,6 +96,7 @@ class World:
     active_runs: set[tuple[str, str]] = field(default_factory=set)
     counted_runs: set[str] = field(default_factory=set)
     tools: dict[str, LambdaTool] = field(default_factory=dict)
+    forwarded: set[str] = field(default_factory=set)
 
     def thread(self, thread_id: str) -> _Thread:
         entry = self.threads.get(thread_id)
@@ -459,6 +460,11 @@ class FakeUsage:
 
     def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
         self.world.responses[response_id] = (reservation, False)
+        if not run_id:
+            self.world.forwarded.add(response_id)
+
+    def is_forwarded(self, response_id: str) -> bool:
+        return response_id in self.world.forwarded
 
     def settle(self, response_id: str, usage: Usage | None) -> bool:
         if response_id not in self.world.responses or self.world.responses[response_id][1]:

@@ -29,6 +29,7 @@ deps = ApiDeps(
     keys=bootstrap.api_keys(),
     idempotency_store=bootstrap.idempotency_store(),
     model=bootstrap.model_client,
+    provider=bootstrap.provider(),
     contents=bootstrap.file_contents(),
     jobs=bootstrap.index_jobs(),
     index=bootstrap.vector_index(),

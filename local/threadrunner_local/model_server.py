@@ -1,7 +1,8 @@
 """The offline model server: a test double of the Responses API, on loopback.
 
 It speaks the subset threadrunner uses (``POST /v1/responses`` in background mode,
-``GET /v1/responses/{id}``, ``POST /v1/responses/{id}/cancel``) and decides with
+``GET /v1/responses/{id}``, ``POST /v1/responses/{id}/cancel``, ``/v1/embeddings``) and what threadrunner
+forwards (chat completions, moderations, models, the rest of ``/v1/responses``), and decides with
 :mod:`threadrunner_local.model_policy`, a deterministic policy, never a language model.
 A response is ``queued``, then ``in_progress``, and finishes ``latency`` seconds after it
 was created, so callers really poll. It streams as the Responses API does: a create with
@@ -31,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from threadrunner.api.http_server import BodyRefused, read_body
 
 from .http_adapter import LocalHTTPService
+from .model_endpoints import MODELS, chat_chunks, chat_completion, model_object, moderation
 from .model_policy import decide, formatted
 
 FAULT_KINDS = {
@@ -155,7 +157,7 @@ def _response_body(
         "object": "response",
         "created_at": int(time.time()),
         "status": status,
-        "background": True,
+        "background": request.get("background") is True,
         "error": None,
         "incomplete_details": incomplete,
         "instructions": request.get("instructions"),
@@ -505,6 +507,13 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return None
             if path == "/v1/embeddings":
                 return self._embeddings(body)
+            if path == "/v1/chat/completions":
+                return self._chat(body)
+            if path == "/v1/moderations":
+                return self._send(200, moderation(body))
+            if path == "/v1/responses/input_tokens":
+                count = _tokens(json.dumps(body.get("input", "")))
+                return self._send(200, {"object": "response.input_tokens", "input_tokens": count})
             if path == "/v1/responses":
                 text = json.dumps(body.get("input", ""))
                 fault = self._fault("create", text)
@@ -516,6 +525,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                     return self._error(400, str(exc), "previous_response_not_found")
                 if body.get("stream"):
                     return self._stream(stored, after=-1)
+                if body.get("background") is not True:  # answered when it ends, as the API does
+                    time.sleep(max(0.0, stored.finish_at - time.time()))
                 return self._send(200, model.view(stored))
             match = re.fullmatch(r"/v1/responses/([^/]+)/cancel", path)
             if match and match.group(1) in model.responses:
@@ -534,6 +545,19 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"requests": list(model.requests)})
             if not self._authorized():
                 return None
+            if path == "/v1/models":
+                return self._send(200, {"object": "list", "data": [model_object(name) for name in MODELS]})
+            match = re.fullmatch(r"/v1/models/([^/]+)", path)
+            if match:
+                if match.group(1) not in MODELS:
+                    return self._error(404, f"The model '{match.group(1)}' does not exist", "model_not_found")
+                return self._send(200, model_object(match.group(1)))
+            match = re.fullmatch(r"/v1/responses/([^/]+)/input_items", path)
+            if match and match.group(1) in model.responses:
+                items = [item for item in model.responses[match.group(1)].items if item.get("type") != "function_call"]
+                page = [{"id": f"item_{n}", **item} for n, item in enumerate(items)]
+                ends = {"first_id": page[0]["id"], "last_id": page[-1]["id"]} if page else {}
+                return self._send(200, {"object": "list", "data": page, "has_more": False} | ends)
             match = re.fullmatch(r"/v1/responses/([^/]+)", path)
             if match and match.group(1) in model.responses:
                 stored = model.responses[match.group(1)]
@@ -560,14 +584,42 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             usage = {"prompt_tokens": tokens, "total_tokens": tokens}
             return self._send(200, {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
 
-        def _stream(self, stored: StoredResponse, after: int) -> None:
-            """The response's events after ``after``, each sent when it happens, as server-sent events."""
-            fault = model.take_fault("stream", stored.text)
+        def _chat(self, body: dict[str, Any]) -> None:
+            """A chat completion, after the latency; streamed as chunks spread over it with ``stream: true``."""
+            if self._fault("create", json.dumps(body.get("messages", ""))):
+                return None  # an injected HTTP error was answered
+            model.requests.append(body)
+            completion = chat_completion(body)
+            if not body.get("stream"):
+                time.sleep(model.latency)
+                return self._send(200, completion)
+            include_usage = ((body.get("stream_options") or {}).get("include_usage")) is True
+            pieces = text_pieces(completion["choices"][0]["message"]["content"] or "")
+            chunks = chat_chunks(completion, pieces, include_usage)
+            self._start_stream()
+            for chunk in chunks:
+                time.sleep(model.latency / len(chunks))
+                self._write_chunk(f"data: {json.dumps(chunk)}\n\n")
+            self._write_chunk("data: [DONE]\n\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return None
+
+        def _start_stream(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+
+        def _write_chunk(self, text: str) -> None:
+            data = text.encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        def _stream(self, stored: StoredResponse, after: int) -> None:
+            """The response's events after ``after``, each sent when it happens, as server-sent events."""
+            fault = model.take_fault("stream", stored.text)
+            self._start_stream()
             try:
                 for sent, (at, event) in enumerate(timeline(model, stored)[after + 1 :]):
                     if fault and sent == fault.events:
@@ -576,9 +628,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                     time.sleep(max(0.0, at - time.time()))
                     if stored.cancelled_at is not None and at > stored.cancelled_at:
                         break
-                    data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
+                    self._write_chunk(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
                 self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the reader left: the response goes on without it
@@ -587,6 +637,13 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             if self.path == "/_offline/faults":
                 model.faults.clear()
                 return self._send(200, {"faults": 0})
+            match = re.fullmatch(r"/v1/responses/([^/]+)", self.path)
+            if match and self._authorized():
+                with model.lock:
+                    gone = model.responses.pop(match.group(1), None)
+                if gone is None:
+                    return self._error(404, f"No response found with id '{match.group(1)}'.")
+                return self._send(200, {"id": match.group(1), "object": "response", "deleted": True})
             return self._error(404, f"Invalid URL (DELETE {self.path})")
 
     return Handler

@@ -61,6 +61,7 @@ def _deps(client: Any) -> ApiDeps:
         keys=DynamoDBApiKeys("threadrunner", client),
         idempotency_store=None,  # type: ignore[arg-type]  # only POSTs with an Idempotency-Key reach it
         model=FakeModel,
+        provider=None,  # type: ignore[arg-type]  # nothing is forwarded
         contents=None,  # type: ignore[arg-type]  # no file is read
         jobs=None,  # type: ignore[arg-type]
         index=None,  # type: ignore[arg-type]

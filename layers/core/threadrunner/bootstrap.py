@@ -262,6 +262,14 @@ def openai_client() -> Callable[[], Any]:
 
 
 @functools.cache
+def provider() -> Any:
+    """The provider's HTTP API for forwarded calls, on the same ``openai`` client (made on first use)."""
+    from .adapters.forwarding import OpenAIProvider
+
+    return OpenAIProvider(openai_client())
+
+
+@functools.cache
 def model_client() -> ResponsesModelClient:
     from .adapters.responses import ResponsesModelClient
 

@@ -88,5 +88,13 @@ class ModelCircuitOpen(ThreadrunnerError):
     """The provider's last calls kept failing: new turns fail at once until its circuit lets a call through."""
 
 
+class ProviderUnreachable(ThreadrunnerError):
+    """A forwarded call found no answer from the provider (502)."""
+
+
+class ProviderTimedOut(ThreadrunnerError):
+    """A forwarded call's provider did not answer in time (504)."""
+
+
 class ModelRequestRejected(ThreadrunnerError):
     """The provider refused the request (4xx other than 429): a bad model name or key, say."""

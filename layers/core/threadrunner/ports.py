@@ -16,6 +16,7 @@ from .domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
 from .domain.circuits import CircuitState
 from .domain.common import FunctionDefinition, Usage
 from .domain.files import FileObject, Upload, UploadPart
+from .domain.forwarding import ProviderAnswer
 from .domain.lambda_tools import LambdaTool
 from .domain.message import Message
 from .domain.model_turn import ModelTurn, TurnEvent, TurnRequest
@@ -257,6 +258,10 @@ class UsageStore(Protocol):
 
     def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
         """Remember a created response's reservation, outside its thread, so it is settled whatever happens to it."""
+        ...
+
+    def is_forwarded(self, response_id: str) -> bool:
+        """Whether the project created the response through a forwarded call (``record_response`` without a run)."""
         ...
 
     def settle(self, response_id: str, usage: Usage | None) -> bool:
@@ -509,6 +514,20 @@ class ModelClient(Protocol):
         """The response's stream from after the event numbered ``after`` (from its start without): the events
         until it ends, as they happen. Raises :class:`~threadrunner.errors.ModelUnavailable` if the stream
         cannot be had or breaks; it can be taken up again after the last event seen."""
+        ...
+
+
+class Provider(Protocol):
+    """The model provider's HTTP API, for the calls threadrunner forwards (``/v1/chat/completions`` ...)."""
+
+    def forward(
+        self, method: str, path: str, body: dict[str, Any] | None, query: Mapping[str, str], stream: bool
+    ) -> ProviderAnswer:
+        """The provider's answer to one call (``path`` under its ``/v1``), with threadrunner's key, not retried.
+
+        Raises :class:`~threadrunner.errors.ProviderUnreachable` or
+        :class:`~threadrunner.errors.ProviderTimedOut` when there is no answer.
+        """
         ...
 
 

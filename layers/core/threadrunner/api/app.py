@@ -36,17 +36,30 @@ from ..ports import (
     FileContents,
     IndexJobs,
     ModelClient,
+    Provider,
     RunLoopControl,
     Stores,
     ToolCatalogue,
     ToolInvoker,
     VectorIndex,
 )
-from . import assistants, errors, files, runs, server_tools, streams, threads, usage, users, vector_stores
+from . import (
+    assistants,
+    errors,
+    files,
+    forwarding,
+    runs,
+    server_tools,
+    streams,
+    threads,
+    usage,
+    users,
+    vector_stores,
+)
 from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (assistants, threads, runs, files, vector_stores, users, usage, server_tools):
+for module in (assistants, threads, runs, files, vector_stores, users, usage, server_tools, forwarding):
     app.include_router(module.router)
 
 
@@ -95,6 +108,8 @@ class ApiDeps:
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
     model: Callable[[], ModelClient]
     """The model, made on first use: streamed runs follow the responses their loops work on."""
+    provider: Provider
+    """The provider's HTTP API, for the calls threadrunner forwards (the rest of /v1)."""
     contents: FileContents
     """The bytes of files."""
     jobs: IndexJobs
@@ -326,6 +341,7 @@ def _handle(
         functions=deps.functions,
         settings=deps.settings,
         model=deps.model,
+        provider=deps.provider,
         stream_seconds=stream_seconds,
         contents=deps.contents,
         jobs=deps.jobs,

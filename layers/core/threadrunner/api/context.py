@@ -13,6 +13,7 @@ from ..ports import (
     FileContents,
     IndexJobs,
     ModelClient,
+    Provider,
     RunLoopControl,
     Stores,
     ToolCatalogue,
@@ -39,6 +40,11 @@ def tools(router: APIGatewayHttpRouter) -> ToolCatalogue:
 def functions(router: APIGatewayHttpRouter) -> ToolInvoker:
     """The Lambda functions that may be tools: their tags, read when one is registered."""
     return router.context["functions"]
+
+
+def provider(router: APIGatewayHttpRouter) -> Provider:
+    """The provider's HTTP API, for the calls threadrunner forwards."""
+    return router.context["provider"]
 
 
 def settings(router: APIGatewayHttpRouter) -> Settings:

@@ -16,6 +16,8 @@ from ..errors import (
     InvalidRequest,
     InvalidTransition,
     NotFound,
+    ProviderTimedOut,
+    ProviderUnreachable,
     RateLimited,
     StoreUnavailable,
     ThreadrunnerError,
@@ -34,6 +36,8 @@ _STATUS = {
     TooManyActiveRuns: 429,
     RateLimited: 429,
     StoreUnavailable: 503,
+    ProviderUnreachable: 502,
+    ProviderTimedOut: 504,
 }
 # OpenAI's error types for a spent quota and for too many requests; the SDK raises both as RateLimitError.
 _TYPES = {
@@ -41,6 +45,8 @@ _TYPES = {
     TooManyActiveRuns: "requests",
     RateLimited: "requests",
     StoreUnavailable: "server_error",
+    ProviderUnreachable: "server_error",
+    ProviderTimedOut: "server_error",
 }
 ACTIVE_RUNS_RETRY_AFTER_SECONDS = 5
 """What a refusal for too many unfinished runs tells the client to wait (runs usually take seconds)."""

@@ -50,6 +50,12 @@ def answer(
     return Response(status_code=200, content_type="text/event-stream", body="", headers=SSE_HEADERS)
 
 
+def relay(chunks: Iterator[str], status: int = 200, content_type: str = "text/event-stream") -> Response[str]:
+    """The answer of a route that passes on a stream of its own (a forwarded call's): its text as it comes."""
+    _pending.set(chunks)
+    return Response(status_code=status, content_type=content_type, body="", headers=SSE_HEADERS)
+
+
 def run_or_events(model: type[BaseModel]) -> dict[int, Any]:
     """The OpenAPI answer of a route that streams on ``stream: true``: the object, or its run's events."""
     return {

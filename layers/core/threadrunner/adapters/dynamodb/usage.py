@@ -80,6 +80,10 @@ class DynamoDBUsage(Table):
         item["Item"]["ttl"] = {"N": str(now() + RESPONSES_DAYS_KEPT * 86400)}
         self._client.put_item(**item)
 
+    def is_forwarded(self, response_id: str) -> bool:
+        entry = self._get(self.keys.response(response_id))
+        return entry is not None and entry.get("run_id") == ""
+
     def settle(self, response_id: str, usage: Usage | None) -> bool:
         entry = self._get(self.keys.response(response_id))
         if entry is None or entry.get("settled"):

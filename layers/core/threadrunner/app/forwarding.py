@@ -1,0 +1,191 @@
+"""Forwarded calls (``/v1/chat/completions``, ``/v1/embeddings``, ``/v1/responses`` ...): the project's models,
+the deployment's override and the budgets first, then the provider, then what the call used, in the same
+ledgers as runs (docs/forwarding.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.budget import Reservation, today
+from ..domain.deployment import RunDefaults
+from ..domain.forwarding import (
+    BUDGETED,
+    GENERATING,
+    METERED,
+    RESPONSE_ENDINGS,
+    RUNNING,
+    EventReader,
+    Kind,
+    ProviderAnswer,
+    prepared,
+    refusal_of_hosted_objects,
+    reservation_of,
+    scrubbed,
+    usage_of,
+    user_of,
+)
+from ..domain.ids import new_id
+from ..domain.user import USER_ID_PATTERN
+from ..errors import InvalidRequest, NotFound
+from ..ports import Provider, Stores
+from . import projects
+
+RESPONSE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One forwarded request, as the route read it."""
+
+    kind: Kind
+    method: str
+    path: str
+    """Under the provider's ``/v1``: ``/chat/completions``."""
+    body: dict[str, Any] | None = None
+    query: Mapping[str, str] = field(default_factory=dict)
+    response_id: str | None = None
+    """For ``/responses/{id}`` and its sub-paths: the response, which must be one the project created."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes | Iterator[str]
+    """The provider's answer, or a stream's text as it comes."""
+
+
+def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Call) -> Answer:
+    """The provider's answer to ``call``, once the project may make it; its usage counted."""
+    creating = call.method == "POST" and call.response_id is None and call.body is not None
+    body = call.body or {}
+    if call.response_id is not None and not (
+        RESPONSE_ID.fullmatch(call.response_id) and stores.usage.is_forwarded(call.response_id)
+    ):
+        raise NotFound("response", call.response_id[:70])
+    if creating and call.kind == "responses":
+        _check_response_request(stores, body)
+    if creating and call.kind in GENERATING:
+        model = body.get("model")
+        if not isinstance(model, str):
+            raise InvalidRequest("'model' is required: the model to use, a string.", param="model")
+        projects.check_model(stores, model)
+    forwarded, usage_asked = prepared(call.kind, body, defaults.model_override) if creating else (call.body, True)
+    stream = creating and body.get("stream") is True
+    reservation = _reserve(stores, defaults, call.kind, body) if creating and call.kind in BUDGETED else None
+    try:
+        answer = provider.forward(call.method, call.path, forwarded, call.query, stream)
+    except BaseException:
+        if reservation is not None:
+            stores.usage.release(reservation)  # nothing reached the provider's counters
+        raise
+    if answer.chunks is not None:
+        return Answer(
+            answer.status, answer.content_type, _metered(stores, call.kind, answer.chunks, reservation, usage_asked)
+        )
+    if answer.status >= 400:
+        if reservation is not None:
+            stores.usage.release(reservation)
+        return _refusal(answer)
+    decoded = _json(answer.body)
+    if reservation is not None:
+        response_id = decoded.get("id") if call.kind == "responses" else None
+        response_id = response_id if isinstance(response_id, str) else new_id("fwd")
+        stores.usage.record_response(response_id, reservation, "", "")
+        if decoded.get("status") not in RUNNING:  # a background response is counted when it is seen ended
+            stores.usage.settle(response_id, usage_of(call.kind, decoded))
+    elif call.response_id is not None and decoded.get("object") == "response" and decoded.get("status") not in RUNNING:
+        stores.usage.settle(call.response_id, usage_of(call.kind, decoded))  # once, whoever sees it end first
+    return Answer(answer.status, answer.content_type, answer.body)
+
+
+def _check_response_request(stores: Stores, body: dict[str, Any]) -> None:
+    refused = refusal_of_hosted_objects(body)
+    if refused is not None:
+        raise InvalidRequest(
+            f"'{refused}' would name objects of the provider's account, shared by every project: threadrunner "
+            "does not forward it (use threadrunner's threads and vector stores).",
+            param=refused,
+        )
+    previous = body.get("previous_response_id")
+    if previous is not None and not (
+        isinstance(previous, str) and RESPONSE_ID.fullmatch(previous) and stores.usage.is_forwarded(previous)
+    ):
+        raise InvalidRequest(
+            f"Previous response with id '{str(previous)[:70]}' not found.",
+            param="previous_response_id",
+            code="previous_response_not_found",
+        )
+
+
+def _reserve(stores: Stores, defaults: RunDefaults, kind: Kind, body: dict[str, Any]) -> Reservation | None:
+    """Refuse (429) a call while the budgets are used up; a metered call sets its tokens aside."""
+    user_id = user_of(body, USER_ID_PATTERN)
+    if kind not in METERED:
+        projects.check_budget(stores, defaults, user_id=user_id)
+        return None
+    estimate = reservation_of(kind, body)
+    reservation = Reservation(
+        day=today(), user_id=user_id, prompt_tokens=estimate.prompt_tokens, completion_tokens=estimate.completion_tokens
+    )
+    stores.usage.reserve(reservation, projects.budget_of(stores, defaults))
+    return reservation
+
+
+def _metered(
+    stores: Stores, kind: Kind, chunks: Iterator[str], reservation: Reservation | None, usage_asked: bool
+) -> Iterator[str]:
+    """The stream's events as they come; the usage its last events carry counted when it ends, its estimated
+    prompt if it ends without one (a client that left, a stream that broke)."""
+    reader, response_id, usage = EventReader(), None, None
+    try:
+        for chunk in chunks:
+            for text, data in reader.feed(chunk):
+                if kind == "responses" and isinstance(data, dict):
+                    given = data.get("response")
+                    response: dict[str, Any] = given if isinstance(given, dict) else {}
+                    if response_id is None and isinstance(response.get("id"), str) and reservation is not None:
+                        response_id = response["id"]
+                        stores.usage.record_response(response_id, reservation, "", "")
+                    if data.get("type") in RESPONSE_ENDINGS:
+                        usage = usage_of(kind, response)
+                elif kind == "chat.completions" and isinstance(data, dict) and usage_of(kind, data) is not None:
+                    usage = usage_of(kind, data)
+                    if not usage_asked and not data.get("choices"):
+                        continue  # the chunk threadrunner asked for, not the client
+                yield text
+        rest = reader.rest()
+        if rest:
+            yield rest
+    finally:
+        if reservation is not None:
+            if response_id is None:
+                response_id = new_id("fwd")
+                stores.usage.record_response(response_id, reservation, "", "")
+            stores.usage.settle(response_id, usage)
+
+
+def _refusal(answer: ProviderAnswer) -> Answer:
+    """The provider's error, unless it is about the provider's own key or account: then threadrunner's words."""
+    if answer.status in (401, 403):
+        return _error(502, "The model provider refused threadrunner's credentials; the operator must fix them.")
+    if answer.status == 429:
+        return _error(429, "The model provider is limiting requests; retry later.", kind="requests")
+    return Answer(answer.status, answer.content_type, scrubbed(answer.body.decode("utf-8", "replace")).encode())
+
+
+def _error(status: int, message: str, kind: str = "server_error") -> Answer:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    return Answer(status, "application/json", json.dumps(body).encode())
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,123 @@
+"""One client for the whole app: the rest of /v1 forwarded to the provider, metered and budgeted like runs."""
+
+from __future__ import annotations
+
+import secrets
+
+import openai
+import pytest
+from openai import OpenAI
+
+from threadrunner.domain.budget import Budget, ProjectPolicy
+from threadrunner_local.stack import LocalStack
+
+
+def _usage(stack: LocalStack, client: OpenAI) -> dict:
+    status, usage = stack.api("GET", "/usage", key=client.api_key)
+    assert status == 200
+    return usage
+
+
+def test_one_client_runs_assistants_and_calls_the_rest_of_v1(stack, project_client):
+    client, _ = project_client
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hello there"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed"
+    before = _usage(stack, client)["usage"]["total_tokens"]
+
+    completion = client.chat.completions.create(
+        model="gpt-4.1-mini", messages=[{"role": "user", "content": "Say something nice"}]
+    )
+    text = completion.choices[0].message.content
+    assert "Say something nice" in text and completion.usage.total_tokens > 0
+    streamed = list(
+        client.chat.completions.create(
+            model="gpt-4.1-mini", messages=[{"role": "user", "content": "Say something nice"}], stream=True
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == text
+    assert all(c.choices for c in streamed)  # threadrunner asked for the usage, not the client: not passed on
+    with_usage = list(
+        client.chat.completions.create(
+            model="gpt-4.1-mini",
+            messages=[{"role": "user", "content": "Say something nice"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert with_usage[-1].choices == [] and with_usage[-1].usage.total_tokens == completion.usage.total_tokens
+    embedded = client.embeddings.create(model="text-embedding-3-small", input=["lighthouse", "keeper"])
+    assert [len(e.embedding) for e in embedded.data] == [1536, 1536]
+    moderated = client.moderations.create(input=["I will attack the castle", "I like tea"])
+    assert [r.flagged for r in moderated.results] == [True, False] and moderated.results[0].categories.violence
+    assert "gpt-4.1-mini" in [m.id for m in client.models.list()]
+    assert client.models.retrieve("gpt-4.1-mini").id == "gpt-4.1-mini"
+    response = client.responses.create(model="gpt-4.1-mini", input="Tell me about lighthouses")
+    assert "Tell me about lighthouses" in response.output_text
+
+    # Every metered call counted in the project's ledger: the chat completions, the embeddings, the response.
+    used = 3 * completion.usage.total_tokens + embedded.usage.total_tokens + response.usage.total_tokens
+    after = _usage(stack, client)
+    assert after["usage"]["total_tokens"] - before == used and after["reserved_tokens"] == 0
+
+
+def test_a_spent_budget_stops_forwarded_calls_before_they_reach_the_provider(stack, project_client, model, marker):
+    client, project = project_client
+    client.chat.completions.create(model="gpt-4.1-mini", messages=[{"role": "user", "content": "Warm up"}])
+    spent = _usage(stack, client)["usage"]["total_tokens"]
+    stack.stores(project).projects.set_policy(ProjectPolicy(budget=Budget(daily_tokens=spent)))
+
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.chat.completions.create(model="gpt-4.1-mini", messages=[{"role": "user", "content": f"Hi {marker}"}])
+    assert refused.value.code == "daily_budget_exceeded"
+    with pytest.raises(openai.RateLimitError):
+        client.embeddings.create(model="text-embedding-3-small", input=f"Hi {marker}")
+    assert model.requests_about(marker) == []
+    assert client.models.list().data  # what uses no tokens goes on
+
+
+def test_the_providers_errors_keep_their_status_and_body(client, model, marker):
+    model.inject("http_500", match=marker, times=10)  # the SDK's retries too
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.chat.completions.create(model="gpt-4.1-mini", messages=[{"role": "user", "content": f"Hi {marker}"}])
+    assert failed.value.status_code == 500 and "injected by the offline model" in failed.value.message
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.embeddings.create(model="text-embedding-3-small", input="x", dimensions=5000)
+    assert "dimensions 1 to 4096" in refused.value.message
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.models.retrieve("no-such-model")
+    assert missing.value.code == "model_not_found"
+    with pytest.raises(openai.NotFoundError) as unknown:  # neither served nor forwarded
+        client.fine_tuning.jobs.list()
+    assert unknown.value.code == "unknown_url"
+
+
+def test_a_projects_responses_are_its_own(stack, project_client):
+    client, _ = project_client
+    other_key = "sk-test-" + secrets.token_hex(8)
+    stack.seed_api_key(other_key, project="p_" + secrets.token_hex(4))
+    other = OpenAI(base_url=stack.api_url, api_key=other_key, max_retries=0)
+    response = client.responses.create(model="gpt-4.1-mini", input="A secret of mine")
+
+    with pytest.raises(openai.NotFoundError):
+        other.responses.retrieve(response.id)
+    with pytest.raises(openai.NotFoundError):
+        other.responses.delete(response.id)
+    with pytest.raises(openai.BadRequestError) as chained:
+        other.responses.create(model="gpt-4.1-mini", input="What was it?", previous_response_id=response.id)
+    assert chained.value.code == "previous_response_not_found"
+    with pytest.raises(openai.BadRequestError) as hosted:
+        other.responses.create(
+            model="gpt-4.1-mini", input="Search", tools=[{"type": "file_search", "vector_store_ids": ["vs_theirs"]}]
+        )
+    assert hosted.value.param == "tools"
+
+    assert client.responses.retrieve(response.id).output_text == response.output_text
+    follow_up = client.responses.create(model="gpt-4.1-mini", input="And then?", previous_response_id=response.id)
+    assert follow_up.previous_response_id == response.id
+    items = client.responses.input_items.list(response.id)
+    assert any("A secret of mine" in str(item) for item in items.data)
+    client.responses.delete(response.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(response.id)
