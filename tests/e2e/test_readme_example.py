@@ -65,3 +65,14 @@ def test_the_lambda_tool_example_registers_the_example_function_and_an_assistant
         assert call.startswith('tool call: lookup_order {"order_id": "A-1001", "found": true, "status": "shipped"')
         assert call.endswith(" ok 1") and "status: shipped" in answer
         assert f"# {call}\n" in (ROOT / "README.md").read_text()  # what the README says it prints
+
+
+def test_the_readme_shows_the_one_client_example_and_it_runs_assistants_and_forwarded_calls(stack: LocalStack):
+    example = ROOT / "examples" / "one_client.py"
+    body = example.read_text().split('"""', 2)[2].lstrip("\n")
+    assert f"```python\n{body}```" in (ROOT / "README.md").read_text()
+
+    ran, chat, embedding, models = _run_example(stack, example)
+
+    assert ran == "run: completed" and chat.startswith('chat: You said: "Hello"')
+    assert embedding == "embedding: 1536 dimensions" and "gpt-4.1-mini" in models

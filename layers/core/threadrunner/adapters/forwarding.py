@@ -8,6 +8,7 @@ from typing import Any
 
 from ..domain.forwarding import ProviderAnswer
 from ..errors import ProviderTimedOut, ProviderUnreachable
+from ..observability import logger
 
 
 class OpenAIProvider:
@@ -44,11 +45,12 @@ class OpenAIProvider:
 
 
 def _text(answer: Any) -> Iterator[str]:
+    """The stream's text; a stream that breaks ends there (its answer has begun: no status can say it)."""
     import httpx
 
     try:
         yield from answer.iter_text()
-    except (httpx.HTTPError, OSError) as exc:  # the stream broke: the client sees it end
-        raise ProviderUnreachable("The model provider's stream broke.") from exc
+    except (httpx.HTTPError, OSError) as exc:
+        logger.warning("a forwarded stream broke", extra={"error": type(exc).__name__})
     finally:
         answer.close()
