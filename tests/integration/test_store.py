@@ -9,15 +9,17 @@ import pytest
 
 from tests.fakes import fake_stores
 from threadrunner.domain.assistant import Assistant
+from threadrunner.domain.budget import Reservation
 from threadrunner.domain.common import Usage, now
 from threadrunner.domain.ids import new_id
+from threadrunner.domain.lambda_tools import LambdaTool
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.run import Run
-from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails
+from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails, ToolExecution
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
-from threadrunner.errors import InvalidTransition, NotFound, RunActive
+from threadrunner.errors import Conflict, InvalidTransition, NotFound, RunActive
 from threadrunner.ports import Stores
 from threadrunner_local.stack import LocalStack
 
@@ -147,9 +149,30 @@ def test_a_tool_call_is_claimed_at_most_once(store):
     assert claimed is not None and claimed.status == "running"
     assert store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1") is None
     claimed.output, claimed.duration_ms = '{"ok": true}', 5
+    claimed.execution = ToolExecution(
+        tool="f", arguments_sha256="0" * 64, duration_ms=5, attempts=2, outcome="ok", circuit="closed"
+    )
     store.steps.record_tool_output(thread.id, claimed)
     (listed,) = store.steps.list_steps(thread.id, run.id, PageRequest()).data
-    assert listed.step_details.tool_calls[0].function.output == '{"ok": true}'
+    (shown,) = listed.step_details.tool_calls
+    assert shown.function.output == '{"ok": true}' and shown.execution == claimed.execution
+
+
+def test_a_projects_tools_are_registered_once_by_name_and_its_forwarded_responses_are_known(store):
+    tool = LambdaTool(name="orders", function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders")
+    store.tools.put_tool(tool)
+    with pytest.raises(Conflict):
+        store.tools.put_tool(tool)
+    assert store.tools.get_tool("orders") == tool and store.tools.list_tools() == [tool]
+    store.tools.delete_tool("orders")
+    with pytest.raises(NotFound):
+        store.tools.get_tool("orders")
+
+    reservation = Reservation(day="2026-12-02", prompt_tokens=5, completion_tokens=5)
+    store.usage.record_response("resp_forwarded", reservation, "", "")
+    store.usage.record_response("resp_of_a_run", reservation, "thread_1", "run_1")
+    assert store.usage.is_forwarded("resp_forwarded")
+    assert not store.usage.is_forwarded("resp_of_a_run") and not store.usage.is_forwarded("resp_unknown")
 
 
 def test_projects_cannot_see_each_other(stack: LocalStack, table_store):
