@@ -108,8 +108,8 @@ class ApiDeps:
     """Where the answers to requests with an ``Idempotency-Key`` are kept (Powertools idempotency)."""
     model: Callable[[], ModelClient]
     """The model, made on first use: streamed runs follow the responses their loops work on."""
-    provider: Provider
-    """The provider's HTTP API, for the calls threadrunner forwards (the rest of /v1)."""
+    provider: Callable[[], Provider]
+    """The provider's HTTP API, made on first use, for the calls threadrunner forwards (the rest of /v1)."""
     contents: FileContents
     """The bytes of files."""
     jobs: IndexJobs

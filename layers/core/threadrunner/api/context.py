@@ -43,8 +43,9 @@ def functions(router: APIGatewayHttpRouter) -> ToolInvoker:
 
 
 def provider(router: APIGatewayHttpRouter) -> Provider:
-    """The provider's HTTP API, for the calls threadrunner forwards."""
-    return router.context["provider"]
+    """The provider's HTTP API, for the calls threadrunner forwards (made on the first: its SDK loads then)."""
+    made: Provider = router.context["provider"]()
+    return made
 
 
 def settings(router: APIGatewayHttpRouter) -> Settings:
