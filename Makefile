@@ -35,8 +35,8 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --silent
 	@touch $@
 
-run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack
-	$(PY) -m threadrunner_harness.serve
+run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack (data kept in .threadrunner/; ARGS=--ephemeral)
+	$(PY) -m threadrunner_harness.serve $(ARGS)
 
 test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) lint validate build ## Lint, validate and build the template, run every test
 	$(PY) -m pytest -q

@@ -61,6 +61,7 @@ def configure(config: StackConfig) -> StackConfig:
     config.queue_projects[QUEUE_ARN] = PROJECT
     config.on_start.append(_add_example_tool)
     config.on_start.append(_seed_stack)
+    config.fixture_projects.add(PROJECT)  # its runs wait for `make invoke`: a restart does not take them up
     return config
 
 
@@ -70,8 +71,16 @@ def _add_example_tool(stack: LocalStack) -> None:
 
 
 def _seed_stack(stack: LocalStack) -> None:
+    _remove(stack)  # a stack that keeps its data has the world an earlier start left
     seed(stack.stores(PROJECT), stack.model_server.model if stack.model_server else None, stack.file_contents())
     stack.seed_api_key(API_KEY, project=PROJECT)
+
+
+def _remove(stack: LocalStack, *prefixes: str) -> None:
+    """Every item of the sample project (and of the ``prefixes``)."""
+    dynamodb = stack.client("dynamodb")
+    for item in stack.table_items(f"P#{PROJECT}#", *prefixes):
+        dynamodb.delete_item(TableName=stack.table_name, Key={"PK": item["PK"], "SK": item["SK"]})
 
 
 def reset(stack: LocalStack, timeout: float = 60.0) -> None:
@@ -86,9 +95,7 @@ def reset(stack: LocalStack, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the runs the samples started did not end")
         time.sleep(0.1)
-    dynamodb = stack.client("dynamodb")
-    for item in stack.table_items(f"P#{PROJECT}#", "idempotency#"):
-        dynamodb.delete_item(TableName=stack.table_name, Key={"PK": item["PK"], "SK": item["SK"]})
+    _remove(stack, "idempotency#")
     model = stack.model_server.model if stack.model_server else None
     seed(stack.stores(PROJECT), model, stack.file_contents())  # its API key stays
 

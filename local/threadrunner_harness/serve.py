@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from threadrunner_local.stack import LocalStack, StackConfig
 
@@ -22,15 +24,29 @@ Try it in another terminal: the README's example, unmodified Assistants API code
 
 or point any openai client at it:  OpenAI(base_url="{url}", api_key="{key}")
 
-Ctrl-C stops the stack; everything is in memory and goes with it.
+{kept}
 """
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="The local stack, serving the API (make run).")
+    parser.add_argument("--data", type=Path, help="where the data is kept (THREADRUNNER_DATA; .threadrunner/)")
+    parser.add_argument("--ephemeral", action="store_true", help="keep nothing: start empty, forget at the end")
+    args = parser.parse_args(argv)
     config = samples.configure(StackConfig.from_environment())
+    config.data_dir = None if args.ephemeral else args.data or config.data_dir
     stack = LocalStack(config).start()
     model = stack.model_server.url + " (offline test model)" if stack.model_server else config.openai_base_url
-    print(EXAMPLE.format(url=stack.api_url, aws=stack.aws_endpoint, model=model, key=config.api_key), flush=True)
+    if config.data_dir is None:
+        kept = "Ctrl-C stops the stack; everything is in memory and goes with it (--ephemeral)."
+    else:
+        recovered = stack.recovered
+        again = f" ({recovered.runs} runs and {recovered.files} files taken up again)" if recovered else ""
+        kept = f"Ctrl-C stops the stack; its data stays in {config.data_dir}{again}."
+    print(
+        EXAMPLE.format(url=stack.api_url, aws=stack.aws_endpoint, model=model, key=config.api_key, kept=kept),
+        flush=True,
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -42,4 +58,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

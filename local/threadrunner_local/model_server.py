@@ -24,8 +24,9 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -200,13 +201,51 @@ class OfflineModel:
     faults: list[Fault] = field(default_factory=list)
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_REQUESTS))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    kept_in: Path | None = None
+    """A file where its responses outlive the process, as a provider's stored responses do (``make run``)."""
+
+    def __post_init__(self) -> None:
+        if self.kept_in is None:
+            return
+        if self.kept_in.exists():
+            for line in self.kept_in.read_bytes().splitlines():
+                try:
+                    kept = json.loads(line)
+                    stored = None if "deleted" in kept else StoredResponse(**kept)
+                except (ValueError, TypeError):
+                    break  # a last line cut by a kill
+                if stored is None:
+                    self.responses.pop(kept["deleted"], None)
+                    continue
+                self.responses[stored.body["id"]] = stored
+                self.responses.move_to_end(stored.body["id"])
+        while len(self.responses) > MAX_RESPONSES:
+            self.responses.popitem(last=False)
+        lines = b"".join(json.dumps(asdict(stored)).encode() + b"\n" for stored in self.responses.values())
+        self.kept_in.write_bytes(lines)  # compacted: one line per response it still has
 
     def keep(self, stored: StoredResponse) -> None:
-        """Store a response under its id, forgetting the oldest beyond :data:`MAX_RESPONSES`."""
+        """Store a response under its id (again, when it changed), forgetting the oldest beyond
+        :data:`MAX_RESPONSES`."""
         with self.lock:
             self.responses[stored.body["id"]] = stored
+            self.responses.move_to_end(stored.body["id"])
             while len(self.responses) > MAX_RESPONSES:
                 self.responses.popitem(last=False)
+            self._write(asdict(stored))
+
+    def forget(self, response_id: str) -> bool:
+        """Delete a response; False if it has none of that id."""
+        with self.lock:
+            gone = self.responses.pop(response_id, None)
+            if gone is not None:
+                self._write({"deleted": response_id})
+        return gone is not None
+
+    def _write(self, line: dict[str, Any]) -> None:
+        if self.kept_in is not None:
+            with self.kept_in.open("ab") as out:
+                out.write(json.dumps(line).encode() + b"\n")
 
     def take_fault(self, on: str, text: str) -> Fault | None:
         with self.lock:
@@ -536,6 +575,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 fault = model.take_fault("cancel", stored.text)
                 if not (fault and fault.kind == "ignore_cancel"):
                     stored.cancelled_at = time.time()
+                    model.keep(stored)
                 return self._send(200, model.view(stored))
             return self._error(404, f"Invalid URL (POST {path})")
 
@@ -639,9 +679,7 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"faults": 0})
             match = re.fullmatch(r"/v1/responses/([^/]+)", self.path)
             if match and self._authorized():
-                with model.lock:
-                    gone = model.responses.pop(match.group(1), None)
-                if gone is None:
+                if not model.forget(match.group(1)):
                     return self._error(404, f"No response found with id '{match.group(1)}'.")
                 return self._send(200, {"id": match.group(1), "object": "response", "deleted": True})
             return self._error(404, f"Invalid URL (DELETE {self.path})")
@@ -652,6 +690,6 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
 class OfflineModelServer(LocalHTTPService):
     """The double, served on ``127.0.0.1`` in a background thread."""
 
-    def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0) -> None:
-        self.model = OfflineModel(latency=latency, api_key=api_key)
+    def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0, kept_in: Path | None = None) -> None:
+        self.model = OfflineModel(latency=latency, api_key=api_key, kept_in=kept_in)
         super().__init__(port, _handler(self.model), "offline-model")

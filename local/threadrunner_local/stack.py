@@ -18,9 +18,11 @@ from typing import Any
 
 from . import moto_patches
 from .dispatch import Dispatcher
+from .durable import DataFolder
 from .event_sources import SqsPoller
 from .http_adapter import HttpAdapter
 from .model_server import OfflineModelServer
+from .recovery import Recovered, recover
 from .template import ACCOUNT, REGION, FunctionSpec, Template, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,6 +73,11 @@ class StackConfig:
     """Queue ARNs and the project their messages post for, besides the template's own queue (``QUEUE_PROJECTS``)."""
     on_start: list[Callable[[LocalStack], None]] = field(default_factory=list)
     """Called once every resource exists, before the API serves (the harness seeds its sample world here)."""
+    data_dir: Path | None = None
+    """Where the stack keeps its data across restarts (``THREADRUNNER_DATA``, ``.threadrunner/`` for ``make run``);
+    ``None``: in memory only, gone with the process (the tests)."""
+    fixture_projects: set[str] = field(default_factory=set)
+    """Projects whose runs are fixtures, never taken up again at a restart (the sample world's)."""
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -82,7 +89,34 @@ class StackConfig:
             model_latency=float(os.environ.get("OFFLINE_MODEL_LATENCY", "1.0")),
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+            data_dir=Path(os.environ.get("THREADRUNNER_DATA") or ROOT / ".threadrunner"),
         )
+
+
+class AwsServer:
+    """moto's server on loopback, its writes kept in a data folder when there is one."""
+
+    def __init__(self, port: int, data: DataFolder | None) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.app = DomainDispatcherApplication(create_backend_app)
+        self._served = data.wrap(self.app) if data is not None else self.app
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", self._port, self._served, True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
 
 
 class LocalStack:
@@ -99,6 +133,8 @@ class LocalStack:
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
         self.aws_endpoint = ""
+        self.data: DataFolder | None = None
+        self.recovered: Recovered | None = None
 
     @property
     def api_url(self) -> str:
@@ -167,15 +203,17 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         config = self.config
         if config.openai_api_key:
             model_url, model_key = config.openai_base_url, config.openai_api_key
         else:
+            kept_in = config.data_dir / "offline-model.jsonl" if config.data_dir else None
+            if kept_in is not None:
+                kept_in.parent.mkdir(parents=True, exist_ok=True)
             self.model_server = OfflineModelServer(
-                latency=config.model_latency, api_key=OFFLINE_MODEL_KEY, port=config.model_port
+                latency=config.model_latency, api_key=OFFLINE_MODEL_KEY, port=config.model_port, kept_in=kept_in
             ).start()
             model_url, model_key = self.model_server.url, OFFLINE_MODEL_KEY
 
@@ -212,7 +250,8 @@ class LocalStack:
         # serves one request at a time. In one process, ApiFunction therefore gets one container.
         self.dispatcher = Dispatcher(self.template.functions, one_at_a_time=frozenset({"ApiFunction"}))
         moto_patches.install(self.dispatcher)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+        self.data = DataFolder(config.data_dir) if config.data_dir else None
+        self._moto = AwsServer(aws_port, self.data)
         self._moto.start()
 
         environment = Dispatcher.environment(self.template.functions, config.environment)
@@ -221,10 +260,28 @@ class LocalStack:
         )
         os.environ.update(environment)
         self._create_resources(model_key)
+        if self.data is not None:
+            self.data.restore(self._moto.app)  # what an earlier start kept, into the resources just made
+        self.seed_api_key(config.api_key)
         for hook in config.on_start:
             hook(self)
+        if self.data is not None:
+            self.recovered = self._recover()
         self.http = HttpAdapter(self.dispatcher, config.api_port).start()
         return self
+
+    def _recover(self) -> Recovered:
+        """Take up the runs and the indexing that were in flight when the stack stopped."""
+        from threadrunner import bootstrap
+
+        return recover(
+            self.client("dynamodb"),
+            self.table_name,
+            self.stores,
+            bootstrap.run_loop_control(),
+            bootstrap.index_jobs(),
+            frozenset(self.config.fixture_projects),
+        )
 
     def _create_resources(self, model_key: str) -> None:
         assert self.template is not None
@@ -294,7 +351,6 @@ class LocalStack:
                 roleArn=role,
                 type=properties.get("Type", "STANDARD"),
             )
-        self.seed_api_key(self.config.api_key)
 
     def queue_url(self, logical_id: str) -> str:
         """The URL of one of the template's queues."""
@@ -395,13 +451,19 @@ class LocalStack:
         return arn
 
     def seed_api_key(self, api_key: str, project: str = PROJECT, name: str | None = None) -> None:
-        """Store an API key (as its hash) that the local API accepts for ``project``; named after the project."""
+        """Store an API key (as its hash) that the local API accepts for ``project``; named after the project
+        (and the key, when an earlier start kept another key of that name)."""
         from threadrunner.adapters.dynamodb import DynamoDBApiKeys
         from threadrunner.domain.api_keys import key_hash, redact
         from threadrunner.domain.common import now
 
-        keys = DynamoDBApiKeys(self.table_name, self.client("dynamodb"))
-        keys.put_key(key_hash(api_key), project, name or project, now(), hint=redact(api_key))
+        keys, digest = DynamoDBApiKeys(self.table_name, self.client("dynamodb")), key_hash(api_key)
+        if keys.project_for(digest) == project:
+            return  # kept from an earlier start
+        try:
+            keys.put_key(digest, project, name or project, now(), hint=redact(api_key))
+        except ValueError:
+            keys.put_key(digest, project, f"{name or project}-{digest[:8]}", now(), hint=redact(api_key))
 
     def stop(self) -> None:
         for poller in self._pollers:
@@ -412,3 +474,5 @@ class LocalStack:
             self.model_server.stop()
         if self._moto:
             self._moto.stop()
+        if self.data is not None:
+            self.data.close()

@@ -234,6 +234,41 @@ def test_given_a_retried_request_for_outputs_when_run_again_then_the_new_token_i
     assert loop.control.interrupted == []
 
 
+def test_given_a_run_in_requires_action_when_its_loop_starts_again_then_it_waits_for_the_same_calls():
+    loop = Loop([CLIENT_TOOL])
+    response = loop.started()
+    loop.model.finish(response, function_calls=_calls("lookup", "lookup"))
+    asked = loop.step(RunLoop.check_turn)
+    loop.step(RunLoop.request_tool_outputs, task_token="lost-with-the-process")
+
+    again = loop.step(RunLoop.start_turn)  # a new execution of the loop (the local stack's recovery)
+    loop.step(RunLoop.request_tool_outputs, task_token="new")
+
+    assert (again.outcome, again.step_id, again.client_calls) == ("tool_calls", asked.step_id, ["call_0", "call_1"])
+    assert 0 < again.tool_outputs_timeout_seconds <= SETTINGS.tool_outputs_timeout_seconds
+    record = loop.stores.runs.get_run_record("thread_1", loop.state.run_id)
+    assert record.run.status == "requires_action" and record.task_token == "new"
+    assert len(loop.model.requests) == 1  # nothing asked of the model again
+
+
+def test_given_outputs_submitted_before_a_loop_died_when_checked_again_then_they_are_not_asked_for_twice():
+    loop = Loop([CLIENT_TOOL])
+    response = loop.started()
+    loop.model.finish(response, function_calls=_calls("lookup"))
+    loop.step(RunLoop.check_turn)
+    loop.step(RunLoop.request_tool_outputs, task_token="token-1")
+    loop.control.waiting.add("token-1")
+    outputs = SubmitToolOutputsRequest(tool_outputs=[{"tool_call_id": "call_0", "output": "done"}])
+    runs.submit_tool_outputs(loop.stores, loop.control, "thread_1", loop.state.run_id, outputs, 65536)
+
+    loop.step(RunLoop.start_turn)  # the loop died before SubmitToolOutputs: a new one starts
+    turn = loop.step(RunLoop.check_turn)
+
+    assert (turn.outcome, turn.server_calls, turn.client_calls) == ("tool_calls", [], [])  # on to SubmitToolOutputs
+    loop.step(RunLoop.submit_tool_outputs)
+    assert loop.model.requests[-1].tool_outputs[0].output == "done"
+
+
 def test_given_a_run_cancelled_before_its_token_was_stored_when_outputs_are_requested_then_the_loop_is_woken():
     loop = Loop([CLIENT_TOOL])
     response = loop.started()

@@ -120,9 +120,11 @@ class RunLoop:
                 )
             except InvalidTransition:  # cancelled before it started
                 return Done(self._stop(state))
+        elif record.run.status == "requires_action":  # a loop started again (the local stack's recovery)
+            return Done(self._awaiting_outputs(state, record))
         elif record.run.status != "in_progress":
             return Done(self._stop(state))
-        if record.response_id:  # a retried StartTurn: the response exists already
+        if record.response_id:  # a retried StartTurn, or a loop started again: the response exists already
             return Done(TurnState(response_id=record.response_id))
         record.server_tools = self._server_tools(record.run)
         if record.server_tools:  # later turns offer the same tools, whatever the registry does meanwhile
@@ -130,6 +132,19 @@ class RunLoop:
         messages = self._stores.threads.newest_messages(state.thread_id)
         request = self._with_image_files(conversation.first_turn(record, messages, self._settings.model_context_tokens))
         return Done(TurnState(response_id=self._begin_turn(state, record, request, tool_round=False)))
+
+    def _awaiting_outputs(self, state: LoopState, record: RunRecord) -> TurnState:
+        """The turn of a run that shows ``requires_action``: the client's calls still unanswered, waited for
+        until the run's own deadline."""
+        assert record.waiting_step_id is not None
+        calls = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, record.waiting_step_id)
+        return TurnState(
+            response_id=record.response_id,
+            outcome="tool_calls",
+            step_id=record.waiting_step_id,
+            client_calls=[call.call_id for call in calls if call.side == "client" and call.status != "completed"],
+            tool_outputs_timeout_seconds=max(1, (record.run.expires_at or 0) - now()),
+        )
 
     def _with_image_files(self, request: TurnRequest) -> TurnRequest:
         """The request with the project's image files read into ``data:`` URLs (the provider cannot read them)."""
@@ -429,7 +444,8 @@ class RunLoop:
         run = record.run
         # Text the model wrote before its calls is a message of its own, before the calls' step, as it was shown.
         said = self._turn_message(state, run, turn) if turn.output_text else []
-        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), new_id("step"))
+        proposed = new_id("step")
+        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), proposed)
         server_names = set(server_tool_names(run.tools))
         searching = conversation.searches(record)
         calls = [
@@ -446,12 +462,16 @@ class RunLoop:
         ]
         details = ToolCallsStepDetails.model_validate({"tool_calls": [call.as_step_item() for call in calls]})
         self._stores.steps.put_step(_step(run, step_id, details, turn), calls, also=said)
+        # A step made before (a retried task, a loop started again) may have calls the client answered already.
+        made_before = step_id != proposed
+        stored = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, step_id) if made_before else []
+        answered = {call.call_id for call in stored if call.status == "completed"}
         return TurnState(
             response_id=turn.id,
             outcome="tool_calls",
             step_id=step_id,
             server_calls=[call.call_id for call in calls if call.side == "server"],
-            client_calls=[call.call_id for call in calls if call.side == "client"],
+            client_calls=[call.call_id for call in calls if call.side == "client" and call.call_id not in answered],
             tool_outputs_timeout_seconds=self._settings.tool_outputs_timeout_seconds,
         )
 
