@@ -1,6 +1,6 @@
 """Every change the local stack makes to moto's internals, in one place: each can be installed and uninstalled.
 
-moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does. Five
+moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does, nor as fast. Six
 patches close the gaps the local stack needs (docs/local-stack.md):
 
 * :data:`ATOMIC_DYNAMODB`: moto checks a condition and then writes without a lock, so concurrent
@@ -14,6 +14,8 @@ patches close the gaps the local stack needs (docs/local-stack.md):
   (``aws.states``, ``Step Functions Execution Status Change``), so rules on them fire.
 * :data:`QUERY_VECTORS`: S3 Vectors answers QueryVectors (moto has the other vector operations): the
   nearest vectors of an index, found exhaustively, with metadata filters.
+* :data:`SERVICE_LOOKUP`: the service a request is for is found once per host, not by listing moto's
+  folders on every request.
 
 They reach into moto's internals, so they are written for one version of moto:
 :func:`install` refuses any other (:data:`MOTO_VERSION`, pinned in pyproject.toml).
@@ -368,7 +370,40 @@ class _QueryVectors(Patch):
 
 QUERY_VECTORS = _QueryVectors()
 
-ALL = (ATOMIC_DYNAMODB, LAMBDA_IN_PROCESS, RULES_TO_LAMBDA, EXECUTION_STATUS_EVENTS, QUERY_VECTORS)
+# Service lookup once per host ------------------------------------------------------------------------------
+
+
+def _service_lookup() -> tuple[Any, str]:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    return DomainDispatcherApplication, "get_backend_for_host"
+
+
+def _once_per_host(original: Any, dispatcher: Dispatcher) -> Any:
+    found: dict[str | None, Any] = {}
+
+    @functools.wraps(original)
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:
+            found[host] = original(self, host)
+        return found[host]
+
+    return get_backend_for_host
+
+
+SERVICE_LOOKUP = AttributePatch("service lookup once per host", _service_lookup, _once_per_host)
+"""moto finds the service of every request by listing its own package's folders and matching hundreds of URL
+patterns, under one lock: the answer for a host never changes, so it is found once."""
+
+
+ALL = (
+    ATOMIC_DYNAMODB,
+    LAMBDA_IN_PROCESS,
+    RULES_TO_LAMBDA,
+    EXECUTION_STATUS_EVENTS,
+    QUERY_VECTORS,
+    SERVICE_LOOKUP,
+)
 
 
 def check_version(version: str | None = None) -> None:

@@ -109,7 +109,16 @@ class AwsServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        self._server = make_server("127.0.0.1", self._port, self._served, True, request_handler=MotoRequestHandler)
+        class KeptAlive(MotoRequestHandler):
+            """Connections kept alive (the SDKs' pools reuse them), answers written without Nagle's delay."""
+
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        self._server = make_server("127.0.0.1", self._port, self._served, True, request_handler=KeptAlive)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws", daemon=True)
         self._thread.start()
 
