@@ -396,6 +396,138 @@ SERVICE_LOOKUP = AttributePatch("service lookup once per host", _service_lookup,
 patterns, under one lock: the answer for a host never changes, so it is found once."""
 
 
+# Queries read their partition ------------------------------------------------------------------------------
+
+
+def _table_query() -> tuple[Any, str]:
+    from moto.dynamodb.models.table import Table
+
+    return Table, "query"
+
+
+class _Partition:
+    """A table as a query of its base key sees it: the items of one partition only."""
+
+    def __init__(self, table: Any, hash_key: Any) -> None:
+        self._table, self._hash_key = table, hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> Any:
+        found = self._table.items.get(self._hash_key)
+        if found is None:
+            return iter(())
+        return iter(found.values()) if isinstance(found, dict) else iter((found,))
+
+
+def _partition_only(original: Any, dispatcher: Dispatcher) -> Any:
+    @functools.wraps(original)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name:
+            return original(self, hash_key, *args, **kwargs)
+        return original(_Partition(self, hash_key), hash_key, *args, **kwargs)
+
+    return query
+
+
+QUERY_PARTITION = AttributePatch("queries read their partition", _table_query, _partition_only)
+"""moto answers a query of the base table by going through every item of the table: a page of a thread's
+messages then costs as much as the table holds. A query names its partition; it reads that one."""
+
+
+# Step Functions' Lambda tasks in-process --------------------------------------------------------------------
+
+
+def _lambda_tasks() -> tuple[Any, str]:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    return lambda_eval_utils, "_invoke_lambda_function"
+
+
+def _tasks_in_process(original: Any, dispatcher: Dispatcher) -> Any:
+    def invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+        target = str(parameters["FunctionName"])
+        name = target.split(":")[6] if target.startswith("arn:") else target.split(":")[0]  # no alias
+        asynchronous = parameters.get("InvocationType") == "Event"
+        payload, failed = dispatcher.invoke_payload(name, parameters.get("Payload") or b"", asynchronous)
+        try:
+            body: Any = json.loads(payload) if payload else None
+        except ValueError:
+            body = payload.decode("utf-8", "replace")
+        answer = {"StatusCode": 202 if asynchronous else 200, "Payload": body, "ExecutedVersion": "$LATEST"}
+        return answer | ({"FunctionError": "Unhandled"} if failed else {})
+
+    return invoke
+
+
+LAMBDA_TASKS_IN_PROCESS = AttributePatch("Lambda tasks in-process", _lambda_tasks, _tasks_in_process)
+"""The loop's Task states call their handlers directly, as :data:`LAMBDA_IN_PROCESS` does for HTTP invocations:
+moto would build a boto3 client for each task and call itself over HTTP."""
+
+
+# Definitions and paths parsed once --------------------------------------------------------------------------
+
+
+def _asl_parser() -> tuple[Any, str]:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    return AmazonStateLanguageParser, "parse"
+
+
+def _tree_parsed_once(original: Any, dispatcher: Dispatcher) -> Any:
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    trees: dict[str, Any] = {}
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        if definition not in trees:
+            trees[definition] = original(definition)[1]  # the syntax tree is read, never changed
+        tree = trees[definition]
+        return Preprocessor().visit(tree), tree  # the program is made again: its states keep what a run did
+
+    return staticmethod(parse)
+
+
+ASL_PARSED_ONCE = AttributePatch("state machine definitions parsed once", _asl_parser, _tree_parsed_once)
+"""moto parses the state machine's definition with ANTLR at every execution's start."""
+
+
+def _json_paths() -> tuple[Any, str]:
+    import jsonpath_ng.ext
+
+    return jsonpath_ng.ext, "parse"
+
+
+def _step_functions_json_paths() -> tuple[Any, str]:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    return json_path, "parse"
+
+
+def _parsed_once(original: Any, dispatcher: Dispatcher) -> Any:
+    return functools.lru_cache(maxsize=4096)(original)
+
+
+JSON_PATHS_PARSED_ONCE = AttributePatch("JSON paths parsed once", _json_paths, _parsed_once)
+"""jsonpath-ng builds a parser (reading its grammar's tables) for every path it parses: EventBridge does it for
+every event and target, the ASL for every path it reads."""
+STEP_FUNCTIONS_JSON_PATHS_PARSED_ONCE = AttributePatch(
+    "Step Functions' JSON paths parsed once", _step_functions_json_paths, _parsed_once
+)
+
+
+def _method_names() -> tuple[Any, str]:
+    from moto.core import responses
+
+    return responses, "method_names_from_class"
+
+
+METHOD_NAMES_ONCE = AttributePatch("handler methods listed once", _method_names, _parsed_once)
+"""moto lists its handler class's methods with ``inspect.getmembers`` on every request."""
+
+
 ALL = (
     ATOMIC_DYNAMODB,
     LAMBDA_IN_PROCESS,
@@ -403,6 +535,12 @@ ALL = (
     EXECUTION_STATUS_EVENTS,
     QUERY_VECTORS,
     SERVICE_LOOKUP,
+    QUERY_PARTITION,
+    LAMBDA_TASKS_IN_PROCESS,
+    ASL_PARSED_ONCE,
+    JSON_PATHS_PARSED_ONCE,
+    STEP_FUNCTIONS_JSON_PATHS_PARSED_ONCE,
+    METHOD_NAMES_ONCE,
 )
 
 
