@@ -21,6 +21,7 @@ from .dispatch import Dispatcher
 from .durable import DataFolder
 from .event_sources import SqsPoller
 from .http_adapter import HttpAdapter
+from .in_process import InProcessAws
 from .model_server import OfflineModelServer
 from .recovery import Recovered, recover
 from .template import ACCOUNT, REGION, FunctionSpec, Template, load
@@ -100,7 +101,8 @@ class AwsServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.app = DomainDispatcherApplication(create_backend_app)
-        self._served = data.wrap(self.app) if data is not None else self.app
+        self.served = data.wrap(self.app) if data is not None else self.app
+        """What the server serves (and the process's own clients are answered by): moto, with the journal."""
         self._port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -118,7 +120,7 @@ class AwsServer:
                 super().setup()
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        self._server = make_server("127.0.0.1", self._port, self._served, True, request_handler=KeptAlive)
+        self._server = make_server("127.0.0.1", self._port, self.served, True, request_handler=KeptAlive)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws", daemon=True)
         self._thread.start()
 
@@ -262,6 +264,8 @@ class LocalStack:
         self.data = DataFolder(config.data_dir) if config.data_dir else None
         self._moto = AwsServer(aws_port, self.data)
         self._moto.start()
+        self._in_process = InProcessAws(self.aws_endpoint, self._moto.served)
+        self._in_process.install()
 
         environment = Dispatcher.environment(self.template.functions, config.environment)
         environment["QUEUE_PROJECTS"] = ",".join(
@@ -482,6 +486,7 @@ class LocalStack:
         if self.model_server:
             self.model_server.stop()
         if self._moto:
+            self._in_process.uninstall()
             self._moto.stop()
         if self.data is not None:
             self.data.close()

@@ -1,0 +1,76 @@
+"""The AWS calls this process makes reach moto without a socket.
+
+Every boto3 client of the process sends its requests to the local AWS endpoint; over HTTP each costs a
+connection, a server thread, and the parsing of the request and the answer on both sides. A ``before-send``
+handler on boto3's default session hands the request to moto's WSGI application (the one the HTTP server
+serves, with its journal) and makes its answer the client's. What runs outside the process (``sam local
+invoke``'s containers, a client on another machine) still speaks HTTP to the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class InProcessAws:
+    """The handler of boto3's ``before-send`` event for the requests to ``endpoint``."""
+
+    def __init__(self, endpoint: str, app: WSGIApp) -> None:
+        self._endpoint = endpoint.rstrip("/")
+        self._app = app
+
+    def install(self) -> None:
+        """On boto3's default session, for every client made after this."""
+        import boto3
+
+        boto3._get_default_session().events.register_first("before-send", self.send, unique_id="threadrunner-local")
+
+    def uninstall(self) -> None:
+        import boto3
+
+        boto3._get_default_session().events.unregister("before-send", unique_id="threadrunner-local")
+
+    def send(self, request: Any, **_: Any) -> Any:
+        """moto's answer to a request for the local endpoint; ``None`` lets any other go over the network."""
+        if not request.url.startswith(self._endpoint):
+            return None
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+        from werkzeug.test import EnvironBuilder
+
+        body = request.body
+        if hasattr(body, "read"):
+            body = body.read()
+        parts = urlsplit(request.url)
+        headers = [
+            (name, value.decode() if isinstance(value, bytes) else value) for name, value in request.headers.items()
+        ]
+        environ = EnvironBuilder(
+            path=unquote(parts.path) or "/",
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            query_string=parts.query,
+            method=request.method,
+            headers=[
+                (name, value.decode() if isinstance(value, bytes) else value) for name, value in request.headers.items()
+            ],
+            data=body or b"",
+        ).get_environ()
+        answered: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+            answered[:] = [int(status.split(" ", 1)[0]), headers]
+            return lambda data: None
+
+        chunks = self._app(environ, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        status, headers = answered
+        return AWSResponse(request.url, status, dict(headers), MockRawResponse(content))
