@@ -4,7 +4,8 @@ Every boto3 client of the process sends its requests to the local AWS endpoint; 
 connection, a server thread, and the parsing of the request and the answer on both sides. A ``before-send``
 handler on boto3's default session hands the request to moto's WSGI application (the one the HTTP server
 serves, with its journal) and makes its answer the client's. What runs outside the process (``sam local
-invoke``'s containers, a client on another machine) still speaks HTTP to the server.
+invoke``'s containers, a client on another machine) still speaks HTTP to the server, and so do Lambda
+invocations: the ToolRunner bounds a tool by its client's read timeout, which only a socket enforces.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class InProcessAws:
         """moto's answer to a request for the local endpoint; ``None`` lets any other go over the network."""
         if not request.url.startswith(self._endpoint):
             return None
+        parts = urlsplit(request.url)
+        if parts.path.endswith("/invocations"):
+            return None
         from botocore.awsrequest import AWSResponse
         from moto.core.botocore_stubber import MockRawResponse
         from werkzeug.test import EnvironBuilder
@@ -45,10 +49,6 @@ class InProcessAws:
         body = request.body
         if hasattr(body, "read"):
             body = body.read()
-        parts = urlsplit(request.url)
-        headers = [
-            (name, value.decode() if isinstance(value, bytes) else value) for name, value in request.headers.items()
-        ]
         environ = EnvironBuilder(
             path=unquote(parts.path) or "/",
             base_url=f"{parts.scheme}://{parts.netloc}",

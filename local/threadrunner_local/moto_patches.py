@@ -528,6 +528,61 @@ METHOD_NAMES_ONCE = AttributePatch("handler methods listed once", _method_names,
 """moto lists its handler class's methods with ``inspect.getmembers`` on every request."""
 
 
+# DynamoDB's answers written as JSON ------------------------------------------------------------------------
+
+_DATA_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def _action_result() -> tuple[Any, str]:
+    from moto.core.responses import ActionResult
+
+    return ActionResult, "execute_result"
+
+
+def _as_json(original: Any, dispatcher: Dispatcher) -> Any:
+    import base64
+    import uuid
+
+    members: dict[str, frozenset[str]] = {}
+
+    def execute_result(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        if (
+            context.service_model.service_name != "dynamodb"
+            or operation.name not in _DATA_OPERATIONS
+            or not isinstance(self.result, dict)
+        ):
+            return original(self, context)
+        if operation.name not in members:
+            members[operation.name] = frozenset(operation.output_shape.members)
+        kept = {key: value for key, value in self.result.items() if key in members[operation.name]}
+        body = json.dumps(kept, default=lambda value: base64.b64encode(value).decode())
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-requestid": uuid.uuid4().hex}
+        return 200, headers, body
+
+    return execute_result
+
+
+DYNAMODB_ANSWERS_AS_JSON = AttributePatch("DynamoDB's answers written as JSON", _action_result, _as_json)
+"""moto writes every answer by walking the operation's output shape value by value, which costs more than the
+operation itself for items of any size. The answers of DynamoDB's data operations are already in their wire
+shape (attribute values, counts), but for the keys the shape does not have: those are dropped, the rest written
+as JSON, binary values in base64, as the walk writes them."""
+
+
 ALL = (
     ATOMIC_DYNAMODB,
     LAMBDA_IN_PROCESS,
@@ -541,6 +596,7 @@ ALL = (
     JSON_PATHS_PARSED_ONCE,
     STEP_FUNCTIONS_JSON_PATHS_PARSED_ONCE,
     METHOD_NAMES_ONCE,
+    DYNAMODB_ANSWERS_AS_JSON,
 )
 
 

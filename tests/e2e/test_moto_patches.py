@@ -203,3 +203,42 @@ def test_an_execution_announces_its_end_on_the_default_bus(stack: LocalStack):
     assert event["detail"]["executionArn"] == execution
     assert event["detail"]["status"] == "SUCCEEDED"
     assert json.loads(event["detail"]["input"]) == {"probe": 1}
+
+
+def test_dynamodbs_answers_as_json_are_the_answers_motos_walk_writes(stack: LocalStack):
+    from moto.core.responses import ActionResult
+
+    answered: list[tuple[Any, Any]] = []
+    fast = ActionResult.execute_result
+    saved = moto_patches.DYNAMODB_ANSWERS_AS_JSON._saved
+    assert saved is not None
+    walk = saved[2]  # moto's own
+
+    def keep(self: Any, context: Any) -> Any:
+        if context.service_model.service_name == "dynamodb":
+            answered.append((self, context))
+        return fast(self, context)
+
+    client, table = stack.client("dynamodb"), stack.table_name
+    key = {"PK": {"S": "P#patches#" + secrets.token_hex(4)}, "SK": {"S": "ITEM"}}
+    values = {"n": {"N": "1.5"}, "b": {"B": b"\x00\x01"}, "l": {"L": [{"S": "x"}, {"NULL": True}]}, "ss": {"SS": ["a"]}}
+    ActionResult.execute_result = keep  # type: ignore[method-assign]
+    try:
+        client.put_item(TableName=table, Item=key | values)
+        client.get_item(TableName=table, Key=key)
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET m = :m",
+            ExpressionAttributeValues={":m": {"BOOL": True}},
+            ReturnValues="ALL_NEW",
+            ReturnConsumedCapacity="TOTAL",
+        )
+        client.query(TableName=table, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": key["PK"]})
+        client.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD")
+    finally:
+        ActionResult.execute_result = fast  # type: ignore[method-assign]
+
+    assert len(answered) == 5
+    for result, context in answered:
+        assert json.loads(fast(result, context)[2]) == json.loads(walk(result, context)[2])
