@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
+# The console's browser test drives Debian's Chromium: installed here, never downloaded by a test.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # sam build needs the Lambda runtime's Python on PATH; pyenv machines keep it under versions/.
 PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell command -v python3.12 2>/dev/null)))
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
@@ -35,13 +38,18 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# The browser itself is the stamp: installed once, from Debian's packages, when it is missing.
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
 run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack (data kept in .threadrunner/; ARGS=--ephemeral)
 	$(PY) -m threadrunner_harness.serve $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) lint validate build ## Lint, validate and build the template, run every test
+test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate and build the template, run every test
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) $(NODE_STAMP) ## Run the tests only
+test-fast: $(STAMP) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy

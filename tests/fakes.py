@@ -198,6 +198,10 @@ class FakeThreads:
     def newest_messages(self, thread_id: str) -> Iterator[Message]:
         return iter(sorted(self.world.thread(thread_id).messages.values(), key=lambda m: m.id, reverse=True))
 
+    def list_threads(self, page: PageRequest) -> Page[Thread]:
+        listed = sorted((e.thread for e in self.world.threads.values() if not e.deleting), key=lambda t: t.id)
+        return paginate(listed, page)
+
 
 def _stored(entry: _Thread, item: Message | RunStep) -> Message | RunStep | None:
     if isinstance(item, Message):
@@ -297,7 +301,9 @@ class FakeRuns:
                 entry.active_run_id = None
         return record.run
 
-    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
+    def accept_tool_outputs(
+        self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str], at_ms: int
+    ) -> None:
         record = self.world.record(thread_id, run_id)
         calls = {c.call_id: c for c in self.world.threads[thread_id].calls.get((run_id, step_id), [])}
         waiting = record.run.status == "requires_action" and record.waiting_step_id == step_id
@@ -305,6 +311,7 @@ class FakeRuns:
             raise InvalidTransition(f"Run {run_id} is not waiting for these tool outputs.")
         for call_id, output in outputs.items():
             calls[call_id].status, calls[call_id].output = "completed", output
+            calls[call_id].completed_at_ms = at_ms
         self.transition_run(
             thread_id,
             run_id,
@@ -315,9 +322,9 @@ class FakeRuns:
             waiting_step_id=None,
         )
 
-    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
+    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool, started_at_ms: int) -> None:
         record = self.world.record(thread_id, run_id)
-        record.response_id = response_id
+        record.response_id, record.turn_started_at_ms = response_id, started_at_ms
         record.tool_rounds += int(tool_round)
 
     def set_server_tools(self, thread_id: str, run_id: str, tools: list[FunctionDefinition]) -> None:
@@ -366,10 +373,15 @@ class FakeSteps:
                 return step
         raise NotFound("run step", step_id)
 
-    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at_ms: int) -> None:
         steps = self.world.thread(thread_id).steps
-        stamp = {_STAMPS[status]: at} if status in _STAMPS else {}
-        steps[(run_id, step_id)] = steps[(run_id, step_id)].model_copy(update={"status": status, **stamp})
+        step = steps[(run_id, step_id)]
+        stamp: dict[str, Any] = {}
+        if status in _STAMPS:
+            stamp[_STAMPS[status]] = at_ms // 1000
+            if step.timing is not None:
+                stamp["timing"] = step.timing.model_copy(update={"ended_at_ms": at_ms})
+        steps[(run_id, step_id)] = step.model_copy(update={"status": status, **stamp})
 
     def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
         self.world.record(thread_id, run_id)
@@ -389,18 +401,24 @@ class FakeSteps:
     def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]:
         return [call.model_copy() for call in self.world.thread(thread_id).calls.get((run_id, step_id), [])]
 
-    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str, at_ms: int) -> ToolCall | None:
         for call in self.world.thread(thread_id).calls.get((run_id, step_id), []):
             if call.call_id == call_id and call.status == "pending":
-                call.status = "running"
+                call.status, call.started_at_ms = "running", at_ms
                 return call.model_copy()
         return None
+
+    def ask_for_outputs(self, thread_id: str, run_id: str, step_id: str, call_ids: list[str], at_ms: int) -> None:
+        for call in self.world.thread(thread_id).calls.get((run_id, step_id), []):
+            if call.call_id in call_ids and call.started_at_ms is None:
+                call.started_at_ms = at_ms
 
     def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
         for stored in self.world.thread(thread_id).calls.get((call.run_id, call.step_id), []):
             if stored.call_id == call.call_id and stored.status == "running":
                 stored.status, stored.output, stored.is_error = "completed", call.output, call.is_error
                 stored.duration_ms, stored.execution = call.duration_ms, call.execution
+                stored.completed_at_ms = call.completed_at_ms
 
 
 class FakeConversations:

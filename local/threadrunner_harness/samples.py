@@ -157,7 +157,7 @@ def seed(stores: Stores, model: OfflineModel | None, contents: FileContents | No
         if status != "queued":
             stores.runs.transition_run(thread_id, run.id, "in_progress", started_at=at)
         if response_id:
-            stores.runs.set_turn(thread_id, run.id, response_id, tool_round=False)
+            stores.runs.set_turn(thread_id, run.id, response_id, tool_round=False, started_at_ms=at * 1000)
         return run
 
     def tool_step(run: Run, name: str, call: ToolCall) -> None:

@@ -24,6 +24,8 @@ Try it in another terminal: the README's example, unmodified Assistants API code
 
 or point any openai client at it:  OpenAI(base_url="{url}", api_key="{key}")
 
+Look at what runs did, turn by turn, in the console:  {console}   (sign in with the API key)
+
 {kept}
 """
 
@@ -44,7 +46,14 @@ def main(argv: list[str]) -> int:
         again = f" ({recovered.runs} runs and {recovered.files} files taken up again)" if recovered else ""
         kept = f"Ctrl-C stops the stack; its data stays in {config.data_dir}{again}."
     print(
-        EXAMPLE.format(url=stack.api_url, aws=stack.aws_endpoint, model=model, key=config.api_key, kept=kept),
+        EXAMPLE.format(
+            url=stack.api_url,
+            console=stack.api_url.removesuffix("/v1") + "/console",
+            aws=stack.aws_endpoint,
+            model=model,
+            key=config.api_key,
+            kept=kept,
+        ),
         flush=True,
     )
     stopped = threading.Event()

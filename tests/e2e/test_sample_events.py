@@ -37,6 +37,9 @@ EXPECTATIONS: dict[str, Callable[[Any, LocalStack], bool]] = {
     "ApiFunction/create-run.json": lambda a, s: _body(a)["object"] == "thread.run" and _body(a)["status"] == "queued",
     "ApiFunction/retrieve-run.json": lambda a, s: _body(a)["id"] == "run_sample_start",
     "ApiFunction/post-user-message.json": lambda a, s: a["statusCode"] == 202 and _body(a)["object"] == "thread.run",
+    "ApiFunction/open-console.json": lambda a, s: (
+        a["statusCode"] == 200 and "script-src 'self'" in a["headers"]["Content-Security-Policy"]
+    ),
     "ApiFunction/unknown-thread.json": lambda a, s: (
         a["statusCode"] == 404 and _body(a)["error"]["message"] == "No thread found with id 'thread_nope'."
     ),

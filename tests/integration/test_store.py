@@ -16,7 +16,15 @@ from threadrunner.domain.lambda_tools import LambdaTool
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.run import Run
-from threadrunner.domain.run_step import FunctionCall, FunctionToolCall, RunStep, ToolCallsStepDetails, ToolExecution
+from threadrunner.domain.run_step import (
+    CallTiming,
+    FunctionCall,
+    FunctionToolCall,
+    RunStep,
+    StepTiming,
+    ToolCallsStepDetails,
+    ToolExecution,
+)
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
 from threadrunner.errors import Conflict, InvalidTransition, NotFound, RunActive
@@ -127,28 +135,39 @@ def test_a_runs_messages_are_the_ones_it_wrote_not_the_ids_it_claimed(store):
     assert store.threads.list_messages(thread.id, PageRequest(), run_id=run.id).data == []
 
 
-def test_a_tool_call_is_claimed_at_most_once(store):
-    thread, _ = _thread(store)
-    run = _run(store, thread)
+def _tool_step(store: Stores, thread: Thread, run: Run, *sides: str) -> tuple[RunStep, list[ToolCall]]:
+    """A ``tool_calls`` step made at 1000 ms after a turn asked at 400 ms, with a call per side (``call_<n>``)."""
+    step_id = new_id("step")
+    calls = [
+        ToolCall(call_id=f"call_{n}", run_id=run.id, step_id=step_id, name="f", arguments="{}", side=side)  # type: ignore[arg-type]
+        for n, side in enumerate(sides, 1)
+    ]
     step = RunStep(
-        id=new_id("step"),
+        id=step_id,
         created_at=now(),
         run_id=run.id,
         assistant_id="asst_x",
         thread_id=thread.id,
         type="tool_calls",
         step_details=ToolCallsStepDetails(
-            tool_calls=[FunctionToolCall(id="call_1", function=FunctionCall(name="f", arguments="{}"))]
+            tool_calls=[FunctionToolCall(id=c.call_id, function=FunctionCall(name="f", arguments="{}")) for c in calls]
         ),
+        timing=StepTiming(turn_started_at_ms=400, created_at_ms=1000),
     )
-    call = ToolCall(call_id="call_1", run_id=run.id, step_id=step.id, name="f", arguments="{}", side="server")
-    store.steps.put_step(step, [call])
-    store.steps.put_step(step, [call])  # a retried CheckTurn writes nothing twice
+    store.steps.put_step(step, calls)
+    return step, calls
 
-    claimed = store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1")
+
+def test_a_tool_call_is_claimed_at_most_once(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+    step, calls = _tool_step(store, thread, run, "server")
+    store.steps.put_step(step, calls)  # a retried CheckTurn writes nothing twice
+
+    claimed = store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1", 1100)
     assert claimed is not None and claimed.status == "running"
-    assert store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1") is None
-    claimed.output, claimed.duration_ms = '{"ok": true}', 5
+    assert store.steps.claim_tool_call(thread.id, run.id, step.id, "call_1", 1200) is None
+    claimed.output, claimed.duration_ms, claimed.completed_at_ms = '{"ok": true}', 5, 1105
     claimed.execution = ToolExecution(
         tool="f", arguments_sha256="0" * 64, duration_ms=5, attempts=2, outcome="ok", circuit="closed"
     )
@@ -156,6 +175,55 @@ def test_a_tool_call_is_claimed_at_most_once(store):
     (listed,) = store.steps.list_steps(thread.id, run.id, PageRequest()).data
     (shown,) = listed.step_details.tool_calls
     assert shown.function.output == '{"ok": true}' and shown.execution == claimed.execution
+    assert shown.timing == CallTiming(started_at_ms=1100, completed_at_ms=1105)
+
+
+def test_a_step_keeps_when_its_turn_started_when_it_was_made_and_when_it_ended(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+    step, _ = _tool_step(store, thread, run, "client", "client")
+    store.runs.transition_run(thread.id, run.id, "in_progress", started_at=now())
+
+    # The client is asked at 1300 ms, asked again by a retried task, and answers at 2500 ms.
+    store.steps.ask_for_outputs(thread.id, run.id, step.id, ["call_1", "call_2"], 1300)
+    store.steps.ask_for_outputs(thread.id, run.id, step.id, ["call_1", "call_2"], 1400)
+    store.runs.transition_run(thread.id, run.id, "requires_action", waiting_step_id=step.id)
+    store.runs.accept_tool_outputs(thread.id, run.id, step.id, {"call_1": "a", "call_2": "b"}, 2500)
+    store.steps.set_step_status(thread.id, run.id, step.id, "completed", 2600)
+
+    shown = store.steps.get_step(thread.id, run.id, step.id)
+    assert shown.status == "completed" and shown.completed_at == 2
+    assert shown.timing == StepTiming(turn_started_at_ms=400, created_at_ms=1000, ended_at_ms=2600)
+    assert [call.timing for call in shown.step_details.tool_calls] == [
+        CallTiming(started_at_ms=1300, completed_at_ms=2500)
+    ] * 2
+    assert "timing" in shown.model_dump() and "timing" in shown.step_details.tool_calls[0].model_dump()
+
+
+def test_a_run_remembers_when_its_current_turn_was_asked_of_the_model(store):
+    thread, _ = _thread(store)
+    run = _run(store, thread)
+
+    store.runs.set_turn(thread.id, run.id, "resp_1", tool_round=False, started_at_ms=1234)
+
+    record = store.runs.get_run_record(thread.id, run.id)
+    assert (record.response_id, record.turn_started_at_ms) == ("resp_1", 1234)
+    assert "turn_started_at_ms" not in store.runs.get_run(thread.id, run.id).model_dump()
+
+
+def test_threads_are_listed_newest_first_in_pages_without_those_being_deleted(store):
+    made = [_thread(store)[0] for _ in range(5)]
+
+    first = store.threads.list_threads(PageRequest(limit=3))
+    second = store.threads.list_threads(PageRequest(limit=3, after=first.data[-1].id))
+    before = store.threads.list_threads(PageRequest(limit=2, order="asc", before=made[2].id))
+    store.threads.delete_thread(made[4].id)
+
+    assert [t.id for t in first.data + second.data] == [t.id for t in reversed(made)]
+    assert (first.has_more, second.has_more) == (True, False)
+    assert first.data[0] == made[4]
+    assert [t.id for t in before.data] == [made[0].id, made[1].id]
+    assert [t.id for t in store.threads.list_threads(PageRequest()).data] == [t.id for t in reversed(made[:4])]
 
 
 def test_a_projects_tools_are_registered_once_by_name_and_its_forwarded_responses_are_known(store):
@@ -181,6 +249,8 @@ def test_projects_cannot_see_each_other(stack: LocalStack, table_store):
 
     with pytest.raises(NotFound):
         other.threads.get_thread(thread.id)
+    assert other.threads.list_threads(PageRequest()).data == []
+    assert [t.id for t in table_store.threads.list_threads(PageRequest()).data] == [thread.id]
 
 
 def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack: LocalStack, table_store):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.fakes import FakeCatalogue, FakeCircuits, FakeControl, FakeEvents, FakeJobs, FakeModel, World, fake_stores
 from threadrunner.app import runs
 from threadrunner.app.requests import RunCreate, SubmitToolOutputsRequest
+from threadrunner.app.run_loop import tasks
 from threadrunner.app.run_loop.state import CaughtError, LoopState, TurnState
 from threadrunner.app.run_loop.tasks import RunLoop
 from threadrunner.config import Settings
@@ -18,6 +20,7 @@ from threadrunner.domain.common import FunctionDefinition, FunctionTool, Usage
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.model_turn import FunctionCallRequest
 from threadrunner.domain.pagination import PageRequest
+from threadrunner.domain.run_step import CallTiming, StepTiming
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.vector_stores import VectorStoreFile
 from threadrunner.errors import BudgetExceeded, InvalidRequest, ModelCircuitOpen, ModelUnavailable, NotFound
@@ -310,6 +313,31 @@ def test_given_answered_calls_when_submitted_then_the_outputs_continue_the_respo
     assert run.status == "in_progress" and loop.control.resumed == ["token-1"]
     assert turn.response_id != response and loop.model.requests[-1].previous_response_id == response
     assert [(o.call_id, o.output) for o in loop.model.requests[-1].tool_outputs] == [("call_0", '{"x": 1}')]
+
+
+def test_given_a_run_with_a_client_call_when_it_ends_then_its_steps_say_when_each_turn_and_wait_happened(monkeypatch):
+    clock = itertools.count(1000, 100)  # each reading of the clock 100 ms after the one before
+    for module in (tasks, runs):
+        monkeypatch.setattr(module, "now_ms", lambda: next(clock))
+    loop = Loop([CLIENT_TOOL])
+    first = loop.started()  # 1000: the first turn is asked of the model
+    loop.model.finish(first, function_calls=_calls("lookup"))
+    loop.step(RunLoop.check_turn)  # 1100: its calls' step
+    loop.step(RunLoop.request_tool_outputs, task_token="token-1")  # 1200: the client is asked
+    loop.control.waiting.add("token-1")
+    outputs = SubmitToolOutputsRequest(tool_outputs=[{"tool_call_id": "call_0", "output": "done"}])
+    runs.submit_tool_outputs(loop.stores, loop.control, "thread_1", loop.state.run_id, outputs, 65536)  # 1300
+    second = loop.step(RunLoop.submit_tool_outputs).response_id  # 1400: the outputs go back, a new turn
+    assert second is not None
+    loop.model.finish(second, output_text="Done.")
+    loop.step(RunLoop.check_turn)
+    loop.step(RunLoop.finalize_run)  # 1500: the answer
+
+    tool_step, message_step = loop.stores.steps.list_steps("thread_1", loop.state.run_id, PageRequest(order="asc")).data
+    assert tool_step.timing == StepTiming(turn_started_at_ms=1000, created_at_ms=1100, ended_at_ms=1400)
+    assert tool_step.step_details.tool_calls[0].timing == CallTiming(started_at_ms=1200, completed_at_ms=1300)
+    assert message_step.timing == StepTiming(turn_started_at_ms=1400, created_at_ms=1500, ended_at_ms=1500)
+    assert (message_step.created_at, message_step.completed_at) == (1, 1)  # the same moment, in seconds
 
 
 def test_given_a_model_that_keeps_calling_tools_when_the_rounds_run_out_then_the_run_fails_clearly():

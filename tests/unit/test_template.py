@@ -75,6 +75,25 @@ def test_the_loop_and_tool_functions_reach_project_data_only(template, function)
             assert not _may(template, function, action, key), (function, action, key)
 
 
+def test_only_the_api_lists_threads_and_only_from_projects_partitions_of_the_threads_index(template):
+    index = TABLE + "/index/ThreadsByProject"
+    for function in template.functions:
+        grants = [s for s in _statements(template, function) if str(s["Resource"]).startswith(TABLE + "/index/")]
+        if function in ("ApiFunction", "StreamingApiFunction"):
+            (grant,) = grants
+            assert (grant["Action"], grant["Resource"]) == ("dynamodb:Query", index), function
+            assert grant["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["P#*"], function
+        else:
+            assert grants == [], function
+
+
+def test_the_console_is_routed_to_the_api_for_reading_only(template):
+    events = template.raw["Resources"]["ApiFunction"]["Properties"]["Events"]
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
+    assert routes == {("ANY", "/v1/{proxy+}"), ("GET", "/console"), ("GET", "/console/{proxy+}")}
+    assert all(e["Properties"]["ApiId"] == {"Ref": "HttpApi"} for e in events.values())
+
+
 def test_only_the_api_reads_api_keys_and_nobody_writes_them(template):
     assert _may(template, "ApiFunction", "dynamodb:GetItem", "APIKEY#0123abcd")
     for function in template.functions:

@@ -202,6 +202,10 @@ def test_the_runner_refuses_before_invoking_when_the_arguments_or_the_tag_are_wr
     assert report.execution is not None
     assert (report.execution.outcome, report.execution.attempts, functions.invoked) == ("invalid_arguments", 0, 0)
 
+    (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
+    assert call.started_at_ms is not None and call.completed_at_ms is not None
+    assert 0 <= call.completed_at_ms - call.started_at_ms < 60_000  # when it was taken up, and answered
+
     functions = FakeFunctions({TOOL_TAG: "another-project"}, [])  # retagged since it was registered
     runner, stores, ref = _runner_world(functions, FakeCircuits())
     report = runner.run(stores, ref, 65536)

@@ -96,6 +96,11 @@ class ThreadStore(Protocol):
         """The thread's messages, newest first, read only as far as the caller iterates: what the model reads."""
         ...
 
+    def list_threads(self, page: PageRequest) -> Page[Thread]:
+        """A page of the project's threads (an extension: the hosted API listed none), without those being
+        deleted."""
+        ...
+
 
 class RunStore(Protocol):
     """Runs, and the run loop's bookkeeping of them. Every status change goes through the run-status table."""
@@ -148,15 +153,19 @@ class RunStore(Protocol):
         """
         ...
 
-    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
-        """Store the client's outputs and move the run from ``requires_action`` to ``in_progress``, at once.
+    def accept_tool_outputs(
+        self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str], at_ms: int
+    ) -> None:
+        """Store the client's outputs (received at ``at_ms``) and move the run from ``requires_action`` to
+        ``in_progress``, at once.
 
         Raises :class:`~threadrunner.errors.InvalidTransition` if the run is not waiting for exactly these calls.
         """
         ...
 
-    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
-        """Record the run's current model response; ``tool_round`` counts a turn that answers tool calls."""
+    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool, started_at_ms: int) -> None:
+        """Record the run's current model response, asked for at ``started_at_ms``; ``tool_round`` counts a turn
+        that answers tool calls."""
         ...
 
     def set_server_tools(self, thread_id: str, run_id: str, tools: list[FunctionDefinition]) -> None:
@@ -196,18 +205,25 @@ class StepStore(Protocol):
 
     def get_step(self, thread_id: str, run_id: str, step_id: str) -> RunStep: ...
 
-    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None: ...
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at_ms: int) -> None:
+        """Move the step to ``status``; a terminal one is stamped (``completed_at`` ..., and ``timing.ended_at_ms``)."""
+        ...
 
     def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]: ...
 
     def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]: ...
 
-    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
-        """Mark a pending call running and return it; ``None`` if it was claimed before (a retried task)."""
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str, at_ms: int) -> ToolCall | None:
+        """Mark a pending call running since ``at_ms`` and return it; ``None`` if it was claimed before (a retried
+        task)."""
+        ...
+
+    def ask_for_outputs(self, thread_id: str, run_id: str, step_id: str, call_ids: list[str], at_ms: int) -> None:
+        """Note when the client was first asked for these calls' outputs (a retried ask keeps the first time)."""
         ...
 
     def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
-        """Store a call's output and mark it completed."""
+        """Store a call's output (with its ``completed_at_ms``) and mark it completed."""
         ...
 
 

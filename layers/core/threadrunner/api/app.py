@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextvars
-import functools
 import json
 import re
 import time
@@ -45,9 +44,11 @@ from ..ports import (
 )
 from . import (
     assistants,
+    console,
     errors,
     files,
     forwarding,
+    openapi,
     runs,
     server_tools,
     streams,
@@ -56,7 +57,6 @@ from . import (
     users,
     vector_stores,
 )
-from .wire import ErrorBody
 
 app = APIGatewayHttpResolver(enable_validation=True)
 for module in (assistants, threads, runs, files, vector_stores, users, usage, server_tools, forwarding):
@@ -251,29 +251,6 @@ def _replayed(kept: dict[str, Any], event: dict[str, Any], lambda_context: Lambd
     return kept
 
 
-@functools.cache
-def openapi_document() -> str:
-    """The OpenAPI description of the API, from the routes' models, with the errors it really answers."""
-    document = json.loads(app.get_openapi_json_schema(title="threadrunner", version="1", openapi_version="3.1.0"))
-    error = {
-        "description": "An error, in OpenAI's shape",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-    }
-    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    document["components"]["schemas"].update(error_schema.pop("$defs", {}), ErrorBody=error_schema)
-    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-    document["security"] = [{"bearer": []}]
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            responses = operation["responses"]
-            responses.pop("422", None)  # validation problems answer 400 in the OpenAI shape
-            for status in ("400", "401", "404", "409", "413", "415", "429"):
-                responses[status] = error
-    for schema in ("HTTPValidationError", "ValidationError"):
-        document["components"]["schemas"].pop(schema, None)
-    return json.dumps(document)
-
-
 def handle(
     event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps, stream_seconds: float
 ) -> dict[str, Any]:
@@ -308,13 +285,10 @@ def _handle(
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     path = event.get("rawPath", "")
-    if method == "GET" and path == "/v1/openapi.json":  # the one path open without a key
-        return {
-            "statusCode": 200,
-            "headers": {"Content-Type": "application/json"},
-            "body": openapi_document(),
-            "isBase64Encoded": False,
-        }
+    if method == "GET" and path == "/v1/openapi.json":  # open without a key, as the console's files are
+        return openapi.answer(app)
+    if method == "GET" and console.serves(path):  # static files, no data: the page calls /v1 with its user's key
+        return console.answer(path, headers)
     scheme, _, api_key = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
         return _refuse(

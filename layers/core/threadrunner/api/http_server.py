@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import console
+
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The largest body read: API Gateway's payload limit."""
 
@@ -51,11 +53,15 @@ def http_event(
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The API Gateway HTTP API v2 event of one request (route ``ANY /v1/{proxy+}``).
+    """The API Gateway HTTP API v2 event of one request (route ``ANY /v1/{proxy+}``, or the console's).
 
     Repeated headers are joined with commas, as API Gateway joins them.
     """
     parts = urlsplit(target)
+    if console.serves(parts.path):
+        route, proxy = ("GET /console", None) if parts.path == console.ROOT else ("GET /console/{proxy+}", "/console/")
+    else:
+        route, proxy = "ANY /v1/{proxy+}", "/v1/"
     lowered: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
@@ -70,7 +76,7 @@ def http_event(
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "ANY /v1/{proxy+}",
+        "routeKey": route,
         "rawPath": parts.path,
         "rawQueryString": parts.query,
         "headers": lowered,
@@ -87,14 +93,15 @@ def http_event(
                 "userAgent": lowered.get("user-agent", ""),
             },
             "requestId": request_id or str(uuid.uuid4()),
-            "routeKey": "ANY /v1/{proxy+}",
+            "routeKey": route,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
         },
-        "pathParameters": {"proxy": parts.path.removeprefix("/v1/")},
         "isBase64Encoded": encoded,
     }
+    if proxy is not None:
+        event["pathParameters"] = {"proxy": parts.path.removeprefix(proxy)}
     if query:
         event["queryStringParameters"] = query
     if body:
@@ -119,7 +126,7 @@ def handler_class(
             except BodyRefused as refused:
                 self.close_connection = True  # the unread body must not be taken for the next request
                 return self._error(refused.status, str(refused), "invalid_request")
-            if not self.path.startswith("/v1/"):
+            if not (self.path.startswith("/v1/") or console.serves(urlsplit(self.path).path)):
                 return self._error(404, f"Invalid URL ({self.command} {self.path})", "unknown_url")
             event = http_event(
                 self.command, self.path, self.headers.items(), body, self.client_address[0], request_id(self)

@@ -1,4 +1,4 @@
-"""``/v1/threads``, ``/v1/threads/runs`` and ``/v1/threads/{thread_id}/messages``."""
+"""``/v1/threads`` (and its listing, an extension), ``/v1/threads/runs`` and ``/v1/threads/{thread_id}/messages``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ router = APIGatewayHttpRouter()
 @router.post("/v1/threads", summary="Create a thread")
 def create_thread(body: Annotated[ThreadCreate | None, Body()] = None) -> Thread:
     return threads.create_thread(context.stores(router), context.jobs(router), body or ThreadCreate())
+
+
+@router.get("/v1/threads", summary="List threads (extension)")
+def list_threads(
+    limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+) -> ListObject[Thread]:
+    return ListObject.of(context.stores(router).threads.list_threads(page(limit, order, after, before)))
 
 
 # Registered before /v1/threads/<thread_id>, which would take "runs" for an id.

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..domain.assistant import Assistant
-from ..domain.common import LastError, now
+from ..domain.common import LastError, now, now_ms
 from ..domain.deployment import RunDefaults
 from ..domain.ids import new_id
 from ..domain.run import Run, TruncationStrategy
@@ -148,7 +148,7 @@ def submit_tool_outputs(
         raise InvalidRequest(f"Expected tool outputs for call_ids {pending}, got {given}.", param="tool_outputs")
     try:
         stores.runs.accept_tool_outputs(
-            thread_id, run_id, record.waiting_step_id, {o.tool_call_id: o.output for o in body.tool_outputs}
+            thread_id, run_id, record.waiting_step_id, {o.tool_call_id: o.output for o in body.tool_outputs}, now_ms()
         )
     except InvalidTransition as exc:
         raise InvalidRequest(

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ..domain import json_schema
 from ..domain.circuits import CircuitState, tool_circuit
-from ..domain.common import FunctionDefinition
+from ..domain.common import FunctionDefinition, now_ms
 from ..domain.conversation import cap_output
 from ..domain.file_search import FileSearchOutput
 from ..domain.lambda_tools import LambdaTool, invocation, may_serve
@@ -112,12 +112,13 @@ class ToolRunner:
         of a second run: a tool with side effects (a payment, an email) must not run twice.
         """
         steps = stores.steps
-        call = steps.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id)
+        call = steps.claim_tool_call(ref.thread_id, ref.run_id, ref.step_id, ref.call_id, now_ms())
         if call is None:
             for earlier in steps.get_tool_calls(ref.thread_id, ref.run_id, ref.step_id):
                 if earlier.call_id == ref.call_id and earlier.status == "running":
                     earlier.output = json.dumps({"error": f"{earlier.name} was interrupted and is not run twice"})
                     earlier.is_error = True
+                    earlier.completed_at_ms = now_ms()
                     steps.record_tool_output(ref.thread_id, earlier)
             return ToolCallReport(call_id=ref.call_id, ran=False)
         if call.kind == "file_search":
@@ -128,6 +129,7 @@ class ToolRunner:
         call.output = cap_output(result.output, max_output_bytes)
         call.is_error = result.is_error
         call.duration_ms = result.duration_ms
+        call.completed_at_ms = now_ms()
         steps.record_tool_output(ref.thread_id, call)
         return ToolCallReport(
             call_id=call.call_id, name=call.name, ran=True, is_error=result.is_error, execution=call.execution

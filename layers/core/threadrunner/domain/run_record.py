@@ -22,6 +22,8 @@ class RunRecord(BaseModel):
     run: Run
     response_id: str | None = None
     """The model response of the current turn."""
+    turn_started_at_ms: int | None = None
+    """When the current turn was asked of the model (Unix ms): the start of the steps it makes."""
     tool_rounds: int = 0
     """Model turns with function calls so far."""
     usage: Usage = Field(default_factory=Usage)

@@ -4,11 +4,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
 from .common import LastError, Metadata, Usage, WireModel
 
 RunStepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
+
+
+def extension() -> Any:
+    """A threadrunner extension field: left out while it is ``None``, so objects stay as the hosted API's where
+    there is nothing to add (a client's call has no ``execution``, a step made before timing no ``timing``)."""
+    return Field(default=None, exclude_if=lambda value: value is None)
+
+
+class CallTiming(WireModel):
+    """When a tool call ran, in Unix milliseconds (a threadrunner extension, for timelines)."""
+
+    started_at_ms: int | None = None
+    """A server tool's call: when the ToolFunction took it up. A client's: when the run asked for its output."""
+    completed_at_ms: int | None = None
+    """When its output was recorded (a client's: when it was submitted)."""
+
+
+class StepTiming(WireModel):
+    """When a step's model turn and the step itself happened, in Unix milliseconds (a threadrunner extension:
+    ``created_at`` and the other ``*_at`` fields count whole seconds, too coarse to see where a run's time went)."""
+
+    turn_started_at_ms: int | None = None
+    """When the model was asked for the turn that made the step: at the run's start, or with the tool outputs of
+    the step before."""
+    created_at_ms: int
+    """When the loop saw the turn's answer and made the step."""
+    ended_at_ms: int | None = None
+    """When the step ended (completed, failed, cancelled or expired); a ``tool_calls`` step completes when its
+    outputs go back to the model."""
 
 
 class MessageCreation(WireModel):
@@ -54,15 +83,10 @@ class FunctionToolCall(WireModel):
     """The tool call id, ``call_...``."""
     type: Literal["function"] = "function"
     function: FunctionCall
-    execution: ToolExecution | None = None
+    execution: ToolExecution | None = extension()
     """A server tool's call: how it ran (a threadrunner extension, absent from the client's calls)."""
-
-    @model_serializer(mode="wrap")
-    def _without_absent_execution(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        shown: dict[str, Any] = serialize(self)
-        if shown.get("execution", True) is None:
-            del shown["execution"]
-        return shown
+    timing: CallTiming | None = extension()
+    """When the call ran or was waited for (a threadrunner extension)."""
 
 
 class FileSearchResultContent(WireModel):
@@ -94,6 +118,8 @@ class FileSearchToolCall(WireModel):
     """The tool call id."""
     type: Literal["file_search"] = "file_search"
     file_search: FileSearchDetails = Field(default_factory=FileSearchDetails)
+    timing: CallTiming | None = extension()
+    """When the search ran (a threadrunner extension)."""
 
 
 ToolCallItem = Annotated[FunctionToolCall | FileSearchToolCall, Field(discriminator="type")]
@@ -140,6 +166,9 @@ class RunStep(WireModel):
     """Key-value pairs."""
     usage: Usage | None = None
     """Token usage of the step's model call."""
+    timing: StepTiming | None = extension()
+    """When the step's model turn and the step happened, in milliseconds (a threadrunner extension; absent from
+    steps made before it)."""
 
 
 def without_contents(step: RunStep) -> RunStep:

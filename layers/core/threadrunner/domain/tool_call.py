@@ -32,6 +32,16 @@ class ToolCall(BaseModel):
     """``file_search``: threadrunner's own search of the run's vector stores (``domain.file_search``)."""
     execution: ToolExecution | None = None
     """A server tool's run (none for the client's calls)."""
+    started_at_ms: int | None = None
+    """When a server tool's call was taken up, or the client was asked for the call's output (Unix ms)."""
+    completed_at_ms: int | None = None
+    """When the output was recorded (Unix ms)."""
+
+    def _timing(self) -> dict[str, Any]:
+        """The call's ``timing`` extension as a step shows it; nothing for a call stored before it was kept."""
+        if self.started_at_ms is None and self.completed_at_ms is None:
+            return {}
+        return {"timing": {"started_at_ms": self.started_at_ms, "completed_at_ms": self.completed_at_ms}}
 
     def as_step_item(self, with_content: bool = False) -> dict[str, Any]:
         """The call as a ``tool_calls`` step shows it (a ``file_search`` call's passages ``with_content`` only)."""
@@ -41,16 +51,16 @@ class ToolCall(BaseModel):
                 "type": "function",
                 "function": {"name": self.name, "arguments": self.arguments, "output": self.output},
             }
-            return item | ({"execution": self.execution.model_dump()} if self.execution else {})
+            return item | ({"execution": self.execution.model_dump()} if self.execution else {}) | self._timing()
         from .file_search import FileSearchOutput
 
         found = FileSearchOutput.read(self.output)
         if found is None:
-            return {"id": self.call_id, "type": "file_search", "file_search": {}}
+            return {"id": self.call_id, "type": "file_search", "file_search": {}} | self._timing()
         results = [
             {"file_id": r.file_id, "file_name": r.file_name, "score": r.score}
             | ({"content": [{"type": "text", "text": r.text}]} if with_content else {})
             for r in found.results
         ]
         details = {"ranking_options": found.ranking_options.model_dump(), "results": results}
-        return {"id": self.call_id, "type": "file_search", "file_search": details}
+        return {"id": self.call_id, "type": "file_search", "file_search": details} | self._timing()

@@ -32,16 +32,35 @@ registered server tool      ``P#<project>#TOOLS``                  ``TOOL#<name>
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
 ==========================  =====================================  ==========================================
+
+A thread item also carries ``threads_of`` = ``P#<project>#THREADS``, the partition key of the ThreadsByProject
+index, whose sort key is the thread's ``id``: the project's threads, listed by creation time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .codec import checked
 
 HIGHEST = "~"
 """Sorts after every id character: the upper bound of a prefix's range."""
+LOWEST = "!"
+"""Sorts before every id character: the lower bound of a range of whole ids."""
+
+
+class Index(NamedTuple):
+    """A key schema a query reads: the table's, or a global secondary index's."""
+
+    name: str | None
+    partition_key: str
+    sort_key: str
+
+
+TABLE = Index(None, "PK", "SK")
+THREADS = Index("ThreadsByProject", "threads_of", "id")
+"""A project's threads, by id (so by creation time): thread items carry ``threads_of``; the index projects the
+thread's wire fields (template.yaml), not the bookkeeping that changes with every run."""
 
 MESSAGES, RUNS, QUEUE, ASSISTANTS, FILES, STORES = "MSG#", "RUN#", "QUEUE#", "ASST#", "FILE#", "STORE#"
 """SK prefixes of the items listed by prefix."""
@@ -85,6 +104,11 @@ class Keys:
 
     def thread(self, thread_id: str) -> dict[str, Any]:
         return key(self.thread_pk(thread_id), "THREAD")
+
+    @property
+    def threads(self) -> str:
+        """The project's partition of the ThreadsByProject index."""
+        return f"P#{self.project}#THREADS"
 
     def message(self, thread_id: str, message_id: str) -> dict[str, Any]:
         return key(self.thread_pk(thread_id), MESSAGES + checked("message", message_id))

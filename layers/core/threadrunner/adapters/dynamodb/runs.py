@@ -21,6 +21,7 @@ from .table import Table
 
 RUN_BOOKKEEPING = (
     "response_id",
+    "turn_started_at_ms",
     "tool_rounds",
     "usage_prompt",
     "usage_completion",
@@ -168,6 +169,7 @@ class DynamoDBRuns(Table):
         return RunRecord(
             run=Run.model_validate(fields(item, *RUN_BOOKKEEPING)),
             response_id=item.get("response_id"),
+            turn_started_at_ms=item.get("turn_started_at_ms"),
             tool_rounds=item.get("tool_rounds", 0),
             usage=usage_of(item),
             vector_store_ids=item.get("vector_store_ids", []),
@@ -195,13 +197,16 @@ class DynamoDBRuns(Table):
         self._move(thread_id, run_id, status, changes, [{"Put": self._object_put(item)} for item in puts])
         return self.get_run(thread_id, run_id)
 
-    def accept_tool_outputs(self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str]) -> None:
+    def accept_tool_outputs(
+        self, thread_id: str, run_id: str, step_id: str, outputs: dict[str, str], at_ms: int
+    ) -> None:
         answers = [
             {
                 "Update": {
                     "TableName": self._table,
                     "Key": self.keys.call(thread_id, run_id, step_id, call_id),
-                    "UpdateExpression": "SET #status = :completed, #output = :output, is_error = :false",
+                    "UpdateExpression": "SET #status = :completed, #output = :output, is_error = :false, "
+                    "completed_at_ms = :at_ms",
                     # Exactly once: only pending calls of the client take an output.
                     "ConditionExpression": "#status = :pending AND side = :client",
                     "ExpressionAttributeNames": {"#status": "status", "#output": "output"},
@@ -212,6 +217,7 @@ class DynamoDBRuns(Table):
                             ":false": False,
                             ":pending": "pending",
                             ":client": "client",
+                            ":at_ms": at_ms,
                         }
                     ),
                 }
@@ -292,14 +298,18 @@ class DynamoDBRuns(Table):
 
     # the loop's bookkeeping ---------------------------------------------------------------------------
 
-    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool) -> None:
+    def set_turn(self, thread_id: str, run_id: str, response_id: str, tool_round: bool, started_at_ms: int) -> None:
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self.keys.run(thread_id, run_id),
-                UpdateExpression="SET response_id = :response_id ADD tool_rounds :round",
+                UpdateExpression="SET response_id = :response_id, turn_started_at_ms = :started ADD tool_rounds :round",
                 ConditionExpression="attribute_exists(PK)",  # never recreate a run whose thread was deleted
-                ExpressionAttributeValues={":response_id": {"S": response_id}, ":round": {"N": str(int(tool_round))}},
+                ExpressionAttributeValues={
+                    ":response_id": {"S": response_id},
+                    ":started": {"N": str(started_at_ms)},
+                    ":round": {"N": str(int(tool_round))},
+                },
             )
         except self._client.exceptions.ConditionalCheckFailedException as exc:
             raise NotFound("run", run_id) from exc

@@ -15,14 +15,25 @@ from .codec import fields, from_attributes, reason_codes, to_attributes
 from .table import Table
 
 _STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
+_TIMING = ("turn_started_at_ms", "created_at_ms", "ended_at_ms")
+"""The step's ``timing``, kept as attributes of its item: its end is set in place."""
 
 
 def step_values(step: RunStep) -> dict[str, Any]:
     """A step as its item holds it: a ``tool_calls`` step without its calls, which are items of their own (the
-    outputs may each be large)."""
+    outputs may each be large), and its timing as attributes."""
     values = step.model_dump()
     if isinstance(step.step_details, ToolCallsStepDetails):
         values["step_details"] = {"type": "tool_calls"}
+    timing = values.pop("timing", None) or {}
+    return values | {name: value for name, value in timing.items() if value is not None}
+
+
+def _step_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The wire fields of a step's item, its timing gathered again (none for a step stored before it was kept)."""
+    values = fields(item, *_TIMING)
+    if "created_at_ms" in item:
+        values["timing"] = {name: item.get(name) for name in _TIMING}
     return values
 
 
@@ -78,15 +89,16 @@ class DynamoDBSteps(Table):
                 return step
         raise NotFound("run step", step_id)
 
-    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at: int) -> None:
+    def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at_ms: int) -> None:
         stamp = _STAMPS.get(status)
+        stamps = {":at": at_ms // 1000, ":at_ms": at_ms} if stamp else {}
         self._client.update_item(
             TableName=self._table,
             Key=self.keys.step(thread_id, run_id, step_id),
-            UpdateExpression="SET #status = :status" + (f", {stamp} = :at" if stamp else ""),
+            UpdateExpression="SET #status = :status" + (f", {stamp} = :at, ended_at_ms = :at_ms" if stamp else ""),
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_attributes({":status": status, ":at": at} if stamp else {":status": status}),
+            ExpressionAttributeValues=to_attributes({":status": status, **stamps}),
         )
 
     def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
@@ -102,7 +114,7 @@ class DynamoDBSteps(Table):
                 calls.setdefault(item["step_id"], []).append(item)
         built = []
         for item in steps:
-            values = fields(item)
+            values = _step_fields(item)
             if values["type"] == "tool_calls":
                 values["step_details"] = {
                     "type": "tool_calls",
@@ -121,21 +133,40 @@ class DynamoDBSteps(Table):
             ToolCall.model_validate(fields(item, "position")) for item in sorted(items, key=lambda c: c["position"])
         ]
 
-    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str) -> ToolCall | None:
+    def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str, at_ms: int) -> ToolCall | None:
         try:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=self.keys.call(thread_id, run_id, step_id, call_id),
-                UpdateExpression="SET #status = :running",
+                UpdateExpression="SET #status = :running, started_at_ms = :at_ms",
                 # At most once per tool call: only the first attempt finds it pending.
                 ConditionExpression="#status = :pending",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":running": {"S": "running"}, ":pending": {"S": "pending"}},
+                ExpressionAttributeValues={
+                    ":running": {"S": "running"},
+                    ":pending": {"S": "pending"},
+                    ":at_ms": {"N": str(at_ms)},
+                },
                 ReturnValues="ALL_NEW",
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
         return ToolCall.model_validate(fields(from_attributes(answer["Attributes"]), "position"))
+
+    def ask_for_outputs(self, thread_id: str, run_id: str, step_id: str, call_ids: list[str], at_ms: int) -> None:
+        for call_id in call_ids:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self.keys.call(thread_id, run_id, step_id, call_id),
+                    UpdateExpression="SET started_at_ms = :at_ms",
+                    # A retried ask (a retried task, a loop started again) keeps when the client was first asked.
+                    ConditionExpression="attribute_exists(PK) AND "
+                    "(attribute_not_exists(started_at_ms) OR attribute_type(started_at_ms, :null))",
+                    ExpressionAttributeValues={":at_ms": {"N": str(at_ms)}, ":null": {"S": "NULL"}},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                pass  # asked before
 
     def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
         try:
@@ -143,7 +174,7 @@ class DynamoDBSteps(Table):
                 TableName=self._table,
                 Key=self.keys.call(thread_id, call.run_id, call.step_id, call.call_id),
                 UpdateExpression="SET #status = :completed, #output = :output, is_error = :is_error, "
-                "duration_ms = :duration_ms, execution = :execution",
+                "duration_ms = :duration_ms, execution = :execution, completed_at_ms = :completed_at_ms",
                 ConditionExpression="#status = :running",
                 ExpressionAttributeNames={"#status": "status", "#output": "output"},
                 ExpressionAttributeValues=to_attributes(
@@ -154,6 +185,7 @@ class DynamoDBSteps(Table):
                         ":is_error": call.is_error,
                         ":duration_ms": call.duration_ms,
                         ":execution": call.execution.model_dump() if call.execution else None,
+                        ":completed_at_ms": call.completed_at_ms,
                     }
                 ),
             )

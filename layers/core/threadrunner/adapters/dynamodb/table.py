@@ -25,6 +25,8 @@ class Table:
     def _put(self, key: dict[str, Any], kind: str, values: dict[str, Any], condition: str | None = None) -> dict:
         """A put of an item (for ``put_item`` or a transaction), with the thread's lifetime where it has one."""
         item = {**to_attributes(values), **key, "entity": {"S": kind}}
+        if kind == "thread":  # listed in the project's threads
+            item[keys.THREADS.partition_key] = {"S": self.keys.threads}
         partition = key["PK"]["S"]
         if self._retention and ("#THREAD#" in partition or "#USER#" in partition):
             # Everything of a thread (and its user) expires together, RETENTION_DAYS after its last activity.
@@ -72,17 +74,24 @@ class Table:
         high: str = keys.HIGHEST,
         forward: bool = True,
         limit: int | None = None,
+        index: keys.Index = keys.TABLE,
     ) -> Iterator[dict[str, Any]]:
-        """Every item of a partition (with ``low <= SK <= high``), read page after page as the caller consumes."""
+        """Every item of a partition of the table or ``index`` (with ``low <= sort key <= high``), read page after
+        page as the caller consumes."""
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk",
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": index.partition_key},
             "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ScanIndexForward": forward,
-            "ConsistentRead": True,
         }
+        if index.name is None:
+            request["ConsistentRead"] = True
+        else:  # a global secondary index is read eventually consistent: there is no other way
+            request["IndexName"] = index.name
         if low is not None:
-            request["KeyConditionExpression"] += " AND SK BETWEEN :low AND :high"
+            request["KeyConditionExpression"] += " AND #sk BETWEEN :low AND :high"
+            request["ExpressionAttributeNames"]["#sk"] = index.sort_key
             request["ExpressionAttributeValues"] |= {":low": {"S": low}, ":high": {"S": high}}
         if limit is not None:
             request["Limit"] = limit
@@ -94,10 +103,12 @@ class Table:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
-    def _page(self, pk: str, prefix: str, page: PageRequest) -> tuple[list[dict[str, Any]], bool]:
-        """One page of the items whose SK is ``prefix + <id>``, in list order, and whether more follow."""
+    def _page(
+        self, pk: str, prefix: str, page: PageRequest, index: keys.Index = keys.TABLE
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the items whose sort key is ``prefix + <id>``, in list order, and whether more follow."""
         ascending = page.order == "asc"
-        low, high = prefix, prefix + keys.HIGHEST
+        low, high = prefix or keys.LOWEST, prefix + keys.HIGHEST
         excluded: set[str] = set()
 
         def above(cursor: str) -> str:
@@ -119,8 +130,8 @@ class Table:
         # With only `before`, the page ends at the cursor: read back from it, then restore list order.
         backwards = page.before is not None and page.after is None
         items: list[dict[str, Any]] = []
-        for item in self._query(pk, low, high, ascending != backwards, page.limit + 2):
-            if item["SK"] not in excluded:
+        for item in self._query(pk, low, high, ascending != backwards, page.limit + 2, index):
+            if item[index.sort_key] not in excluded:
                 items.append(item)
             if len(items) > page.limit:
                 break

@@ -14,7 +14,15 @@ from . import keys
 from .codec import fields
 from .table import Table
 
-THREAD_BOOKKEEPING = ("active_run_id", "user_id", "usage_prompt", "usage_completion", "deleting", "ttl")
+THREAD_BOOKKEEPING = (
+    "active_run_id",
+    "user_id",
+    "usage_prompt",
+    "usage_completion",
+    "deleting",
+    "ttl",
+    keys.THREADS.partition_key,
+)
 """What the thread item holds beside the wire object's fields."""
 
 
@@ -122,6 +130,14 @@ class DynamoDBThreads(Table):
             return paginate([Message.model_validate(fields(item)) for item in found if item is not None], page)
         items, has_more = self._page(self.keys.thread_pk(thread_id), keys.MESSAGES, page)
         return Page(data=[Message.model_validate(fields(item)) for item in items], has_more=has_more)
+
+    def list_threads(self, page: PageRequest) -> Page[Thread]:
+        # The index lags writes by a moment: a thread just made may be listed a moment later.
+        items, has_more = self._page(self.keys.threads, "", page, keys.THREADS)
+        threads = [
+            Thread.model_validate(fields(item, *THREAD_BOOKKEEPING)) for item in items if not item.get("deleting")
+        ]
+        return Page(data=threads, has_more=has_more)
 
     def newest_messages(self, thread_id: str) -> Iterator[Message]:
         pk = self.keys.thread_pk(thread_id)

@@ -16,7 +16,7 @@ from ...config import Settings
 from ...domain import conversation, file_search
 from ...domain.budget import Reservation, today
 from ...domain.circuits import PROVIDER
-from ...domain.common import FunctionDefinition, LastError, now
+from ...domain.common import FunctionDefinition, LastError, now, now_ms
 from ...domain.file_search import FILE_SEARCH
 from ...domain.files import image_data_url
 from ...domain.ids import new_id
@@ -41,6 +41,7 @@ from ...domain.run_step import (
     RunStep,
     RunStepStatus,
     StepDetails,
+    StepTiming,
     ToolCallsStepDetails,
 )
 from ...domain.server_tools import server_tool_names
@@ -131,7 +132,7 @@ class RunLoop:
             self._stores.runs.set_server_tools(state.thread_id, state.run_id, record.server_tools)
         messages = self._stores.threads.newest_messages(state.thread_id)
         request = self._with_image_files(conversation.first_turn(record, messages, self._settings.model_context_tokens))
-        return Done(TurnState(response_id=self._begin_turn(state, record, request, tool_round=False)))
+        return Done(TurnState(response_id=self._begin_turn(state, record, request, tool_round=False, at_ms=now_ms())))
 
     def _awaiting_outputs(self, state: LoopState, record: RunRecord) -> TurnState:
         """The turn of a run that shows ``requires_action``: the client's calls still unanswered, waited for
@@ -216,6 +217,10 @@ class RunLoop:
                 ]
             )
         )
+        # When the client was asked, for the timeline: noted first, as a quick client may answer at once.
+        self._stores.steps.ask_for_outputs(
+            state.thread_id, state.run_id, turn_state.step_id, turn_state.client_calls, now_ms()
+        )
         try:
             run = self._stores.runs.transition_run(
                 state.thread_id,
@@ -254,8 +259,9 @@ class RunLoop:
             ToolOutput(call_id=call.call_id, output=text) for call, text in _model_outputs(calls, record.tool_rounds)
         ]
         request = conversation.next_turn(record, turn_state.response_id, outputs)
-        response_id = self._begin_turn(state, record, request, tool_round=True)
-        self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", now())
+        sent = now_ms()  # the step ends as the next turn starts: with its outputs
+        response_id = self._begin_turn(state, record, request, tool_round=True, at_ms=sent)
+        self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", sent)
         return Done(TurnState(response_id=response_id))
 
     def finalize_run(self, state: LoopState) -> Done:
@@ -274,7 +280,7 @@ class RunLoop:
                 return Done(self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem)))
         puts: list[Message | RunStep] = []
         if turn.output_text or reason is None:
-            puts = self._turn_message(state, run, turn, incomplete=reason is not None)
+            puts = self._turn_message(state, record, turn, incomplete=reason is not None)
         ending: dict[str, Any] = (
             {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": now()}
         )
@@ -292,11 +298,13 @@ class RunLoop:
         return Done(TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed"))
 
     def _turn_message(
-        self, state: LoopState, run: Run, turn: ModelTurn, incomplete: bool = False
+        self, state: LoopState, record: RunRecord, turn: ModelTurn, incomplete: bool = False
     ) -> list[Message | RunStep]:
         """The message a turn's text becomes and its ``message_creation`` step, finished, under the ids the turn
         claims (a run's stream may have stored them in progress already)."""
-        at = now()
+        run = record.run
+        at_ms = now_ms()
+        at = at_ms // 1000
         message_id = self._stores.runs.claim_id(state.thread_id, state.run_id, message_slot(turn.id), new_id("msg"))
         step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, message_step_slot(turn.id), new_id("step"))
         message = Message(
@@ -313,7 +321,7 @@ class RunLoop:
             completed_at=None if incomplete else at,
         )
         details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
-        return [message, _step(run, step_id, details, turn, status="completed", completed_at=at)]
+        return [message, _step(record, step_id, details, turn, at_ms, completed=True)]
 
     def _citations(self, state: LoopState, text: str) -> list[dict[str, Any]]:
         """The ``file_citation`` annotations of a message's markers, from the run's ``file_search`` results."""
@@ -390,13 +398,14 @@ class RunLoop:
         self, state: LoopState, record: RunRecord, status: RunStatus, step_status: RunStepStatus, **changes: Any
     ) -> TurnState:
         """Move the run to a terminal status, its unfinished steps with it."""
-        at = now()
+        at_ms = now_ms()
+        at = at_ms // 1000
         stamp = {"failed": "failed_at", "cancelled": "cancelled_at"}.get(status)
         if stamp:
             changes[stamp] = at
         for step in self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL).data:
             if step.status == "in_progress":
-                self._stores.steps.set_step_status(state.thread_id, state.run_id, step.id, step_status, at)
+                self._stores.steps.set_step_status(state.thread_id, state.run_id, step.id, step_status, at_ms)
         for message in self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data:
             if message.status == "in_progress":  # begun by a run's stream, never finished
                 cut = {"incomplete_details": MessageIncompleteDetails(reason=f"run_{status}"), "incomplete_at": at}
@@ -443,7 +452,7 @@ class RunLoop:
             return TurnState(response_id=turn.id, outcome="failed", last_error=error)
         run = record.run
         # Text the model wrote before its calls is a message of its own, before the calls' step, as it was shown.
-        said = self._turn_message(state, run, turn) if turn.output_text else []
+        said = self._turn_message(state, record, turn) if turn.output_text else []
         proposed = new_id("step")
         step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), proposed)
         server_names = set(server_tool_names(run.tools))
@@ -461,7 +470,7 @@ class RunLoop:
             for call in turn.function_calls
         ]
         details = ToolCallsStepDetails.model_validate({"tool_calls": [call.as_step_item() for call in calls]})
-        self._stores.steps.put_step(_step(run, step_id, details, turn), calls, also=said)
+        self._stores.steps.put_step(_step(record, step_id, details, turn, now_ms()), calls, also=said)
         # A step made before (a retried task, a loop started again) may have calls the client answered already.
         made_before = step_id != proposed
         stored = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, step_id) if made_before else []
@@ -543,11 +552,15 @@ class RunLoop:
         )
         return turn
 
-    def _begin_turn(self, state: LoopState, record: RunRecord, request: TurnRequest, tool_round: bool) -> str:
-        """Create the turn's response and make it the run's current one; the response's id."""
+    def _begin_turn(
+        self, state: LoopState, record: RunRecord, request: TurnRequest, tool_round: bool, at_ms: int
+    ) -> str:
+        """Create the turn's response (asked for at ``at_ms``) and make it the run's current one; the response's id."""
         turn = self._create(state, record, request)
         try:
-            self._stores.runs.set_turn(state.thread_id, state.run_id, turn.id, tool_round=tool_round)
+            self._stores.runs.set_turn(
+                state.thread_id, state.run_id, turn.id, tool_round=tool_round, started_at_ms=at_ms
+            )
         except NotFound:  # the thread was deleted while the response was created: nobody else knows of it
             self._cancel_quietly(turn.id)
             raise
@@ -587,18 +600,26 @@ def _turn_of(state: LoopState) -> TurnState:
     return state.turn
 
 
-def _step(run: Run, step_id: str, details: StepDetails, turn: ModelTurn, **fields: Any) -> RunStep:
-    """A run step of ``run`` made by one model turn."""
+def _step(
+    record: RunRecord, step_id: str, details: StepDetails, turn: ModelTurn, at_ms: int, completed: bool = False
+) -> RunStep:
+    """A run step of the record's run made by one model turn at ``at_ms`` (``completed`` at once: a message's)."""
+    run = record.run
+    timing = StepTiming(
+        turn_started_at_ms=record.turn_started_at_ms, created_at_ms=at_ms, ended_at_ms=at_ms if completed else None
+    )
     return RunStep(
         id=step_id,
-        created_at=now(),
+        created_at=at_ms // 1000,
         run_id=run.id,
         assistant_id=run.assistant_id,
         thread_id=run.thread_id,
         type=details.type,
         step_details=details,
         usage=turn.usage,
-        **fields,
+        status="completed" if completed else "in_progress",
+        completed_at=at_ms // 1000 if completed else None,
+        timing=timing,
     )
 
 
