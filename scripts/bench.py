@@ -11,6 +11,7 @@ Prints:
 * files: indexing throughput (MB of text per minute) and search latency in a store of 10,000 chunks;
 * circuits: runs calling a Lambda tool whose service hangs, while its circuit is closed (each call waits
   out the tool's timeout) next to while it is open (answered at once);
+* pages: the newest 100 messages of a thread of 10 messages next to one of 1,000;
 * cold starts: each function's handler imported by a new Lambda-like interpreter on the build,
   then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
   Powertools' event handler) in the same rounds, and what two choices cost: traced calls
@@ -422,6 +423,31 @@ def circuits(stack: LocalStack, rounds: int) -> None:
     print()
 
 
+def pages(stack: LocalStack, rounds: int) -> None:
+    from openai import OpenAI
+
+    api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+
+    def page_seconds(count: int) -> float:
+        thread = api.beta.threads.create()
+        for number in range(count):
+            api.beta.threads.messages.create(thread.id, role="user", content=f"message {number}")
+        api.beta.threads.messages.list(thread.id, limit=100, order="desc")  # the first read warms nothing else
+        times = []
+        for _ in range(rounds * 4):
+            started = time.perf_counter()
+            page = api.beta.threads.messages.list(thread.id, limit=100, order="desc")
+            times.append(time.perf_counter() - started)
+        assert len(page.data) == min(count, 100)
+        return statistics.median(times)
+
+    small, large = page_seconds(10), page_seconds(1000)
+    print("The newest 100 messages of a thread (GET .../messages?limit=100&order=desc), median:")
+    print(f"  thread of 10 messages    {small * 1000:6.1f} ms")
+    print(f"  thread of 1,000 messages {large * 1000:6.1f} ms (ratio {large / small:.2f}; a page holds 10 and 100)")
+    print()
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -430,7 +456,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    sections = ["latency", "streaming", "files", "circuits", "cold-starts", "sizes"]
+    sections = ["latency", "streaming", "files", "circuits", "pages", "cold-starts", "sizes"]
     parser.add_argument("--only", choices=sections, help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
@@ -449,6 +475,8 @@ def main() -> None:
             files(stack)
         if stack is not None and args.only in (None, "circuits"):
             circuits(stack, args.rounds)
+        if stack is not None and args.only in (None, "pages"):
+            pages(stack, args.rounds)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:

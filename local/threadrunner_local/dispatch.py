@@ -54,8 +54,7 @@ class FunctionError(Exception):
 class Dispatcher:
     """Finds and calls the handler of a function by logical id, name or ARN."""
 
-    def __init__(self, functions: dict[str, FunctionSpec], one_at_a_time: frozenset[str] = frozenset()) -> None:
-        self._one_at_a_time = {name: threading.Lock() for name in one_at_a_time}
+    def __init__(self, functions: dict[str, FunctionSpec]) -> None:
         self._by_name = {spec.name: spec for spec in functions.values()}
         self._by_name |= {spec.arn: spec for spec in functions.values()}
         self._by_name |= {spec.logical_id: spec for spec in functions.values()}
@@ -119,12 +118,8 @@ class Dispatcher:
             timeout_seconds=spec.timeout,
             aws_request_id=str(uuid.uuid4()),
         )
-        exclusive = self._one_at_a_time.get(spec.logical_id)
         try:
-            if exclusive is None:
-                return handler(event, context)
-            with exclusive:
-                return handler(event, context)
+            return handler(event, context)
         except Exception as exc:
             raise FunctionError(
                 {

@@ -1,4 +1,4 @@
-"""The AWS calls this process makes reach moto without a socket.
+"""The AWS calls this process makes reach moto without a socket, and unsigned.
 
 Every boto3 client of the process sends its requests to the local AWS endpoint; over HTTP each costs a
 connection, a server thread, and the parsing of the request and the answer on both sides. A ``before-send``
@@ -28,20 +28,30 @@ class InProcessAws:
         """On boto3's default session, for every client made after this."""
         import boto3
 
-        boto3._get_default_session().events.register_first("before-send", self.send, unique_id="threadrunner-local")
+        events = boto3._get_default_session().events
+        events.register_first("before-send", self.send, unique_id="threadrunner-local")
+        events.register_first("choose-signer", _unsigned, unique_id="threadrunner-local-signer")
 
     def uninstall(self) -> None:
         import boto3
 
-        boto3._get_default_session().events.unregister("before-send", unique_id="threadrunner-local")
+        events = boto3._get_default_session().events
+        events.unregister("before-send", unique_id="threadrunner-local")
+        events.unregister("choose-signer", unique_id="threadrunner-local-signer")
 
     def send(self, request: Any, **_: Any) -> Any:
         """moto's answer to a request for the local endpoint; ``None`` lets any other go over the network."""
         if not request.url.startswith(self._endpoint):
             return None
+        if _SCOPE in request.context:
+            scope = request.context[_SCOPE]
+            request.headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential=local/20000101/{scope}/aws4_request"
         parts = urlsplit(request.url)
         if parts.path.endswith("/invocations"):
             return None
+        headers = [
+            (name, value.decode() if isinstance(value, bytes) else value) for name, value in request.headers.items()
+        ]
         from botocore.awsrequest import AWSResponse
         from moto.core.botocore_stubber import MockRawResponse
         from werkzeug.test import EnvironBuilder
@@ -54,9 +64,7 @@ class InProcessAws:
             base_url=f"{parts.scheme}://{parts.netloc}",
             query_string=parts.query,
             method=request.method,
-            headers=[
-                (name, value.decode() if isinstance(value, bytes) else value) for name, value in request.headers.items()
-            ],
+            headers=headers,
             data=body or b"",
         ).get_environ()
         answered: list[Any] = []
@@ -74,3 +82,19 @@ class InProcessAws:
                 close()
         status, headers = answered
         return AWSResponse(request.url, status, dict(headers), MockRawResponse(content))
+
+
+def _unsigned(signing_name: str, region_name: str, signature_version: str, context: Any, **_: Any) -> Any:
+    """No signature on requests (moto checks none, and signing costs more than moto's GetItem); presigned links
+    are signed as on AWS. moto finds the service of a request to its one endpoint in the credential scope of
+    the ``Authorization`` header: :meth:`InProcessAws.send` writes the scope kept here. (Every client of the
+    process is one of the local endpoint.)"""
+    import botocore
+
+    if signature_version.endswith(("-query", "-presign-post")):
+        return None
+    context[_SCOPE] = f"{region_name}/{signing_name}"
+    return botocore.UNSIGNED
+
+
+_SCOPE = "threadrunner_local_scope"

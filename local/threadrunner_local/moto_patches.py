@@ -160,6 +160,18 @@ class _AtomicDynamoDB(Patch):
             finally:
                 models.copy = copy
 
+        def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            # moto copies the item before updating it for the table's stream only: without one, no copy is made.
+            table = self.tables.get(table_name)
+            if table is None or table.stream_shard is not None:
+                return originals["update_item"](self, table_name, *args, **kwargs)
+            before = models.copy
+            models.copy = _NoTableCopy  # type: ignore[assignment]
+            try:
+                return originals["update_item"](self, table_name, *args, **kwargs)
+            finally:
+                models.copy = before
+
         def locked(operation: Any) -> Any:
             @functools.wraps(operation)
             def under_lock(*args: Any, **kwargs: Any) -> Any:
@@ -168,8 +180,9 @@ class _AtomicDynamoDB(Patch):
 
             return under_lock
 
-        for name, original in originals.items():
-            setattr(DynamoDBBackend, name, locked(transact_write_items if name == "transact_write_items" else original))
+        replaced = originals | {"transact_write_items": transact_write_items, "update_item": update_item}
+        for name, operation in replaced.items():
+            setattr(DynamoDBBackend, name, locked(operation))
         self._saved = (DynamoDBBackend, originals)
 
     def uninstall(self) -> None:
@@ -477,21 +490,47 @@ def _asl_parser() -> tuple[Any, str]:
 
 
 def _tree_parsed_once(original: Any, dispatcher: Dispatcher) -> Any:
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-
-    trees: dict[str, Any] = {}
+    programs: dict[str, tuple[Any, Any]] = {}
+    lock = threading.Lock()
 
     def parse(definition: str) -> tuple[Any, Any]:
-        if definition not in trees:
-            trees[definition] = original(definition)[1]  # the syntax tree is read, never changed
-        tree = trees[definition]
-        return Preprocessor().visit(tree), tree  # the program is made again: its states keep what a run did
+        with lock:
+            if definition not in programs:
+                program, tree = original(definition)
+                _give_heap_keys(program, set())
+                programs[definition] = program, tree
+            return programs[definition]
 
     return staticmethod(parse)
 
 
-ASL_PARSED_ONCE = AttributePatch("state machine definitions parsed once", _asl_parser, _tree_parsed_once)
-"""moto parses the state machine's definition with ANTLR at every execution's start."""
+def _give_heap_keys(value: Any, seen: set[int]) -> None:
+    """Give every component of a program its heap key now: it is made on first use otherwise, and two
+    executions using the program at once could each make one."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, EvalComponent):
+        value.heap_key  # noqa: B018 - made on first read
+    if isinstance(value, Component):
+        children: Any = vars(value).values()
+    elif isinstance(value, list | tuple | set | frozenset):
+        children = value
+    elif isinstance(value, dict):
+        children = value.values()
+    else:
+        return
+    for child in children:
+        _give_heap_keys(child, seen)
+
+
+ASL_PARSED_ONCE = AttributePatch("state machine programs made once", _asl_parser, _tree_parsed_once)
+"""moto parses the state machine's definition with ANTLR and makes its program (its states' objects) at every
+execution's start. A program is read, never changed, by its executions: what an execution does (its retries'
+counts included) is kept in the execution's environment, under the components' heap keys."""
 
 
 def _json_paths() -> tuple[Any, str]:
@@ -516,6 +555,23 @@ every event and target, the ASL for every path it reads."""
 STEP_FUNCTIONS_JSON_PATHS_PARSED_ONCE = AttributePatch(
     "Step Functions' JSON paths parsed once", _step_functions_json_paths, _parsed_once
 )
+
+
+def _update_expressions() -> tuple[Any, str]:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    return UpdateExpressionParser, "make"
+
+
+def _made_once(original: Any, dispatcher: Dispatcher) -> Any:
+    return staticmethod(functools.lru_cache(maxsize=4096)(original))
+
+
+UPDATE_EXPRESSIONS_PARSED_ONCE = AttributePatch(
+    "DynamoDB update expressions parsed once", _update_expressions, _made_once
+)
+"""moto parses an UpdateItem's expression twice per request (to check its placeholders, then to apply it). The
+syntax tree is only read: what applies it works on a copy (moto's validator copies it first)."""
 
 
 def _method_names() -> tuple[Any, str]:
@@ -597,6 +653,7 @@ ALL = (
     STEP_FUNCTIONS_JSON_PATHS_PARSED_ONCE,
     METHOD_NAMES_ONCE,
     DYNAMODB_ANSWERS_AS_JSON,
+    UPDATE_EXPRESSIONS_PARSED_ONCE,
 )
 
 

@@ -257,9 +257,7 @@ class LocalStack:
             "EventSourceProjects": ",".join(f"{source}={project}" for source, project in config.event_sources.items()),
         }
         self.template = load(ROOT, parameters | config.parameters)
-        # Powertools' resolver keeps the request it serves on the app object, as Lambda allows: a container
-        # serves one request at a time. In one process, ApiFunction therefore gets one container.
-        self.dispatcher = Dispatcher(self.template.functions, one_at_a_time=frozenset({"ApiFunction"}))
+        self.dispatcher = Dispatcher(self.template.functions)
         moto_patches.install(self.dispatcher)
         self.data = DataFolder(config.data_dir) if config.data_dir else None
         self._moto = AwsServer(aws_port, self.data)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -25,7 +25,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ..app import projects
 from ..config import Settings
 from ..domain.api_keys import KeyCache, key_hash, redact
-from ..domain.budget import ProjectLimits
 from ..domain.files import MAX_REQUEST_FILE_BYTES
 from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
 from ..observability import log_keys, logger
@@ -57,8 +56,9 @@ from . import (
     users,
     vector_stores,
 )
+from .resolver import ConcurrentResolver
 
-app = APIGatewayHttpResolver(enable_validation=True)
+app = ConcurrentResolver(enable_validation=True)
 for module in (assistants, threads, runs, files, vector_stores, users, usage, server_tools, forwarding):
     app.include_router(module.router)
 
@@ -120,7 +120,6 @@ class ApiDeps:
     """The provider's embeddings, made on first use (``None`` without an embedding model)."""
 
     def __post_init__(self) -> None:
-        self._limits: dict[str, tuple[ProjectLimits | None, float]] = {}
         self._keys_seen = KeyCache(
             self.settings.key_cache_entries, self.settings.key_cache_seconds, self.settings.unknown_key_cache_seconds
         )
@@ -136,7 +135,7 @@ class ApiDeps:
 
     def count_request(self, stores: Stores) -> None:
         """Count the request in the project's minute; :class:`RateLimited` beyond its limit."""
-        limit = self._limits_of(stores).requests_per_minute
+        limit = projects.limits_of(stores.projects.get_policy(), self.settings.run_defaults).requests_per_minute
         if limit is None:
             return
         now = time.time()
@@ -145,15 +144,6 @@ class ApiDeps:
                 f"Rate limit reached: the project may make {limit} requests per minute.",
                 retry_after_seconds=60 - int(now % 60),
             )
-
-    def _limits_of(self, stores: Stores) -> ProjectLimits:
-        """The project's limits, read at most every POLICY_CACHE_SECONDS: one read per request would double them.
-        Read on the request's stores, which keep the policy for the route that needs it too."""
-        limits, expires = self._limits.get(stores.project, (None, 0.0))
-        if limits is None or time.monotonic() >= expires:
-            limits = projects.limits_of(stores.projects.get_policy(), self.settings.run_defaults)
-            self._limits[stores.project] = (limits, time.monotonic() + POLICY_CACHE_SECONDS)
-        return limits
 
     def project_for(self, api_key: str) -> str | None:
         """The project of a key; answers are cached (a revoked key stops working after KEY_CACHE_SECONDS)."""
@@ -164,9 +154,6 @@ class ApiDeps:
             self._keys_seen.remember(digest, project)
         return project
 
-
-POLICY_CACHE_SECONDS = 30.0
-"""How long ApiFunction trusts its read of a project's limits."""
 
 _FORMS = re.compile(r"/v1/files|/v1/uploads/[^/]+/parts")
 """Where files are sent, as ``multipart/form-data``."""

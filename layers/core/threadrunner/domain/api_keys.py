@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,26 +45,29 @@ class KeyCache:
         self._max = max_entries
         self._lifetimes = (known_seconds, unknown_seconds)
         self._clock = clock
+        self._lock = threading.Lock()  # one resolver may serve several requests at once (the local stack)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def lookup(self, digest: str) -> tuple[bool, str | None]:
         """(found, project): whether the cache still knows the key, and its project (``None``: no such key)."""
-        entry = self._entries.get(digest)
-        if entry is None:
-            return False, None
-        project, expires = entry
-        if self._clock() >= expires:
-            del self._entries[digest]
-            return False, None
-        self._entries.move_to_end(digest)
-        return True, project
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return False, None
+            project, expires = entry
+            if self._clock() >= expires:
+                del self._entries[digest]
+                return False, None
+            self._entries.move_to_end(digest)
+            return True, project
 
     def remember(self, digest: str, project: str | None) -> None:
         """Keep a lookup's answer, forgetting the least recently used one when full."""
         lifetime = self._lifetimes[0] if project is not None else self._lifetimes[1]
-        self._entries[digest] = (project, self._clock() + lifetime)
-        self._entries.move_to_end(digest)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[digest] = (project, self._clock() + lifetime)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)

@@ -72,6 +72,8 @@ from .state import (
 
 _POLL_INTERVAL_CEILING = 0.25
 """The longest pause between two polls of one task: the most a finished response waits to be seen."""
+_CANCEL_CHECK_SECONDS = 1.0
+"""How often a task polling the model reads its run, to stop when it is cancelled."""
 
 
 class RunLoop:
@@ -422,15 +424,18 @@ class RunLoop:
         """Retrieve the response until it finishes or the poll window closes (``None`` if the run is cancelled
         meanwhile), and how often the provider was asked."""
         deadline = self._clock() + self._settings.poll_window_seconds
-        interval, polls = 0.1, 0
+        interval, polls, checked = 0.1, 0, self._clock()
         while True:
             turn = self._model.retrieve(response_id)
             polls += 1
             if turn.is_finished or self._clock() + interval > deadline:
                 return turn, polls
             self._sleep(interval)
-            if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
-                return None, polls
+            # A cancel is seen within a second: a read of the run at every poll would be most of the loop's reads.
+            if self._clock() - checked >= _CANCEL_CHECK_SECONDS:
+                checked = self._clock()
+                if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
+                    return None, polls
             # A quarter second at most: the delay a finished response waits to be seen.
             interval = min(interval * 1.5, _POLL_INTERVAL_CEILING)
 
