@@ -23,6 +23,7 @@ They reach into moto's internals, so they are written for one version of moto:
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime
 import functools
@@ -419,10 +420,12 @@ def _table_query() -> tuple[Any, str]:
 
 
 class _Partition:
-    """A table as a query of its base key sees it: the items of one partition only."""
+    """A table as a query of its base key sees it: the items of one partition only, and of those, where the sort
+    key is a string, only the ones the query can reach (its key condition, its start key, its limit and one more),
+    found by bisection as DynamoDB finds them; moto goes through what is left as it would through the table."""
 
-    def __init__(self, table: Any, hash_key: Any) -> None:
-        self._table, self._hash_key = table, hash_key
+    def __init__(self, table: Any, hash_key: Any, query: tuple[Any, list[Any], Any, dict[str, Any], bool]) -> None:
+        self._table, self._hash_key, self._query = table, hash_key, query
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
@@ -431,23 +434,82 @@ class _Partition:
         found = self._table.items.get(self._hash_key)
         if found is None:
             return iter(())
-        return iter(found.values()) if isinstance(found, dict) else iter((found,))
+        if not isinstance(found, dict):
+            return iter((found,))
+        comparison, values, limit, start, forward = self._query
+        if self._table.range_key_type != "S" or any(value.type != "S" for value in values):
+            return iter(found.values())
+        keyed = sorted((key.value, item) for key, item in found.items())
+        keys = [key for key, _ in keyed]
+        bounds = _bounds(keys, comparison, [value.value for value in values])
+        if bounds is None:
+            return iter(found.values())
+        low, high = bounds
+        after = (start or {}).get(self._table.range_key_attr, {}).get("S")
+        if after is not None:
+            low, high = (
+                (max(low, bisect.bisect_right(keys, after)), high)
+                if forward
+                else (low, min(high, bisect.bisect_left(keys, after)))
+            )
+        if limit:  # the page, and the item after it: moto learns from it that there is more to read
+            low, high = (low, min(len(keys), low + limit + 1)) if forward else (max(0, high - limit - 1), high)
+        return iter([item for _, item in keyed[low:high]])
+
+
+def _bounds(keys: list[str], comparison: str | None, values: list[str]) -> tuple[int, int] | None:
+    """The slice of the sorted ``keys`` a key condition holds (``None``: a condition it does not know)."""
+    left, right = bisect.bisect_left, bisect.bisect_right
+    match _OPERATORS.get(comparison or "", comparison), values:
+        case None, []:
+            return 0, len(keys)
+        case "EQ", [value]:
+            return left(keys, value), right(keys, value)
+        case "LT", [value]:
+            return 0, left(keys, value)
+        case "LE", [value]:
+            return 0, right(keys, value)
+        case "GT", [value]:
+            return right(keys, value), len(keys)
+        case "GE", [value]:
+            return left(keys, value), len(keys)
+        case "BEGINS_WITH", [prefix]:
+            return left(keys, prefix), left(keys, prefix + "\U0010ffff")
+        case "BETWEEN", [low, high]:
+            return left(keys, low), right(keys, high)
+    return None
+
+
+_OPERATORS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
+"""moto names a key condition's comparison by its operator or by its name."""
 
 
 def _partition_only(original: Any, dispatcher: Dispatcher) -> Any:
     @functools.wraps(original)
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        if index_name:
-            return original(self, hash_key, *args, **kwargs)
-        return original(_Partition(self, hash_key), hash_key, *args, **kwargs)
+    def query(
+        self: Any,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: list[Any],
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        arguments = (range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, *args)
+        if kwargs.get("index_name", args[1] if len(args) > 1 else None):
+            return original(self, hash_key, *arguments, **kwargs)
+        seen = (range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward is not False)
+        return original(_Partition(self, hash_key, seen), hash_key, *arguments, **kwargs)
 
     return query
 
 
 QUERY_PARTITION = AttributePatch("queries read their partition", _table_query, _partition_only)
-"""moto answers a query of the base table by going through every item of the table: a page of a thread's
-messages then costs as much as the table holds. A query names its partition; it reads that one."""
+"""moto answers a query of the base table by sorting and going through every item of the table: a page of a
+thread's messages then costs as much as the table holds. A query names its partition, and a page of it is a
+slice of its sort keys: that slice is what it reads."""
 
 
 # Step Functions' Lambda tasks in-process --------------------------------------------------------------------

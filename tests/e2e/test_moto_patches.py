@@ -242,3 +242,50 @@ def test_dynamodbs_answers_as_json_are_the_answers_motos_walk_writes(stack: Loca
     assert len(answered) == 5
     for result, context in answered:
         assert json.loads(fast(result, context)[2]) == json.loads(walk(result, context)[2])
+
+
+def test_a_query_reads_its_partitions_slice_and_answers_as_moto_does(stack: LocalStack):
+    client, table = stack.client("dynamodb"), stack.table_name
+    partition = "P#patches#" + secrets.token_hex(4)
+    sort_keys = [f"{kind}#{number:03d}" for kind in ("MSG", "RUN", "STEP") for number in range(0, 40, 3)]
+    for key in sort_keys:
+        client.put_item(TableName=table, Item={"PK": {"S": partition}, "SK": {"S": key}, "n": {"N": "1"}})
+    client.put_item(TableName=table, Item={"PK": {"S": partition + "x"}, "SK": {"S": "MSG#001"}})  # another partition
+    conditions = [
+        ("", {}),
+        (" AND SK = :a", {":a": "RUN#012"}),
+        (" AND SK < :a", {":a": "RUN#012"}),
+        (" AND SK <= :a", {":a": "RUN#012"}),
+        (" AND SK > :a", {":a": "RUN#012"}),
+        (" AND SK >= :a", {":a": "RUN#013"}),
+        (" AND begins_with(SK, :a)", {":a": "MSG#"}),
+        (" AND begins_with(SK, :a)", {":a": "NONE#"}),
+        (" AND SK BETWEEN :a AND :b", {":a": "MSG#020", ":b": "RUN#003"}),
+    ]
+
+    def pages(condition: str, values: dict[str, str], forward: bool, limit: int | None) -> list[Any]:
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "PK = :p" + condition,
+            "ExpressionAttributeValues": {":p": {"S": partition}} | {k: {"S": v} for k, v in values.items()},
+            "ScanIndexForward": forward,
+        } | ({"Limit": limit} if limit else {})
+        answers = []
+        while True:
+            answer = client.query(**request)
+            answers.append((answer["Items"], answer["Count"], answer.get("LastEvaluatedKey")))
+            if "LastEvaluatedKey" not in answer:
+                return answers
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    cases = [(c, v, forward, limit) for c, v in conditions for forward in (True, False) for limit in (None, 1, 4)]
+    patched = [pages(*case) for case in cases]
+    moto_patches.QUERY_PARTITION.uninstall()
+    try:
+        original = [pages(*case) for case in cases]
+    finally:
+        moto_patches.QUERY_PARTITION.install(stack.dispatcher)  # type: ignore[arg-type]
+
+    assert patched == original
+    everything = [item["SK"]["S"] for page in patched[0] for item in page[0]]
+    assert everything == sorted(sort_keys)  # the partition's own items, and all of them
