@@ -10,7 +10,7 @@ import pytest
 from tests.fakes import FakeCatalogue, FakeCircuits, FakeControl, FakeEvents, FakeJobs, FakeModel, World, fake_stores
 from threadrunner.app import runs
 from threadrunner.app.requests import RunCreate, SubmitToolOutputsRequest
-from threadrunner.app.run_loop import tasks
+from threadrunner.app.run_loop import tasks, written
 from threadrunner.app.run_loop.state import CaughtError, LoopState, TurnState
 from threadrunner.app.run_loop.tasks import RunLoop
 from threadrunner.config import Settings
@@ -317,7 +317,7 @@ def test_given_answered_calls_when_submitted_then_the_outputs_continue_the_respo
 
 def test_given_a_run_with_a_client_call_when_it_ends_then_its_steps_say_when_each_turn_and_wait_happened(monkeypatch):
     clock = itertools.count(1000, 100)  # each reading of the clock 100 ms after the one before
-    for module in (tasks, runs):
+    for module in (tasks, written, runs):
         monkeypatch.setattr(module, "now_ms", lambda: next(clock))
     loop = Loop([CLIENT_TOOL])
     first = loop.started()  # 1000: the first turn is asked of the model

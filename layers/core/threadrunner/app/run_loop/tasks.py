@@ -13,17 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Settings
-from ...domain import conversation, file_search
-from ...domain.budget import Reservation, today
-from ...domain.circuits import PROVIDER
+from ...domain import conversation
 from ...domain.common import FunctionDefinition, LastError, now, now_ms
 from ...domain.file_search import FILE_SEARCH
-from ...domain.files import image_data_url
 from ...domain.ids import new_id
 from ...domain.message import IncompleteDetails as MessageIncompleteDetails
-from ...domain.message import Message, text_content
-from ...domain.model_turn import ModelTurn, ToolOutput, TurnRequest
-from ...domain.pagination import PageRequest
+from ...domain.message import Message
+from ...domain.model_turn import ModelTurn, ToolOutput
 from ...domain.run import (
     IncompleteDetails,
     RequiredAction,
@@ -33,15 +29,11 @@ from ...domain.run import (
     SubmitToolOutputs,
 )
 from ...domain.run_event import run_event
-from ...domain.run_record import RunRecord, message_slot, message_step_slot, tool_step_slot
+from ...domain.run_record import RunRecord, tool_step_slot
 from ...domain.run_status import RunStatus
 from ...domain.run_step import (
-    MessageCreation,
-    MessageCreationStepDetails,
     RunStep,
     RunStepStatus,
-    StepDetails,
-    StepTiming,
     ToolCallsStepDetails,
 )
 from ...domain.server_tools import server_tool_names
@@ -49,14 +41,13 @@ from ...domain.tool_call import ToolCall
 from ...errors import (
     RUN_CANCELLED,
     InvalidTransition,
-    ModelCircuitOpen,
-    ModelUnavailable,
     NotFound,
-    ThreadrunnerError,
 )
 from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
-from .. import conversation_queue, projects
+from .. import conversation_queue
 from ..tools import server_tools
+from . import written
+from .model_turns import ModelTurns
 from .state import (
     INVALID_RESPONSE_FORMAT_CODE,
     MAX_TOOL_ROUNDS_CODE,
@@ -69,11 +60,6 @@ from .state import (
     TurnState,
     last_error_of,
 )
-
-_POLL_INTERVAL_CEILING = 0.25
-"""The longest pause between two polls of one task: the most a finished response waits to be seen."""
-_CANCEL_CHECK_SECONDS = 1.0
-"""How often a task polling the model reads its run, to stop when it is cancelled."""
 
 
 class RunLoop:
@@ -92,21 +78,12 @@ class RunLoop:
         clock: Callable[[], float] = time.monotonic,
         contents: FileContents | None = None,
     ) -> None:
-        self._contents = contents
         self._stores = stores
-        self._model_factory = model
+        self._turns = ModelTurns(stores, model, circuits, settings, sleep, clock, contents)
         self._catalogue = catalogue
         self._control = control
         self._events = events
-        self._circuits = circuits
         self._settings = settings
-        self._sleep = sleep
-        self._clock = clock
-
-    @property
-    def _model(self) -> ModelClient:
-        # Built on first use: the tasks that never call the model never import its SDK.
-        return self._model_factory()
 
     def start_turn(self, state: LoopState) -> Done:
         """Move the run to ``in_progress`` and ask the model for its first turn; a run whose vector stores are
@@ -133,8 +110,10 @@ class RunLoop:
         if record.server_tools:  # later turns offer the same tools, whatever the registry does meanwhile
             self._stores.runs.set_server_tools(state.thread_id, state.run_id, record.server_tools)
         messages = self._stores.threads.newest_messages(state.thread_id)
-        request = self._with_image_files(conversation.first_turn(record, messages, self._settings.model_context_tokens))
-        return Done(TurnState(response_id=self._begin_turn(state, record, request, tool_round=False, at_ms=now_ms())))
+        request = self._turns.with_image_files(
+            conversation.first_turn(record, messages, self._settings.model_context_tokens)
+        )
+        return Done(TurnState(response_id=self._turns.begin(state, record, request, tool_round=False, at_ms=now_ms())))
 
     def _awaiting_outputs(self, state: LoopState, record: RunRecord) -> TurnState:
         """The turn of a run that shows ``requires_action``: the client's calls still unanswered, waited for
@@ -149,30 +128,13 @@ class RunLoop:
             tool_outputs_timeout_seconds=max(1, (record.run.expires_at or 0) - now()),
         )
 
-    def _with_image_files(self, request: TurnRequest) -> TurnRequest:
-        """The request with the project's image files read into ``data:`` URLs (the provider cannot read them)."""
-        for message in request.messages:
-            for image in message.images:
-                if image.file_id is None:
-                    continue
-                try:
-                    file = self._stores.files.get_file(image.file_id)
-                    assert self._contents is not None, "this function reads no files"
-                    data = self._contents.read(self._stores.files.content_key(image.file_id))
-                except NotFound:
-                    message.text += f"\n[The image {image.file_id} was deleted.]"
-                    continue
-                image.url = image_data_url(file.filename, data)
-            message.images = [image for image in message.images if image.url]
-        return request
-
     def check_turn(self, state: LoopState) -> Done:
         """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
         response_id = _turn_of(state).response_id
         assert response_id is not None
         if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
             return Done(self._stop(state))
-        turn, polls = self._poll(state, response_id)
+        turn, polls = self._turns.poll(state, response_id)
         measured = (Metric("ModelPolls", "Count", polls),)
         if turn is None:
             return Done(self._stop(state), measured)
@@ -258,11 +220,12 @@ class RunLoop:
         if missing:
             raise ToolOutputsMissing(f"No output was recorded for the tool calls {', '.join(missing)}.")
         outputs = [
-            ToolOutput(call_id=call.call_id, output=text) for call, text in _model_outputs(calls, record.tool_rounds)
+            ToolOutput(call_id=call.call_id, output=text)
+            for call, text in written.model_outputs(calls, record.tool_rounds)
         ]
         request = conversation.next_turn(record, turn_state.response_id, outputs)
         sent = now_ms()  # the step ends as the next turn starts: with its outputs
-        response_id = self._begin_turn(state, record, request, tool_round=True, at_ms=sent)
+        response_id = self._turns.begin(state, record, request, tool_round=True, at_ms=sent)
         self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", sent)
         return Done(TurnState(response_id=response_id))
 
@@ -273,7 +236,7 @@ class RunLoop:
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
             return Done(self._stop(state))
-        turn = self._model.retrieve(turn_state.response_id)  # its usage was counted by CheckTurn
+        turn = self._turns.model.retrieve(turn_state.response_id)  # its usage was counted by CheckTurn
         run = record.run
         reason = turn_state.incomplete_reason
         if reason is None:
@@ -282,7 +245,7 @@ class RunLoop:
                 return Done(self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem)))
         puts: list[Message | RunStep] = []
         if turn.output_text or reason is None:
-            puts = self._turn_message(state, record, turn, incomplete=reason is not None)
+            puts = written.turn_message(self._stores, state, record, turn, incomplete=reason is not None)
         ending: dict[str, Any] = (
             {"incomplete_details": IncompleteDetails(reason=reason)} if reason else {"completed_at": now()}
         )
@@ -298,44 +261,6 @@ class RunLoop:
         except InvalidTransition:  # cancelled meanwhile: the cancel wins, and nothing of the answer is written
             return Done(self._stop(state))
         return Done(TurnState(response_id=turn.id, outcome="incomplete" if reason else "completed"))
-
-    def _turn_message(
-        self, state: LoopState, record: RunRecord, turn: ModelTurn, incomplete: bool = False
-    ) -> list[Message | RunStep]:
-        """The message a turn's text becomes and its ``message_creation`` step, finished, under the ids the turn
-        claims (a run's stream may have stored them in progress already)."""
-        run = record.run
-        at_ms = now_ms()
-        at = at_ms // 1000
-        message_id = self._stores.runs.claim_id(state.thread_id, state.run_id, message_slot(turn.id), new_id("msg"))
-        step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, message_step_slot(turn.id), new_id("step"))
-        message = Message(
-            id=message_id,
-            created_at=at,
-            thread_id=run.thread_id,
-            role="assistant",
-            content=text_content(turn.output_text, self._citations(state, turn.output_text)),
-            assistant_id=run.assistant_id,
-            run_id=run.id,
-            status="incomplete" if incomplete else "completed",
-            incomplete_details=MessageIncompleteDetails(reason="max_tokens") if incomplete else None,
-            incomplete_at=at if incomplete else None,
-            completed_at=None if incomplete else at,
-        )
-        details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
-        return [message, _step(record, step_id, details, turn, at_ms, completed=True)]
-
-    def _citations(self, state: LoopState, text: str) -> list[dict[str, Any]]:
-        """The ``file_citation`` annotations of a message's markers, from the run's ``file_search`` results."""
-        if "】" not in text:
-            return []
-        sources: dict[tuple[int, int], str] = {}
-        steps = self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL).data
-        for turn, step in enumerate(s for s in steps if isinstance(s.step_details, ToolCallsStepDetails)):
-            calls = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, step.id)
-            for number, found in _numbered_sources(calls):
-                sources[(turn, number)] = found.file_id
-        return file_search.citations(text, sources)
 
     def announce_run(self, state: LoopState) -> Done:
         """Start a run for messages queued meanwhile, then put the ended run's event on EventBridge."""
@@ -355,8 +280,8 @@ class RunLoop:
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
         conversation_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
-            written = self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data
-            reply = written[-1] if written else None  # the last turn's answer
+            messages = self._stores.threads.list_messages(state.thread_id, written.ALL, run_id=state.run_id).data
+            reply = messages[-1] if messages else None  # the last turn's answer
             self._events.publish(run_event(state.project, run, user_id, reply))
             self._stores.runs.claim_id(state.thread_id, state.run_id, "announced", "yes")
         return Done(TurnState(outcome="failed" if run.status == "failed" else "stopped"), measured)
@@ -375,7 +300,7 @@ class RunLoop:
             record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         except NotFound:  # the thread was deleted under the loop: its response still ran, and still counts
             if state.turn is not None and state.turn.response_id:
-                self._cancel_quietly(state.turn.response_id)
+                self._turns.cancel_quietly(state.turn.response_id)
             return Done(TurnState(outcome="stopped"))
         if record.run.is_terminal:
             return Done(TurnState(outcome="stopped"))
@@ -392,7 +317,7 @@ class RunLoop:
     def _fail(self, state: LoopState, error: LastError) -> TurnState:
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.response_id and state.error is not None:
-            self._cancel_quietly(record.response_id)  # a failure outside the model: stop paying for it
+            self._turns.cancel_quietly(record.response_id)  # a failure outside the model: stop paying for it
         ended = self._end(state, record, "failed", "failed", last_error=error)
         return ended if ended.outcome == "stopped" else TurnState(outcome="failed", last_error=error)
 
@@ -405,10 +330,10 @@ class RunLoop:
         stamp = {"failed": "failed_at", "cancelled": "cancelled_at"}.get(status)
         if stamp:
             changes[stamp] = at
-        for step in self._stores.steps.list_steps(state.thread_id, state.run_id, _ALL).data:
+        for step in self._stores.steps.list_steps(state.thread_id, state.run_id, written.ALL).data:
             if step.status == "in_progress":
                 self._stores.steps.set_step_status(state.thread_id, state.run_id, step.id, step_status, at_ms)
-        for message in self._stores.threads.list_messages(state.thread_id, _ALL, run_id=state.run_id).data:
+        for message in self._stores.threads.list_messages(state.thread_id, written.ALL, run_id=state.run_id).data:
             if message.status == "in_progress":  # begun by a run's stream, never finished
                 cut = {"incomplete_details": MessageIncompleteDetails(reason=f"run_{status}"), "incomplete_at": at}
                 self._stores.threads.update_message(state.thread_id, message.id, {"status": "incomplete", **cut})
@@ -419,25 +344,6 @@ class RunLoop:
         except InvalidTransition:  # another task ended it first
             return TurnState(outcome="stopped")
         return TurnState(outcome="failed" if status == "failed" else "stopped")
-
-    def _poll(self, state: LoopState, response_id: str) -> tuple[ModelTurn | None, int]:
-        """Retrieve the response until it finishes or the poll window closes (``None`` if the run is cancelled
-        meanwhile), and how often the provider was asked."""
-        deadline = self._clock() + self._settings.poll_window_seconds
-        interval, polls, checked = 0.1, 0, self._clock()
-        while True:
-            turn = self._model.retrieve(response_id)
-            polls += 1
-            if turn.is_finished or self._clock() + interval > deadline:
-                return turn, polls
-            self._sleep(interval)
-            # A cancel is seen within a second: a read of the run at every poll would be most of the loop's reads.
-            if self._clock() - checked >= _CANCEL_CHECK_SECONDS:
-                checked = self._clock()
-                if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
-                    return None, polls
-            # A quarter second at most: the delay a finished response waits to be seen.
-            interval = min(interval * 1.5, _POLL_INTERVAL_CEILING)
 
     def _tool_calls(self, state: LoopState, record: RunRecord, turn: ModelTurn) -> TurnState:
         if record.tool_rounds >= self._settings.max_tool_rounds:
@@ -457,7 +363,7 @@ class RunLoop:
             return TurnState(response_id=turn.id, outcome="failed", last_error=error)
         run = record.run
         # Text the model wrote before its calls is a message of its own, before the calls' step, as it was shown.
-        said = self._turn_message(state, record, turn) if turn.output_text else []
+        said = written.turn_message(self._stores, state, record, turn) if turn.output_text else []
         proposed = new_id("step")
         step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), proposed)
         server_names = set(server_tool_names(run.tools))
@@ -475,7 +381,7 @@ class RunLoop:
             for call in turn.function_calls
         ]
         details = ToolCallsStepDetails.model_validate({"tool_calls": [call.as_step_item() for call in calls]})
-        self._stores.steps.put_step(_step(record, step_id, details, turn, now_ms()), calls, also=said)
+        self._stores.steps.put_step(written.step(record, step_id, details, turn, now_ms()), calls, also=said)
         # A step made before (a retried task, a loop started again) may have calls the client answered already.
         made_before = step_id != proposed
         stored = self._stores.steps.get_tool_calls(state.thread_id, state.run_id, step_id) if made_before else []
@@ -519,70 +425,9 @@ class RunLoop:
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status == "cancelling":
             if record.response_id:
-                self._cancel_quietly(record.response_id)
+                self._turns.cancel_quietly(record.response_id)
             self._end(state, record, "cancelled", "cancelled")
         return TurnState(outcome="stopped")
-
-    def _create(self, state: LoopState, record: RunRecord, request: TurnRequest) -> ModelTurn:
-        """Create a model response, with its tokens reserved against the day's budgets first.
-
-        Raises :class:`~threadrunner.errors.BudgetExceeded` (the run fails) when a budget is used up.
-        """
-        reservation = Reservation(
-            day=today(),
-            user_id=self._stores.threads.thread_user(state.thread_id),
-            **conversation.reservation_for(request, record.usage),
-        )
-        self._stores.usage.reserve(reservation, projects.budget_of(self._stores, self._settings.run_defaults))
-        try:
-            turn = self._created(request)
-        except BaseException:
-            self._stores.usage.release(reservation)  # no response, no usage
-            raise
-        self._stores.usage.record_response(turn.id, reservation, state.thread_id, state.run_id)
-        return turn
-
-    def _created(self, request: TurnRequest) -> ModelTurn:
-        """The response, created behind the provider's circuit: while the provider keeps failing, a turn fails at
-        once (:class:`~threadrunner.errors.ModelCircuitOpen`) instead of waiting out its retries."""
-
-        def unavailable() -> ModelTurn:
-            raise ModelCircuitOpen(
-                "The model provider is temporarily unavailable: its last calls failed, so new turns are not sent "
-                "to it for a while. Try the run again later."
-            )
-
-        turn, _ = self._circuits.guard(
-            PROVIDER, lambda: self._model.create(request), unavailable, counted=(ModelUnavailable,)
-        )
-        return turn
-
-    def _begin_turn(
-        self, state: LoopState, record: RunRecord, request: TurnRequest, tool_round: bool, at_ms: int
-    ) -> str:
-        """Create the turn's response (asked for at ``at_ms``) and make it the run's current one; the response's id."""
-        turn = self._create(state, record, request)
-        try:
-            self._stores.runs.set_turn(
-                state.thread_id, state.run_id, turn.id, tool_round=tool_round, started_at_ms=at_ms
-            )
-        except NotFound:  # the thread was deleted while the response was created: nobody else knows of it
-            self._cancel_quietly(turn.id)
-            raise
-        return turn.id
-
-    def _cancel_quietly(self, response_id: str) -> None:
-        """Stop paying for a response, and count what it used (or, if the provider will not say, its prompt)."""
-        usage = None
-        try:
-            turn = self._model.cancel(response_id)
-            usage = turn.usage
-        except ThreadrunnerError:  # it finished first, or the provider is unreachable: ask what it used
-            try:
-                usage = self._model.retrieve(response_id).usage
-            except ThreadrunnerError:
-                pass
-        self._stores.usage.settle(response_id, usage)
 
 
 def run_metrics(record: RunRecord) -> tuple[Metric, ...]:
@@ -603,54 +448,3 @@ def _turn_of(state: LoopState) -> TurnState:
     if state.turn is None or state.turn.response_id is None:
         raise ValueError("this task needs the state's turn and its response_id")
     return state.turn
-
-
-def _step(
-    record: RunRecord, step_id: str, details: StepDetails, turn: ModelTurn, at_ms: int, completed: bool = False
-) -> RunStep:
-    """A run step of the record's run made by one model turn at ``at_ms`` (``completed`` at once: a message's)."""
-    run = record.run
-    timing = StepTiming(
-        turn_started_at_ms=record.turn_started_at_ms, created_at_ms=at_ms, ended_at_ms=at_ms if completed else None
-    )
-    return RunStep(
-        id=step_id,
-        created_at=at_ms // 1000,
-        run_id=run.id,
-        assistant_id=run.assistant_id,
-        thread_id=run.thread_id,
-        type=details.type,
-        step_details=details,
-        usage=turn.usage,
-        status="completed" if completed else "in_progress",
-        completed_at=at_ms // 1000 if completed else None,
-        timing=timing,
-    )
-
-
-_ALL = PageRequest(limit=100, order="asc")
-"""Every step of a run, every message of a run: a run has a few."""
-
-
-def _numbered_sources(calls: list[ToolCall]) -> list[tuple[int, file_search.Source]]:
-    """The sources of a turn's ``file_search`` calls, numbered on from one call to the next, as the model read them."""
-    numbered: list[tuple[int, file_search.Source]] = []
-    for call in calls:
-        found = file_search.FileSearchOutput.read(call.output) if call.kind == "file_search" else None
-        for source in found.results if found else []:
-            numbered.append((len(numbered), source))
-    return numbered
-
-
-def _model_outputs(calls: list[ToolCall], turn: int) -> list[tuple[ToolCall, str]]:
-    """What the model reads of each call's output: a ``file_search`` call's results as sources behind markers."""
-    answered: list[tuple[ToolCall, str]] = []
-    first = 0
-    for call in calls:
-        found = file_search.FileSearchOutput.read(call.output) if call.kind == "file_search" else None
-        if found is None:
-            answered.append((call, call.output or ""))
-            continue
-        answered.append((call, file_search.sources_text(turn, first, found)))
-        first += len(found.results)
-    return answered
