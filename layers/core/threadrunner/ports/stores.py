@@ -1,39 +1,27 @@
-"""What the use cases need from the outside world: one small protocol per aggregate.
-
-Adapters implement them (``threadrunner.adapters``); the unit tests use in-memory fakes
-(``tests/fakes.py``). Every store belongs to one project, and every method raises
-:class:`~threadrunner.errors.NotFound` for ids the project does not have.
-"""
+"""The stores: one small protocol per aggregate, each of one project, bundled as :class:`Stores`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from .domain.assistant import Assistant
-from .domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
-from .domain.circuits import CircuitState
-from .domain.common import FunctionDefinition, Usage
-from .domain.files import FileObject, Upload, UploadPart
-from .domain.forwarding import ProviderAnswer
-from .domain.lambda_tools import LambdaTool
-from .domain.message import Message
-from .domain.model_turn import ModelTurn, TurnEvent, TurnRequest
-from .domain.pagination import Page, PageRequest
-from .domain.run import Run
-from .domain.run_record import RunRecord, RunRef
-from .domain.run_status import RunStatus
-from .domain.run_step import RunStep, RunStepStatus
-from .domain.thread import Thread
-from .domain.tool_call import ToolCall
-from .domain.tools import Outcome
-from .domain.user import QueuedMessage, UserRecord
-from .domain.vector_stores import (
-    Chunk,
+from ..domain.assistant import Assistant
+from ..domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
+from ..domain.common import FunctionDefinition, Usage
+from ..domain.files import FileObject, Upload, UploadPart
+from ..domain.lambda_tools import LambdaTool
+from ..domain.message import Message
+from ..domain.pagination import Page, PageRequest
+from ..domain.run import Run
+from ..domain.run_record import RunRecord
+from ..domain.run_status import RunStatus
+from ..domain.run_step import RunStep, RunStepStatus
+from ..domain.thread import Thread
+from ..domain.tool_call import ToolCall
+from ..domain.user import QueuedMessage, UserRecord
+from ..domain.vector_stores import (
     FileError,
-    Hit,
-    IndexJob,
     VectorStore,
     VectorStoreFile,
     VectorStoreFileBatch,
@@ -344,24 +332,6 @@ class FileStore(Protocol):
         ...
 
 
-class FileContents(Protocol):
-    """The bytes of files (S3), under keys the use cases make (``domain.files.content_key``)."""
-
-    def put(self, key: str, data: bytes) -> None: ...
-
-    def read(self, key: str) -> bytes: ...
-
-    def join(self, keys: Sequence[str], into: str) -> str:
-        """Write the bytes of ``keys``, in order, as one object ``into``; the MD5 (hex) of what was written."""
-        ...
-
-    def delete(self, keys: Sequence[str]) -> None: ...
-
-    def link(self, key: str, filename: str, seconds: int) -> str:
-        """A URL that reads the bytes for ``seconds``, as a download named ``filename``."""
-        ...
-
-
 class VectorStoreStore(Protocol):
     """Vector stores (with their counts of files), the files in them, batches, and the stores each file is in."""
 
@@ -428,31 +398,6 @@ class VectorStoreStore(Protocol):
     def cancel_batch(self, vector_store_id: str, batch_id: str) -> None: ...
 
 
-class VectorIndex(Protocol):
-    """Chunks and their vectors (S3 Vectors): a ``keywords`` index for every deployment, an ``embeddings`` one
-    where the provider embeds."""
-
-    def put(self, kind: str, chunks: Sequence[Chunk], vectors: Sequence[list[float]]) -> None: ...
-
-    def delete(self, kind: str, keys: Sequence[str]) -> None: ...
-
-    def query(self, kind: str, vector: list[float], stores: Sequence[str], top_k: int) -> list[Hit]:
-        """The ``top_k`` chunks of ``stores`` nearest ``vector``."""
-        ...
-
-
-class Embeddings(Protocol):
-    """The provider's embeddings endpoint."""
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
-
-
-class IndexJobs(Protocol):
-    """Work for the IndexFunction: a file to index, a deleted file or store to forget."""
-
-    def submit(self, job: IndexJob) -> None: ...
-
-
 class ToolStore(Protocol):
     """The project's registered server tools (Lambda functions)."""
 
@@ -465,39 +410,6 @@ class ToolStore(Protocol):
     def list_tools(self) -> list[LambdaTool]: ...
 
     def delete_tool(self, name: str) -> None: ...
-
-
-class ToolInvoker(Protocol):
-    """Lambda functions that are server tools."""
-
-    def invoke(self, function_arn: str, payload: dict[str, Any], timeout_seconds: int) -> tuple[Outcome, str]:
-        """Run the function once: how it ended (``ok``, ``failed``, ``timed_out``) and its answer (its JSON, or
-        what went wrong)."""
-        ...
-
-    def tags_of(self, function_arn: str) -> dict[str, str]:
-        """The function's tags; empty if there is no such function."""
-        ...
-
-
-T = TypeVar("T")
-
-
-class Circuits(Protocol):
-    """Circuit breakers shared by every container: a dependency that keeps failing is left alone for a while."""
-
-    def guard(
-        self,
-        name: str,
-        call: Callable[[], T],
-        when_open: Callable[[], T],
-        is_failure: Callable[[T], bool] = lambda answer: False,
-        counted: tuple[type[Exception], ...] = (),
-    ) -> tuple[T, CircuitState]:
-        """``call()``'s answer, or ``when_open()``'s at once while the circuit ``name`` is open; and the circuit's
-        state after it. An answer ``is_failure`` says is one, and an exception of the ``counted`` kinds, are
-        failures of the dependency; every exception is raised on."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -515,79 +427,3 @@ class Stores:
     files: FileStore
     vector_stores: VectorStoreStore
     tools: ToolStore
-
-
-class ModelClient(Protocol):
-    """The Responses API, in background mode."""
-
-    def create(self, request: TurnRequest) -> ModelTurn: ...
-
-    def retrieve(self, response_id: str) -> ModelTurn: ...
-
-    def cancel(self, response_id: str) -> ModelTurn: ...
-
-    def events(self, response_id: str, after: int | None = None) -> Iterator[TurnEvent]:
-        """The response's stream from after the event numbered ``after`` (from its start without): the events
-        until it ends, as they happen. Raises :class:`~threadrunner.errors.ModelUnavailable` if the stream
-        cannot be had or breaks; it can be taken up again after the last event seen."""
-        ...
-
-
-class Provider(Protocol):
-    """The model provider's HTTP API, for the calls threadrunner forwards (``/v1/chat/completions`` ...)."""
-
-    def forward(
-        self, method: str, path: str, body: dict[str, Any] | None, query: Mapping[str, str], stream: bool
-    ) -> ProviderAnswer:
-        """The provider's answer to one call (``path`` under its ``/v1``), with threadrunner's key, not retried.
-
-        Raises :class:`~threadrunner.errors.ProviderUnreachable` or
-        :class:`~threadrunner.errors.ProviderTimedOut` when there is no answer.
-        """
-        ...
-
-
-class ToolCatalogue(Protocol):
-    """The server tools: what the ToolFunction's registry serves."""
-
-    def server_tools(self) -> Mapping[str, FunctionDefinition]:
-        """Each server tool's definition (description and JSON schema of its arguments), by name."""
-        ...
-
-
-class RunLoopControl(Protocol):
-    """Starts the run loop of a run and resumes or interrupts it while it waits for tool outputs."""
-
-    def start(self, ref: RunRef) -> None:
-        """Start the loop; starting one run twice starts it once."""
-        ...
-
-    def resume(self, task_token: str) -> bool:
-        """The client's tool outputs are stored: go on. False if the loop no longer waits on that token."""
-        ...
-
-    def interrupt(self, task_token: str, error: str, cause: str) -> None:
-        """Stop waiting: the loop takes ``error`` as a failure of its waiting task (a no-op if it no longer waits)."""
-        ...
-
-
-class Event(Protocol):
-    """What threadrunner puts on EventBridge: a run's events, a circuit's changes."""
-
-    def entry(self) -> dict[str, Any]:
-        """The event as ``PutEvents`` takes it (without the bus)."""
-        ...
-
-
-class EventPublisher(Protocol):
-    """Where events go (EventBridge)."""
-
-    def publish(self, event: Event) -> None: ...
-
-
-class ApiKeys(Protocol):
-    """The stored API keys, by hash."""
-
-    def project_for(self, key_hash: str) -> str | None:
-        """The project a key belongs to, or ``None`` for an unknown or revoked key."""
-        ...

@@ -1,0 +1,62 @@
+"""What the use cases need from the outside world: one small protocol per aggregate.
+
+Adapters implement them (``threadrunner.adapters``); the unit tests use in-memory fakes
+(``tests/fakes.py``). Every store belongs to one project, and every method raises
+:class:`~threadrunner.errors.NotFound` for ids the project does not have.
+"""
+
+from .services import (
+    ApiKeys,
+    Circuits,
+    Embeddings,
+    Event,
+    EventPublisher,
+    FileContents,
+    IndexJobs,
+    ModelClient,
+    Provider,
+    RunLoopControl,
+    ToolCatalogue,
+    ToolInvoker,
+    VectorIndex,
+)
+from .stores import (
+    AssistantStore,
+    ConversationStore,
+    FileStore,
+    ProjectStore,
+    RunStore,
+    StepStore,
+    Stores,
+    ThreadStore,
+    ToolStore,
+    UsageStore,
+    VectorStoreStore,
+)
+
+__all__ = [
+    "ApiKeys",
+    "AssistantStore",
+    "Circuits",
+    "ConversationStore",
+    "Embeddings",
+    "Event",
+    "EventPublisher",
+    "FileContents",
+    "FileStore",
+    "IndexJobs",
+    "ModelClient",
+    "ProjectStore",
+    "Provider",
+    "RunLoopControl",
+    "RunStore",
+    "StepStore",
+    "Stores",
+    "ThreadStore",
+    "ToolCatalogue",
+    "ToolInvoker",
+    "ToolStore",
+    "UsageStore",
+    "VectorIndex",
+    "VectorStoreStore",
+]
