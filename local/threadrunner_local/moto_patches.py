@@ -439,8 +439,8 @@ class _Partition:
         comparison, values, limit, start, forward = self._query
         if self._table.range_key_type != "S" or any(value.type != "S" for value in values):
             return iter(found.values())
-        keyed = sorted((key.value, item) for key, item in found.items())
-        keys = [key for key, _ in keyed]
+        keyed = sorted(found.items(), key=lambda pair: pair[0].value)
+        keys = [key.value for key, _ in keyed]
         bounds = _bounds(keys, comparison, [value.value for value in values])
         if bounds is None:
             return iter(found.values())
