@@ -134,3 +134,18 @@ def test_a_client_error_keeps_its_status_and_body_without_the_operators_ids():
     )
     assert answer.status == 400
     assert json.loads(answer.body)["error"]["message"] == "Invalid value for 'n' (project [redacted])"  # type: ignore[arg-type]
+
+
+def test_a_project_with_an_allow_list_sees_only_its_models():
+    stores = fake_stores()
+    listed = {"object": "list", "data": [{"id": "gpt-4.1", "object": "model"}, {"id": "o3", "object": "model"}]}
+    models = lambda answer, path="/models": forward(  # noqa: E731
+        stores, FakeProvider(_json(200, answer)), RunDefaults(), Call("models", "GET", path)
+    )
+    assert [m["id"] for m in json.loads(models(listed).body)["data"]] == ["gpt-4.1", "o3"]  # no allow-list: all
+
+    stores.projects.set_policy(ProjectPolicy(models=["gpt-4.1"]))
+    assert [m["id"] for m in json.loads(models(listed).body)["data"]] == ["gpt-4.1"]
+    assert json.loads(models({"id": "gpt-4.1", "object": "model"}, "/models/gpt-4.1").body)["id"] == "gpt-4.1"
+    hidden = models({"id": "o3", "object": "model"}, "/models/o3")
+    assert hidden.status == 404 and json.loads(hidden.body)["error"]["code"] == "model_not_found"

@@ -92,6 +92,8 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
             stores.usage.release(reservation)
         return _refusal(answer)
     decoded = _json(answer.body)
+    if call.kind == "models":
+        return _allowed_models(stores, answer, decoded)
     if reservation is not None:
         response_id = decoded.get("id") if call.kind == "responses" else None
         response_id = response_id if isinstance(response_id, str) else new_id("fwd")
@@ -167,6 +169,24 @@ def _metered(
                 response_id = new_id("fwd")
                 stores.usage.record_response(response_id, reservation, "", "")
             stores.usage.settle(response_id, usage)
+
+
+def _allowed_models(stores: Stores, answer: ProviderAnswer, decoded: dict[str, Any]) -> Answer:
+    """The provider's models the project may use: all of them without an allow-list (``scripts/keys.py models``).
+    A model it may not use is answered as the provider answers a model it does not have."""
+    allowed = stores.projects.get_policy().models
+    if allowed is None:
+        return Answer(answer.status, answer.content_type, answer.body)
+    if decoded.get("object") == "list":
+        models = [
+            model for model in decoded.get("data") or [] if isinstance(model, dict) and model.get("id") in allowed
+        ]
+        return Answer(answer.status, answer.content_type, json.dumps({**decoded, "data": models}).encode())
+    if decoded.get("id") in allowed:
+        return Answer(answer.status, answer.content_type, answer.body)
+    message = f"The model '{str(decoded.get('id'))[:100]}' does not exist or you do not have access to it."
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
+    return Answer(404, "application/json", json.dumps(body).encode())
 
 
 def _refusal(answer: ProviderAnswer) -> Answer:
