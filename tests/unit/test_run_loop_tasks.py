@@ -81,6 +81,15 @@ class Loop:
         assert turn.response_id is not None
         return turn.response_id
 
+    def asking_for_outputs(self) -> str:
+        """Started, its first response calling the client's ``lookup``, the client asked for the output; the
+        response's id."""
+        response = self.started()
+        self.model.finish(response, function_calls=_calls("lookup"))
+        self.step(RunLoop.check_turn)
+        self.step(RunLoop.request_tool_outputs, task_token="token-1")
+        return response
+
 
 # starting ------------------------------------------------------------------------------------------------
 
@@ -256,10 +265,7 @@ def test_given_a_run_in_requires_action_when_its_loop_starts_again_then_it_waits
 
 def test_given_outputs_submitted_before_a_loop_died_when_checked_again_then_they_are_not_asked_for_twice():
     loop = Loop([CLIENT_TOOL])
-    response = loop.started()
-    loop.model.finish(response, function_calls=_calls("lookup"))
-    loop.step(RunLoop.check_turn)
-    loop.step(RunLoop.request_tool_outputs, task_token="token-1")
+    loop.asking_for_outputs()
     loop.control.waiting.add("token-1")
     outputs = SubmitToolOutputsRequest(tool_outputs=[{"tool_call_id": "call_0", "output": "done"}])
     runs.submit_tool_outputs(loop.stores, loop.control, "thread_1", loop.state.run_id, outputs, 65536)
@@ -286,10 +292,7 @@ def test_given_a_run_cancelled_before_its_token_was_stored_when_outputs_are_requ
 
 def test_given_a_cancelled_run_when_outputs_arrive_then_they_are_refused_and_nothing_resumes():
     loop = Loop([CLIENT_TOOL])
-    response = loop.started()
-    loop.model.finish(response, function_calls=_calls("lookup"))
-    loop.step(RunLoop.check_turn)
-    loop.step(RunLoop.request_tool_outputs, task_token="token-1")
+    loop.asking_for_outputs()
     runs.cancel_run(loop.stores, loop.control, "thread_1", loop.state.run_id)
     outputs = SubmitToolOutputsRequest(tool_outputs=[{"tool_call_id": "call_0", "output": "late"}])
 
@@ -300,10 +303,7 @@ def test_given_a_cancelled_run_when_outputs_arrive_then_they_are_refused_and_not
 
 def test_given_answered_calls_when_submitted_then_the_outputs_continue_the_response():
     loop = Loop([CLIENT_TOOL])
-    response = loop.started()
-    loop.model.finish(response, function_calls=_calls("lookup"))
-    loop.step(RunLoop.check_turn)
-    loop.step(RunLoop.request_tool_outputs, task_token="token-1")
+    response = loop.asking_for_outputs()
     loop.control.waiting.add("token-1")
     outputs = SubmitToolOutputsRequest(tool_outputs=[{"tool_call_id": "call_0", "output": '{"x": 1}'}])
 
@@ -366,10 +366,7 @@ def test_given_more_calls_than_a_turn_may_make_when_checked_then_the_run_fails_c
 
 def test_given_a_wait_for_outputs_that_timed_out_without_a_cause_when_failed_then_the_run_expires_quietly():
     loop = Loop([CLIENT_TOOL])
-    response = loop.started()
-    loop.model.finish(response, function_calls=_calls("lookup"))
-    loop.step(RunLoop.check_turn)
-    loop.step(RunLoop.request_tool_outputs, task_token="token-1")
+    loop.asking_for_outputs()
 
     loop.step(RunLoop.fail_run, error=CaughtError(Error="States.Timeout"))
 
