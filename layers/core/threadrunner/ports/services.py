@@ -66,8 +66,9 @@ class ToolInvoker(Protocol):
     """Lambda functions that are server tools."""
 
     def invoke(self, function_arn: str, payload: dict[str, Any], timeout_seconds: int) -> tuple[Outcome, str]:
-        """Run the function once: how it ended (``ok``, ``failed``, ``timed_out``) and its answer (its JSON, or
-        what went wrong)."""
+        """Run the function once: how it ended (``ok``, ``failed``, ``timed_out``, or ``invalid_arguments`` when it
+        raised :data:`~threadrunner.domain.lambda_tools.INVALID_ARGUMENTS`) and its answer (its JSON, or what went
+        wrong)."""
         ...
 
     def tags_of(self, function_arn: str) -> dict[str, str]:
