@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import openai
 import pytest
@@ -10,6 +14,8 @@ from openai import OpenAI
 
 from threadrunner.domain.budget import Budget, ProjectPolicy
 from threadrunner_local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _usage(stack: LocalStack, client: OpenAI) -> dict:
@@ -111,7 +117,7 @@ def test_a_projects_responses_are_its_own(stack, project_client):
         other.responses.create(
             model="gpt-4.1-mini", input="Search", tools=[{"type": "file_search", "vector_store_ids": ["vs_theirs"]}]
         )
-    assert hosted.value.param == "tools"
+    assert hosted.value.param == "tools[0].type"
 
     assert client.responses.retrieve(response.id).output_text == response.output_text
     follow_up = client.responses.create(model="gpt-4.1-mini", input="And then?", previous_response_id=response.id)
@@ -121,3 +127,49 @@ def test_a_projects_responses_are_its_own(stack, project_client):
     client.responses.delete(response.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(response.id)
+
+
+def _keys(stack: LocalStack, *arguments: str) -> str:
+    """``scripts/keys.py`` on the test stack, as an operator runs it; what it printed."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "keys.py"), *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "THREADRUNNER_AWS_PORT": stack.aws_endpoint.rsplit(":", 1)[1]},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_forwarded_response_names_nothing_the_projects_share_and_hosted_tools_need_the_operators_leave(
+    stack, project_client, model, marker
+):
+    client, project = project_client
+    assert '"hosted_tools": ["web_search"]' in _keys(
+        stack, "hosted-tools", "--project", project, "--allow", "web_search"
+    )
+    shared = [
+        ({"prompt": {"id": "pmpt_operators"}}, "prompt"),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file-x"}]}]},
+            "input[0].content[0].file_id",
+        ),
+        ({"input": [{"type": "item_reference", "id": "msg_theirs"}]}, "input[0]"),
+        (
+            {"tools": [{"type": "mcp", "server_label": "intranet", "server_url": "http://10.0.0.8/mcp"}]},
+            "tools[0].type",
+        ),
+        ({"tools": [{"type": "code_interpreter", "container": "cntr_operators"}]}, "tools[0].type"),
+        ({"tools": [{"type": "image_generation"}]}, "tools[0].type"),
+    ]
+    for fields, param in shared:
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.responses.create(**{"model": "gpt-4.1-mini", "input": f"Hi {marker}", **fields})
+        assert refused.value.param == param, fields
+    assert refused.value.code == "tool_not_allowed"
+    assert model.requests_about(marker) == []  # none reached the provider
+
+    searched = client.responses.create(model="gpt-4.1-mini", input=f"Search {marker}", tools=[{"type": "web_search"}])
+
+    assert searched.status == "completed" and len(model.requests_about(marker)) == 1

@@ -12,7 +12,7 @@ from tests.fakes import fake_stores
 from threadrunner.app.forwarding import Call, forward
 from threadrunner.domain.budget import ProjectPolicy, today
 from threadrunner.domain.deployment import RunDefaults
-from threadrunner.domain.forwarding import ProviderAnswer
+from threadrunner.domain.forwarding import HOSTED_TOOLS, ProviderAnswer
 from threadrunner.errors import InvalidRequest, ProviderUnreachable
 
 CHAT = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "Hello"}]}
@@ -149,3 +149,101 @@ def test_a_project_with_an_allow_list_sees_only_its_models():
     assert json.loads(models({"id": "gpt-4.1", "object": "model"}, "/models/gpt-4.1").body)["id"] == "gpt-4.1"
     hidden = models({"id": "o3", "object": "model"}, "/models/o3")
     assert hidden.status == 404 and json.loads(hidden.body)["error"]["code"] == "model_not_found"
+
+
+RESPONSE = {"model": "gpt-4.1-mini", "input": "Hello"}
+FUNCTION = {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {}}}
+
+
+def _create(stores: Any, provider: FakeProvider, body: dict[str, Any], kind: str = "responses") -> Any:
+    path = {"responses": "/responses", "responses.input_tokens": "/responses/input_tokens"}.get(kind, "/x")
+    return forward(stores, provider, RunDefaults(), Call(kind, "POST", path, body))  # type: ignore[arg-type]
+
+
+def _file(part: str) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": [{"type": "input_text", "text": "See"}, {"type": part, "file_id": "file-theirs"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"prompt": {"id": "pmpt_operators", "version": "2"}}, "prompt"),
+        ({"conversation": "conv_theirs"}, "conversation"),
+        ({"input": [{"role": "user", "content": "Hi"}, {"type": "item_reference", "id": "msg_theirs"}]}, "input[1]"),
+        ({"input": [_file("input_file")]}, "input[0].content[1].file_id"),
+        ({"input": [_file("input_image")]}, "input[0].content[1].file_id"),
+        (
+            {"input": [{"type": "function_call_output", "call_id": "c", "output": _file("input_image")["content"]}]},
+            "input[0].output[1].file_id",
+        ),
+        ({"tools": [FUNCTION, {"type": "file_search", "vector_store_ids": ["vs_theirs"]}]}, "tools[1].type"),
+        (
+            {"tools": [FUNCTION, {"type": "mcp", "server_label": "x", "server_url": "http://10.0.0.8/"}]},
+            "tools[1].type",
+        ),
+        ({"tools": [{"type": "mcp", "server_label": "mail", "connector_id": "connector_gmail"}]}, "tools[0].type"),
+        ({"tools": [{"type": "a_tool_of_next_year"}]}, "tools[0].type"),
+        ({"tools": [{"type": "code_interpreter", "container": "cntr_theirs"}]}, "tools[0].container"),
+        (
+            {"tools": [{"type": "code_interpreter", "container": {"type": "auto", "file_ids": ["file-theirs"]}}]},
+            "tools[0].container.file_ids",
+        ),
+        (
+            {"tools": [{"type": "image_generation", "input_image_mask": {"file_id": "file-theirs"}}]},
+            "tools[0].input_image_mask.file_id",
+        ),
+    ],
+)
+def test_a_response_that_names_what_every_project_shares_is_refused_before_the_provider(fields, param):
+    stores = fake_stores()
+    stores.projects.set_policy(ProjectPolicy(hosted_tools=sorted(HOSTED_TOOLS)))  # even with every hosted tool
+    provider = FakeProvider(_json(200, {"id": "resp_1", "status": "completed", "usage": None}))
+
+    for kind in ("responses", "responses.input_tokens"):
+        with pytest.raises(InvalidRequest) as refused:
+            _create(stores, provider, RESPONSE | fields, kind)
+        assert refused.value.param == param
+        assert "threadrunner does not forward it" in refused.value.message or "not forwarded" in refused.value.message
+
+    assert provider.sent == [] and stores.usage.usage_today(today()).reserved == 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "named"),
+    [
+        ({"type": "web_search"}, "web_search"),
+        ({"type": "web_search_preview_2025_03_11"}, "web_search_preview"),
+        ({"type": "image_generation", "size": "1024x1024"}, "image_generation"),
+        ({"type": "code_interpreter", "container": {"type": "auto"}}, "code_interpreter"),
+    ],
+)
+def test_a_hosted_tool_priced_per_call_is_forwarded_only_for_a_project_allowed_it(tool, named):
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "resp_1", "status": "completed", "usage": None}))
+    with pytest.raises(InvalidRequest) as refused:
+        _create(stores, provider, RESPONSE | {"tools": [FUNCTION, tool]})
+    assert (refused.value.param, refused.value.code) == ("tools[1].type", "tool_not_allowed")
+    assert f"'{named}' is not allowed for this project" in refused.value.message and provider.sent == []
+
+    stores.projects.set_policy(ProjectPolicy(hosted_tools=[named]))
+    answer = _create(stores, provider, RESPONSE | {"tools": [FUNCTION, tool]})
+
+    assert answer.status == 200 and provider.sent[0][2]["tools"] == [FUNCTION, tool]  # type: ignore[index]
+
+
+def test_a_chat_completion_may_search_the_web_only_when_allowed_and_names_no_provider_file():
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "chatcmpl-1", "usage": USAGE}))
+    with pytest.raises(InvalidRequest) as refused:
+        _chat(stores, provider, CHAT | {"web_search_options": {}})
+    assert (refused.value.param, refused.value.code) == ("web_search_options", "tool_not_allowed")
+    named = [{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-theirs"}}]}]
+    with pytest.raises(InvalidRequest) as refused:
+        _chat(stores, provider, CHAT | {"messages": named})
+    assert refused.value.param == "messages[0].content[0].file.file_id" and provider.sent == []
+
+    stores.projects.set_policy(ProjectPolicy(hosted_tools=["web_search"]))
+    assert _chat(stores, provider, CHAT | {"web_search_options": {}}).status == 200

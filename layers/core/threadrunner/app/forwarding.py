@@ -16,13 +16,14 @@ from ..domain.forwarding import (
     BUDGETED,
     GENERATING,
     METERED,
+    RESPONSE_BODIES,
     RESPONSE_ENDINGS,
     RUNNING,
     EventReader,
     Kind,
     ProviderAnswer,
+    check_request,
     prepared,
-    refusal_of_hosted_objects,
     reservation_of,
     scrubbed,
     usage_of,
@@ -67,8 +68,10 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
         RESPONSE_ID.fullmatch(call.response_id) and stores.usage.is_forwarded(call.response_id)
     ):
         raise NotFound("response", call.response_id[:70])
-    if creating and call.kind == "responses":
-        _check_response_request(stores, body)
+    if creating:
+        check_request(call.kind, body, stores.projects.get_policy().hosted_tools)
+    if creating and call.kind in RESPONSE_BODIES:
+        _check_previous_response(stores, body)
     if creating and call.kind in GENERATING:
         model = body.get("model")
         if not isinstance(model, str):
@@ -105,14 +108,8 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
     return Answer(answer.status, answer.content_type, answer.body)
 
 
-def _check_response_request(stores: Stores, body: dict[str, Any]) -> None:
-    refused = refusal_of_hosted_objects(body)
-    if refused is not None:
-        raise InvalidRequest(
-            f"'{refused}' would name objects of the provider's account, shared by every project: threadrunner "
-            "does not forward it (use threadrunner's threads and vector stores).",
-            param=refused,
-        )
+def _check_previous_response(stores: Stores, body: dict[str, Any]) -> None:
+    """A response chained to another must chain to one the project created."""
     previous = body.get("previous_response_id")
     if previous is not None and not (
         isinstance(previous, str) and RESPONSE_ID.fullmatch(previous) and stores.usage.is_forwarded(previous)

@@ -46,6 +46,9 @@ class ProjectPolicy(BaseModel):
     limits: ProjectLimits = Field(default_factory=ProjectLimits)
     models: list[str] | None = None
     """The models its assistants and runs may name; ``None``: any."""
+    hosted_tools: list[str] = Field(default_factory=list)
+    """The provider's tools its forwarded requests may use (``web_search``, ``image_generation``, ...): the hosted
+    ones are priced per call, outside the token budgets; none by default."""
 
 
 class Reservation(BaseModel):
