@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes import fake_stores
 from threadrunner.app.forwarding import Call, forward
-from threadrunner.domain.budget import ProjectPolicy, today
+from threadrunner.domain.budget import OUTPUT_RESERVE_TOKENS, ProjectPolicy, estimate_tokens, today
 from threadrunner.domain.deployment import RunDefaults
 from threadrunner.domain.forwarding import HOSTED_TOOLS, ProviderAnswer
 from threadrunner.errors import InvalidRequest, ProviderUnreachable
@@ -247,3 +247,18 @@ def test_a_chat_completion_may_search_the_web_only_when_allowed_and_names_no_pro
 
     stores.projects.set_policy(ProjectPolicy(hosted_tools=["web_search"]))
     assert _chat(stores, provider, CHAT | {"web_search_options": {}}).status == 200
+
+
+def test_a_response_without_max_output_tokens_reserves_the_most_a_response_writes():
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "resp_bg", "status": "queued", "usage": None}))
+    prompt = estimate_tokens(json.dumps(["Hello", None, None]))
+
+    _create(stores, provider, RESPONSE | {"background": True})
+    assert stores.usage.usage_today(today()).reserved == prompt + OUTPUT_RESERVE_TOKENS == prompt + 32_768
+
+    defaults = RunDefaults(output_reserve_tokens=100_000)  # a deployment whose models write more
+    forward(stores, provider, defaults, Call("responses", "POST", "/responses", RESPONSE | {"background": True}))
+    limited = RESPONSE | {"background": True, "max_output_tokens": 500}
+    forward(stores, provider, defaults, Call("responses", "POST", "/responses", limited))
+    assert stores.usage.usage_today(today()).reserved == 3 * prompt + 32_768 + 100_000 + 500

@@ -111,6 +111,8 @@ def test_given_a_queued_run_when_started_twice_then_one_response_is_created_and_
     assert again.response_id == first and len(loop.model.requests) == 1
     assert loop.run.status == "in_progress" and loop.run.started_at is not None
     assert loop.world.responses[first][0].tokens > 0  # reserved against the day before it was created
+    # No max_completion_tokens: the answer's room is the most a response writes, not a guess of a short one.
+    assert loop.world.responses[first][0].completion_tokens == SETTINGS.output_reserve_tokens == 32_768
 
 
 def test_given_a_run_cancelled_before_it_started_when_started_then_it_ends_cancelled_without_a_response():

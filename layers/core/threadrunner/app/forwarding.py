@@ -127,7 +127,7 @@ def _reserve(stores: Stores, defaults: RunDefaults, kind: Kind, body: dict[str, 
     if kind not in METERED:
         projects.check_budget(stores, defaults, user_id=user_id)
         return None
-    estimate = reservation_of(kind, body)
+    estimate = reservation_of(kind, body, defaults.output_reserve_tokens)
     reservation = Reservation(
         day=today(), user_id=user_id, prompt_tokens=estimate.prompt_tokens, completion_tokens=estimate.completion_tokens
     )

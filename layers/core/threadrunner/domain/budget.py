@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field
 
 from .common import Usage
 
-COMPLETION_RESERVE_TOKENS = 1024
-"""What a response without ``max_output_tokens`` reserves for its answer until the provider counts it."""
+OUTPUT_RESERVE_TOKENS = 32_768
+"""What a response without ``max_output_tokens`` reserves for its answer until the provider counts it, unless the
+deployment says otherwise (``OUTPUT_RESERVE_TOKENS``): the most that today's models write in one response, so a
+response the provider counts late (a background one) cannot use much beyond what it set aside."""
 
 
 class Budget(BaseModel):

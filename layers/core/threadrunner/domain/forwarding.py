@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import InvalidRequest
-from .budget import COMPLETION_RESERVE_TOKENS, estimate_tokens
+from .budget import estimate_tokens
 from .common import Usage
 
 Kind = Literal["chat.completions", "embeddings", "moderations", "models", "responses", "responses.input_tokens"]
@@ -61,21 +61,18 @@ class Reserve:
     completion_tokens: int
 
 
-def reservation_of(kind: Kind, body: dict[str, Any]) -> Reserve:
-    """What a call sets aside before it is forwarded: its estimated input, and the most its answer may take."""
+def reservation_of(kind: Kind, body: dict[str, Any], output_reserve: int) -> Reserve:
+    """What a call sets aside before it is forwarded: its estimated input, and the most its answer may take (the
+    limit it sets, else ``output_reserve``)."""
     if kind == "chat.completions":
         prompt = estimate_tokens(json.dumps(body.get("messages", ""))) + estimate_tokens(
             json.dumps(body.get("tools", ""))
         )
-        most = (
-            _positive(body.get("max_completion_tokens"))
-            or _positive(body.get("max_tokens"))
-            or COMPLETION_RESERVE_TOKENS
-        )
+        most = _positive(body.get("max_completion_tokens")) or _positive(body.get("max_tokens")) or output_reserve
         return Reserve(prompt, most * (_positive(body.get("n")) or 1))
     if kind == "responses":
         text = json.dumps([body.get("input", ""), body.get("instructions"), body.get("tools")])
-        return Reserve(estimate_tokens(text), _positive(body.get("max_output_tokens")) or COMPLETION_RESERVE_TOKENS)
+        return Reserve(estimate_tokens(text), _positive(body.get("max_output_tokens")) or output_reserve)
     return Reserve(estimate_tokens(json.dumps(body.get("input", ""))), 0)
 
 

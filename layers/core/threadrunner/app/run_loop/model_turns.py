@@ -94,7 +94,7 @@ class ModelTurns:
         reservation = Reservation(
             day=today(),
             user_id=self._stores.threads.thread_user(state.thread_id),
-            **conversation.reservation_for(request, record.usage),
+            **conversation.reservation_for(request, record.usage, self._settings.output_reserve_tokens),
         )
         self._stores.usage.reserve(reservation, projects.budget_of(self._stores, self._settings.run_defaults))
         try:
