@@ -12,6 +12,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from tests.e2e.helpers import wait_for
 from threadrunner.domain.budget import Budget, ProjectPolicy
 from threadrunner_local.stack import LocalStack
 
@@ -173,3 +174,30 @@ def test_a_forwarded_response_names_nothing_the_projects_share_and_hosted_tools_
     searched = client.responses.create(model="gpt-4.1-mini", input=f"Search {marker}", tools=[{"type": "web_search"}])
 
     assert searched.status == "completed" and len(model.requests_about(marker)) == 1
+
+
+def _listed(stack: LocalStack) -> set[str]:
+    """The sort keys of the unsettled responses' list (``<project>#<response_id>``)."""
+    return {item["SK"]["S"] for item in stack.table_items("unsettled#responses")}
+
+
+def test_a_background_response_nobody_asks_about_is_counted_once_it_ended(stack, project_client, marker):
+    client, project = project_client
+    asked = client.responses.create(model="gpt-4.1-mini", input=f"Tell me about {marker}", background=True)
+    left = client.responses.create(model="gpt-4.1-mini", input=f"And about {marker} again", background=True)
+    assert {asked.status, left.status} <= {"queued", "in_progress"}
+    assert _usage(stack, client)["reserved_tokens"] > 2 * 32_768  # the most each may write, set aside
+    assert {f"{project}#{asked.id}", f"{project}#{left.id}"} <= _listed(stack)
+    assert stack.model_server is not None
+    offline = stack.model_server.model
+    used = {r.id: offline.responses[r.id].body["usage"]["total_tokens"] for r in (asked, left)}
+    wait_for(lambda: all(offline.view(offline.responses[r.id])["status"] == "completed" for r in (asked, left)))
+
+    assert client.responses.retrieve(asked.id).status == "completed"  # seen ended: counted, and off the list
+    assert f"{project}#{asked.id}" not in _listed(stack) and f"{project}#{left.id}" in _listed(stack)
+    assert stack.dispatcher is not None
+    swept = stack.dispatcher.invoke("SettleResponsesFunction", {"detail-type": "Scheduled Event", "detail": {}})
+
+    today = _usage(stack, client)
+    assert swept["settled"] >= 1 and f"{project}#{left.id}" not in _listed(stack)
+    assert today["usage"]["total_tokens"] == used[asked.id] + used[left.id] and today["reserved_tokens"] == 0

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import fake_stores
-from threadrunner.app.forwarding import Call, forward
+from tests.fakes import FakeUnsettled, World, fake_stores
+from threadrunner.app.forwarding import Call, Swept, forward, settle_unsettled
 from threadrunner.domain.budget import OUTPUT_RESERVE_TOKENS, ProjectPolicy, estimate_tokens, today
 from threadrunner.domain.deployment import RunDefaults
 from threadrunner.domain.forwarding import HOSTED_TOOLS, ProviderAnswer
@@ -262,3 +262,84 @@ def test_a_response_without_max_output_tokens_reserves_the_most_a_response_write
     limited = RESPONSE | {"background": True, "max_output_tokens": 500}
     forward(stores, provider, defaults, Call("responses", "POST", "/responses", limited))
     assert stores.usage.usage_today(today()).reserved == 3 * prompt + 32_768 + 100_000 + 500
+
+
+# the sweep of background responses ----------------------------------------------------------------------
+
+
+class RoutedProvider(FakeProvider):
+    """Answers each path as a test scripts it (``answers``); a 404 for the others."""
+
+    def __init__(self, answers: dict[str, ProviderAnswer | Exception]) -> None:
+        super().__init__(_json(404, {"error": {"message": "No response found.", "type": "invalid_request_error"}}))
+        self.answers = answers
+
+    def forward(
+        self, method: str, path: str, body: dict[str, Any] | None, query: Mapping[str, str], stream: bool
+    ) -> ProviderAnswer:
+        self.answer = self.answers.get(path, self.answer)
+        return super().forward(method, path, body, query, stream)
+
+
+def _response(response_id: str, status: str, used: tuple[int, int] | None = None) -> ProviderAnswer:
+    usage = {"input_tokens": used[0], "output_tokens": used[1], "total_tokens": sum(used)} if used else None
+    return _json(200, {"id": response_id, "object": "response", "status": status, "usage": usage})
+
+
+def _sweep(world: World, provider: FakeProvider, *others: World, more: Any = lambda: True) -> Any:
+    stores = {w.project: fake_stores(w) for w in (world, *others)}
+    return settle_unsettled(FakeUnsettled(world.unsettled), stores.__getitem__, provider, more)
+
+
+def test_a_background_response_nobody_asks_about_is_counted_by_the_sweep_once_it_ended():
+    world = World()
+    stores = fake_stores(world)
+    _create(stores, RoutedProvider({"/responses": _response("resp_bg", "queued")}), RESPONSE | {"background": True})
+    reserved = stores.usage.usage_today(today()).reserved
+
+    running = _sweep(world, RoutedProvider({"/responses/resp_bg": _response("resp_bg", "in_progress")}))
+    assert (running.running, running.settled) == (1, 0) and stores.usage.usage_today(today()).reserved == reserved
+
+    ended = RoutedProvider({"/responses/resp_bg": _response("resp_bg", "completed", (11, 20_004))})
+    swept = _sweep(world, ended)
+    again = _sweep(world, ended)
+
+    day = stores.usage.usage_today(today())
+    assert swept.settled == 1 and (day.usage.total_tokens, day.reserved) == (20_015, 0)  # what it used, not reserved
+    assert again == Swept() and world.unsettled == {} and ended.sent == [("GET", "/responses/resp_bg", None, False)]
+
+
+def test_the_sweep_charges_a_lost_response_its_whole_reservation_and_looks_again_at_one_the_provider_did_not_say():
+    acme, globex = World(), World(project="globex")
+    globex.unsettled = acme.unsettled  # one deployment's list
+    created = RoutedProvider({"/responses": _response("resp_deleted", "queued")})
+    _create(fake_stores(acme), created, RESPONSE | {"background": True})
+    created.answers["/responses"] = _response("resp_unknown", "in_progress")
+    _create(fake_stores(globex), created, RESPONSE | {"background": True, "max_output_tokens": 900})
+
+    swept = _sweep(acme, RoutedProvider({"/responses/resp_unknown": ProviderUnreachable("down")}), globex)
+
+    lost = fake_stores(acme).usage.usage_today(today())  # the provider answered 404: deleted while it ran
+    assert (swept.settled, swept.unanswered) == (1, 1) and lost.reserved == 0
+    assert lost.usage.completion_tokens == OUTPUT_RESERVE_TOKENS and lost.usage.prompt_tokens > 0
+    assert list(acme.unsettled) == [("globex", "resp_unknown")]  # looked at again next time
+    bounded = _sweep(acme, RoutedProvider({}), globex, more=lambda: False)
+    assert bounded == Swept() and list(acme.unsettled) == [("globex", "resp_unknown")]
+
+
+def test_a_background_stream_the_client_leaves_is_counted_by_the_sweep_not_charged_its_prompt():
+    world = World()
+    stores = fake_stores(world)
+    created = {"type": "response.created", "response": {"id": "resp_st", "status": "queued"}}
+    provider = FakeProvider(_stream(created, {"type": "response.in_progress", "response": {"id": "resp_st"}}))
+    answer = _create(stores, provider, RESPONSE | {"background": True, "stream": True})
+    events = answer.body
+    assert isinstance(events, Iterator)
+    next(events)
+    events.close()  # the client left; the response goes on at the provider
+    assert stores.usage.usage_today(today()).usage.total_tokens == 0 and list(world.unsettled) == [("acme", "resp_st")]
+
+    _sweep(world, RoutedProvider({"/responses/resp_st": _response("resp_st", "completed", (11, 3_000))}))
+
+    day = stores.usage.usage_today(today())
+    assert (day.usage.total_tokens, day.reserved) == (3_011, 0)

@@ -70,6 +70,16 @@ class Reservation(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+class UnsettledResponse(BaseModel):
+    """A forwarded response that was still running when it was answered (a background one): no request is bound to
+    see it end, so a sweep settles it once it has."""
+
+    project: str
+    response_id: str
+    reservation: Reservation
+    """What it set aside: the whole of it is charged if the provider no longer has the response."""
+
+
 class DayUsage(BaseModel):
     """A project's (or one user's) tokens of one UTC day."""
 
