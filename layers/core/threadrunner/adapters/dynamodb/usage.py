@@ -16,8 +16,8 @@ from ...domain.common import Usage, now
 from ...domain.run import Run
 from ...errors import BudgetExceeded
 from . import keys
-from .codec import GuardedClient, fields, from_attributes, to_attributes, usage_of
-from .table import Table
+from .codec import GuardedClient, fields, to_attributes, usage_of
+from .table import Table, queried
 
 USAGE_DAYS_KEPT = 400
 """How long a day's counters are kept."""
@@ -193,18 +193,13 @@ class DynamoDBUnsettledResponses:
         self._client = GuardedClient(client)
 
     def listed(self) -> Iterator[UnsettledResponse]:
-        request: dict[str, Any] = {
+        request = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": {":pk": {"S": keys.UNSETTLED}},
         }
-        while True:
-            answer = self._client.query(**request)
-            for item in answer.get("Items", []):
-                yield UnsettledResponse.model_validate(fields(from_attributes(item), "ttl"))
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        for item in queried(self._client, request):
+            yield UnsettledResponse.model_validate(fields(item, "ttl"))
 
     def forget(self, project: str, response_id: str) -> None:
         self._client.delete_item(TableName=self._table, Key=keys.unsettled(project, response_id))
