@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from threadrunner.domain.assistant import Assistant
-from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
+from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, UnsettledResponse, over_budget
 from threadrunner.domain.circuits import CircuitState
 from threadrunner.domain.common import FunctionDefinition, Usage
 from threadrunner.domain.files import FileObject, Upload, UploadPart
@@ -97,6 +97,8 @@ class World:
     counted_runs: set[str] = field(default_factory=set)
     tools: dict[str, LambdaTool] = field(default_factory=dict)
     forwarded: set[str] = field(default_factory=set)
+    unsettled: dict[tuple[str, str], UnsettledResponse] = field(default_factory=dict)
+    """The deployment's list of unsettled responses, by project and id: worlds of several projects may share it."""
 
     def thread(self, thread_id: str) -> _Thread:
         entry = self.threads.get(thread_id)
@@ -476,10 +478,15 @@ class FakeUsage:
                 update={"reserved": day.reserved - reservation.tokens}
             )
 
-    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
+    def record_response(
+        self, response_id: str, reservation: Reservation, thread_id: str, run_id: str, unsettled: bool = False
+    ) -> None:
         self.world.responses[response_id] = (reservation, False)
         if not run_id:
             self.world.forwarded.add(response_id)
+        if unsettled:
+            listed = UnsettledResponse(project=self.world.project, response_id=response_id, reservation=reservation)
+            self.world.unsettled[(self.world.project, response_id)] = listed
 
     def is_forwarded(self, response_id: str) -> bool:
         return response_id in self.world.forwarded
@@ -495,6 +502,7 @@ class FakeUsage:
                 usage=day.usage + used, reserved=day.reserved - reservation.tokens
             )
         self.world.responses[response_id] = (reservation, True)
+        self.world.unsettled.pop((self.world.project, response_id), None)
         return True
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
@@ -510,6 +518,19 @@ class FakeUsage:
 
     def thread_usage(self, thread_id: str) -> Usage:
         return self.world.thread(thread_id).usage
+
+
+@dataclass
+class FakeUnsettled:
+    """The deployment's list of unsettled responses: the one the worlds given share."""
+
+    listing: dict[tuple[str, str], UnsettledResponse]
+
+    def listed(self) -> Iterator[UnsettledResponse]:
+        yield from list(self.listing.values())
+
+    def forget(self, project: str, response_id: str) -> None:
+        self.listing.pop((project, response_id), None)
 
 
 class FakeProjects:

@@ -64,6 +64,7 @@ LOOP_AND_TOOLS = (
     "AnnounceRunFunction",
     "ReconcilerFunction",
     "ToolFunction",
+    "SettleResponsesFunction",
 )
 
 
@@ -120,6 +121,17 @@ def test_only_functions_of_the_account_tagged_as_tools_are_invoked_and_circuits_
         assert reads_tags == (function in ("ApiFunction", "StreamingApiFunction", "ToolFunction")), function
         guards = function in ("StartTurnFunction", "SubmitToolOutputsFunction", "ToolFunction")
         assert _may(template, function, "dynamodb:UpdateItem", "circuit#breakers") == guards, function
+
+
+def test_only_the_api_lists_unsettled_responses_and_only_the_sweep_reads_the_list_more_seldom_than_it_runs(template):
+    for function in template.functions:
+        lists, sweeps = function in ("ApiFunction", "StreamingApiFunction"), function == "SettleResponsesFunction"
+        assert _may(template, function, "dynamodb:PutItem", "unsettled#responses") == lists, function
+        assert _may(template, function, "dynamodb:Query", "unsettled#responses") == sweeps, function
+        assert _may(template, function, "dynamodb:DeleteItem", "unsettled#responses") == (lists or sweeps), function
+    sweep = template.raw["Resources"]["SettleResponsesFunction"]["Properties"]
+    assert sweep["Events"]["Sweep"]["Properties"]["Schedule"] == "rate(5 minutes)"
+    assert sweep["Timeout"] < 5 * 60  # a sweep ends before the next one starts
 
 
 def test_traces_never_capture_what_handlers_return_or_raise(template):

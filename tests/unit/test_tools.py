@@ -8,7 +8,7 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.fakes import FakeCatalogue, FakeCircuits, fake_stores
+from tests.fakes import FakeCatalogue, FakeCircuits, World, fake_stores
 from threadrunner.app.tool_calls import ToolCallRef, ToolRunner
 from threadrunner.app.tools import register_tool
 from threadrunner.domain.lambda_tools import (
@@ -23,7 +23,14 @@ from threadrunner.domain.run import Run
 from threadrunner.domain.run_step import RunStep, ToolCallsStepDetails
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
-from threadrunner.domain.tools import RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries
+from threadrunner.domain.tools import (
+    InvalidArguments,
+    RetryPolicy,
+    ToolRegistry,
+    ToolResult,
+    checked_output,
+    with_retries,
+)
 from threadrunner.errors import InvalidRequest
 
 
@@ -164,16 +171,27 @@ class FakeFunctions:
         return self.tags
 
 
-def _runner_world(functions: FakeFunctions, circuits: FakeCircuits, arguments: str = '{"order_id": "A-1"}'):
-    stores = fake_stores()
-    stores.tools.put_tool(
-        LambdaTool(
-            name="orders",
-            parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
-            function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders",
-            retry=RetryPolicy(max_attempts=2, initial_delay_ms=0),
-        )
-    )
+ORDERS = LambdaTool(
+    name="orders",
+    parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+    function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders",
+    retry=RetryPolicy(max_attempts=2, initial_delay_ms=0),
+)
+
+
+def _runner_world(
+    functions: FakeFunctions,
+    circuits: FakeCircuits,
+    arguments: str = '{"order_id": "A-1"}',
+    project: str = "acme",
+    registry: ToolRegistry | None = None,
+    deployment: tuple[LambdaTool, ...] = (),
+):
+    """A run of ``project`` with a pending call of ``orders``: the project's own Lambda tool, unless the registry or
+    the deployment has one."""
+    stores = fake_stores(World(project=project))
+    if registry is None and not deployment:
+        stores.tools.put_tool(ORDERS)
     thread = Thread(id="thread_1", created_at=1)
     stores.threads.create_thread(thread, [])
     stores.runs.create_run(Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m"))
@@ -190,7 +208,7 @@ def _runner_world(functions: FakeFunctions, circuits: FakeCircuits, arguments: s
         step_details=ToolCallsStepDetails(tool_calls=[]),
     )
     stores.steps.put_step(step, [call])
-    runner = ToolRunner(ToolRegistry(), functions, circuits, sleep=lambda _: None)
+    runner = ToolRunner(registry or ToolRegistry(), functions, circuits, deployment, sleep=lambda _: None)
     ref = ToolCallRef(project=stores.project, thread_id="thread_1", run_id="run_1", step_id="step_1", call_id="call_1")
     return runner, stores, ref
 
@@ -227,6 +245,65 @@ def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers
     assert report.execution is not None and functions.invoked == 2
     assert (report.execution.outcome, report.execution.attempts) == ("circuit_open", 0)
     assert "temporarily unavailable" in json.loads(call.output or "")["error"]
+
+
+class OrderArgs(BaseModel):
+    order_id: str
+
+
+def _orders_registry(failure: Exception) -> ToolRegistry:
+    """A registry whose ``orders`` tool raises ``failure``."""
+    registry = ToolRegistry()
+
+    @registry.tool()
+    def orders(args: OrderArgs) -> dict:
+        """Look an order up."""
+        raise failure
+
+    return registry
+
+
+def _shared(kind: str, functions: FakeFunctions) -> dict:
+    """How the deployment ships ``orders``: in the registry, or as a Lambda tool of every project."""
+    if kind == "registry":
+        return {"registry": _orders_registry(RuntimeError("the order service is down"))}
+    return {"deployment": (ORDERS.model_copy(update={"scope": "deployment"}),)}
+
+
+@pytest.mark.parametrize("kind", ["registry", "deployment"])
+def test_a_shared_tools_circuit_opens_only_for_the_project_whose_calls_failed(kind):
+    circuits = FakeCircuits(threshold=1)
+    functions = FakeFunctions({TOOL_TAG: "*"}, [("failed", '{"error": "down"}')] * 4)
+    runner, stores, ref = _runner_world(functions, circuits, **_shared(kind, functions))
+    failed = runner.run(stores, ref, 65536)  # acme's call fails: acme's circuit opens
+    runner, stores, ref = _runner_world(functions, circuits, **_shared(kind, functions))
+    refused = runner.run(stores, ref, 65536)
+
+    runner, stores, ref = _runner_world(functions, circuits, project="globex", **_shared(kind, functions))
+    other = runner.run(stores, ref, 65536)
+
+    assert failed.execution is not None and failed.execution.circuit == "open"
+    assert refused.execution is not None and refused.execution.outcome == "circuit_open"
+    assert other.execution is not None and other.execution.outcome == "failed"  # globex's call ran the tool
+    assert other.execution.attempts >= 1 and other.execution.circuit == "open"  # and opened globex's own
+
+
+@pytest.mark.parametrize("kind", ["registry", "lambda"])
+def test_a_call_the_tool_refuses_for_its_arguments_is_not_retried_and_never_counts_against_its_circuit(kind):
+    circuits = FakeCircuits(threshold=1)
+    refusal = '{"error": "InvalidArguments: there is no order A-1"}'
+    functions = FakeFunctions({TOOL_TAG: "acme"}, [("invalid_arguments", refusal)] * 2)
+    registry = _orders_registry(InvalidArguments("there is no order A-1")) if kind == "registry" else None
+    reports = []
+    for _ in range(2):
+        runner, stores, ref = _runner_world(functions, circuits, registry=registry)
+        reports.append(runner.run(stores, ref, 65536))
+        (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
+        assert "there is no order A-1" in json.loads(call.output or "")["error"]
+
+    executions = [(r.execution.outcome, r.execution.attempts, r.execution.circuit) for r in reports if r.execution]
+    assert executions == [("invalid_arguments", 1, "closed")] * 2  # both ran once; the circuit never counted them
+    assert circuits.failures == {} or set(circuits.failures.values()) == {0}
 
 
 def test_a_project_registers_a_bounded_number_of_tools_with_bounded_schemas():

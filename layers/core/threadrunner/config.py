@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .domain.budget import Budget, ProjectLimits
+from .domain.budget import OUTPUT_RESERVE_TOKENS, Budget, ProjectLimits
 from .domain.deployment import RunDefaults
 
 
@@ -89,6 +89,9 @@ class Settings(BaseModel):
     """How long ApiFunction remembers that a key does not exist (a key created meanwhile waits this long)."""
     key_cache_entries: int = Field(2000, alias="KEY_CACHE_ENTRIES", ge=1)
     """The most key lookups one container remembers (about 200 bytes each)."""
+    output_reserve_tokens: int = Field(OUTPUT_RESERVE_TOKENS, alias="OUTPUT_RESERVE_TOKENS", ge=1, le=1_000_000)
+    """What a model response without ``max_output_tokens`` (a run's turn, a forwarded call) reserves against the
+    budgets for its answer until the provider counts it: the most the models in use write in one response."""
     daily_token_budget: int = Field(0, alias="DAILY_TOKEN_BUDGET", ge=0)
     """Tokens a project may use per UTC day before new runs answer 429; 0 is no limit."""
     daily_token_budget_per_user: int = Field(0, alias="DAILY_TOKEN_BUDGET_PER_USER", ge=0)
@@ -118,7 +121,8 @@ class Settings(BaseModel):
             active_runs=self.project_max_active_runs or None,
             requests_per_minute=self.project_requests_per_minute or None,
         )
-        return RunDefaults(self.model_override, Budget(daily_tokens=limit, daily_tokens_per_user=per_user), limits)
+        budget = Budget(daily_tokens=limit, daily_tokens_per_user=per_user)
+        return RunDefaults(self.model_override, budget, limits, self.output_reserve_tokens)
 
 
 @functools.cache

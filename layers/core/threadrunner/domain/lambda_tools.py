@@ -21,6 +21,9 @@ from .tools import RetryPolicy
 
 TOOL_TAG = "threadrunner-tool"
 """The tag a function carries to be a tool: a project's id, or ``*``."""
+INVALID_ARGUMENTS = "InvalidArguments"
+"""The type of the error (its exception's class name, in any runtime) a Lambda tool raises when the call's
+arguments are wrong: the caller's mistake, which is neither retried nor counted against the tool's circuit."""
 
 FUNCTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]{1,32}:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"

@@ -260,8 +260,12 @@ class UsageStore(Protocol):
         """Give back a reservation whose response was never created."""
         ...
 
-    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
-        """Remember a created response's reservation, outside its thread, so it is settled whatever happens to it."""
+    def record_response(
+        self, response_id: str, reservation: Reservation, thread_id: str, run_id: str, unsettled: bool = False
+    ) -> None:
+        """Remember a created response's reservation, outside its thread, so it is settled whatever happens to it;
+        ``unsettled``: nobody is bound to settle it (a forwarded background response), so it is listed for the
+        sweep (:class:`~threadrunner.ports.UnsettledResponses`) until it is settled."""
         ...
 
     def is_forwarded(self, response_id: str) -> bool:
