@@ -137,6 +137,14 @@ def test_an_output_must_match_the_declared_schema_and_errors_pass_unchecked():
     assert checked_output(error, schema, "t") == error
 
 
+def test_an_output_nested_deeper_than_the_json_parser_goes_is_read_as_text_and_refused_by_its_schema():
+    deep = ToolResult("[" * 100_000 + "]" * 100_000, False, 1)
+
+    refused = checked_output(deep, {"type": "array"}, "t")
+
+    assert (refused.is_error, refused.outcome) == (True, "invalid_output") and "must be array" in refused.output
+
+
 def test_deployment_tools_must_have_names_of_their_own():
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
     tool = {"name": "orders", "function_arn": arn}
@@ -211,6 +219,16 @@ def test_the_runner_refuses_before_invoking_when_the_arguments_or_the_tag_are_wr
     report = runner.run(stores, ref, 65536)
     (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
     assert functions.invoked == 0 and "no longer tagged as a tool of this project" in (call.output or "")
+
+
+def test_the_runner_refuses_arguments_nested_deeper_than_the_json_parser_goes_without_invoking():
+    functions = FakeFunctions({TOOL_TAG: "acme"}, [])
+    runner, stores, ref = _runner_world(functions, FakeCircuits(), arguments="[" * 100_000 + "]" * 100_000)
+
+    report = runner.run(stores, ref, 65536)
+
+    assert report.execution is not None
+    assert (report.execution.outcome, functions.invoked) == ("invalid_arguments", 0)
 
 
 def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers_at_once_while_it_is_open():
