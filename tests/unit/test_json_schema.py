@@ -222,6 +222,7 @@ def _tree(depth: int, leaf: object) -> dict:
         {"dependencies": {"x": {"$ref": "#"}}},
         {"if": {"$ref": "#/$defs/loop"}, "$defs": {"loop": {"then": {"$ref": "#/$defs/loop"}, "if": True}}},
         {"$id": "#node", "oneOf": [{"$ref": "#node"}]},
+        {"$defs": {"a b/c": {"anyOf": [{"$ref": "#/$defs/a%20b~1c"}]}}, "$ref": "#/$defs/a%20b~1c"},
     ],
 )
 def test_given_a_reference_that_comes_back_without_nesting_when_checked_then_it_is_refused(schema):

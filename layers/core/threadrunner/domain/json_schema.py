@@ -21,9 +21,9 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import unquote
 
 import fastjsonschema
 import re2
@@ -219,7 +219,7 @@ def _anchor(node: dict[str, Any]) -> Any:
 def _pointed(root: Any, pointer: str) -> Any:
     """What a JSON pointer names in the schema, read as fastjsonschema reads it; ``None`` if nothing."""
     node, pointer = root, pointer.lstrip("/")
-    for part in unquote(pointer).split("/") if pointer else []:
+    for part in _unquoted(pointer).split("/") if pointer else []:
         part = part.replace("~1", "/").replace("~0", "~")
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
@@ -228,6 +228,12 @@ def _pointed(root: Any, pointer: str) -> Any:
         else:
             return None
     return node
+
+
+def _unquoted(text: str) -> str:
+    """Percent-decoded, as ``urllib.parse.unquote`` decodes (the domain imports nothing of HTTP)."""
+    escaped = re.sub(rb"%([0-9A-Fa-f]{2})", lambda found: bytes([int(found.group(1), 16)]), text.encode())
+    return escaped.decode("utf-8", "replace")
 
 
 def _objects(node: Any, path: str = "$") -> Iterator[tuple[dict[str, Any], str]]:
