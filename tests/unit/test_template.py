@@ -118,6 +118,9 @@ def test_only_functions_of_the_account_tagged_as_tools_are_invoked_and_circuits_
             assert not invokes, function
         reads_tags = any(s["Action"] == "lambda:ListTags" and s["Resource"] == functions for s in statements)
         assert reads_tags == (function in ("ApiFunction", "StreamingApiFunction", "ToolFunction")), function
+        # Those that register tools compare a tool's ARN with the functions the grants name (its account, region
+        # and partition), in the code: a tool elsewhere is refused when it is registered.
+        assert (template.functions[function].environment.get("FUNCTIONS_ARN") == functions) == reads_tags, function
         guards = function in ("StartTurnFunction", "SubmitToolOutputsFunction", "ToolFunction")
         assert _may(template, function, "dynamodb:UpdateItem", "circuit#breakers") == guards, function
 
