@@ -145,10 +145,24 @@ def test_the_api_is_throttled_and_logs_requests_without_secrets_or_user_ids(temp
 
 
 def test_reserved_concurrency_and_the_tool_fan_out_are_bounded_by_settings(template):
-    for function, parameter in (("ApiFunction", "ApiReservedConcurrency"), ("ToolFunction", "ToolReservedConcurrency")):
+    functions = {
+        "ApiFunction": "ApiReservedConcurrency",
+        "ToolFunction": "ToolReservedConcurrency",
+        "StreamingApiFunction": "StreamingApiReservedConcurrency",
+    }
+    for function, parameter in functions.items():
         reserved = template.raw["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][1] == {"Ref": parameter}
     assert '"MaxConcurrency": 10' in (ROOT / "statemachine" / "run_loop.asl.json").read_text()
+
+
+def test_the_streaming_function_url_which_no_gateway_throttles_is_bounded_by_default(template):
+    streaming = template.raw["Resources"]["StreamingApiFunction"]["Properties"]
+    assert streaming["FunctionUrlConfig"]["AuthType"] == "NONE"  # anyone reaches it: its concurrency is its bound
+    default = template.raw["Parameters"]["StreamingApiReservedConcurrency"]["Default"]
+    # Reserved by default, and a tenth of an account's default quota (1,000) at most: the run loop keeps the rest.
+    assert 0 < default <= 100
+    assert template.raw["Parameters"]["StreamingApi"]["Default"] == "enabled"
 
 
 def test_every_log_is_kept_for_a_bounded_time(template):
