@@ -117,17 +117,22 @@ def _patterns(key: str, value: Any) -> list[str]:
     return []
 
 
-def _keywords(node: Any, path: str = "$", depth: int = 0) -> Iterator[tuple[str, str, Any]]:
+def _keywords(schema: Any) -> Iterator[tuple[str, str, Any]]:
     """Every (path, key, value) of every object in the schema, refusing nesting beyond the bound."""
+    return ((path, key, value) for node, path in _objects(schema) for key, value in node.items())
+
+
+def _objects(node: Any, path: str = "$", depth: int = 0) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every object in the schema with its path, refusing nesting beyond the bound."""
     if depth > MAX_SCHEMA_DEPTH:
         raise ValueError(f"the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels")
     if isinstance(node, dict):
+        yield node, path
         for key, value in node.items():
-            yield path, key, value
-            yield from _keywords(value, f"{path}.{key}", depth + 1)
+            yield from _objects(value, f"{path}.{key}", depth + 1)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _keywords(value, f"{path}[{index}]", depth + 1)
+            yield from _objects(value, f"{path}[{index}]", depth + 1)
 
 
 _SAME_VALUE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependencies", "dependentSchemas")
@@ -234,14 +239,3 @@ def _unquoted(text: str) -> str:
     """Percent-decoded, as ``urllib.parse.unquote`` decodes (the domain imports nothing of HTTP)."""
     escaped = re.sub(rb"%([0-9A-Fa-f]{2})", lambda found: bytes([int(found.group(1), 16)]), text.encode())
     return escaped.decode("utf-8", "replace")
-
-
-def _objects(node: Any, path: str = "$") -> Iterator[tuple[dict[str, Any], str]]:
-    """Every object of the schema with its path (the schema's depth is bounded by :func:`check` first)."""
-    if isinstance(node, dict):
-        yield node, path
-        for key, value in node.items():
-            yield from _objects(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _objects(value, f"{path}[{index}]")
