@@ -39,7 +39,7 @@ runner = ToolRunner(
     default_registry,
     bootstrap.tool_invoker(),
     bootstrap.circuits(),
-    deployment_tools(config.server_tools, default_registry.names()),
+    deployment_tools(config.server_tools, default_registry.names(), config.functions_arn),
     version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
     file_searcher=_file_searcher,
 )

@@ -21,6 +21,7 @@ from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
 from threadrunner.app.messages import new_message
 from threadrunner.app.requests import MessageCreate
 from threadrunner.domain.budget import Budget, ProjectLimits, ProjectPolicy
+from threadrunner.domain.json_formats import MAX_FORMAT_CHARS
 from threadrunner.domain.user import user_ref
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,56 @@ def test_a_catastrophic_pattern_is_checked_in_linear_time(client):
 
     assert run.status == "failed" and run.last_error.code == "invalid_response_format"
     assert "must match pattern" in run.last_error.message
+
+
+def test_a_format_is_checked_in_linear_time_and_a_value_over_its_bound_is_refused_saying_so(client):
+    # fastjsonschema's email expression looks for ".." before an "@" from every dot: quadratic in this answer.
+    schema = {"type": "object", "properties": {"reply": {"type": "string", "format": "email"}}}
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "a" + "." * 65536}]},
+        response_format=_schema_format(schema),
+    )
+
+    assert run.status == "failed" and run.last_error.code == "invalid_response_format"
+    assert f"data.reply is longer than {MAX_FORMAT_CHARS} characters, the most checked against a format" in (
+        run.last_error.message
+    )
+
+
+def test_a_schema_whose_reference_comes_back_without_nesting_is_refused_where_it_arrives(stack, client, api):
+    endless = {"$defs": {"node": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/node"}]}}, "$ref": "#/$defs/node"}
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+
+    with pytest.raises(openai.BadRequestError, match="leads back to itself without going into a property") as caught:
+        client.beta.assistants.create(model="gpt-4.1-mini", response_format=_schema_format({"$ref": "#"}))
+    assert caught.value.param == "response_format.json_schema.schema"
+    with pytest.raises(openai.BadRequestError, match=r"\$\.\$defs\.node\.anyOf\[1\]\.\$ref leads back to itself"):
+        client.beta.threads.create_and_run(assistant_id=assistant.id, response_format=_schema_format(endless))
+    tool = {"name": "endless", "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:x"}
+    for schema_field in ("parameters", "output_schema"):
+        status, error = api("POST", "/server_tools", tool | {schema_field: endless})
+        assert status == 400 and "leads back to itself" in error["error"]["message"]
+    assert "endless" not in [listed["name"] for listed in api("GET", "/server_tools")[1]["data"]]
+
+
+def test_a_recursive_schema_that_nests_is_taken_and_checks_the_answer(client):
+    tree = {
+        "type": "object",
+        "properties": {"reply": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}},
+        "required": ["reply", "children"],
+    }
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", response_format=_schema_format(tree))
+
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "Draw me a tree."}]}
+    )
+
+    assert run.status == "completed", run.last_error
+    answer = json.loads(client.beta.threads.messages.list(run.thread_id).data[0].content[0].text.value)
+    assert answer["children"] == [] and "Draw me a tree." in answer["reply"]
 
 
 # 14: bodies Python cannot parse answer 400 -------------------------------------------------------------

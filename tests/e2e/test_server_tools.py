@@ -127,6 +127,32 @@ def test_another_project_can_neither_see_nor_call_nor_take_a_projects_tool(stack
     assert _register(stack, client, name="get_weather", function_arn=arn)[0] == 409  # the deployment's name
 
 
+@pytest.mark.parametrize(
+    ("part", "index", "value"), [("account", 4, "210987654321"), ("region", 3, "eu-west-1"), ("partition", 1, "aws-cn")]
+)
+def test_a_function_of_another_account_region_or_partition_is_refused_before_anything_is_asked_of_it(
+    stack, project_client, part, index, value
+):
+    client, project = project_client
+    function = Function(_order)
+    local = _tool_function(stack, project, function).split(":")
+    foreign = ":".join([*local[:index], value, *local[index + 1 :]])
+
+    status, error = _register(stack, client, name=f"foreign_{part}", function_arn=foreign)
+
+    assert (status, error["error"]["code"], error["error"]["param"]) == (
+        400,
+        "function_outside_deployment",
+        "function_arn",
+    )
+    assert error["error"]["message"] == (
+        f"The function must be one of this deployment's: {foreign} is in another AWS {part}."
+    )
+    assert f"foreign_{part}" not in {
+        tool["name"] for tool in stack.api("GET", "/server_tools", key=client.api_key)[1]["data"]
+    }
+
+
 def test_retries_follow_the_policy_the_tool_declares(stack, project_client):
     client, project = project_client
     flaky = Function(lambda event: _fails(event) if len(flaky.events) < 3 else _order(event))

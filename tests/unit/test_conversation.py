@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from threadrunner.domain.common import Usage
-from threadrunner.domain.conversation import first_turn, next_turn, reservation_for
+from threadrunner.domain.conversation import first_turn, format_problem, next_turn, reservation_for
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.model_turn import ToolOutput
 from threadrunner.domain.run import Run, TruncationStrategy
@@ -90,3 +90,11 @@ def test_given_tool_choice_none_when_turns_are_built_then_every_turn_keeps_it():
 
     assert first_turn(record, Thread(1).newest_first(), context_tokens=128_000).tool_choice == "none"
     assert next_turn(record, "resp_1", []).tool_choice == "none"
+
+
+def test_a_message_nested_deeper_than_the_json_parser_goes_does_not_match_its_format():
+    deep = "[" * 100_000 + "]" * 100_000
+
+    assert format_problem({"type": "json_object"}, deep) == (
+        "The response_format is json_object, but the model's message is JSON nested too deeply to read."
+    )

@@ -119,6 +119,9 @@ def test_only_functions_of_the_account_tagged_as_tools_are_invoked_and_circuits_
             assert not invokes, function
         reads_tags = any(s["Action"] == "lambda:ListTags" and s["Resource"] == functions for s in statements)
         assert reads_tags == (function in ("ApiFunction", "StreamingApiFunction", "ToolFunction")), function
+        # Those that register tools compare a tool's ARN with the functions the grants name (its account, region
+        # and partition), in the code: a tool elsewhere is refused when it is registered.
+        assert (template.functions[function].environment.get("FUNCTIONS_ARN") == functions) == reads_tags, function
         guards = function in ("StartTurnFunction", "SubmitToolOutputsFunction", "ToolFunction")
         assert _may(template, function, "dynamodb:UpdateItem", "circuit#breakers") == guards, function
 
@@ -154,10 +157,24 @@ def test_the_api_is_throttled_and_logs_requests_without_secrets_or_user_ids(temp
 
 
 def test_reserved_concurrency_and_the_tool_fan_out_are_bounded_by_settings(template):
-    for function, parameter in (("ApiFunction", "ApiReservedConcurrency"), ("ToolFunction", "ToolReservedConcurrency")):
+    functions = {
+        "ApiFunction": "ApiReservedConcurrency",
+        "ToolFunction": "ToolReservedConcurrency",
+        "StreamingApiFunction": "StreamingApiReservedConcurrency",
+    }
+    for function, parameter in functions.items():
         reserved = template.raw["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][1] == {"Ref": parameter}
     assert '"MaxConcurrency": 10' in (ROOT / "statemachine" / "run_loop.asl.json").read_text()
+
+
+def test_the_streaming_function_url_which_no_gateway_throttles_is_bounded_by_default(template):
+    streaming = template.raw["Resources"]["StreamingApiFunction"]["Properties"]
+    assert streaming["FunctionUrlConfig"]["AuthType"] == "NONE"  # anyone reaches it: its concurrency is its bound
+    default = template.raw["Parameters"]["StreamingApiReservedConcurrency"]["Default"]
+    # Reserved by default, and a tenth of an account's default quota (1,000) at most: the run loop keeps the rest.
+    assert 0 < default <= 100
+    assert template.raw["Parameters"]["StreamingApi"]["Default"] == "enabled"
 
 
 def test_every_log_is_kept_for_a_bounded_time(template):

@@ -18,6 +18,7 @@ from threadrunner.domain.lambda_tools import (
     LambdaTool,
     LambdaToolCreate,
     deployment_tools,
+    outside,
 )
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_step import RunStep, ToolCallsStepDetails
@@ -32,6 +33,9 @@ from threadrunner.domain.tools import (
     with_retries,
 )
 from threadrunner.errors import InvalidRequest
+
+FUNCTIONS = "arn:aws:lambda:us-east-1:123456789012:function:*"
+"""The functions of the tests' deployment."""
 
 
 class Args(BaseModel):
@@ -144,30 +148,62 @@ def test_an_output_must_match_the_declared_schema_and_errors_pass_unchecked():
     assert checked_output(error, schema, "t") == error
 
 
+def test_an_output_nested_deeper_than_the_json_parser_goes_is_read_as_text_and_refused_by_its_schema():
+    deep = ToolResult("[" * 100_000 + "]" * 100_000, False, 1)
+
+    refused = checked_output(deep, {"type": "array"}, "t")
+
+    assert (refused.is_error, refused.outcome) == (True, "invalid_output") and "must be array" in refused.output
+
+
 def test_deployment_tools_must_have_names_of_their_own():
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
     tool = {"name": "orders", "function_arn": arn}
-    (loaded,) = deployment_tools(json.dumps([tool]), ["get_weather"])
+    (loaded,) = deployment_tools(json.dumps([tool]), ["get_weather"], FUNCTIONS)
     assert (loaded.scope, loaded.timeout_seconds) == ("deployment", 30)
     with pytest.raises(ValueError, match="more than one server tool is named orders"):
-        deployment_tools(json.dumps([tool, tool]), [])
+        deployment_tools(json.dumps([tool, tool]), [], FUNCTIONS)
     with pytest.raises(ValueError, match="get_weather"):
-        deployment_tools(json.dumps([tool | {"name": "get_weather"}]), ["get_weather"])
+        deployment_tools(json.dumps([tool | {"name": "get_weather"}]), ["get_weather"], FUNCTIONS)
     with pytest.raises(ValueError):  # not a function's ARN
-        deployment_tools(json.dumps([tool | {"function_arn": "arn:aws:iam::123456789012:role/admin"}]), [])
+        deployment_tools(json.dumps([tool | {"function_arn": "arn:aws:iam::123456789012:role/admin"}]), [], FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    ("arn", "part"),
+    [
+        ("arn:aws:lambda:us-east-1:210987654321:function:orders", "account"),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:orders:live", "region"),
+        ("arn:aws-us-gov:lambda:us-east-1:123456789012:function:orders", "partition"),
+    ],
+)
+def test_a_function_outside_the_deployments_account_region_or_partition_is_no_tool(arn, part):
+    assert outside(arn, FUNCTIONS) == part
+    assert outside("arn:aws:lambda:us-east-1:123456789012:function:orders:7", FUNCTIONS) is None
+    with pytest.raises(ValueError, match=f"SERVER_TOOLS: orders's function {arn} is in another AWS {part}"):
+        deployment_tools(json.dumps([{"name": "orders", "function_arn": arn}]), [], FUNCTIONS)
+    stores, functions = fake_stores(), FakeFunctions({TOOL_TAG: "*"}, [])
+
+    with pytest.raises(InvalidRequest) as refused:
+        register_tool(stores, FakeCatalogue(), functions, LambdaToolCreate(name="orders", function_arn=arn), FUNCTIONS)
+
+    assert (refused.value.code, refused.value.param) == ("function_outside_deployment", "function_arn")
+    assert str(refused.value) == f"The function must be one of this deployment's: {arn} is in another AWS {part}."
+    assert stores.tools.list_tools() == [] and functions.tags_asked == 0
 
 
 class FakeFunctions:
     """Lambda functions as tools: their tags, and what each invocation answers."""
 
     def __init__(self, tags: dict[str, str], answers: list[tuple[str, str]]) -> None:
-        self.tags, self.answers, self.invoked = tags, answers, 0
+        self.tags, self.answers, self.invoked, self.tags_asked = tags, answers, 0, 0
 
     def invoke(self, function_arn: str, payload: dict, timeout_seconds: int) -> tuple[str, str]:
         self.invoked += 1
         return self.answers.pop(0)
 
     def tags_of(self, function_arn: str) -> dict[str, str]:
+        self.tags_asked += 1
         return self.tags
 
 
@@ -229,6 +265,16 @@ def test_the_runner_refuses_before_invoking_when_the_arguments_or_the_tag_are_wr
     report = runner.run(stores, ref, 65536)
     (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
     assert functions.invoked == 0 and "no longer tagged as a tool of this project" in (call.output or "")
+
+
+def test_the_runner_refuses_arguments_nested_deeper_than_the_json_parser_goes_without_invoking():
+    functions = FakeFunctions({TOOL_TAG: "acme"}, [])
+    runner, stores, ref = _runner_world(functions, FakeCircuits(), arguments="[" * 100_000 + "]" * 100_000)
+
+    report = runner.run(stores, ref, 65536)
+
+    assert report.execution is not None
+    assert (report.execution.outcome, functions.invoked) == ("invalid_arguments", 0)
 
 
 def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers_at_once_while_it_is_open():
@@ -311,10 +357,12 @@ def test_a_project_registers_a_bounded_number_of_tools_with_bounded_schemas():
     functions = FakeFunctions({TOOL_TAG: stores.project}, [])
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
     for number in range(MAX_PROJECT_TOOLS):
-        register_tool(stores, catalogue, functions, LambdaToolCreate(name=f"tool_{number}", function_arn=arn))
+        register_tool(
+            stores, catalogue, functions, LambdaToolCreate(name=f"tool_{number}", function_arn=arn), FUNCTIONS
+        )
 
     with pytest.raises(InvalidRequest) as refused:
-        register_tool(stores, catalogue, functions, LambdaToolCreate(name="one_more", function_arn=arn))
+        register_tool(stores, catalogue, functions, LambdaToolCreate(name="one_more", function_arn=arn), FUNCTIONS)
     assert refused.value.code == "too_many_server_tools" and len(stores.tools.list_tools()) == MAX_PROJECT_TOOLS
     big = {"type": "object", "description": "x" * MAX_TOOL_SCHEMA_BYTES}
     with pytest.raises(ValueError, match="larger than"):

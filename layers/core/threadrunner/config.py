@@ -41,6 +41,9 @@ class Settings(BaseModel):
     """Comma-separated modules the ToolFunction imports to register its tools."""
     server_tools: str = Field("[]", alias="SERVER_TOOLS")
     """The deployment's Lambda tools: a JSON array of tools as ``POST /v1/server_tools`` takes them."""
+    functions_arn: str = Field("", alias="FUNCTIONS_ARN")
+    """The ARN of every Lambda function of the deployment's partition, region and account
+    (``arn:aws:lambda:us-east-1:123456789012:function:*``): a Lambda tool must be one of them."""
     circuit_failure_threshold: int = Field(5, alias="CIRCUIT_FAILURE_THRESHOLD", ge=1, le=100)
     """Failures in a row of a server tool or the model provider that open its circuit."""
     circuit_recovery_seconds: int = Field(30, alias="CIRCUIT_RECOVERY_SECONDS", ge=1, le=3600)

@@ -168,7 +168,7 @@ class ToolRunner:
             )
         try:
             arguments = json.loads(call.arguments or "{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's parser goes
             raise _Refused(_error(f"invalid arguments for {call.name}: not JSON ({exc})", "invalid_arguments")) from exc
         problem = json_schema.problem(lambda_tool.parameters, arguments)
         if problem:
@@ -244,7 +244,7 @@ def _as_json(result: ToolResult) -> ToolResult:
         return result
     try:
         value = json.loads(result.output)
-    except ValueError:
+    except (ValueError, RecursionError):
         return result
     return replace(result, output=value) if isinstance(value, str) else result
 

@@ -135,6 +135,8 @@ def format_problem(response_format: Any, text: str) -> str | None:
         value = json.loads(text)
     except ValueError as exc:
         return f"The response_format is {kind}, but the model's message is not valid JSON: {exc}."
+    except RecursionError:
+        return f"The response_format is {kind}, but the model's message is JSON nested too deeply to read."
     if kind == "json_object":
         return None if isinstance(value, dict) else "The response_format is json_object, but the message is not one."
     problem = json_schema.problem(response_format.get("json_schema", {}).get("schema") or {}, value)

@@ -109,7 +109,7 @@ def checked_output(result: ToolResult, schema: dict[str, Any] | None, name: str)
         return result
     try:
         value = json.loads(result.output)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes: a string
         value = result.output
     problem = json_schema.problem(schema, value)
     if problem is None:
