@@ -488,14 +488,18 @@ class FakeUsage:
         if response_id not in self.world.responses or self.world.responses[response_id][1]:
             return False
         reservation, _ = self.world.responses[response_id]
-        used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        self.spend(
+            reservation, usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        )
+        self.world.responses[response_id] = (reservation, True)
+        return True
+
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
         for who in (None, reservation.user_id) if reservation.user_id else (None,):
             day = self.usage_today(reservation.day, who)
             self.world.days[(reservation.day, who)] = DayUsage(
-                usage=day.usage + used, reserved=day.reserved - reservation.tokens
+                usage=day.usage + usage, reserved=day.reserved - reservation.tokens
             )
-        self.world.responses[response_id] = (reservation, True)
-        return True
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         return self.world.days.get((day, user_id), DayUsage())

@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from ..domain import json_schema
+from ..domain.budget import estimate_tokens
 from ..domain.common import (
     SERVER_TOOL_PREFIX,
     CodeInterpreterTool,
@@ -31,6 +32,7 @@ from ..domain.common import (
 from ..domain.files import FilePurpose
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
+from ..domain.vector_stores import MAX_EMBEDDING_INPUT_TOKENS, MAX_QUERIES, MAX_QUERY_CHARS
 
 
 class Request(BaseModel):
@@ -436,10 +438,23 @@ class SearchRankingOptions(Request):
     score_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
+SearchQuery = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
+
+
+def _embeddable(query: str | list[str]) -> str | list[str]:
+    tokens = estimate_tokens(" ".join([query] if isinstance(query, str) else query))
+    if tokens > MAX_EMBEDDING_INPUT_TOKENS:
+        raise ValueError(
+            f"the queries hold about {tokens} tokens together; at most {MAX_EMBEDDING_INPUT_TOKENS} are embedded"
+        )
+    return query
+
+
 class VectorStoreSearch(Request):
-    query: (
-        Annotated[str, Field(min_length=1, max_length=4096)] | Annotated[list[str], Field(min_length=1, max_length=8)]
-    )
+    query: Annotated[
+        SearchQuery | Annotated[list[SearchQuery], Field(min_length=1, max_length=MAX_QUERIES)],
+        AfterValidator(_embeddable),
+    ]
     max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
     ranking_options: SearchRankingOptions | None = None
     rewrite_query: bool | None = None
