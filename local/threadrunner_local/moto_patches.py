@@ -439,7 +439,7 @@ def _within_metadata_limits(original: Any, dispatcher: Dispatcher) -> Any:
         index = response.s3vectors_backend.get_index(
             response._get_param("vectorBucketName"), response._get_param("indexName"), response._get_param("indexArn")
         )
-        non_filterable = getattr(index, "non_filterable_keys", frozenset())
+        non_filterable: frozenset[str] = getattr(index, "non_filterable_keys", frozenset())
         for vector in response._get_param("vectors") or []:
             metadata = vector.get("metadata") or {}
             filterable = {key: value for key, value in metadata.items() if key not in non_filterable}

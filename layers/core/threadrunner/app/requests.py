@@ -438,11 +438,15 @@ class SearchRankingOptions(Request):
     score_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
-SearchQuery = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
-
-
-def _embeddable(query: str | list[str]) -> str | list[str]:
-    tokens = estimate_tokens(" ".join([query] if isinstance(query, str) else query))
+def _bounded_queries(query: str | list[str]) -> str | list[str]:
+    """A query, or a list of them: each of 1 to :data:`MAX_QUERY_CHARS` characters, at most :data:`MAX_QUERIES`, and
+    all of them one input the embeddings take."""
+    queries = [query] if isinstance(query, str) else query
+    if not 1 <= len(queries) <= MAX_QUERIES:
+        raise ValueError(f"give 1 to {MAX_QUERIES} queries, not {len(queries)}")
+    if not all(1 <= len(each) <= MAX_QUERY_CHARS for each in queries):
+        raise ValueError(f"each query holds 1 to at most {MAX_QUERY_CHARS} characters")
+    tokens = estimate_tokens(" ".join(queries))
     if tokens > MAX_EMBEDDING_INPUT_TOKENS:
         raise ValueError(
             f"the queries hold about {tokens} tokens together; at most {MAX_EMBEDDING_INPUT_TOKENS} are embedded"
@@ -451,10 +455,7 @@ def _embeddable(query: str | list[str]) -> str | list[str]:
 
 
 class VectorStoreSearch(Request):
-    query: Annotated[
-        SearchQuery | Annotated[list[SearchQuery], Field(min_length=1, max_length=MAX_QUERIES)],
-        AfterValidator(_embeddable),
-    ]
+    query: Annotated[str | list[str], AfterValidator(_bounded_queries)]
     max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
     ranking_options: SearchRankingOptions | None = None
     rewrite_query: bool | None = None
