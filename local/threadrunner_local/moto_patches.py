@@ -422,7 +422,11 @@ INDEX_METADATA_CONFIGURATION = AttributePatch(
 
 
 def _metadata_bytes(metadata: dict[str, Any]) -> int:
-    return len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
+    """The UTF-8 bytes of the keys and values (a value not a string as its JSON)."""
+    return sum(
+        len(key.encode()) + len((value if isinstance(value, str) else json.dumps(value)).encode())
+        for key, value in metadata.items()
+    )
 
 
 def _put_vectors() -> tuple[Any, str]:
