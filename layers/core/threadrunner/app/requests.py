@@ -20,7 +20,6 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from ..domain import json_schema
-from ..domain.budget import estimate_tokens
 from ..domain.common import (
     SERVER_TOOL_PREFIX,
     CodeInterpreterTool,
@@ -32,7 +31,7 @@ from ..domain.common import (
 from ..domain.files import FilePurpose
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
-from ..domain.vector_stores import MAX_EMBEDDING_INPUT_TOKENS, MAX_QUERIES, MAX_QUERY_CHARS
+from ..domain.vector_stores import bounded_queries
 
 
 class Request(BaseModel):
@@ -438,24 +437,8 @@ class SearchRankingOptions(Request):
     score_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
-def _bounded_queries(query: str | list[str]) -> str | list[str]:
-    """A query, or a list of them: each of 1 to :data:`MAX_QUERY_CHARS` characters, at most :data:`MAX_QUERIES`, and
-    all of them one input the embeddings take."""
-    queries = [query] if isinstance(query, str) else query
-    if not 1 <= len(queries) <= MAX_QUERIES:
-        raise ValueError(f"give 1 to {MAX_QUERIES} queries, not {len(queries)}")
-    if not all(1 <= len(each) <= MAX_QUERY_CHARS for each in queries):
-        raise ValueError(f"each query holds 1 to at most {MAX_QUERY_CHARS} characters")
-    tokens = estimate_tokens(" ".join(queries))
-    if tokens > MAX_EMBEDDING_INPUT_TOKENS:
-        raise ValueError(
-            f"the queries hold about {tokens} tokens together; at most {MAX_EMBEDDING_INPUT_TOKENS} are embedded"
-        )
-    return query
-
-
 class VectorStoreSearch(Request):
-    query: Annotated[str | list[str], AfterValidator(_bounded_queries)]
+    query: Annotated[str | list[str], AfterValidator(bounded_queries)]
     max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
     ranking_options: SearchRankingOptions | None = None
     rewrite_query: bool | None = None

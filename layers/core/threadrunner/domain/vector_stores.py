@@ -121,6 +121,22 @@ def batch_status(counts: FileCounts, cancelled: bool) -> VectorStoreFileStatus:
     return "failed" if counts.failed and not counts.completed else "completed"
 
 
+def bounded_queries(query: str | list[str]) -> str | list[str]:
+    """A query, or a list of them: each of 1 to :data:`MAX_QUERY_CHARS` characters, at most :data:`MAX_QUERIES`, and
+    all of them one input the embeddings take."""
+    queries = [query] if isinstance(query, str) else query
+    if not 1 <= len(queries) <= MAX_QUERIES:
+        raise ValueError(f"give 1 to {MAX_QUERIES} queries, not {len(queries)}")
+    if not all(1 <= len(each) <= MAX_QUERY_CHARS for each in queries):
+        raise ValueError(f"each query holds 1 to at most {MAX_QUERY_CHARS} characters")
+    tokens = estimate_tokens(" ".join(queries))
+    if tokens > MAX_EMBEDDING_INPUT_TOKENS:
+        raise ValueError(
+            f"the queries hold about {tokens} tokens together; at most {MAX_EMBEDDING_INPUT_TOKENS} are embedded"
+        )
+    return query
+
+
 def chunks(text: str, strategy: ChunkingStrategy) -> list[str]:
     """``text`` cut into chunks of at most ``max_chunk_size_tokens``, each starting ``chunk_overlap_tokens`` before
     the previous one ended, at word boundaries where there are any; tokens as :func:`estimate_tokens` counts them,
