@@ -495,15 +495,19 @@ class FakeUsage:
         if response_id not in self.world.responses or self.world.responses[response_id][1]:
             return False
         reservation, _ = self.world.responses[response_id]
-        used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
-        for who in (None, reservation.user_id) if reservation.user_id else (None,):
-            day = self.usage_today(reservation.day, who)
-            self.world.days[(reservation.day, who)] = DayUsage(
-                usage=day.usage + used, reserved=day.reserved - reservation.tokens
-            )
+        self.spend(
+            reservation, usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        )
         self.world.responses[response_id] = (reservation, True)
         self.world.unsettled.pop((self.world.project, response_id), None)
         return True
+
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
+        for who in (None, reservation.user_id) if reservation.user_id else (None,):
+            day = self.usage_today(reservation.day, who)
+            self.world.days[(reservation.day, who)] = DayUsage(
+                usage=day.usage + usage, reserved=day.reserved - reservation.tokens
+            )
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         return self.world.days.get((day, user_id), DayUsage())

@@ -170,3 +170,28 @@ def test_a_passage_reaches_the_model_as_fenced_data_that_can_neither_open_nor_ci
     ]
     text = reply(client, client.beta.threads.retrieve(run.thread_id)).content[0].text
     assert [a.file_citation.file_id for a in text.annotations] == [notes]
+
+
+def test_a_run_waits_for_a_file_stuck_indexing_a_bounded_time_then_starts_without_it(stack, project_client):
+    from threadrunner.domain.vector_stores import VectorStoreFile
+
+    client, project = project_client
+    stuck = _file(client, "stuck.txt", HANDBOOK)
+    store = client.vector_stores.create(name="Stuck")
+    # A file that never finishes indexing (its job lost): it stays in_progress.
+    stack.stores(project).vector_stores.add_file(VectorStoreFile(id=stuck, created_at=1, vector_store_id=store.id))
+    assistant = client.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "When is the lamp lit?"}])
+
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    run = wait_for(
+        lambda: (r := client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)).status == "completed" and r,
+        timeout=120,
+    )
+
+    assert client.vector_stores.files.retrieve(stuck, vector_store_id=store.id).status == "in_progress"
+    assert reply(client, thread).content[0].text.value

@@ -521,3 +521,21 @@ def test_given_a_run_whose_vector_store_is_still_indexing_when_started_then_it_w
         0
     ].name == "file_search"
     assert started.response_id is not None and loop.run.status == "in_progress"
+
+
+def test_given_files_still_indexing_after_the_files_wait_then_the_run_starts_without_them():
+    from threadrunner.app import vector_stores
+    from threadrunner.domain.common import FileSearchTool
+
+    loop = Loop(tools=[FileSearchTool()])
+    store = vector_stores.create_store(loop.stores, FakeJobs(), "Docs", [])
+    loop.stores.vector_stores.add_file(VectorStoreFile(id="file-1", created_at=1, vector_store_id=store.id))
+    loop.world.record("thread_1", loop.state.run_id).vector_store_ids = [store.id]
+
+    turns = [loop.step(RunLoop.start_turn) for _ in range(60)]  # the state machine's StartTurn after each Wait
+
+    waits = [turn for turn in turns if turn.outcome == "files_pending"]
+    assert sum(turn.delay_seconds for turn in waits) >= SETTINGS.files_wait_seconds == 300
+    assert sum(turn.delay_seconds for turn in waits[:-1]) < SETTINGS.files_wait_seconds
+    assert loop.run.status == "in_progress" and loop.state.turn.response_id is not None
+    assert loop.stores.vector_stores.get_file(store.id, "file-1").status == "in_progress"

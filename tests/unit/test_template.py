@@ -216,3 +216,21 @@ def test_everything_invokes_the_published_alias_so_snapstart_can_apply(template)
     for logical_id in ("ApiFunction", "StartTurnFunction"):
         variables = template.raw["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
         assert variables["TOOL_FUNCTION_NAME"] == {"Ref": "ToolFunction.Alias"}
+
+
+def test_index_jobs_are_taken_one_an_invocation_and_the_dead_letter_queue_ends_their_files(template):
+    index = template.raw["Resources"]["IndexFunction"]["Properties"]
+    events = {name: event["Properties"] for name, event in index["Events"].items()}
+    assert {name: (e["Queue"], e["BatchSize"]) for name, e in events.items()} == {
+        "Jobs": ({"Fn::GetAtt": ["IndexQueue", "Arn"]}, 1),
+        "DeadJobs": ({"Fn::GetAtt": ["IndexDeadLetterQueue", "Arn"]}, 1),
+    }
+    assert all(e["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for e in events.values())
+    assert index["Environment"]["Variables"]["INDEX_DEAD_LETTER_QUEUE_ARN"] == {
+        "Fn::GetAtt": ["IndexDeadLetterQueue", "Arn"]
+    }
+    # Lambda reads a queue only if it hides a message at least as long as the function may run.
+    for queue in ("IndexQueue", "IndexDeadLetterQueue"):
+        assert template.raw["Resources"][queue]["Properties"]["VisibilityTimeout"] >= index["Timeout"]
+    writes = [s for s in _statements(template, "IndexFunction") if "s3:PutObject" in s["Action"]]
+    assert [s["Resource"] for s in writes] == ["arn:aws:s3:::threadrunner-filesbucket/*.chunks"]

@@ -32,6 +32,8 @@ class Settings(BaseModel):
     """The size of the embeddings (asked of the provider, and the embeddings index's dimension)."""
     index_queue_url: str = Field("", alias="INDEX_QUEUE_URL")
     """The queue of the IndexFunction's jobs."""
+    index_dead_letter_queue_arn: str = Field("", alias="INDEX_DEAD_LETTER_QUEUE_ARN")
+    """The dead-letter queue of the IndexFunction's jobs: a job from it is given up, its file ended ``failed``."""
     """The run loop; ApiFunction starts one execution per run."""
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
     """The EventBridge bus run events go to."""
@@ -80,6 +82,9 @@ class Settings(BaseModel):
     """How long one CheckTurn invocation polls the provider before handing back to a Wait state."""
     max_poll_delay_seconds: int = Field(10, alias="MAX_POLL_DELAY_SECONDS")
     """The longest Wait between two CheckTurn invocations."""
+    files_wait_seconds: int = Field(300, alias="FILES_WAIT_SECONDS", ge=0, le=3600)
+    """How long a run waits, ``queued``, for its vector stores' files being indexed; then it starts without the
+    files still unfinished."""
     poll_after_ms: int = Field(500, alias="POLL_AFTER_MS")
     """The ``openai-poll-after-ms`` header on an unfinished run: how soon a client should ask again."""
     max_tool_output_bytes: int = Field(65536, alias="MAX_TOOL_OUTPUT_BYTES", ge=1024, le=262144)

@@ -85,14 +85,17 @@ class EventBridgePublisher:
 
 
 class SQSIndexJobs:
-    """:class:`threadrunner.ports.IndexJobs` on the IndexFunction's queue."""
+    """:class:`threadrunner.ports.IndexJobs` on the IndexFunction's queue, a fair queue: each job's message group
+    is its project, so SQS serves the other projects' jobs first while one project has a backlog."""
 
     def __init__(self, queue_url: str, client: Any) -> None:
         self._queue_url = queue_url
         self._client = client
 
     def submit(self, job: IndexJob) -> None:
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=job.model_dump_json())
+        self._client.send_message(
+            QueueUrl=self._queue_url, MessageBody=job.model_dump_json(), MessageGroupId=job.project
+        )
 
 
 class LambdaToolInvoker:

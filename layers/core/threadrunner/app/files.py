@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..domain.common import now
+from ..domain.file_chunks import chunks_key
 from ..domain.files import (
     FILE_PURPOSES,
     MAX_REQUEST_FILE_BYTES,
@@ -69,10 +70,11 @@ def content(stores: Stores, contents: FileContents, file_id: str) -> tuple[FileO
 
 
 def delete_file(stores: Stores, contents: FileContents, jobs: IndexJobs, file_id: str) -> None:
-    """The file and its bytes go at once; the IndexFunction takes it out of the vector stores it is in."""
+    """The file, its bytes and its kept chunks go at once (the record first: an indexing that keeps the chunks
+    after this looks for it, and deletes them); the IndexFunction takes it out of the vector stores it is in."""
     key = stores.files.content_key(file_id)
     stores.files.delete_file(file_id)
-    contents.delete([key])
+    contents.delete([key, chunks_key(key)])
     if stores.vector_stores.stores_of_file(file_id):
         jobs.submit(IndexJob(kind="forget_file", project=stores.project, file_id=file_id))
 

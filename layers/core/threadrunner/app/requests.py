@@ -31,6 +31,7 @@ from ..domain.common import (
 from ..domain.files import FilePurpose
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
+from ..domain.vector_stores import bounded_queries
 
 
 class Request(BaseModel):
@@ -437,9 +438,7 @@ class SearchRankingOptions(Request):
 
 
 class VectorStoreSearch(Request):
-    query: (
-        Annotated[str, Field(min_length=1, max_length=4096)] | Annotated[list[str], Field(min_length=1, max_length=8)]
-    )
+    query: Annotated[str | list[str], AfterValidator(bounded_queries)]
     max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
     ranking_options: SearchRankingOptions | None = None
     rewrite_query: bool | None = None

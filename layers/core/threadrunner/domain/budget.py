@@ -100,8 +100,14 @@ def today() -> str:
 
 
 def estimate_tokens(text: str) -> int:
-    """A cautious count of the tokens of ``text`` before the provider counts them: four characters each."""
-    return -(-len(text) // 4)
+    """A cautious count of the tokens of ``text`` before the provider counts them: four characters of ASCII a
+    token, and a token for every two bytes of UTF-8 beyond ASCII (a letter of Cyrillic or Greek, two bytes, is
+    about a token; a CJK character, three bytes, often more than one)."""
+    if text.isascii():
+        return -(-len(text) // 4)
+    ascii_characters = len(text.encode("ascii", "ignore"))
+    other_bytes = len(text.encode("utf-8", "surrogatepass")) - ascii_characters
+    return -(-(ascii_characters + 2 * other_bytes) // 4)
 
 
 def over_budget(budget: Budget, project_today: DayUsage, user_today: DayUsage | None) -> str | None:

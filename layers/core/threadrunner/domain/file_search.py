@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from .common import FunctionDefinition, WireModel
-from .vector_stores import DEFAULT_RESULTS, MAX_RESULTS
+from .vector_stores import DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS
 
 FILE_SEARCH = "file_search"
 """The function the model calls to search."""
@@ -86,14 +86,14 @@ class FileSearchOutput(BaseModel):
 
 
 def query_of(arguments: str) -> str:
-    """The query the model asked for; its arguments are JSON it wrote, so anything is read as best it can."""
+    """The query the model asked for, at most :data:`MAX_QUERY_CHARS` characters (what a client's query may hold);
+    its arguments are JSON it wrote, so anything is read as best it can."""
     try:
         value = json.loads(arguments)
     except ValueError:
-        return arguments.strip()
-    if isinstance(value, dict) and isinstance(value.get("query"), str):
-        return value["query"].strip()
-    return arguments.strip()
+        value = None
+    query = value["query"] if isinstance(value, dict) and isinstance(value.get("query"), str) else arguments
+    return query.strip()[:MAX_QUERY_CHARS]
 
 
 _UNMARKED = str.maketrans("【】", "[]")

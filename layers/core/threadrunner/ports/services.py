@@ -15,6 +15,7 @@ from ..domain.run_record import RunRef
 from ..domain.tools import Outcome
 from ..domain.vector_stores import (
     Chunk,
+    Embedded,
     Hit,
     IndexJob,
 )
@@ -54,7 +55,12 @@ class VectorIndex(Protocol):
 class Embeddings(Protocol):
     """The provider's embeddings endpoint."""
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    @property
+    def name(self) -> str:
+        """The model and the size of its vectors: what was embedded under one name serves again."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> Embedded: ...
 
 
 class IndexJobs(Protocol):

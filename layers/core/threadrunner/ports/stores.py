@@ -277,6 +277,10 @@ class UsageStore(Protocol):
         estimated prompt is charged), once; False if it was settled before or never recorded."""
         ...
 
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
+        """Replace a reservation by what its call used, at once: a call that ended as it answered (embeddings)."""
+        ...
+
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         """The project's (or one user's) tokens of a UTC day: used, and reserved by running responses."""
         ...

@@ -106,27 +106,17 @@ class DynamoDBUsage(Table):
         reservation = Reservation.model_validate(fields(entry, "thread_id", "run_id", "ttl", "unsettled"))
         # A response the provider never counted (cancelled early, or gone) is charged its prompt: it was read.
         used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
-        amounts = {
-            "usage_prompt": used.prompt_tokens,
-            "usage_completion": used.completion_tokens,
-            "reserved": -reservation.tokens,
-            "committed": used.total_tokens - reservation.tokens,
+        settled = {
+            "Update": {
+                "TableName": self._table,
+                "Key": self.keys.response(response_id),
+                "UpdateExpression": "SET settled = :yes",
+                # Each response counts once, however often the tasks that end it are retried.
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(settled)",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+            }
         }
-        writes = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": self.keys.response(response_id),
-                    "UpdateExpression": "SET settled = :yes",
-                    # Each response counts once, however often the tasks that end it are retried.
-                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(settled)",
-                    "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-                }
-            },
-            self._add_to_day(self.keys.usage_day(reservation.day), amounts),
-        ]
-        if reservation.user_id:
-            writes.append(self._add_to_day(self.keys.usage_day(reservation.day, reservation.user_id), amounts))
+        writes = [settled, *self._used_instead(reservation, used)]
         if entry.get("unsettled"):  # off the sweep's list with the settlement
             writes.append({"Delete": {"TableName": self._table, "Key": keys.unsettled(self.project, response_id)}})
         try:
@@ -145,6 +135,22 @@ class DynamoDBUsage(Table):
             except self._client.exceptions.ConditionalCheckFailedException:
                 pass
         return True
+
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
+        self._client.transact_write_items(TransactItems=self._used_instead(reservation, usage))
+
+    def _used_instead(self, reservation: Reservation, used: Usage) -> list[dict[str, Any]]:
+        """The updates of the day's counters (the user's too) that replace a reservation by what was used."""
+        amounts = {
+            "usage_prompt": used.prompt_tokens,
+            "usage_completion": used.completion_tokens,
+            "reserved": -reservation.tokens,
+            "committed": used.total_tokens - reservation.tokens,
+        }
+        writes = [self._add_to_day(self.keys.usage_day(reservation.day), amounts)]
+        if reservation.user_id:
+            writes.append(self._add_to_day(self.keys.usage_day(reservation.day, reservation.user_id), amounts))
+        return writes
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         values = self._get(self.keys.usage_day(day, user_id)) or {}
