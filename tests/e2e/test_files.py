@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
+import json
 import secrets
 
 import openai
@@ -118,3 +120,89 @@ def test_images_of_a_message_reach_the_model(project_client, model, marker):
     assert first["type"] == "input_image" and first["detail"] == "high"
     assert base64.b64decode(first["image_url"].removeprefix("data:image/png;base64,")) == png
     assert second == {"type": "input_image", "image_url": "https://example.com/map.jpg", "detail": "auto"}
+
+
+# file names: any script, no control characters ------------------------------------------------------
+
+
+def _post_form(stack, key: str, path: str, parts: list[tuple[str, str, bytes]]) -> tuple[int, dict]:
+    """A ``multipart/form-data`` POST written by hand: each part's ``Content-Disposition`` parameters as given."""
+    boundary = "form-" + secrets.token_hex(8)
+    body = b"".join(
+        f"--{boundary}\r\nContent-Disposition: form-data; {disposition}\r\n\r\n".encode() + value + b"\r\n"
+        for _, disposition, value in parts
+    )
+    body += f"--{boundary}--\r\n".encode()
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(
+        "POST",
+        path,
+        body=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    answer = connection.getresponse()
+    status, data = answer.status, json.loads(answer.read())
+    connection.close()
+    return status, data
+
+
+def test_a_file_named_in_any_script_uploads_and_downloads_as_it_was(project_client):
+    client, _ = project_client
+    data = "大きな灯台の話。\n".encode() + secrets.token_bytes(256)
+    large = secrets.token_bytes(MAX_REQUEST_FILE_BYTES + 1024)  # read through a link to S3
+
+    created = client.files.create(file=("文件.txt", io.BytesIO(data)), purpose="assistants")
+    upload = client.uploads.upload_file_chunked(
+        file=large,
+        filename="Ünïcødé 📄.bin",
+        bytes=len(large),
+        mime_type="text/plain",
+        purpose="assistants",
+        part_size=2 * 1024 * 1024,
+    )
+    raw = client.files.with_raw_response.content(created.id)
+    linked = client.files.with_raw_response.content(upload.file.id)
+
+    assert client.files.retrieve(created.id).filename == "文件.txt"
+    assert client.files.content(created.id).read() == data
+    assert raw.headers["content-disposition"] == (
+        "attachment; filename=\"__.txt\"; filename*=UTF-8''%E6%96%87%E4%BB%B6.txt"
+    )
+    assert upload.file.filename == "Ünïcødé 📄.bin" and client.files.content(upload.file.id).read() == large
+    assert linked.headers["content-disposition"] == (
+        "attachment; filename=\"_n_c_d_ _.bin\"; filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%F0%9F%93%84.bin"
+    )
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "filename*=UTF-8''notes%0D%0ASet-Cookie%3A%20session%3Dstolen.txt",  # RFC 2231, decoded by the parser
+        'filename="tab\there.txt"',
+        'filename="delete\x7f.txt"',
+    ],
+    ids=["crlf-encoded", "tab", "del"],
+)
+def test_a_file_name_with_control_characters_is_refused_where_files_are_sent(stack, project_client, disposition):
+    client, _ = project_client
+
+    status, answer = _post_form(
+        stack,
+        client.api_key,
+        "/v1/files",
+        [("purpose", 'name="purpose"', b"assistants"), ("file", f'name="file"; {disposition}', b"hello")],
+    )
+
+    assert status == 400 and answer["error"]["param"] == "file"
+    assert "control characters" in answer["error"]["message"]
+    assert list(client.files.list()) == []
+
+
+def test_an_upload_named_with_control_characters_is_refused(project_client):
+    client, _ = project_client
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.uploads.create(
+            bytes=5, filename="a\r\nSet-Cookie: session=stolen", mime_type="text/plain", purpose="assistants"
+        )
+    assert caught.value.param == "filename" and "control characters" in caught.value.message

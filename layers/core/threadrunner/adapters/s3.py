@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from ..domain.files import content_disposition
 from ..errors import NotFound
 
 _PART_BYTES = 8 * 1024 * 1024
@@ -72,14 +73,13 @@ class S3FileContents:
             self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
 
     def link(self, key: str, filename: str, seconds: int) -> str:
-        quoted = filename.replace('"', "").replace("\\", "")
         return str(
             self._client.generate_presigned_url(
                 "get_object",
                 Params={
                     "Bucket": self._bucket,
                     "Key": key,
-                    "ResponseContentDisposition": f'attachment; filename="{quoted}"',
+                    "ResponseContentDisposition": content_disposition(filename),
                 },
                 ExpiresIn=seconds,
             )

@@ -14,6 +14,7 @@ from ..domain.files import (
     Upload,
     UploadPart,
     content_key,
+    has_control_characters,
 )
 from ..domain.ids import new_id
 from ..domain.vector_stores import IndexJob
@@ -37,6 +38,16 @@ def check_purpose(purpose: str) -> str:
     return purpose
 
 
+def _check_filename(filename: str, param: str) -> None:
+    """Refuse a name with control characters: a name is shown and sent back in headers, where they break things."""
+    if has_control_characters(filename):
+        raise InvalidRequest(
+            "The file name holds control characters (line breaks, tabs, NUL, ...); name the file without them.",
+            param=param,
+            code="invalid_value",
+        )
+
+
 def _check_size(size: int, limit: int, what: str) -> None:
     if size > limit:
         raise TooLarge(
@@ -49,6 +60,7 @@ def _check_size(size: int, limit: int, what: str) -> None:
 def create_file(stores: Stores, contents: FileContents, filename: str, purpose: str, data: bytes) -> FileObject:
     """Store a file whole: its bytes, then its record (a record never names missing bytes)."""
     check_purpose(purpose)
+    _check_filename(filename, "file")
     _check_size(len(data), MAX_REQUEST_FILE_BYTES, "file")
     if not data:
         raise InvalidRequest("The file is empty.", param="file")
@@ -78,6 +90,7 @@ def delete_file(stores: Stores, contents: FileContents, jobs: IndexJobs, file_id
 
 
 def create_upload(stores: Stores, body: UploadCreate) -> Upload:
+    _check_filename(body.filename, "filename")
     if body.bytes > MAX_UPLOAD_BYTES:
         raise TooLarge(
             f"An upload makes a file of at most {MAX_UPLOAD_BYTES} bytes; this one announces {body.bytes}.",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 from typing import Literal
+from urllib.parse import quote
 
 from .common import WireModel
 
@@ -66,6 +68,20 @@ class UploadPart(WireModel):
 def content_key(project: str, object_id: str) -> str:
     """Where the bytes of a project's file (or upload part) are kept: under the project, so none reads another's."""
     return f"{project}/{object_id}"
+
+
+def has_control_characters(filename: str) -> bool:
+    """Whether a name holds a control character (C0, DEL, C1: line breaks, NUL, tabs) or a lone surrogate: nothing
+    a file's name needs, and what would break the header that names it on download."""
+    return any(unicodedata.category(character) in ("Cc", "Cs") for character in filename)
+
+
+def content_disposition(filename: str) -> str:
+    """The ``Content-Disposition`` of a download: the name in ASCII (other characters as ``_``) for old clients,
+    and whole in RFC 5987's ``filename*``, percent-encoded UTF-8: nothing of the name reaches the header raw."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    encoded = quote(filename, safe="!#$&+^`|~", errors="replace")  # RFC 5987's attr-char, beside letters and digits
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
