@@ -206,3 +206,15 @@ def test_an_upload_named_with_control_characters_is_refused(project_client):
             bytes=5, filename="a\r\nSet-Cookie: session=stolen", mime_type="text/plain", purpose="assistants"
         )
     assert caught.value.param == "filename" and "control characters" in caught.value.message
+
+
+def test_a_form_of_thousands_of_fields_is_refused_whole(stack, project_client):
+    client, _ = project_client
+    fields = [(f"f{i}", f'name="f{i}"', b"x") for i in range(40_000)]  # a 2 MB form
+
+    file = [("purpose", 'name="purpose"', b"assistants"), ("file", 'name="file"; filename="a.txt"', b"hello")]
+
+    status, answer = _post_form(stack, client.api_key, "/v1/files", [*file, *fields])
+
+    assert status == 400 and "more than 8 parts" in answer["error"]["message"]
+    assert list(client.files.list()) == []
