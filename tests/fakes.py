@@ -576,6 +576,11 @@ class FakeFiles:
         self.world.uploads[upload_id] = upload.model_copy(update={"status": status, "file": file})
         return self.world.uploads[upload_id]
 
+    def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
+        completed = self.end_upload(upload_id, "completed", file)
+        self.put_file(file, content_key)
+        return completed
+
 
 class FakeVectorStores:
     """Stores, their files (by store), batches and counts, as the table keeps them."""
@@ -732,7 +737,7 @@ class FakeContents:
 
     blobs: dict[str, bytes] = field(default_factory=dict)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, part: bool = False) -> None:
         self.blobs[key] = data
 
     def read(self, key: str) -> bytes:

@@ -12,7 +12,9 @@ import secrets
 import openai
 import pytest
 
+from tests.conftest import api_call
 from threadrunner.domain.files import MAX_REQUEST_FILE_BYTES
+from threadrunner.errors import NotFound
 
 
 def test_a_file_round_trips_and_is_listed_by_purpose_until_it_is_deleted(project_client):
@@ -218,3 +220,91 @@ def test_a_form_of_thousands_of_fields_is_refused_whole(stack, project_client):
 
     assert status == 400 and "more than 8 parts" in answer["error"]["message"]
     assert list(client.files.list()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("bytes", True, "Invalid type for 'bytes': expected an integer, but got a boolean instead."),
+        ("bytes", 5.0, "Invalid type for 'bytes': expected an integer, but got a number instead."),
+        ("mime_type", "text", "expected a MIME type such as text/plain or application/pdf"),
+        ("mime_type", "text/plain\r\nX-Forged: yes", "expected a MIME type"),
+        ("mime_type", "a" * 200 + "/" + "b" * 50, "expected a MIME type"),
+    ],
+)
+def test_an_upload_announcing_a_size_or_type_that_is_none_is_refused(stack, project_client, field, value, problem):
+    client, _ = project_client
+    body = {"bytes": 5, "filename": "a.txt", "mime_type": "text/plain", "purpose": "assistants", field: value}
+
+    status, answer = api_call(stack, "POST", "/uploads", body, key=client.api_key)
+
+    assert status == 400 and answer["error"]["param"] == field and problem in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "mime_type",
+    ["application/vnd.openxmlformats-officedocument.wordprocessingml.document", "text/plain; charset=utf-8"],
+)
+def test_an_upload_takes_any_well_formed_mime_type(project_client, mime_type):
+    client, _ = project_client
+    upload = client.uploads.create(bytes=5, filename="a.docx", mime_type=mime_type, purpose="assistants")
+    assert upload.status == "pending" and upload.bytes == 5
+
+
+# completing an upload is one write; an expired upload's parts go ------------------------------------
+
+
+def test_a_completion_cut_off_before_its_write_leaves_the_upload_pending_and_can_be_repeated(project_client):
+    """The joined file's record and the upload's ``completed`` are one transaction: no crash between them leaves
+    an upload that names a missing file."""
+    from threadrunner import bootstrap
+
+    client, _ = project_client
+    upload = client.uploads.create(bytes=10, filename="a.txt", mime_type="text/plain", purpose="assistants")
+    part = client.uploads.parts.create(upload.id, data=b"0123456789")
+    table = bootstrap._made("dynamodb")  # the client ApiFunction writes the table with
+    writes: list[str] = []
+
+    def crash_at_the_files_record(params, **_):
+        items = params.get("TransactItems") or []
+        if not writes and any(item.get("Put", {}).get("Item", {}).get("entity") == {"S": "file"} for item in items):
+            writes.append("crashed")
+            raise ConnectionError("the function died here")
+
+    table.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", crash_at_the_files_record)
+    try:
+        with pytest.raises(openai.InternalServerError):
+            client.uploads.complete(upload.id, part_ids=[part.id])
+    finally:
+        table.meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", crash_at_the_files_record)
+    completed = client.uploads.complete(upload.id, part_ids=[part.id])  # the client's retry
+
+    assert writes == ["crashed"] and completed.status == "completed"
+    assert [f.id for f in client.files.list()] == [completed.file.id]
+    assert client.files.content(completed.file.id).read() == b"0123456789"
+
+
+def test_an_expired_upload_takes_no_part_and_its_parts_bytes_are_deleted(stack, project_client):
+    client, project = project_client
+    upload = client.uploads.create(bytes=20, filename="a.txt", mime_type="text/plain", purpose="assistants")
+    client.uploads.parts.create(upload.id, data=b"0123456789")
+    stores = stack.stores(project)
+    (location,) = [where for where, _ in stores.files.parts(upload.id).values()]
+    bucket = stack.template.physical("FilesBucket")
+    tags = stack.client("s3").get_object_tagging(Bucket=bucket, Key=location)["TagSet"]
+    assert tags == [{"Key": "threadrunner", "Value": "upload-part"}]  # what the bucket's lifecycle rule deletes
+    stack.client("dynamodb").update_item(  # an hour later
+        TableName=stack.table_name,
+        Key={"PK": {"S": f"P#{project}#UPLOADS"}, "SK": {"S": f"UPLOAD#{upload.id}"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
+
+    with pytest.raises(openai.BadRequestError, match="expired"):
+        client.uploads.parts.create(upload.id, data=b"abcdefghij")
+
+    assert stores.files.get_upload(upload.id).status == "expired"
+    with pytest.raises(NotFound):
+        stack.file_contents().read(location)
+    with pytest.raises(openai.BadRequestError, match="The upload is expired"):
+        client.uploads.cancel(upload.id)

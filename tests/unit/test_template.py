@@ -187,3 +187,16 @@ def test_everything_invokes_the_published_alias_so_snapstart_can_apply(template)
     for logical_id in ("ApiFunction", "StartTurnFunction"):
         variables = template.raw["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
         assert variables["TOOL_FUNCTION_NAME"] == {"Ref": "ToolFunction.Alias"}
+
+
+def test_the_files_bucket_deletes_upload_parts_by_the_tag_they_are_written_with(template):
+    from threadrunner.adapters.s3 import UPLOAD_PART_TAG
+
+    rules = template.raw["Resources"]["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [rule for rule in rules if rule["Id"] == "upload-parts"]
+    key, value = UPLOAD_PART_TAG
+
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1 and "Prefix" not in rule
+    assert rule["TagFilters"] == [{"Key": key, "Value": value}]  # files' bytes are never tagged: they stay
+    (writes,) = [s for s in _statements(template, "ApiFunction") if "s3:PutObject" in s["Action"]]
+    assert "s3:PutObjectTagging" in writes["Action"]
