@@ -235,6 +235,9 @@ class FakeRuns:
         if not self._create(run, vector_store_ids or [], messages, max_active_runs):
             raise RunActive(run.thread_id, self.world.thread(run.thread_id).active_run_id or "")
 
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        return len(self.world.active_runs) < max_active_runs
+
     def start_queued_run(
         self,
         run: Run,
@@ -257,7 +260,7 @@ class FakeRuns:
     ) -> bool:
         entry = self.world.thread(run.thread_id)
         if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
-            raise TooManyActiveRuns("too many", code="too_many_active_runs")
+            raise TooManyActiveRuns(max_active_runs)
         if entry.active_run_id:
             return False
         entry.active_run_id = run.id

@@ -429,6 +429,35 @@ def test_a_project_may_have_only_so_many_unfinished_runs(stack, project_client, 
     assert client.beta.threads.runs.poll(third.id, thread_id=threads[2].id).status == "completed"
 
 
+def _threads(stack, project: str) -> set[str]:
+    """The ids of the project's threads, as the table holds them."""
+    return {item["PK"]["S"].rsplit("#", 1)[1] for item in stack.table_items(f"P#{project}#THREAD#")}
+
+
+def test_a_thread_and_run_refused_for_the_projects_limits_leaves_no_thread(stack, project_client, model, marker):
+    client, project = project_client
+    _policy(stack, project, ProjectPolicy(limits=ProjectLimits(active_runs=1)))
+    model.inject("slow", match=marker, seconds=30, times=1)
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = {"messages": [{"role": "user", "content": f"Hi {marker}"}]}
+    busy = client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+
+    for _ in range(3):  # a call and the SDK's two retries
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+        assert caught.value.code == "too_many_active_runs"
+    assert _threads(stack, project) == {busy.thread_id}
+
+    client.beta.threads.runs.cancel(busy.id, thread_id=busy.thread_id)
+    wait_for(lambda: client.beta.threads.runs.retrieve(busy.id, thread_id=busy.thread_id).status == "cancelled")
+    _policy(stack, project, ProjectPolicy(budget=Budget(daily_tokens=1), limits=ProjectLimits(active_runs=1)))
+    wait_for(lambda: _usage(stack, client)["reserved_tokens"] == 0)  # the cancelled response is counted
+
+    with pytest.raises(openai.RateLimitError) as spent:
+        client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+    assert spent.value.code == "daily_budget_exceeded" and _threads(stack, project) == {busy.thread_id}
+
+
 def test_a_project_may_make_only_so_many_requests_a_minute(stack, project_client):
     client, project = project_client
     _policy(stack, project, ProjectPolicy(limits=ProjectLimits(requests_per_minute=5)))

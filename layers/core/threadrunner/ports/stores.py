@@ -108,6 +108,11 @@ class RunStore(Protocol):
         """
         ...
 
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        """Whether the project has fewer than ``max_active_runs`` unfinished runs (runs that ended without leaving
+        its set of them are taken out first). A read: :meth:`create_run` checks it again as it writes."""
+        ...
+
     def start_queued_run(
         self,
         run: Run,
