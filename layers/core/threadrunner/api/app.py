@@ -80,9 +80,7 @@ def _validation_error(exc: RequestValidationError) -> Response:
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error")
-    return errors.error_response(
-        500, "The server had an error while processing your request. Sorry about that!", kind="server_error"
-    )
+    return errors.error_response(500, errors.SERVER_ERROR, kind="server_error")
 
 
 @app.not_found

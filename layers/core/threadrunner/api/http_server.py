@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..observability import logger
 from . import console
+from .errors import SERVER_ERROR
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The largest body read: API Gateway's payload limit."""
@@ -32,10 +33,8 @@ Answer = Callable[[dict[str, Any], BaseHTTPRequestHandler], dict[str, Any]]
 _LINE_ENDS = re.compile(r"[\r\n\x00]")
 """What ends a header line, or the answer, wherever it stands in a header."""
 
-SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 
-
-def unwritable_header(headers: dict[str, str]) -> str | None:
+def _unwritable_header(headers: dict[str, str]) -> str | None:
     """The name of the first header that cannot be written as it is, if any: one holding CR, LF or NUL (written,
     they would add headers or end the answer early, leaving a forged one on a kept-alive connection), or a
     character outside Latin-1 (a header's charset)."""
@@ -171,7 +170,7 @@ def handler_class(
 
         def _head(self, status: int, headers: dict[str, str]) -> bool:
             """Start the answer; False, and a 500 written instead, when a header cannot be written as it is."""
-            refused = unwritable_header(headers)
+            refused = _unwritable_header(headers)
             if refused is not None:
                 # The value is not logged: it may be a tenant's data (a file's name).
                 logger.error("answer with an unwritable header refused", extra={"header": refused, "status": status})
