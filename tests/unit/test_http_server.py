@@ -43,7 +43,9 @@ FORGED = "x\r\nSet-Cookie: session=stolen\r\nContent-Length: 0\r\n\r\nHTTP/1.1 2
     [FORGED, "line\nbreak", "carriage\rreturn", "nul\x00byte", "文件.txt"],
     ids=["crlf", "lf", "cr", "nul", "not-latin-1"],
 )
-def test_given_an_answer_with_an_unwritable_header_value_when_served_then_a_500_is_written_instead(serve, value):
+def test_given_an_answer_with_an_unwritable_header_value_when_served_then_a_500_is_written_instead(
+    serve, caplog, value
+):
     port = serve({"/v1/bad": _answer({"Content-Disposition": value}), "/v1/good": _answer({"X-Fine": "yes"})})
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 
@@ -62,6 +64,8 @@ def test_given_an_answer_with_an_unwritable_header_value_when_served_then_a_500_
         "code": None,
     }
     assert (following.status, following.read(), following.getheader("X-Fine")) == (200, b"the bytes", "yes")
+    (logged,) = [r for r in caplog.records if r.getMessage() == "answer with an unwritable header refused"]
+    assert logged.header == "Content-Disposition" and value not in caplog.text  # the name, never the value
 
 
 def test_given_a_streamed_answer_with_an_unwritable_header_value_when_served_then_no_event_is_written(serve):
