@@ -237,6 +237,9 @@ class FakeRuns:
         if not self._create(run, vector_store_ids or [], messages, max_active_runs):
             raise RunActive(run.thread_id, self.world.thread(run.thread_id).active_run_id or "")
 
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        return len(self.world.active_runs) < max_active_runs
+
     def start_queued_run(
         self,
         run: Run,
@@ -259,7 +262,7 @@ class FakeRuns:
     ) -> bool:
         entry = self.world.thread(run.thread_id)
         if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
-            raise TooManyActiveRuns("too many", code="too_many_active_runs")
+            raise TooManyActiveRuns(max_active_runs)
         if entry.active_run_id:
             return False
         entry.active_run_id = run.id
@@ -601,6 +604,11 @@ class FakeFiles:
         self.world.uploads[upload_id] = upload.model_copy(update={"status": status, "file": file})
         return self.world.uploads[upload_id]
 
+    def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
+        completed = self.end_upload(upload_id, "completed", file)
+        self.put_file(file, content_key)
+        return completed
+
 
 class FakeVectorStores:
     """Stores, their files (by store), batches and counts, as the table keeps them."""
@@ -757,7 +765,7 @@ class FakeContents:
 
     blobs: dict[str, bytes] = field(default_factory=dict)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, part: bool = False) -> None:
         self.blobs[key] = data
 
     def read(self, key: str) -> bytes:

@@ -480,6 +480,35 @@ def test_a_project_may_have_only_so_many_unfinished_runs(stack, project_client, 
     assert client.beta.threads.runs.poll(third.id, thread_id=threads[2].id).status == "completed"
 
 
+def _threads(stack, project: str) -> set[str]:
+    """The ids of the project's threads, as the table holds them."""
+    return {item["PK"]["S"].rsplit("#", 1)[1] for item in stack.table_items(f"P#{project}#THREAD#")}
+
+
+def test_a_thread_and_run_refused_for_the_projects_limits_leaves_no_thread(stack, project_client, model, marker):
+    client, project = project_client
+    _policy(stack, project, ProjectPolicy(limits=ProjectLimits(active_runs=1)))
+    model.inject("slow", match=marker, seconds=30, times=1)
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = {"messages": [{"role": "user", "content": f"Hi {marker}"}]}
+    busy = client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+
+    for _ in range(3):  # a call and the SDK's two retries
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+        assert caught.value.code == "too_many_active_runs"
+    assert _threads(stack, project) == {busy.thread_id}
+
+    client.beta.threads.runs.cancel(busy.id, thread_id=busy.thread_id)
+    wait_for(lambda: client.beta.threads.runs.retrieve(busy.id, thread_id=busy.thread_id).status == "cancelled")
+    _policy(stack, project, ProjectPolicy(budget=Budget(daily_tokens=1), limits=ProjectLimits(active_runs=1)))
+    wait_for(lambda: _usage(stack, client)["reserved_tokens"] == 0)  # the cancelled response is counted
+
+    with pytest.raises(openai.RateLimitError) as spent:
+        client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+    assert spent.value.code == "daily_budget_exceeded" and _threads(stack, project) == {busy.thread_id}
+
+
 def test_a_project_may_make_only_so_many_requests_a_minute(stack, project_client):
     client, project = project_client
     _policy(stack, project, ProjectPolicy(limits=ProjectLimits(requests_per_minute=5)))
@@ -622,3 +651,41 @@ def test_file_search_reads_only_the_projects_own_vector_stores(client, project_c
     assert run.status == "completed"
     (step,) = [s for s in other.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id) if s.type == "tool_calls"]
     assert step.step_details.tool_calls[0].file_search.results == []  # the other project's chunk is not found
+
+
+# third pass, 1: a file's name never reaches a header raw --------------------------------------------------
+
+FORGED_NAME = (
+    'x"\r\nSet-Cookie: session=stolen\r\nContent-Length: 0\r\n\r\n'
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+)
+"""A name that, written raw into ``Content-Disposition``, sets a cookie, ends the answer at once and leaves a forged
+second answer on the kept-alive connection, for the client's next request."""
+
+
+def test_a_stored_file_name_with_line_breaks_adds_no_header_and_forges_no_answer(stack, project_client):
+    """Names are checked when they arrive; one stored before (written to the table here) is still harmless."""
+    from threadrunner.domain.common import now
+    from threadrunner.domain.files import FileObject, content_key
+    from threadrunner.domain.ids import new_id
+
+    client, project = project_client
+    file = FileObject(id=new_id("file", "-"), bytes=9, created_at=now(), filename=FORGED_NAME, purpose="assistants")
+    stack.file_contents().put(content_key(project, file.id), b"the bytes")
+    stack.stores(project).files.put_file(file, content_key(project, file.id))
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+
+    connection.request("GET", f"/v1/files/{file.id}/content", headers=headers)
+    download = connection.getresponse()
+    data = download.read()
+    connection.request("GET", f"/v1/files/{file.id}", headers=headers)  # the next request, same connection
+    following = connection.getresponse()
+
+    assert (download.status, data) == (200, b"the bytes")
+    assert download.getheader("Set-Cookie") is None and download.getheader("Content-Length") == "9"
+    disposition = download.getheader("Content-Disposition")
+    assert disposition.startswith('attachment; filename="x___Set-Cookie: session=stolen__Content-Length: 0____HTTP')
+    assert "filename*=UTF-8''x%22%0D%0ASet-Cookie%3A%20session%3Dstolen%0D%0A" in disposition
+    assert following.status == 200 and json.loads(following.read())["id"] == file.id  # the real answer

@@ -234,3 +234,16 @@ def test_index_jobs_are_taken_one_an_invocation_and_the_dead_letter_queue_ends_t
         assert template.raw["Resources"][queue]["Properties"]["VisibilityTimeout"] >= index["Timeout"]
     writes = [s for s in _statements(template, "IndexFunction") if "s3:PutObject" in s["Action"]]
     assert [s["Resource"] for s in writes] == ["arn:aws:s3:::threadrunner-filesbucket/*.chunks"]
+
+
+def test_the_files_bucket_deletes_upload_parts_by_the_tag_they_are_written_with(template):
+    from threadrunner.adapters.s3 import UPLOAD_PART_TAG
+
+    rules = template.raw["Resources"]["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [rule for rule in rules if rule["Id"] == "upload-parts"]
+    key, value = UPLOAD_PART_TAG
+
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1 and "Prefix" not in rule
+    assert rule["TagFilters"] == [{"Key": key, "Value": value}]  # files' bytes are never tagged: they stay
+    (writes,) = [s for s in _statements(template, "ApiFunction") if "s3:PutObject" in s["Action"]]
+    assert "s3:PutObjectTagging" in writes["Action"]

@@ -24,7 +24,9 @@ from ..domain.vector_stores import (
 class FileContents(Protocol):
     """The bytes of files (S3), under keys the use cases make (``domain.files.content_key``)."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes, part: bool = False) -> None:
+        """Write bytes; ``part``: an upload's part, deleted by the bucket a day later if nothing deletes it first."""
+        ...
 
     def read(self, key: str) -> bytes: ...
 

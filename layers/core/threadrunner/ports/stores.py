@@ -108,6 +108,11 @@ class RunStore(Protocol):
         """
         ...
 
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        """Whether the project has fewer than ``max_active_runs`` unfinished runs (runs that ended without leaving
+        its set of them are taken out first). A read: :meth:`create_run` checks it again as it writes."""
+        ...
+
     def start_queued_run(
         self,
         run: Run,
@@ -334,9 +339,13 @@ class FileStore(Protocol):
         """Each part of the upload: where its bytes are, and how many."""
         ...
 
-    def end_upload(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
-        """Move a ``pending`` upload to ``completed`` (with its file) or ``cancelled``, once; InvalidRequest when
-        it is not pending."""
+    def end_upload(self, upload_id: str, status: str) -> Upload:
+        """Move a ``pending`` upload to ``cancelled`` or ``expired``, once; InvalidRequest when it is not pending."""
+        ...
+
+    def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
+        """Move a ``pending`` upload to ``completed`` and store its file (:meth:`put_file`), in one write, once;
+        InvalidRequest, and nothing written, when it is not pending."""
         ...
 
 
