@@ -44,6 +44,10 @@ class TooManyActiveRuns(ThreadrunnerError):
     """The project has as many unfinished runs as it may have at once: no run starts (429)."""
 
 
+class TooManyOpenStreams(ThreadrunnerError):
+    """The project has as many streamed answers open as it may have at once: no stream starts (429)."""
+
+
 class RateLimited(ThreadrunnerError):
     """The project made as many requests this minute as it may (429)."""
 

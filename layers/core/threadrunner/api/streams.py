@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ..app.run_stream import RunStream, Snapshot
 from ..domain.run import Run
-from ..domain.stream import StreamEvent
+from ..domain.stream import KEEP_ALIVE, StreamEvent
 from . import context
 
 _pending: contextvars.ContextVar[Iterator[str] | None] = contextvars.ContextVar("stream", default=None)
@@ -36,8 +36,10 @@ def answer(
     *,
     first: Iterable[StreamEvent] = (),
     snapshot: Snapshot | None = None,
+    with_contents: bool = False,
 ) -> Response[str]:
-    """The answer of a streaming route: ``first`` events (the thread, the new run), then the run's own."""
+    """The answer of a streaming route: ``first`` events (the thread, the new run), then the run's own (its
+    ``file_search`` steps ``with_contents`` when ``include[]`` asked for them)."""
     stream = RunStream(
         context.stores(router),
         context.model(router),
@@ -45,6 +47,8 @@ def answer(
         run_id,
         snapshot,
         max_seconds=context.stream_seconds(router),
+        with_contents=with_contents,
+        keep_alive=context.settings(router).stream_keep_alive_seconds,
     )
     _pending.set(_chain(first, stream))
     return Response(status_code=200, content_type="text/event-stream", body="", headers=SSE_HEADERS)
@@ -84,8 +88,12 @@ def taken() -> Iterator[str] | None:
 
 
 def encode(events: Iterable[StreamEvent]) -> Iterator[str]:
-    """Each event as the hosted API wrote it: ``event: <name>`` and ``data: <json>`` (``[DONE]`` for ``done``)."""
+    """Each event as the hosted API wrote it: ``event: <name>`` and ``data: <json>`` (``[DONE]`` for ``done``); a
+    keep-alive as an SSE comment."""
     for event in events:
+        if event == KEEP_ALIVE:
+            yield ": keep-alive\n\n"
+            continue
         data = event.data
         if isinstance(data, BaseModel):
             text = json.dumps(data.model_dump(mode="json"), separators=(",", ":"))
