@@ -151,16 +151,18 @@ class RunStream:
         pause = 0.1
         while self._clock() < self._deadline:
             record = self._stores.runs.get_run_record(self._thread_id, self._run_id)
-            shown = list(self._records(record))
-            yield from shown
             run = record.run
+            response_id = record.response_id
+            new = bool(response_id) and response_id not in self._known.responses and run.status != "queued"
+            # The steps of a response about to be followed are shown as it streams, even if the loop finished them.
+            shown = list(self._records(record, held=_steps_of(record, response_id) if new and self._model else set()))
+            yield from shown
             ended = run.status == "requires_action" or run.is_terminal
             if not ended and run.status != self._known.run_status:
                 self._known.run_status = run.status
                 shown.append(StreamEvent(f"thread.run.{run.status}", run))
                 yield shown[-1]
-            response_id = record.response_id
-            if response_id and response_id not in self._known.responses and run.status != "queued":
+            if new and response_id:
                 self._known.responses.add(response_id)
                 if self._model is not None:
                     # Followed even once the run moved on: a finished response streams again from its start.
@@ -183,12 +185,15 @@ class RunStream:
 
     # the records -------------------------------------------------------------------------------------
 
-    def _records(self, record: RunRecord) -> Iterator[StreamEvent]:
-        """Events for the steps and messages that appeared or moved since the client last saw them, in order."""
+    def _records(self, record: RunRecord, held: set[str]) -> Iterator[StreamEvent]:
+        """Events for the steps and messages that appeared or moved since the client last saw them, in order; none
+        for the ``held`` steps yet."""
         messages = {
             m.id: m for m in self._stores.threads.list_messages(self._thread_id, _ALL, run_id=self._run_id).data
         }
         for step in self._stores.steps.list_steps(self._thread_id, self._run_id, _ALL).data:
+            if step.id in held:
+                continue
             created = step.id not in self._known.objects
             if created:
                 self._known.objects[step.id] = _Shown("")
@@ -362,12 +367,25 @@ class RunStream:
         return step_id
 
     def _shown_begun(self, step: RunStep) -> Iterator[StreamEvent]:
+        """The step as it began, even when the loop finished it first: its calls and its end follow."""
         if step.id in self._known.objects:
             return
-        self._known.objects[step.id] = _Shown(step.status)
-        yield StreamEvent("thread.run.step.created", self._step(step))
-        if step.status == "in_progress":
-            yield StreamEvent("thread.run.step.in_progress", self._step(step))
+        self._known.objects[step.id] = _Shown("in_progress")
+        details = step.step_details
+        begun = step.model_copy(
+            update={
+                "status": "in_progress",
+                "step_details": ToolCallsStepDetails(tool_calls=[]) if details.type == "tool_calls" else details,
+                "completed_at": None,
+                "failed_at": None,
+                "cancelled_at": None,
+                "expired_at": None,
+                "last_error": None,
+                "usage": None,
+            }
+        )
+        yield StreamEvent("thread.run.step.created", begun)
+        yield StreamEvent("thread.run.step.in_progress", begun)
 
     def _claim(self, record: RunRecord, slot: str, prefix: str) -> str:
         if slot not in record.claims:
@@ -396,6 +414,14 @@ def _begun(message: Message) -> Message:
         "incomplete_at": None,
     }
     return message.model_copy(update=unfinished | {"incomplete_details": None})
+
+
+def _steps_of(record: RunRecord, response_id: str | None) -> set[str]:
+    """The steps a response's turn made or claimed: its message's, its calls'."""
+    if response_id is None:
+        return set()
+    slots = (message_step_slot(response_id), tool_step_slot(response_id))
+    return {record.claims[slot] for slot in slots if slot in record.claims}
 
 
 def _annotations(message: Message) -> list[dict[str, Any]]:
