@@ -118,3 +118,19 @@ def test_images_of_a_message_reach_the_model(project_client, model, marker):
     assert first["type"] == "input_image" and first["detail"] == "high"
     assert base64.b64decode(first["image_url"].removeprefix("data:image/png;base64,")) == png
     assert second == {"type": "input_image", "image_url": "https://example.com/map.jpg", "detail": "auto"}
+
+
+def test_a_file_that_never_expires_has_no_expires_at_as_the_spec_and_the_sdk_have_it(project_client):
+    client, _ = project_client
+    created = client.files.create(file=("notes.txt", io.BytesIO(b"Fog horn.")), purpose="assistants")
+
+    answers = [
+        client.files.with_raw_response.retrieve(created.id).http_response.json(),
+        client.files.with_raw_response.list().http_response.json()["data"][0],
+        created.model_dump(exclude_unset=True),
+    ]
+
+    # The spec's expires_at is an integer that may be absent, never null; the SDK reads it as None.
+    assert ["expires_at" in answer for answer in answers] == [False, False, False]
+    assert client.files.retrieve(created.id).expires_at is None
+    assert answers[0]["id"] == created.id and answers[0]["status"] == "processed"
