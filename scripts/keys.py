@@ -70,6 +70,7 @@ def main(argv: list[str]) -> int:
     limits.add_argument("--project", required=True)
     limits.add_argument("--active-runs", type=int, help="unfinished runs at once")
     limits.add_argument("--requests-per-minute", type=int, help="API requests per minute")
+    limits.add_argument("--open-streams", type=int, help="streamed answers open at once")
     policy = commands.add_parser("policy", help="print what is set for a project")
     policy.add_argument("--project", required=True)
     args = parser.parse_args(argv)
@@ -84,7 +85,11 @@ def main(argv: list[str]) -> int:
             allowed = None if args.any else sorted(filter(None, (m.strip() for m in args.allow.split(","))))
             current = current.model_copy(update={"models": allowed})
         elif args.command == "limits":
-            chosen = ProjectLimits(active_runs=args.active_runs, requests_per_minute=args.requests_per_minute)
+            chosen = ProjectLimits(
+                active_runs=args.active_runs,
+                requests_per_minute=args.requests_per_minute,
+                open_streams=args.open_streams,
+            )
             current = current.model_copy(update={"limits": chosen})
         if args.command != "policy":
             projects.set_policy(current)
