@@ -9,7 +9,7 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py revoke --name alice
     python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
     python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
-    python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600
+    python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600 --open-streams 10
     python scripts/keys.py policy --project acme                               # what is set
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
 """
