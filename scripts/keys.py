@@ -10,7 +10,7 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
     python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
     python scripts/keys.py hosted-tools --project acme --allow web_search       # --none takes them back
-    python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600
+    python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600 --open-streams 10
     python scripts/keys.py policy --project acme                               # what is set
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
 """
@@ -79,6 +79,7 @@ def main(argv: list[str]) -> int:
     limits.add_argument("--project", required=True)
     limits.add_argument("--active-runs", type=int, help="unfinished runs at once")
     limits.add_argument("--requests-per-minute", type=int, help="API requests per minute")
+    limits.add_argument("--open-streams", type=int, help="streamed answers open at once")
     policy = commands.add_parser("policy", help="print what is set for a project")
     policy.add_argument("--project", required=True)
     args = parser.parse_args(argv)
@@ -103,7 +104,11 @@ def main(argv: list[str]) -> int:
                 return 1
             current = current.model_copy(update={"hosted_tools": tools})
         elif args.command == "limits":
-            chosen = ProjectLimits(active_runs=args.active_runs, requests_per_minute=args.requests_per_minute)
+            chosen = ProjectLimits(
+                active_runs=args.active_runs,
+                requests_per_minute=args.requests_per_minute,
+                open_streams=args.open_streams,
+            )
             current = current.model_copy(update={"limits": chosen})
         if args.command != "policy":
             projects.set_policy(current)

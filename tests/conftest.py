@@ -22,6 +22,8 @@ TEST_TOOL_ROUNDS = 3
 """The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
 TEST_TOOL_OUTPUTS_TIMEOUT = 6
 """The test stack's TOOL_OUTPUTS_TIMEOUT_SECONDS: short, so the expiry test is quick."""
+TEST_STREAM_KEEP_ALIVE = 0.5
+"""The test stack's STREAM_KEEP_ALIVE_SECONDS: short, so streams carry comments whenever the model takes a while."""
 TEST_CIRCUIT_FAILURES = 3
 """The test stack's CIRCUIT_FAILURE_THRESHOLD."""
 TEST_CIRCUIT_RECOVERY_SECONDS = 5
@@ -43,6 +45,9 @@ def stack() -> Iterator[LocalStack]:
             # Off for the tests' shared projects; the tests of the limits set them on projects of their own.
             "PROJECT_MAX_ACTIVE_RUNS": "0",
             "PROJECT_REQUESTS_PER_MINUTE": "0",
+            "PROJECT_MAX_OPEN_STREAMS": "0",
+            # Every streamed test reads through keep-alive comments while the model thinks (the SDKs skip them).
+            "STREAM_KEEP_ALIVE_SECONDS": str(TEST_STREAM_KEEP_ALIVE),
             # Circuits that open and recover within a test (tests/e2e/test_server_tools.py).
             "CIRCUIT_FAILURE_THRESHOLD": str(TEST_CIRCUIT_FAILURES),
             "CIRCUIT_RECOVERY_SECONDS": str(TEST_CIRCUIT_RECOVERY_SECONDS),

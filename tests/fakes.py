@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -93,6 +94,8 @@ class World:
     """Each store's files, with the chunks each has in the index."""
     batches: dict[tuple[str, str], tuple[VectorStoreFileBatch, list[str], bool]] = field(default_factory=dict)
     requests: dict[int, int] = field(default_factory=dict)
+    open_streams: dict[str, int] = field(default_factory=dict)
+    """The project's open streams, with when each expires."""
     active_runs: set[tuple[str, str]] = field(default_factory=set)
     counted_runs: set[str] = field(default_factory=set)
     tools: dict[str, LambdaTool] = field(default_factory=dict)
@@ -555,6 +558,17 @@ class FakeProjects:
             return False
         self.world.requests[minute] = self.world.requests.get(minute, 0) + 1
         return True
+
+    def open_stream(self, stream_id: str, expires_at: int, limit: int) -> bool:
+        if len(self.world.open_streams) >= limit:
+            self.world.open_streams = {s: at for s, at in self.world.open_streams.items() if at >= time.time()}
+            if len(self.world.open_streams) >= limit:
+                return False
+        self.world.open_streams[stream_id] = expires_at
+        return True
+
+    def close_stream(self, stream_id: str, expires_at: int) -> None:
+        self.world.open_streams.pop(stream_id, None)
 
 
 class FakeFiles:

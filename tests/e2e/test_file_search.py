@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import openai
 import pytest
+from openai import AssistantEventHandler
 
 from tests.e2e.helpers import reply, wait_for
 
@@ -15,6 +17,8 @@ HANDBOOK = (
     "Keepers log the weather every four hours. The lamp is lit at sunset and put out at sunrise. "
     "In fog the keeper sounds the horn every thirty seconds until visibility exceeds two miles."
 )
+
+
 INCLUDE = ["step_details.tool_calls[*].file_search.results[*].content"]
 
 
@@ -127,6 +131,88 @@ def test_the_threads_and_the_assistants_stores_are_searched_together(project_cli
         s for s in client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id) if s.type == "tool_calls"
     ]
     assert {r.file_name for r in step.step_details.tool_calls[0].file_search.results} == {"lamp.txt", "wick.txt"}
+
+
+class _Watcher(AssistantEventHandler):
+    """What the SDK's streaming helper hands a program: each tool call as created, each text delta's annotations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[Any] = []
+        self.annotations: list[Any] = []
+        self.step_events: list[Any] = []
+        self.text = ""
+
+    def on_tool_call_created(self, tool_call: Any) -> None:
+        self.created.append(tool_call)
+
+    def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        self.text += delta.value or ""
+        self.annotations += delta.annotations or []
+
+    def on_event(self, event: Any) -> None:
+        if event.event.startswith("thread.run.step."):
+            self.step_events.append(event)
+
+
+def _searching_assistant(client) -> tuple[str, Any]:
+    handbook = _file(client, "handbook.txt", HANDBOOK)
+    store = client.vector_stores.create(name="Handbook", file_ids=[handbook])
+    _ready(client, store.id)
+    assistant = client.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    return handbook, assistant
+
+
+def test_a_streamed_file_search_is_shown_as_file_search_from_its_first_event_and_its_citation_in_a_delta(
+    project_client,
+):
+    client, _ = project_client
+    handbook, assistant = _searching_assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "How often is the horn sounded in fog?"}])
+    watcher = _Watcher()
+
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=watcher) as s:
+        s.until_done()
+
+    # The client sees a search, never a function it did not declare (one it would try to answer).
+    assert [(call.type, call.file_search.results) for call in watcher.created] == [("file_search", None)]
+    deltas = [e.data.delta for e in watcher.step_events if e.event == "thread.run.step.delta"]
+    assert [call.type for d in deltas for call in d.step_details.tool_calls] == ["file_search"]
+    # The citation comes in the delta that completes its marker, indexed into the whole text, as the hosted API's did.
+    text = reply(client, thread).content[0].text
+    (stored,) = text.annotations
+    (streamed,) = watcher.annotations
+    assert (streamed.index, streamed.type, streamed.file_citation.file_id) == (0, "file_citation", handbook)
+    assert (streamed.start_index, streamed.end_index, streamed.text) == (
+        stored.start_index,
+        stored.end_index,
+        stored.text,
+    )
+    assert watcher.text == text.value and text.value[streamed.start_index : streamed.end_index] == streamed.text
+    assert [a.file_citation.file_id for a in s.get_final_messages()[-1].content[0].text.annotations] == [handbook]
+
+
+def test_a_streamed_file_search_step_shows_the_passages_only_when_include_asks(project_client):
+    client, _ = project_client
+    _, assistant = _searching_assistant(client)
+    found = {}
+    for include in ([], INCLUDE):
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "When is the lamp lit?"}])
+        watcher = _Watcher()
+        with client.beta.threads.runs.stream(
+            thread_id=thread.id, assistant_id=assistant.id, include=include, event_handler=watcher
+        ) as stream:
+            stream.until_done()
+        completed = [e.data for e in watcher.step_events if e.event == "thread.run.step.completed"]
+        (completed,) = [step for step in completed if step.type == "tool_calls"]
+        found[bool(include)] = completed.step_details.tool_calls[0].file_search.results[0].content
+
+    assert found[False] is None
+    assert "sunset" in found[True][0].text
 
 
 def test_a_passage_reaches_the_model_as_fenced_data_that_can_neither_open_nor_cite_a_source(

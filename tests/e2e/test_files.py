@@ -124,7 +124,20 @@ def test_images_of_a_message_reach_the_model(project_client, model, marker):
     assert second == {"type": "input_image", "image_url": "https://example.com/map.jpg", "detail": "auto"}
 
 
-# file names: any script, no control characters ------------------------------------------------------
+def test_a_file_that_never_expires_has_no_expires_at_as_the_spec_and_the_sdk_have_it(project_client):
+    client, _ = project_client
+    created = client.files.create(file=("notes.txt", io.BytesIO(b"Fog horn.")), purpose="assistants")
+
+    answers = [
+        client.files.with_raw_response.retrieve(created.id).http_response.json(),
+        client.files.with_raw_response.list().http_response.json()["data"][0],
+        created.model_dump(exclude_unset=True),
+    ]
+
+    # The spec's expires_at is an integer that may be absent, never null; the SDK reads it as None.
+    assert ["expires_at" in answer for answer in answers] == [False, False, False]
+    assert client.files.retrieve(created.id).expires_at is None
+    assert answers[0]["id"] == created.id and answers[0]["status"] == "processed"
 
 
 def _post_form(stack, key: str, path: str, parts: list[tuple[str, str, bytes]]) -> tuple[int, dict]:
@@ -249,9 +262,6 @@ def test_an_upload_takes_any_well_formed_mime_type(project_client, mime_type):
     client, _ = project_client
     upload = client.uploads.create(bytes=5, filename="a.docx", mime_type=mime_type, purpose="assistants")
     assert upload.status == "pending" and upload.bytes == 5
-
-
-# completing an upload is one write; an expired upload's parts go ------------------------------------
 
 
 def test_a_completion_cut_off_before_its_write_leaves_the_upload_pending_and_can_be_repeated(project_client):

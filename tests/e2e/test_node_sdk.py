@@ -1,5 +1,6 @@
 """The Node openai SDK, unmodified (tests/node, pinned), against the local stack: server tools declared by name
-survive its round trips, ``runs.stream`` relays the reply token by token, client tools stream to the answer."""
+survive its round trips, ``runs.stream`` relays the reply token by token, client tools stream to the answer, and a
+streamed file_search shows as one from its creation, with its citation in a text delta."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def test_the_node_sdk_declares_server_tools_and_streams_runs(stack):
     }
     answered = seen["answered"]
     assert answered["status"] == "completed" and "7.00 EUR" in answered["text"]
+    search = seen["search"]
+    assert search["status"] == "completed" and search["created"] == ["file_search"]  # never a function
+    (citation,) = search["annotations"]  # in a delta, indexed into the whole text
+    assert (citation["index"], citation["type"], citation["file_citation"]["file_id"]) == (
+        0,
+        "file_citation",
+        search["file_id"],
+    )
+    assert search["text"][citation["start_index"] : citation["end_index"]] == citation["text"] == "【0:0†handbook.txt】"

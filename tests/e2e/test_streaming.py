@@ -7,6 +7,7 @@ records and relays the model's text and arguments as the model writes them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -15,7 +16,8 @@ import openai
 import pytest
 from openai import AssistantEventHandler, AsyncAssistantEventHandler, AsyncOpenAI
 
-from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, reply, server_tool, slow_run
+from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, reply, server_tool, slow_run, wait_for
+from threadrunner.domain.budget import ProjectLimits, ProjectPolicy
 from threadrunner_local.model_server import text_pieces
 
 RUN_ENDINGS = {"thread.run.completed", "thread.run.failed", "thread.run.cancelled", "thread.run.expired"}
@@ -256,6 +258,11 @@ def test_behind_a_buffering_gateway_the_whole_stream_comes_in_one_answer(stack, 
     assert names[0] == "thread.run.created" and names[-2:] == ["thread.run.completed", "done"]
 
 
+def _open_streams(stack: Any, project: str) -> list[str]:
+    """The streams the project's counter holds open."""
+    return [m for item in stack.table_items(f"P#{project}#STREAMS") for m in item.get("streams", {}).get("SS", [])]
+
+
 def _raw_stream(stack: Any, path: str, body: dict[str, Any]) -> list[tuple[str, str]]:
     """The (event, data) pairs of a streamed answer, read with plain HTTP, ``done`` included."""
     pairs: list[tuple[str, str]] = []
@@ -271,7 +278,114 @@ def _raw_stream(stack: Any, path: str, body: dict[str, Any]) -> list[tuple[str, 
     return pairs
 
 
-# a retry with the same Idempotency-Key streams the first run again ---------------------------------------
+def test_a_cancelled_stream_shows_cancelling_then_cancelled(client, model, marker):
+    model.inject("slow", match=marker, seconds=4)
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
+
+    class Canceller(Recorder):
+        def on_event(self, event: Any) -> None:
+            super().on_event(event)
+            if event.event == "thread.run.in_progress":
+                client.beta.threads.runs.cancel(event.data.id, thread_id=thread.id)
+
+    recorder = Canceller()
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=recorder) as s:
+        s.until_done()
+
+    ends = [name for name in recorder.names if name.startswith("thread.run.") and "step" not in name]
+    assert ends[-2:] == ["thread.run.cancelling", "thread.run.cancelled"]  # as the hosted API showed a cancel
+    cancelling = next(e.data for e in recorder.events if e.event == "thread.run.cancelling")
+    assert (cancelling.status, cancelling.cancelled_at) == ("cancelling", None)
+
+
+def test_stream_must_be_a_boolean_and_anything_else_is_refused_before_a_run_is_made(stack, client):
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hello"}])
+    headers = {"Authorization": f"Bearer {stack.config.api_key}"}
+
+    answer = httpx.post(
+        f"{stack.api_url}/threads/{thread.id}/runs",
+        json={"assistant_id": assistant.id, "stream": "yes"},
+        headers=headers,
+    )
+
+    assert answer.status_code == 400 and answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["param"] == "stream" and "boolean" in answer.json()["error"]["message"]
+    assert client.beta.threads.runs.list(thread_id=thread.id).data == []
+
+
+class _Tee(httpx.HTTPTransport):
+    """An HTTP transport that keeps every byte of the answers it reads, as the SDK reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = b""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        tee = self
+
+        class Kept(httpx.SyncByteStream):
+            def __iter__(self) -> Any:
+                for chunk in answer.stream:
+                    tee.read += chunk
+                    yield chunk
+
+            def close(self) -> None:
+                answer.stream.close()
+
+        return httpx.Response(answer.status_code, headers=answer.headers, stream=Kept(), extensions=answer.extensions)
+
+
+def test_while_the_model_thinks_a_stream_sends_keep_alive_comments_that_the_sdk_skips(stack, client, model, marker):
+    model.inject("slow", match=marker, seconds=4)  # its stream says nothing for 0.8 s after it starts
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
+    tee = _Tee()
+    sdk = openai.OpenAI(
+        base_url=stack.api_url, api_key=stack.config.api_key, max_retries=0, http_client=httpx.Client(transport=tee)
+    )
+    recorder = Recorder()
+
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=recorder) as s:
+        s.until_done()
+
+    # The test stack's STREAM_KEEP_ALIVE_SECONDS is 0.5: the quiet spell had a comment, a line of its own.
+    assert b"\n: keep-alive\n\n" in tee.read
+    assert recorder.names[0] == "thread.run.created" and recorder.names[-1] == "thread.run.completed"
+    assert all(name.startswith("thread.") for name in recorder.names)  # the SDK skipped the comments
+    assert recorder.text == reply(client, thread).content[0].text.value
+
+
+def test_a_project_may_keep_only_so_many_streams_open_and_a_client_that_left_frees_its_place(
+    stack, project_client, model, marker
+):
+    client, project = project_client
+    stack.stores(project).projects.set_policy(ProjectPolicy(limits=ProjectLimits(open_streams=1)))
+    model.inject("slow", match=marker, seconds=20, times=1)
+    assistant = _assistant(client)
+    threads = [client.beta.threads.create(messages=[{"role": "user", "content": f"Hi {marker}"}]) for _ in range(2)]
+    url = f"{stack.api_url}/threads/{{}}/runs"
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+
+    with httpx.stream(
+        "POST", url.format(threads[0].id), json={"assistant_id": assistant.id, "stream": True}, headers=headers
+    ) as answer:
+        first = [line for line in itertools.islice(answer.iter_lines(), 8) if line.startswith("data: ")]
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.beta.threads.runs.create(thread_id=threads[1].id, assistant_id=assistant.id, stream=True)
+    run_id = json.loads(first[0].removeprefix("data: "))["id"]
+
+    assert refused.value.code == "too_many_open_streams" and refused.value.response.headers["retry-after"] == "5"
+    assert client.beta.threads.runs.list(thread_id=threads[1].id).data == []  # refused before anything was made
+    # The first client left: the keep-alive written to it fails, its stream ends and gives its place back, while
+    # its run still waits on the model.
+    wait_for(lambda: not _open_streams(stack, project), timeout=10)
+    assert client.beta.threads.runs.retrieve(run_id, thread_id=threads[0].id).status == "in_progress"
+    with client.beta.threads.runs.stream(thread_id=threads[1].id, assistant_id=assistant.id) as stream:
+        stream.until_done()
+    assert stream.get_final_run().status == "completed"
 
 
 def _runs_created(events: list[Any]) -> list[Any]:

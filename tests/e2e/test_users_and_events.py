@@ -126,6 +126,36 @@ def test_messages_sent_during_a_run_are_queued_in_order_and_answered_by_the_next
     assert "Not now" not in json.dumps([m.model_dump() for m in messages])
 
 
+def test_once_a_users_run_is_seen_ended_however_it_ended_the_next_message_starts_a_run_at_once(
+    stack, client, model, user_id, marker
+):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[ACCOUNT_BALANCE_TOOL])
+    model.inject("failed", match=f"fail {marker}")
+    seen = []
+
+    for text in ("Hello", "What is my account balance?", f"fail {marker}", f"cancel {marker}", "Hello again"):
+        status, answer = _post(stack, user_id, assistant.id, text)
+        assert status == 202, answer
+        seen.append(answer["object"])
+        thread_id, run_id = answer["thread_id"], answer["id"]
+        if text.startswith("cancel"):
+            client.beta.threads.runs.cancel(run_id, thread_id=thread_id)
+        # Polled as a client polls: until the run shows an end (or asks for outputs, which the client gives).
+        run = client.beta.threads.runs.poll(run_id, thread_id=thread_id, poll_interval_ms=50)
+        if run.status == "requires_action":
+            (call,) = run.required_action.submit_tool_outputs.tool_calls
+            run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+                run_id=run_id, thread_id=thread_id, tool_outputs=[{"tool_call_id": call.id, "output": "7 EUR"}]
+            )
+        seen.append(run.status)
+
+    # The run's end and its thread's release are one write: no message sent after it waits in the queue.
+    assert seen == [
+        "thread.run", "completed", "thread.run", "completed", "thread.run", "failed",
+        "thread.run", "cancelled", "thread.run", "completed",
+    ]  # fmt: skip
+
+
 def test_a_conversation_triggered_through_eventbridge_completes_and_announces_its_reply(
     stack, client, assistant, user_id, run_events
 ):

@@ -267,6 +267,19 @@ def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack
     assert any(item["SK"]["S"] == f"ASST#{assistant.id}" for item in stack.table_items())
 
 
+def test_a_projects_open_streams_are_counted_up_to_its_limit_and_expired_ones_stop_counting(store):
+    later = now() + 900
+
+    opened = [store.projects.open_stream(f"stream_{i}", later, limit=2) for i in range(3)]
+    store.projects.close_stream("stream_0", later)
+    reopened = store.projects.open_stream("stream_3", later, limit=2)
+    stale = store.projects.open_stream("stream_4", now() - 1, limit=3)  # its container died: it expired
+    after_stale = [store.projects.open_stream(f"stream_{i}", later, limit=3) for i in (5, 6)]
+
+    assert opened == [True, True, False] and reopened is True
+    assert stale is True and after_stale == [True, False]  # the expired place went to the first, not the second
+
+
 def test_spending_replaces_a_reservation_by_what_a_call_used_at_once(store):
     reservation = Reservation(day="2026-01-01", prompt_tokens=100, completion_tokens=0)
     store.usage.reserve(reservation, Budget(daily_tokens=1000))

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 from tests.fakes import FakeModel
 from tests.unit.test_run_loop_tasks import Loop
+from threadrunner.app import runs
 from threadrunner.app.run_loop.tasks import RunLoop
 from threadrunner.app.run_stream import RunStream, Snapshot
+from threadrunner.domain import file_search
+from threadrunner.domain.common import FileSearchTool
+from threadrunner.domain.message import text_content
 from threadrunner.domain.model_turn import TurnEvent
+from threadrunner.domain.pagination import PageRequest
+from threadrunner.domain.stream import KEEP_ALIVE
 
 TEXT = "Once upon a time, a lighthouse."
 
@@ -129,3 +136,128 @@ def test_given_outputs_just_submitted_when_streamed_then_the_answered_turn_is_no
     assert snapshot.responses == {response_id}
     assert "thread.run.in_progress" not in [event.event for event in events]  # it was in progress already
     assert [event.event for event in events][-2:] == ["thread.run.completed", "done"]
+
+
+def test_given_a_response_the_loop_finished_before_the_stream_looked_then_its_text_still_comes_delta_by_delta():
+    loop = Loop()
+    response_id = loop.started()
+    loop.model.streams[response_id] = _text_stream(response_id, TEXT)
+    for move in _answering(loop)[1:]:
+        move()
+
+    events = _events(loop, [], model=loop.model)
+
+    names = [event.event for event in events]
+    assert names == [
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        *["thread.message.delta"] * len(range(0, len(TEXT), 5)),
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+        "done",
+    ]
+    step = events[0].data
+    assert (step.status, step.completed_at) == ("in_progress", None)  # as it began, though it is done
+    assert events[-3].data.status == "completed"
+
+
+def test_given_a_cancel_the_loop_ends_between_two_looks_then_the_stream_still_shows_cancelling_first():
+    loop = Loop()
+
+    def cancelled() -> None:
+        runs.cancel_run(loop.stores, loop.control, "thread_1", loop.state.run_id)
+        loop.step(RunLoop.check_turn)  # the loop sees the cancel and ends it at once
+
+    events = _events(loop, [lambda: loop.step(RunLoop.start_turn), cancelled], model=None)
+
+    assert [event.event for event in events][-3:] == ["thread.run.cancelling", "thread.run.cancelled", "done"]
+    cancelling, ended = events[-3].data, events[-2].data
+    assert (cancelling.id, cancelling.status, cancelling.cancelled_at) == (ended.id, "cancelling", None)
+    assert ended.status == "cancelled" and ended.cancelled_at is not None
+
+
+def test_given_a_message_whose_text_came_whole_from_the_records_then_its_delta_carries_its_citations():
+    loop = Loop()
+    text = "Sound the horn every thirty seconds【0:0†rules.md】, and log it【0:1†log.md】."
+    citations = file_search.citations(text, {(0, 0): "file-rules", (0, 1): "file-log"})
+    moves = _answering(loop, text)
+
+    def cited() -> None:
+        moves[-1]()  # the loop finishes the message; its citations as the loop found them
+        (message,) = loop.stores.threads.list_messages("thread_1", PageRequest(limit=10), run_id=loop.state.run_id).data
+        loop.stores.threads.update_message("thread_1", message.id, {"content": text_content(text, citations)})
+
+    events = _events(loop, [*moves[:-1], cited], model=None)
+
+    (delta,) = [e.data["delta"]["content"][0]["text"] for e in events if e.event == "thread.message.delta"]
+    assert delta["value"] == text
+    assert [(a["index"], a["file_citation"]["file_id"], a["start_index"]) for a in delta["annotations"]] == [
+        (0, "file-rules", citations[0]["start_index"]),
+        (1, "file-log", citations[1]["start_index"]),
+    ]
+
+
+def test_given_a_run_that_does_not_move_then_the_stream_sends_a_keep_alive_after_each_quiet_spell():
+    loop = Loop()
+
+    events = _events(loop, [], model=None, max_seconds=10.0, keep_alive=3.0)
+
+    assert events and set(events) == {KEEP_ALIVE}
+    assert len(events) == 3  # after 3, 6 and 9 quiet seconds: a client that left is found by the write that fails
+
+
+def test_given_a_model_that_thinks_a_while_then_keep_alives_come_meanwhile_and_a_closed_stream_stops_reading():
+    loop = Loop()
+    loop.started()
+    thinking, read, closed = threading.Event(), [], threading.Event()
+
+    class SilentModel(FakeModel):
+        def events(self, response_id: str, after: int | None = None) -> Iterator[TurnEvent]:
+            try:
+                yield TurnEvent(sequence_number=0, kind="other")
+                thinking.wait(timeout=30)  # the model thinks until the test has seen a keep-alive
+                for event in _text_stream(response_id, TEXT)[1:]:
+                    read.append(event)
+                    yield event
+            finally:
+                closed.set()
+
+    stream = RunStream(loop.stores, lambda: SilentModel(), "thread_1", loop.state.run_id, keep_alive=0.01)
+    events = stream.events()
+    seen = [next(events) for _ in range(2)]  # the run in progress, then the model's silence
+    events.close()  # the client left (the write of the keep-alive failed)
+    thinking.set()
+
+    assert [event.event for event in seen] == ["thread.run.in_progress", KEEP_ALIVE.event]
+    assert closed.wait(timeout=10)  # the reading thread let go of the model's stream
+    assert len(read) == 1  # at the model's next event
+
+
+def test_given_a_model_that_searches_and_calls_a_function_then_each_call_streams_in_the_shape_its_step_will_have():
+    loop = Loop(tools=[FileSearchTool()])
+    loop.world.record("thread_1", loop.state.run_id).vector_store_ids = ["vs_1"]
+    response_id = loop.started()
+    loop.model.streams[response_id] = [
+        TurnEvent(sequence_number=0, kind="function_call", output_index=0, call_id="call_1", name="file_search"),
+        TurnEvent(sequence_number=1, kind="arguments", output_index=0, text='{"query": "fog"}'),
+        TurnEvent(sequence_number=2, kind="function_call", output_index=1, call_id="call_2", name="lookup"),
+        TurnEvent(sequence_number=3, kind="arguments", output_index=1, text='{"id": 7}'),
+        TurnEvent(sequence_number=4, kind="ended"),
+    ]
+
+    events = _events(loop, [], model=loop.model, max_seconds=1.0)
+
+    calls = [e.data["delta"]["step_details"]["tool_calls"][0] for e in events if e.event == "thread.run.step.delta"]
+    assert calls == [
+        {"index": 0, "id": "call_1", "type": "file_search", "file_search": {}},  # no name, no arguments: a search
+        {
+            "index": 1,
+            "id": "call_2",
+            "type": "function",
+            "function": {"name": "lookup", "arguments": "", "output": None},
+        },
+        {"index": 1, "type": "function", "function": {"arguments": '{"id": 7}'}},
+    ]

@@ -108,6 +108,10 @@ class Settings(BaseModel):
     """Unfinished runs a project may have at once (more answer 429); 0 is no limit. A project's own wins."""
     project_requests_per_minute: int = Field(1200, alias="PROJECT_REQUESTS_PER_MINUTE", ge=0)
     """API requests a project may make per minute (more answer 429); 0 is no limit. A project's own wins."""
+    project_max_open_streams: int = Field(50, alias="PROJECT_MAX_OPEN_STREAMS", ge=0)
+    """Streamed answers a project may have open at once (more answer 429); 0 is no limit. A project's own wins."""
+    stream_keep_alive_seconds: float = Field(5.0, alias="STREAM_KEEP_ALIVE_SECONDS", gt=0, le=60)
+    """A streamed run sends an SSE comment after this long without an event, so a client that left is found."""
     retention_days: int = Field(90, alias="RETENTION_DAYS", ge=0)
     """Days a thread and everything in it live after its last activity (TTL); 0 keeps them."""
     max_request_bytes: int = Field(2 * 1024 * 1024, alias="MAX_REQUEST_BYTES", ge=1024, le=3 * 1024 * 1024)
@@ -128,6 +132,7 @@ class Settings(BaseModel):
         limits = ProjectLimits(
             active_runs=self.project_max_active_runs or None,
             requests_per_minute=self.project_requests_per_minute or None,
+            open_streams=self.project_max_open_streams or None,
         )
         budget = Budget(daily_tokens=limit, daily_tokens_per_user=per_user)
         return RunDefaults(self.model_override, budget, limits, self.output_reserve_tokens)

@@ -50,6 +50,10 @@ class TooManyActiveRuns(ThreadrunnerError):
         )
 
 
+class TooManyOpenStreams(ThreadrunnerError):
+    """The project has as many streamed answers open as it may have at once: no stream starts (429)."""
+
+
 class RateLimited(ThreadrunnerError):
     """The project made as many requests this minute as it may (429)."""
 

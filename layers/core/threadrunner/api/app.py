@@ -26,7 +26,7 @@ from ..app import projects
 from ..config import Settings
 from ..domain.api_keys import KeyCache, key_hash, redact
 from ..domain.files import MAX_REQUEST_FILE_BYTES
-from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError
+from ..errors import RateLimited, StoreUnavailable, ThreadrunnerError, TooManyOpenStreams
 from ..observability import log_keys, logger
 from ..ports import (
     ApiKeys,
@@ -50,6 +50,7 @@ from . import (
     openapi,
     runs,
     server_tools,
+    stream_limits,
     streams,
     threads,
     usage,
@@ -317,11 +318,16 @@ def _handle(
         index=deps.index,
         embeddings=deps.embeddings,
     )
-    answer = _answer(event, lambda_context, deps, project, headers.get("idempotency-key"))
-    events = streams.taken()
-    if events is not None and answer["statusCode"] == 200:
-        answer["body"] = events
-    return answer
+    try:
+        return stream_limits.counted(
+            stores,
+            deps.settings.run_defaults,
+            event,
+            stream_seconds,
+            lambda: _answer(event, lambda_context, deps, project, headers.get("idempotency-key")),
+        )
+    except TooManyOpenStreams as refused:
+        return _as_answer(errors.from_error(refused))
 
 
 def _answer(

@@ -23,6 +23,7 @@ from ..errors import (
     ThreadrunnerError,
     TooLarge,
     TooManyActiveRuns,
+    TooManyOpenStreams,
 )
 from .wire import ErrorBody, ErrorDetail
 
@@ -34,6 +35,7 @@ _STATUS = {
     TooLarge: 413,
     BudgetExceeded: 429,
     TooManyActiveRuns: 429,
+    TooManyOpenStreams: 429,
     RateLimited: 429,
     StoreUnavailable: 503,
     ProviderUnreachable: 502,
@@ -43,6 +45,7 @@ _STATUS = {
 _TYPES = {
     BudgetExceeded: "insufficient_quota",
     TooManyActiveRuns: "requests",
+    TooManyOpenStreams: "requests",
     RateLimited: "requests",
     StoreUnavailable: "server_error",
     ProviderUnreachable: "server_error",
@@ -83,7 +86,8 @@ def from_error(exc: ThreadrunnerError) -> Response:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
     kind = next((name for error, name in _TYPES.items() if isinstance(exc, error)), "invalid_request_error")
     wait = exc.retry_after_seconds if isinstance(exc, RateLimited) else ACTIVE_RUNS_RETRY_AFTER_SECONDS
-    headers = {"retry-after": str(wait)} if isinstance(exc, RateLimited | TooManyActiveRuns) else None
+    limited = isinstance(exc, RateLimited | TooManyActiveRuns | TooManyOpenStreams)
+    headers = {"retry-after": str(wait)} if limited else None
     return error_response(status, exc.message, kind=kind, param=exc.param, code=exc.code, headers=headers)
 
 

@@ -36,7 +36,8 @@ def create_run(thread_id: str, body: Annotated[RunCreate, Body()]) -> Response[A
     loop, tools, jobs = context.loop(router), context.tools(router), context.jobs(router)
     run = runs.create_run(stores, loop, tools, jobs, thread_id, body, defaults)
     if body.stream:
-        return streams.answer(router, thread_id, run.id, first=streams.run_created(run))
+        first = streams.run_created(run)
+        return streams.answer(router, thread_id, run.id, first=first, with_contents=_with_contents())
     return _answer(run)
 
 
@@ -84,10 +85,14 @@ INCLUDE_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 """The ``include[]`` that asks for the passages ``file_search`` found, as the hosted API named it."""
 
 
+def _with_contents() -> bool:
+    """Whether ``include[]`` asks for the passages of file_search steps."""
+    return INCLUDE_CONTENT in (router.current_event.get_query_string_value("include[]") or "").split(",")
+
+
 def _shown(step: RunStep) -> RunStep:
     """The step, with file_search passages only when ``include[]`` asks for them."""
-    asked = (router.current_event.get_query_string_value("include[]") or "").split(",")
-    return step if INCLUDE_CONTENT in asked else without_contents(step)
+    return step if _with_contents() else without_contents(step)
 
 
 @router.get("/v1/threads/<thread_id>/runs/<run_id>/steps", summary="List run steps")

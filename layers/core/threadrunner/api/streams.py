@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ..app.run_stream import RunStream, Snapshot
 from ..domain.run import Run
-from ..domain.stream import StreamEvent
+from ..domain.stream import KEEP_ALIVE, StreamEvent
 from . import context
 
 _pending: contextvars.ContextVar[Iterator[str] | None] = contextvars.ContextVar("stream", default=None)
@@ -38,10 +38,13 @@ def answer(
     *,
     first: Iterable[StreamEvent] = (),
     snapshot: Snapshot | None = None,
+    with_contents: bool = False,
 ) -> Response[str]:
-    """The answer of a streaming route: ``first`` events (the thread, the new run), then the run's own."""
+    """The answer of a streaming route: ``first`` events (the thread, the new run), then the run's own (its
+    ``file_search`` steps ``with_contents`` when ``include[]`` asked for them)."""
     first = list(first)
-    _view.set({"thread_id": thread_id, "run_id": run_id, "first": [event.event for event in first]})
+    names = [event.event for event in first]
+    _view.set({"thread_id": thread_id, "run_id": run_id, "first": names, "with_contents": with_contents})
     stream = RunStream(
         context.stores(router),
         context.model(router),
@@ -49,6 +52,8 @@ def answer(
         run_id,
         snapshot,
         max_seconds=context.stream_seconds(router),
+        with_contents=with_contents,
+        keep_alive=context.settings(router).stream_keep_alive_seconds,
     )
     _pending.set(_chain(first, stream))
     return Response(status_code=200, content_type="text/event-stream", body="", headers=SSE_HEADERS)
@@ -64,7 +69,7 @@ def again(router: APIGatewayHttpRouter, view: dict[str, Any]) -> Response[str]:
         StreamEvent(name, run if name.startswith("thread.run.") else stores.threads.get_thread(thread_id))
         for name in view["first"]
     ]
-    return answer(router, thread_id, run_id, first=first)
+    return answer(router, thread_id, run_id, first=first, with_contents=view.get("with_contents", False))
 
 
 def relay(chunks: Iterator[str], status: int = 200, content_type: str = "text/event-stream") -> Response[str]:
@@ -114,8 +119,12 @@ def view() -> dict[str, Any] | None:
 
 
 def encode(events: Iterable[StreamEvent]) -> Iterator[str]:
-    """Each event as the hosted API wrote it: ``event: <name>`` and ``data: <json>`` (``[DONE]`` for ``done``)."""
+    """Each event as the hosted API wrote it: ``event: <name>`` and ``data: <json>`` (``[DONE]`` for ``done``); a
+    keep-alive as an SSE comment."""
     for event in events:
+        if event == KEEP_ALIVE:
+            yield ": keep-alive\n\n"
+            continue
         data = event.data
         if isinstance(data, BaseModel):
             text = json.dumps(data.model_dump(mode="json"), separators=(",", ":"))
@@ -124,6 +133,17 @@ def encode(events: Iterable[StreamEvent]) -> Iterator[str]:
         else:
             text = json.dumps(data, separators=(",", ":"))
         yield f"event: {event.event}\ndata: {text}\n\n"
+
+
+def wants_stream(body: str | None) -> bool:
+    """Whether a request's JSON body asks for ``stream: true`` (read before the resolver, which reads it again)."""
+    if not body or '"stream"' not in body:
+        return False
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("stream") is True
 
 
 def joined(answer: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..domain.budget import Budget, ProjectLimits, ProjectPolicy, over_budget, today
 from ..domain.deployment import RunDefaults
-from ..errors import BudgetExceeded, InvalidRequest, NotFound, TooManyActiveRuns
+from ..domain.ids import new_id
+from ..errors import BudgetExceeded, InvalidRequest, NotFound, TooManyActiveRuns, TooManyOpenStreams
 from ..ports import Stores
 
 
@@ -19,6 +21,37 @@ def limits_of(policy: ProjectPolicy, defaults: RunDefaults) -> ProjectLimits:
     """The project's limits: each its own where set, else the deployment's."""
     own = policy.limits.model_dump(exclude_none=True)
     return ProjectLimits.model_validate({**defaults.limits.model_dump(exclude_none=True), **own})
+
+
+OpenStream = tuple[str, int]
+"""A stream counted among its project's open ones: its id, and when it stops counting (Unix seconds)."""
+
+STREAM_EXPIRY_MARGIN_SECONDS = 60
+"""How long after its longest life a stream stops counting when its end was never recorded (its container died)."""
+
+
+def open_stream(stores: Stores, defaults: RunDefaults, seconds: float) -> OpenStream | None:
+    """Count a streamed answer that lasts at most ``seconds`` among the project's open ones (``None``: the project
+    has no limit, nothing is counted).
+
+    Raises :class:`~threadrunner.errors.TooManyOpenStreams` when the project has as many open as it may.
+    """
+    limit = limits_of(stores.projects.get_policy(), defaults).open_streams
+    if limit is None:
+        return None
+    stream = (new_id("stream"), int(time.time() + seconds) + STREAM_EXPIRY_MARGIN_SECONDS)
+    if not stores.projects.open_stream(*stream, limit):
+        raise TooManyOpenStreams(
+            f"The project has {limit} streams open, the most it may have at once; retry when one has ended, "
+            "or poll the run instead of streaming it.",
+            code="too_many_open_streams",
+        )
+    return stream
+
+
+def close_stream(stores: Stores, stream: OpenStream) -> None:
+    """The stream ended: it no longer counts among the project's open ones."""
+    stores.projects.close_stream(*stream)
 
 
 def check_budget(

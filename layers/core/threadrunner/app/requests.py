@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    StrictBool,
     model_validator,
 )
 from pydantic_core import core_schema
@@ -137,7 +138,7 @@ class JsonSchema(Request):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
     description: str | None = None
     schema_: Annotated[dict[str, Any] | None, Field(alias="schema"), AfterValidator(_safe_schema)] = None
-    strict: bool | None = None
+    strict: StrictBool | None = None
 
 
 class JsonSchemaFormat(Request):
@@ -319,12 +320,12 @@ class RunSettings(Request):
     metadata: Metadata | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    stream: bool | None = None
+    stream: StrictBool | None = None
     max_prompt_tokens: Annotated[int, Field(ge=256)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=256)] | None = None
     truncation_strategy: TruncationStrategy | None = None
     tool_choice: ToolChoice | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     response_format: ResponseFormat | None = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
@@ -355,7 +356,7 @@ class ToolOutputParam(Request):
 class SubmitToolOutputsRequest(Request):
     tool_outputs: list[ToolOutputParam]
     """One output for every call the run waits for."""
-    stream: bool | None = None
+    stream: StrictBool | None = None
 
 
 class UserMessageCreate(Request):
@@ -441,6 +442,6 @@ class VectorStoreSearch(Request):
     query: Annotated[str | list[str], AfterValidator(bounded_queries)]
     max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
     ranking_options: SearchRankingOptions | None = None
-    rewrite_query: bool | None = None
+    rewrite_query: StrictBool | None = None
     filters: dict[str, Any] | None = None
     """Attribute filters: accepted for the SDK's sake, and refused when given (docs/compatibility.md)."""

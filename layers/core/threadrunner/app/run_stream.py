@@ -6,7 +6,8 @@ takes it up again after a sequence number) to relay its text and its calls' argu
 When the model starts a message or a call, the stream stores it in progress under the id the loop
 will give it (one claim per response), so every object an event carries is what a GET of it returns
 then; the loop's write of the finished object replaces it. A client that goes away stops only the
-stream: the run goes on and can be polled.
+stream: the run goes on and can be polled. While nothing happens, a stream with ``keep_alive`` sends a comment
+every so often, so that a client that left is found by the write that fails.
 
 Events, in the hosted API's order: ``thread.run.<status>`` as the run moves, ``thread.run.step.created``
 / ``in_progress`` / ``delta`` / ``completed`` (or ``failed``, ``cancelled``, ``expired``),
@@ -16,25 +17,48 @@ the run waits for tool outputs or ends, that run event and ``done``.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..domain import conversation, file_search
 from ..domain.common import now
 from ..domain.ids import new_id
-from ..domain.message import Message
+from ..domain.message import Message, TextContentBlock
 from ..domain.model_turn import TurnEvent
 from ..domain.pagination import PageRequest
 from ..domain.run import Run
 from ..domain.run_record import RunRecord, message_slot, message_step_slot, tool_step_slot
-from ..domain.run_step import MessageCreation, MessageCreationStepDetails, RunStep, ToolCallsStepDetails
-from ..domain.stream import DONE, StreamEvent, call_arguments, call_started, error_event, message_delta
+from ..domain.run_step import (
+    MessageCreation,
+    MessageCreationStepDetails,
+    RunStep,
+    ToolCallsStepDetails,
+    without_contents,
+)
+from ..domain.stream import (
+    DONE,
+    KEEP_ALIVE,
+    StreamEvent,
+    call_arguments,
+    call_started,
+    completed_by,
+    error_event,
+    message_delta,
+)
 from ..errors import ModelUnavailable, NotFound
 from ..observability import logger
 from ..ports import ModelClient, Stores
+from .run_loop.written import citation_sources
 
 _ALL = PageRequest(limit=100, order="asc")
 """Every step and every message of a run: a run has a few."""
+
+_MARKER_END = file_search.marker(0, 0, "")[-1]
+"""The character that closes a citation marker: a delta without it completes no citation."""
 
 _STREAM_RETRIES = 3
 """How often a broken model stream is taken up again (after its last event) before the records alone are shown."""
@@ -76,6 +100,10 @@ class RunStream:
     ----------
     model
         Made on first use: the model's stream of the response the loop works on. ``None`` shows the records only.
+    with_contents
+        Whether ``file_search`` steps show the passages found (``include[]`` asked for them).
+    keep_alive
+        Seconds without an event after which :data:`KEEP_ALIVE` is sent; ``None`` sends none.
     """
 
     def __init__(
@@ -88,21 +116,31 @@ class RunStream:
         max_seconds: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        with_contents: bool = False,
+        keep_alive: float | None = None,
     ) -> None:
         self._stores, self._model = stores, model
         self._thread_id, self._run_id = thread_id, run_id
         self._known = snapshot or Snapshot()
         self._sleep, self._clock = sleep, clock
         self._deadline = clock() + max_seconds
+        self._with_contents, self._keep_alive = with_contents, keep_alive
+        self._sent_at = clock()
         self._calls: dict[int, int] = {}
         """The index in its step of each call the model is making, by the call's place in the response's output."""
+        self._searches: set[int] = set()
+        """The calls among them that are ``file_search``'s: shown without a name or arguments."""
+        self._sources: dict[tuple[int, int], str] | None = None
+        """What the markers of the followed response's text cite, read at its first marker."""
         self._message_of: dict[int, str] = {}
         """The message of each output item the model writes text into, by its place in the output."""
 
     def events(self) -> Iterator[StreamEvent]:
         """The events as they happen; the last is ``done``, unless the stream broke (``error``) or ran too long."""
         try:
-            yield from self._events()
+            for event in self._events():
+                self._sent_at = self._clock()
+                yield event
         except NotFound:  # the thread was deleted under the stream
             yield error_event("The run's thread was deleted.", code="not_found")
         except Exception:
@@ -113,42 +151,53 @@ class RunStream:
         pause = 0.1
         while self._clock() < self._deadline:
             record = self._stores.runs.get_run_record(self._thread_id, self._run_id)
-            shown = list(self._records(record))
-            yield from shown
             run = record.run
+            response_id = record.response_id
+            new = bool(response_id) and response_id not in self._known.responses and run.status != "queued"
+            # The steps of a response about to be followed are shown as it streams, even if the loop finished them.
+            shown = list(self._records(record, held=_steps_of(record, response_id) if new and self._model else set()))
+            yield from shown
             ended = run.status == "requires_action" or run.is_terminal
             if not ended and run.status != self._known.run_status:
                 self._known.run_status = run.status
                 shown.append(StreamEvent(f"thread.run.{run.status}", run))
                 yield shown[-1]
-            response_id = record.response_id
-            if response_id and response_id not in self._known.responses and run.status != "queued":
+            if new and response_id:
                 self._known.responses.add(response_id)
                 if self._model is not None:
                     # Followed even once the run moved on: a finished response streams again from its start.
                     yield from self._follow(record, response_id)
                     continue  # what the loop made of the response, at once
             if ended:
+                if run.status == "cancelled" and self._known.run_status != "cancelling":
+                    # The loop ended the cancel before the stream looked: the client is shown it was asked, as the
+                    # hosted API showed every cancel.
+                    yield StreamEvent("thread.run.cancelling", _cancelling(run))
                 if run.status != self._known.run_status:
                     self._known.run_status = run.status
                     yield StreamEvent(f"thread.run.{run.status}", run)
                 yield DONE
                 return
+            if self._keep_alive is not None and self._clock() - self._sent_at >= self._keep_alive:
+                yield KEEP_ALIVE
             pause = 0.1 if shown else min(pause * 1.5, 1.0)
             self._sleep(pause)
 
     # the records -------------------------------------------------------------------------------------
 
-    def _records(self, record: RunRecord) -> Iterator[StreamEvent]:
-        """Events for the steps and messages that appeared or moved since the client last saw them, in order."""
+    def _records(self, record: RunRecord, held: set[str]) -> Iterator[StreamEvent]:
+        """Events for the steps and messages that appeared or moved since the client last saw them, in order; none
+        for the ``held`` steps yet."""
         messages = {
             m.id: m for m in self._stores.threads.list_messages(self._thread_id, _ALL, run_id=self._run_id).data
         }
         for step in self._stores.steps.list_steps(self._thread_id, self._run_id, _ALL).data:
+            if step.id in held:
+                continue
             created = step.id not in self._known.objects
             if created:
                 self._known.objects[step.id] = _Shown("")
-                yield StreamEvent("thread.run.step.created", step)
+                yield StreamEvent("thread.run.step.created", self._step(step))
             if isinstance(step.step_details, MessageCreationStepDetails):
                 message = messages.get(step.step_details.message_creation.message_id)
                 if message is not None:
@@ -156,7 +205,10 @@ class RunStream:
             shown = self._known.objects[step.id]
             if shown.status != step.status:
                 shown.status = step.status
-                yield StreamEvent(f"thread.run.step.{step.status}", step)
+                yield StreamEvent(f"thread.run.step.{step.status}", self._step(step))
+
+    def _step(self, step: RunStep) -> RunStep:
+        return step if self._with_contents else without_contents(step)
 
     def _message(self, message: Message) -> Iterator[StreamEvent]:
         shown = self._known.objects.get(message.id)
@@ -170,7 +222,9 @@ class RunStream:
             return
         text = message.text
         if text.startswith(shown.text) and len(text) > len(shown.text):
-            yield message_delta(message.id, text[len(shown.text) :])  # what the deltas did not carry
+            # What the deltas did not carry, with the citations it completes.
+            cited = completed_by(_annotations(message), len(shown.text))
+            yield message_delta(message.id, text[len(shown.text) :], cited)
         elif text != shown.text:
             logger.warning("run stream relayed other text than stored", extra={"message_id": message.id})
         shown.status, shown.text, shown.streaming = message.status, text, False
@@ -182,10 +236,15 @@ class RunStream:
         """Relay the response's stream until it ends; a broken stream is taken up after its last event."""
         assert self._model is not None
         after: int | None = None
-        self._calls, self._message_of = {}, {}
+        self._calls, self._searches, self._message_of, self._sources = {}, set(), {}, None
         for attempt in range(_STREAM_RETRIES + 1):
             try:
-                for event in self._model().events(response_id, after):
+                for event in self._paced(self._model().events(response_id, after)):
+                    if event is None:
+                        yield KEEP_ALIVE
+                        if self._clock() >= self._deadline:
+                            return
+                        continue
                     after = event.sequence_number if event.sequence_number >= 0 else after
                     yield from self._relay(record, response_id, event)
                     if event.kind == "ended" or self._clock() >= self._deadline:
@@ -203,15 +262,68 @@ class RunStream:
             message_id = self._message_of[event.output_index]
             shown = self._known.objects[message_id]
             if shown.streaming and event.text:
+                before = len(shown.text)
                 shown.text += event.text
-                yield message_delta(message_id, event.text)
+                yield message_delta(message_id, event.text, self._cited(shown.text, before))
         elif event.kind == "function_call":
             step_id = yield from self._begin_calls(record, response_id)
             index = self._calls.setdefault(event.output_index, len(self._calls))
-            yield call_started(step_id, index, event.call_id, event.name)
-        elif event.kind == "arguments" and event.output_index in self._calls:
+            # In the shape the step will show it: a search is never shown as a function the client did not declare.
+            kind = conversation.call_kind(record, event.name)
+            if kind == "file_search":
+                self._searches.add(event.output_index)
+            yield call_started(step_id, index, event.call_id, event.name, kind)
+        elif event.kind == "arguments" and event.output_index in self._calls.keys() - self._searches:
             step_id = record.claims[tool_step_slot(response_id)]
             yield call_arguments(step_id, self._calls[event.output_index], event.text)
+
+    def _cited(self, text: str, before: int) -> list[dict[str, Any]]:
+        """The citations the text's last piece (after ``before``) completes."""
+        if _MARKER_END not in text[before:]:
+            return []
+        if self._sources is None:
+            self._sources = citation_sources(self._stores, self._thread_id, self._run_id)
+        return completed_by(file_search.citations(text, self._sources), before)
+
+    def _paced(self, events: Iterator[TurnEvent]) -> Iterator[TurnEvent | None]:
+        """The model's events, and ``None`` each time ``keep_alive`` seconds pass without one: read on a thread of
+        their own, since a model that thinks sends nothing for a while. The thread stops at the model's next event
+        once this stream is closed (its client left)."""
+        if self._keep_alive is None:
+            yield from events
+            return
+        box: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        closed = threading.Event()
+
+        def read() -> None:
+            try:
+                for event in events:
+                    box.put(("event", event))
+                    if closed.is_set():
+                        break
+                box.put(("end", None))
+            except Exception as exc:  # raised where the stream reads them, which takes a broken stream up again
+                box.put(("error", exc))
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+
+        threading.Thread(target=read, name=f"model-stream-{self._run_id}", daemon=True).start()
+        try:
+            while True:
+                try:
+                    kind, value = box.get(timeout=self._keep_alive)
+                except queue.Empty:
+                    yield None
+                    continue
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            closed.set()
 
     def _begin_message(self, record: RunRecord, response_id: str, output_index: int) -> Iterator[StreamEvent]:
         run = record.run
@@ -255,12 +367,25 @@ class RunStream:
         return step_id
 
     def _shown_begun(self, step: RunStep) -> Iterator[StreamEvent]:
+        """The step as it began, even when the loop finished it first: its calls and its end follow."""
         if step.id in self._known.objects:
             return
-        self._known.objects[step.id] = _Shown(step.status)
-        yield StreamEvent("thread.run.step.created", step)
-        if step.status == "in_progress":
-            yield StreamEvent("thread.run.step.in_progress", step)
+        self._known.objects[step.id] = _Shown("in_progress")
+        details = step.step_details
+        begun = step.model_copy(
+            update={
+                "status": "in_progress",
+                "step_details": ToolCallsStepDetails(tool_calls=[]) if details.type == "tool_calls" else details,
+                "completed_at": None,
+                "failed_at": None,
+                "cancelled_at": None,
+                "expired_at": None,
+                "last_error": None,
+                "usage": None,
+            }
+        )
+        yield StreamEvent("thread.run.step.created", begun)
+        yield StreamEvent("thread.run.step.in_progress", begun)
 
     def _claim(self, record: RunRecord, slot: str, prefix: str) -> str:
         if slot not in record.claims:
@@ -289,3 +414,22 @@ def _begun(message: Message) -> Message:
         "incomplete_at": None,
     }
     return message.model_copy(update=unfinished | {"incomplete_details": None})
+
+
+def _steps_of(record: RunRecord, response_id: str | None) -> set[str]:
+    """The steps a response's turn made or claimed: its message's, its calls'."""
+    if response_id is None:
+        return set()
+    slots = (message_step_slot(response_id), tool_step_slot(response_id))
+    return {record.claims[slot] for slot in slots if slot in record.claims}
+
+
+def _annotations(message: Message) -> list[dict[str, Any]]:
+    """The annotations of a message's text (an assistant's message has one text part)."""
+    texts = [part.text for part in message.content if isinstance(part, TextContentBlock)]
+    return texts[0].annotations if len(texts) == 1 else []
+
+
+def _cancelling(run: Run) -> Run:
+    """A cancelled run as it was while its cancel was under way."""
+    return run.model_copy(update={"status": "cancelling", "cancelled_at": None, "usage": None})

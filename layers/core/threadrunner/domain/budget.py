@@ -39,6 +39,8 @@ class ProjectLimits(BaseModel):
     """Runs that are not finished (queued, in progress, waiting for tool outputs, cancelling)."""
     requests_per_minute: int | None = Field(None, ge=1)
     """Requests to the API per minute."""
+    open_streams: int | None = Field(None, ge=1)
+    """Answers streamed at once (``stream: true``): each holds a function instance while it lasts."""
 
 
 class ProjectPolicy(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from . import file_search, json_schema
 from .budget import estimate_tokens
@@ -24,6 +24,12 @@ REPLY_ROOM_TOKENS = 4096
 def searches(record: RunRecord) -> bool:
     """Whether the run's model is offered ``file_search``: the run has the tool, and vector stores to search."""
     return bool(record.vector_store_ids) and any(isinstance(tool, FileSearchTool) for tool in record.run.tools)
+
+
+def call_kind(record: RunRecord, name: str) -> Literal["file_search", "function"]:
+    """What a call the model makes is: threadrunner's own ``file_search`` when the run searches, else a function
+    (a server tool's or the client's)."""
+    return "file_search" if name == file_search.FILE_SEARCH and searches(record) else "function"
 
 
 def file_search_options(record: RunRecord) -> file_search.Options:

@@ -16,6 +16,7 @@ class RunDefaults:
     budget: Budget = field(default_factory=Budget)
     """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
     limits: ProjectLimits = field(default_factory=ProjectLimits)
-    """Limits of projects that have none of their own (``PROJECT_MAX_ACTIVE_RUNS``, ``PROJECT_REQUESTS_PER_MINUTE``)."""
+    """Limits of projects that have none of their own (``PROJECT_MAX_ACTIVE_RUNS``, ``PROJECT_REQUESTS_PER_MINUTE``,
+    ``PROJECT_MAX_OPEN_STREAMS``)."""
     output_reserve_tokens: int = OUTPUT_RESERVE_TOKENS
     """What a model response without ``max_output_tokens`` reserves for its answer (``OUTPUT_RESERVE_TOKENS``)."""

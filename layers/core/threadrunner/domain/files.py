@@ -8,6 +8,8 @@ import string
 import unicodedata
 from typing import Literal
 
+from pydantic import Field
+
 from .common import WireModel
 
 FilePurpose = Literal["assistants", "vision", "batch", "fine-tune", "user_data", "evals"]
@@ -38,8 +40,9 @@ class FileObject(WireModel):
     status: Literal["uploaded", "processed", "error"] = "processed"
     """Deprecated by the hosted API; always ``processed`` here."""
     status_details: str | None = None
-    expires_at: int | None = None
-    """Unix seconds when the file expires; ``None``: kept until deleted."""
+    expires_at: int | None = Field(default=None, exclude_if=lambda value: value is None)
+    """Unix seconds when the file expires; left out while it is kept until deleted (the spec's ``expires_at`` is an
+    integer that may be absent, never ``null``)."""
 
 
 class Upload(WireModel):

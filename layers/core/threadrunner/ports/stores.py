@@ -311,6 +311,15 @@ class ProjectStore(Protocol):
         """Count one request in a minute's window (Unix minutes); False, and nothing counted, at ``limit``."""
         ...
 
+    def open_stream(self, stream_id: str, expires_at: int, limit: int) -> bool:
+        """Count a stream among the project's open ones until it is closed or ``expires_at`` (Unix seconds) passes
+        (its container may die first); False, and nothing counted, when ``limit`` streams are open."""
+        ...
+
+    def close_stream(self, stream_id: str, expires_at: int) -> None:
+        """The stream counted with this id and expiry ended."""
+        ...
+
 
 class FileStore(Protocol):
     """Files' records (their bytes are in :class:`FileContents`), and uploads that take parts."""

@@ -152,6 +152,9 @@ class Keys:
     def active_runs(self) -> dict[str, Any]:
         return key(f"P#{self.project}#ACTIVE", "RUNS")
 
+    def open_streams(self) -> dict[str, Any]:
+        return key(f"P#{self.project}#STREAMS", "STREAMS")
+
     def requests(self, minute: int) -> dict[str, Any]:
         return key(f"P#{self.project}#RATE", f"MINUTE#{minute}")
 

@@ -56,3 +56,50 @@ class DynamoDBProjects(Table):
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def open_stream(self, stream_id: str, expires_at: int, limit: int) -> bool:
+        member = f"{expires_at}:{stream_id}"
+        for attempt in range(2):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=self.keys.open_streams(),
+                    # The item goes when its last stream would have expired.
+                    UpdateExpression="ADD streams :member SET #ttl = :expires_at",
+                    # The project's open streams are a set: a stream joins it within the limit, whichever container
+                    # serves it, and leaves it as it ends.
+                    ConditionExpression="attribute_not_exists(streams) OR size(streams) < :limit",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":member": {"SS": [member]},
+                        ":expires_at": {"N": str(expires_at)},
+                        ":limit": {"N": str(limit)},
+                    },
+                )
+                return True
+            except self._client.exceptions.ConditionalCheckFailedException:
+                # A container that died with streams open left them in the set: they hold no place once expired.
+                if attempt == 1 or not self._prune_streams():
+                    return False
+        return False
+
+    def close_stream(self, stream_id: str, expires_at: int) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self.keys.open_streams(),
+            UpdateExpression="DELETE streams :member",
+            ExpressionAttributeValues={":member": {"SS": [f"{expires_at}:{stream_id}"]}},
+        )
+
+    def _prune_streams(self) -> bool:
+        """Take the expired streams out of the project's open ones; whether there were any."""
+        item = self._get(self.keys.open_streams()) or {}
+        expired = [member for member in item.get("streams", set()) if int(member.split(":", 1)[0]) < time.time()]
+        if expired:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.open_streams(),
+                UpdateExpression="DELETE streams :expired",
+                ExpressionAttributeValues={":expired": {"SS": expired}},
+            )
+        return bool(expired)

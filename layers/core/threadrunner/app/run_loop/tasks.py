@@ -15,7 +15,6 @@ from typing import Any
 from ...config import Settings
 from ...domain import conversation
 from ...domain.common import FunctionDefinition, LastError, now, now_ms
-from ...domain.file_search import FILE_SEARCH
 from ...domain.ids import new_id
 from ...domain.message import IncompleteDetails as MessageIncompleteDetails
 from ...domain.message import Message
@@ -367,7 +366,7 @@ class RunLoop:
         proposed = new_id("step")
         step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), proposed)
         server_names = set(server_tool_names(run.tools))
-        searching = conversation.searches(record)
+        kinds = {call.call_id: conversation.call_kind(record, call.name) for call in turn.function_calls}
         calls = [
             ToolCall(
                 call_id=call.call_id,
@@ -375,8 +374,8 @@ class RunLoop:
                 step_id=step_id,
                 name=call.name,
                 arguments=call.arguments,
-                side="server" if call.name in server_names or (searching and call.name == FILE_SEARCH) else "client",
-                kind="file_search" if searching and call.name == FILE_SEARCH else "function",
+                side="server" if call.name in server_names or kinds[call.call_id] == "file_search" else "client",
+                kind=kinds[call.call_id],
             )
             for call in turn.function_calls
         ]

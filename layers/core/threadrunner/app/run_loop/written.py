@@ -56,13 +56,18 @@ def _citations(stores: Stores, state: LoopState, text: str) -> list[dict[str, An
     """The ``file_citation`` annotations of a message's markers, from the run's ``file_search`` results."""
     if "】" not in text:
         return []
+    return file_search.citations(text, citation_sources(stores, state.thread_id, state.run_id))
+
+
+def citation_sources(stores: Stores, thread_id: str, run_id: str) -> dict[tuple[int, int], str]:
+    """The file of each source the run's ``file_search`` calls found, by the (turn, number) of its marker: what a
+    message's markers cite, as it is written and as a stream relays it."""
     sources: dict[tuple[int, int], str] = {}
-    steps = stores.steps.list_steps(state.thread_id, state.run_id, ALL).data
+    steps = stores.steps.list_steps(thread_id, run_id, ALL).data
     for turn, step in enumerate(s for s in steps if isinstance(s.step_details, ToolCallsStepDetails)):
-        calls = stores.steps.get_tool_calls(state.thread_id, state.run_id, step.id)
-        for number, found in _numbered_sources(calls):
+        for number, found in _numbered_sources(stores.steps.get_tool_calls(thread_id, run_id, step.id)):
             sources[(turn, number)] = found.file_id
-    return file_search.citations(text, sources)
+    return sources
 
 
 def step(
