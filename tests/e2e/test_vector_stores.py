@@ -76,7 +76,7 @@ def test_upload_and_poll_and_batches_move_through_their_statuses(project_client)
 def test_pdf_and_docx_are_read_and_an_unreadable_file_fails_without_harming_the_store(project_client):
     client, _ = project_client
     files = {
-        "manual.pdf": pdf("The foghorn sounds every thirty seconds in dense fog."),
+        "manual.pdf": pdf("Fog signals", "The foghorn sounds every thirty seconds in dense fog."),
         "rota.docx": docx("Night watch rota", "Alice keeps the first watch, Bob the second."),
         "broken.pdf": b"%PDF-1.4 this is not really a pdf",
         "photo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
@@ -91,8 +91,10 @@ def test_pdf_and_docx_are_read_and_an_unreadable_file_fails_without_harming_the_
     photo = client.vector_stores.files.retrieve(ids["photo.png"], vector_store_id=store.id)
     assert (broken.status, broken.last_error.code) == ("failed", "invalid_file")
     assert (photo.status, photo.last_error.code) == ("failed", "unsupported_file")
-    assert client.vector_stores.search(store.id, query="foghorn fog").data[0].file_id == ids["manual.pdf"]
-    assert client.vector_stores.search(store.id, query="who keeps the first watch").data[0].file_id == ids["rota.docx"]
+    (foghorn, *_) = client.vector_stores.search(store.id, query="foghorn fog").data
+    (watch, *_) = client.vector_stores.search(store.id, query="who keeps the first watch").data
+    assert foghorn.file_id == ids["manual.pdf"] and "every thirty seconds" in foghorn.content[0].text
+    assert watch.file_id == ids["rota.docx"] and "Alice keeps the first watch" in watch.content[0].text
 
 
 def test_deleting_files_and_stores_leaves_no_chunk_behind(stack, project_client):
