@@ -155,6 +155,31 @@ def test_an_unknown_path_answers_404(client):
     assert caught.value.body["message"] == "Invalid URL (GET /v1/no/such/path)"
 
 
+def test_a_base_url_without_its_trailing_slash_in_the_module_level_style_gets_a_404_that_says_what_to_change(
+    stack, monkeypatch
+):
+    # openai.base_url = ".../v1" (or openai -b .../v1): the module-level client keeps the URL as given, so the SDK
+    # asks for /v1assistants.
+    monkeypatch.setattr(openai, "api_key", stack.config.api_key)
+    monkeypatch.setattr(openai, "base_url", stack.api_url.removesuffix("/"))
+    monkeypatch.setattr(openai, "max_retries", 0)
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        openai.beta.assistants.list()
+    with pytest.raises(openai.NotFoundError) as other:
+        openai.beta.threads.runs.retrieve("run_x", thread_id="thread_x")
+
+    assert caught.value.code == "unknown_url" and caught.value.body["message"].startswith(
+        "Invalid URL (GET /v1assistants): the slash after /v1 is missing."
+    )
+    assert 'base_url must end in "/v1/"' in caught.value.body["message"]
+    assert "/v1/" in other.value.body["message"] and other.value.body["message"].startswith(
+        "Invalid URL (GET /v1threads/thread_x/runs/run_x): the slash after /v1 is missing."
+    )
+    status, answer = _raw(stack, "GET", "nothing-here", None, stack.config.api_key)  # glued to no route: no hint
+    assert (status, answer["error"]["message"]) == (404, "Invalid URL (GET /v1nothing-here)")
+
+
 @pytest.fixture
 def api_log_lines():
     """The JSON log lines the API writes while the test runs, at INFO."""

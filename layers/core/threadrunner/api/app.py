@@ -88,7 +88,9 @@ def _unexpected(exc: Exception) -> Response:
 @app.not_found
 def _not_found(_exc: Exception) -> Response:
     event = app.current_event
-    return errors.error_response(404, f"Invalid URL ({event.http_method} {event.path})", code="unknown_url")
+    # A base_url without its trailing slash, as the SDK's module-level client keeps it, glues /v1 to the route.
+    glued = event.path.startswith("/v1") and not event.path.startswith("/v1/") and app.serves(f"/v1/{event.path[3:]}")
+    return errors.unknown_url(event.http_method, event.path, glued)
 
 
 @dataclass

@@ -76,6 +76,18 @@ def error_response(
     return Response(status_code=status, content_type="application/json", body=body.model_dump_json(), headers=headers)
 
 
+def unknown_url(method: str, path: str, glued: bool = False) -> Response:
+    """The 404 of a path no route serves; ``glued`` when it is a route with ``/v1`` glued to it (``/v1assistants``):
+    then the message says what to change."""
+    message = f"Invalid URL ({method} {path})"
+    if glued:
+        message += (
+            ': the slash after /v1 is missing. The client\'s base_url must end in "/v1/" '
+            '(openai.base_url = "https://<host>/v1/", or openai -b https://<host>/v1/).'
+        )
+    return error_response(404, message, code="unknown_url")
+
+
 def from_error(exc: ThreadrunnerError) -> Response:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
     kind = next((name for error, name in _TYPES.items() if isinstance(exc, error)), "invalid_request_error")

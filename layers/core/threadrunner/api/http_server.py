@@ -126,7 +126,8 @@ def handler_class(
             except BodyRefused as refused:
                 self.close_connection = True  # the unread body must not be taken for the next request
                 return self._error(refused.status, str(refused), "invalid_request")
-            if not (self.path.startswith("/v1/") or console.serves(urlsplit(self.path).path)):
+            # /v1 without its slash reaches the API too: its 404 says what to change in the client's base_url.
+            if not (self.path.startswith("/v1") or console.serves(urlsplit(self.path).path)):
                 return self._error(404, f"Invalid URL ({self.command} {self.path})", "unknown_url")
             event = http_event(
                 self.command, self.path, self.headers.items(), body, self.client_address[0], request_id(self)
