@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .common import FunctionDefinition, WireModel
+from .common import FunctionDefinition, RankingOptions
 from .vector_stores import DEFAULT_RESULTS, MAX_RESULTS
 
 FILE_SEARCH = "file_search"
@@ -35,11 +35,6 @@ DEFINITION = FunctionDefinition(
 )
 
 _MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
-
-
-class RankingOptions(WireModel):
-    ranker: Literal["auto", "default_2024_08_21"] = "default_2024_08_21"
-    score_threshold: float = 0.0
 
 
 class Options(BaseModel):
