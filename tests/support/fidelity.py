@@ -13,7 +13,8 @@ from typing import Any
 
 from openai.types import VectorStoreSearchResponse
 from openai.types.beta import Thread, assistant, file_search_tool, thread
-from openai.types.beta.threads import Message, Run, message
+from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads.message import Attachment
 from openai.types.beta.threads.runs import RunStep
 from openai.types.shared import response_format_json_schema
 from pydantic import BaseModel
@@ -42,7 +43,7 @@ REQUIRED: dict[type[BaseModel], frozenset[str]] = {
     file_search_tool.FileSearchTool: frozenset({"file_search"}),
     file_search_tool.FileSearch: frozenset({"ranking_options"}),
     file_search_tool.FileSearchRankingOptions: frozenset({"ranker", "score_threshold"}),
-    message.Attachment: frozenset({"file_id", "tools"}),
+    Attachment: frozenset({"file_id", "tools"}),
     VectorStoreSearchResponse: frozenset({"attributes"}),
 }
 """Fields the SDK types optional that OpenAI's published description (``openai/openai-openapi``) requires or does not
