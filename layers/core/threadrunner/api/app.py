@@ -379,9 +379,10 @@ def _refuse_body(
     if media_type == "form":
         return None
     if body and media_type not in ("application/json", ""):
+        expected = "multipart/form-data" if form else "application/json"
         return _refuse(
             415,
-            f"Unsupported Content-Type '{media_type}': send the body as application/json.",
+            f"Unsupported Content-Type '{media_type}': send the body as {expected}.",
             code="unsupported_media_type",
         )
     if not body:

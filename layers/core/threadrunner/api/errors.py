@@ -5,6 +5,8 @@ Routes raise; this module alone turns exceptions into status codes and bodies.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -96,13 +98,21 @@ def from_error(exc: ThreadrunnerError) -> Response:
     return error_response(status, exc.message, kind=kind, param=exc.param, code=exc.code, headers=headers)
 
 
-def _param(location: tuple[Any, ...], body: Any) -> str | None:
-    """``tools[0].function.name`` from pydantic's location, without the tags of discriminated unions
-    and the labels of union members (``literal['auto']``, ``tagged-union[...]``): the caller never wrote them."""
-    parts = [part for part in location[1:] if not (isinstance(part, str) and "[" in part)]
-    text, value, tagged = "", body, False
+_MEMBER_LABEL = re.compile(r".*\[.*|(constrained-)?(str|int|float|bool|bytes|none|list|dict)|[a-z]+(-[a-z]+)+|[A-Z]\w*")
+"""How pydantic names the member of a union it tried (``str``, ``constrained-str``, ``list[str]``,
+``tagged-union[...]``, ``literal['auto']``, a model's class name): a part of an error's location the caller never
+wrote, unless the caller's object has a key of that name."""
+
+
+def _written(location: tuple[Any, ...], body: Any) -> list[bool]:
+    """For each part of pydantic's location after ``body``: whether the caller wrote it (a key, an index), rather
+    than pydantic naming a union member or the tag of a discriminated union it tried."""
+    parts = location[1:]
+    marks, value, tagged = [], body, False
     for index, part in enumerate(parts):
         following = parts[index + 1] if index + 1 < len(parts) else None
+        keyed = isinstance(value, dict) and part in value
+        label = isinstance(part, str) and not keyed and _MEMBER_LABEL.fullmatch(part) is not None
         is_tag = (
             not tagged
             and isinstance(value, dict)
@@ -110,15 +120,38 @@ def _param(location: tuple[Any, ...], body: Any) -> str | None:
             and (following is None or following in value or part not in value)
         )
         tagged = is_tag
-        if is_tag:
-            continue  # pydantic names the union member it tried; the caller never wrote that
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        marks.append(not (label or is_tag))
+        if label or is_tag:
+            continue
         value = (
             value.get(part)
             if isinstance(value, dict)
             else (value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)
         )
+    return marks
+
+
+def _param(location: tuple[Any, ...], body: Any) -> str | None:
+    """``tools[0].function.name`` from pydantic's location, without the parts the caller never wrote."""
+    text = ""
+    for part, written in zip(location[1:], _written(location, body), strict=True):
+        if written:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or None
+
+
+def _relevant(errors: Sequence[Any], body: Any) -> Any:
+    """The error to report: for a value that matches no member of a union (``content`` as a string or parts), the
+    one of the member that got further into it (a bad part), rather than the first member's (not a string)."""
+    first = errors[0]
+    location = tuple(first["loc"])
+    marks = _written(location, body)
+    if all(marks):
+        return first
+    union = marks.index(False) + 1  # where the member's name stands in the location
+    return next(
+        (e for e in errors[1:] if tuple(e["loc"])[:union] == location[:union] and len(e["loc"]) > union + 1), first
+    )
 
 
 def _json_type(value: Any) -> str:
@@ -153,6 +186,8 @@ def from_validation(exc: RequestValidationError, body: Any) -> Response:
                 code="invalid_type",
             )
         error = errors[1]
+    if error is errors[0]:
+        error = _relevant(errors, body)
     kind, location = error["type"], tuple(error["loc"])
     param = _param(location, body)
     if kind == "json_invalid":

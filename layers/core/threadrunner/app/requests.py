@@ -7,6 +7,7 @@ take ``null`` as "not given", because SDKs send it that way.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -235,8 +236,17 @@ class ImageFile(Request):
     detail: ImageDetail | None = None
 
 
+def _image_url(url: str) -> str:
+    """A URL the model can fetch an image from (``http``, ``https``), or the image itself (a ``data:image/`` URL)."""
+    parts = urlsplit(url)
+    fetched = parts.scheme in ("http", "https") and bool(parts.hostname)
+    if not (fetched or url.startswith("data:image/")) or any(char.isspace() for char in url):
+        raise ValueError("expected the URL of an image (http or https), or a data:image/ URL")
+    return url
+
+
 class ImageURL(Request):
-    url: str
+    url: Annotated[str, AfterValidator(_image_url)]
     detail: ImageDetail | None = None
 
 
@@ -258,8 +268,10 @@ class AttachmentTool(Request):
 
 
 class AttachmentParam(Request):
-    file_id: str | None = None
-    tools: list[Annotated[AttachmentTool, AS_JSON]] | None = None
+    file_id: Annotated[str, Field(min_length=1, max_length=64)]
+    """The project's file to attach."""
+    tools: list[Annotated[AttachmentTool, AS_JSON]]
+    """The tools to add the file to."""
 
 
 class AssistantCreate(Request):
@@ -274,12 +286,16 @@ class AssistantCreate(Request):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = Field(None, exclude=True)
+    reasoning_effort: ReasoningEffort | None = Field(None, exclude=True)
     """Accepted and not kept: it does not reach the model (docs/compatibility.md)."""
 
 
 class AssistantUpdate(AssistantCreate):
     model: Annotated[str, Field(min_length=1, max_length=256)] | None = None  # type: ignore[assignment]
+
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+"""How much a reasoning model reasons: the values of the spec's ``ReasoningEffort``."""
 
 
 class MessageCreate(Request):
@@ -325,7 +341,7 @@ class RunSettings(Request):
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class RunCreate(RunSettings):

@@ -332,10 +332,6 @@ def searched_attachments(attachments: Sequence[Any]) -> list[str]:
     ]
 
 
-def check_attachments(stores: Stores, file_ids: Sequence[str]) -> None:
-    _files(stores, file_ids, "attachments")
-
-
 def attach(stores: Stores, jobs: IndexJobs, thread_id: str, file_ids: Sequence[str]) -> None:
     """Messages' attachments for ``file_search`` join the thread's vector store, made for them if it has none (it
     expires a week after it was last used), as the hosted API did."""
