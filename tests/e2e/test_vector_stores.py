@@ -7,9 +7,13 @@ import io
 
 import openai
 import pytest
+from openai.types import VectorStoreSearchResponse
+from openai.types.static_file_chunking_strategy import StaticFileChunkingStrategy as Static
+from openai.types.vector_stores import VectorStoreFile
 
 from tests.e2e.helpers import wait_for
 from tests.support.documents import docx, pdf
+from tests.support.fidelity import problems
 
 LIGHTHOUSE = (
     "The Fresnel lens, invented by Augustin-Jean Fresnel in 1822, let lighthouses throw their beam more than twenty "
@@ -134,3 +138,45 @@ def test_another_projects_stores_and_files_are_not_found(client, project_client)
         other.vector_stores.search(mine.id, query="x")
     with pytest.raises(openai.BadRequestError):
         client.vector_stores.files.create(vector_store_id=mine.id, file_id=theirs_file)
+
+
+def test_a_files_attributes_are_set_per_file_in_a_batch_changed_and_returned_by_search(project_client):
+    client, _ = project_client
+    old, new = (_file(client, f"report-{year}.txt", f"The harbour report of {year}.".encode()) for year in (2023, 2024))
+    store = client.vector_stores.create(name="Reports")
+
+    batch = client.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id,
+        files=[
+            {"file_id": old, "attributes": {"year": 2023, "final": True}},
+            {
+                "file_id": new,
+                "attributes": {"year": 2024},
+                "chunking_strategy": {
+                    "type": "static",
+                    "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50},
+                },
+            },
+        ],
+    )
+    updated = client.vector_stores.files.with_raw_response.update(
+        new, vector_store_id=store.id, attributes={"year": 2024, "region": "north"}
+    ).http_response.json()
+    found = client.vector_stores.with_raw_response.search(store.id, query="harbour report").http_response.json()
+
+    assert batch.status == "completed" and batch.file_counts.completed == 2
+    assert updated["attributes"] == {"year": 2024, "region": "north"}
+    assert client.vector_stores.files.retrieve(new, vector_store_id=store.id).chunking_strategy.static == Static(
+        max_chunk_size_tokens=100, chunk_overlap_tokens=50
+    )
+    assert {hit["file_id"]: hit["attributes"] for hit in found["data"]} == {
+        old: {"year": 2023, "final": True},
+        new: {"year": 2024, "region": "north"},
+    }
+    assert [problems(VectorStoreSearchResponse, hit) for hit in found["data"]] == [[], []]
+    assert problems(VectorStoreFile, updated) == []
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.update("file-missing", vector_store_id=store.id, attributes={})
+    with pytest.raises(openai.BadRequestError) as both:
+        client.vector_stores.file_batches.create(store.id, file_ids=[old], files=[{"file_id": old}])
+    assert "file_ids or as files" in both.value.message

@@ -197,8 +197,12 @@ ChunkingStrategyParam = Annotated[
 
 FileIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=500)]
 
-Attributes = Annotated[dict[Annotated[str, Field(max_length=64)], str | float | bool], Field(max_length=16)]
-"""Up to 16 attributes of a file in a vector store."""
+Attributes = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)] | bool | float],
+    Field(max_length=16),
+]
+"""Up to 16 attributes of a file in a vector store: keys up to 64 characters, values strings up to 512, booleans or
+numbers."""
 
 
 class InlineVectorStore(Request):
@@ -413,51 +417,3 @@ class UploadComplete(Request):
     part_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=1000)]
     md5: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$")] | None = None
     """The MD5 of the whole file, checked when given."""
-
-
-class ExpiresAfterParam(Request):
-    anchor: Literal["last_active_at"]
-    days: Annotated[int, Field(ge=1, le=365)]
-
-
-class VectorStoreCreate(Request):
-    name: Annotated[str, Field(max_length=256)] | None = None
-    description: Annotated[str, Field(max_length=512)] | None = Field(None, exclude=True)
-    file_ids: FileIds | None = None
-    chunking_strategy: ChunkingStrategyParam | None = None
-    expires_after: ExpiresAfterParam | None = None
-    metadata: Metadata | None = None
-
-
-class VectorStoreUpdate(Request):
-    name: Annotated[str, Field(max_length=256)] | None = None
-    expires_after: ExpiresAfterParam | None = None
-    metadata: Metadata | None = None
-
-
-class VectorStoreFileCreate(Request):
-    file_id: Annotated[str, Field(max_length=64)]
-    chunking_strategy: ChunkingStrategyParam | None = None
-    attributes: Attributes | None = None
-
-
-class FileBatchCreate(Request):
-    file_ids: Annotated[FileIds, Field(min_length=1)]
-    chunking_strategy: ChunkingStrategyParam | None = None
-    attributes: Attributes | None = None
-
-
-class SearchRankingOptions(Request):
-    ranker: Literal["auto", "default-2024-11-15", "default_2024_08_21", "none"] | None = None
-    score_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
-
-
-class VectorStoreSearch(Request):
-    query: (
-        Annotated[str, Field(min_length=1, max_length=4096)] | Annotated[list[str], Field(min_length=1, max_length=8)]
-    )
-    max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
-    ranking_options: SearchRankingOptions | None = None
-    rewrite_query: bool | None = None
-    filters: dict[str, Any] | None = None
-    """Attribute filters: accepted for the SDK's sake, and refused when given (docs/compatibility.md)."""
