@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -356,3 +358,50 @@ def test_a_reasoning_effort_that_openais_description_does_not_list_answers_400(c
         client.beta.assistants.create(model="gpt-4.1-mini", reasoning_effort="extreme")  # type: ignore[arg-type]
 
     assert (refused.value.code, refused.value.param) == ("invalid_value", "reasoning_effort")
+
+
+def _send(stack: LocalStack, method: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request(method, path, headers=headers)
+    return connection.getresponse()
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "QUERY", "PUT", "PATCH", "BREW"])
+def test_a_method_the_api_does_not_serve_answers_405_in_openais_shape_with_the_allowed_ones(stack, method):
+    answer = _send(stack, method, "/v1/assistants", {"Authorization": f"Bearer {stack.config.api_key}"})
+
+    assert (answer.status, answer.getheader("Allow"), answer.getheader("Content-Type")) == (
+        405,
+        "GET, POST, DELETE",
+        "application/json",
+    )
+    assert json.loads(answer.read())["error"] == {
+        "message": f"The method {method} is not allowed: the API answers GET, POST, DELETE.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "method_not_allowed",
+    }
+
+
+def test_a_browsers_cors_preflight_gets_405_without_cors_headers_so_other_origins_are_not_served(stack):
+    # No key: a preflight never carries one. The console is served from the API's own origin and needs none.
+    preflight = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"}
+
+    answer = _send(stack, "OPTIONS", "/v1/threads/thread_x/runs?stream=true", preflight)
+
+    assert answer.status == 405 and answer.getheader("Access-Control-Allow-Origin") is None
+    assert json.loads(answer.read())["error"]["code"] == "method_not_allowed"
+
+
+def test_head_answers_405_without_a_body_and_a_request_the_server_cannot_read_answers_json(stack):
+    head = _send(stack, "HEAD", "/v1/assistants", {})
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /v1/assistants HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n")
+        unreadable = raw.makefile("rb").read()
+
+    assert (head.status, head.getheader("Allow"), head.read()) == (405, "GET, POST, DELETE", b"")
+    answer_head, _, body = unreadable.partition(b"\r\n\r\n")
+    assert answer_head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/json" in answer_head
+    assert json.loads(body)["error"]["message"] == "Too many headers"

@@ -274,6 +274,8 @@ def _handle(
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     path = event.get("rawPath", "")
+    if method not in errors.SERVED_METHODS:  # a browser's preflight carries no key: it learns what is served
+        return _as_answer(errors.method_not_allowed(method))
     if method == "GET" and path == "/v1/openapi.json":  # open without a key, as the console's files are
         return openapi.answer(app)
     if method == "GET" and console.serves(path):  # static files, no data: the page calls /v1 with its user's key

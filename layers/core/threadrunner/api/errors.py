@@ -78,6 +78,22 @@ def error_response(
     return Response(status_code=status, content_type="application/json", body=body.model_dump_json(), headers=headers)
 
 
+SERVED_METHODS = ("GET", "POST", "DELETE")
+"""The methods the API answers; any other (``PUT``, ``HEAD``, a browser's ``OPTIONS`` preflight) answers 405."""
+
+
+def method_not_allowed(method: str) -> Response:
+    """405, with the methods the API answers in ``Allow`` (and no CORS headers: browsers of other origins are not
+    served, docs/compatibility.md)."""
+    allowed = ", ".join(SERVED_METHODS)
+    return error_response(
+        405,
+        f"The method {method[:20]} is not allowed: the API answers {allowed}.",
+        code="method_not_allowed",
+        headers={"Allow": allowed},
+    )
+
+
 def unknown_url(method: str, path: str, glued: bool = False) -> Response:
     """The 404 of a path no route serves; ``glued`` when it is a route with ``/v1`` glued to it (``/v1assistants``):
     then the message says what to change."""

@@ -14,11 +14,12 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import console
+from . import console, errors
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The largest body read: API Gateway's payload limit."""
@@ -146,6 +147,26 @@ def handler_class(
         def _error(self, status: int, message: str, code: str) -> None:
             error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
             self._write(status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """What http.server answers itself (a method with no handler, a request line or headers it cannot
+            read), in OpenAI's JSON shape rather than its HTML page; the connection closes, its rest unread."""
+            self.close_connection = True
+            if code == HTTPStatus.NOT_IMPLEMENTED and self.command and not hasattr(self, f"do_{self.command}"):
+                refused = errors.method_not_allowed(self.command)
+                allowed = {name: str(value) for name, value in refused.headers.items()}
+                headers = {"Content-Type": "application/json", "Connection": "close", **allowed}
+                status, data = refused.status_code, str(refused.body).encode()
+            else:
+                status, headers = code, {"Content-Type": "application/json", "Connection": "close"}
+                reason = message or self.responses.get(code, ("Bad request",))[0]
+                error = {"message": reason, "type": "invalid_request_error", "param": None, "code": None}
+                data = json.dumps({"error": error}).encode()
+            self._head(status, headers)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":  # a HEAD request is answered without a body
+                self.wfile.write(data)
 
         def _head(self, status: int, headers: dict[str, str]) -> None:
             self.send_response(status)
