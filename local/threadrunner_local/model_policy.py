@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import model_sources
+from . import model_schema, model_sources
 
 _GENERIC_WORDS = {
     "get",
@@ -236,77 +236,10 @@ def _asks_for(name: str, spec: dict[str, Any]) -> str | None:
     return next((kind for kind, words in _KIND_DESCRIPTION_WORDS.items() if description & words), None)
 
 
-def _members(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The schemas a value of ``spec`` may match: the members of its ``anyOf`` / ``oneOf`` (and theirs), or itself."""
-    listed = [spec.get(key) for key in ("anyOf", "oneOf")]
-    members = [member for each in listed if isinstance(each, list) for member in each if isinstance(member, dict)]
-    return [found for member in members for found in _members(member)] if members else [spec]
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _enum(spec: dict[str, Any]) -> list[Any]:
-    """The values of an enum parameter (of any member's ``enum`` or ``const``); none for anything else."""
-    values: list[Any] = []
-    for member in _members(spec):
-        values += _listed(member["enum"]) if "enum" in member else [member["const"]] if "const" in member else []
-    return [value for value in values if value is not None]
-
-
-def _types(spec: dict[str, Any]) -> set[str]:
-    """The JSON types a parameter takes: its members' ``type`` (a name or a list of names), ``string`` if none says;
-    ``null`` too where an enum lists it."""
-    types: set[str] = set()
-    for member in _members(spec):
-        types |= {kind for kind in _listed(member.get("type")) if isinstance(kind, str)}
-        if None in (_listed(member["enum"]) if "enum" in member else []) or member.get("const", 0) is None:
-            types.add("null")
-    return types or {"string"}
-
-
-def _member(spec: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The member of a parameter's schema that takes values of ``kind``."""
-    return next((m for m in _members(spec) if kind == m.get("type") or kind in (m.get("type") or [])), spec)
-
-
-def _resolved(spec: Any, root: dict[str, Any], depth: int = 0) -> Any:
-    """``spec`` with its local references (``#/$defs/...``, as pydantic writes them) and one-member ``allOf`` taken
-    in, however deep; what cannot be resolved (a remote reference, a cycle past a few levels) is left as it is."""
-    if isinstance(spec, list):
-        return [_resolved(item, root, depth) for item in spec]
-    if not isinstance(spec, dict) or depth > 8:
-        return spec
-    reference, one = spec.get("$ref"), spec.get("allOf")
-    target: Any = None
-    if isinstance(reference, str) and reference.startswith("#/"):
-        target = root
-        for part in reference[2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-    elif isinstance(one, list) and len(one) == 1:
-        target = one[0]
-    if isinstance(target, dict):
-        rest = {key: value for key, value in spec.items() if key not in ("$ref", "allOf")}
-        return _resolved({**target, **rest}, root, depth + 1)
-    return {key: _resolved(value, root, depth) for key, value in spec.items()}
-
-
-def _properties(schema: Any) -> dict[str, dict[str, Any]]:
-    """The parameters of a schema that are schemas themselves, references resolved; a client may send anything as
-    ``parameters``."""
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    return (
-        {name: _resolved(spec, schema) for name, spec in properties.items() if isinstance(spec, dict)}
-        if isinstance(properties, dict)
-        else {}
-    )
-
-
 def _find(tool: dict[str, Any], text: str) -> _Found:
     """The values ``text`` offers to ``tool``; a value of one of its enums is no name, id or e-mail address."""
-    properties = _properties(tool.get("parameters"))
-    enum_values = {str(value).lower() for spec in properties.values() for value in _enum(spec)}
+    properties = model_schema.properties(tool.get("parameters"))
+    enum_values = {str(value).lower() for spec in properties.values() for value in model_schema.enum(spec)}
     names, id_values, addresses = (
         [value for value in values if value.lower() not in enum_values]
         for values in (entities(text, _tool_words(tool)), _ids(text), _emails(text))
@@ -317,17 +250,18 @@ def _find(tool: dict[str, Any], text: str) -> _Found:
 def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
     """What the text offers one parameter, in order: one value, or several names, ids or e-mail addresses; only
     values of a type the parameter takes."""
-    types = _types(spec)
-    if _enum(spec):
-        return _mentioned(_enum(spec), found.text)
+    types = model_schema.types(spec)
+    if model_schema.enum(spec):
+        return _mentioned(model_schema.enum(spec), found.text)
     numbers = [int(float(n)) if "integer" in types else float(n) for n in found.numbers[:1]]
     if types & {"integer", "number"} and numbers:
         return numbers
     asks_for = _asks_for(name, spec)
     if "string" in types:
         return [found.quoted or found.text.strip()] if asks_for == "text" else found.by_kind.get(asks_for or "", [])
-    items = _member(spec, "array").get("items")
-    if "array" in types and asks_for != "text" and "string" in _types(items if isinstance(items, dict) else {}):
+    items = model_schema.member_of(spec, "array").get("items")
+    strings = "string" in model_schema.types(items if isinstance(items, dict) else {})
+    if "array" in types and asks_for != "text" and strings:
         listed = found.by_kind.get(asks_for or "", [])
         return [listed] if listed else []  # all of them, in one list
     return []
@@ -335,15 +269,15 @@ def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
 
 def _fallback(spec: dict[str, Any], found: _Found) -> Any:
     """A required parameter's value when the text offers none: ``null`` where the parameter takes it."""
-    types = _types(spec)
-    if _enum(spec):
-        return spec.get("default", _enum(spec)[0])
+    types = model_schema.types(spec)
+    if model_schema.enum(spec):
+        return spec.get("default", model_schema.enum(spec)[0])
     if "null" in types:
         return None
     if "default" in spec:
         return spec["default"]
     if types & {"integer", "number"}:
-        return _member(spec, "integer" if "integer" in types else "number").get("minimum", 1)
+        return model_schema.member_of(spec, "integer" if "integer" in types else "number").get("minimum", 1)
     if "string" in types:
         names = found.by_kind["name"]
         return names[0] if names else (found.quoted or found.text.strip())
@@ -360,7 +294,7 @@ def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
     found = _find(tool, text)
     arguments: dict[str, Any] = {}
     fan_out: tuple[str, list[Any]] | None = None
-    for name, spec in _properties(schema).items():
+    for name, spec in model_schema.properties(schema).items():
         values = _values(name, spec, found)
         if values:
             arguments[name] = values[0]
@@ -413,10 +347,10 @@ def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]], question: str)
 def _instance(schema: dict[str, Any], text: str) -> Any:
     """A value that matches a JSON schema, filled with the reply where a string goes."""
     kind = schema.get("type", "object")
-    if _enum(schema):
-        return _enum(schema)[0]
+    if model_schema.enum(schema):
+        return model_schema.enum(schema)[0]
     if kind == "object":
-        return {name: _instance(spec, text) for name, spec in _properties(schema).items()}
+        return {name: _instance(spec, text) for name, spec in model_schema.properties(schema).items()}
     if kind == "array":
         return [_instance(schema.get("items", {}), text)] if schema.get("minItems", 0) else []
     return {"string": text, "integer": 1, "number": 1.0, "boolean": True, "null": None}.get(kind, text)
