@@ -141,7 +141,7 @@ def _without_layout(blocks: list[list[str]]) -> list[list[str]]:
 def sentences(output: str) -> list[_Sentence]:
     """Every sentence of the passages of a ``file_search`` output, in order, with its passage's marker."""
     found = list(_MARKER.finditer(output))
-    ends = [match.start() for match in found[1:]] + [len(output)]
+    ends = [match.start() for match in found[1:]] + [len(output)] if found else []
     markers = [match.group(0) for match in found]
     blocks = _without_layout([_lines(output[match.end() : end]) for match, end in zip(found, ends, strict=True)])
     cut: list[_Sentence] = []

@@ -412,5 +412,8 @@ def test_given_a_question_two_sentences_answer_when_answering_then_both_with_the
     )
 
 
-def test_given_passages_that_share_no_word_with_the_question_when_answering_then_the_files_say_nothing():
-    assert _answer(_sources(("policy.md", POLICY)), "Who painted the ceiling?") == "The files say nothing about that."
+@pytest.mark.parametrize("passages", [(("policy.md", POLICY),), ()])
+def test_given_no_passage_or_none_that_shares_a_word_with_the_question_when_answering_then_the_files_say_nothing(
+    passages,
+):
+    assert _answer(_sources(*passages), "Who painted the ceiling?") == "The files say nothing about that."
