@@ -120,15 +120,15 @@ _MEMBER_LABEL = re.compile(r".*\[.*|(constrained-)?(str|int|float|bool|bytes|non
 wrote, unless the caller's object has a key of that name."""
 
 
-def _written(location: tuple[Any, ...], body: Any) -> list[bool]:
-    """For each part of pydantic's location after ``body``: whether the caller wrote it (a key, an index), rather
-    than pydantic naming a union member or the tag of a discriminated union it tried."""
+def _kinds(location: tuple[Any, ...], body: Any) -> list[str]:
+    """What each part of pydantic's location after ``body`` is: ``written`` by the caller (a key, an index), or
+    pydantic's name of a union ``member`` or of the ``tag`` of a discriminated union it tried."""
     parts = location[1:]
-    marks, value, tagged = [], body, False
+    kinds, value, tagged = [], body, False
     for index, part in enumerate(parts):
         following = parts[index + 1] if index + 1 < len(parts) else None
         keyed = isinstance(value, dict) and part in value
-        label = isinstance(part, str) and not keyed and _MEMBER_LABEL.fullmatch(part) is not None
+        member = isinstance(part, str) and not keyed and _MEMBER_LABEL.fullmatch(part) is not None
         is_tag = (
             not tagged
             and isinstance(value, dict)
@@ -136,22 +136,22 @@ def _written(location: tuple[Any, ...], body: Any) -> list[bool]:
             and (following is None or following in value or part not in value)
         )
         tagged = is_tag
-        marks.append(not (label or is_tag))
-        if label or is_tag:
+        kinds.append("member" if member else "tag" if is_tag else "written")
+        if member or is_tag:
             continue
         value = (
             value.get(part)
             if isinstance(value, dict)
             else (value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)
         )
-    return marks
+    return kinds
 
 
 def _param(location: tuple[Any, ...], body: Any) -> str | None:
     """``tools[0].function.name`` from pydantic's location, without the parts the caller never wrote."""
     text = ""
-    for part, written in zip(location[1:], _written(location, body), strict=True):
-        if written:
+    for part, kind in zip(location[1:], _kinds(location, body), strict=True):
+        if kind == "written":
             text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or None
 
@@ -161,10 +161,10 @@ def _relevant(errors: Sequence[Any], body: Any) -> Any:
     one of the member that got further into it (a bad part), rather than the first member's (not a string)."""
     first = errors[0]
     location = tuple(first["loc"])
-    marks = _written(location, body)
-    if all(marks):
+    kinds = _kinds(location, body)
+    if "member" not in kinds:
         return first
-    union = marks.index(False) + 1  # where the member's name stands in the location
+    union = kinds.index("member") + 1  # where the member's name stands in the location
     return next(
         (e for e in errors[1:] if tuple(e["loc"])[:union] == location[:union] and len(e["loc"]) > union + 1), first
     )
