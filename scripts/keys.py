@@ -9,6 +9,7 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py revoke --name alice
     python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
     python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
+    python scripts/keys.py hosted-tools --project acme --allow web_search       # --none takes them back
     python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600
     python scripts/keys.py policy --project acme                               # what is set
     python scripts/keys.py create --name ci --table threadrunner-Table-ABC123   # a deployed stack
@@ -28,6 +29,7 @@ from threadrunner.adapters import dynamodb
 from threadrunner.domain.api_keys import key_hash, new_api_key, redact
 from threadrunner.domain.budget import Budget, ProjectLimits
 from threadrunner.domain.common import now
+from threadrunner.domain.forwarding import HOSTED_TOOLS
 
 LOCAL_ENDPOINT = f"http://127.0.0.1:{os.environ.get('THREADRUNNER_AWS_PORT', '4566')}"
 """make run's moto, on the port make run uses."""
@@ -66,6 +68,13 @@ def main(argv: list[str]) -> int:
     choice = models.add_mutually_exclusive_group(required=True)
     choice.add_argument("--allow", help="comma-separated model ids")
     choice.add_argument("--any", action="store_true", help="lift the limit")
+    hosted = commands.add_parser(
+        "hosted-tools", help="let a project's forwarded requests use the provider's hosted tools (priced per call)"
+    )
+    hosted.add_argument("--project", required=True)
+    granted = hosted.add_mutually_exclusive_group(required=True)
+    granted.add_argument("--allow", help=f"comma-separated, of: {', '.join(sorted(HOSTED_TOOLS))}")
+    granted.add_argument("--none", action="store_true", help="allow none (the default)")
     limits = commands.add_parser("limits", help="set what a project may do at once (omit a limit for the default)")
     limits.add_argument("--project", required=True)
     limits.add_argument("--active-runs", type=int, help="unfinished runs at once")
@@ -74,7 +83,7 @@ def main(argv: list[str]) -> int:
     policy.add_argument("--project", required=True)
     args = parser.parse_args(argv)
 
-    if args.command in ("budget", "models", "limits", "policy"):
+    if args.command in ("budget", "models", "hosted-tools", "limits", "policy"):
         projects = dynamodb.stores(_table(args), args.project, _client(args)).projects
         current = projects.get_policy()
         if args.command == "budget":
@@ -83,6 +92,16 @@ def main(argv: list[str]) -> int:
         elif args.command == "models":
             allowed = None if args.any else sorted(filter(None, (m.strip() for m in args.allow.split(","))))
             current = current.model_copy(update={"models": allowed})
+        elif args.command == "hosted-tools":
+            tools = [] if args.none else sorted({t.strip() for t in args.allow.split(",") if t.strip()})
+            unknown = sorted(set(tools) - HOSTED_TOOLS)
+            if unknown:
+                print(
+                    f"not hosted tools: {', '.join(unknown)}; choose from {', '.join(sorted(HOSTED_TOOLS))}",
+                    file=sys.stderr,
+                )
+                return 1
+            current = current.model_copy(update={"hosted_tools": tools})
         elif args.command == "limits":
             chosen = ProjectLimits(active_runs=args.active_runs, requests_per_minute=args.requests_per_minute)
             current = current.model_copy(update={"limits": chosen})

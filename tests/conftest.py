@@ -47,6 +47,7 @@ def stack() -> Iterator[LocalStack]:
             "CIRCUIT_FAILURE_THRESHOLD": str(TEST_CIRCUIT_FAILURES),
             "CIRCUIT_RECOVERY_SECONDS": str(TEST_CIRCUIT_RECOVERY_SECONDS),
             "CIRCUIT_SUCCESS_THRESHOLD": "1",
+            "FILES_WAIT_SECONDS": "15",  # a run waits for files stuck indexing briefly (tests/e2e/test_file_search.py)
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )

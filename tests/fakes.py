@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from threadrunner.domain.assistant import Assistant
-from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, over_budget
+from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, UnsettledResponse, over_budget
 from threadrunner.domain.circuits import CircuitState
 from threadrunner.domain.common import FunctionDefinition, Usage
 from threadrunner.domain.files import FileObject, Upload, UploadPart
@@ -97,6 +97,8 @@ class World:
     counted_runs: set[str] = field(default_factory=set)
     tools: dict[str, LambdaTool] = field(default_factory=dict)
     forwarded: set[str] = field(default_factory=set)
+    unsettled: dict[tuple[str, str], UnsettledResponse] = field(default_factory=dict)
+    """The deployment's list of unsettled responses, by project and id: worlds of several projects may share it."""
 
     def thread(self, thread_id: str) -> _Thread:
         entry = self.threads.get(thread_id)
@@ -235,6 +237,9 @@ class FakeRuns:
         if not self._create(run, vector_store_ids or [], messages, max_active_runs):
             raise RunActive(run.thread_id, self.world.thread(run.thread_id).active_run_id or "")
 
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        return len(self.world.active_runs) < max_active_runs
+
     def start_queued_run(
         self,
         run: Run,
@@ -257,7 +262,7 @@ class FakeRuns:
     ) -> bool:
         entry = self.world.thread(run.thread_id)
         if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
-            raise TooManyActiveRuns("too many", code="too_many_active_runs")
+            raise TooManyActiveRuns(max_active_runs)
         if entry.active_run_id:
             return False
         entry.active_run_id = run.id
@@ -476,10 +481,15 @@ class FakeUsage:
                 update={"reserved": day.reserved - reservation.tokens}
             )
 
-    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
+    def record_response(
+        self, response_id: str, reservation: Reservation, thread_id: str, run_id: str, unsettled: bool = False
+    ) -> None:
         self.world.responses[response_id] = (reservation, False)
         if not run_id:
             self.world.forwarded.add(response_id)
+        if unsettled:
+            listed = UnsettledResponse(project=self.world.project, response_id=response_id, reservation=reservation)
+            self.world.unsettled[(self.world.project, response_id)] = listed
 
     def is_forwarded(self, response_id: str) -> bool:
         return response_id in self.world.forwarded
@@ -488,14 +498,19 @@ class FakeUsage:
         if response_id not in self.world.responses or self.world.responses[response_id][1]:
             return False
         reservation, _ = self.world.responses[response_id]
-        used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        self.spend(
+            reservation, usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        )
+        self.world.responses[response_id] = (reservation, True)
+        self.world.unsettled.pop((self.world.project, response_id), None)
+        return True
+
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
         for who in (None, reservation.user_id) if reservation.user_id else (None,):
             day = self.usage_today(reservation.day, who)
             self.world.days[(reservation.day, who)] = DayUsage(
-                usage=day.usage + used, reserved=day.reserved - reservation.tokens
+                usage=day.usage + usage, reserved=day.reserved - reservation.tokens
             )
-        self.world.responses[response_id] = (reservation, True)
-        return True
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         return self.world.days.get((day, user_id), DayUsage())
@@ -510,6 +525,19 @@ class FakeUsage:
 
     def thread_usage(self, thread_id: str) -> Usage:
         return self.world.thread(thread_id).usage
+
+
+@dataclass
+class FakeUnsettled:
+    """The deployment's list of unsettled responses: the one the worlds given share."""
+
+    listing: dict[tuple[str, str], UnsettledResponse]
+
+    def listed(self) -> Iterator[UnsettledResponse]:
+        yield from list(self.listing.values())
+
+    def forget(self, project: str, response_id: str) -> None:
+        self.listing.pop((project, response_id), None)
 
 
 class FakeProjects:
@@ -575,6 +603,11 @@ class FakeFiles:
             raise InvalidRequest(f"The upload is {upload.status}.")
         self.world.uploads[upload_id] = upload.model_copy(update={"status": status, "file": file})
         return self.world.uploads[upload_id]
+
+    def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
+        completed = self.end_upload(upload_id, "completed", file)
+        self.put_file(file, content_key)
+        return completed
 
 
 class FakeVectorStores:
@@ -740,7 +773,7 @@ class FakeContents:
 
     blobs: dict[str, bytes] = field(default_factory=dict)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, part: bool = False) -> None:
         self.blobs[key] = data
 
     def read(self, key: str) -> bytes:

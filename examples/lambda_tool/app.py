@@ -8,7 +8,8 @@ the call's arguments (already checked against the tool's JSON schema) and where 
                  "thread_id": "thread_...", "assistant_id": "asst_...", "project": "default"}}
 
 Whatever it returns (JSON) is the call's output the model reads; an exception is an error output, and
-counts against the tool's circuit. `make run` creates it as `lookup-order`, tagged as a tool of the
+counts against the project's circuit of the tool, unless its class is named `InvalidArguments` (the caller's
+arguments are wrong: never retried nor counted). `make run` creates it as `lookup-order`, tagged as a tool of the
 local project; deployed, it is any function of the account with the tag `threadrunner-tool`.
 """
 

@@ -6,6 +6,7 @@ import os
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
+from threadrunner.app.embeddings import metered
 from threadrunner.app.tool_calls import ToolCallRef, ToolRunner
 from threadrunner.app.vector_stores import file_search_call
 from threadrunner.config import settings
@@ -29,7 +30,7 @@ MARGIN_SECONDS = 5.0
 def _file_searcher(stores: Stores):
     def search(record: RunRecord, arguments: str, max_output_bytes: int) -> FileSearchOutput:
         # The index and the embeddings are made for the first search only: other tools need neither.
-        index, embeddings = bootstrap.vector_index(), bootstrap.embeddings()
+        index, embeddings = bootstrap.vector_index(), metered(bootstrap.embeddings(), stores, config.run_defaults)
         return file_search_call(stores, index, embeddings, record, arguments, max_output_bytes)
 
     return search
@@ -39,7 +40,7 @@ runner = ToolRunner(
     default_registry,
     bootstrap.tool_invoker(),
     bootstrap.circuits(),
-    deployment_tools(config.server_tools, default_registry.names()),
+    deployment_tools(config.server_tools, default_registry.names(), config.functions_arn),
     version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
     file_searcher=_file_searcher,
 )

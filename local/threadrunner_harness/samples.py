@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from threadrunner.domain.assistant import Assistant
+from threadrunner.domain.budget import OUTPUT_RESERVE_TOKENS, Budget, Reservation, today
 from threadrunner.domain.common import SERVER_TOOL_PREFIX, FunctionDefinition, FunctionTool, Usage, now
 from threadrunner.domain.files import FileObject, content_key
 from threadrunner.domain.lambda_tools import TOOL_TAG, LambdaTool
@@ -34,6 +35,8 @@ EVENT_SOURCE = "samples.app"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:threadrunner-SamplesQueue"
 """The queue of the sample SQS batch (events/QueueFunction), bound to the sample project."""
 ASSISTANT = "asst_sample"
+BACKGROUND_RESPONSE = "resp_sample_background"
+"""A forwarded background response of the sample project, still to be counted (events/SettleResponsesFunction)."""
 QUESTION = "What's the weather in Paris?"
 
 _WEATHER = FunctionDefinition(name=SERVER_TOOL_PREFIX + "get_weather")  # the server's tool
@@ -266,6 +269,17 @@ def seed(stores: Stores, model: OfflineModel | None, contents: FileContents | No
             ],
         )
     thread("final", "in_progress", "resp_sample_final")
+
+    if model is not None:  # SettleResponsesFunction: a forwarded background response that ended, never asked for
+        answer = {"type": "output_text", "text": "It is 18 degrees in Paris.", "annotations": []}
+        model.seed(
+            BACKGROUND_RESPONSE,
+            QUESTION,
+            [{"type": "message", "id": "msg_out_bg", "role": "assistant", "status": "completed", "content": [answer]}],
+        )
+        reservation = Reservation(day=today(), prompt_tokens=8, completion_tokens=OUTPUT_RESERVE_TOKENS)
+        stores.usage.reserve(reservation, Budget())
+        stores.usage.record_response(BACKGROUND_RESPONSE, reservation, "", "", unsettled=True)
 
     thread("fail", "in_progress")  # FailRun: a task failed for good
     thread("abort", "in_progress")  # ReconcilerFunction: the run's execution was aborted

@@ -1,21 +1,30 @@
-"""SQS event source mappings, run by the local stack because moto does not run them as Lambda does.
+"""SQS event source mappings and schedules, run by the local stack because moto does not run them as Lambda and
+EventBridge do.
 
 moto's invoke the function inside ``SendMessage`` and drop or keep a whole batch. The stack polls
 each mapped queue instead, as Lambda's pollers do: a batch of up to ``BatchSize`` messages per
 invocation, ``batchItemFailures`` honoured with ``ReportBatchItemFailures`` (only the others are
 deleted), failed messages left to come back after the visibility timeout, so the queue's redrive
-policy moves them to the dead-letter queue after ``maxReceiveCount`` receives. (EventBridge rules
-to Lambda and execution status events are patches of moto: :mod:`.moto_patches`.)
+policy moves them to the dead-letter queue after ``maxReceiveCount`` receives. A function's ``Schedule`` is
+invoked every ``rate(...)`` with a scheduled event, as EventBridge's rule does. (EventBridge rules to Lambda and
+execution status events are patches of moto: :mod:`.moto_patches`.)
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
+import sys
 import threading
+import uuid
 from typing import Any
 
 from .dispatch import Dispatcher, FunctionError
-from .template import REGION
+from .template import ACCOUNT, REGION
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class SqsPoller:
@@ -91,3 +100,50 @@ class SqsPoller:
             "eventSourceARN": self._arn,
             "awsRegion": REGION,
         }
+
+
+class Schedule:
+    """A function's ``Schedule`` event source: a scheduled event every ``rate(...)``, the first one rate after the
+    start (as EventBridge's rule does). Only ``rate`` expressions are run here."""
+
+    def __init__(self, dispatcher: Dispatcher, function: str, rule: str, expression: str) -> None:
+        matched = _RATE.fullmatch(expression)
+        if matched is None:
+            raise ValueError(f"the local stack runs rate(...) schedules only, not {expression!r} ({function})")
+        self.seconds = int(matched.group(1)) * _SECONDS[matched.group(2).rstrip("s")]
+        self._dispatcher = dispatcher
+        self._function = function
+        self._rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"schedule-{function}", daemon=True)
+
+    def start(self) -> Schedule:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+    def event(self) -> dict[str, Any]:
+        """What EventBridge sends for one tick of the schedule."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [self._rule],
+            "detail": {},
+        }
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.seconds):
+            try:
+                self._dispatcher.invoke(self._function, self.event())
+            except FunctionError as error:  # as EventBridge with no retries: the next tick is the retry
+                print(
+                    f"scheduled invocation of {self._function} failed: {error.payload['errorMessage']}", file=sys.stderr
+                )

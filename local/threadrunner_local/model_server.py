@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from threadrunner.api.http_server import BodyRefused, read_body
+from threadrunner.domain.budget import estimate_tokens
 
 from .http_adapter import LocalHTTPService
 from .model_endpoints import MODELS, chat_chunks, chat_completion, model_object, moderation
@@ -98,6 +99,26 @@ class StoredResponse:
 
 
 DEFAULT_EMBEDDING_DIMENSIONS = 1536
+MAX_EMBEDDING_INPUTS = 2048
+MAX_EMBEDDING_INPUT_TOKENS = 8192
+MAX_EMBEDDING_REQUEST_TOKENS = 300_000
+"""OpenAI's limits on ``/v1/embeddings``: inputs a request, tokens an input, tokens a request, which the double
+holds with threadrunner's own count of tokens (``estimate_tokens``), so a text too long for the provider fails
+here too."""
+
+
+def embeddings_refusal(counts: list[int]) -> str | None:
+    """Why an embeddings request of inputs of ``counts`` tokens is refused, as OpenAI refuses it; ``None`` if not."""
+    if len(counts) > MAX_EMBEDDING_INPUTS:
+        return f"'input' holds {len(counts)} texts; at most {MAX_EMBEDDING_INPUTS} are embedded at once."
+    if counts and max(counts) > MAX_EMBEDDING_INPUT_TOKENS:
+        return (
+            f"This model's maximum context length is {MAX_EMBEDDING_INPUT_TOKENS} tokens, however you requested "
+            f"{max(counts)} tokens in an input. Please reduce your input."
+        )
+    if sum(counts) > MAX_EMBEDDING_REQUEST_TOKENS:
+        return f"The inputs hold {sum(counts)} tokens; at most {MAX_EMBEDDING_REQUEST_TOKENS} are embedded at once."
+    return None
 
 
 def embedding_of(text: str, dimensions: int) -> list[float]:
@@ -616,11 +637,15 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             dimensions = body.get("dimensions") or DEFAULT_EMBEDDING_DIMENSIONS
             if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not 0 < dimensions <= 4096:
                 return self._error(400, "input must be a string or an array of strings; dimensions 1 to 4096.")
+            counts = [estimate_tokens(text) for text in texts]
+            refused = embeddings_refusal(counts)
+            if refused:
+                return self._error(400, refused)
             data = [
                 {"object": "embedding", "index": index, "embedding": embedding_of(text, dimensions)}
                 for index, text in enumerate(texts)
             ]
-            tokens = sum(_tokens(text) for text in texts)
+            tokens = sum(counts)
             usage = {"prompt_tokens": tokens, "total_tokens": tokens}
             return self._send(200, {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
 

@@ -3,8 +3,8 @@ user's question, each cited by its passage's marker. A deterministic rule, not u
 
 The passages are read by the structure the tool's output has, whatever its layout: each source begins at its
 marker (``【0:1†handbook.txt】``) and runs to the next marker; what comes before the first marker is the tool's
-preamble. Lines that are delimiters rather than text (markup tags, runs of punctuation, a line repeated in every
-passage) are no part of a passage.
+preamble. Lines that are delimiters rather than text (markup tags, runs of punctuation, a line the preamble quotes
+such as the fence that closes each passage, a first or last line every passage has) are no part of a passage.
 """
 
 from __future__ import annotations
@@ -95,6 +95,8 @@ _STOP = frozenset(
 """Words that say nothing of what a sentence is about."""
 MAX_SENTENCE_CHARS = 300
 """A quoted sentence is cut at this length (a passage without full stops is one long sentence)."""
+MIN_QUOTED_CHARS = 12
+"""A passage's line the preamble quotes is layout only from this length (a short line may be there by chance)."""
 MAX_HEADING_WORDS = 12
 """A line of at most this many words without closing punctuation is a heading (a title), not a sentence."""
 _CLOSING = (".", "!", "?", ":", ";", '"', "'", ")", "\u201d")
@@ -112,7 +114,7 @@ class _Sentence:
 def _stem(word: str) -> str:
     """A word reduced to a common form: lower case, without a possessive, a plural or a past ("sounded": sound)."""
     word = word.lower().replace("\u2019", "'").removesuffix("'s")
-    if len(word) > 4:
+    if len(word) > 3:
         for suffix in ("ies", "ing", "ed", "es", "s"):
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
@@ -129,9 +131,10 @@ def _lines(block: str) -> list[str]:
     return [line for line in (_TAG.sub(" ", raw).strip() for raw in block.splitlines()) if _WORD.search(line)]
 
 
-def _without_layout(blocks: list[list[str]]) -> list[list[str]]:
-    """The passages' lines less the layout around them: a first or a last line every passage has (when there are
-    several), such as a delimiter that closes each source."""
+def _without_layout(blocks: list[list[str]], preamble: str) -> list[list[str]]:
+    """The passages' lines less the layout around them: a line the preamble quotes (the fence it says closes each
+    passage), and a first or a last line every passage has (when there are several), such as a delimiter."""
+    blocks = [[line for line in lines if len(line) < MIN_QUOTED_CHARS or line not in preamble] for lines in blocks]
     for edge in (0, -1):
         if len(blocks) > 1 and all(blocks) and len({lines[edge] for lines in blocks}) == 1:
             blocks = [lines[1:] if edge == 0 else lines[:-1] for lines in blocks]
@@ -143,7 +146,9 @@ def sentences(output: str) -> list[_Sentence]:
     found = list(_MARKER.finditer(output))
     ends = [match.start() for match in found[1:]] + [len(output)] if found else []
     markers = [match.group(0) for match in found]
-    blocks = _without_layout([_lines(output[match.end() : end]) for match, end in zip(found, ends, strict=True)])
+    preamble = output[: found[0].start()] if found else output
+    blocks = [_lines(output[match.end() : end]) for match, end in zip(found, ends, strict=True)]
+    blocks = _without_layout(blocks, preamble)
     cut: list[_Sentence] = []
     for marker, lines in zip(markers, blocks, strict=True):
         for line in lines:

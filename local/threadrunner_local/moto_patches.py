@@ -14,6 +14,8 @@ patches close the gaps the local stack needs (docs/local-stack.md):
   (``aws.states``, ``Step Functions Execution Status Change``), so rules on them fire.
 * :data:`QUERY_VECTORS`: S3 Vectors answers QueryVectors (moto has the other vector operations): the
   nearest vectors of an index, found exhaustively, with metadata filters.
+* :data:`VECTOR_METADATA_LIMITS` (with :data:`INDEX_METADATA_CONFIGURATION`): PutVectors holds S3 Vectors'
+  limits on a vector's metadata.
 * :data:`SERVICE_LOOKUP`: the service a request is for is found once per host, not by listing moto's
   folders on every request.
 
@@ -384,6 +386,84 @@ class _QueryVectors(Patch):
 
 QUERY_VECTORS = _QueryVectors()
 
+MAX_VECTOR_METADATA_BYTES = 40 * 1024
+"""S3 Vectors' limit on a vector's metadata, filterable and non-filterable together (40 KB)."""
+MAX_FILTERABLE_METADATA_BYTES = 2 * 1024
+"""S3 Vectors' limit on a vector's filterable metadata (2 KB)."""
+MAX_METADATA_KEYS = 50
+"""S3 Vectors' limit on the metadata keys of a vector."""
+
+
+def _create_index() -> tuple[Any, str]:
+    from moto.s3vectors.responses import S3VectorsResponse
+
+    return S3VectorsResponse, "create_index"
+
+
+def _keeping_non_filterable_keys(original: Any, dispatcher: Dispatcher) -> Any:
+    @functools.wraps(original)
+    def create_index(response: Any) -> Any:
+        result = original(response)
+        name, bucket_arn = response._get_param("indexName"), response._get_param("vectorBucketArn")
+        index = response.s3vectors_backend.get_index(
+            response._get_param("vectorBucketName"), name, f"{bucket_arn}/index/{name}" if bucket_arn else None
+        )
+        configuration = response._get_param("metadataConfiguration") or {}
+        index.non_filterable_keys = frozenset(configuration.get("nonFilterableMetadataKeys") or ())
+        return result
+
+    return create_index
+
+
+INDEX_METADATA_CONFIGURATION = AttributePatch(
+    "S3 Vectors indexes keep their non-filterable metadata keys", _create_index, _keeping_non_filterable_keys
+)
+"""moto 5.2.5 drops an index's ``metadataConfiguration``; :data:`VECTOR_METADATA_LIMITS` needs its keys."""
+
+
+def _metadata_bytes(metadata: dict[str, Any]) -> int:
+    """The UTF-8 bytes of the keys and values (a value not a string as its JSON)."""
+    return sum(
+        len(key.encode()) + len((value if isinstance(value, str) else json.dumps(value)).encode())
+        for key, value in metadata.items()
+    )
+
+
+def _put_vectors() -> tuple[Any, str]:
+    from moto.s3vectors.responses import S3VectorsResponse
+
+    return S3VectorsResponse, "put_vectors"
+
+
+def _within_metadata_limits(original: Any, dispatcher: Dispatcher) -> Any:
+    @functools.wraps(original)
+    def put_vectors(response: Any) -> Any:
+        from moto.s3vectors.exceptions import ValidationError
+
+        index = response.s3vectors_backend.get_index(
+            response._get_param("vectorBucketName"), response._get_param("indexName"), response._get_param("indexArn")
+        )
+        non_filterable: frozenset[str] = getattr(index, "non_filterable_keys", frozenset())
+        for vector in response._get_param("vectors") or []:
+            metadata = vector.get("metadata") or {}
+            filterable = {key: value for key, value in metadata.items() if key not in non_filterable}
+            if len(metadata) > MAX_METADATA_KEYS:
+                raise ValidationError(f"Invalid record for key '{vector['key']}': more than 50 metadata keys")
+            if _metadata_bytes(metadata) > MAX_VECTOR_METADATA_BYTES:
+                raise ValidationError(f"Invalid record for key '{vector['key']}': metadata is larger than 40 KB")
+            if _metadata_bytes(filterable) > MAX_FILTERABLE_METADATA_BYTES:
+                raise ValidationError(
+                    f"Invalid record for key '{vector['key']}': filterable metadata is larger than 2 KB"
+                )
+        return original(response)
+
+    return put_vectors
+
+
+VECTOR_METADATA_LIMITS = AttributePatch("S3 Vectors' metadata limits per vector", _put_vectors, _within_metadata_limits)
+"""PutVectors refuses a vector whose metadata is over S3 Vectors' limits (40 KB in all, 2 KB filterable, 50 keys),
+as AWS does and moto 5.2.5 does not: a chunk too large for AWS fails here too."""
+
 # Service lookup once per host ------------------------------------------------------------------------------
 
 
@@ -707,6 +787,8 @@ ALL = (
     RULES_TO_LAMBDA,
     EXECUTION_STATUS_EVENTS,
     QUERY_VECTORS,
+    INDEX_METADATA_CONFIGURATION,
+    VECTOR_METADATA_LIMITS,
     SERVICE_LOOKUP,
     QUERY_PARTITION,
     LAMBDA_TASKS_IN_PROCESS,

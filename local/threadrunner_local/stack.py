@@ -19,7 +19,7 @@ from typing import Any
 from . import moto_patches
 from .dispatch import Dispatcher
 from .durable import DataFolder
-from .event_sources import SqsPoller
+from .event_sources import Schedule, SqsPoller
 from .http_adapter import HttpAdapter
 from .in_process import InProcessAws
 from .model_server import OfflineModelServer
@@ -140,7 +140,7 @@ class LocalStack:
         self.dispatcher: Dispatcher | None = None
         self.http: HttpAdapter | None = None
         self._moto: Any = None
-        self._pollers: list[SqsPoller] = []
+        self._pollers: list[SqsPoller | Schedule] = []
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
         self.aws_endpoint = ""
@@ -375,7 +375,7 @@ class LocalStack:
         return self.template.functions["ApiFunction"].environment["EVENT_BUS_NAME"]
 
     def _create_messaging(self) -> None:
-        """Queues, buses and rules of the template, and its functions' EventBridge and SQS event sources."""
+        """Queues, buses and rules of the template, and its functions' EventBridge, SQS and schedule event sources."""
         assert self.template is not None and self.dispatcher is not None
         template = self.template
         sqs, events = self.client("sqs"), self.client("events")
@@ -427,6 +427,9 @@ class LocalStack:
                         "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
                     )
                     self._pollers.append(poller.start())
+                elif source["Type"] == "Schedule":
+                    schedule = Schedule(self.dispatcher, spec.logical_id, f"{spec.name}-{name}", properties["Schedule"])
+                    self._pollers.append(schedule.start())
 
     def add_rule(self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]]) -> None:
         """An EventBridge rule on ``bus`` with its targets."""

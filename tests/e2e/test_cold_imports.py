@@ -14,7 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_no_handler_module_imports_openai_or_the_xray_sdk_when_it_loads(tmp_path):
     sources = handler_sources(load(ROOT))
-    assert {source.parent.name for source in sources} == {"api", "run_loop", "tools", "events", "queue", "index"}
+    assert {source.parent.name for source in sources} == {
+        "api",
+        "run_loop",
+        "tools",
+        "events",
+        "queue",
+        "index",
+        "usage",
+    }
     for source in sources:
         loaded = cold_import(source).loaded
         if source.name == "serve.py" or source.parent.name == "index":

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
+import json
 import secrets
 
 import openai
 import pytest
 
+from tests.conftest import api_call
 from threadrunner.domain.files import MAX_REQUEST_FILE_BYTES
+from threadrunner.errors import NotFound
 
 
 def test_a_file_round_trips_and_is_listed_by_purpose_until_it_is_deleted(project_client):
@@ -118,3 +122,189 @@ def test_images_of_a_message_reach_the_model(project_client, model, marker):
     assert first["type"] == "input_image" and first["detail"] == "high"
     assert base64.b64decode(first["image_url"].removeprefix("data:image/png;base64,")) == png
     assert second == {"type": "input_image", "image_url": "https://example.com/map.jpg", "detail": "auto"}
+
+
+# file names: any script, no control characters ------------------------------------------------------
+
+
+def _post_form(stack, key: str, path: str, parts: list[tuple[str, str, bytes]]) -> tuple[int, dict]:
+    """A ``multipart/form-data`` POST written by hand: each part's ``Content-Disposition`` parameters as given."""
+    boundary = "form-" + secrets.token_hex(8)
+    body = b"".join(
+        f"--{boundary}\r\nContent-Disposition: form-data; {disposition}\r\n\r\n".encode() + value + b"\r\n"
+        for _, disposition, value in parts
+    )
+    body += f"--{boundary}--\r\n".encode()
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(
+        "POST",
+        path,
+        body=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    answer = connection.getresponse()
+    status, data = answer.status, json.loads(answer.read())
+    connection.close()
+    return status, data
+
+
+def test_a_file_named_in_any_script_uploads_and_downloads_as_it_was(project_client):
+    client, _ = project_client
+    data = "大きな灯台の話。\n".encode() + secrets.token_bytes(256)
+    large = secrets.token_bytes(MAX_REQUEST_FILE_BYTES + 1024)  # read through a link to S3
+
+    created = client.files.create(file=("文件.txt", io.BytesIO(data)), purpose="assistants")
+    upload = client.uploads.upload_file_chunked(
+        file=large,
+        filename="Ünïcødé 📄.bin",
+        bytes=len(large),
+        mime_type="text/plain",
+        purpose="assistants",
+        part_size=2 * 1024 * 1024,
+    )
+    raw = client.files.with_raw_response.content(created.id)
+    linked = client.files.with_raw_response.content(upload.file.id)
+
+    assert client.files.retrieve(created.id).filename == "文件.txt"
+    assert client.files.content(created.id).read() == data
+    assert raw.headers["content-disposition"] == (
+        "attachment; filename=\"__.txt\"; filename*=UTF-8''%E6%96%87%E4%BB%B6.txt"
+    )
+    assert upload.file.filename == "Ünïcødé 📄.bin" and client.files.content(upload.file.id).read() == large
+    assert linked.headers["content-disposition"] == (
+        "attachment; filename=\"_n_c_d_ _.bin\"; filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%F0%9F%93%84.bin"
+    )
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "filename*=UTF-8''notes%0D%0ASet-Cookie%3A%20session%3Dstolen.txt",  # RFC 2231, decoded by the parser
+        'filename="tab\there.txt"',
+        'filename="delete\x7f.txt"',
+    ],
+    ids=["crlf-encoded", "tab", "del"],
+)
+def test_a_file_name_with_control_characters_is_refused_where_files_are_sent(stack, project_client, disposition):
+    client, _ = project_client
+
+    status, answer = _post_form(
+        stack,
+        client.api_key,
+        "/v1/files",
+        [("purpose", 'name="purpose"', b"assistants"), ("file", f'name="file"; {disposition}', b"hello")],
+    )
+
+    assert status == 400 and answer["error"]["param"] == "file"
+    assert "control characters" in answer["error"]["message"]
+    assert list(client.files.list()) == []
+
+
+def test_an_upload_named_with_control_characters_is_refused(project_client):
+    client, _ = project_client
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.uploads.create(
+            bytes=5, filename="a\r\nSet-Cookie: session=stolen", mime_type="text/plain", purpose="assistants"
+        )
+    assert caught.value.param == "filename" and "control characters" in caught.value.message
+
+
+def test_a_form_of_thousands_of_fields_is_refused_whole(stack, project_client):
+    client, _ = project_client
+    fields = [(f"f{i}", f'name="f{i}"', b"x") for i in range(40_000)]  # a 2 MB form
+
+    file = [("purpose", 'name="purpose"', b"assistants"), ("file", 'name="file"; filename="a.txt"', b"hello")]
+
+    status, answer = _post_form(stack, client.api_key, "/v1/files", [*file, *fields])
+
+    assert status == 400 and "more than 8 parts" in answer["error"]["message"]
+    assert list(client.files.list()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("bytes", True, "Invalid type for 'bytes': expected an integer, but got a boolean instead."),
+        ("bytes", 5.0, "Invalid type for 'bytes': expected an integer, but got a number instead."),
+        ("mime_type", "text", "expected a MIME type such as text/plain or application/pdf"),
+        ("mime_type", "text/plain\r\nX-Forged: yes", "expected a MIME type"),
+        ("mime_type", "a" * 200 + "/" + "b" * 50, "expected a MIME type"),
+    ],
+)
+def test_an_upload_announcing_a_size_or_type_that_is_none_is_refused(stack, project_client, field, value, problem):
+    client, _ = project_client
+    body = {"bytes": 5, "filename": "a.txt", "mime_type": "text/plain", "purpose": "assistants", field: value}
+
+    status, answer = api_call(stack, "POST", "/uploads", body, key=client.api_key)
+
+    assert status == 400 and answer["error"]["param"] == field and problem in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "mime_type",
+    ["application/vnd.openxmlformats-officedocument.wordprocessingml.document", "text/plain; charset=utf-8"],
+)
+def test_an_upload_takes_any_well_formed_mime_type(project_client, mime_type):
+    client, _ = project_client
+    upload = client.uploads.create(bytes=5, filename="a.docx", mime_type=mime_type, purpose="assistants")
+    assert upload.status == "pending" and upload.bytes == 5
+
+
+# completing an upload is one write; an expired upload's parts go ------------------------------------
+
+
+def test_a_completion_cut_off_before_its_write_leaves_the_upload_pending_and_can_be_repeated(project_client):
+    """The joined file's record and the upload's ``completed`` are one transaction: no crash between them leaves
+    an upload that names a missing file."""
+    from threadrunner import bootstrap
+
+    client, _ = project_client
+    upload = client.uploads.create(bytes=10, filename="a.txt", mime_type="text/plain", purpose="assistants")
+    part = client.uploads.parts.create(upload.id, data=b"0123456789")
+    table = bootstrap._made("dynamodb")  # the client ApiFunction writes the table with
+    writes: list[str] = []
+
+    def crash_at_the_files_record(params, **_):
+        items = params.get("TransactItems") or []
+        if not writes and any(item.get("Put", {}).get("Item", {}).get("entity") == {"S": "file"} for item in items):
+            writes.append("crashed")
+            raise ConnectionError("the function died here")
+
+    table.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", crash_at_the_files_record)
+    try:
+        with pytest.raises(openai.InternalServerError):
+            client.uploads.complete(upload.id, part_ids=[part.id])
+    finally:
+        table.meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", crash_at_the_files_record)
+    completed = client.uploads.complete(upload.id, part_ids=[part.id])  # the client's retry
+
+    assert writes == ["crashed"] and completed.status == "completed"
+    assert [f.id for f in client.files.list()] == [completed.file.id]
+    assert client.files.content(completed.file.id).read() == b"0123456789"
+
+
+def test_an_expired_upload_takes_no_part_and_its_parts_bytes_are_deleted(stack, project_client):
+    client, project = project_client
+    upload = client.uploads.create(bytes=20, filename="a.txt", mime_type="text/plain", purpose="assistants")
+    client.uploads.parts.create(upload.id, data=b"0123456789")
+    stores = stack.stores(project)
+    (location,) = [where for where, _ in stores.files.parts(upload.id).values()]
+    bucket = stack.template.physical("FilesBucket")
+    tags = stack.client("s3").get_object_tagging(Bucket=bucket, Key=location)["TagSet"]
+    assert tags == [{"Key": "threadrunner", "Value": "upload-part"}]  # what the bucket's lifecycle rule deletes
+    stack.client("dynamodb").update_item(  # an hour later
+        TableName=stack.table_name,
+        Key={"PK": {"S": f"P#{project}#UPLOADS"}, "SK": {"S": f"UPLOAD#{upload.id}"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
+
+    with pytest.raises(openai.BadRequestError, match="expired"):
+        client.uploads.parts.create(upload.id, data=b"abcdefghij")
+
+    assert stores.files.get_upload(upload.id).status == "expired"
+    with pytest.raises(NotFound):
+        stack.file_contents().read(location)
+    with pytest.raises(openai.BadRequestError, match="The upload is expired"):
+        client.uploads.cancel(upload.id)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import openai
 import pytest
 from openai import OpenAI
 
+from tests.e2e.helpers import wait_for
 from threadrunner.domain.budget import Budget, ProjectPolicy
 from threadrunner_local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _usage(stack: LocalStack, client: OpenAI) -> dict:
@@ -111,7 +118,7 @@ def test_a_projects_responses_are_its_own(stack, project_client):
         other.responses.create(
             model="gpt-4.1-mini", input="Search", tools=[{"type": "file_search", "vector_store_ids": ["vs_theirs"]}]
         )
-    assert hosted.value.param == "tools"
+    assert hosted.value.param == "tools[0].type"
 
     assert client.responses.retrieve(response.id).output_text == response.output_text
     follow_up = client.responses.create(model="gpt-4.1-mini", input="And then?", previous_response_id=response.id)
@@ -121,3 +128,76 @@ def test_a_projects_responses_are_its_own(stack, project_client):
     client.responses.delete(response.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(response.id)
+
+
+def _keys(stack: LocalStack, *arguments: str) -> str:
+    """``scripts/keys.py`` on the test stack, as an operator runs it; what it printed."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "keys.py"), *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "THREADRUNNER_AWS_PORT": stack.aws_endpoint.rsplit(":", 1)[1]},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_forwarded_response_names_nothing_the_projects_share_and_hosted_tools_need_the_operators_leave(
+    stack, project_client, model, marker
+):
+    client, project = project_client
+    assert '"hosted_tools": ["web_search"]' in _keys(
+        stack, "hosted-tools", "--project", project, "--allow", "web_search"
+    )
+    shared = [
+        ({"prompt": {"id": "pmpt_operators"}}, "prompt"),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file-x"}]}]},
+            "input[0].content[0].file_id",
+        ),
+        ({"input": [{"type": "item_reference", "id": "msg_theirs"}]}, "input[0]"),
+        (
+            {"tools": [{"type": "mcp", "server_label": "intranet", "server_url": "http://10.0.0.8/mcp"}]},
+            "tools[0].type",
+        ),
+        ({"tools": [{"type": "code_interpreter", "container": "cntr_operators"}]}, "tools[0].type"),
+        ({"tools": [{"type": "image_generation"}]}, "tools[0].type"),
+    ]
+    for fields, param in shared:
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.responses.create(**{"model": "gpt-4.1-mini", "input": f"Hi {marker}", **fields})
+        assert refused.value.param == param, fields
+    assert refused.value.code == "tool_not_allowed"
+    assert model.requests_about(marker) == []  # none reached the provider
+
+    searched = client.responses.create(model="gpt-4.1-mini", input=f"Search {marker}", tools=[{"type": "web_search"}])
+
+    assert searched.status == "completed" and len(model.requests_about(marker)) == 1
+
+
+def _listed(stack: LocalStack) -> set[str]:
+    """The sort keys of the unsettled responses' list (``<project>#<response_id>``)."""
+    return {item["SK"]["S"] for item in stack.table_items("unsettled#responses")}
+
+
+def test_a_background_response_nobody_asks_about_is_counted_once_it_ended(stack, project_client, marker):
+    client, project = project_client
+    asked = client.responses.create(model="gpt-4.1-mini", input=f"Tell me about {marker}", background=True)
+    left = client.responses.create(model="gpt-4.1-mini", input=f"And about {marker} again", background=True)
+    assert {asked.status, left.status} <= {"queued", "in_progress"}
+    assert _usage(stack, client)["reserved_tokens"] > 2 * 32_768  # the most each may write, set aside
+    assert {f"{project}#{asked.id}", f"{project}#{left.id}"} <= _listed(stack)
+    assert stack.model_server is not None
+    offline = stack.model_server.model
+    used = {r.id: offline.responses[r.id].body["usage"]["total_tokens"] for r in (asked, left)}
+    wait_for(lambda: all(offline.view(offline.responses[r.id])["status"] == "completed" for r in (asked, left)))
+
+    assert client.responses.retrieve(asked.id).status == "completed"  # seen ended: counted, and off the list
+    assert f"{project}#{asked.id}" not in _listed(stack) and f"{project}#{left.id}" in _listed(stack)
+    assert stack.dispatcher is not None
+    swept = stack.dispatcher.invoke("SettleResponsesFunction", {"detail-type": "Scheduled Event", "detail": {}})
+
+    today = _usage(stack, client)
+    assert swept["settled"] >= 1 and f"{project}#{left.id}" not in _listed(stack)
+    assert today["usage"]["total_tokens"] == used[asked.id] + used[left.id] and today["reserved_tokens"] == 0

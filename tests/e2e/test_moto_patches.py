@@ -289,3 +289,26 @@ def test_a_query_reads_its_partitions_slice_and_answers_as_moto_does(stack: Loca
     assert patched == original
     everything = [item["SK"]["S"] for page in patched[0] for item in page[0]]
     assert everything == sorted(sort_keys)  # the partition's own items, and all of them
+
+
+def test_put_vectors_holds_s3_vectors_metadata_limits_per_vector(stack: LocalStack):
+    vectors = stack.client("s3vectors")
+    index = stack.template.functions["ApiFunction"].environment["KEYWORD_INDEX"]
+
+    def put(key: str, **metadata: Any) -> None:
+        vectors.put_vectors(
+            indexArn=index, vectors=[{"key": key, "data": {"float32": [1.0] * 1024}, "metadata": metadata}]
+        )
+
+    put("limits-fits", store="s", file_id="f", n=0, text="é" * 19_000)  # 38 KB of text, not filterable
+    for key, metadata, why in (
+        ("limits-total", {"store": "s", "file_id": "f", "n": 0, "text": "é" * 21_000}, "larger than 40 KB"),
+        ("limits-filterable", {"store": "s" * 2100, "file_id": "f", "n": 0, "text": "x"}, "filterable metadata"),
+    ):
+        with pytest.raises(ClientError, match=why) as refused:
+            put(key, **metadata)
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+    found = vectors.get_vectors(indexArn=index, keys=["limits-fits", "limits-total", "limits-filterable"])["vectors"]
+    vectors.delete_vectors(indexArn=index, keys=["limits-fits"])
+    assert [vector["key"] for vector in found] == ["limits-fits"]

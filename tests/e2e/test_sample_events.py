@@ -22,6 +22,12 @@ def _body(answer: dict) -> Any:
     return json.loads(answer["body"])
 
 
+def _settled(stack: LocalStack, response_id: str) -> bool:
+    """Whether a response of the sample project is counted (its ledger entry settled)."""
+    (entry,) = [i for i in stack.table_items(f"P#{samples.PROJECT}#USAGE") if i["SK"]["S"] == f"RESPONSE#{response_id}"]
+    return bool(entry.get("settled", {}).get("BOOL"))
+
+
 def _run(stack: LocalStack, name: str) -> Any:
     stores = stack.stores(samples.PROJECT)
     return stores.runs.get_run(f"thread_sample_{name}", f"run_sample_{name}")
@@ -74,6 +80,9 @@ EXPECTATIONS: dict[str, Callable[[Any, LocalStack], bool]] = {
         and a["execution"]["outcome"] == "ok"
     ),
     "ToolFunction/list-tools.json": lambda a, s: "get_weather" in [t["name"] for t in a["tools"]],
+    "SettleResponsesFunction/scheduled-sweep.json": lambda a, s: (
+        set(a) == {"settled", "running", "unanswered"} and _settled(s, samples.BACKGROUND_RESPONSE)
+    ),
     "EventsFunction/message-requested.json": lambda a, s: a["run_id"].startswith("run_"),
     "QueueFunction/messages-batch.json": lambda a, s: a == {"batchItemFailures": []},
     "IndexFunction/index-file.json": lambda a, s: (

@@ -21,6 +21,7 @@ from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
 from threadrunner.app.messages import new_message
 from threadrunner.app.requests import MessageCreate
 from threadrunner.domain.budget import Budget, ProjectLimits, ProjectPolicy
+from threadrunner.domain.json_formats import MAX_FORMAT_CHARS
 from threadrunner.domain.user import user_ref
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,56 @@ def test_a_catastrophic_pattern_is_checked_in_linear_time(client):
 
     assert run.status == "failed" and run.last_error.code == "invalid_response_format"
     assert "must match pattern" in run.last_error.message
+
+
+def test_a_format_is_checked_in_linear_time_and_a_value_over_its_bound_is_refused_saying_so(client):
+    # fastjsonschema's email expression looks for ".." before an "@" from every dot: quadratic in this answer.
+    schema = {"type": "object", "properties": {"reply": {"type": "string", "format": "email"}}}
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "a" + "." * 65536}]},
+        response_format=_schema_format(schema),
+    )
+
+    assert run.status == "failed" and run.last_error.code == "invalid_response_format"
+    assert f"data.reply is longer than {MAX_FORMAT_CHARS} characters, the most checked against a format" in (
+        run.last_error.message
+    )
+
+
+def test_a_schema_whose_reference_comes_back_without_nesting_is_refused_where_it_arrives(stack, client, api):
+    endless = {"$defs": {"node": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/node"}]}}, "$ref": "#/$defs/node"}
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+
+    with pytest.raises(openai.BadRequestError, match="leads back to itself without going into a property") as caught:
+        client.beta.assistants.create(model="gpt-4.1-mini", response_format=_schema_format({"$ref": "#"}))
+    assert caught.value.param == "response_format.json_schema.schema"
+    with pytest.raises(openai.BadRequestError, match=r"\$\.\$defs\.node\.anyOf\[1\]\.\$ref leads back to itself"):
+        client.beta.threads.create_and_run(assistant_id=assistant.id, response_format=_schema_format(endless))
+    tool = {"name": "endless", "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:x"}
+    for schema_field in ("parameters", "output_schema"):
+        status, error = api("POST", "/server_tools", tool | {schema_field: endless})
+        assert status == 400 and "leads back to itself" in error["error"]["message"]
+    assert "endless" not in [listed["name"] for listed in api("GET", "/server_tools")[1]["data"]]
+
+
+def test_a_recursive_schema_that_nests_is_taken_and_checks_the_answer(client):
+    tree = {
+        "type": "object",
+        "properties": {"reply": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}},
+        "required": ["reply", "children"],
+    }
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", response_format=_schema_format(tree))
+
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "Draw me a tree."}]}
+    )
+
+    assert run.status == "completed", run.last_error
+    answer = json.loads(client.beta.threads.messages.list(run.thread_id).data[0].content[0].text.value)
+    assert answer["children"] == [] and "Draw me a tree." in answer["reply"]
 
 
 # 14: bodies Python cannot parse answer 400 -------------------------------------------------------------
@@ -429,6 +480,35 @@ def test_a_project_may_have_only_so_many_unfinished_runs(stack, project_client, 
     assert client.beta.threads.runs.poll(third.id, thread_id=threads[2].id).status == "completed"
 
 
+def _threads(stack, project: str) -> set[str]:
+    """The ids of the project's threads, as the table holds them."""
+    return {item["PK"]["S"].rsplit("#", 1)[1] for item in stack.table_items(f"P#{project}#THREAD#")}
+
+
+def test_a_thread_and_run_refused_for_the_projects_limits_leaves_no_thread(stack, project_client, model, marker):
+    client, project = project_client
+    _policy(stack, project, ProjectPolicy(limits=ProjectLimits(active_runs=1)))
+    model.inject("slow", match=marker, seconds=30, times=1)
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
+    thread = {"messages": [{"role": "user", "content": f"Hi {marker}"}]}
+    busy = client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+
+    for _ in range(3):  # a call and the SDK's two retries
+        with pytest.raises(openai.RateLimitError) as caught:
+            client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+        assert caught.value.code == "too_many_active_runs"
+    assert _threads(stack, project) == {busy.thread_id}
+
+    client.beta.threads.runs.cancel(busy.id, thread_id=busy.thread_id)
+    wait_for(lambda: client.beta.threads.runs.retrieve(busy.id, thread_id=busy.thread_id).status == "cancelled")
+    _policy(stack, project, ProjectPolicy(budget=Budget(daily_tokens=1), limits=ProjectLimits(active_runs=1)))
+    wait_for(lambda: _usage(stack, client)["reserved_tokens"] == 0)  # the cancelled response is counted
+
+    with pytest.raises(openai.RateLimitError) as spent:
+        client.beta.threads.create_and_run(assistant_id=assistant.id, thread=thread)
+    assert spent.value.code == "daily_budget_exceeded" and _threads(stack, project) == {busy.thread_id}
+
+
 def test_a_project_may_make_only_so_many_requests_a_minute(stack, project_client):
     client, project = project_client
     _policy(stack, project, ProjectPolicy(limits=ProjectLimits(requests_per_minute=5)))
@@ -571,6 +651,44 @@ def test_file_search_reads_only_the_projects_own_vector_stores(client, project_c
     assert run.status == "completed"
     (step,) = [s for s in other.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id) if s.type == "tool_calls"]
     assert step.step_details.tool_calls[0].file_search.results == []  # the other project's chunk is not found
+
+
+# third pass, 1: a file's name never reaches a header raw --------------------------------------------------
+
+FORGED_NAME = (
+    'x"\r\nSet-Cookie: session=stolen\r\nContent-Length: 0\r\n\r\n'
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+)
+"""A name that, written raw into ``Content-Disposition``, sets a cookie, ends the answer at once and leaves a forged
+second answer on the kept-alive connection, for the client's next request."""
+
+
+def test_a_stored_file_name_with_line_breaks_adds_no_header_and_forges_no_answer(stack, project_client):
+    """Names are checked when they arrive; one stored before (written to the table here) is still harmless."""
+    from threadrunner.domain.common import now
+    from threadrunner.domain.files import FileObject, content_key
+    from threadrunner.domain.ids import new_id
+
+    client, project = project_client
+    file = FileObject(id=new_id("file", "-"), bytes=9, created_at=now(), filename=FORGED_NAME, purpose="assistants")
+    stack.file_contents().put(content_key(project, file.id), b"the bytes")
+    stack.stores(project).files.put_file(file, content_key(project, file.id))
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+
+    connection.request("GET", f"/v1/files/{file.id}/content", headers=headers)
+    download = connection.getresponse()
+    data = download.read()
+    connection.request("GET", f"/v1/files/{file.id}", headers=headers)  # the next request, same connection
+    following = connection.getresponse()
+
+    assert (download.status, data) == (200, b"the bytes")
+    assert download.getheader("Set-Cookie") is None and download.getheader("Content-Length") == "9"
+    disposition = download.getheader("Content-Disposition")
+    assert disposition.startswith('attachment; filename="x___Set-Cookie: session=stolen__Content-Length: 0____HTTP')
+    assert "filename*=UTF-8''x%22%0D%0ASet-Cookie%3A%20session%3Dstolen%0D%0A" in disposition
+    assert following.status == 200 and json.loads(following.read())["id"] == file.id  # the real answer
 
 
 def test_a_message_may_name_only_the_projects_own_files_in_images_and_attachments(api, client, project_client):

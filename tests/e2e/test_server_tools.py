@@ -51,6 +51,16 @@ def _fails(event: dict[str, Any]) -> Any:
     raise RuntimeError("the order service is down")
 
 
+class InvalidArguments(Exception):
+    """What a Lambda tool raises when the caller's arguments are wrong (its class name is the error's type)."""
+
+
+def _another_project(stack: LocalStack) -> tuple[OpenAI, str]:
+    project, key = "p_" + secrets.token_hex(4), "sk-test-" + secrets.token_hex(8)
+    stack.seed_api_key(key, project=project)
+    return OpenAI(base_url=stack.api_url, api_key=key, max_retries=0), project
+
+
 def _order(event: dict[str, Any]) -> dict[str, Any]:
     return {"order_id": event["arguments"]["order_id"], "status": "shipped"}
 
@@ -115,6 +125,32 @@ def test_another_project_can_neither_see_nor_call_nor_take_a_projects_tool(stack
     own = stack.template.functions["ApiFunction"].arn
     assert _register(stack, client, name="own", function_arn=own)[1]["error"]["code"] == "function_not_a_tool"
     assert _register(stack, client, name="get_weather", function_arn=arn)[0] == 409  # the deployment's name
+
+
+@pytest.mark.parametrize(
+    ("part", "index", "value"), [("account", 4, "210987654321"), ("region", 3, "eu-west-1"), ("partition", 1, "aws-cn")]
+)
+def test_a_function_of_another_account_region_or_partition_is_refused_before_anything_is_asked_of_it(
+    stack, project_client, part, index, value
+):
+    client, project = project_client
+    function = Function(_order)
+    local = _tool_function(stack, project, function).split(":")
+    foreign = ":".join([*local[:index], value, *local[index + 1 :]])
+
+    status, error = _register(stack, client, name=f"foreign_{part}", function_arn=foreign)
+
+    assert (status, error["error"]["code"], error["error"]["param"]) == (
+        400,
+        "function_outside_deployment",
+        "function_arn",
+    )
+    assert error["error"]["message"] == (
+        f"The function must be one of this deployment's: {foreign} is in another AWS {part}."
+    )
+    assert f"foreign_{part}" not in {
+        tool["name"] for tool in stack.api("GET", "/server_tools", key=client.api_key)[1]["data"]
+    }
 
 
 def test_retries_follow_the_policy_the_tool_declares(stack, project_client):
@@ -209,7 +245,47 @@ def test_a_tool_that_keeps_failing_is_answered_at_once_in_other_runs_until_its_c
     assert events.of(circuit) == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
 
 
-def test_the_providers_circuit_fails_new_turns_at_once_until_it_recovers(stack, client, model):
+def test_a_shared_tools_circuit_opened_by_one_projects_calls_leaves_other_projects_calling_it(stack, project_client):
+    client, project = project_client
+    other, _ = _another_project(stack)
+    events = CircuitEvents(stack)
+    for _ in range(TEST_CIRCUIT_FAILURES):  # the deployment's tool fails each of this project's calls
+        run, _ = converse(client, "Please explode the boiler", [server_tool("explode")])
+        assert "exploded" in output_of(tool_calls(client, run)[0])["error"]
+    run, _ = converse(client, "Please explode the boiler", [server_tool("explode")])
+    assert "temporarily unavailable" in output_of(tool_calls(client, run)[0])["error"]
+
+    run, _ = converse(other, "Please explode the boiler", [server_tool("explode")])
+
+    (call,) = tool_calls(other, run)  # the tool ran for the other project: its circuit is its own
+    topic = json.loads(call.function.arguments)["topic"]
+    assert output_of(call) == {"error": f"explode raised RuntimeError: the {topic} exploded"}
+    assert (call.model_extra["execution"]["attempts"], call.model_extra["execution"]["circuit"]) == (1, "closed")
+    wait_for(lambda: events.of(f"tool:{project}:explode"))
+    assert events.of(f"tool:{project}:explode") == [("closed", "open")]
+
+
+def test_calls_a_tool_refuses_for_their_arguments_never_open_its_circuit(stack, project_client):
+    client, project = project_client
+
+    def refuse(event: dict[str, Any]) -> Any:
+        raise InvalidArguments(f"there is no order {event['arguments']['order_id']}")
+
+    function = Function(refuse)
+    _register(stack, client, name="picky_order", function_arn=_tool_function(stack, project, function))
+
+    for _ in range(TEST_CIRCUIT_FAILURES + 1):
+        run, _ = converse(client, "Check picky order A-1001", [server_tool("picky_order")])
+        (call,) = tool_calls(client, run)
+        assert output_of(call) == {"error": "InvalidArguments: there is no order A-1001"}
+        execution = call.model_extra["execution"]
+        assert (execution["outcome"], execution["attempts"], execution["circuit"]) == ("invalid_arguments", 1, "closed")
+    assert len(function.events) == TEST_CIRCUIT_FAILURES + 1  # every call reached the tool
+
+
+def test_the_providers_circuit_fails_a_projects_new_turns_at_once_until_it_recovers_and_spares_others(
+    stack, client, model
+):
     failing = "failing" + secrets.token_hex(4)
     model.inject("http_500", match=failing, times=1000)  # every create, and every SDK retry of it
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
@@ -236,6 +312,11 @@ def test_the_providers_circuit_fails_new_turns_at_once_until_it_recovers(stack, 
     assert after.status == "failed" and after.last_error.code == "server_error"
     assert after.last_error.message.startswith("ModelCircuitOpen: The model provider is temporarily unavailable")
     assert model.requests_about(fresh) == []  # the turn failed without reaching the provider
+    other, _ = _another_project(stack)  # the circuit is the project's: another project's turns go on
+    thread = other.beta.threads.create(messages=[{"role": "user", "content": f"Hello {fresh}"}])
+    assistant_of_other = other.beta.assistants.create(model="gpt-4.1-mini")
+    run_of_other = other.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_of_other.id)
+    assert run_of_other.status == "completed" and len(model.requests_about(fresh)) == 1
 
     time.sleep(TEST_CIRCUIT_RECOVERY_SECONDS + 1)
     assert ended(run(f"Hello {fresh}")).status == "completed"  # the probe went through: the circuit closed

@@ -269,3 +269,111 @@ def _raw_stream(stack: Any, path: str, body: dict[str, Any]) -> list[tuple[str, 
             elif line.startswith("data: "):
                 pairs.append((name, line.removeprefix("data: ")))
     return pairs
+
+
+# a retry with the same Idempotency-Key streams the first run again ---------------------------------------
+
+
+def _runs_created(events: list[Any]) -> list[Any]:
+    return [event.data for event in events if event.event == "thread.run.created"]
+
+
+def test_a_retried_streamed_create_and_run_streams_the_same_run_and_runs_its_tools_once(stack, project_client, marker):
+    from tests.support.tools import EXECUTIONS
+
+    client, project = project_client
+    assistant = _assistant(client, [server_tool("tally")])
+    key = {"Idempotency-Key": f"stream-{marker}"}
+    thread = {"messages": [{"role": "user", "content": f"Tally the topic {marker}"}]}
+
+    with client.beta.threads.create_and_run(
+        assistant_id=assistant.id, thread=thread, stream=True, extra_headers=key
+    ) as stream:
+        first = list(stream)
+    with client.beta.threads.create_and_run(  # the retry of a client that lost the first answer
+        assistant_id=assistant.id, thread=thread, stream=True, extra_headers=key
+    ) as stream:
+        again = list(stream)
+
+    (run,), (replayed,) = _runs_created(first), _runs_created(again)
+    assert replayed.id == run.id and again[0].event == "thread.created" and again[0].data.id == run.thread_id
+    assert first[-1].event == again[-1].event == "thread.run.completed"
+    threads = {item["PK"]["S"] for item in stack.table_items(f"P#{project}#THREAD#")}
+    assert threads == {f"P#{project}#THREAD#{run.thread_id}"}
+    assert [r.id for r in client.beta.threads.runs.list(thread_id=run.thread_id)] == [run.id]
+    (tool_step,) = [
+        s for s in client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id) if s.type == "tool_calls"
+    ]
+    assert EXECUTIONS[json.loads(tool_step.step_details.tool_calls[0].function.arguments)["topic"]] == 1
+    answer = reply(client, client.beta.threads.retrieve(run.thread_id)).content[0].text.value
+    texts = [
+        "".join(e.data.delta.content[0].text.value for e in events if e.event == "thread.message.delta")
+        for events in (first, again)
+    ]
+    assert texts == [answer, answer]  # the retry is shown the whole run again, text included
+    (kept,) = [item for item in stack.table_items("idempotency#") if run.id in item.get("data", {}).get("S", "")]
+    assert len(kept["data"]["S"]) < 300  # the run it showed, not the stream
+
+
+def test_a_retried_streamed_run_on_a_thread_streams_the_same_run(project_client, marker):
+    client, _ = project_client
+    assistant = _assistant(client)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Good evening"}])
+    key = {"Idempotency-Key": f"stream-{marker}"}
+
+    streams = []
+    for _ in range(2):
+        with client.beta.threads.runs.create(
+            thread_id=thread.id, assistant_id=assistant.id, stream=True, extra_headers=key
+        ) as stream:
+            streams.append(list(stream))
+
+    (run,), (replayed,) = (_runs_created(events) for events in streams)
+    assert replayed.id == run.id and streams[1][-1].event == "thread.run.completed"
+    assert [r.id for r in client.beta.threads.runs.list(thread_id=thread.id)] == [run.id]
+    client.beta.threads.delete(thread.id)
+    with pytest.raises(openai.NotFoundError):  # a run gone with its thread is not streamed, nor made again
+        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, stream=True, extra_headers=key)
+
+
+def test_a_retried_streamed_submit_of_tool_outputs_submits_once_and_streams_the_run(project_client, marker):
+    client, _ = project_client
+    assistant = _assistant(client, [ACCOUNT_BALANCE_TOOL])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "What is my account balance?"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    (call,) = run.required_action.submit_tool_outputs.tool_calls
+    key = {"Idempotency-Key": f"submit-{marker}"}
+
+    streams = []
+    for _ in range(2):
+        with client.beta.threads.runs.submit_tool_outputs(
+            thread_id=thread.id,
+            run_id=run.id,
+            tool_outputs=[{"tool_call_id": call.id, "output": '{"balance": "42.00 EUR"}'}],
+            stream=True,
+            extra_headers=key,
+        ) as stream:
+            streams.append(list(stream))
+
+    assert [events[-1].event for events in streams] == ["thread.run.completed", "thread.run.completed"]
+    assert {events[-1].data.id for events in streams} == {run.id}
+    answers = [m for m in client.beta.threads.messages.list(thread.id) if m.role == "assistant"]
+    assert len(answers) == 1 and "42.00 EUR" in answers[0].content[0].text.value
+
+
+def test_a_forwarded_stream_with_an_idempotency_key_is_the_providers_each_time(project_client, marker):
+    client, _ = project_client
+    key = {"Idempotency-Key": f"chat-{marker}"}
+
+    texts = [
+        "".join(
+            chunk.choices[0].delta.content or ""
+            for chunk in client.chat.completions.create(
+                model="gpt-4.1-mini", messages=[{"role": "user", "content": "Hi"}], stream=True, extra_headers=key
+            )
+            if chunk.choices
+        )
+        for _ in range(2)
+    ]
+
+    assert texts[0] and texts[1] == texts[0]

@@ -56,8 +56,8 @@ def test_the_streaming_function_streams_a_run_under_the_invocations_request_id(s
         ),
     }
     body = {"assistant_id": assistant.id, "stream": True}
-    names, arrivals = [], []
-    started = time.monotonic()
+    names: list[str] = []
+    status_at_first_event = None
 
     with httpx.stream("POST", f"{serve}/v1/threads/{thread.id}/runs", json=body, headers=headers, timeout=60) as answer:
         assert answer.headers["x-request-id"] == "url-request-1"
@@ -65,9 +65,11 @@ def test_the_streaming_function_streams_a_run_under_the_invocations_request_id(s
         for line in answer.iter_lines():
             if line.startswith("event: "):
                 names.append(line.removeprefix("event: "))
-                arrivals.append(time.monotonic() - started)
+                if status_at_first_event is None:  # the run as it is while its first event is read
+                    status_at_first_event = client.beta.threads.runs.list(thread_id=thread.id).data[0].status
 
     assert names[0] == "thread.run.created" and names[-2:] == ["thread.run.completed", "done"]
-    deltas = [at for name, at in zip(names, arrivals, strict=True) if name == "thread.message.delta"]
-    assert len(deltas) > 1 and deltas[0] < arrivals[-1] - 0.1  # written as they came, not at the end
+    assert names.count("thread.message.delta") > 1
+    # Written as they came, not at the end: the first event was read while the model was still writing.
+    assert status_at_first_event in ("queued", "in_progress")
     assert client.beta.threads.runs.list(thread_id=thread.id).data[0].status == "completed"

@@ -4,6 +4,7 @@ queue), counted as they move, searched, and forgotten with everything in them.""
 from __future__ import annotations
 
 import io
+import secrets
 
 import openai
 import pytest
@@ -12,7 +13,7 @@ from openai.types.static_file_chunking_strategy import StaticFileChunkingStrateg
 from openai.types.vector_stores import VectorStoreFile
 
 from tests.e2e.helpers import wait_for
-from tests.support.documents import docx, pdf
+from tests.support.documents import docx, docx_with_document_xml, pdf
 from tests.support.fidelity import problems
 
 LIGHTHOUSE = (
@@ -138,6 +139,120 @@ def test_another_projects_stores_and_files_are_not_found(client, project_client)
         other.vector_stores.search(mine.id, query="x")
     with pytest.raises(openai.BadRequestError):
         client.vector_stores.files.create(vector_store_id=mine.id, file_id=theirs_file)
+
+
+WORD_XML = b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+
+
+def test_files_no_parser_can_read_fail_invalid_file_and_the_store_completes_without_them(project_client):
+    client, _ = project_client
+    huge = WORD_XML + b"<w:p><w:r><w:t>" + b"a" * (10 * 1024 * 1024) + b"</w:t></w:r></w:p></w:body></w:document>"
+    hostile = {
+        "deep.json": b"[" * 50_000 + b"]" * 50_000,
+        "broken.docx": docx_with_document_xml(WORD_XML + b"<w:p><w:r><w:t>never closed"),
+        "bomb.docx": docx_with_document_xml(huge),  # 46 KB that unpack to 10 MB
+    }
+    ids = {name: _file(client, name, data) for name, data in hostile.items()}
+    good = _file(client, "lighthouse.md", LIGHTHOUSE.encode())
+
+    store = client.vector_stores.create(name="Hostile", file_ids=[*ids.values(), good])
+    store = wait_for(lambda: (s := client.vector_stores.retrieve(store.id)).status == "completed" and s)
+
+    assert (store.file_counts.completed, store.file_counts.failed, store.file_counts.in_progress) == (1, 3, 0)
+    errors = {
+        name: client.vector_stores.files.retrieve(i, vector_store_id=store.id).last_error for name, i in ids.items()
+    }
+    assert {name: error.code for name, error in errors.items()} == dict.fromkeys(hostile, "invalid_file")
+    assert "nested too deeply" in errors["deep.json"].message and "unpacks to too much" in errors["bomb.docx"].message
+    assert client.vector_stores.search(store.id, query="Fresnel lens").data[0].file_id == good
+
+
+def test_a_job_the_dead_letter_queue_took_ends_its_file_failed_and_the_store_completes(stack, project_client):
+    from threadrunner.domain.vector_stores import IndexJob, VectorStoreFile
+
+    client, project = project_client
+    file = _file(client, "lost.txt", BAKERY.encode())
+    store = client.vector_stores.create(name="Dead letters")
+    # A file whose every delivery ended the IndexFunction (out of memory or time): in the store, its job dead.
+    stack.stores(project).vector_stores.add_file(VectorStoreFile(id=file, created_at=1, vector_store_id=store.id))
+    job = IndexJob(kind="index", project=project, vector_store_id=store.id, file_id=file)
+    stack.client("sqs").send_message(
+        QueueUrl=stack.queue_url("IndexDeadLetterQueue"), MessageBody=job.model_dump_json()
+    )
+
+    store = wait_for(lambda: (s := client.vector_stores.retrieve(store.id)).status == "completed" and s)
+
+    entry = client.vector_stores.files.retrieve(file, vector_store_id=store.id)
+    assert (store.file_counts.failed, entry.status, entry.last_error.code) == (1, "failed", "server_error")
+    assert "more time or memory" in entry.last_error.message
+
+
+def test_a_search_takes_a_bounded_list_of_bounded_queries(project_client):
+    client, _ = project_client
+    store = client.vector_stores.create(name="Queries")
+
+    for query, why in (
+        (["lens", "x" * 4097], "at most 4096 characters"),
+        (["lens"] * 9, "give 1 to 8 queries"),
+        (["漢" * 3000, "漢" * 3000], "at most 8192 are embedded"),  # each under 4,096 characters
+    ):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.vector_stores.search(store.id, query=query)
+        assert refused.value.param == "query"
+        assert why in refused.value.message
+
+    assert client.vector_stores.search(store.id, query=["lens", "x" * 4096]).data == []
+
+
+def _usage(stack, client) -> dict:
+    return stack.api("GET", "/usage", key=client.api_key)[1]
+
+
+def test_embedded_tokens_count_in_the_projects_usage_and_a_file_is_embedded_once_for_many_stores(stack, project_client):
+    client, _ = project_client
+    file = _file(client, "lighthouse.md", LIGHTHOUSE.encode())
+    first = client.vector_stores.create(name="Thread 1", file_ids=[file])
+    wait_for(lambda: client.vector_stores.retrieve(first.id).status == "completed")
+    embedded = _usage(stack, client)["usage"]["total_tokens"]
+
+    others = [client.vector_stores.create(name=f"Thread {n}", file_ids=[file]) for n in (2, 3, 4)]
+    for store in others:
+        wait_for(lambda store=store: client.vector_stores.retrieve(store.id).status == "completed")
+
+    assert embedded >= len(LIGHTHOUSE) // 4 and _usage(stack, client)["usage"]["total_tokens"] == embedded
+    client.vector_stores.search(others[0].id, query="Fresnel")
+    assert _usage(stack, client)["usage"]["total_tokens"] == embedded + 2  # the query's tokens
+
+
+def test_a_project_over_its_daily_budget_may_not_embed_searches_or_files(stack, project_client):
+    from threadrunner.domain.budget import Budget, ProjectPolicy
+
+    client, project = project_client
+    stack.stores(project).projects.set_policy(ProjectPolicy(budget=Budget(daily_tokens=20)))
+    store = client.vector_stores.create(name="Budget", file_ids=[_file(client, "lighthouse.md", LIGHTHOUSE.encode())])
+    wait_for(lambda: client.vector_stores.retrieve(store.id).status == "completed")  # its reservation overshoots
+
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.vector_stores.search(store.id, query="Fresnel")
+    late = client.vector_stores.files.create_and_poll(
+        vector_store_id=store.id, file_id=_file(client, "b.txt", BAKERY.encode())
+    )
+
+    assert refused.value.code == "daily_budget_exceeded" and "daily token budget of 20" in refused.value.message
+    assert (late.status, late.last_error.code) == ("failed", "server_error") and "budget" in late.last_error.message
+
+
+def test_index_jobs_go_to_a_fair_queue_grouped_by_their_project(stack):
+    from threadrunner.adapters.aws import SQSIndexJobs
+    from threadrunner.domain.vector_stores import IndexJob
+
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName="fair-" + secrets.token_hex(4))["QueueUrl"]
+
+    SQSIndexJobs(url, sqs).submit(IndexJob(kind="forget_store", project="p_noisy", vector_store_id="vs_1"))
+
+    (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["MessageGroupId"])["Messages"]
+    assert message["Attributes"]["MessageGroupId"] == "p_noisy"
 
 
 def test_a_files_attributes_are_set_per_file_in_a_batch_changed_and_returned_by_search(project_client):

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import fake_stores
 from threadrunner.domain.assistant import Assistant
-from threadrunner.domain.budget import Reservation
+from threadrunner.domain.budget import Budget, Reservation
 from threadrunner.domain.common import Usage, now
 from threadrunner.domain.ids import new_id
 from threadrunner.domain.lambda_tools import LambdaTool
@@ -265,3 +265,13 @@ def test_any_json_a_client_sends_round_trips_and_leaves_the_table_readable(stack
 
     assert store.assistants.get_assistant(assistant.id).model_dump() == assistant.model_dump()
     assert any(item["SK"]["S"] == f"ASST#{assistant.id}" for item in stack.table_items())
+
+
+def test_spending_replaces_a_reservation_by_what_a_call_used_at_once(store):
+    reservation = Reservation(day="2026-01-01", prompt_tokens=100, completion_tokens=0)
+    store.usage.reserve(reservation, Budget(daily_tokens=1000))
+
+    store.usage.spend(reservation, Usage(prompt_tokens=40, total_tokens=40))
+
+    day = store.usage.usage_today("2026-01-01")
+    assert (day.usage.prompt_tokens, day.usage.total_tokens, day.reserved, day.committed) == (40, 40, 0, 40)

@@ -43,3 +43,43 @@ def docx(*paragraphs: str) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def pdf_of_pages_sharing_one_stream(pages: int, stream: bytes) -> bytes:
+    """A PDF of ``pages`` pages that all draw one (compressed) content stream: a small file that takes its reader
+    ``pages`` times the stream's work."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    content = DecodedStreamObject()
+    content.set_data(stream)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    for _ in range(pages - 1):
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def docx_with_document_xml(xml: bytes) -> bytes:
+    """A real DOCX whose ``word/document.xml`` is replaced by ``xml`` (compressed as zips are)."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(docx("placeholder")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item.filename, xml if item.filename == "word/document.xml" else source.read(item))
+    return out.getvalue()

@@ -90,3 +90,37 @@ def test_given_many_calls_with_long_arguments_when_announced_then_the_event_fits
     assert _eventbridge_size(event) < 256 * 1024
     assert [c.id for c in event.detail.required_action.submit_tool_outputs.tool_calls] == [c.id for c in calls]
     assert len(run.required_action.submit_tool_outputs.tool_calls[0].function.arguments) > 10_000  # the run keeps them
+
+
+def _form_event(fields: int) -> dict:
+    """An API Gateway event of a ``multipart/form-data`` body with ``fields`` text fields."""
+    body = "".join(f'--b0\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nvalue {i}\r\n' for i in range(fields))
+    return {"headers": {"content-type": "multipart/form-data; boundary=b0"}, "body": body + "--b0--\r\n"}
+
+
+def test_given_a_form_of_more_parts_than_files_need_when_read_then_it_is_refused_before_it_is_parsed(monkeypatch):
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+    from threadrunner.api import multipart
+    from threadrunner.errors import InvalidRequest
+
+    parsed: list[int] = []
+
+    class CountingParser(multipart.BytesParser):
+        def parsebytes(self, text: bytes, headersonly: bool = False):  # type: ignore[override]
+            if not headersonly:  # a body's parts, not the Content-Type alone
+                parsed.append(len(text))
+            return super().parsebytes(text, headersonly)
+
+    monkeypatch.setattr(multipart, "BytesParser", CountingParser)
+
+    fields = multipart.form(APIGatewayProxyEventV2(_form_event(multipart.MAX_FORM_PARTS)))
+    assert len(fields) == multipart.MAX_FORM_PARTS and len(parsed) == 1
+    parsed.clear()
+    with pytest.raises(InvalidRequest) as refused:
+        multipart.form(APIGatewayProxyEventV2(_form_event(40_000)))
+
+    assert refused.value.message == (
+        f"The form has more than {multipart.MAX_FORM_PARTS} parts; files and parts are sent with a few fields."
+    )
+    assert parsed == []  # refused on a count of its boundaries, not after parsing 40,000 parts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from threadrunner.domain.common import Usage
-from threadrunner.domain.conversation import first_turn, next_turn, reservation_for
+from threadrunner.domain.conversation import first_turn, format_problem, next_turn, reservation_for
 from threadrunner.domain.message import Message, text_content
 from threadrunner.domain.model_turn import ToolOutput
 from threadrunner.domain.run import Run, TruncationStrategy
@@ -67,11 +67,12 @@ def test_given_last_messages_when_truncated_then_that_many_of_the_newest_are_sen
 def test_given_a_turn_that_continues_a_response_when_reserved_then_the_chained_context_counts_too():
     record = _record(instructions="x" * 400)
     first = first_turn(record, Thread(2).newest_first(), context_tokens=128_000)
-    assert reservation_for(first, Usage()) == {"prompt_tokens": 100 + 1 + 200, "completion_tokens": 1024}
+    assert reservation_for(first, Usage(), 32_768) == {"prompt_tokens": 100 + 1 + 200, "completion_tokens": 32_768}
 
     record.usage = Usage(prompt_tokens=300, completion_tokens=50, total_tokens=350)
     following = next_turn(record, "resp_1", [ToolOutput(call_id="call_1", output="y" * 40)])
-    assert reservation_for(following, record.usage) == {"prompt_tokens": 100 + 1 + 10 + 350, "completion_tokens": 1024}
+    reserved = reservation_for(following, record.usage, 32_768)
+    assert reserved == {"prompt_tokens": 100 + 1 + 10 + 350, "completion_tokens": 32_768}
 
 
 def test_given_a_forced_server_tool_when_turns_are_built_then_the_first_forces_it_and_later_ones_may_reply():
@@ -89,3 +90,11 @@ def test_given_tool_choice_none_when_turns_are_built_then_every_turn_keeps_it():
 
     assert first_turn(record, Thread(1).newest_first(), context_tokens=128_000).tool_choice == "none"
     assert next_turn(record, "resp_1", []).tool_choice == "none"
+
+
+def test_a_message_nested_deeper_than_the_json_parser_goes_does_not_match_its_format():
+    deep = "[" * 100_000 + "]" * 100_000
+
+    assert format_problem({"type": "json_object"}, deep) == (
+        "The response_format is json_object, but the model's message is JSON nested too deeply to read."
+    )

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import fake_stores
-from threadrunner.app.forwarding import Call, forward
-from threadrunner.domain.budget import ProjectPolicy, today
+from tests.fakes import FakeUnsettled, World, fake_stores
+from threadrunner.app.forwarding import Call, Swept, forward, settle_unsettled
+from threadrunner.domain.budget import OUTPUT_RESERVE_TOKENS, ProjectPolicy, estimate_tokens, today
 from threadrunner.domain.deployment import RunDefaults
-from threadrunner.domain.forwarding import ProviderAnswer
+from threadrunner.domain.forwarding import HOSTED_TOOLS, ProviderAnswer
 from threadrunner.errors import InvalidRequest, ProviderUnreachable
 
 CHAT = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "Hello"}]}
@@ -149,3 +149,197 @@ def test_a_project_with_an_allow_list_sees_only_its_models():
     assert json.loads(models({"id": "gpt-4.1", "object": "model"}, "/models/gpt-4.1").body)["id"] == "gpt-4.1"
     hidden = models({"id": "o3", "object": "model"}, "/models/o3")
     assert hidden.status == 404 and json.loads(hidden.body)["error"]["code"] == "model_not_found"
+
+
+RESPONSE = {"model": "gpt-4.1-mini", "input": "Hello"}
+FUNCTION = {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {}}}
+
+
+def _create(stores: Any, provider: FakeProvider, body: dict[str, Any], kind: str = "responses") -> Any:
+    path = {"responses": "/responses", "responses.input_tokens": "/responses/input_tokens"}.get(kind, "/x")
+    return forward(stores, provider, RunDefaults(), Call(kind, "POST", path, body))  # type: ignore[arg-type]
+
+
+def _file(part: str) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": [{"type": "input_text", "text": "See"}, {"type": part, "file_id": "file-theirs"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"prompt": {"id": "pmpt_operators", "version": "2"}}, "prompt"),
+        ({"conversation": "conv_theirs"}, "conversation"),
+        ({"input": [{"role": "user", "content": "Hi"}, {"type": "item_reference", "id": "msg_theirs"}]}, "input[1]"),
+        ({"input": [_file("input_file")]}, "input[0].content[1].file_id"),
+        ({"input": [_file("input_image")]}, "input[0].content[1].file_id"),
+        (
+            {"input": [{"type": "function_call_output", "call_id": "c", "output": _file("input_image")["content"]}]},
+            "input[0].output[1].file_id",
+        ),
+        ({"tools": [FUNCTION, {"type": "file_search", "vector_store_ids": ["vs_theirs"]}]}, "tools[1].type"),
+        (
+            {"tools": [FUNCTION, {"type": "mcp", "server_label": "x", "server_url": "http://10.0.0.8/"}]},
+            "tools[1].type",
+        ),
+        ({"tools": [{"type": "mcp", "server_label": "mail", "connector_id": "connector_gmail"}]}, "tools[0].type"),
+        ({"tools": [{"type": "a_tool_of_next_year"}]}, "tools[0].type"),
+        ({"tools": [{"type": "code_interpreter", "container": "cntr_theirs"}]}, "tools[0].container"),
+        (
+            {"tools": [{"type": "code_interpreter", "container": {"type": "auto", "file_ids": ["file-theirs"]}}]},
+            "tools[0].container.file_ids",
+        ),
+        (
+            {"tools": [{"type": "image_generation", "input_image_mask": {"file_id": "file-theirs"}}]},
+            "tools[0].input_image_mask.file_id",
+        ),
+    ],
+)
+def test_a_response_that_names_what_every_project_shares_is_refused_before_the_provider(fields, param):
+    stores = fake_stores()
+    stores.projects.set_policy(ProjectPolicy(hosted_tools=sorted(HOSTED_TOOLS)))  # even with every hosted tool
+    provider = FakeProvider(_json(200, {"id": "resp_1", "status": "completed", "usage": None}))
+
+    for kind in ("responses", "responses.input_tokens"):
+        with pytest.raises(InvalidRequest) as refused:
+            _create(stores, provider, RESPONSE | fields, kind)
+        assert refused.value.param == param
+        assert "threadrunner does not forward it" in refused.value.message or "not forwarded" in refused.value.message
+
+    assert provider.sent == [] and stores.usage.usage_today(today()).reserved == 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "named"),
+    [
+        ({"type": "web_search"}, "web_search"),
+        ({"type": "web_search_preview_2025_03_11"}, "web_search_preview"),
+        ({"type": "image_generation", "size": "1024x1024"}, "image_generation"),
+        ({"type": "code_interpreter", "container": {"type": "auto"}}, "code_interpreter"),
+    ],
+)
+def test_a_hosted_tool_priced_per_call_is_forwarded_only_for_a_project_allowed_it(tool, named):
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "resp_1", "status": "completed", "usage": None}))
+    with pytest.raises(InvalidRequest) as refused:
+        _create(stores, provider, RESPONSE | {"tools": [FUNCTION, tool]})
+    assert (refused.value.param, refused.value.code) == ("tools[1].type", "tool_not_allowed")
+    assert f"'{named}' is not allowed for this project" in refused.value.message and provider.sent == []
+
+    stores.projects.set_policy(ProjectPolicy(hosted_tools=[named]))
+    answer = _create(stores, provider, RESPONSE | {"tools": [FUNCTION, tool]})
+
+    assert answer.status == 200 and provider.sent[0][2]["tools"] == [FUNCTION, tool]  # type: ignore[index]
+
+
+def test_a_chat_completion_may_search_the_web_only_when_allowed_and_names_no_provider_file():
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "chatcmpl-1", "usage": USAGE}))
+    with pytest.raises(InvalidRequest) as refused:
+        _chat(stores, provider, CHAT | {"web_search_options": {}})
+    assert (refused.value.param, refused.value.code) == ("web_search_options", "tool_not_allowed")
+    named = [{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-theirs"}}]}]
+    with pytest.raises(InvalidRequest) as refused:
+        _chat(stores, provider, CHAT | {"messages": named})
+    assert refused.value.param == "messages[0].content[0].file.file_id" and provider.sent == []
+
+    stores.projects.set_policy(ProjectPolicy(hosted_tools=["web_search"]))
+    assert _chat(stores, provider, CHAT | {"web_search_options": {}}).status == 200
+
+
+def test_a_response_without_max_output_tokens_reserves_the_most_a_response_writes():
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "resp_bg", "status": "queued", "usage": None}))
+    prompt = estimate_tokens(json.dumps(["Hello", None, None]))
+
+    _create(stores, provider, RESPONSE | {"background": True})
+    assert stores.usage.usage_today(today()).reserved == prompt + OUTPUT_RESERVE_TOKENS == prompt + 32_768
+
+    defaults = RunDefaults(output_reserve_tokens=100_000)  # a deployment whose models write more
+    forward(stores, provider, defaults, Call("responses", "POST", "/responses", RESPONSE | {"background": True}))
+    limited = RESPONSE | {"background": True, "max_output_tokens": 500}
+    forward(stores, provider, defaults, Call("responses", "POST", "/responses", limited))
+    assert stores.usage.usage_today(today()).reserved == 3 * prompt + 32_768 + 100_000 + 500
+
+
+# the sweep of background responses ----------------------------------------------------------------------
+
+
+class RoutedProvider(FakeProvider):
+    """Answers each path as a test scripts it (``answers``); a 404 for the others."""
+
+    def __init__(self, answers: dict[str, ProviderAnswer | Exception]) -> None:
+        super().__init__(_json(404, {"error": {"message": "No response found.", "type": "invalid_request_error"}}))
+        self.answers = answers
+
+    def forward(
+        self, method: str, path: str, body: dict[str, Any] | None, query: Mapping[str, str], stream: bool
+    ) -> ProviderAnswer:
+        self.answer = self.answers.get(path, self.answer)
+        return super().forward(method, path, body, query, stream)
+
+
+def _response(response_id: str, status: str, used: tuple[int, int] | None = None) -> ProviderAnswer:
+    usage = {"input_tokens": used[0], "output_tokens": used[1], "total_tokens": sum(used)} if used else None
+    return _json(200, {"id": response_id, "object": "response", "status": status, "usage": usage})
+
+
+def _sweep(world: World, provider: FakeProvider, *others: World, more: Any = lambda: True) -> Any:
+    stores = {w.project: fake_stores(w) for w in (world, *others)}
+    return settle_unsettled(FakeUnsettled(world.unsettled), stores.__getitem__, provider, more)
+
+
+def test_a_background_response_nobody_asks_about_is_counted_by_the_sweep_once_it_ended():
+    world = World()
+    stores = fake_stores(world)
+    _create(stores, RoutedProvider({"/responses": _response("resp_bg", "queued")}), RESPONSE | {"background": True})
+    reserved = stores.usage.usage_today(today()).reserved
+
+    running = _sweep(world, RoutedProvider({"/responses/resp_bg": _response("resp_bg", "in_progress")}))
+    assert (running.running, running.settled) == (1, 0) and stores.usage.usage_today(today()).reserved == reserved
+
+    ended = RoutedProvider({"/responses/resp_bg": _response("resp_bg", "completed", (11, 20_004))})
+    swept = _sweep(world, ended)
+    again = _sweep(world, ended)
+
+    day = stores.usage.usage_today(today())
+    assert swept.settled == 1 and (day.usage.total_tokens, day.reserved) == (20_015, 0)  # what it used, not reserved
+    assert again == Swept() and world.unsettled == {} and ended.sent == [("GET", "/responses/resp_bg", None, False)]
+
+
+def test_the_sweep_charges_a_lost_response_its_whole_reservation_and_looks_again_at_one_the_provider_did_not_say():
+    acme, globex = World(), World(project="globex")
+    globex.unsettled = acme.unsettled  # one deployment's list
+    created = RoutedProvider({"/responses": _response("resp_deleted", "queued")})
+    _create(fake_stores(acme), created, RESPONSE | {"background": True})
+    created.answers["/responses"] = _response("resp_unknown", "in_progress")
+    _create(fake_stores(globex), created, RESPONSE | {"background": True, "max_output_tokens": 900})
+
+    swept = _sweep(acme, RoutedProvider({"/responses/resp_unknown": ProviderUnreachable("down")}), globex)
+
+    lost = fake_stores(acme).usage.usage_today(today())  # the provider answered 404: deleted while it ran
+    assert (swept.settled, swept.unanswered) == (1, 1) and lost.reserved == 0
+    assert lost.usage.completion_tokens == OUTPUT_RESERVE_TOKENS and lost.usage.prompt_tokens > 0
+    assert list(acme.unsettled) == [("globex", "resp_unknown")]  # looked at again next time
+    bounded = _sweep(acme, RoutedProvider({}), globex, more=lambda: False)
+    assert bounded == Swept() and list(acme.unsettled) == [("globex", "resp_unknown")]
+
+
+def test_a_background_stream_the_client_leaves_is_counted_by_the_sweep_not_charged_its_prompt():
+    world = World()
+    stores = fake_stores(world)
+    created = {"type": "response.created", "response": {"id": "resp_st", "status": "queued"}}
+    provider = FakeProvider(_stream(created, {"type": "response.in_progress", "response": {"id": "resp_st"}}))
+    answer = _create(stores, provider, RESPONSE | {"background": True, "stream": True})
+    events = answer.body
+    assert isinstance(events, Iterator)
+    next(events)
+    events.close()  # the client left; the response goes on at the provider
+    assert stores.usage.usage_today(today()).usage.total_tokens == 0 and list(world.unsettled) == [("acme", "resp_st")]
+
+    _sweep(world, RoutedProvider({"/responses/resp_st": _response("resp_st", "completed", (11, 3_000))}))
+
+    day = stores.usage.usage_today(today())
+    assert (day.usage.total_tokens, day.reserved) == (3_011, 0)

@@ -61,3 +61,29 @@ def test_given_bad_lengths_or_bodies_when_posted_then_the_offline_model_answers_
 def test_given_a_repeated_header_when_turned_into_an_event_then_its_values_are_joined_as_api_gateway_joins_them():
     event = http_event("GET", "/v1/assistants?a=1&a=2", [("X-Trace", "one"), ("x-trace", "two")], b"")
     assert event["headers"]["x-trace"] == "one,two" and event["queryStringParameters"] == {"a": "1,2"}
+
+
+def _embed(server: OfflineModelServer, texts: list[str]) -> tuple[int, dict]:
+    data = json.dumps({"model": "text-embedding-3-small", "input": texts, "dimensions": 8}).encode()
+    host, port = server.url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection.request(
+        "POST", "/v1/embeddings", data, {"Authorization": "Bearer x", "Content-Type": "application/json"}
+    )
+    answer = connection.getresponse()
+    return answer.status, json.loads(answer.read())
+
+
+def test_the_offline_models_embeddings_hold_openais_limits_counted_as_threadrunner_counts_tokens(server):
+    status, fits = _embed(server, ["漢" * 4000])  # 6,000 tokens as threadrunner counts them
+    assert status == 200 and fits["usage"]["prompt_tokens"] == 6000
+
+    for texts, why in (
+        (["漢" * 6000], "maximum context length is 8192 tokens"),  # 9,000 tokens, though 1,500 words of four
+        (["word"] * 2049, "at most 2048"),
+        (["a" * 32_000] * 40, "at most 300000"),
+    ):
+        status, refused = _embed(server, texts)
+        assert (status, refused["error"]["type"]) == (400, "invalid_request_error") and why in refused["error"][
+            "message"
+        ]

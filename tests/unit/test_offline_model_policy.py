@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from threadrunner.domain.file_search import FileSearchOutput, RankingOptions, Source, sources_text
+from threadrunner_local import model_sources
 from threadrunner_local.model_policy import decide, entities, formatted
 
 WEATHER = {
@@ -396,6 +397,15 @@ def test_given_passages_in_delimited_blocks_when_answering_then_the_same_sentenc
 
     assert answer == (
         "According to the files: Customers may ask for a full refund within 45 days of purchase. 【0:1†policy.md】"
+    )
+
+
+def test_given_the_fence_that_closes_each_passage_when_answering_then_it_is_no_sentence_of_one():
+    sources = _sources(("notes.md", "Signals at the end of the pier."))
+
+    assert [s.text for s in model_sources.sentences(sources)] == ["Signals at the end of the pier."]
+    assert _answer(sources, "Which passage ends here?") == (
+        "According to the files: Signals at the end of the pier. 【0:0†notes.md】"
     )
 
 

@@ -23,7 +23,14 @@ from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.run_step import CallTiming, StepTiming
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.vector_stores import VectorStoreFile
-from threadrunner.errors import BudgetExceeded, InvalidRequest, ModelCircuitOpen, ModelUnavailable, NotFound
+from threadrunner.errors import (
+    BudgetExceeded,
+    InvalidRequest,
+    ModelCircuitOpen,
+    ModelRequestRejected,
+    ModelUnavailable,
+    NotFound,
+)
 
 SETTINGS = Settings.model_validate({"POLL_WINDOW_SECONDS": "0", "MAX_TOOL_ROUNDS": "2", "MAX_TOOL_CALLS_PER_TURN": "3"})
 CLIENT_TOOL = FunctionTool(function=FunctionDefinition(name="lookup", parameters={"type": "object"}))
@@ -34,12 +41,14 @@ WEATHER = FunctionDefinition(name="get_weather", description="Weather", paramete
 class Loop:
     """A run on a thread, its loop on fakes, and the state the state machine would hand from task to task."""
 
-    def __init__(self, tools: list[FunctionTool] | None = None, world: World | None = None) -> None:
+    def __init__(
+        self, tools: list[FunctionTool] | None = None, world: World | None = None, circuits: FakeCircuits | None = None
+    ) -> None:
         self.world = world or World()
         self.stores = fake_stores(self.world)
         self.model, self.control, self.events = FakeModel(), FakeControl(), FakeEvents()
         catalogue = FakeCatalogue({"get_weather": WEATHER})
-        self.circuits = FakeCircuits()
+        self.circuits = circuits or FakeCircuits()
         self.loop = RunLoop(
             self.stores,
             lambda: self.model,
@@ -102,6 +111,8 @@ def test_given_a_queued_run_when_started_twice_then_one_response_is_created_and_
     assert again.response_id == first and len(loop.model.requests) == 1
     assert loop.run.status == "in_progress" and loop.run.started_at is not None
     assert loop.world.responses[first][0].tokens > 0  # reserved against the day before it was created
+    # No max_completion_tokens: the answer's room is the most a response writes, not a guess of a short one.
+    assert loop.world.responses[first][0].completion_tokens == SETTINGS.output_reserve_tokens == 32_768
 
 
 def test_given_a_run_cancelled_before_it_started_when_started_then_it_ends_cancelled_without_a_response():
@@ -142,6 +153,34 @@ def test_given_a_provider_that_keeps_failing_when_turns_start_then_its_circuit_o
     with pytest.raises(ModelCircuitOpen, match="temporarily unavailable"):
         loop.step(RunLoop.start_turn)
     assert loop.model.requests == [] and all(day.reserved == 0 for day in loop.world.days.values())
+
+
+def test_given_a_provider_that_keeps_failing_one_projects_turns_then_another_projects_turns_still_reach_it():
+    loop = Loop()
+    loop.model.fail_create = ModelUnavailable("the provider answered 500 to acme's requests")
+    for _ in range(loop.circuits.threshold):
+        with pytest.raises(ModelUnavailable):
+            loop.step(RunLoop.start_turn)
+    other = Loop(world=World(project="globex"), circuits=loop.circuits)  # the same circuits, another project
+
+    other.step(RunLoop.start_turn)
+
+    assert len(other.model.requests) == 1  # globex's turn reached the provider
+    with pytest.raises(ModelCircuitOpen):
+        loop.step(RunLoop.start_turn)
+
+
+def test_given_a_provider_that_refuses_a_projects_requests_then_its_circuit_never_counts_them():
+    loop = Loop()
+    loop.model.fail_create = ModelRequestRejected("The model provider refused the request (HTTP 400).")
+    for _ in range(loop.circuits.threshold + 1):
+        with pytest.raises(ModelRequestRejected):
+            loop.step(RunLoop.start_turn)
+    loop.model.fail_create = None
+
+    loop.step(RunLoop.start_turn)
+
+    assert loop.circuits.opened == set() and len(loop.model.requests) == 1  # the turn after them went through
 
 
 # polling and finishing -------------------------------------------------------------------------------------
@@ -482,3 +521,21 @@ def test_given_a_run_whose_vector_store_is_still_indexing_when_started_then_it_w
         0
     ].name == "file_search"
     assert started.response_id is not None and loop.run.status == "in_progress"
+
+
+def test_given_files_still_indexing_after_the_files_wait_then_the_run_starts_without_them():
+    from threadrunner.app import vector_stores
+    from threadrunner.domain.common import FileSearchTool
+
+    loop = Loop(tools=[FileSearchTool()])
+    store = vector_stores.create_store(loop.stores, FakeJobs(), "Docs", [])
+    loop.stores.vector_stores.add_file(VectorStoreFile(id="file-1", created_at=1, vector_store_id=store.id))
+    loop.world.record("thread_1", loop.state.run_id).vector_store_ids = [store.id]
+
+    turns = [loop.step(RunLoop.start_turn) for _ in range(60)]  # the state machine's StartTurn after each Wait
+
+    waits = [turn for turn in turns if turn.outcome == "files_pending"]
+    assert sum(turn.delay_seconds for turn in waits) >= SETTINGS.files_wait_seconds == 300
+    assert sum(turn.delay_seconds for turn in waits[:-1]) < SETTINGS.files_wait_seconds
+    assert loop.run.status == "in_progress" and loop.state.turn.response_id is not None
+    assert loop.stores.vector_stores.get_file(store.id, "file-1").status == "in_progress"

@@ -64,6 +64,7 @@ LOOP_AND_TOOLS = (
     "AnnounceRunFunction",
     "ReconcilerFunction",
     "ToolFunction",
+    "SettleResponsesFunction",
 )
 
 
@@ -118,8 +119,22 @@ def test_only_functions_of_the_account_tagged_as_tools_are_invoked_and_circuits_
             assert not invokes, function
         reads_tags = any(s["Action"] == "lambda:ListTags" and s["Resource"] == functions for s in statements)
         assert reads_tags == (function in ("ApiFunction", "StreamingApiFunction", "ToolFunction")), function
+        # Those that register tools compare a tool's ARN with the functions the grants name (its account, region
+        # and partition), in the code: a tool elsewhere is refused when it is registered.
+        assert (template.functions[function].environment.get("FUNCTIONS_ARN") == functions) == reads_tags, function
         guards = function in ("StartTurnFunction", "SubmitToolOutputsFunction", "ToolFunction")
         assert _may(template, function, "dynamodb:UpdateItem", "circuit#breakers") == guards, function
+
+
+def test_only_the_api_lists_unsettled_responses_and_only_the_sweep_reads_the_list_more_seldom_than_it_runs(template):
+    for function in template.functions:
+        lists, sweeps = function in ("ApiFunction", "StreamingApiFunction"), function == "SettleResponsesFunction"
+        assert _may(template, function, "dynamodb:PutItem", "unsettled#responses") == lists, function
+        assert _may(template, function, "dynamodb:Query", "unsettled#responses") == sweeps, function
+        assert _may(template, function, "dynamodb:DeleteItem", "unsettled#responses") == (lists or sweeps), function
+    sweep = template.raw["Resources"]["SettleResponsesFunction"]["Properties"]
+    assert sweep["Events"]["Sweep"]["Properties"]["Schedule"] == "rate(5 minutes)"
+    assert sweep["Timeout"] < 5 * 60  # a sweep ends before the next one starts
 
 
 def test_traces_never_capture_what_handlers_return_or_raise(template):
@@ -142,10 +157,24 @@ def test_the_api_is_throttled_and_logs_requests_without_secrets_or_user_ids(temp
 
 
 def test_reserved_concurrency_and_the_tool_fan_out_are_bounded_by_settings(template):
-    for function, parameter in (("ApiFunction", "ApiReservedConcurrency"), ("ToolFunction", "ToolReservedConcurrency")):
+    functions = {
+        "ApiFunction": "ApiReservedConcurrency",
+        "ToolFunction": "ToolReservedConcurrency",
+        "StreamingApiFunction": "StreamingApiReservedConcurrency",
+    }
+    for function, parameter in functions.items():
         reserved = template.raw["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][1] == {"Ref": parameter}
     assert '"MaxConcurrency": 10' in (ROOT / "statemachine" / "run_loop.asl.json").read_text()
+
+
+def test_the_streaming_function_url_which_no_gateway_throttles_is_bounded_by_default(template):
+    streaming = template.raw["Resources"]["StreamingApiFunction"]["Properties"]
+    assert streaming["FunctionUrlConfig"]["AuthType"] == "NONE"  # anyone reaches it: its concurrency is its bound
+    default = template.raw["Parameters"]["StreamingApiReservedConcurrency"]["Default"]
+    # Reserved by default, and a tenth of an account's default quota (1,000) at most: the run loop keeps the rest.
+    assert 0 < default <= 100
+    assert template.raw["Parameters"]["StreamingApi"]["Default"] == "enabled"
 
 
 def test_every_log_is_kept_for_a_bounded_time(template):
@@ -187,3 +216,34 @@ def test_everything_invokes_the_published_alias_so_snapstart_can_apply(template)
     for logical_id in ("ApiFunction", "StartTurnFunction"):
         variables = template.raw["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
         assert variables["TOOL_FUNCTION_NAME"] == {"Ref": "ToolFunction.Alias"}
+
+
+def test_index_jobs_are_taken_one_an_invocation_and_the_dead_letter_queue_ends_their_files(template):
+    index = template.raw["Resources"]["IndexFunction"]["Properties"]
+    events = {name: event["Properties"] for name, event in index["Events"].items()}
+    assert {name: (e["Queue"], e["BatchSize"]) for name, e in events.items()} == {
+        "Jobs": ({"Fn::GetAtt": ["IndexQueue", "Arn"]}, 1),
+        "DeadJobs": ({"Fn::GetAtt": ["IndexDeadLetterQueue", "Arn"]}, 1),
+    }
+    assert all(e["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for e in events.values())
+    assert index["Environment"]["Variables"]["INDEX_DEAD_LETTER_QUEUE_ARN"] == {
+        "Fn::GetAtt": ["IndexDeadLetterQueue", "Arn"]
+    }
+    # Lambda reads a queue only if it hides a message at least as long as the function may run.
+    for queue in ("IndexQueue", "IndexDeadLetterQueue"):
+        assert template.raw["Resources"][queue]["Properties"]["VisibilityTimeout"] >= index["Timeout"]
+    writes = [s for s in _statements(template, "IndexFunction") if "s3:PutObject" in s["Action"]]
+    assert [s["Resource"] for s in writes] == ["arn:aws:s3:::threadrunner-filesbucket/*.chunks"]
+
+
+def test_the_files_bucket_deletes_upload_parts_by_the_tag_they_are_written_with(template):
+    from threadrunner.adapters.s3 import UPLOAD_PART_TAG
+
+    rules = template.raw["Resources"]["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [rule for rule in rules if rule["Id"] == "upload-parts"]
+    key, value = UPLOAD_PART_TAG
+
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1 and "Prefix" not in rule
+    assert rule["TagFilters"] == [{"Key": key, "Value": value}]  # files' bytes are never tagged: they stay
+    (writes,) = [s for s in _statements(template, "ApiFunction") if "s3:PutObject" in s["Action"]]
+    assert "s3:PutObjectTagging" in writes["Action"]

@@ -8,7 +8,7 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from tests.fakes import FakeCatalogue, FakeCircuits, fake_stores
+from tests.fakes import FakeCatalogue, FakeCircuits, World, fake_stores
 from threadrunner.app.tool_calls import ToolCallRef, ToolRunner
 from threadrunner.app.tools import register_tool
 from threadrunner.domain.lambda_tools import (
@@ -18,13 +18,24 @@ from threadrunner.domain.lambda_tools import (
     LambdaTool,
     LambdaToolCreate,
     deployment_tools,
+    outside,
 )
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_step import RunStep, ToolCallsStepDetails
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.tool_call import ToolCall
-from threadrunner.domain.tools import RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries
+from threadrunner.domain.tools import (
+    InvalidArguments,
+    RetryPolicy,
+    ToolRegistry,
+    ToolResult,
+    checked_output,
+    with_retries,
+)
 from threadrunner.errors import InvalidRequest
+
+FUNCTIONS = "arn:aws:lambda:us-east-1:123456789012:function:*"
+"""The functions of the tests' deployment."""
 
 
 class Args(BaseModel):
@@ -137,43 +148,86 @@ def test_an_output_must_match_the_declared_schema_and_errors_pass_unchecked():
     assert checked_output(error, schema, "t") == error
 
 
+def test_an_output_nested_deeper_than_the_json_parser_goes_is_read_as_text_and_refused_by_its_schema():
+    deep = ToolResult("[" * 100_000 + "]" * 100_000, False, 1)
+
+    refused = checked_output(deep, {"type": "array"}, "t")
+
+    assert (refused.is_error, refused.outcome) == (True, "invalid_output") and "must be array" in refused.output
+
+
 def test_deployment_tools_must_have_names_of_their_own():
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
     tool = {"name": "orders", "function_arn": arn}
-    (loaded,) = deployment_tools(json.dumps([tool]), ["get_weather"])
+    (loaded,) = deployment_tools(json.dumps([tool]), ["get_weather"], FUNCTIONS)
     assert (loaded.scope, loaded.timeout_seconds) == ("deployment", 30)
     with pytest.raises(ValueError, match="more than one server tool is named orders"):
-        deployment_tools(json.dumps([tool, tool]), [])
+        deployment_tools(json.dumps([tool, tool]), [], FUNCTIONS)
     with pytest.raises(ValueError, match="get_weather"):
-        deployment_tools(json.dumps([tool | {"name": "get_weather"}]), ["get_weather"])
+        deployment_tools(json.dumps([tool | {"name": "get_weather"}]), ["get_weather"], FUNCTIONS)
     with pytest.raises(ValueError):  # not a function's ARN
-        deployment_tools(json.dumps([tool | {"function_arn": "arn:aws:iam::123456789012:role/admin"}]), [])
+        deployment_tools(json.dumps([tool | {"function_arn": "arn:aws:iam::123456789012:role/admin"}]), [], FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    ("arn", "part"),
+    [
+        ("arn:aws:lambda:us-east-1:210987654321:function:orders", "account"),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:orders:live", "region"),
+        ("arn:aws-us-gov:lambda:us-east-1:123456789012:function:orders", "partition"),
+    ],
+)
+def test_a_function_outside_the_deployments_account_region_or_partition_is_no_tool(arn, part):
+    assert outside(arn, FUNCTIONS) == part
+    assert outside("arn:aws:lambda:us-east-1:123456789012:function:orders:7", FUNCTIONS) is None
+    with pytest.raises(ValueError, match=f"SERVER_TOOLS: orders's function {arn} is in another AWS {part}"):
+        deployment_tools(json.dumps([{"name": "orders", "function_arn": arn}]), [], FUNCTIONS)
+    stores, functions = fake_stores(), FakeFunctions({TOOL_TAG: "*"}, [])
+
+    with pytest.raises(InvalidRequest) as refused:
+        register_tool(stores, FakeCatalogue(), functions, LambdaToolCreate(name="orders", function_arn=arn), FUNCTIONS)
+
+    assert (refused.value.code, refused.value.param) == ("function_outside_deployment", "function_arn")
+    assert str(refused.value) == f"The function must be one of this deployment's: {arn} is in another AWS {part}."
+    assert stores.tools.list_tools() == [] and functions.tags_asked == 0
 
 
 class FakeFunctions:
     """Lambda functions as tools: their tags, and what each invocation answers."""
 
     def __init__(self, tags: dict[str, str], answers: list[tuple[str, str]]) -> None:
-        self.tags, self.answers, self.invoked = tags, answers, 0
+        self.tags, self.answers, self.invoked, self.tags_asked = tags, answers, 0, 0
 
     def invoke(self, function_arn: str, payload: dict, timeout_seconds: int) -> tuple[str, str]:
         self.invoked += 1
         return self.answers.pop(0)
 
     def tags_of(self, function_arn: str) -> dict[str, str]:
+        self.tags_asked += 1
         return self.tags
 
 
-def _runner_world(functions: FakeFunctions, circuits: FakeCircuits, arguments: str = '{"order_id": "A-1"}'):
-    stores = fake_stores()
-    stores.tools.put_tool(
-        LambdaTool(
-            name="orders",
-            parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
-            function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders",
-            retry=RetryPolicy(max_attempts=2, initial_delay_ms=0),
-        )
-    )
+ORDERS = LambdaTool(
+    name="orders",
+    parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+    function_arn="arn:aws:lambda:us-east-1:123456789012:function:orders",
+    retry=RetryPolicy(max_attempts=2, initial_delay_ms=0),
+)
+
+
+def _runner_world(
+    functions: FakeFunctions,
+    circuits: FakeCircuits,
+    arguments: str = '{"order_id": "A-1"}',
+    project: str = "acme",
+    registry: ToolRegistry | None = None,
+    deployment: tuple[LambdaTool, ...] = (),
+):
+    """A run of ``project`` with a pending call of ``orders``: the project's own Lambda tool, unless the registry or
+    the deployment has one."""
+    stores = fake_stores(World(project=project))
+    if registry is None and not deployment:
+        stores.tools.put_tool(ORDERS)
     thread = Thread(id="thread_1", created_at=1)
     stores.threads.create_thread(thread, [])
     stores.runs.create_run(Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m"))
@@ -190,7 +244,7 @@ def _runner_world(functions: FakeFunctions, circuits: FakeCircuits, arguments: s
         step_details=ToolCallsStepDetails(tool_calls=[]),
     )
     stores.steps.put_step(step, [call])
-    runner = ToolRunner(ToolRegistry(), functions, circuits, sleep=lambda _: None)
+    runner = ToolRunner(registry or ToolRegistry(), functions, circuits, deployment, sleep=lambda _: None)
     ref = ToolCallRef(project=stores.project, thread_id="thread_1", run_id="run_1", step_id="step_1", call_id="call_1")
     return runner, stores, ref
 
@@ -213,6 +267,16 @@ def test_the_runner_refuses_before_invoking_when_the_arguments_or_the_tag_are_wr
     assert functions.invoked == 0 and "no longer tagged as a tool of this project" in (call.output or "")
 
 
+def test_the_runner_refuses_arguments_nested_deeper_than_the_json_parser_goes_without_invoking():
+    functions = FakeFunctions({TOOL_TAG: "acme"}, [])
+    runner, stores, ref = _runner_world(functions, FakeCircuits(), arguments="[" * 100_000 + "]" * 100_000)
+
+    report = runner.run(stores, ref, 65536)
+
+    assert report.execution is not None
+    assert (report.execution.outcome, functions.invoked) == ("invalid_arguments", 0)
+
+
 def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers_at_once_while_it_is_open():
     circuits = FakeCircuits(threshold=1)
     functions = FakeFunctions({TOOL_TAG: "*"}, [("failed", '{"error": "down"}'), ("failed", '{"error": "down"}')])
@@ -229,15 +293,76 @@ def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers
     assert "temporarily unavailable" in json.loads(call.output or "")["error"]
 
 
+class OrderArgs(BaseModel):
+    order_id: str
+
+
+def _orders_registry(failure: Exception) -> ToolRegistry:
+    """A registry whose ``orders`` tool raises ``failure``."""
+    registry = ToolRegistry()
+
+    @registry.tool()
+    def orders(args: OrderArgs) -> dict:
+        """Look an order up."""
+        raise failure
+
+    return registry
+
+
+def _shared(kind: str, functions: FakeFunctions) -> dict:
+    """How the deployment ships ``orders``: in the registry, or as a Lambda tool of every project."""
+    if kind == "registry":
+        return {"registry": _orders_registry(RuntimeError("the order service is down"))}
+    return {"deployment": (ORDERS.model_copy(update={"scope": "deployment"}),)}
+
+
+@pytest.mark.parametrize("kind", ["registry", "deployment"])
+def test_a_shared_tools_circuit_opens_only_for_the_project_whose_calls_failed(kind):
+    circuits = FakeCircuits(threshold=1)
+    functions = FakeFunctions({TOOL_TAG: "*"}, [("failed", '{"error": "down"}')] * 4)
+    runner, stores, ref = _runner_world(functions, circuits, **_shared(kind, functions))
+    failed = runner.run(stores, ref, 65536)  # acme's call fails: acme's circuit opens
+    runner, stores, ref = _runner_world(functions, circuits, **_shared(kind, functions))
+    refused = runner.run(stores, ref, 65536)
+
+    runner, stores, ref = _runner_world(functions, circuits, project="globex", **_shared(kind, functions))
+    other = runner.run(stores, ref, 65536)
+
+    assert failed.execution is not None and failed.execution.circuit == "open"
+    assert refused.execution is not None and refused.execution.outcome == "circuit_open"
+    assert other.execution is not None and other.execution.outcome == "failed"  # globex's call ran the tool
+    assert other.execution.attempts >= 1 and other.execution.circuit == "open"  # and opened globex's own
+
+
+@pytest.mark.parametrize("kind", ["registry", "lambda"])
+def test_a_call_the_tool_refuses_for_its_arguments_is_not_retried_and_never_counts_against_its_circuit(kind):
+    circuits = FakeCircuits(threshold=1)
+    refusal = '{"error": "InvalidArguments: there is no order A-1"}'
+    functions = FakeFunctions({TOOL_TAG: "acme"}, [("invalid_arguments", refusal)] * 2)
+    registry = _orders_registry(InvalidArguments("there is no order A-1")) if kind == "registry" else None
+    reports = []
+    for _ in range(2):
+        runner, stores, ref = _runner_world(functions, circuits, registry=registry)
+        reports.append(runner.run(stores, ref, 65536))
+        (call,) = stores.steps.get_tool_calls("thread_1", "run_1", "step_1")
+        assert "there is no order A-1" in json.loads(call.output or "")["error"]
+
+    executions = [(r.execution.outcome, r.execution.attempts, r.execution.circuit) for r in reports if r.execution]
+    assert executions == [("invalid_arguments", 1, "closed")] * 2  # both ran once; the circuit never counted them
+    assert circuits.failures == {} or set(circuits.failures.values()) == {0}
+
+
 def test_a_project_registers_a_bounded_number_of_tools_with_bounded_schemas():
     stores, catalogue = fake_stores(), FakeCatalogue()
     functions = FakeFunctions({TOOL_TAG: stores.project}, [])
     arn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
     for number in range(MAX_PROJECT_TOOLS):
-        register_tool(stores, catalogue, functions, LambdaToolCreate(name=f"tool_{number}", function_arn=arn))
+        register_tool(
+            stores, catalogue, functions, LambdaToolCreate(name=f"tool_{number}", function_arn=arn), FUNCTIONS
+        )
 
     with pytest.raises(InvalidRequest) as refused:
-        register_tool(stores, catalogue, functions, LambdaToolCreate(name="one_more", function_arn=arn))
+        register_tool(stores, catalogue, functions, LambdaToolCreate(name="one_more", function_arn=arn), FUNCTIONS)
     assert refused.value.code == "too_many_server_tools" and len(stores.tools.list_tools()) == MAX_PROJECT_TOOLS
     big = {"type": "object", "description": "x" * MAX_TOOL_SCHEMA_BYTES}
     with pytest.raises(ValueError, match="larger than"):

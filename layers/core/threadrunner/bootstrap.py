@@ -85,6 +85,10 @@ def api_keys() -> dynamodb.DynamoDBApiKeys:
     return dynamodb.DynamoDBApiKeys(settings().table_name, _Client("dynamodb"))
 
 
+def unsettled_responses() -> dynamodb.DynamoDBUnsettledResponses:
+    return dynamodb.DynamoDBUnsettledResponses(settings().table_name, _Client("dynamodb"))
+
+
 @functools.cache
 def run_loop_control() -> StepFunctionsRunLoop:
     return StepFunctionsRunLoop(settings().state_machine_arn, _Client("stepfunctions"))

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .domain.budget import Budget, ProjectLimits
+from .domain.budget import OUTPUT_RESERVE_TOKENS, Budget, ProjectLimits
 from .domain.deployment import RunDefaults
 
 
@@ -32,6 +32,8 @@ class Settings(BaseModel):
     """The size of the embeddings (asked of the provider, and the embeddings index's dimension)."""
     index_queue_url: str = Field("", alias="INDEX_QUEUE_URL")
     """The queue of the IndexFunction's jobs."""
+    index_dead_letter_queue_arn: str = Field("", alias="INDEX_DEAD_LETTER_QUEUE_ARN")
+    """The dead-letter queue of the IndexFunction's jobs: a job from it is given up, its file ended ``failed``."""
     """The run loop; ApiFunction starts one execution per run."""
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
     """The EventBridge bus run events go to."""
@@ -41,6 +43,9 @@ class Settings(BaseModel):
     """Comma-separated modules the ToolFunction imports to register its tools."""
     server_tools: str = Field("[]", alias="SERVER_TOOLS")
     """The deployment's Lambda tools: a JSON array of tools as ``POST /v1/server_tools`` takes them."""
+    functions_arn: str = Field("", alias="FUNCTIONS_ARN")
+    """The ARN of every Lambda function of the deployment's partition, region and account
+    (``arn:aws:lambda:us-east-1:123456789012:function:*``): a Lambda tool must be one of them."""
     circuit_failure_threshold: int = Field(5, alias="CIRCUIT_FAILURE_THRESHOLD", ge=1, le=100)
     """Failures in a row of a server tool or the model provider that open its circuit."""
     circuit_recovery_seconds: int = Field(30, alias="CIRCUIT_RECOVERY_SECONDS", ge=1, le=3600)
@@ -77,6 +82,9 @@ class Settings(BaseModel):
     """How long one CheckTurn invocation polls the provider before handing back to a Wait state."""
     max_poll_delay_seconds: int = Field(10, alias="MAX_POLL_DELAY_SECONDS")
     """The longest Wait between two CheckTurn invocations."""
+    files_wait_seconds: int = Field(300, alias="FILES_WAIT_SECONDS", ge=0, le=3600)
+    """How long a run waits, ``queued``, for its vector stores' files being indexed; then it starts without the
+    files still unfinished."""
     poll_after_ms: int = Field(500, alias="POLL_AFTER_MS")
     """The ``openai-poll-after-ms`` header on an unfinished run: how soon a client should ask again."""
     max_tool_output_bytes: int = Field(65536, alias="MAX_TOOL_OUTPUT_BYTES", ge=1024, le=262144)
@@ -89,6 +97,9 @@ class Settings(BaseModel):
     """How long ApiFunction remembers that a key does not exist (a key created meanwhile waits this long)."""
     key_cache_entries: int = Field(2000, alias="KEY_CACHE_ENTRIES", ge=1)
     """The most key lookups one container remembers (about 200 bytes each)."""
+    output_reserve_tokens: int = Field(OUTPUT_RESERVE_TOKENS, alias="OUTPUT_RESERVE_TOKENS", ge=1, le=1_000_000)
+    """What a model response without ``max_output_tokens`` (a run's turn, a forwarded call) reserves against the
+    budgets for its answer until the provider counts it: the most the models in use write in one response."""
     daily_token_budget: int = Field(0, alias="DAILY_TOKEN_BUDGET", ge=0)
     """Tokens a project may use per UTC day before new runs answer 429; 0 is no limit."""
     daily_token_budget_per_user: int = Field(0, alias="DAILY_TOKEN_BUDGET_PER_USER", ge=0)
@@ -118,7 +129,8 @@ class Settings(BaseModel):
             active_runs=self.project_max_active_runs or None,
             requests_per_minute=self.project_requests_per_minute or None,
         )
-        return RunDefaults(self.model_override, Budget(daily_tokens=limit, daily_tokens_per_user=per_user), limits)
+        budget = Budget(daily_tokens=limit, daily_tokens_per_user=per_user)
+        return RunDefaults(self.model_override, budget, limits, self.output_reserve_tokens)
 
 
 @functools.cache

@@ -43,6 +43,12 @@ class StoreUnavailable(ThreadrunnerError):
 class TooManyActiveRuns(ThreadrunnerError):
     """The project has as many unfinished runs as it may have at once: no run starts (429)."""
 
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The project has {limit} unfinished runs, the most it may have at once; retry when one has ended.",
+            code="too_many_active_runs",
+        )
+
 
 class RateLimited(ThreadrunnerError):
     """The project made as many requests this minute as it may (429)."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from ..domain.common import FunctionDefinition
+from ..domain.lambda_tools import INVALID_ARGUMENTS
 from ..domain.run_record import RunRef
 from ..domain.tools import Outcome
 from ..domain.vector_stores import IndexJob
@@ -84,14 +85,17 @@ class EventBridgePublisher:
 
 
 class SQSIndexJobs:
-    """:class:`threadrunner.ports.IndexJobs` on the IndexFunction's queue."""
+    """:class:`threadrunner.ports.IndexJobs` on the IndexFunction's queue, a fair queue: each job's message group
+    is its project, so SQS serves the other projects' jobs first while one project has a backlog."""
 
     def __init__(self, queue_url: str, client: Any) -> None:
         self._queue_url = queue_url
         self._client = client
 
     def submit(self, job: IndexJob) -> None:
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=job.model_dump_json())
+        self._client.send_message(
+            QueueUrl=self._queue_url, MessageBody=job.model_dump_json(), MessageGroupId=job.project
+        )
 
 
 class LambdaToolInvoker:
@@ -118,10 +122,11 @@ class LambdaToolInvoker:
         if answer.get("FunctionError"):
             try:
                 error = json.loads(body)
-                message = f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"[:1000]
+                kind = error.get("errorType", "Error")
+                message = f"{kind}: {error.get('errorMessage', '')}"[:1000]
             except (ValueError, AttributeError):
-                message = "the tool's function failed"
-            return "failed", json.dumps({"error": message})
+                kind, message = "Error", "the tool's function failed"
+            return "invalid_arguments" if kind == INVALID_ARGUMENTS else "failed", json.dumps({"error": message})
         return "ok", body
 
     def tags_of(self, function_arn: str) -> dict[str, str]:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 import openai
 
+from ..domain.budget import estimate_tokens
+from ..domain.vector_stores import Embedded
 from ..errors import ModelRateLimited, ModelUnavailable
 from ..observability import logger
 
@@ -19,13 +21,19 @@ class OpenAIEmbeddings:
     def __init__(self, client: Callable[[], openai.OpenAI], model: str, dimensions: int) -> None:
         self._client, self._model, self._dimensions = client, model, dimensions
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    @property
+    def name(self) -> str:
+        return f"{self._model}/{self._dimensions}"
+
+    def embed(self, texts: Sequence[str]) -> Embedded:
         vectors: list[list[float]] = []
+        tokens = 0
         for start in range(0, len(texts), _BATCH):
+            batch = texts[start : start + _BATCH]
             try:
                 answer = self._client().embeddings.create(
                     model=self._model,
-                    input=list(texts[start : start + _BATCH]),
+                    input=list(batch),
                     dimensions=self._dimensions,
                     encoding_format="float",
                 )
@@ -42,4 +50,5 @@ class OpenAIEmbeddings:
                     f"({self._dimensions})."
                 )
             vectors += [list(item.embedding) for item in ordered]
-        return vectors
+            tokens += answer.usage.prompt_tokens if answer.usage else sum(estimate_tokens(text) for text in batch)
+        return Embedded(vectors, tokens)

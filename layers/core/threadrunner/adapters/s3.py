@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
+from ..domain.files import content_disposition
 from ..errors import NotFound
+
+UPLOAD_PART_TAG = ("threadrunner", "upload-part")
+"""The tag of an upload's parts, by which the bucket's lifecycle rule (template.yaml) deletes them after a day."""
 
 _PART_BYTES = 8 * 1024 * 1024
 """The parts a join writes: S3 takes multipart parts of 5 MiB and more (the last one excepted)."""
@@ -19,8 +24,9 @@ class S3FileContents:
         self._bucket = bucket
         self._client = client
 
-    def put(self, key: str, data: bytes) -> None:
-        self._client.put_object(Bucket=self._bucket, Key=key, Body=data)
+    def put(self, key: str, data: bytes, part: bool = False) -> None:
+        tagging = {"Tagging": urlencode([UPLOAD_PART_TAG])} if part else {}
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=data, **tagging)
 
     def read(self, key: str) -> bytes:
         try:
@@ -72,14 +78,13 @@ class S3FileContents:
             self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
 
     def link(self, key: str, filename: str, seconds: int) -> str:
-        quoted = filename.replace('"', "").replace("\\", "")
         return str(
             self._client.generate_presigned_url(
                 "get_object",
                 Params={
                     "Bucket": self._bucket,
                     "Key": key,
-                    "ResponseContentDisposition": f'attachment; filename="{quoted}"',
+                    "ResponseContentDisposition": content_disposition(filename),
                 },
                 ExpiresIn=seconds,
             )

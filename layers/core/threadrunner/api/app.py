@@ -80,9 +80,7 @@ def _validation_error(exc: RequestValidationError) -> Response:
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error")
-    return errors.error_response(
-        500, "The server had an error while processing your request. Sorry about that!", kind="server_error"
-    )
+    return errors.error_response(500, errors.SERVER_ERROR, kind="server_error")
 
 
 @app.not_found
@@ -203,6 +201,11 @@ def _answer_once(request: dict[str, Any]) -> dict[str, Any]:
     if not 200 <= answer["statusCode"] < 300:
         raise _NotRemembered(answer)
     resolving.answer = answer
+    if streams.streamed():  # kept as the run the stream shows: a retry streams it again
+        view = streams.view()
+        if view is None:  # a forwarded call's stream: the provider's, nothing to give again
+            raise _NotRemembered(answer)
+        return {"statusCode": answer["statusCode"], "stream": view}
     body = answer.get("body") or ""
     if len(body) <= KEPT_ANSWER_BYTES:
         return answer
@@ -232,6 +235,11 @@ def _replayed(kept: dict[str, Any], event: dict[str, Any], lambda_context: Lambd
             code="idempotency_answer_unavailable",
             param="Idempotency-Key",
         )
+    if "stream" in kept:
+        try:
+            return _as_answer(streams.again(runs.router, kept["stream"]))  # a router reads the request's context
+        except ThreadrunnerError as gone:  # the thread was deleted since
+            return _as_answer(errors.from_error(gone))
     if "read_back" in kept:
         http = {**event["requestContext"]["http"], "method": "GET", "path": kept["read_back"]}
         read = {**event, "rawPath": kept["read_back"], "body": None, "rawQueryString": ""}
@@ -324,8 +332,7 @@ def _answer(
     event: dict[str, Any], lambda_context: LambdaContext, deps: ApiDeps, project: str, key: str | None
 ) -> dict[str, Any]:
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
-    # A stream's answer is its run's events as they happen: nothing a retry could be given again.
-    if method != "POST" or not key or (not event.get("isBase64Encoded") and streams.wants_stream(event.get("body"))):
+    if method != "POST" or not key:
         return app.resolve(event, lambda_context)
     # A retried POST with the same key gets the first answer, and creates nothing new.
     deps.idempotency_config.register_lambda_context(lambda_context)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from ..app.embeddings import metered
 from ..config import Settings
 from ..domain.deployment import RunDefaults
 from ..ports import (
@@ -85,6 +86,7 @@ def index_kinds(router: APIGatewayHttpRouter) -> list[str]:
     return ["keywords", "embeddings"] if router.context["settings"].embedding_model else ["keywords"]
 
 
-def embeddings(router: APIGatewayHttpRouter) -> Callable[[], Embeddings | None]:
-    """The provider's embeddings (made on first use), or ``None`` without an embedding model."""
-    return router.context["embeddings"]
+def embeddings(router: APIGatewayHttpRouter) -> Embeddings | None:
+    """The provider's embeddings (made on first use), counted and budgeted in the project's ledger; ``None``
+    without an embedding model."""
+    return metered(router.context["embeddings"](), stores(router), run_defaults(router))

@@ -50,6 +50,9 @@ _TYPES = {
     ProviderUnreachable: "server_error",
     ProviderTimedOut: "server_error",
 }
+SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
+"""What a 500 says, as the hosted API said it: nothing of what went wrong."""
+
 ACTIVE_RUNS_RETRY_AFTER_SECONDS = 5
 """What a refusal for too many unfinished runs tells the client to wait (runs usually take seconds)."""
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import files
 from ..app.requests import UploadComplete, UploadCreate
-from ..domain.files import FileObject, Upload, UploadPart
+from ..domain.files import FileObject, Upload, UploadPart, content_disposition
 from . import context, multipart
 from .params import Cursor, Limit, Order, page
 from .wire import Deleted, ListObject
@@ -54,12 +54,11 @@ def file_content(file_id: str):  # not annotated: the resolver would read the by
     file, data = files.content(context.stores(router), context.contents(router), file_id)
     if isinstance(data, str):  # larger than an answer carries: where to read it, for a few minutes
         return Response(status_code=307, headers={"Location": data}, body="")
-    disposition = f'attachment; filename="{file.filename.replace(chr(34), "")}"'
     return Response(
         status_code=200,
         content_type="application/octet-stream",
         body=data,
-        headers={"Content-Disposition": disposition},
+        headers={"Content-Disposition": content_disposition(file.filename)},
     )
 
 

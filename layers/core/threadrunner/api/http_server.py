@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import time
 import uuid
@@ -19,13 +20,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..observability import logger
 from . import console, errors
+from .errors import SERVER_ERROR
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The largest body read: API Gateway's payload limit."""
 
 Answer = Callable[[dict[str, Any], BaseHTTPRequestHandler], dict[str, Any]]
 """Answers an event (the request's handler at hand for what the event does not carry): the handler's answer."""
+
+
+_LINE_ENDS = re.compile(r"[\r\n\x00]")
+"""What ends a header line, or the answer, wherever it stands in a header."""
+
+
+def _unwritable_header(headers: dict[str, str]) -> str | None:
+    """The name of the first header that cannot be written as it is, if any: one holding CR, LF or NUL (written,
+    they would add headers or end the answer early, leaving a forged one on a kept-alive connection), or a
+    character outside Latin-1 (a header's charset)."""
+    for name, value in headers.items():
+        text = f"{name}:{value}"
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            return name
+        if _LINE_ENDS.search(text):
+            return name
+    return None
 
 
 class BodyRefused(Exception):
@@ -144,8 +166,8 @@ def handler_class(
             data = base64.b64decode(payload) if answered.get("isBase64Encoded") else payload.encode()
             return self._write(answered.get("statusCode", 200), answered.get("headers") or {}, data)
 
-        def _error(self, status: int, message: str, code: str) -> None:
-            error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+        def _error(self, status: int, message: str, code: str | None, kind: str = "invalid_request_error") -> None:
+            error = {"message": message, "type": kind, "param": None, "code": code}
             self._write(status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
 
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -162,29 +184,40 @@ def handler_class(
                 reason = message or self.responses.get(code, ("Bad request",))[0]
                 error = {"message": reason, "type": "invalid_request_error", "param": None, "code": None}
                 data = json.dumps({"error": error}).encode()
-            self._head(status, headers)
+            if not self._head(status, headers):
+                return
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":  # a HEAD request is answered without a body
                 self.wfile.write(data)
 
-        def _head(self, status: int, headers: dict[str, str]) -> None:
+        def _head(self, status: int, headers: dict[str, str]) -> bool:
+            """Start the answer; False, and a 500 written instead, when a header cannot be written as it is."""
+            refused = _unwritable_header(headers)
+            if refused is not None:
+                # The value is not logged: it may be a tenant's data (a file's name).
+                logger.error("answer with an unwritable header refused", extra={"header": refused, "status": status})
+                self._error(500, SERVER_ERROR, None, kind="server_error")
+                return False
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "transfer-encoding"):
                     self.send_header(name, value)
+            return True
 
         def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
-            self._head(status, headers)
+            if not self._head(status, headers):
+                return
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
         def _stream(self, status: int, headers: dict[str, str], chunks: Iterator[str]) -> None:
-            self._head(status, headers)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
             try:
+                if not self._head(status, headers):
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
                 for chunk in chunks:
                     data = chunk.encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -66,7 +66,8 @@ def list_server_tools() -> ListObject[ServerTool]:
 @router.post("/v1/server_tools", summary="Register a Lambda function as a server tool (extension)")
 def register_server_tool(body: Annotated[LambdaToolCreate, Body()]) -> ServerTool:
     stores = context.stores(router)
-    tool = tools.register_tool(stores, context.tools(router), context.functions(router), body)
+    functions_arn = context.settings(router).functions_arn
+    tool = tools.register_tool(stores, context.tools(router), context.functions(router), body, functions_arn)
     return ServerTool.of(tool.name, tool.definition, tool)
 
 

@@ -21,7 +21,7 @@ class ProjectUsage(BaseModel):
     date: str
     """The UTC day, ``YYYY-MM-DD``."""
     usage: Usage
-    """Tokens of the model responses that ended that day."""
+    """Tokens of the model responses that ended that day, and of the texts embedded (files' chunks, searches)."""
     reserved_tokens: int
     """Tokens set aside by the responses still running; they count against the budget until they end."""
     daily_budget: Budget

@@ -86,7 +86,7 @@ def search_store(vector_store_id: str, body: Annotated[VectorStoreSearch, Body()
     results = vector_stores.search(
         context.stores(router),
         context.index(router),
-        context.embeddings(router)(),
+        context.embeddings(router),
         [vector_store_id],
         " ".join(queries),
         body.max_num_results or DEFAULT_RESULTS,

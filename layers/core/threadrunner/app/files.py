@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..domain.common import now
+from ..domain.file_chunks import chunks_key
 from ..domain.files import (
     FILE_PURPOSES,
     MAX_REQUEST_FILE_BYTES,
@@ -14,6 +15,7 @@ from ..domain.files import (
     Upload,
     UploadPart,
     content_key,
+    has_control_characters,
 )
 from ..domain.ids import new_id
 from ..domain.vector_stores import IndexJob
@@ -37,6 +39,16 @@ def check_purpose(purpose: str) -> str:
     return purpose
 
 
+def _check_filename(filename: str, param: str) -> None:
+    """Refuse a name with control characters: a name is shown and sent back in headers, where they break things."""
+    if has_control_characters(filename):
+        raise InvalidRequest(
+            "The file name holds control characters (line breaks, tabs, NUL, ...); name the file without them.",
+            param=param,
+            code="invalid_value",
+        )
+
+
 def _check_size(size: int, limit: int, what: str) -> None:
     if size > limit:
         raise TooLarge(
@@ -49,6 +61,7 @@ def _check_size(size: int, limit: int, what: str) -> None:
 def create_file(stores: Stores, contents: FileContents, filename: str, purpose: str, data: bytes) -> FileObject:
     """Store a file whole: its bytes, then its record (a record never names missing bytes)."""
     check_purpose(purpose)
+    _check_filename(filename, "file")
     _check_size(len(data), MAX_REQUEST_FILE_BYTES, "file")
     if not data:
         raise InvalidRequest("The file is empty.", param="file")
@@ -69,15 +82,17 @@ def content(stores: Stores, contents: FileContents, file_id: str) -> tuple[FileO
 
 
 def delete_file(stores: Stores, contents: FileContents, jobs: IndexJobs, file_id: str) -> None:
-    """The file and its bytes go at once; the IndexFunction takes it out of the vector stores it is in."""
+    """The file, its bytes and its kept chunks go at once (the record first: an indexing that keeps the chunks
+    after this looks for it, and deletes them); the IndexFunction takes it out of the vector stores it is in."""
     key = stores.files.content_key(file_id)
     stores.files.delete_file(file_id)
-    contents.delete([key])
+    contents.delete([key, chunks_key(key)])
     if stores.vector_stores.stores_of_file(file_id):
         jobs.submit(IndexJob(kind="forget_file", project=stores.project, file_id=file_id))
 
 
 def create_upload(stores: Stores, body: UploadCreate) -> Upload:
+    _check_filename(body.filename, "filename")
     if body.bytes > MAX_UPLOAD_BYTES:
         raise TooLarge(
             f"An upload makes a file of at most {MAX_UPLOAD_BYTES} bytes; this one announces {body.bytes}.",
@@ -97,20 +112,20 @@ def create_upload(stores: Stores, body: UploadCreate) -> Upload:
 
 
 def add_part(stores: Stores, contents: FileContents, upload_id: str, data: bytes) -> UploadPart:
-    upload = _pending(stores, upload_id)
+    upload = _pending(stores, contents, upload_id)
     _check_size(len(data), MAX_REQUEST_FILE_BYTES, "part")
     if sum(size for _, size in stores.files.parts(upload_id).values()) + len(data) > upload.bytes:
         raise InvalidRequest(f"The parts would hold more than the {upload.bytes} bytes the upload announced.")
     part = UploadPart(id=new_id("part"), created_at=now(), upload_id=upload_id)
     key = content_key(stores.project, f"{upload_id}/{part.id}")
-    contents.put(key, data)
+    contents.put(key, data, part=True)
     stores.files.add_part(upload_id, part, key, len(data))
     return part
 
 
 def complete_upload(stores: Stores, contents: FileContents, upload_id: str, body: UploadComplete) -> Upload:
     """Join the parts, in the order given, into the upload's file; the parts' bytes go."""
-    upload = _pending(stores, upload_id)
+    upload = _pending(stores, contents, upload_id)
     parts = stores.files.parts(upload_id)
     unknown = [part_id for part_id in body.part_ids if part_id not in parts]
     if unknown or len(set(body.part_ids)) != len(body.part_ids):
@@ -128,26 +143,37 @@ def complete_upload(stores: Stores, contents: FileContents, upload_id: str, body
         contents.delete([key])
         raise InvalidRequest("The MD5 of the joined parts is not the one given.", param="md5")
     try:
-        completed = stores.files.end_upload(upload_id, "completed", file)  # once, whoever else completes it
+        # The bytes first, then the file's records and the upload's end in one write: once, whoever else
+        # completes it, and never naming a file that is missing.
+        completed = stores.files.complete_upload(upload_id, file, key)
     except InvalidRequest:
         contents.delete([key])
         raise
-    stores.files.put_file(file, key)
-    contents.delete([location for location, _ in parts.values()])
+    _delete_parts(stores, contents, upload_id)
     return completed
 
 
 def cancel_upload(stores: Stores, contents: FileContents, upload_id: str) -> Upload:
-    _pending(stores, upload_id)
+    _pending(stores, contents, upload_id)
     cancelled = stores.files.end_upload(upload_id, "cancelled")
-    contents.delete([location for location, _ in stores.files.parts(upload_id).values()])
+    _delete_parts(stores, contents, upload_id)
     return cancelled
 
 
-def _pending(stores: Stores, upload_id: str) -> Upload:
-    """The upload, if it still takes parts; one past its hour is expired."""
+def _delete_parts(stores: Stores, contents: FileContents, upload_id: str) -> None:
+    """The bytes of an ended upload's parts (what a cut-off request leaves, the bucket's lifecycle rule deletes)."""
+    contents.delete([location for location, _ in stores.files.parts(upload_id).values()])
+
+
+def _pending(stores: Stores, contents: FileContents, upload_id: str) -> Upload:
+    """The upload, if it still takes parts; one past its hour is expired, and its parts' bytes go then."""
     upload = stores.files.get_upload(upload_id)
     if upload.status == "pending" and now() > upload.expires_at:
+        try:
+            stores.files.end_upload(upload_id, "expired")
+        except InvalidRequest:
+            pass  # another request ended it just now
+        _delete_parts(stores, contents, upload_id)
         raise InvalidRequest("The upload expired: an upload takes parts for an hour.", param="upload_id")
     if upload.status != "pending":
         raise InvalidRequest(f"The upload is {upload.status}.", param="upload_id")

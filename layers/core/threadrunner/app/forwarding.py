@@ -1,28 +1,31 @@
 """Forwarded calls (``/v1/chat/completions``, ``/v1/embeddings``, ``/v1/responses`` ...): the project's models,
 the deployment's override and the budgets first, then the provider, then what the call used, in the same
-ledgers as runs (docs/forwarding.md)."""
+ledgers as runs (docs/forwarding.md); and the sweep that counts the background responses nobody asked about."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from ..domain.budget import Reservation, today
+from ..domain.common import Usage
 from ..domain.deployment import RunDefaults
 from ..domain.forwarding import (
     BUDGETED,
     GENERATING,
     METERED,
+    RESPONSE_BODIES,
     RESPONSE_ENDINGS,
     RUNNING,
     EventReader,
     Kind,
     ProviderAnswer,
+    check_request,
     prepared,
-    refusal_of_hosted_objects,
     reservation_of,
     scrubbed,
     usage_of,
@@ -30,8 +33,8 @@ from ..domain.forwarding import (
 )
 from ..domain.ids import new_id
 from ..domain.user import USER_ID_PATTERN
-from ..errors import InvalidRequest, NotFound
-from ..ports import Provider, Stores
+from ..errors import InvalidRequest, NotFound, ThreadrunnerError
+from ..ports import Provider, Stores, UnsettledResponses
 from . import projects
 
 RESPONSE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -67,8 +70,10 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
         RESPONSE_ID.fullmatch(call.response_id) and stores.usage.is_forwarded(call.response_id)
     ):
         raise NotFound("response", call.response_id[:70])
-    if creating and call.kind == "responses":
-        _check_response_request(stores, body)
+    if creating:
+        check_request(call.kind, body, stores.projects.get_policy().hosted_tools)
+    if creating and call.kind in RESPONSE_BODIES:
+        _check_previous_response(stores, body)
     if creating and call.kind in GENERATING:
         model = body.get("model")
         if not isinstance(model, str):
@@ -84,9 +89,9 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
             stores.usage.release(reservation)  # nothing reached the provider's counters
         raise
     if answer.chunks is not None:
-        return Answer(
-            answer.status, answer.content_type, _metered(stores, call.kind, answer.chunks, reservation, usage_asked)
-        )
+        background = call.kind == "responses" and body.get("background") is True
+        chunks = _metered(stores, call.kind, answer.chunks, reservation, usage_asked, background)
+        return Answer(answer.status, answer.content_type, chunks)
     if answer.status >= 400:
         if reservation is not None:
             stores.usage.release(reservation)
@@ -97,22 +102,18 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
     if reservation is not None:
         response_id = decoded.get("id") if call.kind == "responses" else None
         response_id = response_id if isinstance(response_id, str) else new_id("fwd")
-        stores.usage.record_response(response_id, reservation, "", "")
-        if decoded.get("status") not in RUNNING:  # a background response is counted when it is seen ended
+        running = call.kind == "responses" and decoded.get("status") in RUNNING  # a background response
+        # Counted when a request sees it end, or else by the sweep (settle_unsettled): nobody need ask for it.
+        stores.usage.record_response(response_id, reservation, "", "", unsettled=running)
+        if not running:
             stores.usage.settle(response_id, usage_of(call.kind, decoded))
     elif call.response_id is not None and decoded.get("object") == "response" and decoded.get("status") not in RUNNING:
         stores.usage.settle(call.response_id, usage_of(call.kind, decoded))  # once, whoever sees it end first
     return Answer(answer.status, answer.content_type, answer.body)
 
 
-def _check_response_request(stores: Stores, body: dict[str, Any]) -> None:
-    refused = refusal_of_hosted_objects(body)
-    if refused is not None:
-        raise InvalidRequest(
-            f"'{refused}' would name objects of the provider's account, shared by every project: threadrunner "
-            "does not forward it (use threadrunner's threads and vector stores).",
-            param=refused,
-        )
+def _check_previous_response(stores: Stores, body: dict[str, Any]) -> None:
+    """A response chained to another must chain to one the project created."""
     previous = body.get("previous_response_id")
     if previous is not None and not (
         isinstance(previous, str) and RESPONSE_ID.fullmatch(previous) and stores.usage.is_forwarded(previous)
@@ -130,7 +131,7 @@ def _reserve(stores: Stores, defaults: RunDefaults, kind: Kind, body: dict[str, 
     if kind not in METERED:
         projects.check_budget(stores, defaults, user_id=user_id)
         return None
-    estimate = reservation_of(kind, body)
+    estimate = reservation_of(kind, body, defaults.output_reserve_tokens)
     reservation = Reservation(
         day=today(), user_id=user_id, prompt_tokens=estimate.prompt_tokens, completion_tokens=estimate.completion_tokens
     )
@@ -139,10 +140,16 @@ def _reserve(stores: Stores, defaults: RunDefaults, kind: Kind, body: dict[str, 
 
 
 def _metered(
-    stores: Stores, kind: Kind, chunks: Iterator[str], reservation: Reservation | None, usage_asked: bool
+    stores: Stores,
+    kind: Kind,
+    chunks: Iterator[str],
+    reservation: Reservation | None,
+    usage_asked: bool,
+    background: bool,
 ) -> Iterator[str]:
     """The stream's events as they come; the usage its last events carry counted when it ends, its estimated
-    prompt if it ends without one (a client that left, a stream that broke)."""
+    prompt if it ends without one (a client that left, a stream that broke), unless it is a background response,
+    which goes on without the stream: the sweep counts it when it ended."""
     reader, response_id, usage = EventReader(), None, None
     try:
         for chunk in chunks:
@@ -152,7 +159,7 @@ def _metered(
                     response: dict[str, Any] = given if isinstance(given, dict) else {}
                     if response_id is None and isinstance(response.get("id"), str) and reservation is not None:
                         response_id = response["id"]
-                        stores.usage.record_response(response_id, reservation, "", "")
+                        stores.usage.record_response(response_id, reservation, "", "", unsettled=background)
                     if data.get("type") in RESPONSE_ENDINGS:
                         usage = usage_of(kind, response)
                 elif kind == "chat.completions" and isinstance(data, dict) and usage_of(kind, data) is not None:
@@ -168,7 +175,56 @@ def _metered(
             if response_id is None:
                 response_id = new_id("fwd")
                 stores.usage.record_response(response_id, reservation, "", "")
-            stores.usage.settle(response_id, usage)
+            if usage is not None or not background:
+                stores.usage.settle(response_id, usage)
+
+
+@dataclass
+class Swept:
+    """What one sweep of the unsettled responses did."""
+
+    settled: int = 0
+    """Responses that had ended (or that the provider no longer has), now counted."""
+    running: int = 0
+    """Responses still running: the next sweep looks again."""
+    unanswered: int = 0
+    """Responses the provider did not say anything readable about (unreachable, 5xx, 429): looked at again."""
+
+
+def settle_unsettled(
+    unsettled: UnsettledResponses, stores_for: Callable[[str], Stores], provider: Provider, more: Callable[[], bool]
+) -> Swept:
+    """Count every forwarded background response that ended since it was created, whether or not anyone asked for
+    it: what the provider says it used, or, for one the provider no longer has (deleted while it ran), its whole
+    reservation. One retrieve per listed response, while ``more()`` (the function's time) allows."""
+    swept = Swept()
+    for entry in unsettled.listed():
+        if not more():
+            break
+        try:
+            answer = provider.forward("GET", f"/responses/{quote(entry.response_id, safe='')}", None, {}, False)
+        except ThreadrunnerError:
+            swept.unanswered += 1
+            continue
+        decoded = _json(answer.body)
+        if answer.status == 404:
+            whole = entry.reservation
+            usage: Usage | None = Usage(
+                prompt_tokens=whole.prompt_tokens, completion_tokens=whole.completion_tokens, total_tokens=whole.tokens
+            )
+        elif answer.status == 200 and decoded.get("object") == "response":
+            if decoded.get("status") in RUNNING:
+                swept.running += 1
+                continue
+            usage = usage_of("responses", decoded)
+        else:
+            swept.unanswered += 1
+            continue
+        if stores_for(entry.project).usage.settle(entry.response_id, usage):
+            swept.settled += 1
+        else:  # settled meanwhile by a request that saw it end, or its entry is gone
+            unsettled.forget(entry.project, entry.response_id)
+    return swept
 
 
 def _allowed_models(stores: Stores, answer: ProviderAnswer, decoded: dict[str, Any]) -> Answer:

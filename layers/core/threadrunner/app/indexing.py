@@ -2,29 +2,52 @@
 index; a deleted file or store forgotten, chunks and all.
 
 Jobs come from a queue (at least once, in any order), so each is safe to repeat: a file is indexed only while it
-is ``in_progress`` in its store, and a file removed or cancelled meanwhile has what was written taken back.
+is ``in_progress`` in its store, and a file removed or cancelled meanwhile has what was written taken back. Every
+way a job ends ends its file: ``completed``, or ``failed`` with why (a file that cannot be read at once, a fault at
+the last delivery, a job the queue gave up on from its dead-letter queue).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from ..domain.deployment import RunDefaults
 from ..domain.documents import Unreadable, text_of
-from ..domain.vector_stores import Chunk, FileError, IndexJob, chunk_key, chunks, keyword_vector, store_key
-from ..errors import NotFound
+from ..domain.file_chunks import FileChunks, chunks_key
+from ..domain.vector_stores import (
+    MAX_CHUNKS_PER_FILE,
+    Chunk,
+    ChunkingStrategy,
+    FileError,
+    IndexJob,
+    chunk_key,
+    chunks,
+    keyword_vector,
+    store_key,
+)
+from ..errors import BudgetExceeded, NotFound
 from ..observability import logger
 from ..ports import Embeddings, FileContents, Stores, VectorIndex
+from .embeddings import metered
 from .vector_stores import forget_chunks
 
 MAX_ATTEMPTS = 3
 """Deliveries of one job: after the last, a file that still cannot be indexed ends ``failed``."""
+BATCH = 64
+"""Chunks embedded, and written to the index, at once: the vectors in memory are a batch's, whatever the file."""
 
 
 class Indexer:
-    """Index and forget, on the ports: the index's kinds are ``keywords`` and, with ``embeddings``, ``embeddings``."""
+    """Index and forget, on the ports: the index's kinds are ``keywords`` and, with ``embeddings``, ``embeddings``.
+    What is embedded counts in the project's ledger (:mod:`.embeddings`)."""
 
-    def __init__(self, contents: FileContents, index: VectorIndex, embeddings: Embeddings | None) -> None:
+    def __init__(
+        self,
+        contents: FileContents,
+        index: VectorIndex,
+        embeddings: Embeddings | None,
+        defaults: RunDefaults | None = None,
+    ) -> None:
         self._contents, self._index, self._embeddings = contents, index, embeddings
+        self._defaults = defaults or RunDefaults()
 
     @property
     def kinds(self) -> list[str]:
@@ -41,6 +64,22 @@ class Indexer:
             assert job.vector_store_id
             self.forget_store(stores, job.vector_store_id)
 
+    def give_up(self, stores: Stores, job: IndexJob) -> None:
+        """A job every delivery of which ended the IndexFunction (out of memory, out of time), from the queue's
+        dead-letter queue: its file ends ``failed``, and whatever an attempt wrote is taken back. A forget is tried
+        once more."""
+        if job.kind != "index":
+            self.run(stores, job)
+            return
+        assert job.vector_store_id and job.file_id
+        logger.error("file indexing gave up", extra={"file_id": job.file_id})
+        error = FileError(
+            code="server_error",
+            message="Indexing the file took more time or memory than an indexing has; split it, or add it again.",
+        )
+        if stores.vector_stores.finish_file(job.vector_store_id, job.file_id, "failed", last_error=error):
+            self._forget(store_key(stores.project, job.vector_store_id), job.file_id, MAX_CHUNKS_PER_FILE)
+
     def index(self, stores: Stores, vector_store_id: str, file_id: str, last_attempt: bool = False) -> None:
         try:
             entry = stores.vector_stores.get_file(vector_store_id, file_id)
@@ -48,31 +87,70 @@ class Indexer:
             return  # removed, or its store deleted, before its turn
         if entry.status != "in_progress":
             return  # cancelled, or indexed by an earlier delivery
+        store = store_key(stores.project, vector_store_id)
+        written = 0
         try:
-            text = self._text(stores, file_id)
+            made = self._chunks(stores, file_id, entry.chunking_strategy)
+            for start in range(0, len(made.texts), BATCH):
+                stop = min(start + BATCH, len(made.texts))
+                pieces = [
+                    Chunk(key=chunk_key(store, file_id, number), store=store, file_id=file_id, number=number, text=text)
+                    for number, text in zip(range(start, stop), made.texts[start:stop], strict=True)
+                ]
+                written = stop
+                self._index.put("keywords", pieces, [keyword_vector(piece.text) for piece in pieces])
+                if self._embeddings is not None:
+                    self._index.put("embeddings", pieces, made.vectors(start, stop))
         except Unreadable as unreadable:
             logger.info("file not indexed", extra={"file_id": file_id, "code": unreadable.code})
-            error = FileError(code=unreadable.code, message=unreadable.message)
-            stores.vector_stores.finish_file(vector_store_id, file_id, "failed", last_error=error)
+            self._fail(
+                stores, vector_store_id, file_id, written, FileError(code=unreadable.code, message=unreadable.message)
+            )
             return
-        store = store_key(stores.project, vector_store_id)
-        pieces = [
-            Chunk(key=chunk_key(store, file_id, number), store=store, file_id=file_id, number=number, text=piece)
-            for number, piece in enumerate(chunks(text, entry.chunking_strategy))
-        ]
-        try:
-            self._put(pieces)
+        except BudgetExceeded as exceeded:  # not retried: the budget renews tomorrow, the client adds it again
+            self._fail(stores, vector_store_id, file_id, written, FileError(code="server_error", message=str(exceeded)))
+            return
         except Exception:
             if not last_attempt:
                 raise  # the queue delivers the job again
             logger.exception("file could not be indexed", extra={"file_id": file_id})
-            self._forget(store, file_id, len(pieces))
             error = FileError(code="server_error", message="The file could not be indexed; add it again.")
-            stores.vector_stores.finish_file(vector_store_id, file_id, "failed", last_error=error)
+            self._fail(stores, vector_store_id, file_id, written, error)
             return
-        usage = sum(len(piece.text.encode("utf-8")) for piece in pieces)
-        if not stores.vector_stores.finish_file(vector_store_id, file_id, "completed", usage, len(pieces)):
-            self._forget(store, file_id, len(pieces))  # removed or cancelled while it was indexed
+        usage = sum(len(text.encode("utf-8")) for text in made.texts)
+        if not stores.vector_stores.finish_file(vector_store_id, file_id, "completed", usage, len(made.texts)):
+            self._forget(store, file_id, len(made.texts))  # removed or cancelled while it was indexed
+
+    def _fail(self, stores: Stores, vector_store_id: str, file_id: str, written: int, error: FileError) -> None:
+        self._forget(store_key(stores.project, vector_store_id), file_id, written)
+        stores.vector_stores.finish_file(vector_store_id, file_id, "failed", last_error=error)
+
+    def _chunks(self, stores: Stores, file_id: str, strategy: ChunkingStrategy) -> FileChunks:
+        """The file's chunks and their embeddings: as an earlier indexing made them with this strategy and model,
+        else made (and embedded, counted in the project's ledger) and kept for the next."""
+        try:
+            key = chunks_key(stores.files.content_key(file_id))
+        except NotFound as exc:
+            raise Unreadable("invalid_file", "The file was deleted.") from exc
+        model = self._embeddings.name if self._embeddings is not None else ""
+        try:
+            kept = FileChunks.decode(self._contents.read(key))
+        except NotFound:
+            kept = None
+        if kept is not None and kept.serves(strategy, model):
+            return kept
+        made = FileChunks(strategy, model, chunks(self._text(stores, file_id), strategy))
+        embeddings = metered(self._embeddings, stores, self._defaults)
+        if embeddings is not None:
+            for start in range(0, len(made.texts), BATCH):
+                made.add_embeddings(embeddings.embed(made.texts[start : start + BATCH]).vectors)
+        self._contents.put(key, made.encode())
+        try:  # a file deleted meanwhile had its bytes and chunks deleted before this put: no copy of it stays
+            stores.files.get_file(file_id)
+        except NotFound as exc:
+            self._contents.delete([key])
+            raise Unreadable("invalid_file", "The file was deleted.") from exc
+        return made
 
     def _text(self, stores: Stores, file_id: str) -> str:
         try:
@@ -84,11 +162,6 @@ class Indexer:
         if not text.strip():
             raise Unreadable("unsupported_file", "The file has no text.")
         return text
-
-    def _put(self, pieces: Sequence[Chunk]) -> None:
-        self._index.put("keywords", pieces, [keyword_vector(piece.text) for piece in pieces])
-        if self._embeddings is not None:
-            self._index.put("embeddings", pieces, self._embeddings.embed([piece.text for piece in pieces]))
 
     def _forget(self, store: str, file_id: str, count: int) -> None:
         forget_chunks(self._index, self.kinds, store, file_id, count)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain.budget import Budget, ProjectLimits, ProjectPolicy, over_budget, today
 from ..domain.deployment import RunDefaults
-from ..errors import BudgetExceeded, InvalidRequest, NotFound
+from ..errors import BudgetExceeded, InvalidRequest, NotFound, TooManyActiveRuns
 from ..ports import Stores
 
 
@@ -38,6 +38,17 @@ def check_budget(
     problem = over_budget(budget, stores.usage.usage_today(day), user_today)
     if problem:
         raise BudgetExceeded(problem, code="daily_budget_exceeded")
+
+
+def admit_run(stores: Stores, defaults: RunDefaults, thread_id: str | None = None) -> int | None:
+    """Refuse a run the project may not start now, before anything is written: its budget (or its user's) is
+    used up, or it has as many unfinished runs as it may. The project's limit of unfinished runs is returned: the
+    run's write checks it again, as a concurrent run may take the last place meanwhile."""
+    check_budget(stores, defaults, thread_id=thread_id)
+    limit = limits_of(stores.projects.get_policy(), defaults).active_runs
+    if limit is not None and not stores.runs.has_room_for_run(limit):
+        raise TooManyActiveRuns(limit)
+    return limit
 
 
 def check_model(stores: Stores, model: str) -> None:

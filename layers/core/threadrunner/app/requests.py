@@ -29,7 +29,7 @@ from ..domain.common import (
     FunctionTool,
     Metadata,
 )
-from ..domain.files import FilePurpose
+from ..domain.files import FilePurpose, media_type
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
 
@@ -404,10 +404,10 @@ class UserMessageRequested(UserMessageCreate):
 class UploadCreate(Request):
     """``POST /v1/uploads``: a file to come in parts."""
 
-    bytes: Annotated[int, Field(ge=1)]
-    """The size the file will have."""
+    bytes: Annotated[int, Field(ge=1, strict=True)]
+    """The size the file will have (``true`` is not 1)."""
     filename: Annotated[str, Field(min_length=1, max_length=512)]
-    mime_type: Annotated[str, Field(min_length=1, max_length=255)]
+    mime_type: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(media_type)]
     purpose: FilePurpose
 
 

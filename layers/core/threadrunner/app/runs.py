@@ -94,7 +94,7 @@ def create_run(
     assistant = stores.assistants.get_assistant(body.assistant_id)
     projects.check_model(stores, body.model or assistant.model)
     thread = stores.threads.get_thread(thread_id)
-    projects.check_budget(stores, defaults, thread_id=thread_id)
+    active_runs = projects.admit_run(stores, defaults, thread_id=thread_id)
     check_files(stores, body.additional_messages or [], "additional_messages")
     attached = vector_stores.searched_attachments(
         [a for m in body.additional_messages or [] for a in m.attachments or []]
@@ -102,7 +102,6 @@ def create_run(
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
     check_tool_choice(run.tools, run.tool_choice)
-    active_runs = projects.limits_of(stores.projects.get_policy(), defaults).active_runs
     if attached:  # the files join the thread's store before the run knows its stores
         vector_stores.attach(stores, jobs, thread_id, attached)
         thread = stores.threads.get_thread(thread_id)

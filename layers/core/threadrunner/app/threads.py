@@ -10,7 +10,7 @@ from ..domain.run import Run
 from ..domain.run_status import ACTIVE
 from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
-from ..errors import InvalidRequest
+from ..errors import BudgetExceeded, InvalidRequest, TooManyActiveRuns
 from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
 from . import projects, runs, vector_stores
 from .messages import check_files, new_message
@@ -53,13 +53,19 @@ def create_thread_and_run(
     assistant = stores.assistants.get_assistant(body.assistant_id)
     check_tool_choice(body.tools if body.tools is not None else assistant.tools, body.tool_choice)
     projects.check_model(stores, body.model or assistant.model)
-    projects.check_budget(stores, defaults)
+    projects.admit_run(stores, defaults)
     thread_body = body.thread or ThreadCreate()
     if body.tool_resources and not thread_body.tool_resources:
         thread_body = thread_body.model_copy(update={"tool_resources": body.tool_resources})
     thread = create_thread(stores, jobs, thread_body)
     run_body = RunCreate.model_validate(body.model_dump(exclude={"thread", "tool_resources"}, exclude_none=True))
-    return thread, runs.create_run(stores, control, catalogue, jobs, thread.id, run_body, defaults)
+    try:
+        return thread, runs.create_run(stores, control, catalogue, jobs, thread.id, run_body, defaults)
+    except (BudgetExceeded, TooManyActiveRuns):
+        # Checked again as the run is made, and refused: concurrent runs took the last place or the budget's rest
+        # since. The thread made for the run goes too, so a refusal (and its retries) leaves nothing.
+        stores.threads.delete_thread(thread.id)
+        raise
 
 
 def delete_thread(stores: Stores, control: RunLoopControl, thread_id: str) -> None:

@@ -1,10 +1,10 @@
 """The ToolFunction's work: run one server-side call of a run step, at most once.
 
 Every server tool, a Python function of the registry or a Lambda function registered for the project (or the
-deployment), runs the same way: its arguments checked, its retry policy followed, behind a circuit shared by
-every container (a tool that keeps failing is answered at once with an error the model can read), its output
-checked against its schema and capped, and the execution recorded on the call (attempts, outcome) for the run
-step and the audit log.
+deployment), runs the same way: its arguments checked, its retry policy followed, behind the project's circuit of
+the tool, shared by every container (a tool that keeps failing is answered at once with an error the model can
+read; a call the tool refused for its arguments never counts), its output checked against its schema and capped,
+and the execution recorded on the call (attempts, outcome) for the run step and the audit log.
 """
 
 from __future__ import annotations
@@ -163,12 +163,12 @@ class ToolRunner:
                 retry=builtin.retry,
                 timeout_seconds=builtin.timeout_seconds,
                 output_schema=builtin.output_schema,
-                circuit=tool_circuit(call.name),
+                circuit=tool_circuit(call.name, ref.project),
                 version=self._version,
             )
         try:
             arguments = json.loads(call.arguments or "{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's parser goes
             raise _Refused(_error(f"invalid arguments for {call.name}: not JSON ({exc})", "invalid_arguments")) from exc
         problem = json_schema.problem(lambda_tool.parameters, arguments)
         if problem:
@@ -193,7 +193,7 @@ class ToolRunner:
             retry=lambda_tool.retry,
             timeout_seconds=seconds,
             output_schema=lambda_tool.output_schema,
-            circuit=tool_circuit(call.name, None if lambda_tool.scope == "deployment" else ref.project),
+            circuit=tool_circuit(call.name, ref.project),
             function_arn=function_arn,
         )
 
@@ -244,7 +244,7 @@ def _as_json(result: ToolResult) -> ToolResult:
         return result
     try:
         value = json.loads(result.output)
-    except ValueError:
+    except (ValueError, RecursionError):
         return result
     return replace(result, output=value) if isinstance(value, str) else result
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from ..domain import server_tools as declared
 from ..domain.common import AssistantTool, FunctionDefinition, now
-from ..domain.lambda_tools import MAX_PROJECT_TOOLS, TOOL_TAG, LambdaTool, LambdaToolCreate, may_serve
+from ..domain.lambda_tools import MAX_PROJECT_TOOLS, TOOL_TAG, LambdaTool, LambdaToolCreate, may_serve, outside
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..ports import Stores, ToolCatalogue, ToolInvoker
 
@@ -38,14 +38,16 @@ def check_tools(catalogue: ToolCatalogue, stores: Stores, tools: Sequence[Assist
 
 
 def register_tool(
-    stores: Stores, catalogue: ToolCatalogue, functions: ToolInvoker, body: LambdaToolCreate
+    stores: Stores, catalogue: ToolCatalogue, functions: ToolInvoker, body: LambdaToolCreate, functions_arn: str
 ) -> LambdaTool:
-    """Make a Lambda function one of the project's server tools.
+    """Make a Lambda function one of the project's server tools; ``functions_arn`` matches the deployment's
+    functions (``arn:<partition>:lambda:<region>:<account>:function:*``).
 
     Raises
     ------
     InvalidRequest
-        When the function is not tagged as a tool of this project (or of every project).
+        When the function is not one of the deployment's, or not tagged as a tool of this project (or of every
+        project).
     Conflict
         When the project, or the deployment, has a tool of that name.
     """
@@ -55,6 +57,13 @@ def register_tool(
         raise InvalidRequest(
             f"A project may register at most {MAX_PROJECT_TOOLS} server tools; delete one first.",
             code="too_many_server_tools",
+        )
+    part = outside(body.function_arn, functions_arn)
+    if part is not None:
+        raise InvalidRequest(
+            f"The function must be one of this deployment's: {body.function_arn} is in another AWS {part}.",
+            param="function_arn",
+            code="function_outside_deployment",
         )
     if not may_serve(functions.tags_of(body.function_arn), stores.project):
         raise InvalidRequest(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..domain.common import Metadata
-from ..domain.vector_stores import MAX_FILES_PER_BATCH
+from ..domain.vector_stores import MAX_FILES_PER_BATCH, bounded_queries
 from .requests import Attributes, ChunkingStrategyParam, FileIds, Request
 
 
@@ -79,9 +79,7 @@ class SearchRankingOptions(Request):
 
 
 class VectorStoreSearch(Request):
-    query: (
-        Annotated[str, Field(min_length=1, max_length=4096)] | Annotated[list[str], Field(min_length=1, max_length=8)]
-    )
+    query: Annotated[str | list[str], AfterValidator(bounded_queries)]
     max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
     ranking_options: SearchRankingOptions | None = None
     rewrite_query: bool | None = None

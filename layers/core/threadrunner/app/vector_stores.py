@@ -231,7 +231,7 @@ def search(
     found: dict[str, Hit] = {}
     lists = [("keywords", keyword_vector(query), 1.0 - SEMANTIC_WEIGHT if embeddings else 1.0)]
     if embeddings is not None:
-        lists.append(("embeddings", embeddings.embed([query])[0], SEMANTIC_WEIGHT))
+        lists.append(("embeddings", embeddings.embed([query]).vectors[0], SEMANTIC_WEIGHT))
     for kind, vector, weight in lists:
         for hit in index.query(kind, vector, list(names), wanted):
             similarity = max(0.0, 1.0 - hit.distance)

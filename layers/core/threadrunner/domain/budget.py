@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field
 
 from .common import Usage
 
-COMPLETION_RESERVE_TOKENS = 1024
-"""What a response without ``max_output_tokens`` reserves for its answer until the provider counts it."""
+OUTPUT_RESERVE_TOKENS = 32_768
+"""What a response without ``max_output_tokens`` reserves for its answer until the provider counts it, unless the
+deployment says otherwise (``OUTPUT_RESERVE_TOKENS``): the most that today's models write in one response, so a
+response the provider counts late (a background one) cannot use much beyond what it set aside."""
 
 
 class Budget(BaseModel):
@@ -46,6 +48,9 @@ class ProjectPolicy(BaseModel):
     limits: ProjectLimits = Field(default_factory=ProjectLimits)
     models: list[str] | None = None
     """The models its assistants and runs may name; ``None``: any."""
+    hosted_tools: list[str] = Field(default_factory=list)
+    """The provider's tools its forwarded requests may use (``web_search``, ``image_generation``, ...): the hosted
+    ones are priced per call, outside the token budgets; none by default."""
 
 
 class Reservation(BaseModel):
@@ -63,6 +68,16 @@ class Reservation(BaseModel):
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+class UnsettledResponse(BaseModel):
+    """A forwarded response that was still running when it was answered (a background one): no request is bound to
+    see it end, so a sweep settles it once it has."""
+
+    project: str
+    response_id: str
+    reservation: Reservation
+    """What it set aside: the whole of it is charged if the provider no longer has the response."""
 
 
 class DayUsage(BaseModel):
@@ -85,8 +100,14 @@ def today() -> str:
 
 
 def estimate_tokens(text: str) -> int:
-    """A cautious count of the tokens of ``text`` before the provider counts them: four characters each."""
-    return -(-len(text) // 4)
+    """A cautious count of the tokens of ``text`` before the provider counts them: four characters of ASCII a
+    token, and a token for every two bytes of UTF-8 beyond ASCII (a letter of Cyrillic or Greek, two bytes, is
+    about a token; a CJK character, three bytes, often more than one)."""
+    if text.isascii():
+        return -(-len(text) // 4)
+    ascii_characters = len(text.encode("ascii", "ignore"))
+    other_bytes = len(text.encode("utf-8", "surrogatepass")) - ascii_characters
+    return -(-(ascii_characters + 2 * other_bytes) // 4)
 
 
 def over_budget(budget: Budget, project_today: DayUsage, user_today: DayUsage | None) -> str | None:

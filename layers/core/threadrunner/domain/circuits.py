@@ -1,8 +1,10 @@
 """Circuit breakers: which dependencies have one, and the event a change of state puts on EventBridge.
 
-A circuit counts the failures of one dependency (the model provider, a server tool); after a threshold of
-them in a row it opens, and calls are answered at once without the dependency until a recovery time has
-passed and a probe call succeeds (docs/server-tools.md).
+A circuit counts the failures of one dependency (the model provider, a server tool) for one project; after a
+threshold of them in a row it opens, and that project's calls are answered at once without the dependency until a
+recovery time has passed and a probe call succeeds (docs/server-tools.md). Every circuit is a project's: a
+project's requests can make a shared tool or the provider fail (arguments a tool chokes on, a request the
+provider answers with a 5xx or too slowly), and one project must not switch them off for the others.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from .run_event import SOURCE
 
 CircuitState = Literal["closed", "open", "half_open"]
 
-PROVIDER = "provider"
-"""The model provider's circuit: its responses are created behind it."""
-
 DETAIL_TYPE = "threadrunner.circuit.changed"
 
 
-def tool_circuit(name: str, project: str | None = None) -> str:
-    """The circuit of a server tool: the deployment's (a registry or deployment tool), or a project's own."""
-    return f"tool:{name}" if project is None else f"tool:{project}:{name}"
+def provider_circuit(project: str) -> str:
+    """The circuit behind which a project's model responses are created."""
+    return f"provider:{project}"
+
+
+def tool_circuit(name: str, project: str) -> str:
+    """The circuit of a server tool for one project, whether the tool is the project's own or the deployment's."""
+    return f"tool:{project}:{name}"
 
 
 class CircuitChange(BaseModel):

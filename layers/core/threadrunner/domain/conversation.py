@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import file_search, json_schema
-from .budget import COMPLETION_RESERVE_TOKENS, estimate_tokens
+from .budget import estimate_tokens
 from .common import CodeInterpreterTool, FileSearchTool, Usage
 from .message import ImageFileContentBlock, ImageURLContentBlock, Message
 from .model_turn import InputImage, InputMessage, ToolOutput, TurnRequest
@@ -100,16 +100,16 @@ def _images(message: Message) -> list[InputImage]:
     return images
 
 
-def reservation_for(request: TurnRequest, used_so_far: Usage) -> dict[str, int]:
+def reservation_for(request: TurnRequest, used_so_far: Usage, output_reserve: int) -> dict[str, int]:
     """The tokens a request may cost, to reserve against the budgets: its text; for a turn that continues an
     earlier response, what the run used so far too (the provider reads the chained context again); and
-    room for the answer."""
+    room for the answer (its ``max_output_tokens``, else ``output_reserve``)."""
     text = _fixed_text(request) + "".join(m.text for m in request.messages)
     text += "".join(output.output for output in request.tool_outputs)
     chained = used_so_far.total_tokens if request.previous_response_id else 0
     return {
         "prompt_tokens": estimate_tokens(text) + chained,
-        "completion_tokens": request.max_output_tokens or COMPLETION_RESERVE_TOKENS,
+        "completion_tokens": request.max_output_tokens or output_reserve,
     }
 
 
@@ -135,6 +135,8 @@ def format_problem(response_format: Any, text: str) -> str | None:
         value = json.loads(text)
     except ValueError as exc:
         return f"The response_format is {kind}, but the model's message is not valid JSON: {exc}."
+    except RecursionError:
+        return f"The response_format is {kind}, but the model's message is JSON nested too deeply to read."
     if kind == "json_object":
         return None if isinstance(value, dict) else "The response_format is json_object, but the message is not one."
     problem = json_schema.problem(response_format.get("json_schema", {}).get("schema") or {}, value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .budget import Budget, ProjectLimits
+from .budget import OUTPUT_RESERVE_TOKENS, Budget, ProjectLimits
 
 
 @dataclass(frozen=True)
@@ -17,3 +17,5 @@ class RunDefaults:
     """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
     limits: ProjectLimits = field(default_factory=ProjectLimits)
     """Limits of projects that have none of their own (``PROJECT_MAX_ACTIVE_RUNS``, ``PROJECT_REQUESTS_PER_MINUTE``)."""
+    output_reserve_tokens: int = OUTPUT_RESERVE_TOKENS
+    """What a model response without ``max_output_tokens`` reserves for its answer (``OUTPUT_RESERVE_TOKENS``)."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
+import string
+import unicodedata
 from typing import Literal
 
 from .common import WireModel
@@ -66,6 +69,38 @@ class UploadPart(WireModel):
 def content_key(project: str, object_id: str) -> str:
     """Where the bytes of a project's file (or upload part) are kept: under the project, so none reads another's."""
     return f"{project}/{object_id}"
+
+
+_MEDIA_TYPE = re.compile(
+    r"[A-Za-z0-9][\w!#$&^.+-]{0,126}/[A-Za-z0-9][\w!#$&^.+-]{0,126}(\s*;\s*[\w.+-]+=[\w.+-]+)*", re.ASCII
+)
+"""``type/subtype`` (RFC 6838's names), with parameters such as ``; charset=utf-8``."""
+
+
+def media_type(value: str) -> str:
+    """The MIME type an upload announces, if it is one; threadrunner reads a file by its name and bytes, so any
+    well-formed type is taken, whatever the purpose."""
+    if not _MEDIA_TYPE.fullmatch(value):
+        raise ValueError("expected a MIME type such as text/plain or application/pdf")
+    return value
+
+
+def has_control_characters(filename: str) -> bool:
+    """Whether a name holds a control character (C0, DEL, C1: line breaks, NUL, tabs) or a lone surrogate: nothing
+    a file's name needs, and what would break the header that names it on download."""
+    return any(unicodedata.category(character) in ("Cc", "Cs") for character in filename)
+
+
+_ATTR_CHARS = frozenset(string.ascii_letters + string.digits + "!#$&+-.^_`|~")
+"""What RFC 5987 writes as it is in an extended parameter's value; every other byte is percent-encoded."""
+
+
+def content_disposition(filename: str) -> str:
+    """The ``Content-Disposition`` of a download: the name in ASCII (other characters as ``_``) for old clients,
+    and whole in RFC 5987's ``filename*``, percent-encoded UTF-8: nothing of the name reaches the header raw."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    encoded = "".join(chr(b) if chr(b) in _ATTR_CHARS else f"%{b:02X}" for b in filename.encode("utf-8", "replace"))
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .budget import COMPLETION_RESERVE_TOKENS, estimate_tokens
+from ..errors import InvalidRequest
+from .budget import estimate_tokens
 from .common import Usage
 
 Kind = Literal["chat.completions", "embeddings", "moderations", "models", "responses", "responses.input_tokens"]
@@ -29,6 +30,8 @@ METERED: frozenset[Kind] = frozenset({"chat.completions", "embeddings", "respons
 """Calls that use tokens: they reserve before they are forwarded and count what they used."""
 BUDGETED: frozenset[Kind] = METERED | {"moderations"}
 """Calls refused (429) while the project's budget is used up."""
+RESPONSE_BODIES: frozenset[Kind] = frozenset({"responses", "responses.input_tokens"})
+"""Calls whose body is a response's: what it may name is checked the same way."""
 
 RUNNING = frozenset({"queued", "in_progress"})
 """A response that has not ended: its usage is not known yet."""
@@ -58,21 +61,18 @@ class Reserve:
     completion_tokens: int
 
 
-def reservation_of(kind: Kind, body: dict[str, Any]) -> Reserve:
-    """What a call sets aside before it is forwarded: its estimated input, and the most its answer may take."""
+def reservation_of(kind: Kind, body: dict[str, Any], output_reserve: int) -> Reserve:
+    """What a call sets aside before it is forwarded: its estimated input, and the most its answer may take (the
+    limit it sets, else ``output_reserve``)."""
     if kind == "chat.completions":
         prompt = estimate_tokens(json.dumps(body.get("messages", ""))) + estimate_tokens(
             json.dumps(body.get("tools", ""))
         )
-        most = (
-            _positive(body.get("max_completion_tokens"))
-            or _positive(body.get("max_tokens"))
-            or COMPLETION_RESERVE_TOKENS
-        )
+        most = _positive(body.get("max_completion_tokens")) or _positive(body.get("max_tokens")) or output_reserve
         return Reserve(prompt, most * (_positive(body.get("n")) or 1))
     if kind == "responses":
         text = json.dumps([body.get("input", ""), body.get("instructions"), body.get("tools")])
-        return Reserve(estimate_tokens(text), _positive(body.get("max_output_tokens")) or COMPLETION_RESERVE_TOKENS)
+        return Reserve(estimate_tokens(text), _positive(body.get("max_output_tokens")) or output_reserve)
     return Reserve(estimate_tokens(json.dumps(body.get("input", ""))), 0)
 
 
@@ -115,15 +115,117 @@ def user_of(body: dict[str, Any], pattern: re.Pattern[str]) -> str | None:
     return None
 
 
-def refusal_of_hosted_objects(body: dict[str, Any]) -> str | None:
-    """Why a Responses request may not be forwarded: it names objects of the provider's account, which every
-    project would share (its conversations, its vector stores)."""
+CLIENT_TOOLS = frozenset({"function", "custom"})
+"""Tools the client runs itself: forwarded for every project."""
+HOSTED_TOOLS = frozenset(
+    {
+        "web_search",
+        "web_search_preview",
+        "image_generation",
+        "code_interpreter",
+        "computer_use_preview",
+        "local_shell",
+        "shell",
+        "apply_patch",
+    }
+)
+"""The provider's other tools, forwarded only for a project its operator allowed them (``scripts/keys.py
+hosted-tools``): the hosted ones are priced per call, outside the token budgets. ``mcp`` (servers and connectors)
+and ``file_search`` never are: they name URLs and objects of the provider's account."""
+
+_DATED = re.compile(r"_\d{4}_\d{2}_\d{2}$")
+_SHARED = "names an object of the provider's account, which every project shares: threadrunner does not forward it"
+
+
+def hosted_tool(tool_type: str) -> str:
+    """A tool type without its date (``web_search_preview_2025_03_11`` is ``web_search_preview``)."""
+    return _DATED.sub("", tool_type)
+
+
+def check_request(kind: Kind, body: dict[str, Any], hosted_tools: Collection[str]) -> None:
+    """Refuse a request that would reach what every project shares through the provider's one key: objects of its
+    account (prompts, files, stored items, containers, conversations, vector stores), URLs it would fetch (MCP
+    servers), or a hosted tool priced per call that the project may not use.
+
+    Raises
+    ------
+    InvalidRequest
+        With ``param`` naming the field.
+    """
+    if kind == "chat.completions":
+        if body.get("web_search_options") is not None and "web_search" not in hosted_tools:
+            raise _not_allowed("web_search", "web_search_options")
+        _check_items(body.get("messages"), "messages")
+        return
+    if kind not in RESPONSE_BODIES:
+        return
     if body.get("conversation") is not None:
-        return "conversation"
+        raise InvalidRequest(
+            f"'conversation' {_SHARED} (use threadrunner's threads and conversations).", param="conversation"
+        )
+    if body.get("prompt") is not None:
+        raise InvalidRequest(f"'prompt' {_SHARED} (send the instructions and input themselves).", param="prompt")
+    _check_items(body.get("input"), "input")
     tools = body.get("tools")
-    if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") == "file_search" for t in tools):
-        return "tools"
-    return None
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
+        if isinstance(tool, dict):
+            _check_tool(tool, f"tools[{index}]", hosted_tools)
+
+
+def _check_tool(tool: dict[str, Any], where: str, hosted_tools: Collection[str]) -> None:
+    kind = str(tool.get("type"))
+    if kind in CLIENT_TOOLS:
+        return
+    if kind == "file_search":
+        raise InvalidRequest(
+            f"The hosted file_search {_SHARED} (its vector stores; use threadrunner's vector stores).",
+            param=f"{where}.type",
+        )
+    if kind == "mcp":
+        raise InvalidRequest(
+            "MCP servers and connectors are not forwarded: the provider would call their URLs, and use their "
+            "credentials, for threadrunner's one account.",
+            param=f"{where}.type",
+        )
+    if hosted_tool(kind) not in HOSTED_TOOLS:
+        raise InvalidRequest(f"The tool type '{kind[:64]}' is not forwarded.", param=f"{where}.type")
+    if hosted_tool(kind) not in hosted_tools:
+        raise _not_allowed(hosted_tool(kind), f"{where}.type")
+    container = tool.get("container")
+    if kind == "code_interpreter" and isinstance(container, str):
+        raise InvalidRequest(f'A container id {_SHARED} (use {{"type": "auto"}}).', param=f"{where}.container")
+    if kind == "code_interpreter" and isinstance(container, dict) and container.get("file_ids"):
+        raise InvalidRequest(f"A file id {_SHARED}.", param=f"{where}.container.file_ids")
+    mask = tool.get("input_image_mask")
+    if isinstance(mask, dict) and mask.get("file_id") is not None:
+        raise InvalidRequest(f"A file id {_SHARED}.", param=f"{where}.input_image_mask.file_id")
+
+
+def _check_items(items: Any, where: str) -> None:
+    """Refuse items stored at the provider (``item_reference``) and content parts that name its files."""
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "item_reference":
+            raise InvalidRequest(f"An item reference {_SHARED} (send the item itself).", param=f"{where}[{index}]")
+        for field in ("content", "output"):
+            parts = item.get(field)
+            for number, part in enumerate(parts if isinstance(parts, list) else []):
+                named = part.get("file") if isinstance(part, dict) and part.get("type") == "file" else part
+                if isinstance(named, dict) and named.get("file_id") is not None:
+                    path = f"{where}[{index}].{field}[{number}]" + (".file" if named is not part else "")
+                    raise InvalidRequest(
+                        f"A file id {_SHARED} (send the file's data or a URL).", param=f"{path}.file_id"
+                    )
+
+
+def _not_allowed(tool: str, param: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"The hosted tool '{tool}' is not allowed for this project: the provider prices each call, outside the token "
+        "budgets, so the project's operator allows it (scripts/keys.py hosted-tools).",
+        param=param,
+        code="tool_not_allowed",
+    )
 
 
 def scrubbed(text: str) -> str:

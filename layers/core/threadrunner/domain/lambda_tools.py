@@ -21,6 +21,9 @@ from .tools import RetryPolicy
 
 TOOL_TAG = "threadrunner-tool"
 """The tag a function carries to be a tool: a project's id, or ``*``."""
+INVALID_ARGUMENTS = "InvalidArguments"
+"""The type of the error (its exception's class name, in any runtime) a Lambda tool raises when the call's
+arguments are wrong: the caller's mistake, which is neither retried nor counted against the tool's circuit."""
 
 FUNCTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]{1,32}:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
@@ -45,7 +48,8 @@ class LambdaToolCreate(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     """The JSON schema of its arguments: calls whose arguments do not match are refused before it runs."""
     function_arn: str = Field(pattern=FUNCTION_ARN.pattern, max_length=256)
-    """The function (of any runtime) in the deployment's account, tagged ``threadrunner-tool``."""
+    """The function (of any runtime) in the deployment's partition, region and account, tagged
+    ``threadrunner-tool``."""
     timeout_seconds: int = Field(30, ge=1, le=60)
     """How long one attempt may take."""
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
@@ -76,18 +80,38 @@ class LambdaTool(LambdaToolCreate):
         return FunctionDefinition(name=self.name, description=self.description, parameters=self.parameters)
 
 
-def deployment_tools(declared: str, builtin: Iterable[str]) -> list[LambdaTool]:
+def deployment_tools(declared: str, builtin: Iterable[str], functions_arn: str) -> list[LambdaTool]:
     """The deployment's Lambda tools, from their JSON (the ``ServerTools`` parameter).
 
     Raises ``ValueError`` at the ToolFunction's start, where the operator sees it: tools that are not valid,
-    share a name, or take a registry tool's name.
+    are functions outside the deployment's (``functions_arn``), share a name, or take a registry tool's name.
     """
     tools = [LambdaTool.model_validate(tool | {"scope": "deployment"}) for tool in json.loads(declared or "[]")]
+    for tool in tools:
+        part = outside(tool.function_arn, functions_arn)
+        if part is not None:
+            raise ValueError(f"SERVER_TOOLS: {tool.name}'s function {tool.function_arn} is in another AWS {part}")
     names = [tool.name for tool in tools]
     clashes = sorted({name for name in names if names.count(name) > 1} | set(names).intersection(builtin))
     if clashes:
         raise ValueError(f"SERVER_TOOLS: more than one server tool is named {', '.join(clashes)}")
     return tools
+
+
+def outside(function_arn: str, functions_arn: str) -> str | None:
+    """Which of its ``partition``, ``region`` and ``account`` puts a function outside the deployment's functions
+    (``functions_arn``, ``arn:<partition>:lambda:<region>:<account>:function:*``); ``None`` if none does, or
+    where the deployment's are not known (outside a deployment).
+
+    IAM would refuse to invoke such a function too; this says so when the tool is registered, not at each call.
+    """
+    if not functions_arn:
+        return None
+    theirs, ours = function_arn.split(":"), functions_arn.split(":")
+    for index, part in ((1, "partition"), (3, "region"), (4, "account")):
+        if theirs[index] != ours[index]:
+            return part
+    return None
 
 
 def may_serve(tags: dict[str, str], project: str) -> bool:

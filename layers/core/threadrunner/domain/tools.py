@@ -55,6 +55,12 @@ class ToolResult:
 RETRIED: tuple[Literal["failed", "timed_out"], ...] = ("failed", "timed_out")
 
 
+class InvalidArguments(ValueError):
+    """What a tool raises when the call's arguments are wrong in a way its schema cannot say (an order that does
+    not exist): the caller's mistake, answered ``invalid_arguments``, neither retried nor counted against the tool's
+    circuit (a caller's bad input must not switch a tool off)."""
+
+
 class RetryPolicy(BaseModel):
     """How a server tool's failures are retried within one call: attempts, and exponential backoff with full jitter."""
 
@@ -103,7 +109,7 @@ def checked_output(result: ToolResult, schema: dict[str, Any] | None, name: str)
         return result
     try:
         value = json.loads(result.output)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes: a string
         value = result.output
     problem = json_schema.problem(schema, value)
     if problem is None:
@@ -215,6 +221,8 @@ class ToolRegistry:
         def call() -> None:
             try:
                 outcome["value"] = registered.function(parsed)
+            except InvalidArguments as exc:
+                outcome["refused"] = f"invalid arguments for {name}: {exc}"
             except Exception as exc:  # the model reads the failure instead of the run crashing
                 outcome["error"] = f"{name} raised {type(exc).__name__}: {exc}"
 
@@ -224,6 +232,8 @@ class ToolRegistry:
         if worker.is_alive():
             # A thread cannot be killed; it is a daemon, so it never keeps the process alive.
             return _error(f"{name} timed out after {registered.timeout_seconds:g} s", started, "timed_out")
+        if "refused" in outcome:
+            return _error(outcome["refused"], started, "invalid_arguments")
         if "error" in outcome:
             return _error(outcome["error"], started, "failed")
         try:

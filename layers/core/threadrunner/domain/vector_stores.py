@@ -5,23 +5,34 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
 from ..errors import InvalidRequest
+from .budget import estimate_tokens
 from .common import Metadata, WireModel
+from .documents import Unreadable
 
 VectorStoreFileStatus = Literal["in_progress", "completed", "cancelled", "failed"]
 
 DEFAULT_CHUNK_TOKENS = 800
 DEFAULT_OVERLAP_TOKENS = 400
 CHARS_PER_TOKEN = 4
-"""How a chunk's size in tokens is counted: four characters a token, as the budgets count them."""
+"""Characters of ASCII a token, as :func:`~.budget.estimate_tokens` counts them: the most a chunk's token holds."""
+MAX_CHUNKS_PER_FILE = 2_000
+"""The most chunks one file is cut into (each embedded, and stored in the index)."""
 MAX_FILES_PER_BATCH = 500
 MAX_RESULTS = 50
 """The most results one search gives, as the hosted ``max_num_results`` allowed."""
 DEFAULT_RESULTS = 20
+MAX_QUERY_CHARS = 4096
+"""The most characters of one search query (each of a list of queries)."""
+MAX_QUERIES = 8
+"""The most queries one search takes."""
+MAX_EMBEDDING_INPUT_TOKENS = 8192
+"""The most tokens one input of an embeddings endpoint takes (OpenAI's models): a search's queries are embedded
+together, as one input."""
 
 
 class FileCounts(WireModel):
@@ -110,28 +121,73 @@ def batch_status(counts: FileCounts, cancelled: bool) -> VectorStoreFileStatus:
     return "failed" if counts.failed and not counts.completed else "completed"
 
 
+def bounded_queries(query: str | list[str]) -> str | list[str]:
+    """A query, or a list of them: each of 1 to :data:`MAX_QUERY_CHARS` characters, at most :data:`MAX_QUERIES`, and
+    all of them one input the embeddings take."""
+    queries = [query] if isinstance(query, str) else query
+    if not 1 <= len(queries) <= MAX_QUERIES:
+        raise ValueError(f"give 1 to {MAX_QUERIES} queries, not {len(queries)}")
+    if not all(1 <= len(each) <= MAX_QUERY_CHARS for each in queries):
+        raise ValueError(f"each query holds 1 to at most {MAX_QUERY_CHARS} characters")
+    tokens = estimate_tokens(" ".join(queries))
+    if tokens > MAX_EMBEDDING_INPUT_TOKENS:
+        raise ValueError(
+            f"the queries hold about {tokens} tokens together; at most {MAX_EMBEDDING_INPUT_TOKENS} are embedded"
+        )
+    return query
+
+
 def chunks(text: str, strategy: ChunkingStrategy) -> list[str]:
     """``text`` cut into chunks of at most ``max_chunk_size_tokens``, each starting ``chunk_overlap_tokens`` before
-    the previous one ended, at word boundaries where there are any."""
-    size = strategy.static.max_chunk_size_tokens * CHARS_PER_TOKEN
-    overlap = strategy.static.chunk_overlap_tokens * CHARS_PER_TOKEN
+    the previous one ended, at word boundaries where there are any; tokens as :func:`estimate_tokens` counts them,
+    so a chunk holds at most four bytes a token (16 KiB at 4096 tokens) whatever its script. A text of more than
+    :data:`MAX_CHUNKS_PER_FILE` chunks is :class:`~.documents.Unreadable`."""
+    size, overlap = strategy.static.max_chunk_size_tokens, strategy.static.chunk_overlap_tokens
     text = text.strip()
     cut: list[str] = []
     start = 0
     while start < len(text):
-        end = min(len(text), start + size)
+        end = _furthest_end(text, start, size)
         if end < len(text):
-            space = text.rfind(" ", start + size // 2, end)  # never a chunk of less than half its size
+            space = text.rfind(" ", start + (end - start) // 2, end)  # never a chunk of less than half its size
             end = space if space > start else end
         piece = text[start:end].strip()
         if piece:
+            if len(cut) == MAX_CHUNKS_PER_FILE:
+                raise Unreadable(
+                    "invalid_file",
+                    f"The file makes more than {MAX_CHUNKS_PER_FILE:,} chunks with this chunking strategy; use "
+                    "larger chunks or split the file.",
+                )
             cut.append(piece)
         if end >= len(text):
             break
-        following = max(end - overlap, start + 1)
+        following = max(_earliest_start(text, end, overlap), start + 1)
         space = text.find(" ", following, end)
         start = space + 1 if 0 <= space < end else following
     return cut
+
+
+def _furthest_end(text: str, start: int, tokens: int) -> int:
+    """The furthest ``end`` whose ``text[start:end]`` counts at most ``tokens`` (and at least one character)."""
+    low, high = start + 1, min(len(text), start + tokens * CHARS_PER_TOKEN)
+    if text[start:high].isascii():
+        return high
+    while low < high:  # the count grows with the end: the last end that fits, by halves
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if estimate_tokens(text[start:middle]) <= tokens else (low, middle - 1)
+    return low
+
+
+def _earliest_start(text: str, end: int, tokens: int) -> int:
+    """The earliest ``start`` whose ``text[start:end]`` counts at most ``tokens``."""
+    low, high = max(0, end - tokens * CHARS_PER_TOKEN), end
+    if text[low:end].isascii():
+        return low
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if estimate_tokens(text[middle:end]) <= tokens else (middle + 1, high)
+    return low
 
 
 KEYWORD_DIMENSIONS = 1024
@@ -253,6 +309,13 @@ class Chunk(WireModel):
     file_id: str
     number: int
     text: str
+
+
+class Embedded(NamedTuple):
+    """Texts' embeddings, in their order, and the tokens the provider counted for them."""
+
+    vectors: list[list[float]]
+    tokens: int
 
 
 class Hit(WireModel):

@@ -18,6 +18,7 @@ from .services import (
     RunLoopControl,
     ToolCatalogue,
     ToolInvoker,
+    UnsettledResponses,
     VectorIndex,
 )
 from .stores import (
@@ -56,6 +57,7 @@ __all__ = [
     "ToolCatalogue",
     "ToolInvoker",
     "ToolStore",
+    "UnsettledResponses",
     "UsageStore",
     "VectorIndex",
     "VectorStoreStore",

@@ -1,11 +1,12 @@
 """What the use cases call beyond the table: the model, the provider, files' bytes, the vector index, the run loop's
-control, Lambda tools, circuits, events and API keys."""
+control, Lambda tools, circuits, events, API keys and the list of unsettled responses."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from ..domain.budget import UnsettledResponse
 from ..domain.circuits import CircuitState
 from ..domain.common import FunctionDefinition
 from ..domain.forwarding import ProviderAnswer
@@ -14,6 +15,7 @@ from ..domain.run_record import RunRef
 from ..domain.tools import Outcome
 from ..domain.vector_stores import (
     Chunk,
+    Embedded,
     Hit,
     IndexJob,
 )
@@ -22,7 +24,9 @@ from ..domain.vector_stores import (
 class FileContents(Protocol):
     """The bytes of files (S3), under keys the use cases make (``domain.files.content_key``)."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes, part: bool = False) -> None:
+        """Write bytes; ``part``: an upload's part, deleted by the bucket a day later if nothing deletes it first."""
+        ...
 
     def read(self, key: str) -> bytes: ...
 
@@ -53,7 +57,12 @@ class VectorIndex(Protocol):
 class Embeddings(Protocol):
     """The provider's embeddings endpoint."""
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    @property
+    def name(self) -> str:
+        """The model and the size of its vectors: what was embedded under one name serves again."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> Embedded: ...
 
 
 class IndexJobs(Protocol):
@@ -66,8 +75,9 @@ class ToolInvoker(Protocol):
     """Lambda functions that are server tools."""
 
     def invoke(self, function_arn: str, payload: dict[str, Any], timeout_seconds: int) -> tuple[Outcome, str]:
-        """Run the function once: how it ended (``ok``, ``failed``, ``timed_out``) and its answer (its JSON, or
-        what went wrong)."""
+        """Run the function once: how it ended (``ok``, ``failed``, ``timed_out``, or ``invalid_arguments`` when it
+        raised :data:`~threadrunner.domain.lambda_tools.INVALID_ARGUMENTS`) and its answer (its JSON, or what went
+        wrong)."""
         ...
 
     def tags_of(self, function_arn: str) -> dict[str, str]:
@@ -161,6 +171,18 @@ class EventPublisher(Protocol):
     """Where events go (EventBridge)."""
 
     def publish(self, event: Event) -> None: ...
+
+
+class UnsettledResponses(Protocol):
+    """The responses of every project that were recorded ``unsettled`` and are not settled yet (the sweep's list)."""
+
+    def listed(self) -> Iterator[UnsettledResponse]:
+        """Each of them, read page after page as the caller consumes."""
+        ...
+
+    def forget(self, project: str, response_id: str) -> None:
+        """Take one off the list (its response was settled, or is gone)."""
+        ...
 
 
 class ApiKeys(Protocol):

@@ -108,6 +108,11 @@ class RunStore(Protocol):
         """
         ...
 
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        """Whether the project has fewer than ``max_active_runs`` unfinished runs (runs that ended without leaving
+        its set of them are taken out first). A read: :meth:`create_run` checks it again as it writes."""
+        ...
+
     def start_queued_run(
         self,
         run: Run,
@@ -260,8 +265,12 @@ class UsageStore(Protocol):
         """Give back a reservation whose response was never created."""
         ...
 
-    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
-        """Remember a created response's reservation, outside its thread, so it is settled whatever happens to it."""
+    def record_response(
+        self, response_id: str, reservation: Reservation, thread_id: str, run_id: str, unsettled: bool = False
+    ) -> None:
+        """Remember a created response's reservation, outside its thread, so it is settled whatever happens to it;
+        ``unsettled``: nobody is bound to settle it (a forwarded background response), so it is listed for the
+        sweep (:class:`~threadrunner.ports.UnsettledResponses`) until it is settled."""
         ...
 
     def is_forwarded(self, response_id: str) -> bool:
@@ -271,6 +280,10 @@ class UsageStore(Protocol):
     def settle(self, response_id: str, usage: Usage | None) -> bool:
         """Replace an ended response's reservation by its usage (``None``: the provider never counted it, and its
         estimated prompt is charged), once; False if it was settled before or never recorded."""
+        ...
+
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
+        """Replace a reservation by what its call used, at once: a call that ended as it answered (embeddings)."""
         ...
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
@@ -326,9 +339,13 @@ class FileStore(Protocol):
         """Each part of the upload: where its bytes are, and how many."""
         ...
 
-    def end_upload(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
-        """Move a ``pending`` upload to ``completed`` (with its file) or ``cancelled``, once; InvalidRequest when
-        it is not pending."""
+    def end_upload(self, upload_id: str, status: str) -> Upload:
+        """Move a ``pending`` upload to ``cancelled`` or ``expired``, once; InvalidRequest when it is not pending."""
+        ...
+
+    def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
+        """Move a ``pending`` upload to ``completed`` and store its file (:meth:`put_file`), in one write, once;
+        InvalidRequest, and nothing written, when it is not pending."""
         ...
 
 

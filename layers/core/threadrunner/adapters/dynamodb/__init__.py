@@ -17,10 +17,10 @@ from .runs import DynamoDBRuns
 from .steps import DynamoDBSteps
 from .threads import DynamoDBThreads
 from .tools import DynamoDBTools
-from .usage import DynamoDBUsage
+from .usage import DynamoDBUnsettledResponses, DynamoDBUsage
 from .vector_stores import DynamoDBVectorStores
 
-__all__ = ["DynamoDBApiKeys", "stores"]
+__all__ = ["DynamoDBApiKeys", "DynamoDBUnsettledResponses", "stores"]
 
 
 def stores(table_name: str, project: str, client: Any, retention_days: int = 0) -> Stores:

@@ -9,7 +9,7 @@ from ...domain.files import FileObject, Upload, UploadPart
 from ...domain.pagination import Page, PageRequest
 from ...errors import InvalidRequest, NotFound
 from . import keys
-from .codec import fields, from_attributes, to_attributes
+from .codec import fields, from_attributes, reason_codes, to_attributes
 from .table import Table
 
 
@@ -17,14 +17,15 @@ class DynamoDBFiles(Table):
     """:class:`threadrunner.ports.FileStore`."""
 
     def put_file(self, file: FileObject, content_key: str) -> None:
+        self._client.transact_write_items(TransactItems=self._file_puts(file, content_key))
+
+    def _file_puts(self, file: FileObject, content_key: str) -> list[dict[str, Any]]:
         values = {**file.model_dump(), "content_key": content_key}
-        self._client.transact_write_items(
-            TransactItems=[
-                {"Put": self._put(self.keys.file(file.id), "file", values)},
-                # Listed by purpose from a partition of its own: a page reads one page of items.
-                {"Put": self._put(self.keys.file(file.id, file.purpose), "file", values)},
-            ]
-        )
+        return [
+            {"Put": self._put(self.keys.file(file.id), "file", values)},
+            # Listed by purpose from a partition of its own: a page reads one page of items.
+            {"Put": self._put(self.keys.file(file.id, file.purpose), "file", values)},
+        ]
 
     def _file_item(self, file_id: str) -> dict[str, Any]:
         item = self._get(self.keys.file(file_id))
@@ -87,21 +88,37 @@ class DynamoDBFiles(Table):
         items = self._query(self.keys.uploads_pk, prefix, prefix + keys.HIGHEST)
         return {item["id"]: (item["content_key"], item["size"]) for item in items}
 
-    def end_upload(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
+    def _ending(self, upload_id: str, status: str, file: FileObject | None = None) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Key": self.keys.upload(upload_id),
+            "UpdateExpression": "SET #status = :status, #file = :file",
+            # Once: a completed upload makes one file, a cancelled or expired one none.
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status", "#file": "file"},
+            "ExpressionAttributeValues": to_attributes(
+                {":status": status, ":file": file.model_dump() if file else None, ":pending": "pending"}
+            ),
+        }
+
+    def _not_pending(self, upload_id: str, status: str) -> InvalidRequest:
+        current = self.get_upload(upload_id).status
+        return InvalidRequest(f"The upload is {current}; only a pending upload can be {status}.")
+
+    def end_upload(self, upload_id: str, status: str) -> Upload:
         try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=self.keys.upload(upload_id),
-                UpdateExpression="SET #status = :status, #file = :file",
-                # Once: a completed upload makes one file, a cancelled one none.
-                ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status", "#file": "file"},
-                ExpressionAttributeValues=to_attributes(
-                    {":status": status, ":file": file.model_dump() if file else None, ":pending": "pending"}
-                ),
-                ReturnValues="ALL_NEW",
-            )
+            answer = self._client.update_item(**self._ending(upload_id, status), ReturnValues="ALL_NEW")
         except self._client.exceptions.ConditionalCheckFailedException as exc:
-            current = self.get_upload(upload_id).status
-            raise InvalidRequest(f"The upload is {current}; only a pending upload can be {status}.") from exc
+            raise self._not_pending(upload_id, status) from exc
         return Upload.model_validate(fields(from_attributes(answer["Attributes"])))
+
+    def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
+        # One write: an upload never names a file whose record is missing, whatever stops the function.
+        writes = [{"Update": self._ending(upload_id, "completed", file)}, *self._file_puts(file, content_key)]
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException as exc:
+            if reason_codes(exc)[0] != "ConditionalCheckFailed":
+                raise
+            raise self._not_pending(upload_id, "completed") from exc
+        return self.get_upload(upload_id)

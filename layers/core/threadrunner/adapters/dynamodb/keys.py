@@ -31,6 +31,7 @@ a file's vector stores      ``P#<project>#FILE_STORES#<file_id>``  ``VS#<vector_
 registered server tool      ``P#<project>#TOOLS``                  ``TOOL#<name>``
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
+an unsettled response       ``unsettled#responses``                ``<project>#<response_id>``
 ==========================  =====================================  ==========================================
 
 A thread item also carries ``threads_of`` = ``P#<project>#THREADS``, the partition key of the ThreadsByProject
@@ -198,6 +199,15 @@ class Keys:
     def file_stores_pk(self, file_id: str) -> str:
         """The partition that names the stores a file is in."""
         return f"P#{self.project}#FILE_STORES#{checked('file', file_id)}"
+
+
+UNSETTLED = "unsettled#responses"
+"""The partition that lists every project's unsettled responses, for the sweep (the functions' policies grant it)."""
+
+
+def unsettled(project: str, response_id: str) -> dict[str, Any]:
+    """A project's response on the list of unsettled ones (``project`` and ``response_id`` are also attributes)."""
+    return key(UNSETTLED, f"{project}#{response_id}")
 
 
 def api_key(key_hash: str) -> dict[str, Any]:

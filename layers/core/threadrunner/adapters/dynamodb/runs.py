@@ -128,18 +128,24 @@ class DynamoDBRuns(Table):
                     return False
                 # A run that ended without leaving the set (its thread deleted under it) holds no place.
                 if attempt == 1 or not self._prune_active_runs():
-                    raise TooManyActiveRuns(
-                        f"The project has {max_active_runs} unfinished runs, the most it may have at once; "
-                        "retry when one has ended.",
-                        code="too_many_active_runs",
-                    ) from exc
+                    assert max_active_runs is not None  # the set's update has a condition only with a limit
+                    raise TooManyActiveRuns(max_active_runs) from exc
         return False
+
+    def has_room_for_run(self, max_active_runs: int) -> bool:
+        # A run that ended without leaving the set (its thread deleted under it) holds no place.
+        if len(self._active_runs()) < max_active_runs:
+            return True
+        return self._prune_active_runs() and len(self._active_runs()) < max_active_runs
+
+    def _active_runs(self) -> set[str]:
+        """The project's unfinished runs, as ``thread_id/run_id``."""
+        return set((self._get(self.keys.active_runs()) or {}).get("runs", set()))
 
     def _prune_active_runs(self) -> bool:
         """Take runs that ended, or are gone, out of the project's set of unfinished runs; whether any was."""
-        item = self._get(self.keys.active_runs())
         stale = []
-        for member in (item or {}).get("runs", set()):
+        for member in self._active_runs():
             thread_id, run_id = member.split("/")
             run = self._get(self.keys.run(thread_id, run_id))
             if run is None or is_terminal(run["status"]):

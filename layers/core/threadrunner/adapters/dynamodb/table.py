@@ -12,6 +12,17 @@ from . import keys
 from .codec import GuardedClient, from_attributes, plain, to_attributes
 
 
+def queried(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a query answers, read page after page as the caller consumes."""
+    while True:
+        answer = client.query(**request)
+        for item in answer.get("Items", []):
+            yield from_attributes(item)
+        if "LastEvaluatedKey" not in answer:
+            return
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
 class Table:
     """One project's view of the table. The stores of each aggregate build on it."""
 
@@ -95,13 +106,7 @@ class Table:
             request["ExpressionAttributeValues"] |= {":low": {"S": low}, ":high": {"S": high}}
         if limit is not None:
             request["Limit"] = limit
-        while True:
-            answer = self._client.query(**request)
-            for item in answer.get("Items", []):
-                yield from_attributes(item)
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return queried(self._client, request)
 
     def _page(
         self, pk: str, prefix: str, page: PageRequest, index: keys.Index = keys.TABLE

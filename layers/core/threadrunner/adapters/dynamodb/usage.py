@@ -1,19 +1,23 @@
 """Usage: what each model response set aside against the day's budgets, what it used, and who counts it.
 
 A response's entry lives in the project's usage partition, not in its thread, so deleting a thread
-or a user never deletes what counts against a budget.
+or a user never deletes what counts against a budget. A response nobody is bound to settle (a forwarded
+background one) is also listed in the deployment's partition of unsettled responses, written and taken off
+with its entry in one transaction, so the sweep finds every one and only those.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from ...domain.budget import Budget, DayUsage, Reservation, over_budget
+from ...domain.budget import Budget, DayUsage, Reservation, UnsettledResponse, over_budget
 from ...domain.common import Usage, now
 from ...domain.run import Run
 from ...errors import BudgetExceeded
-from .codec import fields, to_attributes, usage_of
-from .table import Table
+from . import keys
+from .codec import GuardedClient, fields, to_attributes, usage_of
+from .table import Table, queried
 
 USAGE_DAYS_KEPT = 400
 """How long a day's counters are kept."""
@@ -74,11 +78,22 @@ class DynamoDBUsage(Table):
             writes.append(self._add_to_day(key, {"reserved": tokens, "committed": tokens}))
         self._client.transact_write_items(TransactItems=writes)
 
-    def record_response(self, response_id: str, reservation: Reservation, thread_id: str, run_id: str) -> None:
+    def record_response(
+        self, response_id: str, reservation: Reservation, thread_id: str, run_id: str, unsettled: bool = False
+    ) -> None:
         values = {**reservation.model_dump(), "thread_id": thread_id, "run_id": run_id}
-        item = self._put(self.keys.response(response_id), "response", values)
-        item["Item"]["ttl"] = {"N": str(now() + RESPONSES_DAYS_KEPT * 86400)}
-        self._client.put_item(**item)
+        item = self._put(
+            self.keys.response(response_id), "response", values | ({"unsettled": True} if unsettled else {})
+        )
+        expiry = {"N": str(now() + RESPONSES_DAYS_KEPT * 86400)}
+        item["Item"]["ttl"] = expiry
+        if not unsettled:
+            self._client.put_item(**item)
+            return
+        listed = {"project": self.project, "response_id": response_id, "reservation": reservation.model_dump()}
+        entry = self._put(keys.unsettled(self.project, response_id), "unsettled response", listed)
+        entry["Item"]["ttl"] = expiry
+        self._client.transact_write_items(TransactItems=[{"Put": item}, {"Put": entry}])
 
     def is_forwarded(self, response_id: str) -> bool:
         entry = self._get(self.keys.response(response_id))
@@ -88,30 +103,22 @@ class DynamoDBUsage(Table):
         entry = self._get(self.keys.response(response_id))
         if entry is None or entry.get("settled"):
             return False
-        reservation = Reservation.model_validate(fields(entry, "thread_id", "run_id", "ttl"))
+        reservation = Reservation.model_validate(fields(entry, "thread_id", "run_id", "ttl", "unsettled"))
         # A response the provider never counted (cancelled early, or gone) is charged its prompt: it was read.
         used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
-        amounts = {
-            "usage_prompt": used.prompt_tokens,
-            "usage_completion": used.completion_tokens,
-            "reserved": -reservation.tokens,
-            "committed": used.total_tokens - reservation.tokens,
+        settled = {
+            "Update": {
+                "TableName": self._table,
+                "Key": self.keys.response(response_id),
+                "UpdateExpression": "SET settled = :yes",
+                # Each response counts once, however often the tasks that end it are retried.
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(settled)",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+            }
         }
-        writes = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": self.keys.response(response_id),
-                    "UpdateExpression": "SET settled = :yes",
-                    # Each response counts once, however often the tasks that end it are retried.
-                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(settled)",
-                    "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-                }
-            },
-            self._add_to_day(self.keys.usage_day(reservation.day), amounts),
-        ]
-        if reservation.user_id:
-            writes.append(self._add_to_day(self.keys.usage_day(reservation.day, reservation.user_id), amounts))
+        writes = [settled, *self._used_instead(reservation, used)]
+        if entry.get("unsettled"):  # off the sweep's list with the settlement
+            writes.append({"Delete": {"TableName": self._table, "Key": keys.unsettled(self.project, response_id)}})
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException:
@@ -128,6 +135,22 @@ class DynamoDBUsage(Table):
             except self._client.exceptions.ConditionalCheckFailedException:
                 pass
         return True
+
+    def spend(self, reservation: Reservation, usage: Usage) -> None:
+        self._client.transact_write_items(TransactItems=self._used_instead(reservation, usage))
+
+    def _used_instead(self, reservation: Reservation, used: Usage) -> list[dict[str, Any]]:
+        """The updates of the day's counters (the user's too) that replace a reservation by what was used."""
+        amounts = {
+            "usage_prompt": used.prompt_tokens,
+            "usage_completion": used.completion_tokens,
+            "reserved": -reservation.tokens,
+            "committed": used.total_tokens - reservation.tokens,
+        }
+        writes = [self._add_to_day(self.keys.usage_day(reservation.day), amounts)]
+        if reservation.user_id:
+            writes.append(self._add_to_day(self.keys.usage_day(reservation.day, reservation.user_id), amounts))
+        return writes
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         values = self._get(self.keys.usage_day(day, user_id)) or {}
@@ -166,3 +189,23 @@ class DynamoDBUsage(Table):
 
     def thread_usage(self, thread_id: str) -> Usage:
         return usage_of(self._thread_item(thread_id))
+
+
+class DynamoDBUnsettledResponses:
+    """:class:`threadrunner.ports.UnsettledResponses`: the partition ``unsettled#responses``."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self._table = table_name
+        self._client = GuardedClient(client)
+
+    def listed(self) -> Iterator[UnsettledResponse]:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": keys.UNSETTLED}},
+        }
+        for item in queried(self._client, request):
+            yield UnsettledResponse.model_validate(fields(item, "ttl"))
+
+    def forget(self, project: str, response_id: str) -> None:
+        self._client.delete_item(TableName=self._table, Key=keys.unsettled(project, response_id))

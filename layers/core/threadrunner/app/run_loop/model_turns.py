@@ -9,7 +9,7 @@ from collections.abc import Callable
 from ...config import Settings
 from ...domain import conversation
 from ...domain.budget import Reservation, today
-from ...domain.circuits import PROVIDER
+from ...domain.circuits import provider_circuit
 from ...domain.files import image_data_url
 from ...domain.model_turn import ModelTurn, TurnRequest
 from ...domain.run_record import RunRecord
@@ -94,7 +94,7 @@ class ModelTurns:
         reservation = Reservation(
             day=today(),
             user_id=self._stores.threads.thread_user(state.thread_id),
-            **conversation.reservation_for(request, record.usage),
+            **conversation.reservation_for(request, record.usage, self._settings.output_reserve_tokens),
         )
         self._stores.usage.reserve(reservation, projects.budget_of(self._stores, self._settings.run_defaults))
         try:
@@ -106,8 +106,10 @@ class ModelTurns:
         return turn
 
     def _created(self, request: TurnRequest) -> ModelTurn:
-        """The response, created behind the provider's circuit: while the provider keeps failing, a turn fails at
-        once (:class:`~threadrunner.errors.ModelCircuitOpen`) instead of waiting out its retries."""
+        """The response, created behind the project's circuit of the provider: while the provider keeps failing
+        the project's turns, a turn fails at once (:class:`~threadrunner.errors.ModelCircuitOpen`) instead of
+        waiting out its retries. Only the provider's own failures count (5xx, timeouts, no connection), never its
+        refusal of a request (4xx) or its rate limit (429, which the SDK waits out)."""
 
         def unavailable() -> ModelTurn:
             raise ModelCircuitOpen(
@@ -116,7 +118,10 @@ class ModelTurns:
             )
 
         turn, _ = self._circuits.guard(
-            PROVIDER, lambda: self.model.create(request), unavailable, counted=(ModelUnavailable,)
+            provider_circuit(self._stores.project),
+            lambda: self.model.create(request),
+            unavailable,
+            counted=(ModelUnavailable,),
         )
         return turn
 

@@ -87,10 +87,10 @@ class RunLoop:
 
     def start_turn(self, state: LoopState) -> Done:
         """Move the run to ``in_progress`` and ask the model for its first turn; a run whose vector stores are
-        still indexing files waits, ``queued``, as the hosted API's runs waited for their attachments."""
+        still indexing files waits ``queued`` (at most ``files_wait_seconds``), as hosted runs waited for them."""
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
-        if record.run.status == "queued" and self._indexing(record):
-            polls = state.turn.polls if state.turn else 0
+        polls = state.turn.polls if state.turn else 0
+        if record.run.status == "queued" and self._waits_for_files(record, polls):
             delay = conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds)
             return Done(TurnState(outcome="files_pending", delay_seconds=delay, polls=polls + 1))
         if record.run.status == "queued":
@@ -395,9 +395,12 @@ class RunLoop:
             tool_outputs_timeout_seconds=self._settings.tool_outputs_timeout_seconds,
         )
 
-    def _indexing(self, record: RunRecord) -> bool:
-        """Whether a vector store the run searches still has files being indexed."""
-        if not conversation.searches(record):
+    def _waits_for_files(self, record: RunRecord, polls: int) -> bool:
+        """Whether a store the run searches still indexes files and the run's Waits so far are shorter than
+        ``files_wait_seconds`` (it then starts without the unfinished files)."""
+        longest = self._settings.max_poll_delay_seconds
+        waited = sum(conversation.next_poll_delay(poll, longest) for poll in range(polls))
+        if not conversation.searches(record) or waited >= self._settings.files_wait_seconds:
             return False
         for vector_store_id in record.vector_store_ids:
             try:
