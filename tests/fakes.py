@@ -675,6 +675,14 @@ class FakeVectorStores:
             raise NotFound("file", file_id)
         return self.world.store_files[vector_store_id][file_id][0]
 
+    def update_file(self, vector_store_id: str, file_id: str, changes: dict[str, Any]) -> VectorStoreFile:
+        entry, chunks = self.world.store_files.get(vector_store_id, {}).get(file_id) or (None, 0)
+        if entry is None:
+            raise NotFound("file", file_id)
+        entry = VectorStoreFile.model_validate({**entry.model_dump(), **changes})
+        self.world.store_files[vector_store_id][file_id] = (entry, chunks)
+        return entry
+
     def list_files(self, vector_store_id: str, page: PageRequest, status: str | None = None) -> Page[VectorStoreFile]:
         self.get_store(vector_store_id)
         entries = sorted((e for e, _ in self.world.store_files.get(vector_store_id, {}).values()), key=lambda e: e.id)

@@ -4,7 +4,8 @@ Given a Responses API request and the conversation before it, it decides what a 
 plausibly do, the same way every time:
 
 * When the last input carries function outputs, it answers with a message built from them
-  (an ``{"error": ...}`` output is reported as such). An output that carries a non-null
+  (an ``{"error": ...}`` output is reported as such; ``file_search`` results by the sentences that answer the
+  user's question, ``model_sources.py``). An output that carries a non-null
   ``next_cursor`` makes it call the same function again with ``cursor`` set, as a model
   paging through results would.
 * Otherwise it calls every function tool whose name (or, failing that, description) shares a
@@ -12,8 +13,10 @@ plausibly do, the same way every time:
   parameter's name (or, failing that, its description) says which kind of value it takes:
   capitalised names, ids ("A-1001"), e-mail addresses, or quoted text (else the message itself)
   for query-like ones. Number parameters take the first number, enum parameters the value the
-  text mentions. When the text offers several names, ids or addresses for one parameter, it
-  makes one call per value, in parallel.
+  text mentions. A parameter gets only a value of a type its schema allows (``type`` lists and
+  ``anyOf`` / ``oneOf`` members read); an optional one the text offers nothing for is left out,
+  a required one that takes ``null`` is ``null``. When the text offers several names, ids or
+  addresses for one parameter, it makes one call per value, in parallel.
 * Otherwise it answers with a short message that repeats what the user said.
 * With a JSON ``text.format`` the answer is valid JSON (an instance of the schema for
   ``json_schema``).
@@ -25,6 +28,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import model_schema, model_sources
 
 _GENERIC_WORDS = {
     "get",
@@ -231,26 +236,10 @@ def _asks_for(name: str, spec: dict[str, Any]) -> str | None:
     return next((kind for kind, words in _KIND_DESCRIPTION_WORDS.items() if description & words), None)
 
 
-def _enum(spec: dict[str, Any]) -> list[Any]:
-    """The values of an enum parameter; none for anything that is not a list of them."""
-    values = spec.get("enum")
-    return values if isinstance(values, list) else []
-
-
-def _properties(schema: Any) -> dict[str, dict[str, Any]]:
-    """The parameters of a schema that are schemas themselves; a client may send anything as ``parameters``."""
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    return (
-        {name: spec for name, spec in (properties or {}).items() if isinstance(spec, dict)}
-        if isinstance(properties, dict)
-        else {}
-    )
-
-
 def _find(tool: dict[str, Any], text: str) -> _Found:
     """The values ``text`` offers to ``tool``; a value of one of its enums is no name, id or e-mail address."""
-    properties = _properties(tool.get("parameters"))
-    enum_values = {str(value).lower() for spec in properties.values() for value in _enum(spec)}
+    properties = model_schema.properties(tool.get("parameters"))
+    enum_values = {str(value).lower() for spec in properties.values() for value in model_schema.enum(spec)}
     names, id_values, addresses = (
         [value for value in values if value.lower() not in enum_values]
         for values in (entities(text, _tool_words(tool)), _ids(text), _emails(text))
@@ -259,33 +248,42 @@ def _find(tool: dict[str, Any], text: str) -> _Found:
 
 
 def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
-    """What the text offers one parameter, in order: one value, or several names, ids or e-mail addresses."""
-    kind = spec.get("type", "string")
-    if _enum(spec):
-        return _mentioned(_enum(spec), found.text)
-    if kind in ("integer", "number"):
-        return [int(float(number)) if kind == "integer" else float(number) for number in found.numbers[:1]]
-    if kind != "string":
-        return []
+    """What the text offers one parameter, in order: one value, or several names, ids or e-mail addresses; only
+    values of a type the parameter takes."""
+    types = model_schema.types(spec)
+    if model_schema.enum(spec):
+        return _mentioned(model_schema.enum(spec), found.text)
+    numbers = [int(float(n)) if "integer" in types else float(n) for n in found.numbers[:1]]
+    if types & {"integer", "number"} and numbers:
+        return numbers
     asks_for = _asks_for(name, spec)
-    if asks_for == "text":
-        return [found.quoted or found.text.strip()]
-    return found.by_kind.get(asks_for or "", [])
+    if "string" in types:
+        return [found.quoted or found.text.strip()] if asks_for == "text" else found.by_kind.get(asks_for or "", [])
+    items = model_schema.member_of(spec, "array").get("items")
+    strings = "string" in model_schema.types(items if isinstance(items, dict) else {})
+    if "array" in types and asks_for != "text" and strings:
+        listed = found.by_kind.get(asks_for or "", [])
+        return [listed] if listed else []  # all of them, in one list
+    return []
 
 
 def _fallback(spec: dict[str, Any], found: _Found) -> Any:
-    """A required parameter's value when the text offers none."""
-    kind = spec.get("type", "string")
-    if _enum(spec):
-        return spec.get("default", _enum(spec)[0])
-    if kind in ("integer", "number"):
-        return spec.get("default", spec.get("minimum", 1))
-    if kind == "boolean":
-        return spec.get("default", False)
-    if kind == "string":
+    """A required parameter's value when the text offers none: ``null`` where the parameter takes it."""
+    types = model_schema.types(spec)
+    if model_schema.enum(spec):
+        return spec.get("default", model_schema.enum(spec)[0])
+    if "null" in types:
+        return None
+    if "default" in spec:
+        return spec["default"]
+    if types & {"integer", "number"}:
+        return model_schema.member_of(spec, "integer" if "integer" in types else "number").get("minimum", 1)
+    if "string" in types:
         names = found.by_kind["name"]
         return names[0] if names else (found.quoted or found.text.strip())
-    return {} if kind == "object" else []
+    if "boolean" in types:
+        return False
+    return {} if "object" in types else []
 
 
 def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
@@ -296,7 +294,7 @@ def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
     found = _find(tool, text)
     arguments: dict[str, Any] = {}
     fan_out: tuple[str, list[Any]] | None = None
-    for name, spec in _properties(schema).items():
+    for name, spec in model_schema.properties(schema).items():
         values = _values(name, spec, found)
         if values:
             arguments[name] = values[0]
@@ -320,31 +318,14 @@ def _render(value: Any) -> str:
     return str(value)
 
 
-_SOURCE = re.compile(r"^(【\d+:\d+†[^】]*】) (.*)$", re.MULTILINE)
-
-
-def _from_sources(output: str) -> str:
-    """An answer from ``file_search`` sources: the sentence of a passage that shares most words with the query,
-    cited by the passage's marker."""
-    asked = re.search(r'for "(.*)"\.', output)
-    query = _words(asked.group(1)) if asked else set()
-    best: tuple[int, str, str] | None = None
-    for marker, passage in _SOURCE.findall(output):
-        for sentence in re.split(r"(?<=[.!?])\s+", passage.strip()):
-            shared = len(_words(sentence) & query)
-            if best is None or shared > best[0]:
-                best = (shared, sentence[:300], marker)
-    if best is None:
-        return "The files say nothing about that."
-    return f"According to the files: {best[1]} {best[2]}"
-
-
-def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]]) -> Decision:
-    """Answer from function outputs (citing ``file_search``'s sources), or page on when an output asks for it."""
+def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]], question: str) -> Decision:
+    """Answer from function outputs (``file_search``'s sources: what answers ``question``, cited), or page on when
+    an output asks for it."""
     parts, again = [], []
     for name, arguments, output in outputs:
         if name == "file_search":
-            parts.append(_from_sources(output))
+            asked = arguments.get("query") if isinstance(arguments, dict) else None
+            parts.append(model_sources.answer(output, f"{question} {asked or ''}"))
             continue
         try:
             value = json.loads(output)
@@ -366,10 +347,10 @@ def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]]) -> Decision:
 def _instance(schema: dict[str, Any], text: str) -> Any:
     """A value that matches a JSON schema, filled with the reply where a string goes."""
     kind = schema.get("type", "object")
-    if _enum(schema):
-        return _enum(schema)[0]
+    if model_schema.enum(schema):
+        return model_schema.enum(schema)[0]
     if kind == "object":
-        return {name: _instance(spec, text) for name, spec in _properties(schema).items()}
+        return {name: _instance(spec, text) for name, spec in model_schema.properties(schema).items()}
     if kind == "array":
         return [_instance(schema.get("items", {}), text)] if schema.get("minItems", 0) else []
     return {"string": text, "integer": 1, "number": 1.0, "boolean": True, "null": None}.get(kind, text)
@@ -394,7 +375,7 @@ def decide(
 ) -> Decision:
     """The model's next move; ``outputs`` are (function, arguments, output) of calls just answered."""
     if outputs:
-        decision = _from_outputs(outputs)
+        decision = _from_outputs(outputs, user_text)
     else:
         decision = Decision()
         functions = [tool for tool in tools if tool.get("type") == "function"]

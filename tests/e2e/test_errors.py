@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -90,6 +92,99 @@ def test_bad_assistant_bodies_answer_400_and_write_nothing(stack, project_client
     assert stack.table_items(f"P#{project}#") == []
 
 
+TOOLS = [{"type": "file_search"}]
+
+
+@pytest.mark.parametrize(
+    ("message", "error", "param", "code"),
+    [
+        (
+            {"attachments": [{}]},
+            "Missing required parameter: 'attachments[0].file_id'.",
+            "attachments[0].file_id",
+            "missing_required_parameter",
+        ),
+        (
+            {"attachments": [{"file_id": "file-x"}]},
+            "Missing required parameter: 'attachments[0].tools'.",
+            "attachments[0].tools",
+            "missing_required_parameter",
+        ),
+        (
+            {"attachments": [{"file_id": "", "tools": TOOLS}]},
+            "Invalid value for 'attachments[0].file_id'",
+            "attachments[0].file_id",
+            "invalid_value",
+        ),
+        (
+            {"attachments": [{"file_id": None, "tools": TOOLS}]},
+            "Invalid type for 'attachments[0].file_id': expected a string, but got null instead.",
+            "attachments[0].file_id",
+            "invalid_type",
+        ),
+        (
+            {"attachments": [{"file_id": "file-x", "tools": None}]},
+            "Invalid type for 'attachments[0].tools': expected an array, but got null instead.",
+            "attachments[0].tools",
+            "invalid_type",
+        ),
+        (
+            {"attachments": [{"file_id": "file-nope", "tools": [{"type": "code_interpreter"}]}]},
+            "No file found with id 'file-nope'.",
+            "attachments[0].file_id",
+            None,
+        ),
+        (
+            {"content": [{"type": "image_file", "image_file": {"file_id": "file-nope"}}]},
+            "No file found with id 'file-nope'.",
+            "content[0].image_file.file_id",
+            None,
+        ),
+        (
+            {"content": [{"type": "image_url", "image_url": {"url": ""}}]},
+            "Invalid value for 'content[0].image_url.url': expected the URL of an image",
+            "content[0].image_url.url",
+            "invalid_value",
+        ),
+        (
+            {"content": [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": "not a url"}}]},
+            "Invalid value for 'content[1].image_url.url': expected the URL of an image",
+            "content[1].image_url.url",
+            "invalid_value",
+        ),
+        (
+            {"content": [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]},
+            "Invalid value for 'content[0].image_url.url'",
+            "content[0].image_url.url",
+            "invalid_value",
+        ),
+    ],
+)
+def test_a_message_whose_attachments_or_images_are_not_files_and_urls_answers_400_and_writes_nothing(
+    stack, project_client, message, error, param, code
+):
+    client, _ = project_client
+    thread = client.beta.threads.create()
+    body = json.dumps({"role": "user", "content": "look", **message}).encode()
+
+    status, answer = _raw(stack, "POST", f"/threads/{thread.id}/messages", body, client.api_key)
+    created, made = _raw(
+        stack,
+        "POST",
+        "/threads",
+        json.dumps(
+            {"messages": [{"role": "user", "content": "x"}, {"role": "user", "content": "look", **message}]}
+        ).encode(),
+        client.api_key,
+    )
+
+    assert status == 400 and answer["error"]["message"].startswith(error), answer
+    assert (answer["error"]["param"], answer["error"]["code"]) == (param, code)
+    assert created == 400 and made["error"]["param"] == f"messages[1].{param}"
+    assert client.beta.threads.messages.list(thread.id).data == []
+    assert [t for t in client.get("/threads", cast_to=dict)["data"] if t["id"] != thread.id] == []
+
+
 def test_unknown_ids_answer_404_through_the_sdk_and_write_nothing(stack, project_client):
     client, project = project_client
     calls = [
@@ -155,6 +250,31 @@ def test_an_unknown_path_answers_404(client):
     assert caught.value.body["message"] == "Invalid URL (GET /v1/no/such/path)"
 
 
+def test_a_base_url_without_its_trailing_slash_in_the_module_level_style_gets_a_404_that_says_what_to_change(
+    stack, monkeypatch
+):
+    # openai.base_url = ".../v1" (or openai -b .../v1): the module-level client keeps the URL as given, so the SDK
+    # asks for /v1assistants.
+    monkeypatch.setattr(openai, "api_key", stack.config.api_key)
+    monkeypatch.setattr(openai, "base_url", stack.api_url.removesuffix("/"))
+    monkeypatch.setattr(openai, "max_retries", 0)
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        openai.beta.assistants.list()
+    with pytest.raises(openai.NotFoundError) as other:
+        openai.beta.threads.runs.retrieve("run_x", thread_id="thread_x")
+
+    assert caught.value.code == "unknown_url" and caught.value.body["message"].startswith(
+        "Invalid URL (GET /v1assistants): the slash after /v1 is missing."
+    )
+    assert 'base_url must end in "/v1/"' in caught.value.body["message"]
+    assert "/v1/" in other.value.body["message"] and other.value.body["message"].startswith(
+        "Invalid URL (GET /v1threads/thread_x/runs/run_x): the slash after /v1 is missing."
+    )
+    status, answer = _raw(stack, "GET", "nothing-here", None, stack.config.api_key)  # glued to no route: no hint
+    assert (status, answer["error"]["message"]) == (404, "Invalid URL (GET /v1nothing-here)")
+
+
 @pytest.fixture
 def api_log_lines():
     """The JSON log lines the API writes while the test runs, at INFO."""
@@ -191,3 +311,97 @@ def test_every_answer_carries_the_request_id_of_its_log_lines_and_its_processing
     assert int(created.headers["openai-processing-ms"]) >= 0
     logged = {line.get("correlation_id") for line in api_log_lines}
     assert set(ids) <= logged  # errors and refusals are logged under the same id
+
+
+def test_a_form_sent_as_something_else_is_told_to_come_as_multipart_form_data(stack, client):
+    request = urllib.request.Request(
+        stack.api_url + "/files",
+        data=b"purpose=assistants",
+        method="POST",
+        headers={"Content-Type": "text/plain", "Authorization": f"Bearer {client.api_key}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+
+    answer = json.loads(refused.value.read())["error"]
+    assert refused.value.code == 415 and answer["code"] == "unsupported_media_type"
+    assert answer["message"] == "Unsupported Content-Type 'text/plain': send the body as multipart/form-data."
+
+
+def test_the_param_of_a_value_of_no_allowed_type_is_the_callers_path_without_pydantics_names(stack, client):
+    store = client.vector_stores.create(name="Params")
+    thread = client.beta.threads.create()
+
+    _, query = _raw(stack, "POST", f"/vector_stores/{store.id}/search", b'{"query": 5}', client.api_key)
+    _, empty = _raw(stack, "POST", f"/vector_stores/{store.id}/search", b'{"query": ""}', client.api_key)
+    _, listed = _raw(stack, "POST", f"/vector_stores/{store.id}/search", b'{"query": ["a", 5]}', client.api_key)
+    _, content = _raw(
+        stack, "POST", f"/threads/{thread.id}/messages", b'{"role": "user", "content": 5}', client.api_key
+    )
+
+    assert [e["error"]["param"] for e in (query, empty, listed, content)] == ["query", "query", "query[1]", "content"]
+    assert content["error"]["message"] == "Invalid type for 'content': expected a string, but got an integer instead."
+
+
+@pytest.mark.parametrize("effort", ["none", "minimal", "low", "medium", "high", "xhigh", "max"])
+def test_every_reasoning_effort_of_openais_description_is_accepted(client, effort):
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", reasoning_effort=effort)
+    thread = client.beta.threads.create()
+
+    run = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id, reasoning_effort=effort)
+
+    assert assistant.id.startswith("asst_") and run.id.startswith("run_")
+
+
+def test_a_reasoning_effort_that_openais_description_does_not_list_answers_400(client):
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.beta.assistants.create(model="gpt-4.1-mini", reasoning_effort="extreme")  # type: ignore[arg-type]
+
+    assert (refused.value.code, refused.value.param) == ("invalid_value", "reasoning_effort")
+
+
+def _send(stack: LocalStack, method: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request(method, path, headers=headers)
+    return connection.getresponse()
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "QUERY", "PUT", "PATCH", "BREW"])
+def test_a_method_the_api_does_not_serve_answers_405_in_openais_shape_with_the_allowed_ones(stack, method):
+    answer = _send(stack, method, "/v1/assistants", {"Authorization": f"Bearer {stack.config.api_key}"})
+
+    assert (answer.status, answer.getheader("Allow"), answer.getheader("Content-Type")) == (
+        405,
+        "GET, POST, DELETE",
+        "application/json",
+    )
+    assert json.loads(answer.read())["error"] == {
+        "message": f"The method {method} is not allowed: the API answers GET, POST, DELETE.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "method_not_allowed",
+    }
+
+
+def test_a_browsers_cors_preflight_gets_405_without_cors_headers_so_other_origins_are_not_served(stack):
+    # No key: a preflight never carries one. The console is served from the API's own origin and needs none.
+    preflight = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"}
+
+    answer = _send(stack, "OPTIONS", "/v1/threads/thread_x/runs?stream=true", preflight)
+
+    assert answer.status == 405 and answer.getheader("Access-Control-Allow-Origin") is None
+    assert json.loads(answer.read())["error"]["code"] == "method_not_allowed"
+
+
+def test_head_answers_405_without_a_body_and_a_request_the_server_cannot_read_answers_json(stack):
+    head = _send(stack, "HEAD", "/v1/assistants", {})
+    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /v1/assistants HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n")
+        unreadable = raw.makefile("rb").read()
+
+    assert (head.status, head.getheader("Allow"), head.read()) == (405, "GET, POST, DELETE", b"")
+    answer_head, _, body = unreadable.partition(b"\r\n\r\n")
+    assert answer_head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/json" in answer_head
+    assert json.loads(body)["error"]["message"] == "Too many headers"

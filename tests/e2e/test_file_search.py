@@ -12,6 +12,7 @@ import pytest
 from openai import AssistantEventHandler
 
 from tests.e2e.helpers import reply, wait_for
+from tests.support.documents import pdf
 
 HANDBOOK = (
     "Keepers log the weather every four hours. The lamp is lit at sunset and put out at sunrise. "
@@ -20,6 +21,17 @@ HANDBOOK = (
 
 
 INCLUDE = ["step_details.tool_calls[*].file_search.results[*].content"]
+POLICY = (
+    "Acme Cloud refund policy\n\n"
+    "Customers may ask for a full refund within 45 days of purchase. Refunds go back to the card that paid.\n"
+    "Annual plans cancelled after that are refunded pro rata for the months left.\n"
+)
+PAPER = (
+    "Language Models are Unsupervised Multitask Learners",
+    "Abstract",
+    "We built a new dataset of millions of web pages called WebText.",
+    "The largest model is a Transformer of 1.5B parameters.",
+)
 
 
 def _file(client, name: str, text: str) -> str:
@@ -56,9 +68,44 @@ def test_a_run_answers_from_a_document_with_a_file_search_step_and_citations(pro
     full = client.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id, include=INCLUDE)
     assert "thirty seconds" in full.step_details.tool_calls[0].file_search.results[0].content[0].text
     text = reply(client, thread).content[0].text
+    assert "every thirty seconds" in text.value
     (citation,) = text.annotations
     assert (citation.type, citation.file_citation.file_id) == ("file_citation", handbook)
     assert text.value[citation.start_index : citation.end_index] == citation.text == "【0:0†handbook.txt】"
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "holder"),
+    [
+        ("How many days do customers have to ask for a refund?", "45 days", "refunds.md"),
+        ("Which dataset of web pages did they build?", "WebText", "paper.pdf"),
+    ],
+)
+def test_the_answer_holds_the_fact_of_the_passage_ranked_first_and_cites_its_file(
+    project_client, question, fact, holder
+):
+    client, _ = project_client
+    files = {
+        "refunds.md": _file(client, "refunds.md", POLICY),
+        "paper.pdf": client.files.create(file=("paper.pdf", io.BytesIO(pdf(*PAPER))), purpose="assistants").id,
+        "handbook.txt": _file(client, "handbook.txt", HANDBOOK),
+    }
+    store = client.vector_stores.create(name="Library", file_ids=list(files.values()))
+    _ready(client, store.id)
+    assistant = client.beta.assistants.create(
+        model="gpt-4.1-mini",
+        tools=[{"type": "file_search", "file_search": {"max_num_results": 1}}],  # the model sees the best one only
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": question}]}
+    )
+
+    assert run.status == "completed"
+    text = client.beta.threads.messages.list(run.thread_id, limit=1).data[0].content[0].text
+    assert fact in text.value and text.value.startswith("According to the files: ")
+    assert [a.file_citation.file_id for a in text.annotations] == [files[holder]]
 
 
 def test_attachments_make_the_threads_store_and_the_run_waits_for_them(project_client):

@@ -67,6 +67,34 @@ def test_assistants_are_whole(api):
     conforming(AssistantDeleted, api("DELETE", f"/assistants/{bare['id']}"))
 
 
+FILLED = {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}
+"""A file_search tool's options as the hosted API answered them when none were given."""
+
+
+def test_file_search_tools_come_back_with_their_options_filled_in_assistants_and_runs(api):
+    assistant = conforming(Assistant, api("POST", "/assistants", {"model": "m", "tools": [{"type": "file_search"}]}))
+    thread = conforming(Thread, api("POST", "/threads", {}))
+    tools = [
+        {"type": "file_search", "file_search": {"max_num_results": 5, "ranking_options": {"score_threshold": 0.2}}}
+    ]
+
+    run = conforming(
+        Run, api("POST", f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"], "tools": tools})
+    )
+
+    assert assistant["tools"] == [{"type": "file_search", "file_search": FILLED}]
+    assert run["tools"] == [
+        {
+            "type": "file_search",
+            "file_search": {
+                "max_num_results": 5,
+                "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.2},
+            },
+        }
+    ]
+    assert conforming(Assistant, api("GET", f"/assistants/{assistant['id']}"))["tools"][0]["file_search"] == FILLED
+
+
 def test_threads_and_messages_are_whole(api, client):
     attached = client.files.create(file=("notes.txt", io.BytesIO(b"Tide tables")), purpose="assistants").id
     thread = conforming(

@@ -689,3 +689,34 @@ def test_a_stored_file_name_with_line_breaks_adds_no_header_and_forges_no_answer
     assert disposition.startswith('attachment; filename="x___Set-Cookie: session=stolen__Content-Length: 0____HTTP')
     assert "filename*=UTF-8''x%22%0D%0ASet-Cookie%3A%20session%3Dstolen%0D%0A" in disposition
     assert following.status == 200 and json.loads(following.read())["id"] == file.id  # the real answer
+
+
+def test_a_message_may_name_only_the_projects_own_files_in_images_and_attachments(api, client, project_client):
+    """An ``image_file`` part or an attachment (for any tool) naming another project's file is refused where it is
+    named, and nothing is written: its bytes would otherwise reach the model as the image."""
+    other, _ = project_client
+    secret = client.files.create(file=("plan.png", io.BytesIO(b"\x89PNG\r\n\x1a\nsecret")), purpose="vision").id
+    image = [{"type": "image_file", "image_file": {"file_id": secret}}]
+    code = [{"file_id": secret, "tools": [{"type": "code_interpreter"}]}]
+    assistant = other.beta.assistants.create(model="gpt-4.1-mini")
+    thread = other.beta.threads.create()
+
+    refusals = [
+        lambda: other.beta.threads.messages.create(thread.id, role="user", content=image),
+        lambda: other.beta.threads.messages.create(thread.id, role="user", content="x", attachments=code),
+        lambda: other.beta.threads.create(messages=[{"role": "user", "content": image}]),
+        lambda: other.beta.threads.runs.create(
+            thread.id,
+            assistant_id=assistant.id,
+            additional_messages=[{"role": "user", "content": "x", "attachments": code}],
+        ),
+    ]
+    for refusal in refusals:
+        with pytest.raises(openai.BadRequestError, match=f"No file found with id '{secret}'"):
+            refusal()
+    status, answer = api(
+        "POST", "/users/u-files/messages", {"assistant_id": assistant.id, "content": image}, other.api_key
+    )
+
+    assert (status, answer["error"]["param"]) == (400, "content[0].image_file.file_id")
+    assert other.beta.threads.messages.list(thread.id).data == [] and other.beta.threads.runs.list(thread.id).data == []

@@ -8,9 +8,13 @@ import secrets
 
 import openai
 import pytest
+from openai.types import VectorStoreSearchResponse
+from openai.types.static_file_chunking_strategy import StaticFileChunkingStrategy as Static
+from openai.types.vector_stores import VectorStoreFile
 
 from tests.e2e.helpers import wait_for
 from tests.support.documents import docx, docx_with_document_xml, pdf
+from tests.support.fidelity import problems
 
 LIGHTHOUSE = (
     "The Fresnel lens, invented by Augustin-Jean Fresnel in 1822, let lighthouses throw their beam more than twenty "
@@ -77,7 +81,7 @@ def test_upload_and_poll_and_batches_move_through_their_statuses(project_client)
 def test_pdf_and_docx_are_read_and_an_unreadable_file_fails_without_harming_the_store(project_client):
     client, _ = project_client
     files = {
-        "manual.pdf": pdf("The foghorn sounds every thirty seconds in dense fog."),
+        "manual.pdf": pdf("Fog signals", "The foghorn sounds every thirty seconds in dense fog."),
         "rota.docx": docx("Night watch rota", "Alice keeps the first watch, Bob the second."),
         "broken.pdf": b"%PDF-1.4 this is not really a pdf",
         "photo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
@@ -92,8 +96,10 @@ def test_pdf_and_docx_are_read_and_an_unreadable_file_fails_without_harming_the_
     photo = client.vector_stores.files.retrieve(ids["photo.png"], vector_store_id=store.id)
     assert (broken.status, broken.last_error.code) == ("failed", "invalid_file")
     assert (photo.status, photo.last_error.code) == ("failed", "unsupported_file")
-    assert client.vector_stores.search(store.id, query="foghorn fog").data[0].file_id == ids["manual.pdf"]
-    assert client.vector_stores.search(store.id, query="who keeps the first watch").data[0].file_id == ids["rota.docx"]
+    (foghorn, *_) = client.vector_stores.search(store.id, query="foghorn fog").data
+    (watch, *_) = client.vector_stores.search(store.id, query="who keeps the first watch").data
+    assert foghorn.file_id == ids["manual.pdf"] and "every thirty seconds" in foghorn.content[0].text
+    assert watch.file_id == ids["rota.docx"] and "Alice keeps the first watch" in watch.content[0].text
 
 
 def test_deleting_files_and_stores_leaves_no_chunk_behind(stack, project_client):
@@ -247,3 +253,45 @@ def test_index_jobs_go_to_a_fair_queue_grouped_by_their_project(stack):
 
     (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["MessageGroupId"])["Messages"]
     assert message["Attributes"]["MessageGroupId"] == "p_noisy"
+
+
+def test_a_files_attributes_are_set_per_file_in_a_batch_changed_and_returned_by_search(project_client):
+    client, _ = project_client
+    old, new = (_file(client, f"report-{year}.txt", f"The harbour report of {year}.".encode()) for year in (2023, 2024))
+    store = client.vector_stores.create(name="Reports")
+
+    batch = client.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id,
+        files=[
+            {"file_id": old, "attributes": {"year": 2023, "final": True}},
+            {
+                "file_id": new,
+                "attributes": {"year": 2024},
+                "chunking_strategy": {
+                    "type": "static",
+                    "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50},
+                },
+            },
+        ],
+    )
+    updated = client.vector_stores.files.with_raw_response.update(
+        new, vector_store_id=store.id, attributes={"year": 2024, "region": "north"}
+    ).http_response.json()
+    found = client.vector_stores.with_raw_response.search(store.id, query="harbour report").http_response.json()
+
+    assert batch.status == "completed" and batch.file_counts.completed == 2
+    assert updated["attributes"] == {"year": 2024, "region": "north"}
+    assert client.vector_stores.files.retrieve(new, vector_store_id=store.id).chunking_strategy.static == Static(
+        max_chunk_size_tokens=100, chunk_overlap_tokens=50
+    )
+    assert {hit["file_id"]: hit["attributes"] for hit in found["data"]} == {
+        old: {"year": 2023, "final": True},
+        new: {"year": 2024, "region": "north"},
+    }
+    assert [problems(VectorStoreSearchResponse, hit) for hit in found["data"]] == [[], []]
+    assert problems(VectorStoreFile, updated) == []
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.update("file-missing", vector_store_id=store.id, attributes={})
+    with pytest.raises(openai.BadRequestError) as both:
+        client.vector_stores.file_batches.create(store.id, file_ids=[old], files=[{"file_id": old}])
+    assert "file_ids or as files" in both.value.message

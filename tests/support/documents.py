@@ -1,14 +1,17 @@
-"""Documents of the kinds file_search reads, made by the tests: a PDF with a page of text, a DOCX."""
+"""Documents of the kinds file_search reads, made by the tests: a PDF with a page of lines of text, a DOCX."""
 
 from __future__ import annotations
 
 import io
 
 
-def pdf(text: str) -> bytes:
-    """A one-page PDF whose content stream shows ``text`` (Helvetica), with a correct cross-reference table."""
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode("latin-1")
+def pdf(*lines: str) -> bytes:
+    """A one-page PDF whose content stream shows ``lines`` one under the other (Helvetica), with a correct
+    cross-reference table."""
+    shown = " 0 -16 Td ".join(
+        "({}) Tj".format(line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")) for line in lines
+    )
+    stream = f"BT /F1 12 Tf 72 720 Td {shown} ET".encode("latin-1")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

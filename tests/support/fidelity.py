@@ -11,8 +11,10 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from openai.types import VectorStoreSearchResponse
 from openai.types.beta import Thread, assistant, file_search_tool, thread
 from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads.message import Attachment
 from openai.types.beta.threads.runs import RunStep
 from openai.types.shared import response_format_json_schema
 from pydantic import BaseModel
@@ -26,7 +28,6 @@ SPARSE: frozenset[type[BaseModel]] = frozenset(
         thread.ToolResourcesCodeInterpreter,
         thread.ToolResourcesFileSearch,
         file_search_tool.FileSearch,
-        file_search_tool.FileSearchRankingOptions,
         response_format_json_schema.JSONSchema,
     }
 )
@@ -36,6 +37,18 @@ SPARSE: frozenset[type[BaseModel]] = frozenset(
 NEVER_NULL = frozenset({"attachments", "metadata", "tool_resources"})
 """Fields the SDK types as optional that the hosted API always sent as a list or an object (``[]``, ``{}``):
 programs iterate them (LangChain's agent iterates every message's ``attachments``)."""
+
+
+REQUIRED: dict[type[BaseModel], frozenset[str]] = {
+    file_search_tool.FileSearchTool: frozenset({"file_search"}),
+    file_search_tool.FileSearch: frozenset({"ranking_options"}),
+    file_search_tool.FileSearchRankingOptions: frozenset({"ranker", "score_threshold"}),
+    Attachment: frozenset({"file_id", "tools"}),
+    VectorStoreSearchResponse: frozenset({"attributes"}),
+}
+"""Fields the SDK types optional that OpenAI's published description (``openai/openai-openapi``) requires or does not
+let be null, or that the hosted API always filled (a file_search tool's options with their defaults): there, and
+never null."""
 
 
 def problems(model: Any, value: Any, path: str = "$") -> list[str]:
@@ -72,13 +85,14 @@ def _object(model: type[BaseModel], value: Any, path: str) -> list[str]:
     if not isinstance(value, dict):
         return [f"{path}: expected an object ({model.__name__}), got {_kind(value)}"]
     found = []
+    required = REQUIRED.get(model, frozenset())
     for name, field in model.model_fields.items():
         key = field.alias or name
         if key not in value:
-            if model not in SPARSE:
+            if model not in SPARSE or key in required:
                 found.append(f"{path}.{key}: missing")
             continue
-        if value[key] is None and key in NEVER_NULL:
+        if value[key] is None and (key in NEVER_NULL or key in required):
             found.append(f"{path}.{key}: null where the hosted API always sent a value")
             continue
         found += problems(field.annotation, value[key], f"{path}.{key}")

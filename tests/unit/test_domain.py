@@ -78,3 +78,14 @@ def test_a_tool_choice_naming_an_undeclared_function_is_refused_and_a_declared_o
     with pytest.raises(InvalidRequest) as refused:
         check_tool_choice(tools, {"type": "function", "function": {"name": "get_weather"}})
     assert refused.value.param == "tool_choice"
+
+
+def test_attachments_stored_by_earlier_versions_without_a_file_or_tools_read_as_the_spec_has_them():
+    from threadrunner.domain.message import Attachment, Message
+
+    stored = {"id": "msg_1", "created_at": 1, "thread_id": "thread_1", "role": "user", "content": []}
+    kept = [{"file_id": None, "tools": None}, {}, {"file_id": "file-1", "tools": None}]
+
+    message = Message.model_validate(stored | {"attachments": kept})
+
+    assert message.attachments == [Attachment(file_id="file-1", tools=[])]

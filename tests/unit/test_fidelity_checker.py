@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openai.types.beta import Thread
+from openai.types.beta import Assistant, Thread
 from openai.types.beta.threads import Message
 
 from tests.support.fidelity import problems
@@ -49,3 +49,44 @@ def test_null_tool_resources_of_a_thread_is_a_problem():
     thread = {"id": "thread_1", "object": "thread", "created_at": 1, "metadata": {}, "tool_resources": None}
 
     assert problems(Thread, thread) == ["$.tool_resources: null where the hosted API always sent a value"]
+
+
+ASSISTANT = {
+    "id": "asst_1",
+    "object": "assistant",
+    "created_at": 1,
+    "name": None,
+    "description": None,
+    "model": "m",
+    "instructions": None,
+    "tools": [],
+    "metadata": {},
+    "response_format": "auto",
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "tool_resources": {},
+}
+
+
+def test_a_file_search_tool_without_its_options_filled_is_a_problem_as_openais_description_has_them():
+    bare, null = ({"type": "file_search"}, {"type": "file_search", "file_search": None})
+    sparse = {"type": "file_search", "file_search": {"ranking_options": {"score_threshold": 0.0}}}
+    filled = {"type": "file_search", "file_search": {"ranking_options": {"ranker": "auto", "score_threshold": 0.0}}}
+
+    assert problems(Assistant, ASSISTANT | {"tools": [bare]}) == ["$.tools[0].file_search: missing"]
+    assert problems(Assistant, ASSISTANT | {"tools": [null]}) == [
+        "$.tools[0].file_search: null where the hosted API always sent a value"
+    ]
+    assert problems(Assistant, ASSISTANT | {"tools": [sparse]}) == [
+        "$.tools[0].file_search.ranking_options.ranker: missing"
+    ]
+    assert problems(Assistant, ASSISTANT | {"tools": [filled]}) == []
+
+
+def test_an_attachment_without_a_file_id_or_tools_is_a_problem():
+    attachments = [{"file_id": None, "tools": [{"type": "file_search"}]}, {"file_id": "file_1"}]
+
+    assert problems(Message, MESSAGE | {"attachments": attachments}) == [
+        "$.attachments[0].file_id: null where the hosted API always sent a value",
+        "$.attachments[1].tools: missing",
+    ]

@@ -87,7 +87,9 @@ def _unexpected(exc: Exception) -> Response:
 @app.not_found
 def _not_found(_exc: Exception) -> Response:
     event = app.current_event
-    return errors.error_response(404, f"Invalid URL ({event.http_method} {event.path})", code="unknown_url")
+    # A base_url without its trailing slash, as the SDK's module-level client keeps it, glues /v1 to the route.
+    glued = event.path.startswith("/v1") and not event.path.startswith("/v1/") and app.serves(f"/v1/{event.path[3:]}")
+    return errors.unknown_url(event.http_method, event.path, glued)
 
 
 @dataclass
@@ -281,6 +283,8 @@ def _handle(
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     path = event.get("rawPath", "")
+    if method not in errors.SERVED_METHODS:  # a browser's preflight carries no key: it learns what is served
+        return _as_answer(errors.method_not_allowed(method))
     if method == "GET" and path == "/v1/openapi.json":  # open without a key, as the console's files are
         return openapi.answer(app)
     if method == "GET" and console.serves(path):  # static files, no data: the page calls /v1 with its user's key
@@ -390,9 +394,10 @@ def _refuse_body(
     if media_type == "form":
         return None
     if body and media_type not in ("application/json", ""):
+        expected = "multipart/form-data" if form else "application/json"
         return _refuse(
             415,
-            f"Unsupported Content-Type '{media_type}': send the body as application/json.",
+            f"Unsupported Content-Type '{media_type}': send the body as {expected}.",
             code="unsupported_media_type",
         )
     if not body:

@@ -5,6 +5,8 @@ Routes raise; this module alone turns exceptions into status codes and bodies.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -82,6 +84,34 @@ def error_response(
     return Response(status_code=status, content_type="application/json", body=body.model_dump_json(), headers=headers)
 
 
+SERVED_METHODS = ("GET", "POST", "DELETE")
+"""The methods the API answers; any other (``PUT``, ``HEAD``, a browser's ``OPTIONS`` preflight) answers 405."""
+
+
+def method_not_allowed(method: str) -> Response:
+    """405, with the methods the API answers in ``Allow`` (and no CORS headers: browsers of other origins are not
+    served, docs/compatibility.md)."""
+    allowed = ", ".join(SERVED_METHODS)
+    return error_response(
+        405,
+        f"The method {method[:20]} is not allowed: the API answers {allowed}.",
+        code="method_not_allowed",
+        headers={"Allow": allowed},
+    )
+
+
+def unknown_url(method: str, path: str, glued: bool = False) -> Response:
+    """The 404 of a path no route serves; ``glued`` when it is a route with ``/v1`` glued to it (``/v1assistants``):
+    then the message says what to change."""
+    message = f"Invalid URL ({method} {path})"
+    if glued:
+        message += (
+            ': the slash after /v1 is missing. The client\'s base_url must end in "/v1/" '
+            '(openai.base_url = "https://<host>/v1/", or openai -b https://<host>/v1/).'
+        )
+    return error_response(404, message, code="unknown_url")
+
+
 def from_error(exc: ThreadrunnerError) -> Response:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
     kind = next((name for error, name in _TYPES.items() if isinstance(exc, error)), "invalid_request_error")
@@ -91,13 +121,21 @@ def from_error(exc: ThreadrunnerError) -> Response:
     return error_response(status, exc.message, kind=kind, param=exc.param, code=exc.code, headers=headers)
 
 
-def _param(location: tuple[Any, ...], body: Any) -> str | None:
-    """``tools[0].function.name`` from pydantic's location, without the tags of discriminated unions
-    and the labels of union members (``literal['auto']``, ``tagged-union[...]``): the caller never wrote them."""
-    parts = [part for part in location[1:] if not (isinstance(part, str) and "[" in part)]
-    text, value, tagged = "", body, False
+_MEMBER_LABEL = re.compile(r".*\[.*|(constrained-)?(str|int|float|bool|bytes|none|list|dict)|[a-z]+(-[a-z]+)+|[A-Z]\w*")
+"""How pydantic names the member of a union it tried (``str``, ``constrained-str``, ``list[str]``,
+``tagged-union[...]``, ``literal['auto']``, a model's class name): a part of an error's location the caller never
+wrote, unless the caller's object has a key of that name."""
+
+
+def _kinds(location: tuple[Any, ...], body: Any) -> list[str]:
+    """What each part of pydantic's location after ``body`` is: ``written`` by the caller (a key, an index), or
+    pydantic's name of a union ``member`` or of the ``tag`` of a discriminated union it tried."""
+    parts = location[1:]
+    kinds, value, tagged = [], body, False
     for index, part in enumerate(parts):
         following = parts[index + 1] if index + 1 < len(parts) else None
+        keyed = isinstance(value, dict) and part in value
+        member = isinstance(part, str) and not keyed and _MEMBER_LABEL.fullmatch(part) is not None
         is_tag = (
             not tagged
             and isinstance(value, dict)
@@ -105,15 +143,38 @@ def _param(location: tuple[Any, ...], body: Any) -> str | None:
             and (following is None or following in value or part not in value)
         )
         tagged = is_tag
-        if is_tag:
-            continue  # pydantic names the union member it tried; the caller never wrote that
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        kinds.append("member" if member else "tag" if is_tag else "written")
+        if member or is_tag:
+            continue
         value = (
             value.get(part)
             if isinstance(value, dict)
             else (value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)
         )
+    return kinds
+
+
+def _param(location: tuple[Any, ...], body: Any) -> str | None:
+    """``tools[0].function.name`` from pydantic's location, without the parts the caller never wrote."""
+    text = ""
+    for part, kind in zip(location[1:], _kinds(location, body), strict=True):
+        if kind == "written":
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or None
+
+
+def _relevant(errors: Sequence[Any], body: Any) -> Any:
+    """The error to report: for a value that matches no member of a union (``content`` as a string or parts), the
+    one of the member that got further into it (a bad part), rather than the first member's (not a string)."""
+    first = errors[0]
+    location = tuple(first["loc"])
+    kinds = _kinds(location, body)
+    if "member" not in kinds:
+        return first
+    union = kinds.index("member") + 1  # where the member's name stands in the location
+    return next(
+        (e for e in errors[1:] if tuple(e["loc"])[:union] == location[:union] and len(e["loc"]) > union + 1), first
+    )
 
 
 def _json_type(value: Any) -> str:
@@ -148,6 +209,8 @@ def from_validation(exc: RequestValidationError, body: Any) -> Response:
                 code="invalid_type",
             )
         error = errors[1]
+    if error is errors[0]:
+        error = _relevant(errors, body)
     kind, location = error["type"], tuple(error["loc"])
     param = _param(location, body)
     if kind == "json_invalid":

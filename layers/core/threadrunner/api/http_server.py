@@ -15,12 +15,13 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..observability import logger
-from . import console
+from . import console, errors
 from .errors import SERVER_ERROR
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -148,7 +149,8 @@ def handler_class(
             except BodyRefused as refused:
                 self.close_connection = True  # the unread body must not be taken for the next request
                 return self._error(refused.status, str(refused), "invalid_request")
-            if not (self.path.startswith("/v1/") or console.serves(urlsplit(self.path).path)):
+            # /v1 without its slash reaches the API too: its 404 says what to change in the client's base_url.
+            if not (self.path.startswith("/v1") or console.serves(urlsplit(self.path).path)):
                 return self._error(404, f"Invalid URL ({self.command} {self.path})", "unknown_url")
             event = http_event(
                 self.command, self.path, self.headers.items(), body, self.client_address[0], request_id(self)
@@ -167,6 +169,27 @@ def handler_class(
         def _error(self, status: int, message: str, code: str | None, kind: str = "invalid_request_error") -> None:
             error = {"message": message, "type": kind, "param": None, "code": code}
             self._write(status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """What http.server answers itself (a method with no handler, a request line or headers it cannot
+            read), in OpenAI's JSON shape rather than its HTML page; the connection closes, its rest unread."""
+            self.close_connection = True
+            if code == HTTPStatus.NOT_IMPLEMENTED and self.command and not hasattr(self, f"do_{self.command}"):
+                refused = errors.method_not_allowed(self.command)
+                allowed = {name: str(value) for name, value in refused.headers.items()}
+                headers = {"Content-Type": "application/json", "Connection": "close", **allowed}
+                status, data = refused.status_code, str(refused.body).encode()
+            else:
+                status, headers = code, {"Content-Type": "application/json", "Connection": "close"}
+                reason = message or self.responses.get(code, ("Bad request",))[0]
+                error = {"message": reason, "type": "invalid_request_error", "param": None, "code": None}
+                data = json.dumps({"error": error}).encode()
+            if not self._head(status, headers):
+                return
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":  # a HEAD request is answered without a body
+                self.wfile.write(data)
 
         def _head(self, status: int, headers: dict[str, str]) -> bool:
             """Start the answer; False, and a 500 written instead, when a header cannot be written as it is."""

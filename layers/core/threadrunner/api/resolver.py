@@ -69,3 +69,7 @@ class ConcurrentResolver(APIGatewayHttpResolver):
         self.current_event = self._to_proxy_event(cast(dict[str, Any], event))
         self.lambda_context = context
         return super().resolve(event, context)
+
+    def serves(self, path: str) -> bool:
+        """Whether a route of the API (by any method) answers ``path``."""
+        return any(route.rule.match(path) for route in self._static_routes + self._dynamic_routes)

@@ -9,10 +9,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from ..app import vector_stores
-from ..app.requests import (
+from ..app.vector_store_requests import (
     FileBatchCreate,
     VectorStoreCreate,
     VectorStoreFileCreate,
+    VectorStoreFileUpdate,
     VectorStoreSearch,
     VectorStoreUpdate,
 )
@@ -36,7 +37,7 @@ class SearchHit(BaseModel):
     file_id: str
     filename: str
     score: float
-    attributes: dict[str, str | float | bool] = {}
+    attributes: dict[str, str | float | bool]
     content: list[SearchContent]
 
 
@@ -92,7 +93,13 @@ def search_store(vector_store_id: str, body: Annotated[VectorStoreSearch, Body()
         threshold or 0.0,
     )
     hits = [
-        SearchHit(file_id=r.file_id, filename=r.filename, score=r.score, content=[SearchContent(text=r.text)])
+        SearchHit(
+            file_id=r.file_id,
+            filename=r.filename,
+            score=r.score,
+            attributes=r.attributes,
+            content=[SearchContent(text=r.text)],
+        )
         for r in results
     ]
     return SearchPage(search_query=queries, data=hits)
@@ -119,6 +126,11 @@ def list_files(
 @router.get("/v1/vector_stores/<vector_store_id>/files/<file_id>", summary="Retrieve a vector store's file")
 def retrieve_file(vector_store_id: str, file_id: str) -> VectorStoreFile:
     return context.stores(router).vector_stores.get_file(vector_store_id, file_id)
+
+
+@router.post("/v1/vector_stores/<vector_store_id>/files/<file_id>", summary="Update a vector store file's attributes")
+def update_file(vector_store_id: str, file_id: str, body: Annotated[VectorStoreFileUpdate, Body()]) -> VectorStoreFile:
+    return vector_stores.update_file(context.stores(router), vector_store_id, file_id, body)
 
 
 @router.delete("/v1/vector_stores/<vector_store_id>/files/<file_id>", summary="Take a file out of a vector store")

@@ -26,7 +26,7 @@ from ..errors import Conflict, NotFound, TooManyActiveRuns
 from ..ports import RunLoopControl, Stores
 from . import projects, threads
 from .conversation_queue import drain
-from .messages import new_message
+from .messages import check_files, new_message
 
 if TYPE_CHECKING:
     from .requests import UserMessageCreate
@@ -42,6 +42,7 @@ def post_user_message(
     # An unknown assistant, a model not allowed or a spent budget writes nothing.
     projects.check_model(stores, stores.assistants.get_assistant(body.assistant_id).model)
     projects.check_budget(stores, defaults, user_id)
+    check_files(stores, [body.as_message()])
     thread_id = _thread_of(stores, user_id)
     if body.if_busy == "reject" and (
         stores.threads.active_run_id(thread_id) or stores.conversations.queued(thread_id, 1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..domain.common import now
 from ..domain.ids import new_id
 from ..domain.message import (
+    MAX_MESSAGE_FILES,
     Attachment,
     ImageFileContentBlock,
     ImageURLContentBlock,
@@ -14,6 +16,7 @@ from ..domain.message import (
     MessageContent,
     text_content,
 )
+from ..errors import InvalidRequest, NotFound
 from ..ports import IndexJobs, Stores
 from . import vector_stores
 
@@ -48,10 +51,34 @@ def new_message(thread_id: str, body: MessageCreate) -> Message:
     )
 
 
+def check_files(stores: Stores, messages: Sequence[MessageCreate], param: str | None = None) -> None:
+    """Every file the messages name (their attachments', their ``image_file`` parts') is the project's, else 400
+    naming where (``param`` names the list the messages are in)."""
+    for number, message in enumerate(messages):
+        named = [(f"attachments[{i}].file_id", a.file_id) for i, a in enumerate(message.attachments or [])]
+        if not isinstance(message.content, str):
+            named += [
+                (f"content[{i}].image_file.file_id", part.model_dump()["image_file"]["file_id"])
+                for i, part in enumerate(message.content)
+                if part.type == "image_file"
+            ]
+        prefix = f"{param}[{number}]." if param else ""
+        first: dict[str, str] = {}  # each file looked up once, where it is first named
+        for where, file_id in named:
+            first.setdefault(file_id, where)
+        if len(first) > MAX_MESSAGE_FILES:
+            raise InvalidRequest(f"A message may name at most {MAX_MESSAGE_FILES} files.", param=prefix + "attachments")
+        for file_id, where in first.items():
+            try:
+                stores.files.get_file(file_id)
+            except NotFound as exc:
+                raise InvalidRequest(f"No file found with id '{file_id}'.", param=prefix + where) from exc
+
+
 def add_message(stores: Stores, jobs: IndexJobs, thread_id: str, body: MessageCreate) -> Message:
     """A message; its attachments for ``file_search`` join the thread's vector store."""
+    check_files(stores, [body])
     attached = vector_stores.searched_attachments(body.attachments or [])
-    vector_stores.check_attachments(stores, attached)
     message = new_message(thread_id, body)
     stores.threads.add_message(message)
     vector_stores.attach(stores, jobs, thread_id, attached)

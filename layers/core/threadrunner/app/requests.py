@@ -7,6 +7,7 @@ take ``null`` as "not given", because SDKs send it that way.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -32,7 +33,6 @@ from ..domain.common import (
 from ..domain.files import FilePurpose, media_type
 from ..domain.run import TruncationStrategy
 from ..domain.user import UserId
-from ..domain.vector_stores import bounded_queries
 
 
 class Request(BaseModel):
@@ -198,8 +198,12 @@ ChunkingStrategyParam = Annotated[
 
 FileIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=500)]
 
-Attributes = Annotated[dict[Annotated[str, Field(max_length=64)], str | float | bool], Field(max_length=16)]
-"""Up to 16 attributes of a file in a vector store."""
+Attributes = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)] | bool | float],
+    Field(max_length=16),
+]
+"""Up to 16 attributes of a file in a vector store: keys up to 64 characters, values strings up to 512, booleans or
+numbers."""
 
 
 class InlineVectorStore(Request):
@@ -237,8 +241,17 @@ class ImageFile(Request):
     detail: ImageDetail | None = None
 
 
+def _image_url(url: str) -> str:
+    """A URL the model can fetch an image from (``http``, ``https``), or the image itself (a ``data:image/`` URL)."""
+    parts = urlsplit(url)
+    fetched = parts.scheme in ("http", "https") and bool(parts.hostname)
+    if not (fetched or url.startswith("data:image/")) or any(char.isspace() for char in url):
+        raise ValueError("expected the URL of an image (http or https), or a data:image/ URL")
+    return url
+
+
 class ImageURL(Request):
-    url: str
+    url: Annotated[str, AfterValidator(_image_url)]
     detail: ImageDetail | None = None
 
 
@@ -260,8 +273,10 @@ class AttachmentTool(Request):
 
 
 class AttachmentParam(Request):
-    file_id: str | None = None
-    tools: list[Annotated[AttachmentTool, AS_JSON]] | None = None
+    file_id: Annotated[str, Field(min_length=1, max_length=64)]
+    """The project's file to attach."""
+    tools: list[Annotated[AttachmentTool, AS_JSON]]
+    """The tools to add the file to."""
 
 
 class AssistantCreate(Request):
@@ -276,12 +291,16 @@ class AssistantCreate(Request):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = Field(None, exclude=True)
+    reasoning_effort: ReasoningEffort | None = Field(None, exclude=True)
     """Accepted and not kept: it does not reach the model (docs/compatibility.md)."""
 
 
 class AssistantUpdate(AssistantCreate):
     model: Annotated[str, Field(min_length=1, max_length=256)] | None = None  # type: ignore[assignment]
+
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+"""How much a reasoning model reasons: the values of the spec's ``ReasoningEffort``."""
 
 
 class MessageCreate(Request):
@@ -327,7 +346,7 @@ class RunSettings(Request):
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: StrictBool | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class RunCreate(RunSettings):
@@ -399,49 +418,3 @@ class UploadComplete(Request):
     part_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=1000)]
     md5: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$")] | None = None
     """The MD5 of the whole file, checked when given."""
-
-
-class ExpiresAfterParam(Request):
-    anchor: Literal["last_active_at"]
-    days: Annotated[int, Field(ge=1, le=365)]
-
-
-class VectorStoreCreate(Request):
-    name: Annotated[str, Field(max_length=256)] | None = None
-    description: Annotated[str, Field(max_length=512)] | None = Field(None, exclude=True)
-    file_ids: FileIds | None = None
-    chunking_strategy: ChunkingStrategyParam | None = None
-    expires_after: ExpiresAfterParam | None = None
-    metadata: Metadata | None = None
-
-
-class VectorStoreUpdate(Request):
-    name: Annotated[str, Field(max_length=256)] | None = None
-    expires_after: ExpiresAfterParam | None = None
-    metadata: Metadata | None = None
-
-
-class VectorStoreFileCreate(Request):
-    file_id: Annotated[str, Field(max_length=64)]
-    chunking_strategy: ChunkingStrategyParam | None = None
-    attributes: Attributes | None = None
-
-
-class FileBatchCreate(Request):
-    file_ids: Annotated[FileIds, Field(min_length=1)]
-    chunking_strategy: ChunkingStrategyParam | None = None
-    attributes: Attributes | None = None
-
-
-class SearchRankingOptions(Request):
-    ranker: Literal["auto", "default-2024-11-15", "default_2024_08_21", "none"] | None = None
-    score_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
-
-
-class VectorStoreSearch(Request):
-    query: Annotated[str | list[str], AfterValidator(bounded_queries)]
-    max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
-    ranking_options: SearchRankingOptions | None = None
-    rewrite_query: StrictBool | None = None
-    filters: dict[str, Any] | None = None
-    """Attribute filters: accepted for the SDK's sake, and refused when given (docs/compatibility.md)."""

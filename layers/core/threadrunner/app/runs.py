@@ -16,7 +16,7 @@ from ..domain.thread import Thread
 from ..errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
 from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
 from . import projects, vector_stores
-from .messages import new_message
+from .messages import check_files, new_message
 from .tools import check_tools
 
 if TYPE_CHECKING:
@@ -95,10 +95,10 @@ def create_run(
     projects.check_model(stores, body.model or assistant.model)
     thread = stores.threads.get_thread(thread_id)
     active_runs = projects.admit_run(stores, defaults, thread_id=thread_id)
+    check_files(stores, body.additional_messages or [], "additional_messages")
     attached = vector_stores.searched_attachments(
         [a for m in body.additional_messages or [] for a in m.attachments or []]
     )
-    vector_stores.check_attachments(stores, attached)
     additional = [new_message(thread_id, extra) for extra in body.additional_messages or []]
     run = build_run(assistant, thread_id, body, defaults.model_override)
     check_tool_choice(run.tools, run.tool_choice)

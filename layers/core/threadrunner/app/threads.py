@@ -13,15 +13,15 @@ from ..domain.thread import Thread
 from ..errors import BudgetExceeded, InvalidRequest, TooManyActiveRuns
 from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
 from . import projects, runs, vector_stores
-from .messages import new_message
+from .messages import check_files, new_message
 from .requests import RunCreate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
 from .tools import check_tools
 
 
 def create_thread(stores: Stores, jobs: IndexJobs, body: ThreadCreate) -> Thread:
     """A thread with its messages; their attachments for ``file_search`` join its vector store."""
+    check_files(stores, body.messages or [], "messages")
     attached = vector_stores.searched_attachments([a for m in body.messages or [] for a in m.attachments or []])
-    vector_stores.check_attachments(stores, attached)
     resources = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
     projects.check_vector_stores(stores, resources)
     thread = Thread(id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=resources)

@@ -15,9 +15,9 @@ from ..domain.pagination import Page, PageRequest, paginate
 from ..domain.run_record import RunRecord
 from ..domain.vector_stores import (
     DEFAULT_RESULTS,
-    MAX_FILES_PER_BATCH,
     ChunkingStrategy,
     ExpiresAfter,
+    Hit,
     IndexJob,
     SearchResult,
     VectorStore,
@@ -33,7 +33,13 @@ from ..errors import InvalidRequest, NotFound
 from ..ports import Embeddings, IndexJobs, Stores, VectorIndex
 
 if TYPE_CHECKING:
-    from .requests import FileBatchCreate, VectorStoreCreate, VectorStoreFileCreate, VectorStoreUpdate
+    from .vector_store_requests import (
+        FileBatchCreate,
+        VectorStoreCreate,
+        VectorStoreFileCreate,
+        VectorStoreFileUpdate,
+        VectorStoreUpdate,
+    )
 
 DAY = 86400
 
@@ -157,17 +163,22 @@ def forget_chunks(index: VectorIndex, kinds: Sequence[str], store: str, file_id:
         index.delete(kind, keys)
 
 
+def update_file(stores: Stores, vector_store_id: str, file_id: str, body: VectorStoreFileUpdate) -> VectorStoreFile:
+    """A file of a store with new attributes (all of them: ``null`` leaves it none)."""
+    stores.vector_stores.get_file(vector_store_id, file_id)
+    return stores.vector_stores.update_file(vector_store_id, file_id, {"attributes": body.attributes or {}})
+
+
 def create_batch(stores: Stores, jobs: IndexJobs, vector_store_id: str, body: FileBatchCreate) -> VectorStoreFileBatch:
+    """A batch of files, each added with the batch's chunking and attributes (``file_ids``) or its own (``files``)."""
     stores.vector_stores.get_store(vector_store_id)
-    file_ids = list(dict.fromkeys(body.file_ids))
-    if len(file_ids) > MAX_FILES_PER_BATCH:
-        raise InvalidRequest(f"A batch holds at most {MAX_FILES_PER_BATCH} files.", param="file_ids")
-    _files(stores, file_ids, "file_ids")
-    strategy = chunking_of(_plain(body.chunking_strategy))
+    entries = body.entries()
+    _files(stores, [entry.file_id for entry in entries], "file_ids" if body.files is None else "files")
+    strategies = [chunking_of(_plain(entry.chunking_strategy)) for entry in entries]
     batch = VectorStoreFileBatch(id=new_id("vsfb"), created_at=now(), vector_store_id=vector_store_id)
-    stores.vector_stores.put_batch(batch, file_ids)
-    for file_id in file_ids:
-        _add(stores, jobs, vector_store_id, file_id, strategy, body.attributes, batch.id)
+    stores.vector_stores.put_batch(batch, [entry.file_id for entry in entries])
+    for entry, strategy in zip(entries, strategies, strict=True):
+        _add(stores, jobs, vector_store_id, entry.file_id, strategy, entry.attributes, batch.id)
     return stores.vector_stores.get_batch(vector_store_id, batch.id)[0]
 
 
@@ -217,7 +228,7 @@ def search(
         return []
     wanted = max(max_results * 2, 10)
     scores: dict[str, float] = {}
-    found: dict[str, tuple[str, str]] = {}
+    found: dict[str, Hit] = {}
     lists = [("keywords", keyword_vector(query), 1.0 - SEMANTIC_WEIGHT if embeddings else 1.0)]
     if embeddings is not None:
         lists.append(("embeddings", embeddings.embed([query]).vectors[0], SEMANTIC_WEIGHT))
@@ -225,21 +236,37 @@ def search(
         for hit in index.query(kind, vector, list(names), wanted):
             similarity = max(0.0, 1.0 - hit.distance)
             scores[hit.key] = scores.get(hit.key, 0.0) + weight * similarity
-            found[hit.key] = (hit.file_id, hit.text)
+            found[hit.key] = hit
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     results: list[SearchResult] = []
-    filenames: dict[str, str] = {}
+    described: dict[tuple[str, str], tuple[str, dict[str, Any]] | None] = {}
     for key, score in ranked:
         if score < score_threshold or score <= 0.0 or len(results) >= max_results:
             break
-        file_id, text = found[key]
-        if file_id not in filenames:
-            try:
-                filenames[file_id] = stores.files.get_file(file_id).filename
-            except NotFound:
-                continue  # deleted, its chunks not forgotten yet
-        results.append(SearchResult(file_id=file_id, filename=filenames[file_id], score=round(score, 6), text=text))
+        hit = found[key]
+        where = (names[hit.store], hit.file_id)
+        if where not in described:
+            described[where] = _described(stores, *where)
+        description = described[where]
+        if description is None:
+            continue  # deleted, or taken out of the store, its chunks not forgotten yet
+        filename, attributes = description
+        results.append(
+            SearchResult(
+                file_id=hit.file_id, filename=filename, score=round(score, 6), attributes=attributes, text=hit.text
+            )
+        )
     return results
+
+
+def _described(stores: Stores, vector_store_id: str, file_id: str) -> tuple[str, dict[str, Any]] | None:
+    """A found file's name and its attributes in the store it was found in; None when it is gone from either."""
+    try:
+        return stores.files.get_file(file_id).filename, stores.vector_stores.get_file(
+            vector_store_id, file_id
+        ).attributes
+    except NotFound:
+        return None
 
 
 def _touch(stores: Stores, store: VectorStore, at: int) -> None:
@@ -330,10 +357,6 @@ def searched_attachments(attachments: Sequence[Any]) -> list[str]:
         for attachment in attachments
         if attachment.file_id and any(_plain(tool).get("type") == "file_search" for tool in attachment.tools or [])
     ]
-
-
-def check_attachments(stores: Stores, file_ids: Sequence[str]) -> None:
-    _files(stores, file_ids, "attachments")
 
 
 def attach(stores: Stores, jobs: IndexJobs, thread_id: str, file_ids: Sequence[str]) -> None:

@@ -6,7 +6,7 @@ import re
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
@@ -102,10 +102,25 @@ class CodeInterpreterTool(WireModel):
     type: Literal["code_interpreter"] = "code_interpreter"
 
 
+class RankingOptions(WireModel):
+    ranker: Literal["auto", "default_2024_08_21"] = "default_2024_08_21"
+    """The ranker; the hosted API answered its choice for ``auto`` and for none given."""
+    score_threshold: float = 0.0
+    """Results scoring below it are left out."""
+
+
 class FileSearchTool(WireModel):
     type: Literal["file_search"] = "file_search"
     file_search: dict | None = None
-    """Overrides for the file search tool."""
+    """Overrides for the file search tool: the caller's, with ``ranking_options`` filled with their defaults."""
+
+    @model_validator(mode="after")
+    def _with_defaults(self) -> FileSearchTool:
+        # The hosted API answered an object with the ranking options filled, also for {"type": "file_search"}.
+        options = dict(self.file_search or {})
+        ranking = RankingOptions.model_validate(options.get("ranking_options") or {})
+        self.file_search = {**options, "ranking_options": ranking.model_dump()}
+        return self
 
 
 AssistantTool = Annotated[FunctionTool | CodeInterpreterTool | FileSearchTool, Field(discriminator="type")]

@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .common import FunctionDefinition, WireModel
+from .common import FunctionDefinition, RankingOptions
 from .vector_stores import DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS
 
 FILE_SEARCH = "file_search"
@@ -42,11 +42,6 @@ DEFINITION = FunctionDefinition(
 )
 
 _MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
-
-
-class RankingOptions(WireModel):
-    ranker: Literal["auto", "default_2024_08_21"] = "default_2024_08_21"
-    score_threshold: float = 0.0
 
 
 class Options(BaseModel):

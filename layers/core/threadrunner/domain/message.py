@@ -55,10 +55,21 @@ MessageContent = Annotated[TextContentBlock | ImageFileContentBlock | ImageURLCo
 
 
 class Attachment(WireModel):
-    file_id: str | None = None
+    file_id: str
     """The attached file."""
-    tools: list[dict[str, Any]] | None = None
-    """The tools to add the file to."""
+    tools: Annotated[list[dict[str, Any]], BeforeValidator(lambda value: [] if value is None else value)] = Field(
+        default_factory=list
+    )
+    """The tools the file was added to."""
+
+
+MAX_MESSAGE_FILES = 20
+"""The most files one message may name (its attachments and its ``image_file`` parts): each is looked up."""
+
+
+def _named_files(value: Any) -> Any:
+    """Attachments as stored: ones that named no file (which earlier versions let through) are none."""
+    return [a for a in value or [] if not isinstance(a, dict) or a.get("file_id")]
 
 
 class IncompleteDetails(WireModel):
@@ -90,9 +101,7 @@ class Message(WireModel):
     """The assistant that wrote the message, for assistant messages."""
     run_id: str | None = None
     """The run that wrote the message, for assistant messages."""
-    attachments: Annotated[list[Attachment], BeforeValidator(lambda value: [] if value is None else value)] = Field(
-        default_factory=list
-    )
+    attachments: Annotated[list[Attachment], BeforeValidator(_named_files)] = Field(default_factory=list)
     """Files attached to the message; ``[]`` when there are none."""
     metadata: Metadata = Field(default_factory=dict)
     """Key-value pairs of the caller."""

@@ -334,6 +334,8 @@ class SearchResult(WireModel):
     file_id: str
     filename: str = ""
     score: float
+    attributes: dict[str, str | float | bool] = Field(default_factory=dict)
+    """The file's attributes in the store it was found in."""
     text: str
 
 

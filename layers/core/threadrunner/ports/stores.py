@@ -382,6 +382,10 @@ class VectorStoreStore(Protocol):
 
     def get_file(self, vector_store_id: str, file_id: str) -> VectorStoreFile: ...
 
+    def update_file(self, vector_store_id: str, file_id: str, changes: dict[str, Any]) -> VectorStoreFile:
+        """A file of the store with ``changes`` (its ``attributes``) set; NotFound if it is not in the store."""
+        ...
+
     def list_files(
         self, vector_store_id: str, page: PageRequest, status: str | None = None
     ) -> Page[VectorStoreFile]: ...

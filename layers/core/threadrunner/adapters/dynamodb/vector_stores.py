@@ -104,6 +104,10 @@ class DynamoDBVectorStores(Table):
     def get_file(self, vector_store_id: str, file_id: str) -> VectorStoreFile:
         return VectorStoreFile.model_validate(fields(self._file_item(vector_store_id, file_id), *FILE_BOOKKEEPING))
 
+    def update_file(self, vector_store_id: str, file_id: str, changes: dict[str, Any]) -> VectorStoreFile:
+        item = self._update(self.keys.store_file(vector_store_id, file_id), "file", file_id, changes)
+        return VectorStoreFile.model_validate(fields(item, *FILE_BOOKKEEPING))
+
     def list_files(self, vector_store_id: str, page: PageRequest, status: str | None = None) -> Page[VectorStoreFile]:
         self.get_store(vector_store_id)
         pk = self.keys.store_pk(vector_store_id)
