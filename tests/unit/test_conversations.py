@@ -6,7 +6,7 @@ import pytest
 
 from tests.fakes import FakeControl, FakeJobs, World, fake_stores
 from threadrunner.app import conversation_queue, conversations
-from threadrunner.app.requests import UserMessageCreate
+from threadrunner.app.requests.users import UserMessageCreate
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import ProjectLimits, ProjectPolicy
 from threadrunner.domain.deployment import RunDefaults
@@ -106,7 +106,7 @@ def test_given_a_project_at_its_limit_when_a_user_writes_then_it_is_refused_and_
 
 def test_a_run_created_on_a_users_thread_counts_against_the_users_budget(world, stores):
     from threadrunner.app import runs
-    from threadrunner.app.requests import RunCreate
+    from threadrunner.app.requests.runs import RunCreate
     from threadrunner.domain.budget import Budget, DayUsage, today
     from threadrunner.domain.common import Usage
     from threadrunner.errors import BudgetExceeded

@@ -219,7 +219,7 @@ def deliveries() -> Deliveries:
 
     from .app import conversations
     from .app.deliveries import summary
-    from .app.requests import UserMessageRequested
+    from .app.requests.users import UserMessageRequested
     from .domain.user import user_ref
     from .observability import log_keys
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import runs
-from ..app.requests import RunCreate, RunUpdate, SubmitToolOutputsRequest
+from ..app.requests.runs import RunCreate, RunUpdate, SubmitToolOutputsRequest
 from ..app.run_stream import Snapshot
 from ..domain.run import Run
 from ..domain.run_step import RunStep, without_contents

@@ -9,7 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import messages, threads
-from ..app.requests import MessageCreate, MessageUpdate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
+from ..app.requests.common import given_fields
+from ..app.requests.messages import MessageCreate, MessageUpdate
+from ..app.requests.runs import ThreadAndRunCreate
+from ..app.requests.threads import ThreadCreate, ThreadUpdate
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.stream import StreamEvent

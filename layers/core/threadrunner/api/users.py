@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BeforeValidator
 
 from ..app import conversations
-from ..app.requests import UserMessageCreate
+from ..app.requests.users import UserMessageCreate
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.user import QueuedUserMessage, User, UserId, user_ref

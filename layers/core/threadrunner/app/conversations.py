@@ -29,7 +29,7 @@ from .conversation_queue import drain
 from .messages import check_files, new_message
 
 if TYPE_CHECKING:
-    from .requests import UserMessageCreate
+    from .requests.users import UserMessageCreate
 
 
 def post_user_message(

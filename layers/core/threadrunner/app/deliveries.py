@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..domain.common import problems
 from ..domain.run import Run
 from ..errors import ThreadrunnerError
-from .requests import UserMessageRequested
+from .requests.users import UserMessageRequested
 
 
 class InvalidEvent(ThreadrunnerError):

@@ -20,7 +20,7 @@ from .messages import check_files, new_message
 from .tools import check_tools
 
 if TYPE_CHECKING:
-    from .requests import RunCreate, SubmitToolOutputsRequest
+    from .requests.runs import RunCreate, SubmitToolOutputsRequest
 
 
 def build_run(assistant: Assistant, thread_id: str, body: RunCreate | None, model_override: str = "") -> Run:

@@ -14,7 +14,9 @@ from ..errors import BudgetExceeded, InvalidRequest, TooManyActiveRuns
 from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
 from . import projects, runs, vector_stores
 from .messages import check_files, new_message
-from .requests import RunCreate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
+from .requests.common import given_fields
+from .requests.runs import RunCreate, ThreadAndRunCreate
+from .requests.threads import ThreadCreate, ThreadUpdate
 from .tools import check_tools
 
 

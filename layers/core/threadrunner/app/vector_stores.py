@@ -33,7 +33,7 @@ from ..errors import InvalidRequest, NotFound
 from ..ports import Embeddings, IndexJobs, Stores, VectorIndex
 
 if TYPE_CHECKING:
-    from .vector_store_requests import (
+    from .requests.vector_stores import (
         FileBatchCreate,
         VectorStoreCreate,
         VectorStoreFileCreate,
