@@ -217,7 +217,7 @@ class Deliveries:
 def deliveries() -> Deliveries:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-    from .app import conversations
+    from .app import users
     from .app.deliveries import summary
     from .app.requests.users import UserMessageRequested
     from .domain.user import user_ref
@@ -229,7 +229,7 @@ def deliveries() -> Deliveries:
     def post(delivery: dict[str, Any]) -> dict[str, Any]:
         request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
         log_keys(project=project, user=user_ref(request.user_id))
-        answer = conversations.post_user_message(
+        answer = users.post_user_message(
             stores(project), run_loop_control(), request.user_id, request, settings().run_defaults
         )
         return summary(answer)

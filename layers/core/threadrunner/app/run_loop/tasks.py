@@ -43,7 +43,7 @@ from ...errors import (
     NotFound,
 )
 from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
-from .. import conversation_queue
+from .. import user_queue
 from ..tools import server_tools
 from . import written
 from .model_turns import ModelTurns
@@ -277,7 +277,7 @@ class RunLoop:
         # Once per run, for the thread's usage and the run's metrics.
         measured = run_metrics(record) if self._stores.usage.count_thread_usage(run) else ()
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
-        conversation_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
+        user_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
             messages = self._stores.threads.list_messages(state.thread_id, written.ALL, run_id=state.run_id).data
             reply = messages[-1] if messages else None  # the last turn's answer
