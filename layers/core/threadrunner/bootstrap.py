@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from .adapters import dynamodb
-from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunLoop
+from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunControl
 from .config import settings
 from .ports import Stores
 
@@ -90,8 +90,8 @@ def unsettled_responses() -> dynamodb.DynamoDBUnsettledResponses:
 
 
 @functools.cache
-def run_loop_control() -> StepFunctionsRunLoop:
-    return StepFunctionsRunLoop(settings().state_machine_arn, _Client("stepfunctions"))
+def run_control() -> StepFunctionsRunControl:
+    return StepFunctionsRunControl(settings().state_machine_arn, _Client("stepfunctions"))
 
 
 def idempotency_store() -> Any:
@@ -230,7 +230,7 @@ def deliveries() -> Deliveries:
         request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
         log_keys(project=project, user=user_ref(request.user_id))
         answer = users.post_user_message(
-            stores(project), run_loop_control(), request.user_id, request, settings().run_defaults
+            stores(project), run_control(), request.user_id, request, settings().run_defaults
         )
         return summary(answer)
 

@@ -42,7 +42,7 @@ def post_user_message(
     user_id: UserIdPath, body: Annotated[UserMessageCreate, Body()]
 ) -> Response[Run | QueuedUserMessage]:
     answer = users.post_user_message(
-        context.stores(router), context.loop(router), user_id, body, context.run_defaults(router)
+        context.stores(router), context.run_control(router), user_id, body, context.run_defaults(router)
     )
     headers = {"openai-poll-after-ms": str(context.settings(router).poll_after_ms)}
     return Response(status_code=202, content_type="application/json", body=answer, headers=headers)
@@ -62,5 +62,5 @@ def list_user_messages(
 
 @router.delete("/v1/users/<user_id>", summary="Delete a user and the user's thread (extension)")
 def delete_user(user_id: UserIdPath) -> Deleted:
-    users.delete_user(context.stores(router), context.loop(router), user_id)
+    users.delete_user(context.stores(router), context.run_control(router), user_id)
     return Deleted(id=user_id, object="user.deleted")

@@ -12,16 +12,14 @@ from ..domain.ids import new_id
 from ..domain.run import Run
 from ..errors import NotFound
 from ..observability import logger
-from ..ports import RunLoopControl, Stores
+from ..ports import RunControl, Stores
 from . import projects, runs
 
 MAX_MESSAGES_PER_RUN = 20
 """The most queued messages one follow-up run takes; more wait for the run after it."""
 
 
-def drain(
-    stores: Stores, control: RunLoopControl, thread_id: str, defaults: RunDefaults
-) -> tuple[Run, list[str]] | None:
+def drain(stores: Stores, control: RunControl, thread_id: str, defaults: RunDefaults) -> tuple[Run, list[str]] | None:
     """Start a run for the oldest queued messages of an idle thread; ``None`` if none or the thread is busy."""
     queued = stores.users.queued(thread_id, MAX_MESSAGES_PER_RUN)
     if not queued or stores.threads.active_run_id(thread_id):

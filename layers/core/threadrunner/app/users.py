@@ -23,7 +23,7 @@ from ..domain.run import Run
 from ..domain.thread import Thread
 from ..domain.user import QueuedMessage, QueuedUserMessage, User, UserRecord
 from ..errors import Conflict, NotFound, TooManyActiveRuns
-from ..ports import RunLoopControl, Stores
+from ..ports import RunControl, Stores
 from . import projects, threads
 from .messages import check_files, new_message
 from .user_queue import drain
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def post_user_message(
-    stores: Stores, control: RunLoopControl, user_id: str, body: UserMessageCreate, defaults: RunDefaults
+    stores: Stores, control: RunControl, user_id: str, body: UserMessageCreate, defaults: RunDefaults
 ) -> Run | QueuedUserMessage:
     """Add a user's message to the user's thread (created on the first message) and have it answered.
 
@@ -100,7 +100,7 @@ def list_user_messages(stores: Stores, user_id: str, page: PageRequest) -> Page[
         return Page(data=[], has_more=False)
 
 
-def delete_user(stores: Stores, control: RunLoopControl, user_id: str) -> None:
+def delete_user(stores: Stores, control: RunControl, user_id: str) -> None:
     """Forget the user: the thread with everything in it (its active run cancelled first), then the mapping."""
     record = _user(stores, user_id)
     try:
