@@ -429,7 +429,7 @@ class FakeSteps:
                 stored.completed_at_ms = call.completed_at_ms
 
 
-class FakeConversations:
+class FakeUsers:
     def __init__(self, world: World) -> None:
         self.world = world
 
@@ -816,7 +816,7 @@ def fake_stores(world: World | None = None) -> Stores:
         threads=FakeThreads(world),
         runs=FakeRuns(world),
         steps=FakeSteps(world),
-        conversations=FakeConversations(world),
+        users=FakeUsers(world),
         usage=FakeUsage(world),
         projects=FakeProjects(world),
         files=FakeFiles(world),

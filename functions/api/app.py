@@ -23,7 +23,7 @@ bootstrap.prepare_snapshot(("dynamodb", "stepfunctions", "lambda"))
 deps = ApiDeps(
     settings=settings(),
     stores_for=bootstrap.stores,
-    loop=bootstrap.run_loop_control(),
+    run_control=bootstrap.run_control(),
     tools=bootstrap.tool_catalogue(),
     functions=bootstrap.tool_invoker(),
     keys=bootstrap.api_keys(),

@@ -23,7 +23,7 @@ def _run(work: Callable[[RunLoop, LoopState], Done], state: LoopState, *measured
         bootstrap.stores(state.project),
         bootstrap.model_client,
         bootstrap.tool_catalogue(),
-        bootstrap.run_loop_control(),
+        bootstrap.run_control(),
         bootstrap.events(),
         bootstrap.circuits(),
         config,

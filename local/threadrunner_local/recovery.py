@@ -19,7 +19,7 @@ from typing import Any
 from threadrunner.domain.run_record import RunRef
 from threadrunner.domain.run_status import TERMINAL
 from threadrunner.domain.vector_stores import IndexJob
-from threadrunner.ports import IndexJobs, RunLoopControl, Stores
+from threadrunner.ports import IndexJobs, RunControl, Stores
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def recover(
     client: Any,
     table: str,
     stores_for: Callable[[str], Stores],
-    control: RunLoopControl,
+    control: RunControl,
     jobs: IndexJobs,
     fixtures: frozenset[str] = frozenset(),
 ) -> Recovered:

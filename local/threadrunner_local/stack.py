@@ -289,7 +289,7 @@ class LocalStack:
             self.client("dynamodb"),
             self.table_name,
             self.stores,
-            bootstrap.run_loop_control(),
+            bootstrap.run_control(),
             bootstrap.index_jobs(),
             frozenset(self.config.fixture_projects),
         )

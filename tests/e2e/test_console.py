@@ -164,7 +164,7 @@ def test_the_console_signs_in_shows_a_runs_timeline_as_text_and_only_the_project
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(SCREENSHOT))
 
-            # A user's conversation, from the user's id.
+            # A user's thread, from the user's id.
             page.fill("#open-user-id", USER)
             page.click("#open-user button")
             page.click(f"text={queued['thread_id']}")

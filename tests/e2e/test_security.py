@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import api_call
 from tests.e2e.helpers import ACCOUNT_BALANCE_TOOL, wait_for
 from threadrunner.app.messages import new_message
-from threadrunner.app.requests import MessageCreate
+from threadrunner.app.requests.messages import MessageCreate
 from threadrunner.domain.budget import Budget, ProjectLimits, ProjectPolicy
 from threadrunner.domain.json_formats import MAX_FORMAT_CHARS
 from threadrunner.domain.user import user_ref

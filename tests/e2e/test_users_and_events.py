@@ -1,4 +1,4 @@
-"""Per-user conversations over HTTP, EventBridge and SQS, and the run events they produce."""
+"""Users' threads over HTTP, EventBridge and SQS, and the run events they produce."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _finished(client, thread_id, run_id):
     return client.beta.threads.runs.poll(run_id, thread_id=thread_id)
 
 
-def test_a_users_conversation_resumes_its_thread_and_deleting_the_user_erases_it(
+def test_a_users_messages_resume_the_users_thread_and_deleting_the_user_erases_it(
     stack, client, model, assistant, user_id, marker
 ):
     status, first = _post(stack, user_id, assistant.id, f"Hello, I am {marker}")
@@ -156,7 +156,7 @@ def test_once_a_users_run_is_seen_ended_however_it_ended_the_next_message_starts
     ]  # fmt: skip
 
 
-def test_a_conversation_triggered_through_eventbridge_completes_and_announces_its_reply(
+def test_a_users_message_triggered_through_eventbridge_completes_and_announces_its_reply(
     stack, client, assistant, user_id, run_events
 ):
     stack.client("events").put_events(
@@ -190,7 +190,7 @@ def test_a_conversation_triggered_through_eventbridge_completes_and_announces_it
     assert len(written) == 2 and thread_problems(lambda path: api_call(stack, "GET", path)[1], thread_id) == []
 
 
-def test_a_conversation_triggered_through_sqs_completes_and_announces_its_reply(
+def test_a_users_message_triggered_through_sqs_completes_and_announces_its_reply(
     stack, client, assistant, user_id, run_events
 ):
     body = {"user_id": user_id, "assistant_id": assistant.id, "content": "Hi from SQS"}

@@ -9,8 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel, ValidationError
 
 from threadrunner.api.errors import from_validation
-from threadrunner.app.requests import AssistantCreate, MessageCreate
-from threadrunner.app.vector_store_requests import VectorStoreSearch
+from threadrunner.app.requests.assistants import AssistantCreate
+from threadrunner.app.requests.messages import MessageCreate
+from threadrunner.app.requests.vector_stores import VectorStoreSearch
 
 
 def _error(model: type[BaseModel], body: dict) -> dict:

@@ -55,7 +55,7 @@ def _deps(client: Any) -> ApiDeps:
     return ApiDeps(
         settings=Settings(KEY_CACHE_SECONDS=0, UNKNOWN_KEY_CACHE_SECONDS=0),
         stores_for=lambda project: stores,
-        loop=FakeControl(),
+        run_control=FakeControl(),
         tools=FakeCatalogue(),
         functions=None,  # type: ignore[arg-type]  # no tool is registered
         keys=DynamoDBApiKeys("threadrunner", client),

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from threadrunner.domain.conversation import cap_output, next_poll_delay
 from threadrunner.domain.ids import new_id
+from threadrunner.domain.model_input import cap_output, next_poll_delay
 from threadrunner.domain.pagination import PageRequest, paginate
 from threadrunner.domain.run_status import ALL_STATUSES, TERMINAL, can_move, sources_of
 

@@ -46,7 +46,7 @@ def _within(module: str, package: str) -> bool:
 def test_the_import_walk_sees_relative_and_absolute_imports():
     found = set(imports())
     assert ("threadrunner.api.openapi", "threadrunner.api.wire") in found  # from .wire import ErrorBody
-    assert ("threadrunner.api.users", "threadrunner.app.conversations") in found  # from ..app import conversations
+    assert ("threadrunner.api.users", "threadrunner.app.users") in found  # from ..app import users
     assert ("threadrunner.adapters.dynamodb.codec", "threadrunner.errors") in found  # from ...errors import ...
     assert ("threadrunner.adapters.dynamodb.codec", "boto3.dynamodb.types") in found  # absolute
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes import FakeCatalogue, FakeControl, FakeJobs, World, fake_stores
 from threadrunner.app import threads
-from threadrunner.app.requests import ThreadAndRunCreate
+from threadrunner.app.requests.runs import ThreadAndRunCreate
 from threadrunner.config import Settings
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import Budget, ProjectLimits, ProjectPolicy

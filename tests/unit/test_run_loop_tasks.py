@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import FakeCatalogue, FakeCircuits, FakeControl, FakeEvents, FakeJobs, FakeModel, World, fake_stores
 from threadrunner.app import runs
-from threadrunner.app.requests import RunCreate, SubmitToolOutputsRequest
+from threadrunner.app.requests.runs import RunCreate, SubmitToolOutputsRequest
 from threadrunner.app.run_loop import tasks, written
 from threadrunner.app.run_loop.state import CaughtError, LoopState, TurnState
 from threadrunner.app.run_loop.tasks import RunLoop

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from tests.fakes import FakeContents, FakeIndex, FakeJobs, fake_stores
 from threadrunner.app import files, vector_stores
 from threadrunner.app.indexing import Indexer
-from threadrunner.app.vector_store_requests import FileBatchCreate, VectorStoreFileUpdate
+from threadrunner.app.requests.vector_stores import FileBatchCreate, VectorStoreFileUpdate
 from threadrunner.errors import NotFound
 
 STATIC = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50}}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from .adapters import dynamodb
-from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunLoop
+from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunControl
 from .config import settings
 from .ports import Stores
 
@@ -90,8 +90,8 @@ def unsettled_responses() -> dynamodb.DynamoDBUnsettledResponses:
 
 
 @functools.cache
-def run_loop_control() -> StepFunctionsRunLoop:
-    return StepFunctionsRunLoop(settings().state_machine_arn, _Client("stepfunctions"))
+def run_control() -> StepFunctionsRunControl:
+    return StepFunctionsRunControl(settings().state_machine_arn, _Client("stepfunctions"))
 
 
 def idempotency_store() -> Any:
@@ -217,9 +217,9 @@ class Deliveries:
 def deliveries() -> Deliveries:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-    from .app import conversations
+    from .app import users
     from .app.deliveries import summary
-    from .app.requests import UserMessageRequested
+    from .app.requests.users import UserMessageRequested
     from .domain.user import user_ref
     from .observability import log_keys
 
@@ -229,8 +229,8 @@ def deliveries() -> Deliveries:
     def post(delivery: dict[str, Any]) -> dict[str, Any]:
         request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
         log_keys(project=project, user=user_ref(request.user_id))
-        answer = conversations.post_user_message(
-            stores(project), run_loop_control(), request.user_id, request, settings().run_defaults
+        answer = users.post_user_message(
+            stores(project), run_control(), request.user_id, request, settings().run_defaults
         )
         return summary(answer)
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from ..ports import Event
 
 
-class StepFunctionsRunLoop:
-    """:class:`threadrunner.ports.RunLoopControl`: one execution of the run loop per run, named by the run id."""
+class StepFunctionsRunControl:
+    """:class:`threadrunner.ports.RunControl`: one execution of the run loop per run, named by the run id."""
 
     def __init__(self, state_machine_arn: str, client: Any) -> None:
         self._arn = state_machine_arn

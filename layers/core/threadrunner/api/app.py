@@ -35,7 +35,7 @@ from ..ports import (
     IndexJobs,
     ModelClient,
     Provider,
-    RunLoopControl,
+    RunControl,
     Stores,
     ToolCatalogue,
     ToolInvoker,
@@ -99,7 +99,7 @@ class ApiDeps:
     settings: Settings
     stores_for: Callable[[str], Stores]
     """The stores of one project."""
-    loop: RunLoopControl
+    run_control: RunControl
     tools: ToolCatalogue
     """The server tools: checked when an assistant or a run declares them, listed at /v1/server_tools."""
     functions: ToolInvoker
@@ -310,7 +310,7 @@ def _handle(
         return refusal
     app.append_context(
         stores=stores,
-        loop=deps.loop,
+        run_control=deps.run_control,
         tools=deps.tools,
         functions=deps.functions,
         settings=deps.settings,

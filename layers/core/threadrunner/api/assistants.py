@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import assistants
-from ..app.requests import AssistantCreate, AssistantUpdate
+from ..app.requests.assistants import AssistantCreate, AssistantUpdate
 from ..domain.assistant import Assistant
 from . import context
 from .params import Cursor, Limit, Order, page

@@ -15,7 +15,7 @@ from ..ports import (
     IndexJobs,
     ModelClient,
     Provider,
-    RunLoopControl,
+    RunControl,
     Stores,
     ToolCatalogue,
     ToolInvoker,
@@ -28,9 +28,9 @@ def stores(router: APIGatewayHttpRouter) -> Stores:
     return router.context["stores"]
 
 
-def loop(router: APIGatewayHttpRouter) -> RunLoopControl:
-    """The run loop: started by new runs, resumed by tool outputs, interrupted by cancels."""
-    return router.context["loop"]
+def run_control(router: APIGatewayHttpRouter) -> RunControl:
+    """What starts a run's loop, resumes it with tool outputs and interrupts it on a cancel."""
+    return router.context["run_control"]
 
 
 def tools(router: APIGatewayHttpRouter) -> ToolCatalogue:

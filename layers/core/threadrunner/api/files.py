@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import files
-from ..app.requests import UploadComplete, UploadCreate
+from ..app.requests.files import UploadComplete, UploadCreate
 from ..domain.files import FileObject, Upload, UploadPart, content_disposition
 from . import context, multipart
 from .params import Cursor, Limit, Order, page

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import runs
-from ..app.requests import RunCreate, RunUpdate, SubmitToolOutputsRequest
+from ..app.requests.runs import RunCreate, RunUpdate, SubmitToolOutputsRequest
 from ..app.run_stream import Snapshot
 from ..domain.run import Run
 from ..domain.run_step import RunStep, without_contents
@@ -33,8 +33,8 @@ def _answer(run: Run) -> Response[Run]:
 @router.post("/v1/threads/<thread_id>/runs", summary="Create a run", responses=streams.run_or_events(Run))
 def create_run(thread_id: str, body: Annotated[RunCreate, Body()]) -> Response[Any]:
     stores, defaults = context.stores(router), context.run_defaults(router)
-    loop, tools, jobs = context.loop(router), context.tools(router), context.jobs(router)
-    run = runs.create_run(stores, loop, tools, jobs, thread_id, body, defaults)
+    control, tools, jobs = context.run_control(router), context.tools(router), context.jobs(router)
+    run = runs.create_run(stores, control, tools, jobs, thread_id, body, defaults)
     if body.stream:
         first = streams.run_created(run)
         return streams.answer(router, thread_id, run.id, first=first, with_contents=_with_contents())
@@ -60,7 +60,7 @@ def modify_run(thread_id: str, run_id: str, body: Annotated[RunUpdate, Body()]) 
 
 @router.post("/v1/threads/<thread_id>/runs/<run_id>/cancel", summary="Cancel a run")
 def cancel_run(thread_id: str, run_id: str) -> Response[Run]:
-    return _answer(runs.cancel_run(context.stores(router), context.loop(router), thread_id, run_id))
+    return _answer(runs.cancel_run(context.stores(router), context.run_control(router), thread_id, run_id))
 
 
 @router.post(
@@ -75,7 +75,7 @@ def submit_tool_outputs(
     limit = context.settings(router).max_tool_output_bytes
     # What the client saw before its outputs: the stream shows what follows them.
     snapshot = Snapshot.of(stores, thread_id, run_id) if body.stream else None
-    run = runs.submit_tool_outputs(stores, context.loop(router), thread_id, run_id, body, limit)
+    run = runs.submit_tool_outputs(stores, context.run_control(router), thread_id, run_id, body, limit)
     if snapshot is not None:
         return streams.answer(router, thread_id, run_id, snapshot=snapshot)
     return _answer(run)

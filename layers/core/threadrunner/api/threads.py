@@ -9,7 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ..app import messages, threads
-from ..app.requests import MessageCreate, MessageUpdate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
+from ..app.requests.common import given_fields
+from ..app.requests.messages import MessageCreate, MessageUpdate
+from ..app.requests.runs import ThreadAndRunCreate
+from ..app.requests.threads import ThreadCreate, ThreadUpdate
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.stream import StreamEvent
@@ -37,9 +40,9 @@ def list_threads(
 # Registered before /v1/threads/<thread_id>, which would take "runs" for an id.
 @router.post("/v1/threads/runs", summary="Create a thread and run it", responses=streams.run_or_events(Run))
 def create_thread_and_run(body: Annotated[ThreadAndRunCreate, Body()]) -> Response[Any]:
-    stores, loop, tools = context.stores(router), context.loop(router), context.tools(router)
+    stores, control, tools = context.stores(router), context.run_control(router), context.tools(router)
     jobs = context.jobs(router)
-    thread, run = threads.create_thread_and_run(stores, loop, tools, jobs, body, context.run_defaults(router))
+    thread, run = threads.create_thread_and_run(stores, control, tools, jobs, body, context.run_defaults(router))
     if body.stream:
         first = [StreamEvent("thread.created", thread), *streams.run_created(run)]
         return streams.answer(router, thread.id, run.id, first=first)
@@ -58,7 +61,7 @@ def modify_thread(thread_id: str, body: Annotated[ThreadUpdate, Body()]) -> Thre
 
 @router.delete("/v1/threads/<thread_id>", summary="Delete a thread and everything in it")
 def delete_thread(thread_id: str) -> Deleted:
-    threads.delete_thread(context.stores(router), context.loop(router), thread_id)
+    threads.delete_thread(context.stores(router), context.run_control(router), thread_id)
     return Deleted(id=thread_id, object="thread.deleted")
 
 

@@ -1,4 +1,4 @@
-"""``/v1/users``: per-user conversations, a threadrunner extension (docs/users-and-events.md)."""
+"""``/v1/users``: one thread per end user, a threadrunner extension (docs/users-and-events.md)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BeforeValidator
 
-from ..app import conversations
-from ..app.requests import UserMessageCreate
+from ..app import users
+from ..app.requests.users import UserMessageCreate
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.user import QueuedUserMessage, User, UserId, user_ref
@@ -41,8 +41,8 @@ UserIdPath = Annotated[
 def post_user_message(
     user_id: UserIdPath, body: Annotated[UserMessageCreate, Body()]
 ) -> Response[Run | QueuedUserMessage]:
-    answer = conversations.post_user_message(
-        context.stores(router), context.loop(router), user_id, body, context.run_defaults(router)
+    answer = users.post_user_message(
+        context.stores(router), context.run_control(router), user_id, body, context.run_defaults(router)
     )
     headers = {"openai-poll-after-ms": str(context.settings(router).poll_after_ms)}
     return Response(status_code=202, content_type="application/json", body=answer, headers=headers)
@@ -50,19 +50,17 @@ def post_user_message(
 
 @router.get("/v1/users/<user_id>", summary="Retrieve a user (extension)")
 def retrieve_user(user_id: UserIdPath) -> User:
-    return conversations.get_user(context.stores(router), user_id)
+    return users.get_user(context.stores(router), user_id)
 
 
 @router.get("/v1/users/<user_id>/messages", summary="List a user's messages (extension)")
 def list_user_messages(
     user_id: UserIdPath, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
 ) -> ListObject[Message]:
-    return ListObject.of(
-        conversations.list_user_messages(context.stores(router), user_id, page(limit, order, after, before))
-    )
+    return ListObject.of(users.list_user_messages(context.stores(router), user_id, page(limit, order, after, before)))
 
 
 @router.delete("/v1/users/<user_id>", summary="Delete a user and the user's thread (extension)")
 def delete_user(user_id: UserIdPath) -> Deleted:
-    conversations.delete_user(context.stores(router), context.loop(router), user_id)
+    users.delete_user(context.stores(router), context.run_control(router), user_id)
     return Deleted(id=user_id, object="user.deleted")

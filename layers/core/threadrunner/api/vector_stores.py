@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from ..app import vector_stores
-from ..app.vector_store_requests import (
+from ..app.requests.vector_stores import (
     FileBatchCreate,
     VectorStoreCreate,
     VectorStoreFileCreate,

@@ -7,7 +7,8 @@ from ..domain.common import now
 from ..domain.ids import new_id
 from ..ports import IndexJobs, Stores, ToolCatalogue
 from . import projects, vector_stores
-from .requests import AssistantCreate, AssistantUpdate, given_fields
+from .requests.assistants import AssistantCreate, AssistantUpdate
+from .requests.common import given_fields
 from .tools import check_tools
 
 

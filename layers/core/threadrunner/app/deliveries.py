@@ -1,7 +1,7 @@
 """Users' messages that arrive as events (EventBridge, SQS) instead of HTTP requests.
 
 Both take the body of ``POST /v1/users/{user_id}/messages`` plus ``user_id`` and go through the
-same :func:`threadrunner.app.conversations.post_user_message`. Each delivery is posted at most once: the
+same :func:`threadrunner.app.users.post_user_message`. Each delivery is posted at most once: the
 event id or SQS message id is the key of a Powertools idempotency record in the table, so a
 duplicate delivery returns the first answer and posts nothing.
 """
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..domain.common import problems
 from ..domain.run import Run
 from ..errors import ThreadrunnerError
-from .requests import UserMessageRequested
+from .requests.users import UserMessageRequested
 
 
 class InvalidEvent(ThreadrunnerError):

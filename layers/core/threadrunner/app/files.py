@@ -23,7 +23,7 @@ from ..errors import InvalidRequest, TooLarge
 from ..ports import FileContents, IndexJobs, Stores
 
 if TYPE_CHECKING:
-    from .requests import UploadComplete, UploadCreate
+    from .requests.files import UploadComplete, UploadCreate
 
 LINK_SECONDS = 300
 """How long the link to a large file's bytes works."""

@@ -21,7 +21,7 @@ from ..ports import IndexJobs, Stores
 from . import vector_stores
 
 if TYPE_CHECKING:
-    from .requests import MessageCreate
+    from .requests.messages import MessageCreate
 
 
 def new_message(thread_id: str, body: MessageCreate) -> Message:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain import conversation, file_search
+from ..domain import file_search, model_input
 from ..domain.common import now
 from ..domain.ids import new_id
 from ..domain.message import Message, TextContentBlock
@@ -269,7 +269,7 @@ class RunStream:
             step_id = yield from self._begin_calls(record, response_id)
             index = self._calls.setdefault(event.output_index, len(self._calls))
             # In the shape the step will show it: a search is never shown as a function the client did not declare.
-            kind = conversation.call_kind(record, event.name)
+            kind = model_input.call_kind(record, event.name)
             if kind == "file_search":
                 self._searches.add(event.output_index)
             yield call_started(step_id, index, event.call_id, event.name, kind)

@@ -14,13 +14,13 @@ from ..domain.run_record import RunRef
 from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
 from ..errors import RUN_CANCELLED, InvalidRequest, InvalidTransition
-from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
+from ..ports import IndexJobs, RunControl, Stores, ToolCatalogue
 from . import projects, vector_stores
 from .messages import check_files, new_message
 from .tools import check_tools
 
 if TYPE_CHECKING:
-    from .requests import RunCreate, SubmitToolOutputsRequest
+    from .requests.runs import RunCreate, SubmitToolOutputsRequest
 
 
 def build_run(assistant: Assistant, thread_id: str, body: RunCreate | None, model_override: str = "") -> Run:
@@ -58,7 +58,7 @@ def build_run(assistant: Assistant, thread_id: str, body: RunCreate | None, mode
     )
 
 
-def start_loop(stores: Stores, control: RunLoopControl, run: Run) -> None:
+def start_loop(stores: Stores, control: RunControl, run: Run) -> None:
     """Start the loop of a stored queued run; if it cannot start, the run fails at once."""
     try:
         control.start(RunRef(project=stores.project, thread_id=run.thread_id, run_id=run.id))
@@ -81,7 +81,7 @@ def vector_store_ids(stores: Stores, thread: Thread, assistant: Assistant) -> li
 
 def create_run(
     stores: Stores,
-    control: RunLoopControl,
+    control: RunControl,
     catalogue: ToolCatalogue,
     jobs: IndexJobs,
     thread_id: str,
@@ -112,7 +112,7 @@ def create_run(
 
 def submit_tool_outputs(
     stores: Stores,
-    control: RunLoopControl,
+    control: RunControl,
     thread_id: str,
     run_id: str,
     body: SubmitToolOutputsRequest,
@@ -159,7 +159,7 @@ def submit_tool_outputs(
     return stores.runs.get_run(thread_id, run_id)
 
 
-def cancel_run(stores: Stores, control: RunLoopControl, thread_id: str, run_id: str) -> Run:
+def cancel_run(stores: Stores, control: RunControl, thread_id: str, run_id: str) -> Run:
     """Move the run to ``cancelling``; its loop finishes the cancel (response cancelled, thread freed)."""
     try:
         run = stores.runs.transition_run(thread_id, run_id, "cancelling")

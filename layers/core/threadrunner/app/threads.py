@@ -11,10 +11,12 @@ from ..domain.run_status import ACTIVE
 from ..domain.server_tools import check_tool_choice
 from ..domain.thread import Thread
 from ..errors import BudgetExceeded, InvalidRequest, TooManyActiveRuns
-from ..ports import IndexJobs, RunLoopControl, Stores, ToolCatalogue
+from ..ports import IndexJobs, RunControl, Stores, ToolCatalogue
 from . import projects, runs, vector_stores
 from .messages import check_files, new_message
-from .requests import RunCreate, ThreadAndRunCreate, ThreadCreate, ThreadUpdate, given_fields
+from .requests.common import given_fields
+from .requests.runs import RunCreate, ThreadAndRunCreate
+from .requests.threads import ThreadCreate, ThreadUpdate
 from .tools import check_tools
 
 
@@ -41,7 +43,7 @@ def update_thread(stores: Stores, jobs: IndexJobs, thread_id: str, body: ThreadU
 
 def create_thread_and_run(
     stores: Stores,
-    control: RunLoopControl,
+    control: RunControl,
     catalogue: ToolCatalogue,
     jobs: IndexJobs,
     body: ThreadAndRunCreate,
@@ -68,7 +70,7 @@ def create_thread_and_run(
         raise
 
 
-def delete_thread(stores: Stores, control: RunLoopControl, thread_id: str) -> None:
+def delete_thread(stores: Stores, control: RunControl, thread_id: str) -> None:
     """Cancel the thread's active run, if any, then delete the thread and everything in it."""
     newest = stores.runs.list_runs(thread_id, PageRequest(limit=1, order="desc")).data
     if newest and newest[0].status in ACTIVE and newest[0].status != "cancelling":

@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from ..domain import json_schema
 from ..domain.circuits import CircuitState, tool_circuit
 from ..domain.common import FunctionDefinition, now_ms
-from ..domain.conversation import cap_output
 from ..domain.file_search import FileSearchOutput
 from ..domain.lambda_tools import LambdaTool, invocation, may_serve
+from ..domain.model_input import cap_output
 from ..domain.run_record import RunRecord, RunRef
 from ..domain.tool_call import ToolCall, ToolExecution
 from ..domain.tools import RETRIED, Outcome, RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries

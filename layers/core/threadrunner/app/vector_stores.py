@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..domain.common import now
-from ..domain.conversation import file_search_options
 from ..domain.file_search import FileSearchOutput, Source, query_of
 from ..domain.files import FileObject
 from ..domain.ids import new_id
+from ..domain.model_input import file_search_options
 from ..domain.pagination import Page, PageRequest, paginate
 from ..domain.run_record import RunRecord
 from ..domain.vector_stores import (
@@ -33,7 +33,7 @@ from ..errors import InvalidRequest, NotFound
 from ..ports import Embeddings, IndexJobs, Stores, VectorIndex
 
 if TYPE_CHECKING:
-    from .vector_store_requests import (
+    from .requests.vector_stores import (
         FileBatchCreate,
         VectorStoreCreate,
         VectorStoreFileCreate,

@@ -29,7 +29,7 @@ class Budget(BaseModel):
     daily_tokens: int | None = Field(None, ge=0)
     """For the whole project."""
     daily_tokens_per_user: int | None = Field(None, ge=0)
-    """For each user of per-user conversations."""
+    """For each user of ``/v1/users``."""
 
 
 class ProjectLimits(BaseModel):

@@ -37,7 +37,7 @@ class TurnRequest(BaseModel):
     model: str
     instructions: str | None = None
     messages: list[InputMessage] = Field(default_factory=list)
-    """The conversation, for a turn that starts one."""
+    """The thread's messages, for a turn that starts one."""
     tool_outputs: list[ToolOutput] = Field(default_factory=list)
     """Function results, for a turn that continues ``previous_response_id``."""
     previous_response_id: str | None = None

@@ -52,7 +52,7 @@ class RunEventDetail(BaseModel):
     thread_id: str
     assistant_id: str
     user_id: str | None
-    """The user whose thread it is, for per-user conversations."""
+    """The user whose thread it is, for a user's thread (``/v1/users``)."""
     status: str
     reply: str | None
     """The assistant's reply, for completed and incomplete runs: its first 32 KB."""

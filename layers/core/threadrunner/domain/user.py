@@ -1,4 +1,4 @@
-"""Per-user conversations (a threadrunner extension): one persistent thread per end user."""
+"""Users (``/v1/users``, a threadrunner extension): one persistent thread per end user."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from .services import (
     IndexJobs,
     ModelClient,
     Provider,
-    RunLoopControl,
+    RunControl,
     ToolCatalogue,
     ToolInvoker,
     UnsettledResponses,
@@ -23,7 +23,6 @@ from .services import (
 )
 from .stores import (
     AssistantStore,
-    ConversationStore,
     FileStore,
     ProjectStore,
     RunStore,
@@ -32,6 +31,7 @@ from .stores import (
     ThreadStore,
     ToolStore,
     UsageStore,
+    UserStore,
     VectorStoreStore,
 )
 
@@ -39,7 +39,6 @@ __all__ = [
     "ApiKeys",
     "AssistantStore",
     "Circuits",
-    "ConversationStore",
     "Embeddings",
     "Event",
     "EventPublisher",
@@ -49,7 +48,7 @@ __all__ = [
     "ModelClient",
     "ProjectStore",
     "Provider",
-    "RunLoopControl",
+    "RunControl",
     "RunStore",
     "StepStore",
     "Stores",
@@ -59,6 +58,7 @@ __all__ = [
     "ToolStore",
     "UnsettledResponses",
     "UsageStore",
+    "UserStore",
     "VectorIndex",
     "VectorStoreStore",
 ]

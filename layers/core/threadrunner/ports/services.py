@@ -143,7 +143,7 @@ class ToolCatalogue(Protocol):
         ...
 
 
-class RunLoopControl(Protocol):
+class RunControl(Protocol):
     """Starts the run loop of a run and resumes or interrupts it while it waits for tool outputs."""
 
     def start(self, ref: RunRef) -> None:

@@ -220,8 +220,8 @@ class StepStore(Protocol):
         ...
 
 
-class ConversationStore(Protocol):
-    """Per-user conversations: each user's thread, and the thread's queue of waiting messages."""
+class UserStore(Protocol):
+    """Users (``/v1/users``): each user's thread, and the thread's queue of waiting messages."""
 
     def get_user(self, user_id: str) -> UserRecord | None: ...
 
@@ -451,7 +451,7 @@ class Stores:
     threads: ThreadStore
     runs: RunStore
     steps: StepStore
-    conversations: ConversationStore
+    users: UserStore
     usage: UsageStore
     projects: ProjectStore
     files: FileStore

@@ -10,7 +10,6 @@ from typing import Any
 from ...ports import Stores
 from .api_keys import DynamoDBApiKeys
 from .assistants import DynamoDBAssistants
-from .conversations import DynamoDBConversations
 from .files import DynamoDBFiles
 from .projects import DynamoDBProjects
 from .runs import DynamoDBRuns
@@ -18,6 +17,7 @@ from .steps import DynamoDBSteps
 from .threads import DynamoDBThreads
 from .tools import DynamoDBTools
 from .usage import DynamoDBUnsettledResponses, DynamoDBUsage
+from .users import DynamoDBUsers
 from .vector_stores import DynamoDBVectorStores
 
 __all__ = ["DynamoDBApiKeys", "DynamoDBUnsettledResponses", "stores"]
@@ -32,7 +32,7 @@ def stores(table_name: str, project: str, client: Any, retention_days: int = 0) 
         threads=DynamoDBThreads(*on),
         runs=DynamoDBRuns(*on),
         steps=DynamoDBSteps(*on),
-        conversations=DynamoDBConversations(*on),
+        users=DynamoDBUsers(*on),
         usage=DynamoDBUsage(*on),
         projects=DynamoDBProjects(*on),
         files=DynamoDBFiles(*on),

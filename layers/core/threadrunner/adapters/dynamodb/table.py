@@ -146,7 +146,7 @@ class Table:
             items.reverse()
         return items, has_more
 
-    # the thread partition, which holds most of a conversation ----------------------------------------
+    # the thread partition: the thread, its messages, runs, steps and queue --------------------------
 
     def _thread_item(self, thread_id: str) -> dict[str, Any]:
         item = self._get(self.keys.thread(thread_id))

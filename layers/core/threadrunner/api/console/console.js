@@ -170,7 +170,7 @@
       h(
         "p",
         { class: "hint" },
-        "Newest first. A user's conversation is reachable from the user's id (Open user, above).",
+        "Newest first. A user's thread is reachable from the user's id (Open user, above).",
       ),
       rows.length
         ? h(

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from ...config import Settings
-from ...domain import conversation
+from ...domain import model_input
 from ...domain.budget import Reservation, today
 from ...domain.circuits import provider_circuit
 from ...domain.files import image_data_url
@@ -94,7 +94,7 @@ class ModelTurns:
         reservation = Reservation(
             day=today(),
             user_id=self._stores.threads.thread_user(state.thread_id),
-            **conversation.reservation_for(request, record.usage, self._settings.output_reserve_tokens),
+            **model_input.reservation_for(request, record.usage, self._settings.output_reserve_tokens),
         )
         self._stores.usage.reserve(reservation, projects.budget_of(self._stores, self._settings.run_defaults))
         try:

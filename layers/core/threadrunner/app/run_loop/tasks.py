@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Settings
-from ...domain import conversation
+from ...domain import model_input
 from ...domain.common import FunctionDefinition, LastError, now, now_ms
 from ...domain.ids import new_id
 from ...domain.message import IncompleteDetails as MessageIncompleteDetails
@@ -42,8 +42,8 @@ from ...errors import (
     InvalidTransition,
     NotFound,
 )
-from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunLoopControl, Stores, ToolCatalogue
-from .. import conversation_queue
+from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunControl, Stores, ToolCatalogue
+from .. import user_queue
 from ..tools import server_tools
 from . import written
 from .model_turns import ModelTurns
@@ -69,7 +69,7 @@ class RunLoop:
         stores: Stores,
         model: Callable[[], ModelClient],
         catalogue: ToolCatalogue,
-        control: RunLoopControl,
+        control: RunControl,
         events: EventPublisher,
         circuits: Circuits,
         settings: Settings,
@@ -90,7 +90,7 @@ class RunLoop:
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         polls = state.turn.polls if state.turn else 0
         if record.run.status == "queued" and self._waits_for_files(record, polls):
-            delay = conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds)
+            delay = model_input.next_poll_delay(polls, self._settings.max_poll_delay_seconds)
             return Done(TurnState(outcome="files_pending", delay_seconds=delay, polls=polls + 1))
         if record.run.status == "queued":
             try:
@@ -110,7 +110,7 @@ class RunLoop:
             self._stores.runs.set_server_tools(state.thread_id, state.run_id, record.server_tools)
         messages = self._stores.threads.newest_messages(state.thread_id)
         request = self._turns.with_image_files(
-            conversation.first_turn(record, messages, self._settings.model_context_tokens)
+            model_input.first_turn(record, messages, self._settings.model_context_tokens)
         )
         return Done(TurnState(response_id=self._turns.begin(state, record, request, tool_round=False, at_ms=now_ms())))
 
@@ -144,7 +144,7 @@ class RunLoop:
             polls = _turn_of(state).polls
             return TurnState(
                 response_id=turn.id,
-                delay_seconds=conversation.next_poll_delay(polls, self._settings.max_poll_delay_seconds),
+                delay_seconds=model_input.next_poll_delay(polls, self._settings.max_poll_delay_seconds),
                 polls=polls + 1,
             )
         self._stores.usage.settle(turn.id, turn.usage)
@@ -222,7 +222,7 @@ class RunLoop:
             ToolOutput(call_id=call.call_id, output=text)
             for call, text in written.model_outputs(calls, record.tool_rounds)
         ]
-        request = conversation.next_turn(record, turn_state.response_id, outputs)
+        request = model_input.next_turn(record, turn_state.response_id, outputs)
         sent = now_ms()  # the step ends as the next turn starts: with its outputs
         response_id = self._turns.begin(state, record, request, tool_round=True, at_ms=sent)
         self._stores.steps.set_step_status(state.thread_id, state.run_id, turn_state.step_id, "completed", sent)
@@ -239,7 +239,7 @@ class RunLoop:
         run = record.run
         reason = turn_state.incomplete_reason
         if reason is None:
-            problem = conversation.format_problem(run.response_format, turn.output_text)
+            problem = model_input.format_problem(run.response_format, turn.output_text)
             if problem:
                 return Done(self._fail(state, LastError(code=INVALID_RESPONSE_FORMAT_CODE, message=problem)))
         puts: list[Message | RunStep] = []
@@ -277,7 +277,7 @@ class RunLoop:
         # Once per run, for the thread's usage and the run's metrics.
         measured = run_metrics(record) if self._stores.usage.count_thread_usage(run) else ()
         # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
-        conversation_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
+        user_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
         if "announced" not in record.claims:  # a retried task does not announce twice
             messages = self._stores.threads.list_messages(state.thread_id, written.ALL, run_id=state.run_id).data
             reply = messages[-1] if messages else None  # the last turn's answer
@@ -366,7 +366,7 @@ class RunLoop:
         proposed = new_id("step")
         step_id = self._stores.runs.claim_id(state.thread_id, state.run_id, tool_step_slot(turn.id), proposed)
         server_names = set(server_tool_names(run.tools))
-        kinds = {call.call_id: conversation.call_kind(record, call.name) for call in turn.function_calls}
+        kinds = {call.call_id: model_input.call_kind(record, call.name) for call in turn.function_calls}
         calls = [
             ToolCall(
                 call_id=call.call_id,
@@ -398,8 +398,8 @@ class RunLoop:
         """Whether a store the run searches still indexes files and the run's Waits so far are shorter than
         ``files_wait_seconds`` (it then starts without the unfinished files)."""
         longest = self._settings.max_poll_delay_seconds
-        waited = sum(conversation.next_poll_delay(poll, longest) for poll in range(polls))
-        if not conversation.searches(record) or waited >= self._settings.files_wait_seconds:
+        waited = sum(model_input.next_poll_delay(poll, longest) for poll in range(polls))
+        if not model_input.searches(record) or waited >= self._settings.files_wait_seconds:
             return False
         for vector_store_id in record.vector_store_ids:
             try:

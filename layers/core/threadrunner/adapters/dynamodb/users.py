@@ -1,4 +1,4 @@
-"""Per-user conversations: each user's mapping to a thread, and the thread's queue of waiting messages."""
+"""Users: each user's mapping to a thread, and the thread's queue of waiting messages."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from .codec import fields, usage_of
 from .table import Table
 
 
-class DynamoDBConversations(Table):
-    """:class:`threadrunner.ports.ConversationStore`."""
+class DynamoDBUsers(Table):
+    """:class:`threadrunner.ports.UserStore`."""
 
     def get_user(self, user_id: str) -> UserRecord | None:
         item = self._get(self.keys.user(user_id))

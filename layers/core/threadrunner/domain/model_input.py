@@ -120,7 +120,7 @@ def reservation_for(request: TurnRequest, used_so_far: Usage, output_reserve: in
 
 
 def _fixed_text(request: TurnRequest) -> str:
-    """What every turn of a run sends beside the conversation: instructions and tools."""
+    """What every turn of a run sends beside the messages and tool outputs: instructions and tools."""
     return (request.instructions or "") + json.dumps([tool.model_dump() for tool in request.tools])
 
 

@@ -1,12 +1,12 @@
-"""Per-user conversations on fakes: the queue keeps every message in order, and a user never gets stuck."""
+"""Users on fakes: the queue keeps every message in order, and a user never gets stuck."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.fakes import FakeControl, FakeJobs, World, fake_stores
-from threadrunner.app import conversation_queue, conversations
-from threadrunner.app.requests import UserMessageCreate
+from threadrunner.app import user_queue, users
+from threadrunner.app.requests.users import UserMessageCreate
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import ProjectLimits, ProjectPolicy
 from threadrunner.domain.deployment import RunDefaults
@@ -32,7 +32,7 @@ def stores(world):
 
 def _post(stores, text: str, **fields):
     body = UserMessageCreate(assistant_id="asst_1", content=text, **fields)
-    return conversations.post_user_message(stores, FakeControl(), "alice", body, DEFAULTS)
+    return users.post_user_message(stores, FakeControl(), "alice", body, DEFAULTS)
 
 
 def _end(stores, run: Run) -> None:
@@ -47,7 +47,7 @@ def test_given_a_first_message_when_posted_then_the_user_gets_a_thread_and_a_run
     run = _post(stores, "hello")
 
     assert isinstance(run, Run) and run.status == "queued"
-    assert stores.conversations.get_user("alice").thread_id == run.thread_id
+    assert stores.users.get_user("alice").thread_id == run.thread_id
     assert [m.text for m in stores.threads.list_messages(run.thread_id, PageRequest(order="asc")).data] == ["hello"]
 
 
@@ -60,11 +60,11 @@ def test_given_a_busy_thread_when_messages_arrive_then_they_queue_in_order_and_o
         ("user.message.queued", 2),
     ]
     _end(stores, first)
-    follow_up = conversation_queue.drain(stores, FakeControl(), first.thread_id, DEFAULTS)
+    follow_up = user_queue.drain(stores, FakeControl(), first.thread_id, DEFAULTS)
 
     assert follow_up is not None
     texts = [m.text for m in stores.threads.list_messages(first.thread_id, PageRequest(order="asc")).data]
-    assert texts == ["one", "two", "three"] and stores.conversations.queued(first.thread_id, 10) == []
+    assert texts == ["one", "two", "three"] and stores.users.queued(first.thread_id, 10) == []
 
 
 def test_given_a_busy_thread_when_a_message_must_not_wait_then_it_is_refused_and_nothing_is_queued(stores):
@@ -72,7 +72,7 @@ def test_given_a_busy_thread_when_a_message_must_not_wait_then_it_is_refused_and
 
     with pytest.raises(Conflict):
         _post(stores, "now or never", if_busy="reject")
-    assert stores.conversations.queued(first.thread_id, 10) == []
+    assert stores.users.queued(first.thread_id, 10) == []
 
 
 def test_given_a_users_thread_deleted_when_the_user_writes_again_then_a_new_thread_takes_over(stores, world):
@@ -81,14 +81,14 @@ def test_given_a_users_thread_deleted_when_the_user_writes_again_then_a_new_thre
     world.threads[first.thread_id].user_id = None  # a mapping whose thread vanished behind its back
     del world.threads[first.thread_id]
 
-    assert conversations.list_user_messages(stores, "alice", PageRequest()).data == []
+    assert users.list_user_messages(stores, "alice", PageRequest()).data == []
     second = _post(stores, "again")
 
     assert isinstance(second, Run) and second.thread_id != first.thread_id
-    assert stores.conversations.get_user("alice").thread_id == second.thread_id
-    conversations.delete_user(stores, FakeControl(), "alice")
+    assert stores.users.get_user("alice").thread_id == second.thread_id
+    users.delete_user(stores, FakeControl(), "alice")
     with pytest.raises(NotFound):
-        conversations.get_user(stores, "alice")
+        users.get_user(stores, "alice")
 
 
 def test_given_a_project_at_its_limit_when_a_user_writes_then_it_is_refused_and_nothing_stays_queued(stores, world):
@@ -97,16 +97,16 @@ def test_given_a_project_at_its_limit_when_a_user_writes_then_it_is_refused_and_
     defaults = RunDefaults()
 
     with pytest.raises(TooManyActiveRuns):
-        conversations.post_user_message(
+        users.post_user_message(
             stores, FakeControl(), "alice", UserMessageCreate(assistant_id="asst_1", content="hi"), defaults
         )
-    thread_id = stores.conversations.get_user("alice").thread_id
-    assert stores.conversations.queued(thread_id, 10) == []
+    thread_id = stores.users.get_user("alice").thread_id
+    assert stores.users.queued(thread_id, 10) == []
 
 
 def test_a_run_created_on_a_users_thread_counts_against_the_users_budget(world, stores):
     from threadrunner.app import runs
-    from threadrunner.app.requests import RunCreate
+    from threadrunner.app.requests.runs import RunCreate
     from threadrunner.domain.budget import Budget, DayUsage, today
     from threadrunner.domain.common import Usage
     from threadrunner.errors import BudgetExceeded

@@ -1,7 +1,7 @@
-"""The queue of a per-user conversation: messages that arrived while the thread was busy, and the run that
-answers them (:mod:`threadrunner.app.conversations` explains the whole).
+"""The queue of a user's thread: messages that arrived while the thread was busy, and the run that
+answers them (:mod:`threadrunner.app.users` explains the whole).
 
-Apart from the conversations, so that the run loop, which drains the queue as a run ends, loads no request model.
+Apart from the users' use cases, so that the run loop, which drains the queue as a run ends, loads no request model.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from ..domain.ids import new_id
 from ..domain.run import Run
 from ..errors import NotFound
 from ..observability import logger
-from ..ports import RunLoopControl, Stores
+from ..ports import RunControl, Stores
 from . import projects, runs
 
 MAX_MESSAGES_PER_RUN = 20
 """The most queued messages one follow-up run takes; more wait for the run after it."""
 
 
-def drain(
-    stores: Stores, control: RunLoopControl, thread_id: str, defaults: RunDefaults
-) -> tuple[Run, list[str]] | None:
+def drain(stores: Stores, control: RunControl, thread_id: str, defaults: RunDefaults) -> tuple[Run, list[str]] | None:
     """Start a run for the oldest queued messages of an idle thread; ``None`` if none or the thread is busy."""
-    queued = stores.conversations.queued(thread_id, MAX_MESSAGES_PER_RUN)
+    queued = stores.users.queued(thread_id, MAX_MESSAGES_PER_RUN)
     if not queued or stores.threads.active_run_id(thread_id):
         return None
     assistant = None

@@ -1,13 +1,13 @@
-"""Per-user conversations: one persistent thread per end user, and a queue so no message is lost.
+"""Users (``/v1/users``): one persistent thread per end user, and a queue so no message is lost.
 
 Every message a user sends goes through the thread's queue (``QUEUE#`` items, in order). After
-queueing, :func:`~threadrunner.app.conversation_queue.drain` tries to start one run that moves the oldest
+queueing, :func:`~threadrunner.app.user_queue.drain` tries to start one run that moves the oldest
 queued messages (up to 20) into the thread and takes the thread's lock, in one write. When a
 run is active the write is refused and the messages wait; the loop drains the queue again as
 the run ends (AnnounceRun). So one follow-up run answers every message that arrived while the
 previous run was active, in the order they arrived. A queued message gets its thread message id
 when it joins the thread (ids sort by the time a message joins), so the thread always reads in
-conversation order.
+the order its messages arrived.
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from ..domain.run import Run
 from ..domain.thread import Thread
 from ..domain.user import QueuedMessage, QueuedUserMessage, User, UserRecord
 from ..errors import Conflict, NotFound, TooManyActiveRuns
-from ..ports import RunLoopControl, Stores
+from ..ports import RunControl, Stores
 from . import projects, threads
-from .conversation_queue import drain
 from .messages import check_files, new_message
+from .user_queue import drain
 
 if TYPE_CHECKING:
-    from .requests import UserMessageCreate
+    from .requests.users import UserMessageCreate
 
 
 def post_user_message(
-    stores: Stores, control: RunLoopControl, user_id: str, body: UserMessageCreate, defaults: RunDefaults
+    stores: Stores, control: RunControl, user_id: str, body: UserMessageCreate, defaults: RunDefaults
 ) -> Run | QueuedUserMessage:
     """Add a user's message to the user's thread (created on the first message) and have it answered.
 
@@ -44,30 +44,28 @@ def post_user_message(
     projects.check_budget(stores, defaults, user_id)
     check_files(stores, [body.as_message()])
     thread_id = _thread_of(stores, user_id)
-    if body.if_busy == "reject" and (
-        stores.threads.active_run_id(thread_id) or stores.conversations.queued(thread_id, 1)
-    ):
+    if body.if_busy == "reject" and (stores.threads.active_run_id(thread_id) or stores.users.queued(thread_id, 1)):
         raise _busy(thread_id)
     message = new_message(thread_id, body.as_message())
     try:
-        stores.conversations.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
+        stores.users.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
     except NotFound:  # the thread was deleted just now: the message goes to the user's new one
         thread_id = _thread_of(stores, user_id)
         message = new_message(thread_id, body.as_message())
-        stores.conversations.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
+        stores.users.enqueue(QueuedMessage(message=message, assistant_id=body.assistant_id))
     try:
         started = drain(stores, control, thread_id, defaults)
     except TooManyActiveRuns:
-        if stores.conversations.dequeue(thread_id, message.id):
+        if stores.users.dequeue(thread_id, message.id):
             raise  # refused whole, so that a retry does not find the message queued twice
         return _run_holding(stores, thread_id)  # a concurrent drain took it into its run
     if started is not None and message.id in started[1]:
         return started[0]
     if body.if_busy == "reject":
-        if stores.conversations.dequeue(thread_id, message.id):
+        if stores.users.dequeue(thread_id, message.id):
             raise _busy(thread_id)
         return _run_holding(stores, thread_id)  # a concurrent drain took it into its run
-    waiting = [entry.message.id for entry in stores.conversations.queued(thread_id, 1000)]
+    waiting = [entry.message.id for entry in stores.users.queued(thread_id, 1000)]
     if message.id not in waiting:
         return _run_holding(stores, thread_id)
     return QueuedUserMessage(
@@ -77,7 +75,7 @@ def post_user_message(
 
 def _thread_of(stores: Stores, user_id: str) -> str:
     """The user's thread: made on the first message, and made again if it was deleted (DELETE /v1/threads/...)."""
-    user = stores.conversations.get_user(user_id)
+    user = stores.users.get_user(user_id)
     if user is not None:
         try:
             return stores.threads.get_thread(user.thread_id).id
@@ -85,7 +83,7 @@ def _thread_of(stores: Stores, user_id: str) -> str:
             pass
     thread = Thread(id=new_id("thread"), created_at=now())
     record = UserRecord(user_id=user_id, thread_id=thread.id, created_at=user.created_at if user else now())
-    return stores.conversations.create_user(record, thread, replacing=user.thread_id if user else None).thread_id
+    return stores.users.create_user(record, thread, replacing=user.thread_id if user else None).thread_id
 
 
 def get_user(stores: Stores, user_id: str) -> User:
@@ -95,14 +93,14 @@ def get_user(stores: Stores, user_id: str) -> User:
 
 def list_user_messages(stores: Stores, user_id: str, page: PageRequest) -> Page[Message]:
     """The messages of the user's thread; an empty list for a user who never wrote."""
-    record = stores.conversations.get_user(user_id)
+    record = stores.users.get_user(user_id)
     try:
         return stores.threads.list_messages(record.thread_id, page) if record else Page(data=[], has_more=False)
     except NotFound:  # the thread was deleted; the next message starts a new one
         return Page(data=[], has_more=False)
 
 
-def delete_user(stores: Stores, control: RunLoopControl, user_id: str) -> None:
+def delete_user(stores: Stores, control: RunControl, user_id: str) -> None:
     """Forget the user: the thread with everything in it (its active run cancelled first), then the mapping."""
     record = _user(stores, user_id)
     try:
@@ -110,13 +108,13 @@ def delete_user(stores: Stores, control: RunLoopControl, user_id: str) -> None:
     except NotFound:
         pass  # the thread went first (DELETE /v1/threads/...)
     try:
-        stores.conversations.delete_user(user_id)
+        stores.users.delete_user(user_id)
     except NotFound:
         pass  # it went with the thread
 
 
 def _user(stores: Stores, user_id: str) -> UserRecord:
-    record = stores.conversations.get_user(user_id)
+    record = stores.users.get_user(user_id)
     if record is None:
         raise NotFound("user", user_id)
     return record

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from threadrunner.domain.common import Usage
-from threadrunner.domain.conversation import first_turn, format_problem, next_turn, reservation_for
 from threadrunner.domain.message import Message, text_content
+from threadrunner.domain.model_input import first_turn, format_problem, next_turn, reservation_for
 from threadrunner.domain.model_turn import ToolOutput
 from threadrunner.domain.run import Run, TruncationStrategy
 from threadrunner.domain.run_record import RunRecord

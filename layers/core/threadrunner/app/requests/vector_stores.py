@@ -1,6 +1,6 @@
 """Request bodies of ``/v1/vector_stores``: stores, their files and file batches, and search.
 
-As every request body (``requests.py``): unknown fields are refused, and a nullable field takes ``null`` as "not
+As every request body (``common.py``): unknown fields are refused, and a nullable field takes ``null`` as "not
 given".
 """
 
@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, model_validator
 
-from ..domain.common import Metadata
-from ..domain.vector_stores import MAX_FILES_PER_BATCH, bounded_queries
-from .requests import Attributes, ChunkingStrategyParam, FileIds, Request
+from ...domain.common import Metadata
+from ...domain.vector_stores import MAX_FILES_PER_BATCH, bounded_queries
+from .common import Attributes, ChunkingStrategyParam, FileIds, Request
 
 
 class ExpiresAfterParam(Request):
