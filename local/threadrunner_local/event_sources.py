@@ -4,7 +4,8 @@ moto's invoke the function inside ``SendMessage`` and drop or keep a whole batch
 each mapped queue instead, as Lambda's pollers do: a batch of up to ``BatchSize`` messages per
 invocation, ``batchItemFailures`` honoured with ``ReportBatchItemFailures`` (only the others are
 deleted), failed messages left to come back after the visibility timeout, so the queue's redrive
-policy moves them to the dead-letter queue after ``maxReceiveCount`` receives. (EventBridge rules
+policy moves them to the dead-letter queue after ``maxReceiveCount`` receives. Like Lambda's, its calls
+are made with the function's role. (EventBridge rules
 to Lambda and execution status events are patches of moto: :mod:`.moto_patches`.)
 """
 
@@ -15,6 +16,7 @@ import threading
 from typing import Any
 
 from .dispatch import Dispatcher, FunctionError
+from .enforcement import acting_as
 from .template import REGION
 
 
@@ -50,6 +52,10 @@ class SqsPoller:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        with acting_as(self._function):  # the mapping polls with the function's role
+            self._poll()
+
+    def _poll(self) -> None:
         while not self._stopped.is_set():
             try:
                 answer = self._sqs.receive_message(
