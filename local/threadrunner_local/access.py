@@ -45,6 +45,8 @@ class Lookups:
     """A function's tags, from its unqualified ARN."""
     task_token_machine: Callable[[str], str]
     """The ARN of the state machine whose execution issued a task token."""
+    resource_policy: Callable[[str], str | None] = lambda arn: None
+    """The policy (JSON) of a resource made at run time, not by the template (a test's queue)."""
 
 
 _S3_ACTIONS = {

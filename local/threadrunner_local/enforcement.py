@@ -26,12 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from . import limits
 from .access import Access, Lookups, accesses
 from .limits import Refusal
-from .policy import Decision, Policy, Statement
+from .policy import Decision, Policy, Statement, compile_policy
 from .roles import Role, Stack
 
 log = logging.getLogger("threadrunner_local.iam")
@@ -165,14 +166,15 @@ class Usage:
     """What each principal's calls used: actions, the resources of each, and the statements that allowed them."""
 
     actions: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-    statements: dict[str, set[str]] = field(default_factory=dict)
+    statements: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    """Per principal: (statement source, action) pairs, each statement with the actions it allowed."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, principal: str, access: Access, statement: Statement | None) -> None:
+    def add(self, principal: str, access: Access, statements: tuple[Statement, ...] = ()) -> None:
         with self.lock:
             self.actions.setdefault(principal, {}).setdefault(access.action, set()).add(access.resource)
-            if statement is not None:
-                self.statements.setdefault(principal, set()).add(statement.source)
+            used = self.statements.setdefault(principal, set())
+            used.update((statement.source, access.action) for statement in statements)
 
     def summary(self) -> dict[str, dict[str, list[str]]]:
         with self.lock:
@@ -183,6 +185,11 @@ class Usage:
 
 
 _NO_ROLE = Policy(())
+
+
+@lru_cache(maxsize=256)
+def _compiled(document: str) -> Policy:
+    return compile_policy([("resource policy", json.loads(document))])
 
 
 class Enforcer:
@@ -198,11 +205,19 @@ class Enforcer:
 
     # judging --------------------------------------------------------------------------------------------
 
+    def _resource_policy(self, arn: str) -> Policy | None:
+        """The template's policy on ``arn``, or the one a resource made at run time carries."""
+        found = self.stack.resource_policy(arn)
+        if found is not None:
+            return found
+        document = self.lookups.resource_policy(arn)
+        return _compiled(document) if document else None
+
     def _decide(self, role: Role | None, access: Access) -> Decision:
         policy = role.policy if role is not None else _NO_ROLE
         context = {**access.context, "aws:SecureTransport": "true"}
         identity = policy.decide(access.action, access.resource, context)
-        resource_policy = self.stack.resource_policy(access.resource)
+        resource_policy = self._resource_policy(access.resource)
         if resource_policy is None or role is None:
             return identity
         on_resource = resource_policy.decide(access.action, access.resource, context, ("AWS", role.arn))
@@ -218,7 +233,7 @@ class Enforcer:
         for access in found:
             decision = self._decide(role, access)
             if decision.allowed:
-                self.usage.add(principal, access, decision.statement)
+                self.usage.add(principal, access, decision.allowing)
                 continue
             denial = Denial(
                 principal,
@@ -230,17 +245,17 @@ class Enforcer:
             self._report(denial)
             if self.enabled:
                 return denial
-            self.usage.add(principal, access, None)
+            self.usage.add(principal, access)
         return None
 
     def judge_delivery(self, service: str, source_arn: str, access: Access) -> Denial | None:
         """A service's delivery (EventBridge's rule to a function or a queue): the target's resource policy must
         allow ``service`` from ``source_arn``."""
-        policy = self.stack.resource_policy(access.resource) or _NO_ROLE
+        policy = self._resource_policy(access.resource) or _NO_ROLE
         context = {**access.context, "aws:SourceArn": source_arn, "aws:SecureTransport": "true"}
         decision = policy.decide(access.action, access.resource, context, ("Service", service))
         if decision.allowed:
-            self.usage.add(service, access, decision.statement)
+            self.usage.add(service, access, decision.allowing)
             return None
         denial = Denial(service, "", access, decision.statement, service)
         self._report(denial)
@@ -260,6 +275,25 @@ class Enforcer:
             json.dumps(denial.missing_statement()),
             extra={"principal": denial.principal, "action": denial.access.action, "resource": denial.access.resource},
         )
+
+    def report(self) -> dict[str, Any]:
+        """What was used, per principal (actions and their resources), and every denial."""
+        with self._lock:
+            denials = [
+                {
+                    "principal": d.principal,
+                    "action": d.access.action,
+                    "resource": d.access.resource,
+                    "context": {key: list(v) if isinstance(v, tuple) else v for key, v in d.access.context.items()},
+                    "missing_statement": d.missing_statement(),
+                }
+                for d in self.denials
+            ]
+        with self.usage.lock:
+            allowed_by = {
+                p: sorted(f"{source} {action}" for source, action in v) for p, v in self.usage.statements.items()
+            }
+        return {"used": self.usage.summary(), "allowed_by": allowed_by, "denials": denials}
 
     @contextmanager
     def without_statement(self, principal: str, source: str) -> Iterator[Statement]:
@@ -300,8 +334,9 @@ class Enforcer:
             return None
         principal, bucket = asked
         listing = Access("s3:ListBucket", bucket)
-        if self._decide(self.stack.roles.get(principal), listing).allowed:
-            self.usage.add(principal, listing, None)
+        decision = self._decide(self.stack.roles.get(principal), listing)
+        if decision.allowed:
+            self.usage.add(principal, listing, decision.allowing)
             return None
         role = self.stack.roles.get(principal)
         self._report(

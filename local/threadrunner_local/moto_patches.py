@@ -16,8 +16,8 @@ patches close the gaps the local stack needs (docs/local-stack.md):
   nearest vectors of an index, found exhaustively, with metadata filters.
 * :data:`SERVICE_LOOKUP`: the service a request is for is found once per host, not by listing moto's
   folders on every request.
-* :data:`ITEM_SIZE`, :data:`STATE_SIZE`: DynamoDB's item and Step Functions' state size limits, measured as AWS
-  measures them (:mod:`.limits`).
+* :data:`ITEM_SIZE`, :data:`STATE_SIZE`, :data:`LAMBDA_RESPONSE_SIZE`: DynamoDB's item, Step Functions' state
+  and Lambda's response size limits, measured as AWS measures them (:mod:`.limits`).
 
 The Lambda patches judge what they deliver: a task's invocation by the state machine's role, a rule's delivery
 by its target's resource policy (:mod:`.enforcement`).
@@ -772,7 +772,8 @@ without their overhead); DynamoDB's limit is 409,600 bytes as it counts (:func:`
 
 
 class _StateSize(Patch):
-    """Step Functions' payload limit with its own number: moto refuses a state of exactly 256 KiB, AWS takes it."""
+    """Step Functions' payload limit as AWS applies it: moto refuses a state of exactly 256 KiB (AWS takes it) and
+    measures a string state without its quotes."""
 
     name = "Step Functions state size"
     _modules = (
@@ -799,8 +800,8 @@ class _StateSize(Patch):
             return
 
         def is_within_size_quota(value: Any) -> bool:
-            text = value if isinstance(value, str) else to_json_str(value)
-            return len(text.encode("utf-8")) <= limits.STATE_PAYLOAD_BYTES
+            # A state's data as the JSON it is (moto measured a string state without its quotes).
+            return len(to_json_str(value, separators=(",", ":")).encode("utf-8")) <= limits.STATE_PAYLOAD_BYTES
 
         for name in self._modules:
             module = importlib.import_module(name)
@@ -816,9 +817,28 @@ class _StateSize(Patch):
 STATE_SIZE = _StateSize()
 
 
+def _lambda_answers() -> tuple[Any, str]:
+    from moto.awslambda import responses
+
+    return responses, "sys"
+
+
+def _measured_by_the_dispatcher(original: Any, dispatcher: Dispatcher) -> Any:
+    import types
+
+    return types.SimpleNamespace(getsizeof=lambda value: 0)
+
+
+LAMBDA_RESPONSE_SIZE = AttributePatch("Lambda response size", _lambda_answers, _measured_by_the_dispatcher)
+"""moto replaces an answer whose ``sys.getsizeof`` passes 6,000,000 with Lambda's ``Function.ResponseSizeTooLarge``;
+the dispatcher measures the answer's bytes against Lambda's 6,291,556 instead (:mod:`.limits`), and moto's module
+sees a ``sys`` whose ``getsizeof`` finds nothing too large."""
+
+
 ALL = (
     ITEM_SIZE,
     STATE_SIZE,
+    LAMBDA_RESPONSE_SIZE,
     ATOMIC_DYNAMODB,
     LAMBDA_IN_PROCESS,
     RULES_TO_LAMBDA,

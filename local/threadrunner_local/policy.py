@@ -107,6 +107,7 @@ class Condition:
     """``None`` for the ``Null`` operator."""
 
     def holds(self, context: Context) -> bool:
+        """``context``'s keys in lower case: condition keys are not case-sensitive."""
         present = self.key in context
         if self.match is None:  # Null: "true" asks for the key's absence
             return any((not present) == _boolean(wanted, "true") for wanted in self.values)
@@ -138,12 +139,12 @@ def _condition(operator: str, key: str, values: Any) -> Condition:
     listed = values if isinstance(values, list) else [values]
     texts = tuple(str(v).lower() if isinstance(v, bool) else str(v) for v in listed)
     if name == "Null":
-        return Condition(operator, key, texts, False, qualifier, False, None)
+        return Condition(operator, key.lower(), texts, False, qualifier, False, None)
     negated = name in _NEGATED
     match = _MATCHERS.get(_NEGATED.get(name, name))
     if match is None:
         raise PolicyError(f"condition operator {operator!r} is not supported by the local evaluator")
-    return Condition(operator, key, texts, if_exists, qualifier, negated, match)
+    return Condition(operator, key.lower(), texts, if_exists, qualifier, negated, match)
 
 
 def _listed(value: Any) -> tuple[str, ...]:
@@ -231,11 +232,17 @@ def compile_statement(document: Mapping[str, Any], source: str = "") -> Statemen
 class Decision:
     allowed: bool
     statement: Statement | None
-    """The statement that allowed or explicitly denied; ``None`` for an implicit deny."""
+    """The first statement that allowed, or the one that explicitly denied; ``None`` for an implicit deny."""
+    allowing: tuple[Statement, ...] = ()
+    """Every statement that allows the request (for what each grant was used for)."""
 
     @property
     def explicit_deny(self) -> bool:
         return not self.allowed and self.statement is not None
+
+
+_CACHED_SHAPES = 16384
+"""Request shapes (action, resource, principal) a policy keeps the candidate statements of."""
 
 
 @dataclass(frozen=True)
@@ -243,19 +250,40 @@ class Policy:
     """The statements of every policy one principal holds (or of one resource's policy)."""
 
     statements: tuple[Statement, ...]
+    _cache: dict[tuple[str, str, tuple[str, str] | None], tuple[Statement, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def decide(
         self, action: str, resource: str, context: Context | None = None, principal: tuple[str, str] | None = None
     ) -> Decision:
-        context = context or {}
-        allowed: Statement | None = None
-        for statement in self.statements:
-            if not statement.applies(action, resource, context, principal):
+        context = {key.lower(): value for key, value in (context or {}).items()}
+        allowing = []
+        for statement in self._candidates(action, resource, principal):
+            if not all(condition.holds(context) for condition in statement.conditions):
                 continue
             if statement.effect == "Deny":
                 return Decision(False, statement)
-            allowed = allowed or statement
-        return Decision(allowed is not None, allowed)
+            allowing.append(statement)
+        return Decision(bool(allowing), allowing[0] if allowing else None, tuple(allowing))
+
+    def _candidates(self, action: str, resource: str, principal: tuple[str, str] | None) -> tuple[Statement, ...]:
+        """The statements whose action, resource and principal cover the request: what is left to judge is their
+        conditions. Kept per request shape (a policy is compiled once, requests repeat)."""
+        key = (action, resource, principal)
+        found = self._cache.get(key)
+        if found is None:
+            found = tuple(
+                statement
+                for statement in self.statements
+                if statement.covers_action(action)
+                and statement.covers_resource(resource)
+                and statement.covers_principal(principal)
+            )
+            if len(self._cache) >= _CACHED_SHAPES:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
 
     def actions(self) -> set[str]:
         """The action patterns its ``Allow`` statements name (what a least-privilege check compares with use)."""

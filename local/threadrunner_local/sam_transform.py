@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 CACHE = Path(".aws-sam") / "transformed.json"
 """Where the transformed template is kept, under the project's root."""
 TOOLS_PYTHON = Path(".venv-tools") / "bin" / "python"
+REGION = "us-east-1"
 _LOCAL_URIS = ("CodeUri", "ContentUri", "DefinitionUri")
 """Local paths SAM would upload: the transform needs them as S3 URIs (``sam validate`` replaces them too)."""
 
@@ -46,7 +48,8 @@ def transformed(root: Path) -> dict[str, Any]:
             "The local stack judges every AWS call by the policies SAM makes from template.yaml, with SAM's own "
             "translator: run `make validate` once (it makes the tools' environment, .venv-tools)."
         )
-    subprocess.run([str(python), __file__, str(template), str(kept)], check=True, cwd=root)
+    environment = {**os.environ, "AWS_DEFAULT_REGION": REGION}  # the translator asks boto3 for a region
+    subprocess.run([str(python), __file__, str(template), str(kept)], check=True, cwd=root, env=environment)
     return dict(json.loads(kept.read_text())["template"])
 
 

@@ -325,17 +325,36 @@ class LocalStack:
             return str(found.arn) if found is not None else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
 
         def function_tags(arn: str) -> dict[str, str]:
-            from moto.awslambda.models import lambda_backends
+            from moto.awslambda_simple.models import lambda_simple_backends
 
             try:
-                return dict(lambda_backends[ACCOUNT][REGION].list_tags(arn))
+                return dict(lambda_simple_backends[ACCOUNT][REGION].list_tags(arn))
             except Exception:  # no such function: no tags, and IAM judges the call on its ARN alone
                 return {}
+
+        def resource_policy(arn: str) -> str | None:
+            """A queue's ``Policy`` attribute, or the permissions added to a function (``AddPermission``)."""
+            from moto.awslambda_simple.models import lambda_simple_backends
+            from moto.sqs.models import sqs_backends
+
+            if ":sqs:" in arn:
+                queue = sqs_backends[ACCOUNT][REGION].queues.get(arn.rsplit(":", 1)[-1])
+                return getattr(queue, "policy", None) if queue is not None else None
+            if ":lambda:" in arn:
+                try:
+                    function = lambda_simple_backends[ACCOUNT][REGION].get_function(arn.split(":")[6])
+                except Exception:  # no such function
+                    return None
+                statements = function.policy.statements if function.policy else []
+                return json.dumps({"Statement": statements}) if statements else None
+            return None
 
         def task_token_machine(token: str) -> str:
             return machines[0]  # the template's one state machine issues every token
 
-        return Lookups(lambda table: tables.get(table, ("PK", {})), secret_arn, function_tags, task_token_machine)
+        return Lookups(
+            lambda table: tables.get(table, ("PK", {})), secret_arn, function_tags, task_token_machine, resource_policy
+        )
 
     def _recover(self) -> Recovered:
         """Take up the runs and the indexing that were in flight when the stack stopped."""
@@ -466,6 +485,7 @@ class LocalStack:
                 properties.get("EventBusName", "default"),
                 properties["EventPattern"],
                 [{"Id": target["Id"], "Arn": target["Arn"]} for target in properties["Targets"]],
+                grant=False,  # the template's permissions and queue policies are its own
             )
         for spec in template.functions.values():
             for source in spec.events.values():
@@ -484,11 +504,38 @@ class LocalStack:
                     )
                     self._pollers.append(poller.start())
 
-    def add_rule(self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]]) -> None:
-        """An EventBridge rule on ``bus`` with its targets."""
+    def add_rule(
+        self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]], grant: bool = True
+    ) -> str:
+        """An EventBridge rule on ``bus`` with its targets; returns its ARN. With ``grant``, each target's resource
+        policy lets the rule deliver to it, as a deployment would grant it (a queue's policy, a function's
+        permission), else EventBridge's deliveries are refused."""
         events = self.client("events")
-        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+        rule = str(
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+        )
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        for target in targets if grant else []:
+            if ":sqs:" in target["Arn"]:
+                statement = {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": target["Arn"],
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule}},
+                }
+                url = self.client("sqs").get_queue_url(QueueName=target["Arn"].rsplit(":", 1)[-1])["QueueUrl"]
+                policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+                self.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+            elif ":lambda:" in target["Arn"]:
+                self.client("lambda").add_permission(
+                    FunctionName=target["Arn"],
+                    StatementId=f"{name}-{target['Id']}",
+                    Action="lambda:InvokeFunction",
+                    Principal="events.amazonaws.com",
+                    SourceArn=rule,
+                )
+        return rule
 
     def add_function(
         self,
