@@ -169,9 +169,12 @@ class Usage:
     statements: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     """Per principal: (statement source, action) pairs, each statement with the actions it allowed."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    count: int = 0
+    """Accesses allowed so far (what ``make bench`` prices)."""
 
     def add(self, principal: str, access: Access, statements: tuple[Statement, ...] = ()) -> None:
         with self.lock:
+            self.count += 1
             self.actions.setdefault(principal, {}).setdefault(access.action, set()).add(access.resource)
             used = self.statements.setdefault(principal, set())
             used.update((statement.source, access.action) for statement in statements)

@@ -10,6 +10,7 @@ import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -24,6 +25,7 @@ from threadrunner_local.stack import LocalStack
 from .helpers import wait_for
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/threadrunner-Table"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _statement(stack: LocalStack, principal: str, action: str, resource: str = "") -> str:
@@ -368,3 +370,24 @@ def test_step_functions_takes_an_execution_input_of_256_kib_and_refuses_one_byte
     with pytest.raises(ClientError) as refused:
         _execution(stack, passing, given(padding + 1))
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+# After the deploy ------------------------------------------------------------------------------------------
+
+
+def test_the_smoke_test_passes_the_readmes_example_through_both_urls(stack):
+    """scripts/smoke.py's check, on the local stack's API Gateway routes and its function URL."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("smoke", ROOT / "scripts" / "smoke.py")
+    assert spec is not None and spec.loader is not None
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    assert stack.function_url is not None
+    assert smoke.run_example(stack.api_url, stack.config.api_key) == []
+    assert smoke.run_example(stack.function_url.url, stack.config.api_key) == []
+    assert smoke.run_example(stack.api_url, "sk-wrong") == [
+        "the example exited 1",
+        "the run did not complete",
+        "the server tool was not called",
+    ]
