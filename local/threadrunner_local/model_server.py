@@ -651,7 +651,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
 
         def _chat(self, body: dict[str, Any]) -> None:
             """A chat completion, after the latency; streamed as chunks spread over it with ``stream: true``."""
-            if self._fault("create", json.dumps(body.get("messages", ""))):
+            fault = self._fault("create", json.dumps(body.get("messages", "")))
+            if fault and fault.kind.startswith("http_"):
                 return None  # an injected HTTP error was answered
             model.requests.append(body)
             completion = chat_completion(body)
@@ -702,8 +703,10 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             if self.path == "/_offline/faults":
                 model.faults.clear()
                 return self._send(200, {"faults": 0})
+            if not self._authorized():
+                return None
             match = re.fullmatch(r"/v1/responses/([^/]+)", self.path)
-            if match and self._authorized():
+            if match:
                 if not model.forget(match.group(1)):
                     return self._error(404, f"No response found with id '{match.group(1)}'.")
                 return self._send(200, {"id": match.group(1), "object": "response", "deleted": True})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -215,6 +216,7 @@ def test_given_the_controls_when_called_without_a_key_then_they_set_latency_list
         ("GET", "/v1/responses/resp_x"),
         ("POST", "/v1/nowhere"),
         ("DELETE", "/v1/responses/resp_x"),
+        ("DELETE", "/v1/nowhere"),
     ],
 )
 def test_given_a_wrong_key_when_calling_v1_then_it_is_refused_naming_only_the_keys_ends(server, method, path):
@@ -222,6 +224,19 @@ def test_given_a_wrong_key_when_calling_v1_then_it_is_refused_naming_only_the_ke
     status, refused = _call(server, method, path, body, key="sk-wrong-key1")
     assert (status, refused["error"]["code"]) == (401, "invalid_api_key")
     assert refused["error"]["message"] == "Incorrect API key provided: sk-***key1."
+
+
+def test_given_a_wrong_key_when_deleting_a_response_then_exactly_one_answer_is_sent(server):
+    host, port = server.url.split("//")[1].split("/")[0].split(":")
+    request = (
+        "DELETE /v1/responses/resp_x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-wrong-key1\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request.encode())
+        answered = b"".join(iter(lambda: connection.recv(65536), b""))
+
+    assert answered.count(b"HTTP/1.1 ") == 1 and answered.startswith(b"HTTP/1.1 401 ")
 
 
 @pytest.mark.parametrize(
@@ -302,6 +317,16 @@ def test_given_a_chat_with_tool_results_when_completed_then_it_answers_from_them
         200,
         "Here is what the tools returned. get_weather returned temperature: 21.",
     )
+
+
+def test_given_a_fault_a_chat_has_no_use_for_when_its_text_matches_then_the_chat_is_still_answered(server, marker):
+    _call(server, "POST", "/_offline/faults", {"kind": "failed", "match": marker})
+    messages = [{"role": "user", "content": f"Hello {marker}"}]
+
+    status, chat = _call(server, "POST", "/v1/chat/completions", {"model": "m", "messages": messages})
+
+    assert (status, chat["choices"][0]["finish_reason"]) == (200, "stop")
+    assert chat["choices"][0]["message"]["content"].startswith(f'You said: "Hello {marker}"')
 
 
 def test_given_a_max_tokens_smaller_than_the_reply_when_chatting_then_it_stops_for_length(server):
