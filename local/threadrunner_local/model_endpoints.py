@@ -10,7 +10,7 @@ import secrets
 import time
 from typing import Any
 
-from .model_policy import decide, formatted
+from .model_policy import Output, Turn, answer, tokens
 
 MODELS = ("gpt-4.1", "gpt-4.1-mini", "gpt-4o-mini", "text-embedding-3-small", "omni-moderation-latest")
 """The models the double lists."""
@@ -34,15 +34,13 @@ FLAGGED_WORDS = {"kill": "violence", "attack": "violence", "hate": "hate", "bomb
 """Words the double's moderation flags, and the category each flags."""
 
 
-def tokens(text: str) -> int:
-    return max(1, len(text) // 4)
-
-
 def model_object(model_id: str) -> dict[str, Any]:
+    """A ``model`` object of the list."""
     return {"id": model_id, "object": "model", "created": 1_700_000_000, "owned_by": "offline"}
 
 
 def _text(content: Any) -> str:
+    """The text of a message's content: a string, or its parts' texts."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -51,8 +49,74 @@ def _text(content: Any) -> str:
 
 
 def chat_completion(request: dict[str, Any]) -> dict[str, Any]:
-    """A ``chat.completion`` for the request: calls of its tools, or a reply, as the policy decides."""
+    """A ``chat.completion`` for the request: the policy's answer to its messages (calls of its tools, or a reply),
+    in the chat wire shape."""
     messages = [m for m in request.get("messages") or [] if isinstance(m, dict)]
+    answered = answer(_turn(request, messages))
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": None if answered.calls else answered.reply,
+        "refusal": None,
+        "annotations": [],
+    }
+    if answered.calls:
+        message["tool_calls"] = [_tool_call(name, arguments) for name, arguments in answered.calls]
+    finish = "tool_calls" if answered.calls else "length" if answered.cut else "stop"
+    prompt, completion = tokens(json.dumps(messages)), answered.output_tokens
+    return {
+        "id": "chatcmpl-" + secrets.token_hex(12),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", ""),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        "system_fingerprint": None,
+    }
+
+
+def _turn(request: dict[str, Any], messages: list[dict[str, Any]]) -> Turn:
+    """What a chat completion asks of the policy, in the Responses API's terms the policy reads."""
+    user_texts = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    limit = request.get("max_completion_tokens") or request.get("max_tokens")
+    return Turn(
+        tools=_tools(request),
+        user_text=user_texts[-1] if user_texts else "",
+        outputs=_outputs(messages),
+        tool_choice=_tool_choice(request),
+        parallel=request.get("parallel_tool_calls", True),
+        text_format=_text_format(request),
+        max_tokens=limit if isinstance(limit, int) else None,
+    )
+
+
+def _tools(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's function tools, flattened as the Responses API writes them."""
+    return [
+        {"type": "function", **tool["function"]}
+        for tool in request.get("tools") or []
+        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+    ]
+
+
+def _tool_choice(request: dict[str, Any]) -> Any:
+    """The request's ``tool_choice``; a named function as the Responses API names it."""
+    choice = request.get("tool_choice", "auto")
+    if isinstance(choice, dict):
+        return {"type": "function", "name": (choice.get("function") or {}).get("name")}
+    return choice
+
+
+def _text_format(request: dict[str, Any]) -> dict[str, Any]:
+    """The request's ``response_format`` as the Responses API's ``text.format`` (a JSON schema's fields flattened)."""
+    text_format: dict[str, Any] = request.get("response_format") or {}
+    if text_format.get("type") == "json_schema":
+        return {"type": "json_schema", **(text_format.get("json_schema") or {})}
+    return text_format
+
+
+def _outputs(messages: list[dict[str, Any]]) -> list[Output]:
+    """The calls the messages answer: the ``tool`` messages after the last assistant message, with the calls they
+    answer."""
     calls = {
         call["id"]: call["function"]
         for message in messages
@@ -62,7 +126,7 @@ def chat_completion(request: dict[str, Any]) -> dict[str, Any]:
     after_call = next(
         (i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "assistant"), len(messages)
     )
-    outputs = [
+    return [
         (
             calls[m["tool_call_id"]]["name"],
             json.loads(calls[m["tool_call_id"]].get("arguments") or "{}"),
@@ -71,47 +135,14 @@ def chat_completion(request: dict[str, Any]) -> dict[str, Any]:
         for m in messages[after_call + 1 :]
         if m.get("role") == "tool" and m.get("tool_call_id") in calls
     ]
-    user_texts = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
-    tools = [
-        {"type": "function", **tool["function"]}
-        for tool in request.get("tools") or []
-        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
-    ]
-    choice = request.get("tool_choice", "auto")
-    if isinstance(choice, dict):
-        choice = {"type": "function", "name": (choice.get("function") or {}).get("name")}
-    decision = decide(
-        tools, user_texts[-1] if user_texts else "", outputs, choice, request.get("parallel_tool_calls", True)
-    )
-    text_format = request.get("response_format") or {}
-    if text_format.get("type") == "json_schema":
-        text_format = {"type": "json_schema", **(text_format.get("json_schema") or {})}
-    reply = None if decision.calls else formatted(decision.text, text_format)
-    finish = "tool_calls" if decision.calls else "stop"
-    limit = request.get("max_completion_tokens") or request.get("max_tokens")
-    if reply and isinstance(limit, int) and tokens(reply) > limit:
-        reply, finish = reply[: limit * 4], "length"
-    tool_calls = [
-        {
-            "id": "call_" + secrets.token_hex(12),
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps(args)},
-        }
-        for name, args in decision.calls
-    ]
-    message: dict[str, Any] = {"role": "assistant", "content": reply, "refusal": None, "annotations": []}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    prompt = tokens(json.dumps(messages))
-    completion = tokens((reply or "") + "".join(json.dumps(arguments) for _, arguments in decision.calls))
+
+
+def _tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A ``tool_calls`` entry of the assistant's message."""
     return {
-        "id": "chatcmpl-" + secrets.token_hex(12),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model", ""),
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-        "system_fingerprint": None,
+        "id": "call_" + secrets.token_hex(12),
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
     }
 
 

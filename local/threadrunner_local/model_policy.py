@@ -1,314 +1,213 @@
 """The offline model's behaviour: a deterministic policy, not a language model.
 
-Given a Responses API request and the conversation before it, it decides what a model would
-plausibly do, the same way every time:
+Given what a request asks (a :class:`Turn`, read from a Responses API request or a chat completion alike), it decides
+what a model would plausibly do, the same way every time, by the first of these rules that applies:
 
 * When the last input carries function outputs, it answers with a message built from them
   (an ``{"error": ...}`` output is reported as such; ``file_search`` results by the sentences that answer the
   user's question, ``model_sources.py``). An output that carries a non-null
   ``next_cursor`` makes it call the same function again with ``cursor`` set, as a model
   paging through results would.
+* With a ``file_search`` function among its tools (and ``tool_choice`` neither ``none`` nor a named function), it
+  searches the files for the user's words.
 * Otherwise it calls every function tool whose name (or, failing that, description) shares a
-  word with the user's last message, with arguments pulled from that message. A string
-  parameter's name (or, failing that, its description) says which kind of value it takes:
-  capitalised names, ids ("A-1001"), e-mail addresses, or quoted text (else the message itself)
-  for query-like ones. Number parameters take the first number, enum parameters the value the
-  text mentions. A parameter gets only a value of a type its schema allows (``type`` lists and
-  ``anyOf`` / ``oneOf`` members read); an optional one the text offers nothing for is left out,
-  a required one that takes ``null`` is ``null``. When the text offers several names, ids or
-  addresses for one parameter, it makes one call per value, in parallel.
+  word with the user's last message, with arguments pulled from that message (``model_arguments.py``).
 * Otherwise it answers with a short message that repeats what the user said.
-* With a JSON ``text.format`` the answer is valid JSON (an instance of the schema for
-  ``json_schema``).
+
+The answer is then written in the requested format (with a JSON ``text.format`` valid JSON, an instance of the schema
+for ``json_schema``) and cut at the request's limit of output tokens.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import model_schema, model_sources
+from .model_arguments import GENERIC_WORDS, argument_sets, tool_words, words
 
-_GENERIC_WORDS = {
-    "get",
-    "set",
-    "list",
-    "find",
-    "fetch",
-    "search",
-    "lookup",
-    "query",
-    "run",
-    "make",
-    "create",
-    "update",
-    "delete",
-    "call",
-    "tool",
-    "function",
-    "the",
-    "for",
-    "and",
-    "with",
-    "from",
-}
-_NOT_NAMES = {
-    "What",
-    "What's",
-    "Whats",
-    "How",
-    "Please",
-    "Tell",
-    "Is",
-    "Are",
-    "Can",
-    "Could",
-    "Would",
-    "The",
-    "In",
-    "And",
-    "I",
-    "I'm",
-    "Give",
-    "Show",
-    "Find",
-    "Search",
-    "Get",
-    "Check",
-    "Do",
-    "Does",
-    "Hi",
-    "Hello",
-    "Hey",
-    "Thanks",
-    "Thank",
-    "Then",
-    "Also",
-    "Now",
-    "Which",
-    "Where",
-    "When",
-    "Why",
-    "Who",
-    "Look",
-    "Use",
-    "Call",
-    "Let",
-    "Let's",
-    "It",
-    "It's",
-    "My",
-    "Our",
-    "A",
-    "An",
-    "Compare",
-}
-_KIND_NAME_WORDS = {
-    "email": {"email", "mail", "recipient", "cc", "bcc"},
-    "id": {"id", "identifier", "number", "no", "num", "reference", "ref", "sku", "code", "uuid", "guid"},
-    "name": {"city", "cities", "location", "place", "country", "countries", "region", "name", "person", "people"}
-    | {"company", "companies", "entity", "entities", "destination", "town"},
-    "text": {"query", "queries", "q", "text", "topic", "question", "search", "keyword", "prompt", "term", "input"}
-    | {"message", "subject", "body", "bodies", "content", "title", "note"},
-}
-"""Words of a string parameter's name that say what it asks for; a plural in ``s`` counts as its singular."""
-_KIND_DESCRIPTION_WORDS = {
-    "email": {"email", "mail"},
-    "id": {"id", "identifier", "number", "reference", "code"},
-}
-"""Words of a description that say what a parameter asks for, when its name does not; the first kind wins."""
-
-# A name word touches no digit (A-1001 is an id) and no part of an e-mail address.
-_NAME_WORD = r"(?<![\w@.-])[A-Z](?:[^\W\d_]|['\u2019-])*(?![\w'\u2019@-]|\.\w)"
-_NAME = re.compile(rf"{_NAME_WORD}(?:\s+{_NAME_WORD})*")
-_TOKEN = re.compile(r"(?<![\w@.-])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![\w@-]|\.\w)")
-_EMAIL = re.compile(r"[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-# An apostrophe inside a word ("What's") opens or closes no quote.
-_QUOTED = re.compile(r"\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|\u2018(.+?)\u2019(?!\w)|(?<!\w)'(.+?)'(?!\w)")
+Call = tuple[str, dict[str, Any]]
+"""A function call: the function's name and its arguments."""
+Output = tuple[str, dict[str, Any], str]
+"""A call just answered: the function's name, the arguments it was called with, and its output."""
 
 
 @dataclass
 class Decision:
     """What the model outputs: function calls or text."""
 
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
     text: str = ""
 
 
 @dataclass(frozen=True)
-class _Found:
-    """What a message offers as arguments to one tool, by kind of value, each in the order of the text."""
+class Turn:
+    """What a request asks of the model, read from its wire shape (a Responses API create or a chat completion)."""
 
-    text: str
-    by_kind: dict[str, list[str]]
-    """Names (``name``), ids (``id``) and e-mail addresses (``email``)."""
-    quoted: str | None
-    numbers: list[str]
+    tools: list[dict[str, Any]]
+    """Its tools, as the Responses API writes them (``{"type": "function", "name", "description", "parameters"}``)."""
+    user_text: str
+    """The user's last message."""
+    outputs: list[Output]
+    """The calls the request answers."""
+    tool_choice: Any
+    """``auto``, ``none``, ``required`` or ``{"type": "function", "name": ...}``."""
+    parallel: bool
+    """Whether several calls may be made at once."""
+    text_format: dict[str, Any] | None
+    """The format of a reply, as the Responses API's ``text.format`` writes it."""
+    max_tokens: int | None
+    """The output tokens a reply may take; ``None`` for no limit."""
 
 
-def _words(text: str) -> set[str]:
-    return {w.lower().rstrip("s") for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text))}
+@dataclass(frozen=True)
+class Answer:
+    """What the model answers a turn: function calls, or a reply in the requested format."""
+
+    calls: list[Call]
+    reply: str
+    """The reply's text; empty when the turn makes calls."""
+    cut: bool
+    """Whether the reply was cut at the turn's limit of output tokens."""
+
+    @property
+    def output_tokens(self) -> int:
+        """The tokens of the reply and of the calls' arguments."""
+        return tokens(self.reply + "".join(json.dumps(arguments) for _, arguments in self.calls))
 
 
-def _lower_words(text: str) -> list[str]:
-    """The words of a parameter's name or description in lower case: ``orderId`` and ``order_id`` give order, id."""
-    return re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
+def tokens(text: str) -> int:
+    """The tokens the double counts for a text: one per four characters, at least one."""
+    return max(1, len(text) // 4)
 
 
-def _tool_words(tool: dict[str, Any]) -> set[str]:
-    words = _words(tool["name"].replace("_", " ").replace("-", " "))
-    specific = {w for w in words if w not in _GENERIC_WORDS and len(w) > 2}
-    return specific or words
+def answer(turn: Turn, not_json: bool = False) -> Answer:
+    """The model's answer to ``turn``: its decision, the reply formatted, then cut to the turn's limit.
+
+    ``not_json`` (an injected ``bad_json`` fault) makes the reply one that is not JSON, whatever the format.
+    """
+    decision = decide(turn.tools, turn.user_text, turn.outputs, turn.tool_choice, turn.parallel)
+    if decision.calls:
+        return Answer(decision.calls, "", cut=False)
+    reply = formatted(decision.text, turn.text_format)
+    if not_json:
+        reply = "{this is not JSON"
+    reply, cut = _within(reply, turn.max_tokens)
+    return Answer([], reply, cut)
+
+
+def _within(reply: str, max_tokens: int | None) -> tuple[str, bool]:
+    """The reply cut to ``max_tokens`` (four characters a token) when it is longer, and whether it was."""
+    if reply and max_tokens is not None and tokens(reply) > max_tokens:
+        return reply[: max_tokens * 4], True
+    return reply, False
+
+
+def decide(
+    tools: list[dict[str, Any]],
+    user_text: str,
+    outputs: list[Output],
+    tool_choice: Any = "auto",
+    parallel: bool = True,
+) -> Decision:
+    """The model's next move, by the first rule of this module's list that applies; ``outputs`` are the calls just
+    answered."""
+    if outputs:
+        decision = _from_outputs(outputs, user_text)
+    elif _searches_first(tools, tool_choice):
+        decision = Decision(calls=[("file_search", {"query": user_text.strip()})])
+    else:
+        chosen = _chosen(tools, user_text, tool_choice)
+        calls = [(tool["name"], arguments) for tool in chosen for arguments in argument_sets(tool, user_text)]
+        decision = Decision(calls=calls) if calls else Decision(text=_echo(user_text))
+    if not parallel:
+        decision.calls = decision.calls[:1]
+    return decision
+
+
+def _functions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [tool for tool in tools if tool.get("type") == "function"]
+
+
+def _searches_first(tools: list[dict[str, Any]], tool_choice: Any) -> bool:
+    """Whether the model looks in the files first, for the user's words: it has ``file_search`` and may choose."""
+    searching = any(tool.get("name") == "file_search" for tool in _functions(tools))
+    return searching and tool_choice != "none" and not isinstance(tool_choice, dict)
+
+
+def _chosen(tools: list[dict[str, Any]], user_text: str, tool_choice: Any) -> list[dict[str, Any]]:
+    """The function tools the model calls: the one ``tool_choice`` names, else those whose name shares a word with
+    the text, else those whose description shares two, else the first when a call is ``required``."""
+    functions = _functions(tools)
+    if tool_choice == "none" or not functions:
+        return []
+    forced = tool_choice.get("name") if isinstance(tool_choice, dict) else None
+    if forced:
+        return [tool for tool in functions if tool["name"] == forced]
+    text_words = words(user_text)
+    chosen = [tool for tool in functions if tool_words(tool) & text_words] or [
+        tool for tool in functions if len(_description_words(tool) & text_words) >= 2
+    ]
+    if not chosen and tool_choice == "required":
+        return functions[:1]
+    return chosen
 
 
 def _description_words(tool: dict[str, Any]) -> set[str]:
-    return {w for w in _words(tool.get("description") or "") if len(w) > 3} - _GENERIC_WORDS
+    """The telling words of a tool's description: of four letters or more, not generic."""
+    return {w for w in words(tool.get("description") or "") if len(w) > 3} - GENERIC_WORDS
 
 
-def entities(text: str, ignore: frozenset[str] | set[str] = frozenset()) -> list[str]:
-    """Capitalised names in the text, in order: "San Francisco", "Tokyo".
-
-    Words in ``ignore`` are no names; neither are ids ("A-1001") nor parts of e-mail addresses.
-    """
-    names = []
-    for phrase in _NAME.findall(text):
-        words = phrase.split()
-        while words and (words[0] in _NOT_NAMES or _words(words[0]) & ignore):
-            words = words[1:]
-        name = " ".join(words).rstrip("'\u2019-")
-        if name and name not in names:
-            names.append(name)
-    return names
+def _echo(user_text: str) -> str:
+    """The reply when no tool is called: what the user said, named as the test model's."""
+    return f'You said: "{user_text.strip()}". (This reply comes from the offline test model.)'
 
 
-def _is_id(token: str) -> bool:
-    """Whether a token of letters, digits and dashes is an id: it has a digit and is no plain number."""
-    return any(char.isdigit() for char in token) and not token.isdigit()
+def _from_outputs(outputs: list[Output], question: str) -> Decision:
+    """Answer from function outputs (``file_search``'s sources: what answers ``question``, cited), or page on when
+    an output asks for it."""
+    again = _paged_on(outputs)
+    if again:
+        return Decision(calls=again)
+    parts = [_reported(name, arguments, output, question) for name, arguments, output in outputs]
+    if [name for name, _, _ in outputs] == ["file_search"] * len(outputs):
+        return Decision(text=" ".join(parts))
+    return Decision(text="Here is what the tools returned. " + " ".join(part.rstrip(".") + "." for part in parts))
 
 
-def _ids(text: str) -> list[str]:
-    """Id-like values in order: "A-1001", "abc123"."""
-    return list(dict.fromkeys(token for token in _TOKEN.findall(text) if _is_id(token)))
+def _value(output: str) -> Any:
+    """A function's output as JSON, or as the text it is when it is not JSON."""
+    try:
+        return json.loads(output)
+    except ValueError:
+        return output
 
 
-def _emails(text: str) -> list[str]:
-    """E-mail addresses in order."""
-    return list(dict.fromkeys(_EMAIL.findall(text)))
+def _paged_on(outputs: list[Output]) -> list[Call]:
+    """The calls made again for the next page: each output (but ``file_search``'s) with a non-null ``next_cursor``
+    asks for its function with ``cursor`` set to it."""
+    again = []
+    for name, arguments, output in outputs:
+        value = None if name == "file_search" else _value(output)
+        if isinstance(value, dict) and value.get("next_cursor") is not None:
+            again.append((name, {**arguments, "cursor": value["next_cursor"]}))
+    return again
 
 
-def _quoted(text: str) -> str | None:
-    """The first non-blank quoted text: "...", curly double or single quotes, or '...'."""
-    for match in _QUOTED.finditer(text):
-        value = next(group for group in match.groups() if group is not None).strip()
-        if value:
-            return value
-    return None
-
-
-def _numbers(text: str) -> list[str]:
-    """Numbers in order, except the digits of ids and e-mail addresses."""
-    rest = _TOKEN.sub(lambda token: " " if _is_id(token[0]) else token[0], _EMAIL.sub(" ", text))
-    return _NUMBER.findall(rest)
-
-
-def _mentioned(values: list[Any], text: str) -> list[Any]:
-    """The enum value the text mentions first (a whole word, in any case), or nothing."""
-    first: tuple[int, Any] | None = None
-    for value in values:
-        match = re.search(rf"(?<![\w-]){re.escape(str(value))}(?![\w-])", text, re.IGNORECASE)
-        if match and str(value) and (first is None or match.start() < first[0]):
-            first = (match.start(), value)
-    return [] if first is None else [first[1]]
-
-
-def _asks_for(name: str, spec: dict[str, Any]) -> str | None:
-    """The kind of value a string parameter asks for: the last telling word of its name, else its description."""
-    for word in reversed(_lower_words(name)):
-        for kind, words in _KIND_NAME_WORDS.items():
-            if {word, word.removesuffix("s")} & words:
-                return kind
-    description = {
-        form for word in _lower_words(spec.get("description") or "") for form in (word, word.removesuffix("s"))
-    }
-    return next((kind for kind, words in _KIND_DESCRIPTION_WORDS.items() if description & words), None)
-
-
-def _find(tool: dict[str, Any], text: str) -> _Found:
-    """The values ``text`` offers to ``tool``; a value of one of its enums is no name, id or e-mail address."""
-    properties = model_schema.properties(tool.get("parameters"))
-    enum_values = {str(value).lower() for spec in properties.values() for value in model_schema.enum(spec)}
-    names, id_values, addresses = (
-        [value for value in values if value.lower() not in enum_values]
-        for values in (entities(text, _tool_words(tool)), _ids(text), _emails(text))
-    )
-    return _Found(text, {"name": names, "id": id_values, "email": addresses}, _quoted(text), _numbers(text))
-
-
-def _values(name: str, spec: dict[str, Any], found: _Found) -> list[Any]:
-    """What the text offers one parameter, in order: one value, or several names, ids or e-mail addresses; only
-    values of a type the parameter takes."""
-    types = model_schema.types(spec)
-    if model_schema.enum(spec):
-        return _mentioned(model_schema.enum(spec), found.text)
-    numbers = [int(float(n)) if "integer" in types else float(n) for n in found.numbers[:1]]
-    if types & {"integer", "number"} and numbers:
-        return numbers
-    asks_for = _asks_for(name, spec)
-    if "string" in types:
-        return [found.quoted or found.text.strip()] if asks_for == "text" else found.by_kind.get(asks_for or "", [])
-    items = model_schema.member_of(spec, "array").get("items")
-    strings = "string" in model_schema.types(items if isinstance(items, dict) else {})
-    if "array" in types and asks_for != "text" and strings:
-        listed = found.by_kind.get(asks_for or "", [])
-        return [listed] if listed else []  # all of them, in one list
-    return []
-
-
-def _fallback(spec: dict[str, Any], found: _Found) -> Any:
-    """A required parameter's value when the text offers none: ``null`` where the parameter takes it."""
-    types = model_schema.types(spec)
-    if model_schema.enum(spec):
-        return spec.get("default", model_schema.enum(spec)[0])
-    if "null" in types:
-        return None
-    if "default" in spec:
-        return spec["default"]
-    if types & {"integer", "number"}:
-        return model_schema.member_of(spec, "integer" if "integer" in types else "number").get("minimum", 1)
-    if "string" in types:
-        names = found.by_kind["name"]
-        return names[0] if names else (found.quoted or found.text.strip())
-    if "boolean" in types:
-        return False
-    return {} if "object" in types else []
-
-
-def _arguments(tool: dict[str, Any], text: str) -> list[dict[str, Any]]:
-    """One argument set per call: one call per value of the first parameter the text offers several values for."""
-    schema = tool.get("parameters")
-    required = schema.get("required") if isinstance(schema, dict) else None
-    required = set(required) if isinstance(required, list) else set()
-    found = _find(tool, text)
-    arguments: dict[str, Any] = {}
-    fan_out: tuple[str, list[Any]] | None = None
-    for name, spec in model_schema.properties(schema).items():
-        values = _values(name, spec, found)
-        if values:
-            arguments[name] = values[0]
-            if len(values) > 1 and fan_out is None:
-                fan_out = (name, values)
-        elif name in required:
-            arguments[name] = _fallback(spec, found)
-    if fan_out is None:
-        return [arguments]
-    name, values = fan_out
-    return [{**arguments, name: value} for value in values]
+def _reported(name: str, arguments: dict[str, Any], output: str, question: str) -> str:
+    """What one output says: ``file_search``'s sentences that answer the question, a failure, or the value."""
+    if name == "file_search":
+        asked = arguments.get("query") if isinstance(arguments, dict) else None
+        return model_sources.answer(output, f"{question} {asked or ''}")
+    value = _value(output)
+    if isinstance(value, dict) and "error" in value:
+        return f"{name} failed: {value['error']}"
+    return f"{name} returned {_render(value)}"
 
 
 def _render(value: Any) -> str:
+    """A value in a few words: an object's filled fields as ``key: value``, a list's first five items."""
     if isinstance(value, dict):
         return ", ".join(f"{key}: {_render(item)}" for key, item in value.items() if item not in (None, "", [], {}))
     if isinstance(value, list):
@@ -316,32 +215,6 @@ def _render(value: Any) -> str:
             f" (and {len(value) - 5} more)" if len(value) > 5 else ""
         )
     return str(value)
-
-
-def _from_outputs(outputs: list[tuple[str, dict[str, Any], str]], question: str) -> Decision:
-    """Answer from function outputs (``file_search``'s sources: what answers ``question``, cited), or page on when
-    an output asks for it."""
-    parts, again = [], []
-    for name, arguments, output in outputs:
-        if name == "file_search":
-            asked = arguments.get("query") if isinstance(arguments, dict) else None
-            parts.append(model_sources.answer(output, f"{question} {asked or ''}"))
-            continue
-        try:
-            value = json.loads(output)
-        except ValueError:
-            value = output
-        if isinstance(value, dict) and value.get("next_cursor") is not None:
-            again.append((name, {**arguments, "cursor": value["next_cursor"]}))
-        if isinstance(value, dict) and "error" in value:
-            parts.append(f"{name} failed: {value['error']}")
-        else:
-            parts.append(f"{name} returned {_render(value)}")
-    if again:
-        return Decision(calls=again)
-    if [name for name, _, _ in outputs] == ["file_search"] * len(outputs):
-        return Decision(text=" ".join(parts))
-    return Decision(text="Here is what the tools returned. " + " ".join(part.rstrip(".") + "." for part in parts))
 
 
 def _instance(schema: dict[str, Any], text: str) -> Any:
@@ -364,40 +237,3 @@ def formatted(text: str, text_format: dict[str, Any] | None) -> str:
     if kind == "json_schema":
         return json.dumps(_instance(text_format.get("schema", {}) if text_format else {}, text))
     return text
-
-
-def decide(
-    tools: list[dict[str, Any]],
-    user_text: str,
-    outputs: list[tuple[str, dict[str, Any], str]],
-    tool_choice: Any = "auto",
-    parallel: bool = True,
-) -> Decision:
-    """The model's next move; ``outputs`` are (function, arguments, output) of calls just answered."""
-    if outputs:
-        decision = _from_outputs(outputs, user_text)
-    else:
-        decision = Decision()
-        functions = [tool for tool in tools if tool.get("type") == "function"]
-        searching = any(tool.get("name") == "file_search" for tool in functions)
-        if searching and tool_choice != "none" and not isinstance(tool_choice, dict):
-            # With files to search, the double looks in them first, for the user's words.
-            return Decision(calls=[("file_search", {"query": user_text.strip()})])
-        if tool_choice != "none" and functions:
-            forced = tool_choice.get("name") if isinstance(tool_choice, dict) else None
-            text_words = _words(user_text)
-            chosen = (
-                [t for t in functions if t["name"] == forced]
-                if forced
-                else [t for t in functions if _tool_words(t) & text_words]
-            )
-            if not chosen and not forced:
-                chosen = [t for t in functions if len(_description_words(t) & text_words) >= 2]
-            if not chosen and tool_choice == "required":
-                chosen = functions[:1]
-            decision.calls = [(t["name"], args) for t in chosen for args in _arguments(t, user_text)]
-        if not decision.calls:
-            decision.text = f'You said: "{user_text.strip()}". (This reply comes from the offline test model.)'
-    if not parallel:
-        decision.calls = decision.calls[:1]
-    return decision

@@ -9,7 +9,8 @@ import pytest
 
 from threadrunner.api.http_server import http_event
 from threadrunner_local.model_policy import decide
-from threadrunner_local.model_server import MAX_REQUESTS, MAX_RESPONSES, OfflineModel, OfflineModelServer
+from threadrunner_local.model_server import OfflineModelServer
+from threadrunner_local.model_store import MAX_REQUESTS, MAX_RESPONSES, OfflineModel
 
 
 def test_given_many_responses_when_created_then_the_offline_model_keeps_a_bounded_number():

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from threadrunner.domain.file_search import FileSearchOutput, RankingOptions, Source, sources_text
 from threadrunner_local import model_sources
-from threadrunner_local.model_policy import decide, entities, formatted
+from threadrunner_local.model_arguments import entities
+from threadrunner_local.model_policy import decide, formatted
 
 WEATHER = {
     "type": "function",
