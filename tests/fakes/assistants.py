@@ -24,8 +24,8 @@ class FakeAssistants:
         return self.world.assistants[assistant_id]
 
     def update_assistant(self, assistant_id: str, changes: dict[str, Any]) -> Assistant:
-        updated = self.get_assistant(assistant_id).model_copy(update=changes)
-        self.world.assistants[assistant_id] = Assistant.model_validate(updated.model_dump())
+        updated = {**self.get_assistant(assistant_id).model_dump(), **changes}
+        self.world.assistants[assistant_id] = Assistant.model_validate(updated)
         return self.world.assistants[assistant_id]
 
     def delete_assistant(self, assistant_id: str) -> None:

@@ -46,22 +46,26 @@ class FakeFiles:
         return self.world.uploads[upload_id]
 
     def add_part(self, upload_id: str, part: UploadPart, content_key: str, size: int) -> None:
-        if self.get_upload(upload_id).status != "pending":
-            raise InvalidRequest("The upload takes no more parts.")
+        status = self.get_upload(upload_id).status
+        if status != "pending":
+            raise InvalidRequest(f"The upload is {status}: it takes no more parts.", param="upload_id")
         self.world.parts.setdefault(upload_id, {})[part.id] = (content_key, size)
 
     def parts(self, upload_id: str) -> dict[str, tuple[str, int]]:
         return dict(self.world.parts.get(upload_id, {}))
 
-    def end_upload(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
+    def end_upload(self, upload_id: str, status: str) -> Upload:
+        return self._end(upload_id, status)
+
+    def _end(self, upload_id: str, status: str, file: FileObject | None = None) -> Upload:
         upload = self.get_upload(upload_id)
         if upload.status != "pending":
-            raise InvalidRequest(f"The upload is {upload.status}.")
+            raise InvalidRequest(f"The upload is {upload.status}; only a pending upload can be {status}.")
         self.world.uploads[upload_id] = upload.model_copy(update={"status": status, "file": file})
         return self.world.uploads[upload_id]
 
     def complete_upload(self, upload_id: str, file: FileObject, content_key: str) -> Upload:
-        completed = self.end_upload(upload_id, "completed", file)
+        completed = self._end(upload_id, "completed", file)
         self.put_file(file, content_key)
         return completed
 

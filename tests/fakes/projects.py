@@ -34,4 +34,5 @@ class FakeProjects:
         return True
 
     def close_stream(self, stream_id: str, expires_at: int) -> None:
-        self.world.open_streams.pop(stream_id, None)
+        if self.world.open_streams.get(stream_id) == expires_at:  # the stream counted with this id and expiry
+            del self.world.open_streams[stream_id]

@@ -43,23 +43,27 @@ class FakeRuns:
         vector_store_ids: list[str],
         max_active_runs: int | None = None,
     ) -> bool:
-        entry = self.world.thread(run.thread_id)
-        if any(q.message.id not in entry.queue for q in queued):
+        return self._create(run, vector_store_ids, messages, max_active_runs, queued)
+
+    def _create(
+        self,
+        run: Run,
+        vector_store_ids: list[str],
+        messages: Sequence[Message],
+        max_active_runs: int | None,
+        queued: Sequence[QueuedMessage] = (),
+    ) -> bool:
+        """Create the run, taking ``queued`` out of the thread's queue; False when the thread refused it (busy,
+        gone, or another caller took the queued messages)."""
+        if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
+            raise TooManyActiveRuns(max_active_runs)
+        entry = self.world.threads.get(run.thread_id)
+        if entry is None or entry.deleting or entry.active_run_id:
             return False
-        if not self._create(run, vector_store_ids, messages, max_active_runs):
+        if any(q.message.id not in entry.queue for q in queued):
             return False
         for q in queued:
             del entry.queue[q.message.id]
-        return True
-
-    def _create(
-        self, run: Run, vector_store_ids: list[str], messages: Sequence[Message], max_active_runs: int | None
-    ) -> bool:
-        entry = self.world.thread(run.thread_id)
-        if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
-            raise TooManyActiveRuns(max_active_runs)
-        if entry.active_run_id:
-            return False
         entry.active_run_id = run.id
         entry.runs[run.id] = RunRecord(run=run, vector_store_ids=vector_store_ids)
         entry.messages |= {m.id: m for m in messages}
@@ -107,7 +111,9 @@ class FakeRuns:
         record = self.world.record(thread_id, run_id)
         calls = {c.call_id: c for c in self.world.threads[thread_id].calls.get((run_id, step_id), [])}
         waiting = record.run.status == "requires_action" and record.waiting_step_id == step_id
-        if not waiting or any(calls[i].status != "pending" or calls[i].side != "client" for i in outputs):
+        if not waiting or any(
+            i not in calls or (calls[i].status, calls[i].side) != ("pending", "client") for i in outputs
+        ):
             raise InvalidTransition(f"Run {run_id} is not waiting for these tool outputs.")
         for call_id, output in outputs.items():
             calls[call_id].status, calls[call_id].output = "completed", output
@@ -134,9 +140,10 @@ class FakeRuns:
         self.world.record(thread_id, run_id).task_token = task_token
 
     def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
-        record, entry = self.world.record(thread_id, run_id), self.world.threads[thread_id]
-        if record.run.status != "in_progress" or record.response_id != response_id:
+        record = self.world.found_record(thread_id, run_id)
+        if record is None or record.run.status != "in_progress" or record.response_id != response_id:
             return False
+        entry = self.world.threads[thread_id]
         if any(stored_item(entry, item) is not None for item in objects):
             return False
         for item in objects:
@@ -147,10 +154,10 @@ class FakeRuns:
         return self.world.record(thread_id, run_id).claims.setdefault(slot, candidate)
 
     def add_usage(self, thread_id: str, run_id: str, response_id: str, usage: Usage) -> None:
-        record = self.world.record(thread_id, run_id)
-        slot = f"usage:{response_id}"
-        if slot not in record.claims:
-            record.claims[slot] = "counted"
+        record = self.world.found_record(thread_id, run_id)
+        counted = self.world.usage_responses.setdefault(run_id, set())
+        if record is not None and response_id not in counted:  # a deleted thread's run is not brought back
+            counted.add(response_id)
             record.usage += usage
 
 

@@ -36,14 +36,16 @@ class FakeSteps:
         raise NotFound("run step", step_id)
 
     def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at_ms: int) -> None:
-        steps = self.world.thread(thread_id).steps
-        step = steps[(run_id, step_id)]
+        entry = self.world.threads.get(thread_id)
+        step = entry.steps.get((run_id, step_id)) if entry else None
+        if entry is None or step is None:
+            raise NotFound("run step", step_id)
         stamp: dict[str, Any] = {}
         if status in _STAMPS:
             stamp[_STAMPS[status]] = at_ms // 1000
             if step.timing is not None:
                 stamp["timing"] = step.timing.model_copy(update={"ended_at_ms": at_ms})
-        steps[(run_id, step_id)] = step.model_copy(update={"status": status, **stamp})
+        entry.steps[(run_id, step_id)] = step.model_copy(update={"status": status, **stamp})
 
     def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
         self.world.record(thread_id, run_id)
@@ -60,23 +62,28 @@ class FakeSteps:
         details = {"type": "tool_calls", "tool_calls": calls}
         return RunStep.model_validate({**step.model_dump(), "step_details": details})
 
+    def _calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]:
+        """A step's calls; none once its thread is gone, as the table's conditional writes find none."""
+        entry = self.world.threads.get(thread_id)
+        return entry.calls.get((run_id, step_id), []) if entry else []
+
     def get_tool_calls(self, thread_id: str, run_id: str, step_id: str) -> list[ToolCall]:
-        return [call.model_copy() for call in self.world.thread(thread_id).calls.get((run_id, step_id), [])]
+        return [call.model_copy() for call in self._calls(thread_id, run_id, step_id)]
 
     def claim_tool_call(self, thread_id: str, run_id: str, step_id: str, call_id: str, at_ms: int) -> ToolCall | None:
-        for call in self.world.thread(thread_id).calls.get((run_id, step_id), []):
+        for call in self._calls(thread_id, run_id, step_id):
             if call.call_id == call_id and call.status == "pending":
                 call.status, call.started_at_ms = "running", at_ms
                 return call.model_copy()
         return None
 
     def ask_for_outputs(self, thread_id: str, run_id: str, step_id: str, call_ids: list[str], at_ms: int) -> None:
-        for call in self.world.thread(thread_id).calls.get((run_id, step_id), []):
+        for call in self._calls(thread_id, run_id, step_id):
             if call.call_id in call_ids and call.started_at_ms is None:
                 call.started_at_ms = at_ms
 
     def record_tool_output(self, thread_id: str, call: ToolCall) -> None:
-        for stored in self.world.thread(thread_id).calls.get((call.run_id, call.step_id), []):
+        for stored in self._calls(thread_id, call.run_id, call.step_id):
             if stored.call_id == call.call_id and stored.status == "running":
                 stored.status, stored.output, stored.is_error = "completed", call.output, call.is_error
                 stored.duration_ms, stored.execution = call.duration_ms, call.execution

@@ -56,7 +56,7 @@ class FakeThreads:
         return entry.messages[message_id]
 
     def update_message(self, thread_id: str, message_id: str, changes: dict[str, Any]) -> Message:
-        updated = self.get_message(thread_id, message_id).model_copy(update=changes)
+        updated = Message.model_validate({**self.get_message(thread_id, message_id).model_dump(), **changes})
         self.world.thread(thread_id).messages[message_id] = updated
         return updated
 
@@ -73,7 +73,8 @@ class FakeThreads:
         return paginate(messages, page)
 
     def newest_messages(self, thread_id: str) -> Iterator[Message]:
-        return iter(sorted(self.world.thread(thread_id).messages.values(), key=lambda m: m.id, reverse=True))
+        entry = self.world.threads.get(thread_id)  # a thread deleted under the loop has none, as the table's query
+        return iter(sorted(entry.messages.values() if entry else [], key=lambda m: m.id, reverse=True))
 
     def list_threads(self, page: PageRequest) -> Page[Thread]:
         listed = sorted((e.thread for e in self.world.threads.values() if not e.deleting), key=lambda t: t.id)

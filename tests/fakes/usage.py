@@ -54,11 +54,13 @@ class FakeUsage:
         if response_id not in self.world.responses or self.world.responses[response_id][1]:
             return False
         reservation, _ = self.world.responses[response_id]
-        self.spend(
-            reservation, usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
-        )
+        used = usage or Usage(prompt_tokens=reservation.prompt_tokens, total_tokens=reservation.prompt_tokens)
+        self.spend(reservation, used)
         self.world.responses[response_id] = (reservation, True)
         self.world.unsettled.pop((self.world.project, response_id), None)
+        user = self.world.users.get(reservation.user_id or "")
+        if user is not None:  # the user's lifetime usage; a deleted user is not brought back by it
+            self.world.users[user.user_id] = user.model_copy(update={"usage": user.usage + used})
         return True
 
     def spend(self, reservation: Reservation, usage: Usage) -> None:
@@ -72,10 +74,10 @@ class FakeUsage:
         return self.world.days.get((day, user_id), DayUsage())
 
     def count_thread_usage(self, run: Run) -> bool:
-        if run.id in self.world.counted_runs or run.thread_id not in self.world.threads:
+        entry = self.world.threads.get(run.thread_id)
+        if entry is None or run.id not in entry.runs or run.id in self.world.counted_runs:
             return False
         self.world.counted_runs.add(run.id)
-        entry = self.world.threads[run.thread_id]
         entry.usage += run.usage or Usage()
         return True
 

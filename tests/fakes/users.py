@@ -18,10 +18,11 @@ class FakeUsers:
 
     def create_user(self, user: UserRecord, thread: Thread, replacing: str | None = None) -> UserRecord:
         existing = self.world.users.get(user.user_id)
-        if (existing is not None and existing.thread_id != replacing) or (existing is None and replacing):
-            return existing or user
+        if existing is not None and existing.thread_id != replacing:
+            return existing  # another request created (or repaired) it first
         self.world.threads[thread.id] = ThreadEntry(thread=thread, user_id=user.user_id)
-        self.world.users[user.user_id] = user.model_copy(update={"thread_id": thread.id})
+        # A user deleted meanwhile is created again, on the new thread.
+        self.world.users[user.user_id] = existing.model_copy(update={"thread_id": thread.id}) if existing else user
         return self.world.users[user.user_id]
 
     def delete_user(self, user_id: str) -> None:
@@ -37,4 +38,5 @@ class FakeUsers:
         return [queue[key] for key in sorted(queue)][:limit]
 
     def dequeue(self, thread_id: str, message_id: str) -> bool:
-        return self.world.thread(thread_id).queue.pop(message_id, None) is not None
+        entry = self.world.threads.get(thread_id)
+        return entry is not None and entry.queue.pop(message_id, None) is not None

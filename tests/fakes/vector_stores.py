@@ -99,6 +99,8 @@ class FakeVectorStores:
         files = self.world.store_files.get(vector_store_id, {})
         if file_id not in files or files[file_id][0].status != "in_progress":
             return False
+        if vector_store_id not in self.world.stores:  # deleted: its files wait to be forgotten, counted nowhere
+            return False
         changes = {"status": status, "usage_bytes": usage_bytes, "last_error": last_error}
         files[file_id] = (files[file_id][0].model_copy(update=changes), chunks)
         self._count(vector_store_id, {"in_progress": -1, status: 1}, usage_bytes)
@@ -137,6 +139,8 @@ class FakeVectorStores:
         return batch.model_copy(update={"file_counts": counts, "status": batch_status(counts, cancelled)}), file_ids
 
     def cancel_batch(self, vector_store_id: str, batch_id: str) -> None:
+        if (vector_store_id, batch_id) not in self.world.batches:
+            raise NotFound("file batch", batch_id)
         batch, file_ids, _ = self.world.batches[(vector_store_id, batch_id)]
         self.world.batches[(vector_store_id, batch_id)] = (batch, file_ids, True)
 

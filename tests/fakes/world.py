@@ -61,6 +61,8 @@ class World:
     """The project's open streams, with when each expires."""
     active_runs: set[tuple[str, str]] = field(default_factory=set)
     counted_runs: set[str] = field(default_factory=set)
+    usage_responses: dict[str, set[str]] = field(default_factory=dict)
+    """Each run's model responses whose usage it counts."""
     tools: dict[str, LambdaTool] = field(default_factory=dict)
     forwarded: set[str] = field(default_factory=set)
     unsettled: dict[tuple[str, str], UnsettledResponse] = field(default_factory=dict)
@@ -72,11 +74,16 @@ class World:
             raise NotFound("thread", thread_id)
         return entry
 
-    def record(self, thread_id: str, run_id: str) -> RunRecord:
+    def found_record(self, thread_id: str, run_id: str) -> RunRecord | None:
+        """The run's record; ``None`` once the run or its thread is gone."""
         entry = self.threads.get(thread_id)
-        if entry is None or run_id not in entry.runs:
+        return entry.runs.get(run_id) if entry else None
+
+    def record(self, thread_id: str, run_id: str) -> RunRecord:
+        record = self.found_record(thread_id, run_id)
+        if record is None:
             raise NotFound("run", run_id)
-        return entry.runs[run_id]
+        return record
 
 
 def stored_item(entry: ThreadEntry, item: Message | RunStep) -> Message | RunStep | None:
