@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from threadrunner.ports import Stores
 
+from .api_keys import FakeApiKeys
 from .assistants import FakeAssistants
 from .files import FakeContents, FakeFiles
 from .projects import FakeProjects
@@ -26,6 +27,7 @@ from .vector_stores import FakeIndex, FakeJobs, FakeVectorStores
 from .world import World
 
 __all__ = [
+    "FakeApiKeys",
     "FakeAssistants",
     "FakeCatalogue",
     "FakeCircuits",
