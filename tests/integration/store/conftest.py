@@ -56,13 +56,13 @@ def store(backend: Backend) -> Stores:
 @pytest.fixture
 def unsettled(backend: Backend) -> UnsettledResponses:
     """The deployment's list of unsettled responses (on DynamoDB, every test's projects share it)."""
-    return recording.Recorded(backend.unsettled, UnsettledResponses, backend.name)  # type: ignore[return-value]
+    return recording.Recorded(backend.unsettled, UnsettledResponses, backend.name)
 
 
 @pytest.fixture
 def api_keys(backend: Backend) -> ApiKeys:
     """The deployment's API keys (on DynamoDB, every test's keys share them: give them names of their own)."""
-    return recording.Recorded(backend.api_keys, ApiKeys, backend.name)  # type: ignore[return-value]
+    return recording.Recorded(backend.api_keys, ApiKeys, backend.name)
 
 
 @pytest.fixture

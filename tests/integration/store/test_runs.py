@@ -14,6 +14,7 @@ from threadrunner.domain.run import (
     SubmitToolOutputs,
 )
 from threadrunner.domain.run_record import RunRecord
+from threadrunner.domain.thread import Thread
 from threadrunner.errors import InvalidTransition, NotFound, RunActive, TooManyActiveRuns
 
 from .builders import a_run, end, message, message_step, new_run, new_thread, pages_like_a_list, running, tool_step
@@ -47,13 +48,13 @@ def test_a_busy_thread_refuses_a_second_run_and_nothing_of_it_is_written(store):
     assert store.runs.list_runs(thread.id, PageRequest()).data == [first]
 
 
-def test_a_run_of_a_thread_the_project_does_not_have_is_not_found(store):
+def test_a_run_the_project_does_not_have_is_not_found_and_nothing_is_written_for_it(store):
     thread, _ = new_thread(store)
     run = new_run(store, thread)
     missing = new_id("run")
 
     for call in (
-        lambda: store.runs.create_run(a_run(new_thread(store)[0].model_copy(update={"id": new_id("thread")}))),
+        lambda: store.runs.create_run(a_run(Thread(id=new_id("thread"), created_at=now()))),
         lambda: store.runs.list_runs(new_id("thread"), PageRequest()),
         lambda: store.runs.get_run(thread.id, missing),
         lambda: store.runs.get_run_record(thread.id, missing),
@@ -61,6 +62,7 @@ def test_a_run_of_a_thread_the_project_does_not_have_is_not_found(store):
         lambda: store.runs.update_run(thread.id, missing, {"k": "v"}),
         lambda: store.runs.update_run(thread.id, missing, None),
         lambda: store.runs.transition_run(thread.id, missing, "cancelling"),
+        lambda: store.runs.accept_tool_outputs(thread.id, missing, new_id("step"), {}, 1),
         lambda: store.runs.set_turn(thread.id, missing, "resp_1", tool_round=False, started_at_ms=1),
         lambda: store.runs.set_server_tools(thread.id, missing, []),
         lambda: store.runs.set_task_token(thread.id, missing, "token"),
