@@ -1,7 +1,7 @@
 """What the use cases need from the outside world: one small protocol per aggregate.
 
 Adapters implement them (``threadrunner.adapters``); the unit tests use in-memory fakes
-(``tests/fakes.py``). Every store belongs to one project, and every method raises
+(``tests/fakes/``). Every store belongs to one project, and every method raises
 :class:`~threadrunner.errors.NotFound` for ids the project does not have.
 """
 

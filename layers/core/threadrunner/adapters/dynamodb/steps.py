@@ -92,14 +92,17 @@ class DynamoDBSteps(Table):
     def set_step_status(self, thread_id: str, run_id: str, step_id: str, status: RunStepStatus, at_ms: int) -> None:
         stamp = _STAMPS.get(status)
         stamps = {":at": at_ms // 1000, ":at_ms": at_ms} if stamp else {}
-        self._client.update_item(
-            TableName=self._table,
-            Key=self.keys.step(thread_id, run_id, step_id),
-            UpdateExpression="SET #status = :status" + (f", {stamp} = :at, ended_at_ms = :at_ms" if stamp else ""),
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_attributes({":status": status, **stamps}),
-        )
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.step(thread_id, run_id, step_id),
+                UpdateExpression="SET #status = :status" + (f", {stamp} = :at, ended_at_ms = :at_ms" if stamp else ""),
+                ConditionExpression="attribute_exists(PK)",  # never recreate a step whose thread was deleted
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes({":status": status, **stamps}),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise NotFound("run step", step_id) from exc
 
     def list_steps(self, thread_id: str, run_id: str, page: PageRequest) -> Page[RunStep]:
         if self._get(self.keys.run(thread_id, run_id)) is None:

@@ -45,6 +45,8 @@ class DynamoDBUsers(Table):
             self._client.transact_write_items(TransactItems=[mapping, new_thread])
         except self._client.exceptions.TransactionCanceledException:
             existing = self.get_user(user.user_id)
+            if existing is None and replacing is not None:  # deleted meanwhile: created again, on the new thread
+                return self.create_user(user, thread)
             if existing is None or existing.thread_id == replacing:
                 raise
             return existing
