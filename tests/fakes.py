@@ -17,12 +17,25 @@ from typing import Any, TypeVar
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import Budget, DayUsage, ProjectPolicy, Reservation, UnsettledResponse, over_budget
 from threadrunner.domain.circuits import CircuitState
-from threadrunner.domain.common import FunctionDefinition, Usage
+from threadrunner.domain.common import FunctionDefinition, Usage, now
+from threadrunner.domain.conversation import (
+    Conversation,
+    Hold,
+    Item,
+    as_message,
+    call_items,
+    call_of,
+    is_thread,
+    message_item,
+    page_of,
+    position,
+)
 from threadrunner.domain.files import FileObject, Upload, UploadPart
 from threadrunner.domain.lambda_tools import LambdaTool
 from threadrunner.domain.message import Message
 from threadrunner.domain.model_turn import ModelTurn, TurnEvent, TurnRequest
 from threadrunner.domain.pagination import Page, PageRequest, paginate
+from threadrunner.domain.prompts import MAX_VERSIONS, Prompt
 from threadrunner.domain.run import Run
 from threadrunner.domain.run_record import RunRecord, RunRef
 from threadrunner.domain.run_status import RunStatus, can_move, is_terminal
@@ -44,12 +57,14 @@ from threadrunner.domain.vector_stores import (
 from threadrunner.errors import (
     BudgetExceeded,
     Conflict,
+    ConversationLocked,
     InvalidRequest,
     InvalidTransition,
     ModelUnavailable,
     NotFound,
     RunActive,
     TooManyActiveRuns,
+    TurnAnswered,
 )
 from threadrunner.ports import Event, Stores
 
@@ -72,6 +87,29 @@ class _Thread:
     usage: Usage = field(default_factory=Usage)
     begun: set[str] = field(default_factory=set)
     """The messages and steps a run's stream stored in progress."""
+    items: dict[str, Item] = field(default_factory=dict)
+    """What responses added that is no message (read as a conversation)."""
+    given: dict[str, Item] = field(default_factory=dict)
+    """The messages responses added, as they gave them."""
+    hold: Hold | None = None
+    turns: set[str] = field(default_factory=set)
+    """The keys of the turns appended."""
+
+    @property
+    def held(self) -> bool:
+        return self.hold is not None and self.hold.until >= now()
+
+
+@dataclass
+class _Conversation:
+    conversation: Conversation
+    items: dict[str, Item] = field(default_factory=dict)
+    hold: Hold | None = None
+    turns: set[str] = field(default_factory=set)
+
+    @property
+    def held(self) -> bool:
+        return self.hold is not None and self.hold.until >= now()
 
 
 @dataclass
@@ -102,6 +140,8 @@ class World:
     forwarded: set[str] = field(default_factory=set)
     unsettled: dict[tuple[str, str], UnsettledResponse] = field(default_factory=dict)
     """The deployment's list of unsettled responses, by project and id: worlds of several projects may share it."""
+    conversations: dict[str, _Conversation] = field(default_factory=dict)
+    prompts: dict[str, list[Prompt]] = field(default_factory=dict)
 
     def thread(self, thread_id: str) -> _Thread:
         entry = self.threads.get(thread_id)
@@ -175,6 +215,8 @@ class FakeThreads:
         entry = self.world.thread(message.thread_id)
         if entry.active_run_id:
             raise RunActive(message.thread_id, entry.active_run_id, adding_message=True)
+        if entry.held:
+            raise ConversationLocked(message.thread_id)
         entry.messages[message.id] = message
 
     def get_message(self, thread_id: str, message_id: str) -> Message:
@@ -266,6 +308,8 @@ class FakeRuns:
         entry = self.world.thread(run.thread_id)
         if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
             raise TooManyActiveRuns(max_active_runs)
+        if entry.held:
+            raise ConversationLocked(run.thread_id)
         if entry.active_run_id:
             return False
         entry.active_run_id = run.id
@@ -822,7 +866,175 @@ def fake_stores(world: World | None = None) -> Stores:
         files=FakeFiles(world),
         vector_stores=FakeVectorStores(world),
         tools=FakeTools(world),
+        conversations=FakeConversations(world),
+        prompts=FakePrompts(world),
     )
+
+
+class FakeConversations:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def _entry(self, conversation_id: str) -> _Thread | _Conversation:
+        entry = self.world.threads.get(conversation_id) if is_thread(conversation_id) else None
+        if entry is not None and not entry.deleting:
+            return entry
+        found = self.world.conversations.get(conversation_id)
+        if found is None:
+            raise NotFound("conversation", conversation_id)
+        return found
+
+    def create_conversation(self, conversation: Conversation, items: Sequence[Item]) -> None:
+        self.world.conversations[conversation.id] = _Conversation(conversation, {item.id: item for item in items})
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        entry = self._entry(conversation_id)
+        if isinstance(entry, _Conversation):
+            return entry.conversation
+        thread = entry.thread
+        return Conversation(id=thread.id, created_at=thread.created_at, metadata=thread.metadata)
+
+    def update_conversation(self, conversation_id: str, metadata: dict[str, str]) -> Conversation:
+        entry = self._entry(conversation_id)
+        if isinstance(entry, _Conversation):
+            entry.conversation = entry.conversation.model_copy(update={"metadata": metadata})
+        else:
+            entry.thread = entry.thread.model_copy(update={"metadata": metadata})
+        return self.get_conversation(conversation_id)
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        if is_thread(conversation_id):
+            raise InvalidRequest("A thread is deleted with DELETE /v1/threads/{thread_id}.", param="conversation_id")
+        self._entry(conversation_id)
+        del self.world.conversations[conversation_id]
+
+    def list_conversations(self, page: PageRequest) -> Page[Conversation]:
+        return paginate(sorted((c.conversation for c in self.world.conversations.values()), key=lambda c: c.id), page)
+
+    def _items(self, entry: _Thread | _Conversation) -> list[Item]:
+        if isinstance(entry, _Conversation):
+            return list(entry.items.values())
+        messages = [entry.given.get(m.id) or message_item(m) for m in entry.messages.values()]
+        calls = [
+            made for calls in entry.calls.values() for index, c in enumerate(calls) for made in call_items(c, index)
+        ]
+        return messages + list(entry.items.values()) + calls
+
+    def _open(self, conversation_id: str) -> _Thread | _Conversation:
+        entry = self._entry(conversation_id)
+        if isinstance(entry, _Thread) and entry.active_run_id:
+            raise RunActive(conversation_id, entry.active_run_id)
+        if entry.held:
+            raise ConversationLocked(conversation_id)
+        return entry
+
+    def _append(self, entry: _Thread | _Conversation, items: Sequence[Item]) -> None:
+        for item in items:
+            message = as_message(item, entry.thread.id, now()) if isinstance(entry, _Thread) else None
+            if isinstance(entry, _Thread) and message is not None:
+                entry.messages[message.id], entry.given[message.id] = message, item
+            else:
+                entry.items[item.id] = item
+
+    def add_items(self, conversation_id: str, items: Sequence[Item]) -> None:
+        self._append(self._open(conversation_id), items)
+
+    def get_item(self, conversation_id: str, item_id: str) -> Item:
+        found = [item for item in self._items(self._entry(conversation_id)) if item.id == item_id]
+        if not found:
+            raise NotFound("item", item_id)
+        return found[0]
+
+    def delete_item(self, conversation_id: str, item_id: str) -> None:
+        entry = self._entry(conversation_id)
+        if isinstance(entry, _Thread) and call_of(item_id) is not None:
+            raise InvalidRequest("A run's tool call is part of the run's steps: it cannot be deleted.", param="item_id")
+        if isinstance(entry, _Thread) and item_id in entry.messages:
+            del entry.messages[item_id]
+            entry.given.pop(item_id, None)
+        elif item_id in entry.items:
+            del entry.items[item_id]
+        else:
+            raise NotFound("item", item_id)
+
+    def list_items(self, conversation_id: str, page: PageRequest) -> Page[Item]:
+        return page_of(self._items(self._entry(conversation_id)), page)
+
+    def newest_items(self, conversation_id: str) -> Iterator[Item]:
+        return iter(sorted(self._items(self._entry(conversation_id)), key=lambda i: position(i.id), reverse=True))
+
+    def hold(self, conversation_id: str, hold: Hold) -> None:
+        entry = self._open(conversation_id)
+        if hold.key is not None and hold.key in entry.turns:
+            raise TurnAnswered(conversation_id)
+        entry.hold = hold
+
+    def append_turn(self, conversation_id: str, hold: Hold, items: Sequence[Item]) -> bool:
+        entry = self._entry(conversation_id)
+        if entry.hold is None or entry.hold.id != hold.id or (hold.key is not None and hold.key in entry.turns):
+            return False
+        self._append(entry, items)
+        entry.hold = None
+        if hold.key is not None:
+            entry.turns.add(hold.key)
+        return True
+
+    def release(self, conversation_id: str, hold: Hold) -> None:
+        entry = self._entry(conversation_id)
+        if entry.hold is not None and entry.hold.id == hold.id:
+            entry.hold = None
+
+
+class FakePrompts:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def _versions(self, prompt_id: str) -> list[Prompt]:
+        if not self.world.prompts.get(prompt_id):
+            raise NotFound("prompt", prompt_id)
+        return self.world.prompts[prompt_id]
+
+    def create_prompt(self, prompt: Prompt) -> None:
+        self.world.prompts[prompt.id] = [prompt]
+
+    def add_version(self, prompt: Prompt) -> Prompt:
+        versions = self._versions(prompt.id)
+        if len(versions) >= MAX_VERSIONS:
+            raise Conflict(f"The prompt '{prompt.id}' has {MAX_VERSIONS} versions, the most one may have.")
+        made = prompt.model_copy(update={"version": str(len(versions) + 1)})
+        versions.append(made)
+        return made
+
+    def get_prompt(self, prompt_id: str, version: str | None = None) -> Prompt:
+        versions = self._versions(prompt_id)
+        if version is None:
+            return versions[-1]
+        found = [p for p in versions if p.version == version]
+        if not found:
+            raise NotFound("prompt", f"{prompt_id}' version '{version[:16]}")
+        return found[0]
+
+    def list_versions(self, prompt_id: str, page: PageRequest) -> Page[Prompt]:
+        versions = self._versions(prompt_id)
+        for cursor in (page.after, page.before):
+            if cursor is not None and not (cursor.isdigit() and 1 <= int(cursor) <= MAX_VERSIONS):
+                raise InvalidRequest("A cursor must be a version of the prompt: 1, 2, ...")
+        padded = {
+            name: f"{int(value):05d}" for name, value in (("after", page.after), ("before", page.before)) if value
+        }
+        keyed = [(f"{int(p.version):05d}", p) for p in versions]
+        chosen = paginate([_Keyed(key, p) for key, p in keyed], page.model_copy(update=padded), key="sort")
+        return Page(data=[k.prompt for k in chosen.data], has_more=chosen.has_more)
+
+    def delete_prompt(self, prompt_id: str) -> None:
+        self._versions(prompt_id)
+        del self.world.prompts[prompt_id]
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    sort: str
+    prompt: Prompt
 
 
 class FakeTools:
