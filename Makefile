@@ -6,6 +6,10 @@ TOOLS := .venv-tools
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
+CHECKOV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed
+# template.yaml after the SAM transform: the roles, permissions, rules and routes the local stack enforces.
+TRANSFORMED := .aws-sam/transformed.json
 NODE_STAMP := tests/node/node_modules/.installed
 # The console's browser test drives Debian's Chromium: installed here, never downloaded by a test.
 CHROMIUM := /usr/bin/chromium
@@ -32,6 +36,17 @@ $(TOOLS_STAMP): requirements-tools.txt
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	@touch $@
 
+# checkov pins an older boto3 than SAM CLI does: its own venv.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+# SAM's translator (the tools' venv: it pins a pydantic the project's venv cannot take) writes the transform the
+# local stack reads; the stack makes it again itself when template.yaml changed since.
+$(TRANSFORMED): template.yaml $(TOOLS_STAMP)
+	$(SAM_ENV) $(TOOLS)/bin/python local/threadrunner_local/sam_transform.py template.yaml $@
+
 # The Node openai SDK of the contract tests, as its lock file pins it.
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { echo "make test needs Node.js 20+ with npm (the Node SDK's contract test)"; exit 1; }
@@ -43,13 +58,13 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
-run: $(STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack (data kept in .threadrunner/; ARGS=--ephemeral)
+run: $(STAMP) $(TRANSFORMED) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack (data kept in .threadrunner/; ARGS=--ephemeral)
 	$(PY) -m threadrunner_harness.serve $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate and build the template, run every test
+test: $(STAMP) $(TOOLS_STAMP) $(TRANSFORMED) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate, scan and build the template, run every test
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
+test-fast: $(STAMP) $(TRANSFORMED) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy
@@ -57,15 +72,16 @@ lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff format --check layers/core local functions tests scripts examples
 	$(VENV)/bin/mypy
 
-validate: $(TOOLS_STAMP) ## cfn-lint and sam validate --lint
+validate: $(TOOLS_STAMP) $(CHECKOV_STAMP) ## cfn-lint, sam validate --lint, and checkov's scan (a finding is fixed or skipped in template.yaml with its reason)
 	$(SAM_ENV) $(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM_ENV) $(TOOLS)/bin/sam validate --lint
+	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 build: $(TOOLS_STAMP) ## sam build (needs python3.12, found under pyenv)
 	@test -n "$(PY312)" || { echo "sam build needs python3.12 on PATH (pyenv install 3.12)"; exit 1; }
 	PATH="$(PY312):$$PATH" $(SAM_ENV) $(TOOLS)/bin/sam build --build-dir $(BUILD_DIR)
 
-invoke: $(STAMP) ## Run one function on one sample event, no Docker: make invoke FN=ToolFunction EVENT=events/ToolFunction/list-tools.json
+invoke: $(STAMP) $(TRANSFORMED) ## Run one function on one sample event, no Docker: make invoke FN=ToolFunction EVENT=events/ToolFunction/list-tools.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<LogicalId>/<file>.json"; exit 2; }
 	@$(PY) -m threadrunner_harness.invoke $(FN) $(EVENT)
 
@@ -73,11 +89,11 @@ key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PRO
 	@test -n "$(NAME)" || { echo "usage: make key NAME=<name> [PROJECT=<project>]"; exit 2; }
 	@$(PY) scripts/keys.py create --name $(NAME) --project $(or $(PROJECT),default)
 
-load: $(STAMP) ## N concurrent users through conversations with tool calls: make load [USERS=50]
+load: $(STAMP) $(TRANSFORMED) ## N concurrent users through conversations with tool calls: make load [USERS=50]
 	$(PY) scripts/load.py --users $(or $(USERS),50)
 
-bench: $(STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
+bench: $(STAMP) $(TRANSFORMED) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
 
 clean: ## Remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) tests/node/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) tests/node/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ Prints:
 * circuits: runs calling a Lambda tool whose service hangs, while its circuit is closed (each call waits
   out the tool's timeout) next to while it is open (answered at once);
 * pages: a page of a thread's newest messages, in a thread of 10 messages next to one of 1,000;
+* IAM: one judgement of a function's call by its role's policy, and the calls one conversation has judged;
 * cold starts: each function's handler imported by a new Lambda-like interpreter on the build,
   then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
   Powertools' event handler) in the same rounds, and what two choices cost: traced calls
@@ -447,6 +448,46 @@ def pages(stack: LocalStack, rounds: int) -> None:
     print()
 
 
+def iam(stack: LocalStack, rounds: int) -> None:
+    """What judging every call costs: one judgement of typical calls, and the calls one conversation makes."""
+    from threadrunner_local.access import accesses
+
+    assert stack.enforcer is not None
+    enforcer, table = stack.enforcer, stack.table_name
+    key = {"PK": {"S": "P#default#THREAD#thread_1"}, "SK": {"S": "MSG#1"}}
+    calls = {
+        "GetItem": ("dynamodb", "GetItem", {"TableName": table, "Key": key}),
+        "TransactWriteItems of 3": (
+            "dynamodb",
+            "TransactWriteItems",
+            {"TransactItems": [{"Put": {"TableName": table, "Item": key}}] * 3},
+        ),
+        "StartExecution": ("states", "StartExecution", {"stateMachineArn": stack.template.arn("RunLoopStateMachine")}),
+    }
+    print("IAM enforcement (every AWS call of a function judged by its role's policy), median of one judgement:")
+    for name, (prefix, operation, params) in calls.items():
+        times = []
+        for _ in range(rounds * 400):
+            started = time.perf_counter()
+            enforcer.judge("ApiFunction", accesses(prefix, operation, params, enforcer.lookups))
+            times.append(time.perf_counter() - started)
+        print(f"  {name:24s} {statistics.median(times) * 1e6:6.1f} µs")
+    client = _api(stack)
+    assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("get_weather")])
+    before, started = enforcer.usage.count, time.process_time()
+    for _ in range(rounds):
+        threadrunner_round(client, assistant.id, stack)
+    judged, cpu = (enforcer.usage.count - before) / rounds, (time.process_time() - started) / rounds
+    print(f"  calls judged per one-tool conversation: {judged:.0f}, of {cpu:.2f} CPU-seconds it costs the process")
+    print()
+
+
+def _api(stack: LocalStack) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -455,7 +496,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    sections = ["latency", "streaming", "files", "circuits", "pages", "cold-starts", "sizes"]
+    sections = ["latency", "streaming", "files", "circuits", "pages", "iam", "cold-starts", "sizes"]
     parser.add_argument("--only", choices=sections, help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
@@ -476,6 +517,8 @@ def main() -> None:
             circuits(stack, args.rounds)
         if stack is not None and args.only in (None, "pages"):
             pages(stack, args.rounds)
+        if stack is not None and args.only in (None, "iam"):
+            iam(stack, args.rounds)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:

@@ -8,6 +8,7 @@ import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,9 @@ from threadrunner_local.stack import LocalStack, StackConfig, free_port
 # Test modules import the core package before the stack starts; its logger takes the stack's level from here.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
+ROOT = Path(__file__).resolve().parents[1]
+IAM_REPORT = Path(".aws-sam") / "iam-report.json"
+"""Where the test session writes what each function's calls used and every call IAM refused."""
 TEST_TOOL_ROUNDS = 3
 """The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
 TEST_TOOL_OUTPUTS_TIMEOUT = 6
@@ -28,6 +32,20 @@ TEST_CIRCUIT_FAILURES = 3
 """The test stack's CIRCUIT_FAILURE_THRESHOLD."""
 TEST_CIRCUIT_RECOVERY_SECONDS = 5
 """The test stack's CIRCUIT_RECOVERY_SECONDS: an open circuit lets a probe through soon."""
+
+
+WHOLE_SUITE = pytest.StashKey[bool]()
+"""Whether this session runs every test (the least-privilege check needs every call the suite makes)."""
+LAST = "tests/e2e/test_least_privilege.py"
+"""Runs after every other test: it judges what their calls used."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(LAST))  # a stable sort: the check goes last
+    collected = {Path(item.path) for item in items}
+    every = set((ROOT / "tests").rglob("test_*.py"))
+    selected = config.option.keyword or config.option.markexpr or any("::" in arg for arg in config.args)
+    config.stash[WHOLE_SUITE] = collected == every and not selected
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +76,8 @@ def stack() -> Iterator[LocalStack]:
     )
     local = LocalStack(samples.configure(config)).start()
     yield local
+    assert local.enforcer is not None  # what the suite's calls used and what IAM refused, per function
+    (ROOT / IAM_REPORT).write_text(json.dumps(local.enforcer.report(), indent=1))
     local.stop()
 
 

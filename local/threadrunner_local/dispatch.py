@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from . import limits
+from .enforcement import Enforcer, acting_as
 from .template import FunctionSpec
 
 
@@ -54,7 +56,9 @@ class FunctionError(Exception):
 class Dispatcher:
     """Finds and calls the handler of a function by logical id, name or ARN."""
 
-    def __init__(self, functions: dict[str, FunctionSpec]) -> None:
+    def __init__(self, functions: dict[str, FunctionSpec], enforcer: Enforcer | None = None) -> None:
+        self.enforcer = enforcer
+        """What judges the calls of the functions and the deliveries to them (``None``: nothing is judged)."""
         self._by_name = {spec.name: spec for spec in functions.values()}
         self._by_name |= {spec.arn: spec for spec in functions.values()}
         self._by_name |= {spec.logical_id: spec for spec in functions.values()}
@@ -83,7 +87,8 @@ class Dispatcher:
         return merged | overrides
 
     def spec(self, function: str) -> FunctionSpec:
-        name = function.split(":")[-1] if function.startswith("arn:") else function
+        """A function by logical id, name, or ARN (qualified by an alias or a version, or not)."""
+        name = function.split(":")[6] if function.startswith("arn:") else function.split(":")[0]
         return self._by_name.get(function) or self._by_name[name]
 
     def handler(self, function: str, attribute: str | None = None) -> Callable[[Any, Any], Any]:
@@ -119,7 +124,8 @@ class Dispatcher:
             aws_request_id=str(uuid.uuid4()),
         )
         try:
-            return handler(event, context)
+            with acting_as(spec.logical_id):  # its AWS calls are its role's
+                return handler(event, context)
         except Exception as exc:
             raise FunctionError(
                 {
@@ -141,9 +147,18 @@ class Dispatcher:
             self.invoke_async(function, event)
             return b"", False
         try:
-            return json.dumps(self.invoke(function, event)).encode(), False
+            answer = json.dumps(self.invoke(function, event)).encode()
         except FunctionError as error:
-            return json.dumps(error.payload).encode(), True
+            answer = json.dumps(error.payload).encode()
+            return answer, True
+        if len(answer) > limits.LAMBDA_SYNC_RESPONSE_BYTES:  # Lambda's answer instead of the function's
+            too_large = {
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                f"({limits.LAMBDA_SYNC_RESPONSE_BYTES} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge",
+            }
+            return json.dumps(too_large).encode(), True
+        return answer, False
 
     def _quietly(self, function: str, event: Any) -> None:
         try:

@@ -5,9 +5,10 @@ moto's invoke the function inside ``SendMessage`` and drop or keep a whole batch
 each mapped queue instead, as Lambda's pollers do: a batch of up to ``BatchSize`` messages per
 invocation, ``batchItemFailures`` honoured with ``ReportBatchItemFailures`` (only the others are
 deleted), failed messages left to come back after the visibility timeout, so the queue's redrive
-policy moves them to the dead-letter queue after ``maxReceiveCount`` receives. A function's ``Schedule`` is
-invoked every ``rate(...)`` with a scheduled event, as EventBridge's rule does. (EventBridge rules to Lambda and
-execution status events are patches of moto: :mod:`.moto_patches`.)
+policy moves them to the dead-letter queue after ``maxReceiveCount`` receives. Like Lambda's, its calls
+are made with the function's role. A function's ``Schedule`` is invoked every ``rate(...)`` with a scheduled
+event, as EventBridge's rule does. (EventBridge rules to Lambda and execution status events are patches of moto:
+:mod:`.moto_patches`.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import uuid
 from typing import Any
 
 from .dispatch import Dispatcher, FunctionError
+from .enforcement import acting_as
 from .template import ACCOUNT, REGION
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
@@ -59,6 +61,10 @@ class SqsPoller:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        with acting_as(self._function):  # the mapping polls with the function's role
+            self._poll()
+
+    def _poll(self) -> None:
         while not self._stopped.is_set():
             try:
                 answer = self._sqs.receive_message(

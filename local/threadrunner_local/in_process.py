@@ -14,15 +14,27 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .enforcement import acting_as
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class InProcessAws:
     """The handler of boto3's ``before-send`` event for the requests to ``endpoint``."""
 
-    def __init__(self, endpoint: str, app: WSGIApp) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        app: WSGIApp,
+        gate: Callable[[Any], Any] | None = None,
+        answered: Callable[[Any, int], Any] | None = None,
+    ) -> None:
         self._endpoint = endpoint.rstrip("/")
         self._app = app
+        self._gate = gate
+        """Answers a request that is not to reach moto (refused by IAM or by a limit); ``None`` lets it through."""
+        self._answered = answered
+        """Given the request and moto's status, an answer to give instead (``None``: moto's)."""
 
     def install(self) -> None:
         """On boto3's default session, for every client made after this."""
@@ -46,6 +58,9 @@ class InProcessAws:
         if _SCOPE in request.context:
             scope = request.context[_SCOPE]
             request.headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential=local/20000101/{scope}/aws4_request"
+        refused = self._gate(request) if self._gate is not None else None
+        if refused is not None:
+            return refused
         parts = urlsplit(request.url)
         if parts.path.endswith("/invocations"):
             return None
@@ -73,15 +88,17 @@ class InProcessAws:
             answered[:] = [int(status.split(" ", 1)[0]), headers]
             return lambda data: None
 
-        chunks = self._app(environ, start_response)
-        try:
-            content = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        with acting_as(None):  # moto's own work (the threads it starts included) is no function's
+            chunks = self._app(environ, start_response)
+            try:
+                content = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
         status, headers = answered
-        return AWSResponse(request.url, status, dict(headers), MockRawResponse(content))
+        instead = self._answered(request, status) if self._answered is not None else None
+        return instead or AWSResponse(request.url, status, dict(headers), MockRawResponse(content))
 
 
 def _unsigned(signing_name: str, region_name: str, signature_version: str, context: Any, **_: Any) -> Any:

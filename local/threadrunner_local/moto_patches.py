@@ -1,6 +1,6 @@
 """Every change the local stack makes to moto's internals, in one place: each can be installed and uninstalled.
 
-moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does, nor as fast. Six
+moto runs the real ASL and the AWS APIs in-process, but not everything the way AWS does, nor as fast. These
 patches close the gaps the local stack needs (docs/local-stack.md):
 
 * :data:`ATOMIC_DYNAMODB`: moto checks a condition and then writes without a lock, so concurrent
@@ -18,6 +18,11 @@ patches close the gaps the local stack needs (docs/local-stack.md):
   limits on a vector's metadata.
 * :data:`SERVICE_LOOKUP`: the service a request is for is found once per host, not by listing moto's
   folders on every request.
+* :data:`ITEM_SIZE`, :data:`STATE_SIZE`, :data:`LAMBDA_RESPONSE_SIZE`: DynamoDB's item, Step Functions' state
+  and Lambda's response size limits, measured as AWS measures them (:mod:`.limits`).
+
+The Lambda patches judge what they deliver: a task's invocation by the state machine's role, a rule's delivery
+by its target's resource policy (:mod:`.enforcement`).
 
 They reach into moto's internals, so they are written for one version of moto:
 :func:`install` refuses any other (:data:`MOTO_VERSION`, pinned in pyproject.toml).
@@ -235,9 +240,10 @@ def _rules() -> tuple[Any, str]:
 def _send_to_lambda_too(original: Any, dispatcher: Dispatcher) -> Any:
     @functools.wraps(original)
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
-        functions = [target for target in self.targets if ":lambda:" in target["Arn"]]
+        allowed = [target for target in self.targets if _may_deliver(dispatcher, self.arn, target["Arn"])]
+        functions = [target for target in allowed if ":lambda:" in target["Arn"]]
         others = copy.copy(self)  # moto refuses the targets it does not know, so it gets the others only
-        others.targets = [target for target in self.targets if target not in functions]
+        others.targets = [target for target in allowed if target not in functions]
         original(others, original_event, transform_input)
         if functions and self.event_pattern.matches_event(original_event):
             event = {**original_event, "time": _iso_time(original_event.get("time"))}
@@ -245,6 +251,21 @@ def _send_to_lambda_too(original: Any, dispatcher: Dispatcher) -> Any:
                 dispatcher.invoke_async(target["Arn"], event)
 
     return send_to_targets
+
+
+def _may_deliver(dispatcher: Dispatcher, rule_arn: str, target: str) -> bool:
+    """Whether the target's resource policy lets EventBridge deliver this rule's events (a Lambda permission, a
+    queue policy with ``aws:SourceArn``); a refused delivery is logged and dropped."""
+    from .access import Access, function_arn
+
+    if dispatcher.enforcer is None or not (":lambda:" in target or ":sqs:" in target):
+        return True
+    access = (
+        Access("lambda:InvokeFunction", function_arn(target))
+        if ":lambda:" in target
+        else Access("sqs:SendMessage", target)
+    )
+    return dispatcher.enforcer.judge_delivery("events.amazonaws.com", rule_arn, access) is None
 
 
 def _iso_time(value: Any) -> Any:
@@ -604,6 +625,7 @@ def _lambda_tasks() -> tuple[Any, str]:
 def _tasks_in_process(original: Any, dispatcher: Dispatcher) -> Any:
     def invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
         target = str(parameters["FunctionName"])
+        _judge_task(dispatcher, state_credentials.role_arn, target)
         name = target.split(":")[6] if target.startswith("arn:") else target.split(":")[0]  # no alias
         asynchronous = parameters.get("InvocationType") == "Event"
         payload, failed = dispatcher.invoke_payload(name, parameters.get("Payload") or b"", asynchronous)
@@ -615,6 +637,24 @@ def _tasks_in_process(original: Any, dispatcher: Dispatcher) -> Any:
         return answer | ({"FunctionError": "Unhandled"} if failed else {})
 
     return invoke
+
+
+def _judge_task(dispatcher: Dispatcher, role_arn: str, target: str) -> None:
+    """The state machine's role must allow the invocation: a refusal fails the task as Step Functions fails it
+    (``Lambda.AccessDeniedException``, the Lambda API's error as its cause)."""
+    from botocore.exceptions import ClientError
+
+    from .access import accesses
+
+    enforcer = dispatcher.enforcer
+    if enforcer is None:
+        return
+    principal = enforcer.stack.principal_of(role_arn)
+    denial = enforcer.judge(principal, accesses("lambda", "Invoke", {"FunctionName": target}, enforcer.lookups))
+    if denial is not None:
+        error = {"Code": "AccessDeniedException", "Message": denial.message}
+        metadata = {"HTTPStatusCode": 403, "RequestId": "local"}
+        raise ClientError({"Error": error, "ResponseMetadata": metadata}, "Invoke")
 
 
 LAMBDA_TASKS_IN_PROCESS = AttributePatch("Lambda tasks in-process", _lambda_tasks, _tasks_in_process)
@@ -781,7 +821,104 @@ shape (attribute values, counts), but for the keys the shape does not have: thos
 as JSON, binary values in base64, as the walk writes them."""
 
 
+# Sizes as AWS measures them ----------------------------------------------------------------------------------
+
+
+def _item_attributes() -> tuple[Any, str]:
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    return LimitedSizeDict, "__setitem__"
+
+
+def _item_size_exact(original: Any, dispatcher: Dispatcher) -> Any:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from . import limits
+
+    def __setitem__(self: dict[str, Any], key: str, value: Any) -> None:
+        if isinstance(value, DynamoType):
+            attributes = [(name, v) for name, v in self.items() if name != key and isinstance(v, DynamoType)]
+            if limits.item_size([*attributes, (key, value)]) > limits.DYNAMODB_ITEM_BYTES:
+                raise ItemSizeTooLarge
+        dict.__setitem__(self, key, value)
+
+    return __setitem__
+
+
+ITEM_SIZE = AttributePatch("DynamoDB item size", _item_attributes, _item_size_exact)
+"""moto refuses an item over 405,000 bytes of its own count (a number counted by its digits, lists and maps
+without their overhead); DynamoDB's limit is 409,600 bytes as it counts (:func:`.limits.item_size`)."""
+
+
+class _StateSize(Patch):
+    """Step Functions' payload limit as AWS applies it: moto refuses a state of exactly 256 KiB (AWS takes it) and
+    measures a string state without its quotes."""
+
+    name = "Step Functions state size"
+    _modules = (
+        "moto.stepfunctions.parser.asl.component.state.state",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+    )
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, Any]] = []
+
+    @property
+    def installed(self) -> bool:
+        return bool(self._saved)
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        import importlib
+
+        from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+        from . import limits
+
+        if self._saved:
+            return
+
+        def is_within_size_quota(value: Any) -> bool:
+            # A state's data as the JSON it is (moto measured a string state without its quotes).
+            return len(to_json_str(value, separators=(",", ":")).encode("utf-8")) <= limits.STATE_PAYLOAD_BYTES
+
+        for name in self._modules:
+            module = importlib.import_module(name)
+            self._saved.append((module, module.__dict__["is_within_size_quota"]))
+            setattr(module, "is_within_size_quota", is_within_size_quota)  # noqa: B010 - mypy sees no such attribute
+
+    def uninstall(self) -> None:
+        for module, original in self._saved:
+            setattr(module, "is_within_size_quota", original)  # noqa: B010
+        self._saved = []
+
+
+STATE_SIZE = _StateSize()
+
+
+def _lambda_answers() -> tuple[Any, str]:
+    from moto.awslambda import responses
+
+    return responses, "sys"
+
+
+def _measured_by_the_dispatcher(original: Any, dispatcher: Dispatcher) -> Any:
+    import types
+
+    return types.SimpleNamespace(getsizeof=lambda value: 0)
+
+
+LAMBDA_RESPONSE_SIZE = AttributePatch("Lambda response size", _lambda_answers, _measured_by_the_dispatcher)
+"""moto replaces an answer whose ``sys.getsizeof`` passes 6,000,000 with Lambda's ``Function.ResponseSizeTooLarge``;
+the dispatcher measures the answer's bytes against Lambda's 6,291,556 instead (:mod:`.limits`), and moto's module
+sees a ``sys`` whose ``getsizeof`` finds nothing too large."""
+
+
 ALL = (
+    ITEM_SIZE,
+    STATE_SIZE,
+    LAMBDA_RESPONSE_SIZE,
     ATOMIC_DYNAMODB,
     LAMBDA_IN_PROCESS,
     RULES_TO_LAMBDA,

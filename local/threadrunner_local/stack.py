@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import moto_patches
+from . import moto_patches, roles, routes
+from .access import Lookups
 from .dispatch import Dispatcher
 from .durable import DataFolder
+from .enforcement import THREADS_INHERIT, Enforcer
 from .event_sources import Schedule, SqsPoller
 from .http_adapter import HttpAdapter
 from .in_process import InProcessAws
@@ -79,6 +81,9 @@ class StackConfig:
     ``None``: in memory only, gone with the process (the tests)."""
     fixture_projects: set[str] = field(default_factory=set)
     """Projects whose runs are fixtures, never taken up again at a restart (the sample world's)."""
+    enforce_iam: bool = True
+    """Each function's AWS calls judged by its role's policy as deployed (``THREADRUNNER_IAM=off``: all allowed,
+    denials only logged)."""
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -91,6 +96,7 @@ class StackConfig:
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
             data_dir=Path(os.environ.get("THREADRUNNER_DATA") or ROOT / ".threadrunner"),
+            enforce_iam=os.environ.get("THREADRUNNER_IAM", "on").lower() not in ("off", "0", "false"),
         )
 
 
@@ -137,8 +143,12 @@ class LocalStack:
         self.config = config or StackConfig()
         self.model_server: OfflineModelServer | None = None
         self.template: Template | None = None
+        self.translated: Template | None = None
+        """template.yaml after the SAM transform: the roles, permissions, rules and routes of the deployed stack."""
+        self.enforcer: Enforcer | None = None
         self.dispatcher: Dispatcher | None = None
         self.http: HttpAdapter | None = None
+        self.function_url: HttpAdapter | None = None
         self._moto: Any = None
         self._pollers: list[SqsPoller | Schedule] = []
         self._clients: dict[tuple[str, str], Any] = {}
@@ -257,13 +267,19 @@ class LocalStack:
             "EventSourceProjects": ",".join(f"{source}={project}" for source, project in config.event_sources.items()),
         }
         self.template = load(ROOT, parameters | config.parameters)
-        self.dispatcher = Dispatcher(self.template.functions)
+        self.translated, policies = roles.load(ROOT, self.template.parameters)
+        self.enforcer = Enforcer(policies, self._lookups(), enabled=config.enforce_iam)
+        self.dispatcher = Dispatcher(self.template.functions, self.enforcer)
         moto_patches.install(self.dispatcher)
+        THREADS_INHERIT.install()
         self.data = DataFolder(config.data_dir) if config.data_dir else None
         self._moto = AwsServer(aws_port, self.data)
         self._moto.start()
-        self._in_process = InProcessAws(self.aws_endpoint, self._moto.served)
+        self._in_process = InProcessAws(
+            self.aws_endpoint, self._moto.served, gate=self.enforcer.gate, answered=self.enforcer.answered
+        )
         self._in_process.install()
+        self.enforcer.install()
 
         environment = Dispatcher.environment(self.template.functions, config.environment)
         environment["QUEUE_PROJECTS"] = ",".join(
@@ -278,8 +294,67 @@ class LocalStack:
             hook(self)
         if self.data is not None:
             self.recovered = self._recover()
-        self.http = HttpAdapter(self.dispatcher, config.api_port).start()
+        self.http = HttpAdapter(self.dispatcher, config.api_port, routes.read(self.translated)).start()
+        self.function_url = HttpAdapter(self.dispatcher, 0).start()
         return self
+
+    def _lookups(self) -> Lookups:
+        """What the ARNs of requests' resources need, answered from the template and from moto."""
+        assert self.template is not None
+        template = self.template
+        tables: dict[str, tuple[str, dict[str, str]]] = {}
+        for logical_id, resource in template.resources("AWS::DynamoDB::Table").items():
+            properties = resource["Properties"]
+
+            def hash_key(schema: list[dict[str, str]]) -> str:
+                return next(key["AttributeName"] for key in schema if key["KeyType"] == "HASH")
+
+            indexes = {
+                index["IndexName"]: hash_key(index["KeySchema"])
+                for index in properties.get("GlobalSecondaryIndexes", [])
+            }
+            tables[template.physical(logical_id)] = (hash_key(properties["KeySchema"]), indexes)
+        machines = [template.arn(logical_id) for logical_id in template.resources("AWS::Serverless::StateMachine")]
+
+        def secret_arn(secret: str) -> str:
+            from moto.secretsmanager.models import secretsmanager_backends
+
+            if secret.startswith("arn:"):
+                return secret
+            found = secretsmanager_backends[ACCOUNT][REGION].secrets.get(secret)
+            return str(found.arn) if found is not None else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
+
+        def function_tags(arn: str) -> dict[str, str]:
+            from moto.awslambda_simple.models import lambda_simple_backends
+
+            try:
+                return dict(lambda_simple_backends[ACCOUNT][REGION].list_tags(arn))
+            except Exception:  # no such function: no tags, and IAM judges the call on its ARN alone
+                return {}
+
+        def resource_policy(arn: str) -> str | None:
+            """A queue's ``Policy`` attribute, or the permissions added to a function (``AddPermission``)."""
+            from moto.awslambda_simple.models import lambda_simple_backends
+            from moto.sqs.models import sqs_backends
+
+            if ":sqs:" in arn:
+                queue = sqs_backends[ACCOUNT][REGION].queues.get(arn.rsplit(":", 1)[-1])
+                return getattr(queue, "policy", None) if queue is not None else None
+            if ":lambda:" in arn:
+                try:
+                    function = lambda_simple_backends[ACCOUNT][REGION].get_function(arn.split(":")[6])
+                except Exception:  # no such function
+                    return None
+                statements = function.policy.statements if function.policy else []
+                return json.dumps({"Statement": statements}) if statements else None
+            return None
+
+        def task_token_machine(token: str) -> str:
+            return machines[0]  # the template's one state machine issues every token
+
+        return Lookups(
+            lambda table: tables.get(table, ("PK", {})), secret_arn, function_tags, task_token_machine, resource_policy
+        )
 
     def _recover(self) -> Recovered:
         """Take up the runs and the indexing that were in flight when the stack stopped."""
@@ -297,9 +372,15 @@ class LocalStack:
     def _create_resources(self, model_key: str) -> None:
         assert self.template is not None
         template = self.template
-        role = self.client("iam").create_role(
-            RoleName="threadrunner-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
-        )["Role"]["Arn"]
+        assert self.enforcer is not None
+        iam = self.client("iam")
+        iam.create_role(RoleName="threadrunner-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+        for principal in self.enforcer.stack.roles.values():  # each function's role, as SAM makes it
+            iam.create_role(
+                RoleName=principal.arn.rsplit("/", 1)[-1],
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}),
+            )
+        role_of = {name: principal.arn for name, principal in self.enforcer.stack.roles.items()}
         dynamodb = self.client("dynamodb")
         for logical_id, resource in template.resources("AWS::DynamoDB::Table").items():
             properties = template.resolve(resource["Properties"])
@@ -343,7 +424,7 @@ class LocalStack:
             lambda_client.create_function(
                 FunctionName=spec.name,
                 Runtime="python3.12",
-                Role=role,
+                Role=role_of[spec.logical_id],
                 Handler=spec.handler,
                 Code={"ZipFile": _IN_PROCESS},
                 Timeout=spec.timeout,
@@ -359,7 +440,7 @@ class LocalStack:
             sfn.create_state_machine(
                 name=template.physical(logical_id),
                 definition=definition,
-                roleArn=role,
+                roleArn=role_of[logical_id],  # its tasks' invocations are judged by this role
                 type=properties.get("Type", "STANDARD"),
             )
 
@@ -396,25 +477,22 @@ class LocalStack:
                 )
         for logical_id in template.resources("AWS::Events::EventBus"):
             events.create_event_bus(Name=template.physical(logical_id))
-        for logical_id, resource in template.resources("AWS::Events::Rule").items():
-            properties = template.resolve(resource["Properties"])
+        assert self.translated is not None  # the rules as deployed: the template's and those SAM makes of events
+        for logical_id, resource in self.translated.resources("AWS::Events::Rule").items():
+            properties = self.translated.resolve(resource["Properties"])
+            if "ScheduleExpression" in properties:
+                continue  # a function's Schedule: run by its Schedule source below
             self.add_rule(
-                template.physical(logical_id),
-                properties["EventBusName"],
+                self.translated.physical(logical_id),
+                properties.get("EventBusName", "default"),
                 properties["EventPattern"],
                 [{"Id": target["Id"], "Arn": target["Arn"]} for target in properties["Targets"]],
+                grant=False,  # the template's permissions and queue policies are its own
             )
         for spec in template.functions.values():
             for name, source in spec.events.items():
                 properties = source.get("Properties", {})
-                if source["Type"] == "EventBridgeRule":
-                    self.add_rule(
-                        f"{spec.name}-{name}",
-                        properties.get("EventBusName", "default"),
-                        properties["Pattern"],
-                        [{"Id": spec.logical_id, "Arn": spec.arn}],
-                    )
-                elif source["Type"] == "SQS":
+                if source["Type"] == "SQS":
                     queue_name = properties["Queue"].rsplit(":", 1)[-1]
                     url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
                     poller = SqsPoller(
@@ -431,11 +509,38 @@ class LocalStack:
                     schedule = Schedule(self.dispatcher, spec.logical_id, f"{spec.name}-{name}", properties["Schedule"])
                     self._pollers.append(schedule.start())
 
-    def add_rule(self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]]) -> None:
-        """An EventBridge rule on ``bus`` with its targets."""
+    def add_rule(
+        self, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]], grant: bool = True
+    ) -> str:
+        """An EventBridge rule on ``bus`` with its targets; returns its ARN. With ``grant``, each target's resource
+        policy lets the rule deliver to it, as a deployment would grant it (a queue's policy, a function's
+        permission), else EventBridge's deliveries are refused."""
         events = self.client("events")
-        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+        rule = str(
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+        )
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        for target in targets if grant else []:
+            if ":sqs:" in target["Arn"]:
+                statement = {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": target["Arn"],
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule}},
+                }
+                url = self.client("sqs").get_queue_url(QueueName=target["Arn"].rsplit(":", 1)[-1])["QueueUrl"]
+                policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+                self.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+            elif ":lambda:" in target["Arn"]:
+                self.client("lambda").add_permission(
+                    FunctionName=target["Arn"],
+                    StatementId=f"{name}-{target['Id']}",
+                    Action="lambda:InvokeFunction",
+                    Principal="events.amazonaws.com",
+                    SourceArn=rule,
+                )
+        return rule
 
     def add_function(
         self,
@@ -484,6 +589,10 @@ class LocalStack:
             poller.stop()
         if self.http:
             self.http.stop()
+        if self.function_url:
+            self.function_url.stop()
+        if self.enforcer is not None:
+            self.enforcer.uninstall()
         if self.model_server:
             self.model_server.stop()
         if self._moto:

@@ -89,7 +89,7 @@ class Template:
     def physical(self, logical_id: str) -> str:
         """The resource's name: the one the template sets, else one the local stack makes up."""
         properties = self.raw["Resources"][logical_id].get("Properties", {})
-        for key in ("Name", "FunctionName", "TableName"):
+        for key in ("Name", "FunctionName", "TableName", "StateMachineName"):
             if key in properties:
                 return str(self.resolve(properties[key]))
         if self.raw["Resources"][logical_id]["Type"] in ("AWS::S3::Bucket", *VECTOR_TYPES):
@@ -97,11 +97,17 @@ class Template:
         return f"threadrunner-{logical_id}"
 
     def arn(self, logical_id: str) -> str:
-        kind = self.raw["Resources"][logical_id]["Type"]
+        resource = self.raw["Resources"][logical_id]
+        kind = resource["Type"]
         name = self.physical(logical_id)
-        if kind == "AWS::Serverless::Function":
+        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-        if kind == "AWS::Serverless::StateMachine":
+        if kind == "AWS::Lambda::Alias":  # SAM's alias of AutoPublishAlias
+            properties = resource["Properties"]
+            return f"{self.arn(properties['FunctionName']['Ref'])}:{self.resolve(properties['Name'])}"
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
         if kind == "AWS::DynamoDB::Table":
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
@@ -109,8 +115,9 @@ class Template:
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
         if kind == "AWS::Events::EventBus":
             return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
-        if kind == "AWS::Events::Rule":
-            return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
+        if kind == "AWS::Events::Rule":  # a rule of another bus than the default has the bus in its ARN
+            bus = self.resolve(resource.get("Properties", {}).get("EventBusName", "default"))
+            return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{'' if bus == 'default' else bus + '/'}{name}"
         if kind == "AWS::S3::Bucket":
             return f"arn:aws:s3:::{name}"
         if kind == "AWS::S3Vectors::VectorBucket":
@@ -132,11 +139,12 @@ class Template:
         }
         if name in pseudo:
             return pseudo[name]
-        if name.endswith(".Alias"):  # SAM's alias of AutoPublishAlias: the local stack runs the function itself
-            return self.arn(name.removesuffix(".Alias"))
+        if name.endswith(".Alias"):  # the alias SAM makes for AutoPublishAlias: the alias's ARN
+            alias = self.raw["Globals"]["Function"]["AutoPublishAlias"]
+            return f"{self.arn(name.removesuffix('.Alias'))}:{alias}"
         kind = self.raw["Resources"][name]["Type"]
-        if kind == "AWS::Serverless::StateMachine":
-            return self.arn(name)  # Ref of a state machine is its ARN
+        if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine", "AWS::Lambda::Alias"):
+            return self.arn(name)  # Ref of a state machine or an alias is its ARN
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.physical(name)}"  # Ref of a queue: its URL
         if kind in VECTOR_TYPES:
@@ -146,7 +154,7 @@ class Template:
     def get_att(self, logical_id: str, attribute: str) -> str:
         if attribute == "Arn":
             return self.arn(logical_id)
-        if attribute == "Name":
+        if attribute in ("Name", "QueueName"):
             return self.physical(logical_id)
         raise KeyError(f"unsupported attribute {logical_id}.{attribute}")
 
@@ -172,13 +180,18 @@ class Template:
             logical_id, attribute = value["Fn::GetAtt"]
             return self.get_att(logical_id, attribute)
         if set(value) == {"Fn::Sub"}:
-            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), value["Fn::Sub"])
+            text, variables = value["Fn::Sub"], {}
+            if isinstance(text, list):  # the long form: [text, {name: value}]
+                text, variables = text[0], {key: self.resolve(item) for key, item in text[1].items()}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1), variables), text)
         return {key: self.resolve(item) for key, item in value.items()}
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.raw.get("Conditions", {})[name]))
 
-    def _sub(self, name: str) -> str:
+    def _sub(self, name: str, variables: dict[str, Any] | None = None) -> str:
+        if variables and name in variables:
+            return str(variables[name])
         if "." in name and not name.startswith("AWS::"):
             logical_id, attribute = name.split(".", 1)
             return self.get_att(logical_id, attribute)
