@@ -36,6 +36,7 @@ from threadrunner.domain.budget import estimate_tokens
 from .http_adapter import LocalHTTPService
 from .model_endpoints import MODELS, chat_chunks, chat_completion, model_object, moderation
 from .model_policy import decide, formatted
+from .model_recall import recall
 
 FAULT_KINDS = {
     "http_429": ("create", "retrieve"),
@@ -224,6 +225,10 @@ class OfflineModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
     kept_in: Path | None = None
     """A file where its responses outlive the process, as a provider's stored responses do (``make run``)."""
+    store: bool = True
+    """Whether it keeps responses, as a provider's response store does. Off (as vLLM's is by default), a response
+    is answered and forgotten: retrieving it, its input items and ``previous_response_id`` find nothing, and
+    background mode is refused. threadrunner's conversations need no store."""
 
     def __post_init__(self) -> None:
         if self.kept_in is None:
@@ -287,9 +292,11 @@ class OfflineModel:
         history = (previous.items if previous else []) + new_items
         self.requests.append(request)
         calls = {item["call_id"]: item for item in history if item.get("type") == "function_call"}
+        # The outputs just given: those after the user's last message (a whole conversation holds earlier ones).
+        asked = max((n for n, item in enumerate(history) if item.get("role") == "user"), default=-1)
         outputs = [
             (calls[item["call_id"]]["name"], json.loads(calls[item["call_id"]]["arguments"] or "{}"), item["output"])
-            for item in new_items
+            for item in history[asked + 1 :]
             if item.get("type") == "function_call_output" and item.get("call_id") in calls
         ]
         user_texts = [_text_of(item) for item in history if item.get("role") == "user"]
@@ -301,6 +308,8 @@ class OfflineModel:
             request.get("tool_choice", "auto"),
             request.get("parallel_tool_calls", True) is not False,
         )
+        if not decision.calls and not outputs:
+            decision.text = recall(user_texts) or decision.text
         output: list[dict[str, Any]] = []
         for name, arguments in decision.calls:
             output.append(function_call_item(_id("call"), name, arguments))
@@ -336,7 +345,10 @@ class OfflineModel:
             items=history + output,
             fails=fault is not None and fault.kind == "failed",
         )
-        self.keep(stored)
+        if self.store:
+            self.keep(stored)
+        else:
+            body["store"] = False
         return stored
 
     def seed(self, response_id: str, user_text: str, output: list[dict[str, Any]]) -> None:
@@ -562,7 +574,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"faults": len(model.faults)})
             if path == "/_offline/config":
                 model.latency = float(body.get("latency", model.latency))
-                return self._send(200, {"latency": model.latency})
+                model.store = bool(body.get("store", model.store))
+                return self._send(200, {"latency": model.latency, "store": model.store})
             if not self._authorized():
                 return None
             if path == "/v1/embeddings":
@@ -576,6 +589,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"object": "response.input_tokens", "input_tokens": count})
             if path == "/v1/responses":
                 text = json.dumps(body.get("input", ""))
+                if body.get("background") is True and not model.store:
+                    return self._error(400, "Background mode needs the response store, which is disabled.")
                 fault = self._fault("create", text)
                 if fault and fault.kind.startswith("http_"):
                     return None
@@ -715,6 +730,8 @@ def _handler(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
 class OfflineModelServer(LocalHTTPService):
     """The double, served on ``127.0.0.1`` in a background thread."""
 
-    def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0, kept_in: Path | None = None) -> None:
-        self.model = OfflineModel(latency=latency, api_key=api_key, kept_in=kept_in)
+    def __init__(
+        self, latency: float = 1.0, api_key: str = "", port: int = 0, kept_in: Path | None = None, store: bool = True
+    ) -> None:
+        self.model = OfflineModel(latency=latency, api_key=api_key, kept_in=kept_in, store=store)
         super().__init__(port, _handler(self.model), "offline-model")
