@@ -454,3 +454,23 @@ def test_a_thread_with_an_active_run_takes_no_response():
     with pytest.raises(RunActive):
         _respond(stores, provider, conversation=thread.id, input="Now?")
     assert provider.sent == []
+
+
+def test_a_threads_image_file_is_left_out_of_what_a_response_sends_the_provider():
+    stores = fake_stores()
+    thread = Thread(id=new_id("thread"), created_at=now())
+    content = [
+        {"type": "text", "text": {"value": "Look", "annotations": []}},
+        {"type": "image_file", "image_file": {"file_id": "file-threadrunners", "detail": "auto"}},
+    ]
+    message = Message.model_validate(
+        {"id": new_id("msg"), "created_at": now(), "thread_id": thread.id, "role": "user", "content": content}
+    )
+    stores.threads.create_thread(thread, [message])
+    provider = Provider(_response("ok"))
+
+    _respond(stores, provider, conversation=thread.id, input="And?")
+
+    assert provider.sent[0]["input"][0]["content"] == [{"type": "input_text", "text": "Look"}]
+    listed = stores.conversations.list_items(thread.id, PageRequest(order="asc")).data[0]
+    assert listed.data["content"][1] == {"type": "input_image", "file_id": "file-threadrunners", "detail": "auto"}

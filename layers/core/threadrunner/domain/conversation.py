@@ -65,8 +65,13 @@ class Item(BaseModel):
         return {"id": self.id, **self.data}
 
     def for_provider(self) -> dict[str, Any]:
-        """The item as a response's input sends it: the provider's own id, or none."""
-        return self.data | ({"id": self.provider_id} if self.provider_id else {})
+        """The item as a response's input sends it: the provider's own id, or none; and without the parts that
+        name threadrunner's files (a thread's ``image_file``), which the provider would look for in its account."""
+        data = self.data
+        if self.type == "message" and isinstance(data.get("content"), list):
+            kept = [part for part in data["content"] if not (isinstance(part, dict) and "file_id" in part)]
+            data = data | {"content": kept}
+        return data | ({"id": self.provider_id} if self.provider_id else {})
 
 
 def position(item_id: str) -> str:
