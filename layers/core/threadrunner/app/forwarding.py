@@ -4,6 +4,7 @@ ledgers as runs (docs/forwarding.md); and the sweep that counts the background r
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -108,10 +109,7 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
             stores.usage.release(reservation)  # nothing reached the provider's counters
         turns.release(stores, turn)
         raise
-
-    def show(response: dict[str, Any]) -> dict[str, Any]:
-        return turns.shown(response, conversation_id, prompt)
-
+    show = functools.partial(turns.shown, conversation_id=conversation_id, prompt=prompt)
     if answer.chunks is not None:
         background = call.kind == "responses" and body.get("background") is True
         chunks = _metered(stores, call.kind, answer.chunks, reservation, usage_asked, background)
