@@ -69,6 +69,8 @@ def test_three_turns_on_a_conversation_the_third_answered_from_the_first(project
     if provider_store == "store off":  # the provider kept nothing; threadrunner needed nothing of it
         with pytest.raises(openai.NotFoundError):
             client.responses.retrieve(answers[0].id)
+        with pytest.raises(openai.BadRequestError, match="response store"):
+            client.responses.create(model=MODEL, input=f"In the background {marker}", background=True)
 
 
 def test_a_function_call_is_answered_by_the_client_inside_the_conversation(project_client, provider_store):

@@ -68,3 +68,14 @@ def test_without_its_store_it_answers_and_forgets():
     assert _text(response).startswith('You said: "Hello"') and response["store"] is False
     assert model.responses == {}
     assert json.loads(json.dumps(response))["status"] == "completed"
+
+
+def test_it_starts_with_its_store_off_when_the_stack_is_told_so(monkeypatch):
+    from threadrunner_local.model_server import OfflineModelServer
+    from threadrunner_local.stack import StackConfig
+
+    monkeypatch.setenv("OFFLINE_MODEL_STORE", "off")
+    assert StackConfig.from_environment().model_store is False
+    monkeypatch.setenv("OFFLINE_MODEL_STORE", "on")
+    assert StackConfig.from_environment().model_store is True
+    assert OfflineModelServer(store=False).model.store is False
