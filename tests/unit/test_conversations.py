@@ -474,3 +474,19 @@ def test_a_threads_image_file_is_left_out_of_what_a_response_sends_the_provider(
     assert provider.sent[0]["input"][0]["content"] == [{"type": "input_text", "text": "Look"}]
     listed = stores.conversations.list_items(thread.id, PageRequest(order="asc")).data[0]
     assert listed.data["content"][1] == {"type": "input_image", "file_id": "file-threadrunners", "detail": "auto"}
+
+
+def test_a_turn_the_table_cannot_hold_is_refused_and_leaves_the_conversation_free(monkeypatch):
+    stores = fake_stores()
+    conversation_id = _conversation(stores, "Hi")
+
+    def too_large(*args: Any) -> bool:
+        raise InvalidRequest("The request holds data that cannot be stored: an object over 400 KB.")
+
+    monkeypatch.setattr(stores.conversations, "append_turn", too_large)
+    with pytest.raises(InvalidRequest):
+        _respond(stores, Provider(_response("x" * 10)), conversation=conversation_id, input="Big")
+    monkeypatch.undo()
+
+    conversations.add_items(stores, conversation_id, ItemsCreate(items=[{"role": "user", "content": "free"}]))
+    assert _texts(stores, conversation_id) == ["Hi", "free"]

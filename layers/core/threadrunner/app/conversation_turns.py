@@ -127,7 +127,12 @@ def finish(stores: Stores, turn: Turn, response: dict[str, Any] | None) -> None:
         release(stores, turn)
         return
     output = [provider_item(item) for item in response.get("output") or [] if isinstance(item, dict)]
-    if not stores.conversations.append_turn(turn.conversation_id, turn.hold, turn.items + output):
+    try:
+        appended = stores.conversations.append_turn(turn.conversation_id, turn.hold, turn.items + output)
+    except BaseException:  # an item the table cannot hold (over 400 KB): the conversation is not left held
+        release(stores, turn)
+        raise
+    if not appended:
         # Its hold lapsed and another response took the conversation: this turn is not appended over it.
         logger.warning("a response's turn came after its hold lapsed", extra={"response_id": response.get("id")})
 
