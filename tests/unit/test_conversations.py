@@ -490,3 +490,18 @@ def test_a_turn_the_table_cannot_hold_is_refused_and_leaves_the_conversation_fre
 
     conversations.add_items(stores, conversation_id, ItemsCreate(items=[{"role": "user", "content": "free"}]))
     assert _texts(stores, conversation_id) == ["Hi", "free"]
+
+
+def test_updating_metadata_replaces_it_and_null_leaves_it():
+    from threadrunner.app.requests.conversations import ConversationUpdate
+
+    stores = fake_stores()
+    conversation_id = conversations.create_conversation(stores, ConversationCreate(metadata={"a": "1"})).id
+
+    assert conversations.update_conversation(stores, conversation_id, ConversationUpdate(metadata=None)).metadata == {
+        "a": "1"
+    }
+    changed = conversations.update_conversation(stores, conversation_id, ConversationUpdate(metadata={"b": "2"}))
+    assert changed.metadata == {"b": "2"}
+    with pytest.raises(ValueError):
+        ConversationUpdate.model_validate({})  # the spec requires it

@@ -28,6 +28,8 @@ def create_conversation(stores: Stores, body: ConversationCreate) -> Conversatio
 
 
 def update_conversation(stores: Stores, conversation_id: str, body: ConversationUpdate) -> Conversation:
+    if body.metadata is None:
+        return stores.conversations.get_conversation(conversation_id)
     return stores.conversations.update_conversation(conversation_id, body.metadata)
 
 

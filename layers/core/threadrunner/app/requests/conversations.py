@@ -24,8 +24,8 @@ class ConversationCreate(Request):
 
 
 class ConversationUpdate(Request):
-    metadata: Metadata
-    """The conversation's metadata, replaced."""
+    metadata: Metadata | None
+    """The conversation's metadata, replaced (``null``: left as it is, as the spec lets it be)."""
 
 
 class ItemsCreate(Request):
