@@ -360,7 +360,7 @@
     );
     show(
       h("h1", {}, "Conversations"),
-      h("p", { class: "hint" }, "Newest first. A thread reads as a conversation too: open it by its id."),
+      h("p", { class: "hint" }, "Newest first (threads, which read as conversations too, are listed under Threads)."),
       rows.length
         ? h(
             "table",
