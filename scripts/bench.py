@@ -2,6 +2,8 @@
 
 Prints:
 
+* one turn of a conversation (``responses.create(conversation=...)``) through threadrunner, next to the provider's
+  own time for the same request sent to it straight: threadrunner's overhead per turn;
 * end-to-end latency of a one-tool conversation through threadrunner, next to a direct
   client that drives the same offline model itself and polls it every second (as naive
   Assistants clients did), at the same simulated model latency, and their ratio;
@@ -218,6 +220,41 @@ def latency(stack: LocalStack, rounds: int, model_latency: float) -> None:
     print(f"  floor (2 x model latency):                           {2 * model_latency:6.2f} s")
     print()
     print(f"State transitions per run (StateEntered events): {sorted(set(transitions))}")
+    print()
+
+
+def conversation_turns(stack: LocalStack, rounds: int, model_latency: float) -> None:
+    """One turn of a conversation through threadrunner (``responses.create(conversation=...)``: the conversation
+    held, its items read, the provider called, the turn appended) next to the provider's own time for the very
+    request threadrunner sent it, sent to it straight, in the same round."""
+    from openai import OpenAI
+
+    assert stack.model_server is not None
+    offline = stack.model_server.model
+    offline.latency = model_latency
+    api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
+    model = OpenAI(base_url=stack.model_server.url, api_key=offline.api_key)
+    items = [{"type": "message", "role": "user", "content": f"Earlier message {n}."} for n in range(20)]
+    conversation = api.conversations.create(items=items)
+    api.responses.create(model="gpt-4.1-mini", conversation=conversation.id, input="Warm up")  # first imports
+    ours, direct, sizes = [], [], []
+    for turn in range(rounds):
+        started = time.perf_counter()
+        api.responses.create(model="gpt-4.1-mini", conversation=conversation.id, input=f"Turn {turn}.")
+        ours.append(time.perf_counter() - started)
+        sent = offline.requests[-1]  # what threadrunner sent the provider: the conversation and the new input
+        sizes.append(len(sent["input"]))
+        started = time.perf_counter()
+        model.responses.create(**sent)
+        direct.append(time.perf_counter() - started)
+    overhead = statistics.median(mine - theirs for mine, theirs in zip(ours, direct, strict=True))
+    print(
+        f"One conversation turn (responses.create(conversation=...), whole), offline model latency {model_latency:g} s,"
+    )
+    print(f"the provider sent {sizes[0]} to {sizes[-1]} items, median of {rounds} rounds each, side by side:")
+    print(f"  through threadrunner (held, read, assembled, appended): {statistics.median(ours) * 1000:7.1f} ms")
+    print(f"  the same request sent to the provider directly:         {statistics.median(direct) * 1000:7.1f} ms")
+    print(f"  threadrunner's overhead per turn (median of the pairs): {overhead * 1000:7.1f} ms")
     print()
 
 
@@ -496,7 +533,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    sections = ["latency", "streaming", "files", "circuits", "pages", "iam", "cold-starts", "sizes"]
+    sections = ["latency", "conversations", "streaming", "files", "circuits", "pages", "iam", "cold-starts", "sizes"]
     parser.add_argument("--only", choices=sections, help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
@@ -509,6 +546,8 @@ def main() -> None:
     try:
         if stack is not None and args.only in (None, "latency"):
             latency(stack, args.rounds, args.latency)
+        if stack is not None and args.only in (None, "conversations"):
+            conversation_turns(stack, args.rounds, args.latency)
         if stack is not None and args.only in (None, "streaming"):
             streaming(stack, args.rounds, args.latency)
         if stack is not None and args.only in (None, "files"):

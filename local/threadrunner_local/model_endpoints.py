@@ -86,6 +86,7 @@ def _turn(request: dict[str, Any], messages: list[dict[str, Any]]) -> Turn:
         parallel=request.get("parallel_tool_calls", True),
         text_format=_text_format(request),
         max_tokens=limit if isinstance(limit, int) else None,
+        earlier=tuple(user_texts[:-1]),
     )
 
 

@@ -21,11 +21,13 @@ for ``json_schema``) and cut at the request's limit of output tokens.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import model_schema, model_sources
 from .model_arguments import GENERIC_WORDS, argument_sets, tool_words, words
+from .model_recall import recall
 
 Call = tuple[str, dict[str, Any]]
 """A function call: the function's name and its arguments."""
@@ -59,6 +61,8 @@ class Turn:
     """The format of a reply, as the Responses API's ``text.format`` writes it."""
     max_tokens: int | None
     """The output tokens a reply may take; ``None`` for no limit."""
+    earlier: tuple[str, ...] = ()
+    """The user's messages before the last (a whole conversation sent as input holds them)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def answer(turn: Turn, not_json: bool = False) -> Answer:
 
     ``not_json`` (an injected ``bad_json`` fault) makes the reply one that is not JSON, whatever the format.
     """
-    decision = decide(turn.tools, turn.user_text, turn.outputs, turn.tool_choice, turn.parallel)
+    decision = decide(turn.tools, turn.user_text, turn.outputs, turn.tool_choice, turn.parallel, turn.earlier)
     if decision.calls:
         return Answer(decision.calls, "", cut=False)
     reply = formatted(decision.text, turn.text_format)
@@ -110,9 +114,10 @@ def decide(
     outputs: list[Output],
     tool_choice: Any = "auto",
     parallel: bool = True,
+    earlier: Sequence[str] = (),
 ) -> Decision:
     """The model's next move, by the first rule of this module's list that applies; ``outputs`` are the calls just
-    answered."""
+    answered, ``earlier`` the user's messages before ``user_text``."""
     if outputs:
         decision = _from_outputs(outputs, user_text)
     elif _searches_first(tools, tool_choice):
@@ -120,7 +125,8 @@ def decide(
     else:
         chosen = _chosen(tools, user_text, tool_choice)
         calls = [(tool["name"], arguments) for tool in chosen for arguments in argument_sets(tool, user_text)]
-        decision = Decision(calls=calls) if calls else Decision(text=_echo(user_text))
+        reply = recall([*earlier, user_text]) or _echo(user_text)
+        decision = Decision(calls=calls) if calls else Decision(text=reply)
     if not parallel:
         decision.calls = decision.calls[:1]
     return decision

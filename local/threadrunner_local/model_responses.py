@@ -42,9 +42,12 @@ def input_items(request: dict[str, Any]) -> list[dict[str, Any]]:
 def turn(request: dict[str, Any], history: list[dict[str, Any]], new_items: list[dict[str, Any]]) -> Turn:
     """What a create request asks of the policy: ``history`` is the conversation with its ``new_items`` last."""
     calls = {item["call_id"]: item for item in history if item.get("type") == "function_call"}
+    # The outputs just given: those after the user's last message (a whole conversation sent as input holds
+    # earlier ones, already answered).
+    asked = max((n for n, item in enumerate(history) if item.get("role") == "user"), default=-1)
     outputs = [
         (calls[item["call_id"]]["name"], json.loads(calls[item["call_id"]]["arguments"] or "{}"), item["output"])
-        for item in new_items
+        for item in history[asked + 1 :]
         if item.get("type") == "function_call_output" and item.get("call_id") in calls
     ]
     user_texts = [text_of(item) for item in history if item.get("role") == "user"]
@@ -56,6 +59,7 @@ def turn(request: dict[str, Any], history: list[dict[str, Any]], new_items: list
         parallel=request.get("parallel_tool_calls", True) is not False,
         text_format=(request.get("text") or {}).get("format"),
         max_tokens=request.get("max_output_tokens") or None,
+        earlier=tuple(user_texts[:-1]),
     )
 
 

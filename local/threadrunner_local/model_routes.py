@@ -96,9 +96,10 @@ def _clear_faults(model: OfflineModel, request: Request) -> Reply:
 
 
 def _configure(model: OfflineModel, request: Request) -> Reply:
-    """``POST /_offline/config``: the latency of the responses created next."""
+    """``POST /_offline/config``: the latency of the responses created next, and whether it stores them."""
     model.latency = float(request.body.get("latency", model.latency))
-    return {"latency": model.latency}
+    model.store = bool(request.body.get("store", model.store))
+    return {"latency": model.latency, "store": model.store}
 
 
 def _seen_requests(model: OfflineModel, request: Request) -> Reply:
@@ -109,6 +110,8 @@ def _seen_requests(model: OfflineModel, request: Request) -> Reply:
 def _create_response(model: OfflineModel, request: Request) -> Reply:
     """``POST /v1/responses``: a response created; streamed with ``stream: true``, answered at once in the background,
     else when it ends, as the API does."""
+    if request.body.get("background") is True and not model.store:
+        raise Refused(400, "Background mode needs the response store, which is disabled.")
     fault = _fault(model, "create", json.dumps(request.body.get("input", "")))
     try:
         stored = model.create(request.body, fault)

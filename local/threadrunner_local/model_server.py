@@ -136,7 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
 class OfflineModelServer(LocalHTTPService):
     """The double, served on ``127.0.0.1`` in a background thread."""
 
-    def __init__(self, latency: float = 1.0, api_key: str = "", port: int = 0, kept_in: Path | None = None) -> None:
-        self.model = OfflineModel(latency=latency, api_key=api_key, kept_in=kept_in)
+    def __init__(
+        self, latency: float = 1.0, api_key: str = "", port: int = 0, kept_in: Path | None = None, store: bool = True
+    ) -> None:
+        self.model = OfflineModel(latency=latency, api_key=api_key, kept_in=kept_in, store=store)
         handler = type("OfflineModelHandler", (_Handler,), {"model": self.model})
         super().__init__(port, handler, "offline-model")

@@ -57,6 +57,10 @@ class OfflineModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
     kept_in: Path | None = None
     """A file where its responses outlive the process, as a provider's stored responses do (``make run``)."""
+    store: bool = True
+    """Whether it keeps responses, as a provider's response store does. Off (as vLLM's is by default), a response
+    is answered and forgotten: retrieving it, its input items and ``previous_response_id`` find nothing, and
+    background mode is refused. threadrunner's conversations need no store."""
 
     def __post_init__(self) -> None:
         if self.kept_in is not None:
@@ -131,7 +135,10 @@ class OfflineModel:
             items=history + body["output"],
             fails=model_faults.fails(fault),
         )
-        self.keep(stored)
+        if self.store:
+            self.keep(stored)
+        else:
+            body["store"] = False
         return stored
 
     def _earlier_items(self, request: dict[str, Any]) -> list[dict[str, Any]]:

@@ -63,6 +63,9 @@ class StackConfig:
     """The bearer key the local API accepts (``THREADRUNNER_API_KEY``)."""
     model_latency: float = 1.0
     """Seconds the offline model takes per response."""
+    model_store: bool = True
+    """Whether the offline model keeps responses (``OFFLINE_MODEL_STORE=off``: it forgets them, as vLLM does by
+    default; runs then fail, conversations and forwarded calls work)."""
     openai_api_key: str | None = None
     """With a key, the stack calls the real Responses API instead of the offline model."""
     openai_base_url: str = "https://api.openai.com/v1"
@@ -93,6 +96,7 @@ class StackConfig:
             model_port=int(os.environ.get("OFFLINE_MODEL_PORT", "4010")),
             api_key=os.environ.get("THREADRUNNER_API_KEY", "sk-local-dev"),
             model_latency=float(os.environ.get("OFFLINE_MODEL_LATENCY", "1.0")),
+            model_store=os.environ.get("OFFLINE_MODEL_STORE", "on").lower() not in ("off", "false", "0"),
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
             data_dir=Path(os.environ.get("THREADRUNNER_DATA") or ROOT / ".threadrunner"),
@@ -234,7 +238,11 @@ class LocalStack:
             if kept_in is not None:
                 kept_in.parent.mkdir(parents=True, exist_ok=True)
             self.model_server = OfflineModelServer(
-                latency=config.model_latency, api_key=OFFLINE_MODEL_KEY, port=config.model_port, kept_in=kept_in
+                latency=config.model_latency,
+                api_key=OFFLINE_MODEL_KEY,
+                port=config.model_port,
+                kept_in=kept_in,
+                store=config.model_store,
             ).start()
             model_url, model_key = self.model_server.url, OFFLINE_MODEL_KEY
 

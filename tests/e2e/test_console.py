@@ -74,6 +74,30 @@ def _share_of_the_wait(client: Any, run: Any) -> float:
     )
 
 
+def _watched_page(browser: Any, blocked: list[str], dialogs: list[str], problems: list[str]) -> Any:
+    """A page that may reach loopback only (``blocked``: what it tried elsewhere), and whose dialogs, errors and
+    breaches of its own policy are kept."""
+
+    def refused(text: str) -> None:
+        if "Content Security Policy" in text:  # the page broke its own policy
+            problems.append(text)
+
+    def only_loopback(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda line: refused(line.text))
+    return page
+
+
 def test_the_console_signs_in_shows_a_runs_timeline_as_text_and_only_the_projects_data(stack, project_client):
     client, _ = project_client
     key = client.api_key
@@ -88,26 +112,10 @@ def test_the_console_signs_in_shows_a_runs_timeline_as_text_and_only_the_project
     dialogs: list[str] = []
     problems: list[str] = []
 
-    def refused(text: str) -> None:
-        if "Content Security Policy" in text:  # the page broke its own policy
-            problems.append(text)
-
-    def only_loopback(route: Any) -> None:
-        if urlsplit(route.request.url).hostname in LOOPBACK:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            context.route("**/*", only_loopback)
-            page = context.new_page()
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("console", lambda line: refused(line.text))
+            page = _watched_page(browser, blocked, dialogs, problems)
 
             # The page comes with its policy.
             answer = page.goto(console)
@@ -174,6 +182,45 @@ def test_the_console_signs_in_shows_a_runs_timeline_as_text_and_only_the_project
             page.goto(f"{console}#/threads/{elsewhere.id}")
             expect(page.locator("#view .error")).to_contain_text(f"Not found: No thread found with id '{elsewhere.id}'")
             assert page.locator(".messages").count() == 0
+        finally:
+            browser.close()
+
+    assert blocked == [] and dialogs == [] and problems == []
+
+
+def test_the_console_lists_the_projects_conversations_and_shows_their_items_as_text(stack, project_client):
+    client, _ = project_client
+    conversation = client.conversations.create(
+        items=[{"type": "message", "role": "user", "content": f"A note pasted from a web page: {HTML}"}],
+        metadata={"topic": "console"},
+    )
+    reply = client.responses.create(model="gpt-4.1-mini", conversation=conversation.id, input="Hello there")
+    elsewhere = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key, max_retries=0).conversations.create()
+    blocked: list[str] = []
+    dialogs: list[str] = []
+    problems: list[str] = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS)
+        try:
+            page = _watched_page(browser, blocked, dialogs, problems)
+            page.goto(stack.api_url.removesuffix("/v1") + "/console")
+            page.fill("#api-key", client.api_key)
+            page.click("#sign-in-form button")
+            page.click("#nav >> text=Conversations")
+            expect(page.locator("table.list")).to_contain_text(conversation.id)
+            expect(page.locator("table.list")).to_contain_text("topic: console")
+            assert elsewhere.id not in page.locator("#view").inner_text()
+
+            page.click(f"text={conversation.id}")
+            texts = page.locator(".message-text")
+            expect(texts).to_have_count(3)
+            assert texts.all_inner_texts() == [
+                reply.output_text,
+                "Hello there",
+                f"A note pasted from a web page: {HTML}",
+            ]
+            assert page.locator("#view b, #view img, #view script").count() == 0
         finally:
             browser.close()
 

@@ -151,7 +151,6 @@ def test_a_forwarded_response_names_nothing_the_projects_share_and_hosted_tools_
         stack, "hosted-tools", "--project", project, "--allow", "web_search"
     )
     shared = [
-        ({"prompt": {"id": "pmpt_operators"}}, "prompt"),
         (
             {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file-x"}]}]},
             "input[0].content[0].file_id",
@@ -169,6 +168,14 @@ def test_a_forwarded_response_names_nothing_the_projects_share_and_hosted_tools_
             client.responses.create(**{"model": "gpt-4.1-mini", "input": f"Hi {marker}", **fields})
         assert refused.value.param == param, fields
     assert refused.value.code == "tool_not_allowed"
+    # A prompt or conversation of the provider's account is one threadrunner does not have (it keeps its own).
+    for fields, param in (
+        ({"prompt": {"id": "pmpt_operators"}}, "prompt.id"),
+        ({"conversation": "conv_x"}, "conversation"),
+    ):
+        with pytest.raises(openai.NotFoundError) as missing:
+            client.responses.create(**{"model": "gpt-4.1-mini", "input": f"Hi {marker}", **fields})
+        assert missing.value.param == param
     assert model.requests_about(marker) == []  # none reached the provider
 
     searched = client.responses.create(model="gpt-4.1-mini", input=f"Search {marker}", tools=[{"type": "web_search"}])

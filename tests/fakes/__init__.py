@@ -14,6 +14,7 @@ from threadrunner.ports import Stores
 
 from .api_keys import FakeApiKeys
 from .assistants import FakeAssistants
+from .conversations import FakeConversations, FakePrompts
 from .files import FakeContents, FakeFiles
 from .projects import FakeProjects
 from .runs import FakeRuns
@@ -33,12 +34,14 @@ __all__ = [
     "FakeCircuits",
     "FakeContents",
     "FakeControl",
+    "FakeConversations",
     "FakeEvents",
     "FakeFiles",
     "FakeIndex",
     "FakeJobs",
     "FakeModel",
     "FakeProjects",
+    "FakePrompts",
     "FakeRuns",
     "FakeSteps",
     "FakeThreads",
@@ -67,4 +70,6 @@ def fake_stores(world: World | None = None) -> Stores:
         files=FakeFiles(world),
         vector_stores=FakeVectorStores(world),
         tools=FakeTools(world),
+        conversations=FakeConversations(world),
+        prompts=FakePrompts(world),
     )

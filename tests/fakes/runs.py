@@ -13,7 +13,7 @@ from threadrunner.domain.run_record import RunRecord
 from threadrunner.domain.run_status import RunStatus, can_move, is_terminal
 from threadrunner.domain.run_step import RunStep
 from threadrunner.domain.user import QueuedMessage
-from threadrunner.errors import InvalidTransition, RunActive, TooManyActiveRuns
+from threadrunner.errors import ConversationLocked, InvalidTransition, RunActive, TooManyActiveRuns
 
 from .world import World, store_item, stored_item
 
@@ -30,7 +30,10 @@ class FakeRuns:
         max_active_runs: int | None = None,
     ) -> None:
         if not self._create(run, vector_store_ids or [], messages, max_active_runs):
-            raise RunActive(run.thread_id, self.world.thread(run.thread_id).active_run_id or "")
+            entry = self.world.thread(run.thread_id)
+            if not entry.active_run_id and entry.held:
+                raise ConversationLocked(run.thread_id)
+            raise RunActive(run.thread_id, entry.active_run_id or "")
 
     def has_room_for_run(self, max_active_runs: int) -> bool:
         return len(self.world.active_runs) < max_active_runs
@@ -58,7 +61,7 @@ class FakeRuns:
         if max_active_runs is not None and len(self.world.active_runs) >= max_active_runs:
             raise TooManyActiveRuns(max_active_runs)
         entry = self.world.threads.get(run.thread_id)
-        if entry is None or entry.deleting or entry.active_run_id:
+        if entry is None or entry.deleting or entry.active_run_id or entry.held:
             return False
         if any(q.message.id not in entry.queue for q in queued):
             return False

@@ -8,7 +8,7 @@ from typing import Any
 from threadrunner.domain.message import Message
 from threadrunner.domain.pagination import Page, PageRequest, paginate
 from threadrunner.domain.thread import Thread
-from threadrunner.errors import NotFound, RunActive
+from threadrunner.errors import ConversationLocked, NotFound, RunActive
 
 from .world import ThreadEntry, World
 
@@ -47,6 +47,8 @@ class FakeThreads:
         entry = self.world.thread(message.thread_id)
         if entry.active_run_id:
             raise RunActive(message.thread_id, entry.active_run_id, adding_message=True)
+        if entry.held:
+            raise ConversationLocked(message.thread_id)
         entry.messages[message.id] = message
 
     def get_message(self, thread_id: str, message_id: str) -> Message:

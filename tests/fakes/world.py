@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import DayUsage, ProjectPolicy, Reservation, UnsettledResponse
-from threadrunner.domain.common import Usage
+from threadrunner.domain.common import Usage, now
+from threadrunner.domain.conversation import Conversation, Hold, Item
 from threadrunner.domain.files import FileObject, Upload
 from threadrunner.domain.lambda_tools import LambdaTool
 from threadrunner.domain.message import Message
+from threadrunner.domain.prompts import Prompt
 from threadrunner.domain.run_record import RunRecord
 from threadrunner.domain.run_step import RunStep
 from threadrunner.domain.thread import Thread
@@ -35,6 +37,31 @@ class ThreadEntry:
     usage: Usage = field(default_factory=Usage)
     begun: set[str] = field(default_factory=set)
     """The messages and steps a run's stream stored in progress."""
+    items: dict[str, Item] = field(default_factory=dict)
+    """What responses added that is no message (read as a conversation)."""
+    given: dict[str, Item] = field(default_factory=dict)
+    """The messages responses added, as they gave them."""
+    hold: Hold | None = None
+    turns: set[str] = field(default_factory=set)
+    """The keys of the turns appended."""
+
+    @property
+    def held(self) -> bool:
+        return self.hold is not None and self.hold.until >= now()
+
+
+@dataclass
+class ConversationEntry:
+    """A conversation of the Conversations API and its items."""
+
+    conversation: Conversation
+    items: dict[str, Item] = field(default_factory=dict)
+    hold: Hold | None = None
+    turns: set[str] = field(default_factory=set)
+
+    @property
+    def held(self) -> bool:
+        return self.hold is not None and self.hold.until >= now()
 
 
 @dataclass
@@ -67,6 +94,8 @@ class World:
     forwarded: set[str] = field(default_factory=set)
     unsettled: dict[tuple[str, str], UnsettledResponse] = field(default_factory=dict)
     """The deployment's list of unsettled responses, by project and id: worlds of several projects may share it."""
+    conversations: dict[str, ConversationEntry] = field(default_factory=dict)
+    prompts: dict[str, list[Prompt]] = field(default_factory=dict)
 
     def thread(self, thread_id: str) -> ThreadEntry:
         entry = self.threads.get(thread_id)

@@ -13,7 +13,7 @@ from threadrunner.app.forwarding import Call, Swept, forward, settle_unsettled
 from threadrunner.domain.budget import OUTPUT_RESERVE_TOKENS, ProjectPolicy, estimate_tokens, today
 from threadrunner.domain.deployment import RunDefaults
 from threadrunner.domain.forwarding import HOSTED_TOOLS, ProviderAnswer
-from threadrunner.errors import InvalidRequest, ProviderUnreachable
+from threadrunner.errors import InvalidRequest, NotFound, ProviderUnreachable
 
 CHAT = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "Hello"}]}
 USAGE = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
@@ -170,8 +170,6 @@ def _file(part: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("fields", "param"),
     [
-        ({"prompt": {"id": "pmpt_operators", "version": "2"}}, "prompt"),
-        ({"conversation": "conv_theirs"}, "conversation"),
         ({"input": [{"role": "user", "content": "Hi"}, {"type": "item_reference", "id": "msg_theirs"}]}, "input[1]"),
         ({"input": [_file("input_file")]}, "input[0].content[1].file_id"),
         ({"input": [_file("input_image")]}, "input[0].content[1].file_id"),
@@ -207,6 +205,27 @@ def test_a_response_that_names_what_every_project_shares_is_refused_before_the_p
             _create(stores, provider, RESPONSE | fields, kind)
         assert refused.value.param == param
         assert "threadrunner does not forward it" in refused.value.message or "not forwarded" in refused.value.message
+
+    assert provider.sent == [] and stores.usage.usage_today(today()).reserved == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"prompt": {"id": "pmpt_operators", "version": "2"}}, "prompt.version"),
+        ({"prompt": {"id": "pmpt_operators"}}, "prompt.id"),
+        ({"conversation": "conv_theirs"}, "conversation"),
+        ({"conversation": {"id": "conv_theirs"}}, "conversation"),
+    ],
+)
+def test_a_prompt_or_conversation_of_the_providers_account_is_one_threadrunner_does_not_have(fields, param):
+    stores = fake_stores()
+    provider = FakeProvider(_json(200, {"id": "resp_1", "status": "completed", "usage": None}))
+
+    for kind in ("responses", "responses.input_tokens"):
+        with pytest.raises(NotFound) as refused:
+            _create(stores, provider, RESPONSE | fields, kind)
+        assert refused.value.param == param
 
     assert provider.sent == [] and stores.usage.usage_today(today()).reserved == 0
 

@@ -135,7 +135,9 @@ class Settings(BaseModel):
             open_streams=self.project_max_open_streams or None,
         )
         budget = Budget(daily_tokens=limit, daily_tokens_per_user=per_user)
-        return RunDefaults(self.model_override, budget, limits, self.output_reserve_tokens)
+        return RunDefaults(
+            self.model_override, budget, limits, self.output_reserve_tokens, context_tokens=self.model_context_tokens
+        )
 
 
 @functools.cache

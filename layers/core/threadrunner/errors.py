@@ -74,6 +74,29 @@ class RunActive(InvalidRequest):
         super().__init__(message)
 
 
+class ConversationLocked(InvalidRequest):
+    """A response holds the conversation (or thread) while the provider answers it: nothing else joins it now."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(
+            f"Another response is in progress on {conversation_id}; retry when it has ended (a response holds its "
+            "conversation from its request until its answer is appended).",
+            code="conversation_locked",
+        )
+
+
+class TurnAnswered(Conflict):
+    """The turn of this ``Idempotency-Key`` was appended to the conversation already: it is not asked again."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(
+            f"The request with this Idempotency-Key was answered and its items are in {conversation_id}; its "
+            "answer is not kept for a retry (read the conversation's items).",
+            param="Idempotency-Key",
+            code="idempotency_answer_unavailable",
+        )
+
+
 RUN_CANCELLED = "RunCancelled"
 """The error a cancel sends to a loop that waits for tool outputs (the state machine catches it)."""
 

@@ -54,6 +54,16 @@ def store(backend: Backend) -> Stores:
 
 
 @pytest.fixture
+def other_project(backend: Backend, request: pytest.FixtureRequest) -> Stores:
+    """The stores of a second project on the same backend, to show what one project cannot see of another's."""
+    project = "p_" + secrets.token_hex(4)
+    if backend.name == "memory":
+        return recording.recorded(fake_stores(World(project=project)), backend.name)
+    stack: LocalStack = request.getfixturevalue("stack")
+    return recording.recorded(stack.stores(project), backend.name)
+
+
+@pytest.fixture
 def unsettled(backend: Backend) -> UnsettledResponses:
     """The deployment's list of unsettled responses (on DynamoDB, every test's projects share it)."""
     return recording.Recorded(backend.unsettled, UnsettledResponses, backend.name)

@@ -44,10 +44,12 @@ from ..ports import (
 from . import (
     assistants,
     console,
+    conversations,
     errors,
     files,
     forwarding,
     openapi,
+    prompts,
     runs,
     server_tools,
     stream_limits,
@@ -60,7 +62,19 @@ from . import (
 from .resolver import ConcurrentResolver
 
 app = ConcurrentResolver(enable_validation=True)
-for module in (assistants, threads, runs, files, vector_stores, users, usage, server_tools, forwarding):
+for module in (
+    assistants,
+    threads,
+    runs,
+    files,
+    vector_stores,
+    users,
+    usage,
+    server_tools,
+    conversations,
+    prompts,
+    forwarding,
+):
     app.include_router(module.router)
 
 

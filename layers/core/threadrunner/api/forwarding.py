@@ -1,7 +1,8 @@
 """The rest of ``/v1``, forwarded to the provider: chat completions, embeddings, moderations, models, responses.
 
-The bodies pass through as the client sent them (only a JSON object is taken); the answers come back with the
-provider's status, content type and body (docs/forwarding.md).
+The bodies pass through as the client sent them (only a JSON object is taken), but a response's ``prompt`` and
+``conversation``, which threadrunner serves; the answers come back with the provider's status, content type and
+body (docs/forwarding.md).
 """
 
 from __future__ import annotations
@@ -36,7 +37,16 @@ def _forward(kind: Kind, method: str, path: str, response_id: str | None = None)
             raise InvalidRequest(f"The body is not JSON: {exc}.") from exc
         if not isinstance(body, dict):
             raise InvalidRequest("The body must be a JSON object.")
-    call = Call(kind, method, path, body, dict(event.query_string_parameters or {}), response_id)
+    call = Call(
+        kind,
+        method,
+        path,
+        body,
+        dict(event.query_string_parameters or {}),
+        response_id,
+        idempotency_key=event.headers.get("idempotency-key"),
+        seconds=context.stream_seconds(router),
+    )
     answer = forwarding.forward(context.stores(router), context.provider(router), context.run_defaults(router), call)
     if isinstance(answer.body, bytes):
         return Response(answer.status, answer.content_type, answer.body.decode("utf-8", "replace"))

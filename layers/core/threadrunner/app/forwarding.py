@@ -4,6 +4,7 @@ ledgers as runs (docs/forwarding.md); and the sweep that counts the background r
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -35,7 +36,8 @@ from ..domain.ids import new_id
 from ..domain.user import USER_ID_PATTERN
 from ..errors import InvalidRequest, NotFound, ThreadrunnerError
 from ..ports import Provider, Stores, UnsettledResponses
-from . import projects
+from . import conversation_turns as turns
+from . import projects, prompts
 
 RESPONSE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
@@ -52,6 +54,10 @@ class Call:
     query: Mapping[str, str] = field(default_factory=dict)
     response_id: str | None = None
     """For ``/responses/{id}`` and its sub-paths: the response, which must be one the project created."""
+    idempotency_key: str | None = None
+    """The request's ``Idempotency-Key``: a response bound to a conversation appends one turn per key."""
+    seconds: float = 30.0
+    """How long the entry point serving the call may take: a conversation's hold lapses after it."""
 
 
 @dataclass(frozen=True)
@@ -63,15 +69,21 @@ class Answer:
 
 
 def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Call) -> Answer:
-    """The provider's answer to ``call``, once the project may make it; its usage counted."""
+    """The provider's answer to ``call``, once the project may make it; its usage counted. A response's ``prompt``
+    and ``conversation`` are threadrunner's own, served before the provider sees the request (``prompts``,
+    ``conversation_turns``)."""
     creating = call.method == "POST" and call.response_id is None and call.body is not None
     body = call.body or {}
     if call.response_id is not None and not (
         RESPONSE_ID.fullmatch(call.response_id) and stores.usage.is_forwarded(call.response_id)
     ):
         raise NotFound("response", call.response_id[:70])
+    prompt, conversation_id = None, None
+    if creating and call.kind in RESPONSE_BODIES:
+        body, prompt = prompts.apply(stores, body)
+        conversation_id = turns.conversation_of(body)
     if creating:
-        check_request(call.kind, body, stores.projects.get_policy().hosted_tools)
+        check_request(call.kind, body, stores.projects.get_policy().hosted_tools, bound=conversation_id is not None)
     if creating and call.kind in RESPONSE_BODIES:
         _check_previous_response(stores, body)
     if creating and call.kind in GENERATING:
@@ -79,22 +91,35 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
         if not isinstance(model, str):
             raise InvalidRequest("'model' is required: the model to use, a string.", param="model")
         projects.check_model(stores, model)
+    turn = None
+    if conversation_id is not None and call.kind == "responses":
+        turn, body = turns.begin(
+            stores, conversation_id, body, call.idempotency_key, call.seconds, defaults.context_tokens
+        )
+    elif conversation_id is not None:
+        body = turns.counted(stores, conversation_id, body, defaults.context_tokens)
     forwarded, usage_asked = prepared(call.kind, body, defaults.model_override) if creating else (call.body, True)
     stream = creating and body.get("stream") is True
-    reservation = _reserve(stores, defaults, call.kind, body) if creating and call.kind in BUDGETED else None
+    reservation = None
     try:
+        reservation = _reserve(stores, defaults, call.kind, body) if creating and call.kind in BUDGETED else None
         answer = provider.forward(call.method, call.path, forwarded, call.query, stream)
     except BaseException:
         if reservation is not None:
             stores.usage.release(reservation)  # nothing reached the provider's counters
+        turns.release(stores, turn)
         raise
+    show = functools.partial(turns.shown, conversation_id=conversation_id, prompt=prompt)
     if answer.chunks is not None:
         background = call.kind == "responses" and body.get("background") is True
         chunks = _metered(stores, call.kind, answer.chunks, reservation, usage_asked, background)
+        if turn is not None or prompt is not None:
+            chunks = turns.relayed(stores, turn, chunks, show)
         return Answer(answer.status, answer.content_type, chunks)
     if answer.status >= 400:
         if reservation is not None:
             stores.usage.release(reservation)
+        turns.release(stores, turn)
         return _refusal(answer)
     decoded = _json(answer.body)
     if call.kind == "models":
@@ -109,6 +134,10 @@ def forward(stores: Stores, provider: Provider, defaults: RunDefaults, call: Cal
             stores.usage.settle(response_id, usage_of(call.kind, decoded))
     elif call.response_id is not None and decoded.get("object") == "response" and decoded.get("status") not in RUNNING:
         stores.usage.settle(call.response_id, usage_of(call.kind, decoded))  # once, whoever sees it end first
+    if turn is not None:
+        turns.finish(stores, turn, decoded)
+    if call.kind == "responses" and (turn is not None or prompt is not None):
+        return Answer(answer.status, answer.content_type, json.dumps(show(decoded)).encode())
     return Answer(answer.status, answer.content_type, answer.body)
 
 

@@ -20,3 +20,5 @@ class RunDefaults:
     ``PROJECT_MAX_OPEN_STREAMS``)."""
     output_reserve_tokens: int = OUTPUT_RESERVE_TOKENS
     """What a model response without ``max_output_tokens`` reserves for its answer (``OUTPUT_RESERVE_TOKENS``)."""
+    context_tokens: int = 128_000
+    """The models' context window (``MODEL_CONTEXT_TOKENS``): what a conversation's history may fill."""

@@ -142,10 +142,16 @@ def hosted_tool(tool_type: str) -> str:
     return _DATED.sub("", tool_type)
 
 
-def check_request(kind: Kind, body: dict[str, Any], hosted_tools: Collection[str]) -> None:
+BOUND_TOOLS = CLIENT_TOOLS | {"web_search", "web_search_preview"}
+"""The tools a response bound to a conversation may use: the client's, whose calls and outputs are items it stores
+and sends back, and web search, whose call items hold all they are (docs/forwarding.md, "Conversations")."""
+
+
+def check_request(kind: Kind, body: dict[str, Any], hosted_tools: Collection[str], bound: bool = False) -> None:
     """Refuse a request that would reach what every project shares through the provider's one key: objects of its
-    account (prompts, files, stored items, containers, conversations, vector stores), URLs it would fetch (MCP
-    servers), or a hosted tool priced per call that the project may not use.
+    account (files, stored items, containers, vector stores), URLs it would fetch (MCP servers), or a hosted tool
+    priced per call that the project may not use. A response ``bound`` to one of threadrunner's conversations
+    (``conversation``, served by threadrunner) is also refused what its conversation could not hold.
 
     Raises
     ------
@@ -155,21 +161,42 @@ def check_request(kind: Kind, body: dict[str, Any], hosted_tools: Collection[str
     if kind == "chat.completions":
         if body.get("web_search_options") is not None and "web_search" not in hosted_tools:
             raise _not_allowed("web_search", "web_search_options")
-        _check_items(body.get("messages"), "messages")
+        check_items(body.get("messages"), "messages")
         return
     if kind not in RESPONSE_BODIES:
         return
-    if body.get("conversation") is not None:
-        raise InvalidRequest(
-            f"'conversation' {_SHARED} (use threadrunner's threads and conversations).", param="conversation"
-        )
-    if body.get("prompt") is not None:
-        raise InvalidRequest(f"'prompt' {_SHARED} (send the instructions and input themselves).", param="prompt")
-    _check_items(body.get("input"), "input")
+    check_items(body.get("input"), "input")
     tools = body.get("tools")
     for index, tool in enumerate(tools if isinstance(tools, list) else []):
         if isinstance(tool, dict):
             _check_tool(tool, f"tools[{index}]", hosted_tools)
+            if bound and hosted_tool(str(tool.get("type"))) not in BOUND_TOOLS:
+                raise InvalidRequest(
+                    f"The tool type '{str(tool.get('type'))[:64]}' is not served in a response bound to a "
+                    "conversation: its items would name, or hold, what the provider keeps (a container, an image, a "
+                    "screen). Use it in a response without 'conversation'.",
+                    param=f"tools[{index}].type",
+                )
+    if bound:
+        _check_bound(body)
+
+
+def _check_bound(body: dict[str, Any]) -> None:
+    """A response threadrunner assembles from its conversation is answered at once (whole or streamed) and chains
+    to nothing the provider stored."""
+    if body.get("previous_response_id") is not None:
+        raise InvalidRequest(
+            "'previous_response_id' and 'conversation' cannot be used together: the conversation holds the history.",
+            param="previous_response_id",
+        )
+    if body.get("background") is True:
+        raise InvalidRequest(
+            "A response bound to a conversation is answered whole or streamed, not in the background: threadrunner "
+            "appends its items to the conversation as it ends.",
+            param="background",
+        )
+    if body.get("truncation") not in (None, "auto", "disabled"):
+        raise InvalidRequest("'truncation' must be 'auto' or 'disabled'.", param="truncation", code="invalid_value")
 
 
 def _check_tool(tool: dict[str, Any], where: str, hosted_tools: Collection[str]) -> None:
@@ -201,7 +228,7 @@ def _check_tool(tool: dict[str, Any], where: str, hosted_tools: Collection[str])
         raise InvalidRequest(f"A file id {_SHARED}.", param=f"{where}.input_image_mask.file_id")
 
 
-def _check_items(items: Any, where: str) -> None:
+def check_items(items: Any, where: str) -> None:
     """Refuse items stored at the provider (``item_reference``) and content parts that name its files."""
     for index, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):

@@ -5,6 +5,7 @@ Adapters implement them (``threadrunner.adapters``); the unit tests use in-memor
 :class:`~threadrunner.errors.NotFound` for ids the project does not have.
 """
 
+from .conversations import ConversationStore, PromptStore
 from .services import (
     ApiKeys,
     Circuits,
@@ -39,6 +40,7 @@ __all__ = [
     "ApiKeys",
     "AssistantStore",
     "Circuits",
+    "ConversationStore",
     "Embeddings",
     "Event",
     "EventPublisher",
@@ -47,6 +49,7 @@ __all__ = [
     "IndexJobs",
     "ModelClient",
     "ProjectStore",
+    "PromptStore",
     "Provider",
     "RunControl",
     "RunStore",

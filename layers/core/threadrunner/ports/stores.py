@@ -26,6 +26,7 @@ from ..domain.vector_stores import (
     VectorStoreFile,
     VectorStoreFileBatch,
 )
+from .conversations import ConversationStore, PromptStore
 
 
 class AssistantStore(Protocol):
@@ -457,3 +458,5 @@ class Stores:
     files: FileStore
     vector_stores: VectorStoreStore
     tools: ToolStore
+    conversations: ConversationStore
+    prompts: PromptStore

@@ -10,8 +10,10 @@ from typing import Any
 from ...ports import Stores
 from .api_keys import DynamoDBApiKeys
 from .assistants import DynamoDBAssistants
+from .conversations import DynamoDBConversations
 from .files import DynamoDBFiles
 from .projects import DynamoDBProjects
+from .prompts import DynamoDBPrompts
 from .runs import DynamoDBRuns
 from .steps import DynamoDBSteps
 from .threads import DynamoDBThreads
@@ -38,4 +40,6 @@ def stores(table_name: str, project: str, client: Any, retention_days: int = 0) 
         files=DynamoDBFiles(*on),
         vector_stores=DynamoDBVectorStores(*on),
         tools=DynamoDBTools(*on),
+        conversations=DynamoDBConversations(*on),
+        prompts=DynamoDBPrompts(*on),
     )

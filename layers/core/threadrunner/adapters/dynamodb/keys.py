@@ -29,19 +29,25 @@ file of a vector store      ``P#<project>#VS#<vector_store_id>``   ``FILE#<file_
 file batch                  ``P#<project>#VS#<vector_store_id>``   ``BATCH#<batch_id>``
 a file's vector stores      ``P#<project>#FILE_STORES#<file_id>``  ``VS#<vector_store_id>``
 registered server tool      ``P#<project>#TOOLS``                  ``TOOL#<name>``
+conversation                ``P#<project>#CONV#<conv_id>``         ``CONV``
+conversation item           the conversation's or a thread's       ``ITEM#<item id after its prefix>``
+a response's turn, by key   the conversation's or a thread's       ``TURN#<hashed Idempotency-Key>``
+prompt version              ``P#<project>#PROMPT#<prompt_id>``     ``V#<version, 5 digits>``
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
 an unsettled response       ``unsettled#responses``                ``<project>#<response_id>``
 ==========================  =====================================  ==========================================
 
 A thread item also carries ``threads_of`` = ``P#<project>#THREADS``, the partition key of the ThreadsByProject
-index, whose sort key is the thread's ``id``: the project's threads, listed by creation time.
+index, whose sort key is the thread's ``id``: the project's threads, listed by creation time. A conversation item
+carries ``P#<project>#CONVERSATIONS`` there: the index lists the project's conversations too.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ...domain.conversation import position
 from .codec import checked
 
 HIGHEST = "~"
@@ -64,6 +70,7 @@ THREADS = Index("ThreadsByProject", "threads_of", "id")
 thread's wire fields (template.yaml), not the bookkeeping that changes with every run."""
 
 MESSAGES, RUNS, QUEUE, ASSISTANTS, FILES, STORES = "MSG#", "RUN#", "QUEUE#", "ASST#", "FILE#", "STORE#"
+ITEMS, STEPS, VERSIONS = "ITEM#", "STEP#", "V#"
 """SK prefixes of the items listed by prefix."""
 
 BEGUN = "begun"
@@ -82,6 +89,19 @@ def steps_of(run_id: str) -> str:
 
 def step_sk(run_id: str, step_id: str) -> str:
     return f"{steps_of(run_id)}{checked('run step', step_id)}"
+
+
+def item_sk(item_id: str) -> str:
+    """An item of a conversation (or thread) sorts by its id after the prefix: when it was made."""
+    return ITEMS + position(checked("item", item_id))
+
+
+def turn_sk(key_hash: str) -> str:
+    return f"TURN#{key_hash}"
+
+
+def version_sk(version: int) -> str:
+    return f"{VERSIONS}{version:05d}"
 
 
 def upload_parts_of(upload_id: str) -> str:
@@ -198,6 +218,23 @@ class Keys:
 
     def batch(self, vector_store_id: str, batch_id: str) -> dict[str, Any]:
         return key(self.store_pk(vector_store_id), "BATCH#" + checked("file batch", batch_id))
+
+    def conversation_pk(self, conversation_id: str) -> str:
+        return f"P#{self.project}#CONV#{checked('conversation', conversation_id)}"
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        return key(self.conversation_pk(conversation_id), "CONV")
+
+    @property
+    def conversations(self) -> str:
+        """The project's conversations' partition of the ThreadsByProject index."""
+        return f"P#{self.project}#CONVERSATIONS"
+
+    def prompt_pk(self, prompt_id: str) -> str:
+        return f"P#{self.project}#PROMPT#{checked('prompt', prompt_id)}"
+
+    def prompt(self, prompt_id: str, version: int) -> dict[str, Any]:
+        return key(self.prompt_pk(prompt_id), version_sk(version))
 
     def file_stores_pk(self, file_id: str) -> str:
         """The partition that names the stores a file is in."""

@@ -17,7 +17,7 @@ from ...errors import InvalidTransition, NotFound, TooManyActiveRuns
 from . import keys
 from .codec import fields, plain, reason_codes, to_attributes, usage_of
 from .steps import step_values
-from .table import Table
+from .table import FREE, Table, free_now
 
 RUN_BOOKKEEPING = (
     "response_id",
@@ -87,15 +87,16 @@ class DynamoDBRuns(Table):
         }
         return [
             {"Put": self._put(self.keys.run(run.thread_id, run.id), "run", values, "attribute_not_exists(PK)")},
-            # One active run per thread: the run takes the thread's lock or is not created.
+            # One active run per thread, and none while a response holds it: the run takes the thread's lock or is
+            # not created.
             {
                 "Update": {
                     "TableName": self._table,
                     "Key": self.keys.thread(run.thread_id),
                     "UpdateExpression": "SET active_run_id = :run_id",
                     "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id) "
-                    "AND attribute_not_exists(deleting)",
-                    "ExpressionAttributeValues": {":run_id": {"S": run.id}},
+                    f"AND attribute_not_exists(deleting) AND {FREE}",
+                    "ExpressionAttributeValues": {":run_id": {"S": run.id}, **free_now()},
                 }
             },
             *({"Put": self._object_put(message)} for message in messages),

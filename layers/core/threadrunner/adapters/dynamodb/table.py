@@ -7,9 +7,23 @@ from typing import Any
 
 from ...domain.common import now
 from ...domain.pagination import PageRequest
-from ...errors import NotFound, RunActive
+from ...errors import ConversationLocked, NotFound, RunActive
 from . import keys
 from .codec import GuardedClient, from_attributes, plain, to_attributes
+
+FREE = "(attribute_not_exists(held_until) OR held_until < :now)"
+"""A condition that no response holds the conversation or thread (a hold that lapsed holds nothing); ``:now`` is
+:func:`free_now`."""
+
+
+def free_now() -> dict[str, Any]:
+    """The value :data:`FREE` compares with."""
+    return {":now": {"N": str(now())}}
+
+
+def held(item: dict[str, Any]) -> bool:
+    """Whether a response holds this conversation or thread now."""
+    return bool(item.get("held_by")) and item.get("held_until", 0) >= now()
 
 
 def queried(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -38,9 +52,12 @@ class Table:
         item = {**to_attributes(values), **key, "entity": {"S": kind}}
         if kind == "thread":  # listed in the project's threads
             item[keys.THREADS.partition_key] = {"S": self.keys.threads}
+        elif kind == "conversation":  # and conversations, in a partition of their own of the same index
+            item[keys.THREADS.partition_key] = {"S": self.keys.conversations}
         partition = key["PK"]["S"]
-        if self._retention and ("#THREAD#" in partition or "#USER#" in partition):
-            # Everything of a thread (and its user) expires together, RETENTION_DAYS after its last activity.
+        if self._retention and any(part in partition for part in ("#THREAD#", "#USER#", "#CONV#")):
+            # Everything of a thread (and its user), or of a conversation, expires together, RETENTION_DAYS after
+            # its last activity.
             item["ttl"] = {"N": str(now() + self._retention)}
         request: dict[str, Any] = {"TableName": self._table, "Item": item}
         if condition:
@@ -146,6 +163,14 @@ class Table:
             items.reverse()
         return items, has_more
 
+    def _delete_keys(self, targets: list[dict[str, Any]]) -> None:
+        """Delete the items of these keys, in batches, until every one is gone."""
+        for start in range(0, len(targets), 25):
+            requests = [{"DeleteRequest": {"Key": key}} for key in targets[start : start + 25]]
+            while requests:
+                answer = self._client.batch_write_item(RequestItems={self._table: requests})
+                requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+
     # the thread partition: the thread, its messages, runs, steps and queue --------------------------
 
     def _thread_item(self, thread_id: str) -> dict[str, Any]:
@@ -165,23 +190,32 @@ class Table:
         }
 
     def _refusal(self, thread_id: str, adding_message: bool = False) -> Exception:
-        """Why a write guarded by the thread's lock was refused: the thread is gone (NotFound) or busy."""
-        active = self._thread_item(thread_id).get("active_run_id")
-        return RunActive(thread_id, active, adding_message) if active else RuntimeError(f"{thread_id} refused a write")
+        """Why a write guarded by the thread's lock was refused: the thread is gone (NotFound), a run holds it, or a
+        response."""
+        thread = self._thread_item(thread_id)
+        active = thread.get("active_run_id")
+        if active:
+            return RunActive(thread_id, active, adding_message)
+        return ConversationLocked(thread_id) if held(thread) else RuntimeError(f"{thread_id} refused a write")
 
     def _touch(self, thread_id: str) -> None:
-        """Activity on a thread: once its items are half-way to expiry, push all of them back a full lifetime.
+        """Activity on a thread: once its items are half-way to expiry, push all of them back a full lifetime."""
+        self._touch_partition(self.keys.thread(thread_id))
+
+    def _touch_partition(self, head: dict[str, Any]) -> None:
+        """Activity on a thread or a conversation (``head`` is its item's key): once its items are half-way to
+        expiry, push all of them back a full lifetime.
 
         Refreshing only every half lifetime keeps the cost of this sweep (a query and one update per
         item) to twice per retention period of an active thread.
         """
         if not self._retention:
             return
-        thread = self._get(self.keys.thread(thread_id))
+        thread = self._get(head)
         if thread is None or thread.get("ttl", 0) >= now() + self._retention // 2:
             return
         expiry = to_attributes({":expiry": now() + self._retention})
-        pk = self.keys.thread_pk(thread_id)
+        pk = head["PK"]["S"]
         targets = [keys.key(pk, item["SK"]) for item in self._query(pk)]
         if thread.get("user_id"):
             targets.append(self.keys.user(thread["user_id"]))

@@ -12,7 +12,7 @@ from ...domain.thread import Thread
 from ...errors import NotFound
 from . import keys
 from .codec import fields
-from .table import Table
+from .table import FREE, Table, free_now
 
 THREAD_BOOKKEEPING = (
     "active_run_id",
@@ -20,6 +20,8 @@ THREAD_BOOKKEEPING = (
     "usage_prompt",
     "usage_completion",
     "deleting",
+    "held_by",
+    "held_until",
     "ttl",
     keys.THREADS.partition_key,
 )
@@ -63,12 +65,7 @@ class DynamoDBThreads(Table):
             self._client.update_item(**self._leave_active_runs(thread_id, thread["active_run_id"])["Update"])
         # The thread item goes last, so a delete cut off half-way can be repeated and finds the thread.
         pk = self.keys.thread_pk(thread_id)
-        items = [keys.key(pk, item["SK"]) for item in self._query(pk) if item["SK"] != "THREAD"]
-        for start in range(0, len(items), 25):
-            requests = [{"DeleteRequest": {"Key": key}} for key in items[start : start + 25]]
-            while requests:
-                answer = self._client.batch_write_item(RequestItems={self._table: requests})
-                requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+        self._delete_keys([keys.key(pk, item["SK"]) for item in self._query(pk) if item["SK"] != "THREAD"])
         if thread.get("user_id"):
             try:  # a user whose thread this is starts a new one with the next message
                 self._client.delete_item(
@@ -86,13 +83,14 @@ class DynamoDBThreads(Table):
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    # The thread's lock: no caller's message lands while a run reads the thread.
+                    # The thread's lock: no caller's message lands while a run reads the thread, or a response.
                     {
                         "ConditionCheck": {
                             "TableName": self._table,
                             "Key": thread,
                             "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(active_run_id) "
-                            "AND attribute_not_exists(deleting)",
+                            f"AND attribute_not_exists(deleting) AND {FREE}",
+                            "ExpressionAttributeValues": free_now(),
                         }
                     },
                     {

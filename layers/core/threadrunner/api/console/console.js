@@ -344,6 +344,79 @@
     await Promise.all([olderMessages.loaded, olderRuns.loaded]);
   }
 
+  // ---- conversations (the Responses API's state) -----------------------------------------------------------
+
+  async function conversationsView(show, query) {
+    show(h("h1", {}, "Conversations"), h("p", { class: "hint" }, "Loading…"));
+    const list = await api("/conversations", { limit: PAGE, order: "desc", after: query.after, before: query.before });
+    const rows = list.data.map((conversation) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, link(["conversations", conversation.id], conversation.id)),
+        h("td", {}, when(conversation.created_at)),
+        h("td", {}, metadata(conversation.metadata)),
+      ),
+    );
+    show(
+      h("h1", {}, "Conversations"),
+      h("p", { class: "hint" }, "Newest first (threads, which read as conversations too, are listed under Threads)."),
+      rows.length
+        ? h(
+            "table",
+            { class: "list" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Conversation"), h("th", {}, "Created"), h("th", {}, "Metadata"))),
+            h("tbody", {}, rows),
+          )
+        : h("p", {}, "No conversations."),
+      pager("#/conversations", list, query),
+    );
+  }
+
+  /** What an item of a conversation says, as text: a message's parts, a call and its arguments, an output. */
+  function itemText(item) {
+    if (item.type === "message")
+      return (item.content || [])
+        .map((part) => (typeof part.text === "string" ? part.text : `[${part.type}]`))
+        .join("\n");
+    if (item.type === "function_call") return `${item.name}(${item.arguments})`;
+    if (item.type === "function_call_output") return typeof item.output === "string" ? item.output : "[parts]";
+    return `[${item.type}]`;
+  }
+
+  function conversationItem(item) {
+    const who = item.type === "message" ? item.role : item.type;
+    return h(
+      "li",
+      { class: `message role-${item.type === "message" ? item.role : "tool"}` },
+      h("div", { class: "message-head" }, h("strong", {}, who), h("span", { class: "mono faint" }, item.id)),
+      h("div", { class: "message-text" }, itemText(item)),
+    );
+  }
+
+  async function conversationView(show, conversationId) {
+    show(h("h1", {}, "Conversation"), h("p", { class: "hint" }, "Loading…"));
+    const conversation = await api(path("conversations", conversationId));
+    const items = h("ol", { class: "messages" });
+    const older = growing(
+      items,
+      (after) => api(path("conversations", conversationId, "items"), { limit: PAGE, order: "desc", after }),
+      conversationItem,
+    );
+    show(
+      h("h1", {}, "Conversation ", h("span", { class: "mono" }, conversation.id)),
+      facts([
+        ["Created", when(conversation.created_at)],
+        ["Metadata", metadata(conversation.metadata)],
+      ]),
+      h("h2", {}, "Items"),
+      h("p", { class: "hint" }, "Newest first."),
+      items,
+      older.more,
+    );
+    await older.loaded;
+  }
+
   // ---- a run and its timeline ------------------------------------------------------------------------------
 
   async function allSteps(threadId, runId) {
@@ -592,6 +665,8 @@
     try {
       const { parts, query } = parsed(); // a hand-made address may not decode
       if (parts[0] === "assistants") await assistantsView(show, query);
+      else if (parts[0] === "conversations" && parts[1]) await conversationView(show, parts[1]);
+      else if (parts[0] === "conversations") await conversationsView(show, query);
       else if (parts[0] === "users" && parts[1]) await userView(show, parts[1]);
       else if (parts[0] === "threads" && parts[1] && parts[2] === "runs" && parts[3])
         await runView(show, parts[1], parts[3]);
