@@ -8,14 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from tests.fakes import FakeCatalogue, FakeContents, FakeControl, FakeJobs, FakeModel, World, fake_stores
+from tests.support.idempotency import MemoryRecords
 from threadrunner.api import dependencies, routes
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.api.scope import RequestScope
@@ -40,33 +35,7 @@ class _Keys:
         return "p"
 
 
-class _Records(BasePersistenceLayer):
-    """Powertools idempotency records in memory, by key."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: dict[str, DataRecord] = {}
-
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        if idempotency_key not in self.records:
-            raise IdempotencyItemNotFoundError
-        return self.records[idempotency_key]
-
-    def _put_record(self, data_record: DataRecord) -> None:
-        existing = self.records.get(data_record.idempotency_key)
-        if existing is not None:  # as the DynamoDB layer answers a failed conditional put
-            self._validate_payload(data_payload=data_record, stored_data_record=existing)
-            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
-        self.records[data_record.idempotency_key] = data_record
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        self.records[data_record.idempotency_key] = data_record
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self.records.pop(data_record.idempotency_key, None)
-
-
-def _deps(world: World, records: _Records | None = None) -> ApiDeps:
+def _deps(world: World, records: MemoryRecords | None = None) -> ApiDeps:
     stores = fake_stores(world)
     return ApiDeps(
         settings=Settings(),
@@ -75,7 +44,7 @@ def _deps(world: World, records: _Records | None = None) -> ApiDeps:
         tools=FakeCatalogue(),
         functions=None,  # type: ignore[arg-type]  # no tool is registered
         keys=_Keys(),
-        idempotency_store=records or _Records(),
+        idempotency_store=records or MemoryRecords(),
         model=FakeModel,
         provider=None,  # type: ignore[arg-type]  # nothing is forwarded
         contents=FakeContents(),
@@ -132,7 +101,7 @@ def test_every_dependency_comes_from_the_request_scope(overrides):
 
 
 def test_a_retried_post_with_an_idempotency_key_gets_the_first_answer_and_creates_nothing():
-    world, records = World(), _Records()
+    world, records = World(), MemoryRecords()
     deps = _deps(world, records)
     create = _request("POST", "/v1/threads", {"metadata": {"n": "1"}}, **{"idempotency-key": "k1"})
 
@@ -147,7 +116,7 @@ def test_a_retried_post_with_an_idempotency_key_gets_the_first_answer_and_create
 def test_the_idempotency_record_keeps_the_key_earlier_releases_wrote():
     """A retry sent across a deploy finds the record its first request wrote: the key names the function that
     answered (``threadrunner.api.app._answer_once``) before the front door was cut into stages."""
-    records = _Records()
+    records = MemoryRecords()
     create = _request("POST", "/v1/threads", {}, **{"idempotency-key": "k1"})
 
     handle(create, _Context(), _deps(World(), records), 25.0)  # type: ignore[arg-type]
