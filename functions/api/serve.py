@@ -32,7 +32,7 @@ class InvocationContext:
         self.invoked_function_arn = str(fields.get("invoked_function_arn") or "")
         self.function_name = str(config.get("function_name") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
         self.function_version = str(config.get("version") or "$LATEST")
-        self.memory_limit_in_mb = int(config.get("memory") or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0))
+        self.memory_limit_in_mb = int(config.get("memory") or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
         self.log_group_name = str(config.get("log_group") or "")
         self.log_stream_name = str(config.get("log_stream") or "")
         self._deadline_ms = int(fields.get("deadline") or 0)

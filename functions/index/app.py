@@ -7,26 +7,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
-from threadrunner.app.indexing import Indexer
-from threadrunner.config import settings
-from threadrunner.domain.vector_stores import IndexJob
 from threadrunner.observability import lambda_handler as entry_point
-from threadrunner.observability import log_keys
 
-config = settings()
-bootstrap.prepare_snapshot(("dynamodb", "s3", "s3vectors"))
-indexer = Indexer(bootstrap.file_contents(), bootstrap.vector_index(), bootstrap.embeddings(), config.run_defaults)
+indexing = bootstrap.indexing()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _record(record: SQSRecord) -> None:
-    job = IndexJob.model_validate_json(record.body)
-    log_keys(project=job.project, vector_store_id=job.vector_store_id, file_id=job.file_id)
-    stores = bootstrap.stores(job.project)
-    if record.event_source_arn == config.index_dead_letter_queue_arn:
-        indexer.give_up(stores, job)  # every delivery ended the function (memory, time): the file ends failed
-    else:
-        indexer.run(stores, job, int(record.attributes.approximate_receive_count or 1))
+    indexing.take(record.body, record.event_source_arn, int(record.attributes.approximate_receive_count or 1))
 
 
 @entry_point()

@@ -6,22 +6,17 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from threadrunner import bootstrap
-from threadrunner.app.deliveries import bindings, deliver
-from threadrunner.config import settings
 from threadrunner.observability import lambda_handler as entry_point
 
-queues = bindings(settings().queue_projects)
-deliveries = bootstrap.deliveries()
-bootstrap.prepare_snapshot(("dynamodb", "stepfunctions"))
+deliveries = bootstrap.queue_deliveries()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _record(record: SQSRecord) -> dict:
-    return deliver(f"sqs:{record.message_id}", record.body, record.event_source_arn, queues, deliveries.post)
+def _record(record: SQSRecord, lambda_context: LambdaContext) -> dict:
+    return deliveries.deliver(f"sqs:{record.message_id}", record.body, record.event_source_arn, lambda_context)
 
 
 @entry_point()
 def on_queue(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     """A batch of SQS messages; failed ones are reported so only they return to the queue."""
-    deliveries.config.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)

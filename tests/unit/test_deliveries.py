@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from threadrunner.app.deliveries import InvalidEvent, bindings, deliver, summary
+from tests.fakes import FakeCatalogue, FakeControl, FakeJobs, fake_stores
+from tests.support.idempotency import MemoryRecords
+from threadrunner.app import assistants
+from threadrunner.app.deliveries import Deliveries, InvalidEvent, bindings, deliver, summary
+from threadrunner.app.requests.assistants import AssistantCreate
+from threadrunner.domain.deployment import RunDefaults
 from threadrunner.domain.run import Run
 
 PAYLOAD = {"user_id": "alice", "assistant_id": "asst_1", "content": "hi"}
@@ -59,3 +64,41 @@ def test_given_a_delivery_it_may_not_make_when_delivered_then_nothing_is_posted(
 def test_given_an_answer_when_summarised_then_it_keeps_ids_only():
     run = Run(id="run_1", created_at=1, thread_id="thread_1", assistant_id="asst_1", model="m")
     assert summary(run) == {"run_id": "run_1", "thread_id": "thread_1", "status": "queued"}
+
+
+class _Context:
+    aws_request_id = "req-local"
+    function_name = "EventsFunction"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def _deliveries(records: MemoryRecords, control: FakeControl) -> tuple[Deliveries, str]:
+    stores = fake_stores()
+    assistant = assistants.create_assistant(stores, FakeCatalogue(), FakeJobs(), AssistantCreate(model="gpt-4o-mini"))
+    return Deliveries({"my.app": stores.project}, lambda project: stores, control, RunDefaults(), records), assistant.id
+
+
+def test_given_a_delivery_delivered_twice_then_its_message_is_posted_once_and_both_get_its_summary():
+    control = FakeControl()
+    deliveries, assistant_id = _deliveries(MemoryRecords(), control)
+    payload = {**PAYLOAD, "assistant_id": assistant_id}
+
+    first = deliveries.deliver("event:1", payload, "my.app", _Context())  # type: ignore[arg-type]
+    again = deliveries.deliver("event:1", payload, "my.app", _Context())  # type: ignore[arg-type]
+
+    assert again == first and first["status"] == "queued"
+    assert [ref.run_id for ref in control.started] == [first["run_id"]]
+
+
+def test_a_delivery_record_keeps_the_key_earlier_releases_wrote():
+    """A duplicate delivered across a deploy posts nothing: the key names the function that posted before it moved
+    from threadrunner.bootstrap to threadrunner.app.deliveries."""
+    records = MemoryRecords()
+    deliveries, assistant_id = _deliveries(records, FakeControl())
+
+    deliveries.deliver("event:1", {**PAYLOAD, "assistant_id": assistant_id}, "my.app", _Context())  # type: ignore[arg-type]
+
+    (key,) = records.records
+    assert key.partition("#")[0].endswith(".threadrunner.bootstrap.deliveries.<locals>.post")

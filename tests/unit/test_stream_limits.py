@@ -23,8 +23,7 @@ def _asking(stream: object = True) -> dict:
 
 def _streaming(chunks: list[str]):
     def answer() -> dict:
-        streams._pending.set(iter(chunks))
-        return {"statusCode": 200, "body": ""}
+        return {"statusCode": 200, "body": streams.EventStream(iter(chunks))}
 
     return answer
 

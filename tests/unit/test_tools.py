@@ -9,7 +9,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from tests.fakes import FakeCatalogue, FakeCircuits, World, fake_stores
-from threadrunner.app.tool_calls import ToolCallRef, ToolRunner
+from threadrunner.app import tool_calls
+from threadrunner.app.tool_calls import MARGIN_SECONDS, ToolCallRef, ToolCalls, ToolRunner
 from threadrunner.app.tools import register_tool
 from threadrunner.domain.lambda_tools import (
     MAX_PROJECT_TOOLS,
@@ -291,6 +292,34 @@ def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers
     assert report.execution is not None and functions.invoked == 2
     assert (report.execution.outcome, report.execution.attempts) == ("circuit_open", 0)
     assert "temporarily unavailable" in json.loads(call.output or "")["error"]
+
+
+def test_an_invocation_of_a_call_leaves_the_audit_line_and_the_metrics_and_answers_the_report(caplog, monkeypatch):
+    metrics: list[tuple] = []
+    monkeypatch.setattr(tool_calls, "add_metric", lambda *metric, **dimensions: metrics.append((*metric, dimensions)))
+    functions = FakeFunctions({TOOL_TAG: "*"}, [("ok", '"shipped"')])
+    runner, stores, ref = _runner_world(functions, FakeCircuits())
+    budgets: list[float] = []
+    run = runner.run
+    monkeypatch.setattr(runner, "run", lambda *args: budgets.append(args[3]) or run(*args))
+
+    answer = ToolCalls(runner, {ref.project: stores}.__getitem__, 65536).invoke(ref.model_dump(), 60.0)
+
+    assert (answer["call_id"], answer["name"], answer["ran"], answer["is_error"]) == ("call_1", "orders", True, False)
+    assert budgets == [60.0 - MARGIN_SECONDS]  # kept back to store the output after the last retry
+    (line,) = [record for record in caplog.records if record.getMessage() == "tool execution"]
+    assert (line.tool, line.outcome, line.attempts) == ("orders", "ok", 1)
+    assert [(name, unit) for name, unit, _, _ in metrics] == [("ToolDuration", "Milliseconds"), ("ToolErrors", "Count")]
+    assert metrics[0][3] == {"tool": "orders"} and metrics[1][2] == 0
+
+
+def test_an_invocation_for_the_catalogue_lists_the_tools_and_runs_nothing(registry):
+    functions = FakeFunctions({TOOL_TAG: "*"}, [])
+    runner = ToolRunner(registry, functions, FakeCircuits(), (ORDERS,))
+
+    answer = ToolCalls(runner, lambda project: fake_stores(), 65536).invoke({"catalogue": True}, 60.0)
+
+    assert [tool["name"] for tool in answer["tools"]] == ["forecast", "orders"] and functions.invoked == 0
 
 
 class OrderArgs(BaseModel):

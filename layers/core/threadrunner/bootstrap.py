@@ -1,16 +1,18 @@
-"""Adapters built from the settings, once per Lambda container. The entry points wire with these.
+"""Adapters built from the settings, once per Lambda container, and the objects the entry points call
+(functions/<name>/app.py: one decorator stack, one call into what is built here). Every factory returns the port
+it builds, so mypy checks the wiring; the use cases are in ``app/``, this module only puts them on adapters.
 
-``openai`` is imported only by :func:`model_client`, so functions that never call the model
+``openai`` is imported only by :func:`openai_client`, on first use, so functions that never call the model
 never pay for its import.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,10 +20,32 @@ import boto3
 from .adapters import dynamodb
 from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunControl
 from .config import settings
-from .ports import Stores
+from .ports import (
+    ApiKeys,
+    Circuits,
+    Embeddings,
+    EventPublisher,
+    FileContents,
+    IndexJobs,
+    ModelClient,
+    Provider,
+    RunControl,
+    Stores,
+    ToolCatalogue,
+    ToolInvoker,
+    UnsettledResponses,
+    VectorIndex,
+)
 
 if TYPE_CHECKING:
-    from .adapters.responses import ResponsesModelClient
+    import openai
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+    from .app.deliveries import Deliveries
+    from .app.forwarding import Settlement
+    from .app.indexing import Indexing
+    from .app.run_loop.runner import TaskRunner
+    from .app.tool_calls import ToolCalls
     from .domain.circuits import CircuitState
 
 
@@ -81,20 +105,20 @@ def stores(project: str) -> Stores:
     return dynamodb.stores(settings().table_name, project, _Client("dynamodb"), settings().retention_days)
 
 
-def api_keys() -> dynamodb.DynamoDBApiKeys:
+def api_keys() -> ApiKeys:
     return dynamodb.DynamoDBApiKeys(settings().table_name, _Client("dynamodb"))
 
 
-def unsettled_responses() -> dynamodb.DynamoDBUnsettledResponses:
+def unsettled_responses() -> UnsettledResponses:
     return dynamodb.DynamoDBUnsettledResponses(settings().table_name, _Client("dynamodb"))
 
 
 @functools.cache
-def run_control() -> StepFunctionsRunControl:
+def run_control() -> RunControl:
     return StepFunctionsRunControl(settings().state_machine_arn, _Client("stepfunctions"))
 
 
-def idempotency_store() -> Any:
+def idempotency_store() -> BasePersistenceLayer:
     """Powertools idempotency records in the table: PK ``idempotency#<function>``, SK the hashed key, TTL ``ttl``.
 
     A new one for each user: a persistence layer keeps the configuration of the first function that
@@ -112,21 +136,21 @@ def idempotency_store() -> Any:
 
 
 @functools.cache
-def file_contents() -> Any:
+def file_contents() -> FileContents:
     from .adapters.s3 import S3FileContents
 
     return S3FileContents(settings().files_bucket, _Client("s3"))
 
 
 @functools.cache
-def index_jobs() -> Any:
+def index_jobs() -> IndexJobs:
     from .adapters.aws import SQSIndexJobs
 
     return SQSIndexJobs(settings().index_queue_url, _Client("sqs"))
 
 
 @functools.cache
-def vector_index() -> Any:
+def vector_index() -> VectorIndex:
     from .adapters.s3vectors import S3VectorIndex
 
     config = settings()
@@ -134,7 +158,7 @@ def vector_index() -> Any:
     return S3VectorIndex(indexes, _Client("s3vectors"))
 
 
-def embeddings() -> Any:
+def embeddings() -> Embeddings | None:
     """The provider's embeddings, or ``None`` without an embedding model (keywords alone find chunks)."""
     config = settings()
     if not config.embedding_model:
@@ -145,12 +169,12 @@ def embeddings() -> Any:
 
 
 @functools.cache
-def events() -> EventBridgePublisher:
+def events() -> EventPublisher:
     return EventBridgePublisher(settings().event_bus_name, _Client("events"))
 
 
 @functools.cache
-def circuits() -> Any:
+def circuits() -> Circuits:
     """The circuit breakers of the server tools and the model provider; a change of state is logged, counted
     (``CircuitOpened``, ``CircuitHalfOpened``, ``CircuitClosed``) and put on the event bus."""
     from .adapters.circuits import PowertoolsCircuits
@@ -192,53 +216,19 @@ def _lambda_client(read_timeout: int) -> Any:
 
 
 @functools.cache
-def tool_invoker() -> Any:
+def tool_invoker() -> ToolInvoker:
     from .adapters.aws import LambdaToolInvoker
 
     return LambdaToolInvoker(_lambda_client)
 
 
 @functools.cache
-def tool_catalogue() -> LambdaToolCatalogue:
+def tool_catalogue() -> ToolCatalogue:
     return LambdaToolCatalogue(settings().tool_function_name, _Client("lambda"))
 
 
-@dataclass(frozen=True)
-class Deliveries:
-    """How the event triggers post a user's message: once per delivery id (a Powertools idempotency record, 24 h)."""
-
-    config: Any
-    """The idempotency configuration; each invocation registers its Lambda context on it."""
-    post: Callable[..., dict[str, Any]]
-    """``post(delivery={"delivery_id", "project", "request"})`` (threadrunner.app.deliveries): its summary."""
-
-
 @functools.cache
-def deliveries() -> Deliveries:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-
-    from .app import users
-    from .app.deliveries import summary
-    from .app.requests.users import UserMessageRequested
-    from .domain.user import user_ref
-    from .observability import log_keys
-
-    config = IdempotencyConfig(event_key_jmespath="delivery_id", expires_after_seconds=24 * 3600)
-
-    @idempotent_function(data_keyword_argument="delivery", persistence_store=idempotency_store(), config=config)
-    def post(delivery: dict[str, Any]) -> dict[str, Any]:
-        request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
-        log_keys(project=project, user=user_ref(request.user_id))
-        answer = users.post_user_message(
-            stores(project), run_control(), request.user_id, request, settings().run_defaults
-        )
-        return summary(answer)
-
-    return Deliveries(config, post)
-
-
-@functools.cache
-def openai_client() -> Callable[[], Any]:
+def openai_client() -> Callable[[], openai.OpenAI]:
     """The provider's ``openai`` client, made when first called: its key comes from Secrets Manager (cached by
     Powertools), and a rotated key gets a new client."""
     import openai
@@ -266,7 +256,7 @@ def openai_client() -> Callable[[], Any]:
 
 
 @functools.cache
-def provider() -> Any:
+def provider() -> Provider:
     """The provider's HTTP API for forwarded calls, on the same ``openai`` client (made on first use)."""
     from .adapters.forwarding import OpenAIProvider
 
@@ -274,7 +264,90 @@ def provider() -> Any:
 
 
 @functools.cache
-def model_client() -> ResponsesModelClient:
+def model_client() -> ModelClient:
     from .adapters.responses import ResponsesModelClient
 
     return ResponsesModelClient(openai_client(), streaming=settings().model_streaming)
+
+
+# What the entry points call, one object each (functions/<name>/app.py).
+
+
+def tool_calls() -> ToolCalls:
+    """The ToolFunction's: the registry (with the tools of ``TOOL_MODULES``) and the deployment's Lambda tools."""
+    from .app.tool_calls import ToolCalls, ToolRunner, file_searcher
+    from .domain.lambda_tools import deployment_tools
+    from .domain.tools import default_registry
+
+    config = settings()
+    prepare_snapshot(("dynamodb", "lambda"))
+    for module in filter(None, (name.strip() for name in config.tool_modules.split(","))):
+        importlib.import_module(module)  # registers the module's tools
+    runner = ToolRunner(
+        default_registry,
+        tool_invoker(),
+        circuits(),
+        deployment_tools(config.server_tools, default_registry.names(), config.functions_arn),
+        version=config.function_version,
+        file_searcher=file_searcher(vector_index, embeddings, config.run_defaults),
+    )
+    return ToolCalls(runner, stores, config.max_tool_output_bytes)
+
+
+def task_runner() -> TaskRunner:
+    """The run loop's task functions': a loop on the run's project for each task."""
+    from .app.run_loop.runner import TaskRunner
+    from .app.run_loop.tasks import RunLoop
+
+    # One module serves every task; the snapshot holds what the ones that call the model need.
+    prepare_snapshot(("dynamodb", "stepfunctions", "events", "lambda", "secretsmanager"), model=True)
+
+    def loop_for(project: str) -> RunLoop:
+        catalogue, control = tool_catalogue(), run_control()
+        return RunLoop(
+            stores(project),
+            model_client,
+            catalogue,
+            control,
+            events(),
+            circuits(),
+            settings(),
+            contents=file_contents(),
+        )
+
+    return TaskRunner(loop_for)
+
+
+def indexing() -> Indexing:
+    """The IndexFunction's: jobs from the index queue, and from its dead-letter queue."""
+    from .app.indexing import Indexer, Indexing
+
+    config = settings()
+    prepare_snapshot(("dynamodb", "s3", "s3vectors"))
+    indexer = Indexer(file_contents(), vector_index(), embeddings(), config.run_defaults)
+    return Indexing(indexer, stores, config.index_dead_letter_queue_arn)
+
+
+def event_deliveries() -> Deliveries:
+    """The EventsFunction's: users' messages from the EventBridge sources of ``EVENT_SOURCE_PROJECTS``."""
+    return _deliveries(settings().event_source_projects)
+
+
+def queue_deliveries() -> Deliveries:
+    """The QueueFunction's: users' messages from the SQS queues of ``QUEUE_PROJECTS``."""
+    return _deliveries(settings().queue_projects)
+
+
+def _deliveries(setting: str) -> Deliveries:
+    from .app.deliveries import Deliveries, bindings
+
+    prepare_snapshot(("dynamodb", "stepfunctions"))
+    return Deliveries(bindings(setting), stores, run_control(), settings().run_defaults, idempotency_store())
+
+
+def settlement() -> Settlement:
+    """The SettleResponsesFunction's: the forwarded background responses nobody asked about again."""
+    from .app.forwarding import Settlement
+
+    prepare_snapshot(("dynamodb", "secretsmanager"))
+    return Settlement(unsettled_responses(), stores, provider, settings().model_timeout_seconds)

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     """The EventBridge bus run events go to."""
     tool_function_name: str = Field("", alias="TOOL_FUNCTION_NAME")
     """The ToolFunction, asked for its catalogue of server-side tools."""
+    function_version: str | None = Field(None, alias="AWS_LAMBDA_FUNCTION_VERSION")
+    """The version of the function this process runs, as Lambda sets it (registry tools' runs record it)."""
     tool_modules: str = Field("threadrunner.tools", alias="TOOL_MODULES")
     """Comma-separated modules the ToolFunction imports to register its tools."""
     server_tools: str = Field("[]", alias="SERVER_TOOLS")

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from ..app import conversations
 from ..app.requests.conversations import ConversationCreate, ConversationUpdate, ItemsCreate
 from ..domain.conversation import Conversation, Item
-from . import context
+from .dependencies import StoresDep
 from .params import Cursor, Limit, Order, page
 from .wire import Deleted, ListObject
 
@@ -39,52 +39,59 @@ class ConversationItemList(BaseModel):
 
 
 @router.post("/v1/conversations", summary="Create a conversation")
-def create_conversation(body: Annotated[ConversationCreate | None, Body()] = None) -> Conversation:
-    return conversations.create_conversation(context.stores(router), body or ConversationCreate())
+def create_conversation(stores: StoresDep, body: Annotated[ConversationCreate | None, Body()] = None) -> Conversation:
+    return conversations.create_conversation(stores, body or ConversationCreate())
 
 
 @router.get("/v1/conversations", summary="List conversations (extension)")
 def list_conversations(
-    limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+    stores: StoresDep, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
 ) -> ListObject[Conversation]:
-    listed = context.stores(router).conversations.list_conversations(page(limit, order, after, before))
+    listed = stores.conversations.list_conversations(page(limit, order, after, before))
     return ListObject.of(listed)
 
 
 @router.get("/v1/conversations/<conversation_id>", summary="Retrieve a conversation")
-def retrieve_conversation(conversation_id: str) -> Conversation:
-    return context.stores(router).conversations.get_conversation(conversation_id)
+def retrieve_conversation(stores: StoresDep, conversation_id: str) -> Conversation:
+    return stores.conversations.get_conversation(conversation_id)
 
 
 @router.post("/v1/conversations/<conversation_id>", summary="Update a conversation")
-def update_conversation(conversation_id: str, body: Annotated[ConversationUpdate, Body()]) -> Conversation:
-    return conversations.update_conversation(context.stores(router), conversation_id, body)
+def update_conversation(
+    stores: StoresDep, conversation_id: str, body: Annotated[ConversationUpdate, Body()]
+) -> Conversation:
+    return conversations.update_conversation(stores, conversation_id, body)
 
 
 @router.delete("/v1/conversations/<conversation_id>", summary="Delete a conversation and its items")
-def delete_conversation(conversation_id: str) -> Deleted:
-    context.stores(router).conversations.delete_conversation(conversation_id)
+def delete_conversation(stores: StoresDep, conversation_id: str) -> Deleted:
+    stores.conversations.delete_conversation(conversation_id)
     return Deleted(id=conversation_id, object="conversation.deleted")
 
 
 @router.post("/v1/conversations/<conversation_id>/items", summary="Create items")
-def create_items(conversation_id: str, body: Annotated[ItemsCreate, Body()]) -> ConversationItemList:
-    return ConversationItemList.of(conversations.add_items(context.stores(router), conversation_id, body))
+def create_items(stores: StoresDep, conversation_id: str, body: Annotated[ItemsCreate, Body()]) -> ConversationItemList:
+    return ConversationItemList.of(conversations.add_items(stores, conversation_id, body))
 
 
 @router.get("/v1/conversations/<conversation_id>/items", summary="List items")
 def list_items(
-    conversation_id: str, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+    stores: StoresDep,
+    conversation_id: str,
+    limit: Limit = 20,
+    order: Order = "desc",
+    after: Cursor = None,
+    before: Cursor = None,
 ) -> ConversationItemList:
-    listed = context.stores(router).conversations.list_items(conversation_id, page(limit, order, after, before))
+    listed = stores.conversations.list_items(conversation_id, page(limit, order, after, before))
     return ConversationItemList.of(listed.data, listed.has_more)
 
 
 @router.get("/v1/conversations/<conversation_id>/items/<item_id>", summary="Retrieve an item")
-def retrieve_item(conversation_id: str, item_id: str) -> dict[str, Any]:
-    return context.stores(router).conversations.get_item(conversation_id, item_id).wire()
+def retrieve_item(stores: StoresDep, conversation_id: str, item_id: str) -> dict[str, Any]:
+    return stores.conversations.get_item(conversation_id, item_id).wire()
 
 
 @router.delete("/v1/conversations/<conversation_id>/items/<item_id>", summary="Delete an item")
-def delete_item(conversation_id: str, item_id: str) -> Conversation:
-    return conversations.delete_item(context.stores(router), conversation_id, item_id)
+def delete_item(stores: StoresDep, conversation_id: str, item_id: str) -> Conversation:
+    return conversations.delete_item(stores, conversation_id, item_id)

@@ -84,6 +84,17 @@ def error_response(
     return Response(status_code=status, content_type="application/json", body=body.model_dump_json(), headers=headers)
 
 
+def as_answer(response: Response) -> dict[str, Any]:
+    """A response given without the resolver (a refusal of the front door, a retry's kept stream), as the handler
+    answers API Gateway."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json", **{k: str(v) for k, v in response.headers.items()}},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
 SERVED_METHODS = ("GET", "POST", "DELETE")
 """The methods the API answers; any other (``PUT``, ``HEAD``, a browser's ``OPTIONS`` preflight) answers 405."""
 

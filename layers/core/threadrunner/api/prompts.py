@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from ..app import prompts
 from ..app.requests.prompts import PromptCreate
 from ..domain.prompts import Prompt
-from . import context
+from .dependencies import StoresDep
 from .params import Limit, Order, page
 from .wire import Deleted
 
@@ -32,31 +32,36 @@ class PromptVersionList(BaseModel):
 
 
 @router.post("/v1/prompts", summary="Create a prompt (extension)")
-def create_prompt(body: Annotated[PromptCreate, Body()]) -> Prompt:
-    return prompts.create_prompt(context.stores(router), body)
+def create_prompt(stores: StoresDep, body: Annotated[PromptCreate, Body()]) -> Prompt:
+    return prompts.create_prompt(stores, body)
 
 
 @router.get("/v1/prompts/<prompt_id>", summary="Retrieve a prompt's latest version, or one (extension)")
-def retrieve_prompt(prompt_id: str, version: Version = None) -> Prompt:
-    return context.stores(router).prompts.get_prompt(prompt_id, version)
+def retrieve_prompt(stores: StoresDep, prompt_id: str, version: Version = None) -> Prompt:
+    return stores.prompts.get_prompt(prompt_id, version)
 
 
 @router.delete("/v1/prompts/<prompt_id>", summary="Delete a prompt with its versions (extension)")
-def delete_prompt(prompt_id: str) -> Deleted:
-    context.stores(router).prompts.delete_prompt(prompt_id)
+def delete_prompt(stores: StoresDep, prompt_id: str) -> Deleted:
+    stores.prompts.delete_prompt(prompt_id)
     return Deleted(id=prompt_id, object="prompt.deleted")
 
 
 @router.post("/v1/prompts/<prompt_id>/versions", summary="Create a prompt's next version (extension)")
-def create_version(prompt_id: str, body: Annotated[PromptCreate, Body()]) -> Prompt:
-    return prompts.add_version(context.stores(router), prompt_id, body)
+def create_version(stores: StoresDep, prompt_id: str, body: Annotated[PromptCreate, Body()]) -> Prompt:
+    return prompts.add_version(stores, prompt_id, body)
 
 
 @router.get("/v1/prompts/<prompt_id>/versions", summary="List a prompt's versions (extension)")
 def list_versions(
-    prompt_id: str, limit: Limit = 20, order: Order = "desc", after: Version = None, before: Version = None
+    stores: StoresDep,
+    prompt_id: str,
+    limit: Limit = 20,
+    order: Order = "desc",
+    after: Version = None,
+    before: Version = None,
 ) -> PromptVersionList:
-    listed = context.stores(router).prompts.list_versions(prompt_id, page(limit, order, after, before))
+    listed = stores.prompts.list_versions(prompt_id, page(limit, order, after, before))
     versions = [prompt.version for prompt in listed.data]
     return PromptVersionList(
         data=listed.data,

@@ -16,7 +16,7 @@ from ..domain.lambda_tools import TOOL_NAME, LambdaTool, LambdaToolCreate
 from ..domain.pagination import Page
 from ..domain.tools import RetryPolicy
 from ..errors import InvalidRequest, NotFound
-from . import context
+from .dependencies import FunctionsDep, SettingsDep, StoresDep, ToolsDep
 from .wire import Deleted, ListObject
 
 router = APIGatewayHttpRouter()
@@ -55,30 +55,33 @@ class ServerTool(BaseModel):
 
 
 @router.get("/v1/server_tools", summary="List the server tools (extension)")
-def list_server_tools() -> ListObject[ServerTool]:
-    stores = context.stores(router)
+def list_server_tools(stores: StoresDep, catalogue: ToolsDep) -> ListObject[ServerTool]:
     own = {tool.name: tool for tool in stores.tools.list_tools()}
-    every = tools.server_tools(context.tools(router), stores)
+    every = tools.server_tools(catalogue, stores)
     listed = [ServerTool.of(name, every[name], own.get(name)) for name in sorted(every)]
     return ListObject.of(Page(data=listed, has_more=False))
 
 
 @router.post("/v1/server_tools", summary="Register a Lambda function as a server tool (extension)")
-def register_server_tool(body: Annotated[LambdaToolCreate, Body()]) -> ServerTool:
-    stores = context.stores(router)
-    functions_arn = context.settings(router).functions_arn
-    tool = tools.register_tool(stores, context.tools(router), context.functions(router), body, functions_arn)
+def register_server_tool(
+    body: Annotated[LambdaToolCreate, Body()],
+    stores: StoresDep,
+    catalogue: ToolsDep,
+    functions: FunctionsDep,
+    settings: SettingsDep,
+) -> ServerTool:
+    tool = tools.register_tool(stores, catalogue, functions, body, settings.functions_arn)
     return ServerTool.of(tool.name, tool.definition, tool)
 
 
 @router.get("/v1/server_tools/<name>", summary="Retrieve a server tool (extension)")
-def retrieve_server_tool(name: str) -> ServerTool:
+def retrieve_server_tool(name: str, stores: StoresDep, catalogue: ToolsDep) -> ServerTool:
     if not re.fullmatch(TOOL_NAME, name):
         raise NotFound("server tool", name)
     try:
-        own = context.stores(router).tools.get_tool(name)
+        own = stores.tools.get_tool(name)
     except NotFound:
-        deployment = context.tools(router).server_tools()
+        deployment = catalogue.server_tools()
         if name not in deployment:
             raise
         return ServerTool.of(name, deployment[name], None)
@@ -86,14 +89,13 @@ def retrieve_server_tool(name: str) -> ServerTool:
 
 
 @router.delete("/v1/server_tools/<name>", summary="Deregister a project's Lambda tool (extension)")
-def delete_server_tool(name: str) -> Deleted:
+def delete_server_tool(name: str, stores: StoresDep, catalogue: ToolsDep) -> Deleted:
     if not re.fullmatch(TOOL_NAME, name):
         raise NotFound("server tool", name)
-    stores = context.stores(router)
     try:
         stores.tools.delete_tool(name)
     except NotFound:
-        if name in context.tools(router).server_tools():
+        if name in catalogue.server_tools():
             raise InvalidRequest(
                 f"The server tool '{name}' is the deployment's: it is removed with the deployment, not here.",
                 param="name",

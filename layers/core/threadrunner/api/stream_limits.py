@@ -8,13 +8,28 @@ not stream (a 400, say).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..app import projects
 from ..domain.deployment import RunDefaults
+from ..errors import TooManyOpenStreams
 from ..ports import Stores
-from . import streams
+from . import errors, streams
+
+if TYPE_CHECKING:
+    from .scope import Answer, Incoming, Next
+
+
+def open_streams(incoming: Incoming, next: Next) -> Answer:
+    """The stage: the rest of the front door answers, a streamed answer counted while it lasts; 429
+    ``too_many_open_streams`` when the project has as many open as it may."""
+    scope = incoming.scope
+    try:
+        defaults = scope.deps.settings.run_defaults
+        return counted(scope.stores, defaults, incoming.event, scope.stream_seconds, lambda: next(incoming))
+    except TooManyOpenStreams as refused:
+        return errors.as_answer(errors.from_error(refused))
 
 
 def counted(
@@ -28,20 +43,13 @@ def counted(
     stream = projects.open_stream(stores, defaults, seconds) if asks else None
     try:
         answered = answer()
-        events = streams.taken()
     except BaseException:
         if stream is not None:
             projects.close_stream(stores, stream)
         raise
-    if events is not None and answered["statusCode"] == 200:
-        answered["body"] = events if stream is None else _closing(events, lambda: projects.close_stream(stores, stream))
+    events = streams.streamed(answered)
+    if events is not None and stream is not None:
+        answered["body"] = events.closing(lambda: projects.close_stream(stores, stream))
     elif stream is not None:
         projects.close_stream(stores, stream)
     return answered
-
-
-def _closing(chunks: Iterator[str], close: Callable[[], None]) -> Iterator[str]:
-    try:
-        yield from chunks
-    finally:
-        close()

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from ..app import projects
 from ..domain.budget import Budget, today
 from ..domain.common import Usage
-from . import context
+from .dependencies import RunDefaultsDep, StoresDep
 
 router = APIGatewayHttpRouter()
 
@@ -36,10 +36,9 @@ class ThreadUsage(BaseModel):
 
 
 @router.get("/v1/usage", summary="The project's usage today and its budget (extension)")
-def project_usage() -> ProjectUsage:
-    stores = context.stores(router)
+def project_usage(stores: StoresDep, defaults: RunDefaultsDep) -> ProjectUsage:
     day = today()
-    budget = projects.budget_of(stores, context.run_defaults(router))
+    budget = projects.budget_of(stores, defaults)
     today_ = stores.usage.usage_today(day)
     return ProjectUsage(
         project=stores.project, date=day, usage=today_.usage, reserved_tokens=today_.reserved, daily_budget=budget
@@ -47,5 +46,5 @@ def project_usage() -> ProjectUsage:
 
 
 @router.get("/v1/threads/<thread_id>/usage", summary="A thread's usage (extension)")
-def thread_usage(thread_id: str) -> ThreadUsage:
-    return ThreadUsage(thread_id=thread_id, usage=context.stores(router).usage.thread_usage(thread_id))
+def thread_usage(thread_id: str, stores: StoresDep) -> ThreadUsage:
+    return ThreadUsage(thread_id=thread_id, usage=stores.usage.thread_usage(thread_id))

@@ -16,7 +16,7 @@ from ..app.requests.users import UserMessageCreate
 from ..domain.message import Message
 from ..domain.run import Run
 from ..domain.user import QueuedUserMessage, User, UserId, user_ref
-from . import context
+from .dependencies import RunControlDep, SettingsDep, StoresDep
 from .params import Cursor, Limit, Order, page
 from .wire import Deleted, ListObject
 
@@ -39,28 +39,35 @@ UserIdPath = Annotated[
 
 @router.post("/v1/users/<user_id>/messages", summary="Send a user's message (extension)")
 def post_user_message(
-    user_id: UserIdPath, body: Annotated[UserMessageCreate, Body()]
+    user_id: UserIdPath,
+    body: Annotated[UserMessageCreate, Body()],
+    stores: StoresDep,
+    control: RunControlDep,
+    settings: SettingsDep,
 ) -> Response[Run | QueuedUserMessage]:
-    answer = users.post_user_message(
-        context.stores(router), context.run_control(router), user_id, body, context.run_defaults(router)
-    )
-    headers = {"openai-poll-after-ms": str(context.settings(router).poll_after_ms)}
+    answer = users.post_user_message(stores, control, user_id, body, settings.run_defaults)
+    headers = {"openai-poll-after-ms": str(settings.poll_after_ms)}
     return Response(status_code=202, content_type="application/json", body=answer, headers=headers)
 
 
 @router.get("/v1/users/<user_id>", summary="Retrieve a user (extension)")
-def retrieve_user(user_id: UserIdPath) -> User:
-    return users.get_user(context.stores(router), user_id)
+def retrieve_user(user_id: UserIdPath, stores: StoresDep) -> User:
+    return users.get_user(stores, user_id)
 
 
 @router.get("/v1/users/<user_id>/messages", summary="List a user's messages (extension)")
 def list_user_messages(
-    user_id: UserIdPath, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+    user_id: UserIdPath,
+    stores: StoresDep,
+    limit: Limit = 20,
+    order: Order = "desc",
+    after: Cursor = None,
+    before: Cursor = None,
 ) -> ListObject[Message]:
-    return ListObject.of(users.list_user_messages(context.stores(router), user_id, page(limit, order, after, before)))
+    return ListObject.of(users.list_user_messages(stores, user_id, page(limit, order, after, before)))
 
 
 @router.delete("/v1/users/<user_id>", summary="Delete a user and the user's thread (extension)")
-def delete_user(user_id: UserIdPath) -> Deleted:
-    users.delete_user(context.stores(router), context.run_control(router), user_id)
+def delete_user(user_id: UserIdPath, stores: StoresDep, control: RunControlDep) -> Deleted:
+    users.delete_user(stores, control, user_id)
     return Deleted(id=user_id, object="user.deleted")

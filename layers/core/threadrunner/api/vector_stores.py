@@ -19,7 +19,7 @@ from ..app.requests.vector_stores import (
 )
 from ..domain.vector_stores import DEFAULT_RESULTS, VectorStore, VectorStoreFile, VectorStoreFileBatch
 from ..errors import InvalidRequest
-from . import context
+from .dependencies import EmbeddingsDep, IndexDep, IndexKindsDep, JobsDep, StoresDep
 from .params import Cursor, Limit, Order, page
 from .wire import Deleted, ListObject
 
@@ -50,43 +50,49 @@ class SearchPage(BaseModel):
 
 
 @router.post("/v1/vector_stores", summary="Create a vector store")
-def create_store(body: Annotated[VectorStoreCreate, Body()]) -> VectorStore:
-    return vector_stores.create_store_from(context.stores(router), context.jobs(router), body)
+def create_store(body: Annotated[VectorStoreCreate, Body()], stores: StoresDep, jobs: JobsDep) -> VectorStore:
+    return vector_stores.create_store_from(stores, jobs, body)
 
 
 @router.get("/v1/vector_stores", summary="List vector stores")
 def list_stores(
-    limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
+    stores: StoresDep, limit: Limit = 20, order: Order = "desc", after: Cursor = None, before: Cursor = None
 ) -> ListObject[VectorStore]:
-    return ListObject.of(vector_stores.list_stores(context.stores(router), page(limit, order, after, before)))
+    return ListObject.of(vector_stores.list_stores(stores, page(limit, order, after, before)))
 
 
 @router.get("/v1/vector_stores/<vector_store_id>", summary="Retrieve a vector store")
-def retrieve_store(vector_store_id: str) -> VectorStore:
-    return vector_stores.get_store(context.stores(router), vector_store_id)
+def retrieve_store(vector_store_id: str, stores: StoresDep) -> VectorStore:
+    return vector_stores.get_store(stores, vector_store_id)
 
 
 @router.post("/v1/vector_stores/<vector_store_id>", summary="Modify a vector store")
-def modify_store(vector_store_id: str, body: Annotated[VectorStoreUpdate, Body()]) -> VectorStore:
-    return vector_stores.update_store(context.stores(router), vector_store_id, body)
+def modify_store(vector_store_id: str, body: Annotated[VectorStoreUpdate, Body()], stores: StoresDep) -> VectorStore:
+    return vector_stores.update_store(stores, vector_store_id, body)
 
 
 @router.delete("/v1/vector_stores/<vector_store_id>", summary="Delete a vector store")
-def delete_store(vector_store_id: str) -> Deleted:
-    vector_stores.delete_store(context.stores(router), context.jobs(router), vector_store_id)
+def delete_store(vector_store_id: str, stores: StoresDep, jobs: JobsDep) -> Deleted:
+    vector_stores.delete_store(stores, jobs, vector_store_id)
     return Deleted(id=vector_store_id, object="vector_store.deleted")
 
 
 @router.post("/v1/vector_stores/<vector_store_id>/search", summary="Search a vector store")
-def search_store(vector_store_id: str, body: Annotated[VectorStoreSearch, Body()]) -> SearchPage:
+def search_store(
+    vector_store_id: str,
+    body: Annotated[VectorStoreSearch, Body()],
+    stores: StoresDep,
+    index: IndexDep,
+    embeddings: EmbeddingsDep,
+) -> SearchPage:
     if body.filters:
         raise InvalidRequest("Attribute filters are not supported yet.", param="filters", code="unsupported_parameter")
     queries = [body.query] if isinstance(body.query, str) else body.query
     threshold = body.ranking_options.score_threshold if body.ranking_options else None
     results = vector_stores.search(
-        context.stores(router),
-        context.index(router),
-        context.embeddings(router),
+        stores,
+        index,
+        embeddings,
         [vector_store_id],
         " ".join(queries),
         body.max_num_results or DEFAULT_RESULTS,
@@ -106,60 +112,67 @@ def search_store(vector_store_id: str, body: Annotated[VectorStoreSearch, Body()
 
 
 @router.post("/v1/vector_stores/<vector_store_id>/files", summary="Add a file to a vector store")
-def add_file(vector_store_id: str, body: Annotated[VectorStoreFileCreate, Body()]) -> VectorStoreFile:
-    return vector_stores.add_file(context.stores(router), context.jobs(router), vector_store_id, body)
+def add_file(
+    vector_store_id: str, body: Annotated[VectorStoreFileCreate, Body()], stores: StoresDep, jobs: JobsDep
+) -> VectorStoreFile:
+    return vector_stores.add_file(stores, jobs, vector_store_id, body)
 
 
 @router.get("/v1/vector_stores/<vector_store_id>/files", summary="List a vector store's files")
 def list_files(
     vector_store_id: str,
+    stores: StoresDep,
     filter: Status = None,
     limit: Limit = 20,
     order: Order = "desc",
     after: Cursor = None,
     before: Cursor = None,
 ) -> ListObject[VectorStoreFile]:
-    stores = context.stores(router)
     return ListObject.of(stores.vector_stores.list_files(vector_store_id, page(limit, order, after, before), filter))
 
 
 @router.get("/v1/vector_stores/<vector_store_id>/files/<file_id>", summary="Retrieve a vector store's file")
-def retrieve_file(vector_store_id: str, file_id: str) -> VectorStoreFile:
-    return context.stores(router).vector_stores.get_file(vector_store_id, file_id)
+def retrieve_file(vector_store_id: str, file_id: str, stores: StoresDep) -> VectorStoreFile:
+    return stores.vector_stores.get_file(vector_store_id, file_id)
 
 
 @router.post("/v1/vector_stores/<vector_store_id>/files/<file_id>", summary="Update a vector store file's attributes")
-def update_file(vector_store_id: str, file_id: str, body: Annotated[VectorStoreFileUpdate, Body()]) -> VectorStoreFile:
-    return vector_stores.update_file(context.stores(router), vector_store_id, file_id, body)
+def update_file(
+    vector_store_id: str, file_id: str, body: Annotated[VectorStoreFileUpdate, Body()], stores: StoresDep
+) -> VectorStoreFile:
+    return vector_stores.update_file(stores, vector_store_id, file_id, body)
 
 
 @router.delete("/v1/vector_stores/<vector_store_id>/files/<file_id>", summary="Take a file out of a vector store")
-def remove_file(vector_store_id: str, file_id: str) -> Deleted:
-    vector_stores.remove_file(
-        context.stores(router), context.index(router), context.index_kinds(router), vector_store_id, file_id
-    )
+def remove_file(
+    vector_store_id: str, file_id: str, stores: StoresDep, index: IndexDep, kinds: IndexKindsDep
+) -> Deleted:
+    vector_stores.remove_file(stores, index, kinds, vector_store_id, file_id)
     return Deleted(id=file_id, object="vector_store.file.deleted")
 
 
 @router.post("/v1/vector_stores/<vector_store_id>/file_batches", summary="Add a batch of files to a vector store")
-def create_batch(vector_store_id: str, body: Annotated[FileBatchCreate, Body()]) -> VectorStoreFileBatch:
-    return vector_stores.create_batch(context.stores(router), context.jobs(router), vector_store_id, body)
+def create_batch(
+    vector_store_id: str, body: Annotated[FileBatchCreate, Body()], stores: StoresDep, jobs: JobsDep
+) -> VectorStoreFileBatch:
+    return vector_stores.create_batch(stores, jobs, vector_store_id, body)
 
 
 @router.get("/v1/vector_stores/<vector_store_id>/file_batches/<batch_id>", summary="Retrieve a file batch")
-def retrieve_batch(vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
-    return context.stores(router).vector_stores.get_batch(vector_store_id, batch_id)[0]
+def retrieve_batch(vector_store_id: str, batch_id: str, stores: StoresDep) -> VectorStoreFileBatch:
+    return stores.vector_stores.get_batch(vector_store_id, batch_id)[0]
 
 
 @router.post("/v1/vector_stores/<vector_store_id>/file_batches/<batch_id>/cancel", summary="Cancel a file batch")
-def cancel_batch(vector_store_id: str, batch_id: str) -> VectorStoreFileBatch:
-    return vector_stores.cancel_batch(context.stores(router), vector_store_id, batch_id)
+def cancel_batch(vector_store_id: str, batch_id: str, stores: StoresDep) -> VectorStoreFileBatch:
+    return vector_stores.cancel_batch(stores, vector_store_id, batch_id)
 
 
 @router.get("/v1/vector_stores/<vector_store_id>/file_batches/<batch_id>/files", summary="List a file batch's files")
 def list_batch_files(
     vector_store_id: str,
     batch_id: str,
+    stores: StoresDep,
     filter: Status = None,
     limit: Limit = 20,
     order: Order = "desc",
@@ -167,4 +180,4 @@ def list_batch_files(
     before: Cursor = None,
 ) -> ListObject[VectorStoreFile]:
     chosen = page(limit, order, after, before)
-    return ListObject.of(vector_stores.batch_files(context.stores(router), vector_store_id, batch_id, chosen, filter))
+    return ListObject.of(vector_stores.batch_files(stores, vector_store_id, batch_id, chosen, filter))

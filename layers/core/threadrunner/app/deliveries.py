@@ -12,12 +12,22 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ..domain.common import problems
+from ..domain.deployment import RunDefaults
 from ..domain.run import Run
+from ..domain.user import user_ref
 from ..errors import ThreadrunnerError
+from ..observability import log_keys
+from ..ports import RunControl, Stores
+from . import users
 from .requests.users import UserMessageRequested
+
+DELIVERY_RECORD_HOURS = 24
+"""How long a delivery's record is kept: a duplicate of it within that time posts nothing."""
 
 
 class InvalidEvent(ThreadrunnerError):
@@ -63,3 +73,38 @@ def deliver(
     if request.project not in (None, project):
         raise InvalidEvent(f"{producer!r} may post for the project {project!r} only, not {request.project!r}.")
     return post(delivery={"delivery_id": delivery_id, "project": project, "request": request.model_dump(mode="json")})
+
+
+class Deliveries:
+    """Users' messages from the producers ``bound`` to projects (``producer=project``), each posted once per
+    delivery: a Powertools idempotency record of its id in ``records``."""
+
+    def __init__(
+        self,
+        bound: dict[str, str],
+        stores_for: Callable[[str], Stores],
+        control: RunControl,
+        defaults: RunDefaults,
+        records: BasePersistenceLayer,
+    ) -> None:
+        self._bound = bound
+        self._config = IdempotencyConfig(
+            event_key_jmespath="delivery_id", expires_after_seconds=DELIVERY_RECORD_HOURS * 3600
+        )
+        once = idempotent_function(data_keyword_argument="delivery", persistence_store=records, config=self._config)
+
+        def post(delivery: dict[str, Any]) -> dict[str, Any]:
+            request, project = UserMessageRequested.model_validate(delivery["request"]), delivery["project"]
+            log_keys(project=project, user=user_ref(request.user_id))
+            answer = users.post_user_message(stores_for(project), control, request.user_id, request, defaults)
+            return summary(answer)
+
+        # Records are keyed by the module and name of the function that posts: these are the ones it had before it
+        # moved here from threadrunner.bootstrap, so a duplicate delivered across that deploy still posts nothing.
+        post.__module__, post.__qualname__ = "threadrunner.bootstrap", "deliveries.<locals>.post"
+        self._post = once(post)
+
+    def deliver(self, delivery_id: str, payload: Any, producer: str, lambda_context: LambdaContext) -> dict[str, Any]:
+        """The delivery posted once (:func:`deliver`), within the invocation of ``lambda_context``."""
+        self._config.register_lambda_context(lambda_context)
+        return deliver(delivery_id, payload, producer, self._bound, self._post)

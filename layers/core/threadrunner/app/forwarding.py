@@ -8,7 +8,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +35,7 @@ from ..domain.forwarding import (
 from ..domain.ids import new_id
 from ..domain.user import USER_ID_PATTERN
 from ..errors import InvalidRequest, NotFound, ThreadrunnerError
+from ..observability import add_metric, logger
 from ..ports import Provider, Stores, UnsettledResponses
 from . import conversation_turns as turns
 from . import projects, prompts
@@ -218,6 +219,31 @@ class Swept:
     """Responses still running: the next sweep looks again."""
     unanswered: int = 0
     """Responses the provider did not say anything readable about (unreachable, 5xx, 429): looked at again."""
+
+
+class Settlement:
+    """The SettleResponsesFunction's sweeps of the unsettled responses (:func:`settle_unsettled`), on the provider
+    (made on the first sweep); each stops while one more retrieve, of at most ``call_seconds``, would still end in
+    the invocation's time (so two sweeps never overlap: the schedule's rate is longer than the timeout)."""
+
+    def __init__(
+        self,
+        unsettled: UnsettledResponses,
+        stores_for: Callable[[str], Stores],
+        provider: Callable[[], Provider],
+        call_seconds: float,
+    ) -> None:
+        self._unsettled, self._stores_for, self._provider = unsettled, stores_for, provider
+        self._margin_ms = (call_seconds + 5) * 1000
+
+    def sweep(self, remaining_ms: Callable[[], int]) -> dict[str, int]:
+        """One sweep within the invocation whose time left is ``remaining_ms()``: what it did, logged and counted."""
+        swept = settle_unsettled(
+            self._unsettled, self._stores_for, self._provider(), lambda: remaining_ms() > self._margin_ms
+        )
+        logger.info("unsettled responses swept", extra=asdict(swept))
+        add_metric("ResponsesSettled", "Count", swept.settled)
+        return asdict(swept)
 
 
 def settle_unsettled(

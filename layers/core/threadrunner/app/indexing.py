@@ -9,6 +9,8 @@ the last delivery, a job the queue gave up on from its dead-letter queue).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..domain.deployment import RunDefaults
 from ..domain.documents import Unreadable, text_of
 from ..domain.file_chunks import FileChunks, chunks_key
@@ -24,7 +26,7 @@ from ..domain.vector_stores import (
     store_key,
 )
 from ..errors import BudgetExceeded, NotFound
-from ..observability import logger
+from ..observability import log_keys, logger
 from ..ports import Embeddings, FileContents, Stores, VectorIndex
 from .embeddings import metered
 from .vector_stores import forget_chunks
@@ -33,6 +35,24 @@ MAX_ATTEMPTS = 3
 """Deliveries of one job: after the last, a file that still cannot be indexed ends ``failed``."""
 BATCH = 64
 """Chunks embedded, and written to the index, at once: the vectors in memory are a batch's, whatever the file."""
+
+
+class Indexing:
+    """Jobs as the queue delivers them: each run on its project's stores; one from the queue's dead-letter queue
+    (``dead_letter_queue_arn``: every delivery of it ended the function) given up."""
+
+    def __init__(self, indexer: Indexer, stores_for: Callable[[str], Stores], dead_letter_queue_arn: str) -> None:
+        self._indexer, self._stores_for, self._dead_letters = indexer, stores_for, dead_letter_queue_arn
+
+    def take(self, body: str, queue_arn: str, delivery: int) -> None:
+        """The job of a message's ``body``, from the queue ``queue_arn``, delivered for the ``delivery``-th time."""
+        job = IndexJob.model_validate_json(body)
+        log_keys(project=job.project, vector_store_id=job.vector_store_id, file_id=job.file_id)
+        stores = self._stores_for(job.project)
+        if queue_arn == self._dead_letters:
+            self._indexer.give_up(stores, job)  # every delivery ended the function (memory, time): the file ends failed
+        else:
+            self._indexer.run(stores, job, delivery)
 
 
 class Indexer:

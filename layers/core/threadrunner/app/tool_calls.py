@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from ..domain import json_schema
 from ..domain.circuits import CircuitState, tool_circuit
 from ..domain.common import FunctionDefinition, now_ms
+from ..domain.deployment import RunDefaults
 from ..domain.file_search import FileSearchOutput
 from ..domain.lambda_tools import LambdaTool, invocation, may_serve
 from ..domain.model_input import cap_output
@@ -28,8 +29,10 @@ from ..domain.run_record import RunRecord, RunRef
 from ..domain.tool_call import ToolCall, ToolExecution
 from ..domain.tools import RETRIED, Outcome, RetryPolicy, ToolRegistry, ToolResult, checked_output, with_retries
 from ..errors import NotFound
-from ..observability import logger
-from ..ports import Circuits, Stores, ToolInvoker
+from ..observability import add_metric, log_keys, logger
+from ..ports import Circuits, Embeddings, Stores, ToolInvoker, VectorIndex
+from .embeddings import metered
+from .vector_stores import file_search_call
 
 
 class ToolCallRef(RunRef):
@@ -55,6 +58,25 @@ class ToolCallReport(BaseModel):
 FileSearcher = Callable[[RunRecord, str, int], FileSearchOutput]
 """Runs a ``file_search`` call: (the run, the call's arguments, the most bytes its output may take)."""
 
+MARGIN_SECONDS = 5.0
+"""Kept from the invocation's time to store the output after the last retry."""
+
+
+def file_searcher(
+    index: Callable[[], VectorIndex], embeddings: Callable[[], Embeddings | None], defaults: RunDefaults
+) -> Callable[[Stores], FileSearcher]:
+    """``file_search`` over a project's vector stores; the index and the embeddings are made for the first search
+    only (other tools need neither), the embeddings counted in the project's ledger."""
+
+    def searcher(stores: Stores) -> FileSearcher:
+        def search(record: RunRecord, arguments: str, max_output_bytes: int) -> FileSearchOutput:
+            embedded = metered(embeddings(), stores, defaults)
+            return file_search_call(stores, index(), embedded, record, arguments, max_output_bytes)
+
+        return search
+
+    return searcher
+
 
 @dataclass(frozen=True)
 class _Tool:
@@ -75,6 +97,34 @@ class _Refused(Exception):
     def __init__(self, result: ToolResult) -> None:
         super().__init__(result.output)
         self.result = result
+
+
+class ToolCalls:
+    """The ToolFunction's invocations: the deployment's catalogue, or one call of a run step run and reported."""
+
+    def __init__(self, runner: ToolRunner, stores_for: Callable[[str], Stores], max_output_bytes: int) -> None:
+        self._runner, self._stores_for, self._max_output_bytes = runner, stores_for, max_output_bytes
+
+    def invoke(self, event: dict[str, Any], remaining_seconds: float) -> dict[str, Any]:
+        """``{"catalogue": true}``: the tools; else a :class:`ToolCallRef`, run within ``remaining_seconds``."""
+        if event.get("catalogue"):
+            return {"tools": [definition.model_dump() for definition in self._runner.catalogue()]}
+        ref = ToolCallRef.model_validate(event)
+        log_keys(project=ref.project, thread_id=ref.thread_id, run_id=ref.run_id, call_id=ref.call_id)
+        stores = self._stores_for(ref.project)
+        report = self._runner.run(stores, ref, self._max_output_bytes, remaining_seconds - MARGIN_SECONDS)
+        reported(report)
+        return report.model_dump()
+
+
+def reported(report: ToolCallReport) -> None:
+    """The audit trail of server tools: one log line per execution (docs/operations.md queries it), its duration
+    and whether it failed as metrics."""
+    if report.execution is None:
+        return
+    logger.info("tool execution", extra=report.execution.model_dump())
+    add_metric("ToolDuration", "Milliseconds", report.execution.duration_ms, tool=report.name)
+    add_metric("ToolErrors", "Count", int(report.is_error))
 
 
 class ToolRunner:

@@ -1,0 +1,36 @@
+"""Powertools idempotency records in memory: what the DynamoDB persistence layer keeps, without a table."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+
+class MemoryRecords(BasePersistenceLayer):
+    """The records, by idempotency key (``<function>.<module>.<name>#<hash>``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        if idempotency_key not in self.records:
+            raise IdempotencyItemNotFoundError
+        return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        existing = self.records.get(data_record.idempotency_key)
+        if existing is not None:  # as the DynamoDB layer answers a failed conditional put
+            self._validate_payload(data_payload=data_record, stored_data_record=existing)
+            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)
