@@ -3,8 +3,9 @@ from the functions' ``HttpApi`` events (method and path, ``{name}`` and greedy `
 integrated with a function's alias.
 
 API Gateway picks the most specific route ("Routing API requests" in the HTTP API guide): a path without
-variables before one with, a variable before a greedy one, and a method before ``ANY``; a request no route
-matches is answered ``404 {"message":"Not Found"}`` by API Gateway itself.
+variables before one with, a variable before a greedy one, and a method before ``ANY``; the ``$default`` route
+takes what no other route matches; without one, such a request is answered ``404 {"message":"Not Found"}`` by
+API Gateway itself.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from .template import Template
 
 NOT_FOUND = b'{"message":"Not Found"}'
 """API Gateway's own answer to a request no route matches."""
+DEFAULT = "$default"
+"""The route, and its path in the OpenAPI body SAM writes, of an ``HttpApi`` event without ``Path`` and ``Method``."""
 
 
 @dataclass(frozen=True)
@@ -30,18 +33,23 @@ class Route:
 
     @property
     def key(self) -> str:
-        """The route key the event carries (``ANY /v1/{proxy+}``)."""
-        return f"{self.method} {self.path}"
+        """The route key the event carries (``ANY /v1/{proxy+}``, or ``$default``)."""
+        return DEFAULT if self.path == DEFAULT else f"{self.method} {self.path}"
 
-    def specificity(self) -> tuple[int, int, int, int]:
-        """Greater is more specific: no greedy variable, fewer variables, more literal characters, a method."""
+    def specificity(self) -> tuple[int, int, int, int, int]:
+        """Greater is more specific: not ``$default``, no greedy variable, fewer variables, more literal characters,
+        a method."""
+        if self.path == DEFAULT:
+            return (0, 0, 0, 0, 0)
         variables = re.findall(r"\{[^}]+\}", self.path)
         literal = len(re.sub(r"\{[^}]+\}", "", self.path))
         greedy = any(v.endswith("+}") for v in variables)
-        return (0 if greedy else 1, -len(variables), literal, 0 if self.method == "ANY" else 1)
+        return (1, 0 if greedy else 1, -len(variables), literal, 0 if self.method == "ANY" else 1)
 
 
 def _pattern(path: str) -> re.Pattern[str]:
+    if path == DEFAULT:
+        return re.compile(".*", re.S)  # tried last: whatever no other route took
     parts = []
     for piece in re.split(r"(\{[^}]+\})", path):
         if piece.startswith("{") and piece.endswith("+}"):

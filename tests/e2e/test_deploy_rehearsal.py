@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from threadrunner_local import limits, routes
 from threadrunner_local.access import Access
 from threadrunner_local.enforcement import Enforcer, acting_as
+from threadrunner_local.http_adapter import HttpAdapter
 from threadrunner_local.stack import LocalStack
 
 from .helpers import wait_for
@@ -138,7 +139,7 @@ def test_a_missing_object_is_access_denied_to_a_function_that_may_not_list_the_b
     bucket = stack.template.physical("FilesBucket")
     with pytest.raises(ClientError) as operator:  # the operator may list: S3 says the key is not there
         stack.client("s3").get_object(Bucket=bucket, Key="P#default/missing")
-    with acting_as("IndexFunction"), pytest.raises(ClientError) as function:
+    with acting_as("ApiFunction"), pytest.raises(ClientError) as function:
         stack.client("s3").get_object(Bucket=bucket, Key="P#default/missing")
     assert operator.value.response["Error"]["Code"] == "NoSuchKey"
     assert function.value.response["Error"]["Code"] == "AccessDenied"
@@ -220,11 +221,20 @@ def _get(url: str, method: str = "GET", key: str | None = None) -> tuple[int, An
         return error.code, error.read()
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/v2/models"), ("GET", "/healthz"), ("POST", "/console"), ("GET", "/v1")]
-)
-def test_a_request_no_route_of_the_template_takes_is_api_gateways_404(stack, method, path):
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v2/models"), ("GET", "/healthz"), ("GET", "/v1")])
+def test_a_request_no_other_route_takes_reaches_the_function_through_the_default_route(stack, method, path):
     status, body = _get(stack.api_url.removesuffix("/v1") + path, method, stack.config.api_key)
+    # The function's own answer in OpenAI's shape, not API Gateway's bare {"message": "Not Found"}.
+    assert (status, json.loads(body)["error"]["code"]) == (404, "unknown_url")
+
+
+def test_a_request_no_route_takes_is_api_gateways_404_when_the_template_has_no_default_route(stack):
+    declared = [route for route in routes.read(stack.translated) if route.key != "$default"]
+    adapter = HttpAdapter(stack.dispatcher, 0, declared).start()
+    try:
+        status, body = _get(adapter.url.removesuffix("/v1") + "/v2/models", key=stack.config.api_key)
+    finally:
+        adapter.stop()
     assert (status, json.loads(body)) == (404, {"message": "Not Found"})
 
 

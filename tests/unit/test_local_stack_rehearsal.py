@@ -187,12 +187,26 @@ def test_the_streaming_function_holds_the_same_permissions_as_the_api_function(d
     assert statements("StreamingApiFunction") == statements("ApiFunction")
 
 
-def test_the_api_routes_only_v1_and_the_console_to_the_api_function(deployed):
+def test_the_api_routes_v1_the_console_and_what_no_route_takes_to_the_api_function(deployed):
     translated, _ = deployed
     declared = routes.read(translated)
-    assert [route.key for route in declared] == ["GET /console", "GET /console/{proxy+}", "ANY /v1/{proxy+}"]
+    assert [route.key for route in declared] == [
+        "GET /console",
+        "GET /console/{proxy+}",
+        "ANY /v1/{proxy+}",
+        "$default",
+    ]
+    assert {route.function for route in declared} == {"ApiFunction"}
     assert routes.match(declared, "DELETE", "/v1/threads/thread_1")[0].key == "ANY /v1/{proxy+}"  # type: ignore[index]
+    assert routes.match(declared, "GET", "/v1assistants") == (declared[-1], {})
+
+
+def test_without_a_default_route_a_request_no_route_takes_is_left_to_api_gateways_404(deployed):
+    translated, _ = deployed
+    declared = [route for route in routes.read(translated) if route.key != "$default"]
     assert routes.match(declared, "GET", "/v1") is None
+    assert routes.match(declared, "POST", "/console") is None
+    assert routes.match(declared, "GET", "/console/app.js") is not None
 
 
 def test_every_entry_of_the_least_privilege_allow_list_names_a_grant_of_the_template(deployed):
