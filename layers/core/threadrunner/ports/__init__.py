@@ -8,6 +8,7 @@ Adapters implement them (``threadrunner.adapters``); the unit tests use in-memor
 from .services import (
     ApiKeys,
     Circuits,
+    CodeSandbox,
     Embeddings,
     Event,
     EventPublisher,
@@ -39,6 +40,7 @@ __all__ = [
     "ApiKeys",
     "AssistantStore",
     "Circuits",
+    "CodeSandbox",
     "Embeddings",
     "Event",
     "EventPublisher",
