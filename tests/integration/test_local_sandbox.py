@@ -431,13 +431,15 @@ def test_the_hosts_environment_and_credentials_are_not_given(sandbox, monkeypatc
         sandbox,
         session,
         "import os\nprint(sorted(os.environ))\n"
-        "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])\nprint(os.getuid())",
+        "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])\nprint(os.getuid())\n"
+        "print(os.uname().nodename)",
     )
 
-    names, capabilities, uid = output.splitlines()
+    names, capabilities, uid, host_name = output.splitlines()
     assert "AWS_SECRET_ACCESS_KEY" not in names and "OPENAI_API_KEY" not in names and "host-secret" not in output
     assert capabilities == "0000000000000000"
     assert int(uid) != 0
+    assert host_name == "sandbox"
     sandbox.close(session)
 
 
@@ -552,3 +554,43 @@ def test_a_one_gigabyte_file_is_stopped_at_the_file_size_limit(sandbox, session)
     assert not execution.ended
     size = int(_run(sandbox, session, "import os; os.path.getsize('/mnt/data/huge.bin')"))
     assert size <= LIMITS.max_file_bytes
+
+
+def test_code_that_forges_answers_on_the_sessions_channel_ends_its_session(sandbox):
+    session = sandbox.open(_key())
+    uid = _uid(sandbox, session)
+    forge = (
+        "import os, struct\nfor fd in os.listdir('/proc/self/fd'):\n    try:\n"
+        "        os.write(int(fd), struct.pack('>II', 2**31, 0))\n    except OSError:\n        pass"
+    )
+
+    execution = sandbox.execute(session, forge)
+
+    assert execution.ended and "wrote over the session's own channel" in (execution.error or "")
+    assert _gone(uid)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("import ctypes\nctypes.string_at(0)", "The interpreter crashed (segmentation fault)"),
+        ("import os\nos._exit(3)", "The interpreter exited (status 3)"),
+    ],
+)
+def test_code_that_ends_its_interpreter_ends_its_session_and_says_how(sandbox, code, reason):
+    key = _key()
+    session = sandbox.open(key)
+    uid = _uid(sandbox, session)
+
+    execution = sandbox.execute(session, code)
+
+    assert execution.ended and execution.error == f"{reason}: its session was ended, with its variables and files."
+    assert _gone(uid)
+    assert sandbox.open(key, resume=execution.session).fresh
+
+
+def test_exit_is_an_error_and_the_session_goes_on(sandbox, session):
+    execution = sandbox.execute(session, "exit(2)")
+
+    assert "SystemExit: 2" in (execution.error or "") and not execution.ended
+    assert _run(sandbox, session, "print('still here')") == "still here\n"

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from threadrunner.domain.code_sandbox import CodeSession, SandboxLimits, SessionKey, checked_path, cut
+from threadrunner.domain.code_sandbox import (
+    CodeSession,
+    SandboxFile,
+    SandboxLimits,
+    SessionKey,
+    checked_path,
+    cut,
+    shown_images,
+    written_files,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +74,20 @@ def test_a_sessions_name_says_whose_it_is_without_its_ids():
     assert key.name != SessionKey(project="acme", thread_id="thread_abd").name
     assert key.name != SessionKey(project="acmethread_abc", thread_id="").name
     assert "acme" not in key.name and "thread_abc" not in key.name and len(key.name) <= 100
+
+
+def test_the_files_a_sandbox_lists_are_kept_only_when_they_are_paths_under_the_data_directory_with_sizes():
+    limits = SandboxLimits(max_files=2)
+    listed = [["../etc/passwd", 1], "junk", ["/etc/shadow", 2], ["a.csv", "x"], ["ok.csv", 3], ["b/c.png", 4], ["d", 5]]
+
+    assert written_files(listed, limits) == [SandboxFile(path="ok.csv", size=3), SandboxFile(path="b/c.png", size=4)]
+    assert written_files({"not": "a list"}, limits) == []
+    assert written_files([["neg.csv", -1]], limits) == []
+
+
+def test_only_png_images_are_shown_within_the_count_and_the_bytes():
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 92  # 100 bytes
+    limits = SandboxLimits(max_files=2, max_file_bytes=1024)
+
+    assert shown_images([b"GIF89a", png, png, png], limits) == [png, png]
+    assert shown_images([png * 11, png], limits) == [png]  # the first is over the bytes of all

@@ -20,6 +20,7 @@ it protects against and what it does not.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import secrets
@@ -32,17 +33,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from threadrunner.domain.code_sandbox import (
     CodeSession,
     Execution,
-    SandboxFile,
     SandboxLimits,
     SessionKey,
     StagedFile,
     checked_path,
     cut,
+    shown_images,
+    written_files,
 )
 from threadrunner.errors import NotFound, SandboxUnavailable, SessionEnded, TooLarge
 
@@ -69,7 +71,6 @@ IO_SECONDS = 30.0
 """How long staging or reading a file may take before the session is taken as hung and ended."""
 GRACE_SECONDS = 2.0
 """How long an interrupted execution has to stop before its session is killed."""
-PNG = b"\x89PNG\r\n\x1a\n"
 
 ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -90,11 +91,12 @@ ENVIRONMENT = {
 
 
 class _Broken(Exception):
-    """The session's pipe closed, broke the protocol, or its answer did not come in time."""
+    """The session's pipe closed (``closed``), carried what is no answer (``garbled``), or its answer did not come
+    in time (``timed_out``)."""
 
-    def __init__(self, timed_out: bool = False) -> None:
-        super().__init__("timed out" if timed_out else "broken")
-        self.timed_out = timed_out
+    def __init__(self, kind: Literal["closed", "garbled", "timed_out"]) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 class _Process:
@@ -119,19 +121,19 @@ class _Process:
         try:
             repl.send(self.commands, header, payload)
         except OSError as exc:
-            raise _Broken() from exc
+            raise _Broken("closed") from exc
 
     def receive(self, seconds: float, max_header: int, max_payload: int) -> tuple[dict[str, Any], bytes]:
         deadline = time.monotonic() + seconds
         header_size, payload_size = repl.PREFIX.unpack(self._read(repl.PREFIX.size, deadline))
         if header_size > max_header or payload_size > max_payload:
-            raise _Broken()
+            raise _Broken("garbled")
         try:
             header = json.loads(self._read(header_size, deadline))
         except ValueError as exc:
-            raise _Broken() from exc
+            raise _Broken("garbled") from exc
         if not isinstance(header, dict):
-            raise _Broken()
+            raise _Broken("garbled")
         return header, self._read(payload_size, deadline)
 
     def _read(self, size: int, deadline: float) -> bytes:
@@ -139,10 +141,10 @@ class _Process:
         while left:
             wait = deadline - time.monotonic()
             if wait <= 0 or not select.select([self.answers], [], [], wait)[0]:
-                raise _Broken(timed_out=True)
+                raise _Broken("timed_out")
             chunk = os.read(self.answers, min(left, 1 << 20))
             if not chunk:
-                raise _Broken()
+                raise _Broken("closed")
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
@@ -251,7 +253,7 @@ class LocalSandbox:
                 try:
                     header, images = process.receive(limits.execution_seconds, max_header, limits.max_file_bytes)
                 except _Broken as exc:
-                    if not exc.timed_out or process.first is None:
+                    if exc.kind != "timed_out" or process.first is None:
                         raise
                     os.kill(process.first, signal.SIGINT)  # a KeyboardInterrupt in the code: it keeps its session
                     interrupted = True
@@ -384,15 +386,17 @@ class LocalSandbox:
         return process.session
 
     def _ended(self, process: _Process, cause: _Broken, started: float) -> Execution:
-        status = process.kill() if cause.timed_out else _ended_alone(process)
+        status = _ended_alone(process) if cause.kind == "closed" else process.kill()
         self._end(process)
         assert process.session is not None
         seconds = time.monotonic() - started
-        if cause.timed_out:
+        if cause.kind == "timed_out":
             reason = (
                 f"The execution ran past its time limit of {self.limits.execution_seconds:g} s and did not stop "
                 "when interrupted"
             )
+        elif cause.kind == "garbled":
+            reason = "The execution wrote over the session's own channel to threadrunner"
         else:
             reason = _reason(status, self.limits)
         error = f"{reason}: its session was ended, with its variables and files."
@@ -462,29 +466,18 @@ def _execution(
     output, cut_output = cut(str(header.get("output", "")), limits.max_output_bytes)
     error = header.get("error")
     error = cut(str(error), limits.max_output_bytes)[0] if error is not None else None
-    files: list[SandboxFile] = []
-    for entry in header.get("files", [])[: limits.max_files] if isinstance(header.get("files"), list) else []:
-        try:
-            path, size = entry
-            files.append(SandboxFile(path=checked_path(str(path)), size=int(size)))
-        except (TypeError, ValueError):
-            continue
-    shown: list[bytes] = []
-    sizes = header.get("images", [])
+    sizes: Any = header.get("images")
+    pieces: list[bytes] = []
     well_formed = isinstance(sizes, list) and all(isinstance(size, int) and size >= 0 for size in sizes)
-    if well_formed and sum(sizes) == len(images):
-        offset = 0
-        for size in sizes[: limits.max_files]:
-            image = images[offset : offset + size]
-            offset += size
-            if image.startswith(PNG):
-                shown.append(image)
+    if well_formed and sum(sizes) == len(images):  # the payload is the images, one after the other
+        ends = itertools.accumulate(sizes)
+        pieces = [images[end - size : end] for size, end in zip(sizes, ends, strict=True)]
     return Execution(
         output=output,
         output_truncated=cut_output or header.get("cut") is True,
         error=error,
-        files=files,
-        images=shown,
+        files=written_files(header.get("files"), limits),
+        images=shown_images(pieces, limits),
         seconds=seconds,
         session=session,
     )

@@ -24,6 +24,7 @@ import os
 import platform
 import resource
 import shutil
+import socket
 import sys
 import traceback
 from typing import Any
@@ -148,6 +149,7 @@ def main() -> None:
         repl: dict[str, Any] = {"__name__": "threadrunner_sandbox", "__file__": repl_path}
         exec(compile(file.read(), repl_path, "exec"), repl)
     try:
+        socket.sethostname("sandbox")  # its own UTS namespace: the host's name is not the code's business
         _file_system(config, uid)
         _limits(config["limits"])
         _become(uid)

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 DATA_DIR = "/mnt/data"
 """Where the code finds the files it was given and writes the files it gives back, as on the hosted API."""
 
+PNG = b"\x89PNG\r\n\x1a\n"
 MAX_PATH_CHARS = 1024
 """The longest path of a file, relative to the data directory, that threadrunner stages or reads back."""
 
@@ -139,3 +141,28 @@ def cut(text: str, max_bytes: int) -> tuple[str, bool]:
     if len(encoded) <= max_bytes:
         return text, False
     return encoded[:max_bytes].decode("utf-8", errors="ignore"), True
+
+
+def written_files(entries: object, limits: SandboxLimits) -> list[SandboxFile]:
+    """The files a sandbox says the code wrote (``[[path, size], ...]``): entries that are not a path under the data
+    directory with a size are left out, and those past ``max_files``."""
+    files: list[SandboxFile] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if len(files) == limits.max_files:
+            break
+        try:
+            path, size = entry
+            files.append(SandboxFile(path=checked_path(str(path)), size=int(size)))
+        except (TypeError, ValueError):
+            continue
+    return files
+
+
+def shown_images(images: Iterable[bytes], limits: SandboxLimits) -> list[bytes]:
+    """The images a sandbox says the code showed that are PNG: at most ``max_files``, ``max_file_bytes`` in all."""
+    kept: list[bytes] = []
+    for image in images:
+        fits = len(kept) < limits.max_files and sum(map(len, kept)) + len(image) <= limits.max_file_bytes
+        if image.startswith(PNG) and fits:
+            kept.append(image)
+    return kept
