@@ -6,10 +6,13 @@ Each test opens sessions of its own on one sandbox per module, with small limits
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -347,7 +350,8 @@ def test_a_sandbox_that_cannot_have_its_namespaces_refuses_to_run_code(tmp_path,
     unshare = tmp_path / "unshare"
     unshare.write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n")
     unshare.chmod(0o755)
-    monkeypatch.setattr(host.shutil, "which", lambda name: str(unshare) if name == "unshare" else None)
+    real = host.shutil.which
+    monkeypatch.setattr(host.shutil, "which", lambda name: str(unshare) if name == "unshare" else real(name))
     sandbox = LocalSandbox(LIMITS)
     try:
         with pytest.raises(SandboxUnavailable) as refused:
@@ -594,3 +598,32 @@ def test_exit_is_an_error_and_the_session_goes_on(sandbox, session):
 
     assert "SystemExit: 2" in (execution.error or "") and not execution.ended
     assert _run(sandbox, session, "print('still here')") == "still here\n"
+
+
+HOST = """
+import sys, time
+from threadrunner.domain.code_sandbox import SandboxLimits, SessionKey
+from threadrunner_local.sandbox import LocalSandbox
+sandbox = LocalSandbox(SandboxLimits(execution_seconds=600))
+session = sandbox.open(SessionKey(project="p", thread_id="t"))
+print(sandbox.execute(session, "import os; os.getuid()").output, flush=True)
+sandbox.execute(session, "import time; time.sleep(600)")
+"""
+
+
+def test_a_host_killed_with_its_session_busy_leaves_no_session_behind(tmp_path):
+    script = tmp_path / "host.py"
+    script.write_text(HOST)
+    stack = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert stack.stdout is not None
+    uid = int(stack.stdout.readline())
+    assert _processes_of(uid)
+
+    stack.kill()  # SIGKILL: no atexit, no close_all
+    stack.wait()
+
+    try:
+        assert _gone(uid)
+    finally:
+        for pid in _processes_of(uid):  # what a failure left, so that it does not outlive the test
+            os.kill(pid, signal.SIGKILL)

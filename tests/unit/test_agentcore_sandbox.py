@@ -9,7 +9,7 @@ import base64
 import json
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -18,9 +18,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
+from threadrunner import bootstrap
 from threadrunner.adapters.agentcore import SETUP, AgentCoreSandbox, after, before, client_config
+from threadrunner.config import Settings
 from threadrunner.domain.code_sandbox import CodeSession, SandboxFile, SandboxLimits, SessionKey, StagedFile
 from threadrunner.errors import NotFound, SandboxUnavailable, SessionEnded, TooLarge
+from threadrunner_local.sandbox import LocalSandbox
 
 INTERPRETER = "threadrunner_code_interpreter-a1B2c3D4e5"
 LIMITS = SandboxLimits(idle_seconds=1200, execution_seconds=30, max_output_bytes=1024, max_files=3)
@@ -418,3 +421,39 @@ def _message(headers: dict[str, str], payload: bytes) -> bytes:
     prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))
     message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
     return message + struct.pack(">I", zlib.crc32(message))
+
+
+# Made from the settings.
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """``bootstrap.code_sandbox()`` under the given settings."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    def make(**environment: str) -> Any:
+        monkeypatch.setattr(bootstrap, "settings", lambda: Settings.model_validate(environment))
+        bootstrap.code_sandbox.cache_clear()
+        return bootstrap.code_sandbox()
+
+    yield make
+    bootstrap.code_sandbox.cache_clear()
+
+
+def test_a_deployment_runs_code_on_its_agentcore_interpreter_with_a_client_that_never_retries(made):
+    sandbox = made(
+        CODE_INTERPRETER_ID=INTERPRETER, CODE_INTERPRETER_EXECUTION_SECONDS="45", CODE_INTERPRETER_MAX_FILES="7"
+    )
+
+    assert isinstance(sandbox, AgentCoreSandbox)
+    assert (sandbox.limits.execution_seconds, sandbox.limits.max_files) == (45, 7)
+    config = sandbox._client.meta.config
+    assert config.retries["total_max_attempts"] == 1 and config.read_timeout == 45 + 30
+
+
+def test_the_local_stack_names_its_own_sandbox(made):
+    sandbox = made(CODE_INTERPRETER_SANDBOX="threadrunner_local.sandbox:code_sandbox", CODE_INTERPRETER_MEMORY_MB="256")
+    try:
+        assert isinstance(sandbox, LocalSandbox) and sandbox.limits.memory_mb == 256
+    finally:
+        sandbox.close_all()

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,6 +193,8 @@ class LocalSandbox:
         self._processes: dict[str, _Process] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
+        """The one thread that starts sessions: a session's parent-death signal follows the thread that started it."""
         self._reaper = threading.Thread(target=self._reap, name="sandbox-reaper", daemon=True)
         self._reaper.start()
         atexit.register(self.close_all)
@@ -305,6 +308,7 @@ class LocalSandbox:
             self._processes.clear()
         for process in processes:
             process.kill()
+        self._spawner.shutdown(wait=False)
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _start(self) -> _Process:
@@ -312,9 +316,11 @@ class LocalSandbox:
             raise SandboxUnavailable(
                 f"The code sandbox's Python environment is missing ({self._python}): run `make sandbox`."
             )
-        unshare = shutil.which("unshare")
-        if unshare is None:
-            raise SandboxUnavailable("The code sandbox needs util-linux's unshare, which is not installed.")
+        unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
+        if unshare is None or setpriv is None:
+            raise SandboxUnavailable(
+                "The code sandbox needs util-linux's unshare and setpriv, which are not installed."
+            )
         commands_read, commands = os.pipe()
         answers, answers_write = os.pipe()
         uid = UID_BASE + secrets.randbelow(100_000_000)
@@ -335,11 +341,15 @@ class LocalSandbox:
                 "session_cpu_seconds": SESSION_CPU_SECONDS,
             },
         }
+        # unshare is killed when the thread that started it ends (the spawner: it lasts as long as this process), and
+        # takes the session with it: a host killed with -9 leaves no session behind.
         namespaces = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork", "--kill-child"]
-        argv = [unshare, *namespaces, "--", str(self._python), "-I", str(HERE / "jail.py"), json.dumps(config)]
+        jail = [str(self._python), "-I", str(HERE / "jail.py"), json.dumps(config)]
+        argv = [setpriv, "--pdeathsig", "KILL", unshare, *namespaces, "--", *jail]
         with tempfile.TemporaryFile() as errors:
             try:
-                popen = subprocess.Popen(
+                popen = self._spawner.submit(
+                    subprocess.Popen,
                     argv,
                     pass_fds=(commands_read, answers_write),
                     env=ENVIRONMENT,
@@ -348,7 +358,7 @@ class LocalSandbox:
                     stdout=subprocess.DEVNULL,
                     stderr=errors,
                     start_new_session=True,
-                )
+                ).result()
             finally:
                 os.close(commands_read)
                 os.close(answers_write)

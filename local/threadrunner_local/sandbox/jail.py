@@ -24,6 +24,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import socket
 import sys
 import traceback
@@ -32,7 +33,7 @@ from typing import Any
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 """The pivot_root system call's number (glibc has no wrapper)."""
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache", "/etc/localtime")
@@ -134,11 +135,12 @@ def _limits(limits: dict[str, int]) -> None:
 
 def _become(uid: int) -> None:
     """The session's own user and group, with no supplementary groups, no capabilities, and no way back (set-user-id
-    programs do not raise it)."""
+    programs do not raise it); still killed with ``unshare``, whose death signal the change of user cleared."""
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "death signal")
 
 
 def main() -> None:
