@@ -627,3 +627,28 @@ def test_a_host_killed_with_its_session_busy_leaves_no_session_behind(tmp_path):
     finally:
         for pid in _processes_of(uid):  # what a failure left, so that it does not outlive the test
             os.kill(pid, signal.SIGKILL)
+
+
+def test_the_code_can_make_no_namespace_of_its_own_and_mount_nothing(sandbox, session):
+    code = (
+        "import ctypes, subprocess\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.unshare(0x10000000), ctypes.get_errno())\n"  # CLONE_NEWUSER: EPERM
+        "print(subprocess.run(['unshare', '-Ur', 'id'], capture_output=True, text=True).stderr.strip())\n"
+        "print(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), ctypes.get_errno())"
+    )
+
+    assert _run(sandbox, session, code).splitlines() == [
+        "-1 1",
+        "unshare: unshare failed: Operation not permitted",
+        "-1 1",
+    ]
+
+
+def test_threads_and_process_pools_of_the_code_work_under_the_filter(sandbox, session):
+    code = (
+        "import threading, multiprocessing\nseen = []\n"
+        "worker = threading.Thread(target=seen.append, args=('thread',)); worker.start(); worker.join()\n"
+        "with multiprocessing.Pool(2) as pool:\n    seen += pool.map(abs, [-1, -2])\nprint(seen)"
+    )
+
+    assert _run(sandbox, session, code) == "['thread', 1, 2]\n"

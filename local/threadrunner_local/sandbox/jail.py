@@ -33,7 +33,7 @@ from typing import Any
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, SECCOMP_MODE_FILTER = 1, 22, 38, 2
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 """The pivot_root system call's number (glibc has no wrapper)."""
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache", "/etc/localtime")
@@ -143,6 +143,137 @@ def _become(uid: int) -> None:
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "death signal")
 
 
+# A seccomp filter refuses what an unprivileged process needs only to reach more of the kernel: new namespaces (a user
+# namespace would give the code capabilities of its own over new mounts and networks), mounts, BPF, io_uring, kernel
+# keys, tracing, modules. A system call of another ABI (x32, i386 on x86_64) ends the process.
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+REFUSED = {
+    "x86_64": (
+        272,
+        308,
+        165,
+        166,
+        155,
+        161,
+        321,
+        298,
+        323,
+        250,
+        248,
+        249,
+        101,
+        310,
+        311,
+        246,
+        320,
+        175,
+        313,
+        176,
+        163,
+        167,
+        168,
+        169,
+        304,
+        303,
+        300,
+        425,
+        426,
+        427,
+        428,
+        429,
+        430,
+        431,
+        432,
+        433,
+        442,
+    ),
+    "aarch64": (
+        97,
+        268,
+        40,
+        39,
+        41,
+        51,
+        280,
+        241,
+        282,
+        219,
+        217,
+        218,
+        117,
+        270,
+        271,
+        104,
+        294,
+        105,
+        273,
+        106,
+        89,
+        224,
+        225,
+        142,
+        265,
+        264,
+        262,
+        425,
+        426,
+        427,
+        428,
+        429,
+        430,
+        431,
+        432,
+        433,
+        442,
+    ),
+}
+"""unshare, setns, mount, umount2, pivot_root, chroot, bpf, perf_event_open, userfaultfd, keyctl, add_key, request_key,
+ptrace, process_vm_readv, process_vm_writev, kexec_load, kexec_file_load, init_module, finit_module, delete_module,
+acct, swapon, swapoff, reboot, open_by_handle_at, name_to_handle_at, fanotify_init, io_uring_setup, io_uring_enter,
+io_uring_register, open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr."""
+CLONE = {"x86_64": 56, "aarch64": 220}
+CLONE3 = 435
+NEW_NAMESPACES = 0x7E020080
+"""CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET and NEWTIME: clone may fork, not make namespaces."""
+EPERM, ENOSYS = 1, 38
+RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+
+
+class _Instruction(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Instruction))]
+
+
+def _seccomp() -> None:
+    machine = platform.machine()
+    load, jump_equal, jump_above_equal, jump_set, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    program = [
+        (load, 0, 0, 4),  # the architecture
+        (jump_equal, 1, 0, AUDIT_ARCH[machine]),
+        (ret, 0, 0, RET_KILL_PROCESS),
+        (load, 0, 0, 0),  # the system call's number
+        (jump_above_equal, 0, 1, 0x40000000),  # x32's numbers
+        (ret, 0, 0, RET_KILL_PROCESS),
+        (jump_equal, 0, 1, CLONE3),  # its flags are behind a pointer: refused, and the C library falls back to clone
+        (ret, 0, 0, RET_ERRNO | ENOSYS),
+    ]
+    for number in REFUSED[machine]:
+        program += [(jump_equal, 0, 1, number), (ret, 0, 0, RET_ERRNO | EPERM)]
+    program += [
+        (jump_equal, 0, 3, CLONE[machine]),
+        (load, 0, 0, 16),  # clone's flags (the low half of its first argument)
+        (jump_set, 0, 1, NEW_NAMESPACES),
+        (ret, 0, 0, RET_ERRNO | EPERM),
+        (ret, 0, 0, RET_ALLOW),
+    ]
+    instructions = (_Instruction * len(program))(*(_Instruction(*line) for line in program))
+    fprog = _Program(len(program), instructions)
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     commands, answers, uid = int(config["commands"]), int(config["answers"]), int(config["uid"])
@@ -155,6 +286,7 @@ def main() -> None:
         _file_system(config, uid)
         _limits(config["limits"])
         _become(uid)
+        _seccomp()
     except BaseException:
         repl["send"](answers, {"ready": False, "error": traceback.format_exc()[-4000:]})
         raise
