@@ -3,9 +3,10 @@
 Each session is ``unshare --net --mount --pid --ipc --uts --cgroup --fork --kill-child`` running ``jail.py`` on the
 sandbox's own Python environment (``.venv-sandbox``, numpy, pandas and matplotlib, made by ``make``): no network,
 a file system of its own where only its memory-backed ``/mnt/data``, ``/tmp`` and ``/dev/shm`` can be written, a
-user id of its own with no capabilities, a clean environment (no AWS or provider keys), and limits on its address
-space, processes, open files, file size and CPU time. It then serves as a long-lived interpreter (``repl.py``), so
-what one execution defines, the next one sees.
+user id of its own with no capabilities, a seccomp filter (no namespaces, mounts, BPF, io_uring ... of its own), a
+clean environment (no AWS or provider keys), and limits on its address space, processes, open files, file size and
+CPU time. It then serves as a long-lived interpreter (``repl.py``), so what one execution defines, the next one
+sees. ``setpriv --pdeathsig`` ties the session to the host: a host that dies, even by ``kill -9``, takes it along.
 
 The host never reads the session's files itself (the code could have made them links to the host's): every byte
 comes through the session's pipe, from inside, and every answer is bounded and checked (``domain.code_sandbox``).
@@ -24,7 +25,6 @@ import itertools
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from threadrunner.domain.code_sandbox import (
     CodeSession,
@@ -50,6 +50,7 @@ from threadrunner.domain.code_sandbox import (
 from threadrunner.errors import NotFound, SandboxUnavailable, SessionEnded, TooLarge
 
 from . import repl
+from .process import Broken, SessionProcess, ended_alone, reason
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -91,91 +92,6 @@ ENVIRONMENT = {
 """The whole environment of a session: nothing of the host's (no AWS_*, no provider key)."""
 
 
-class _Broken(Exception):
-    """The session's pipe closed (``closed``), carried what is no answer (``garbled``), or its answer did not come
-    in time (``timed_out``)."""
-
-    def __init__(self, kind: Literal["closed", "garbled", "timed_out"]) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-class _Process:
-    """One session's process tree and its end of the pipe."""
-
-    def __init__(self, popen: subprocess.Popen[bytes], commands: int, answers: int, uid: int) -> None:
-        self.popen, self.commands, self.answers, self.uid = popen, commands, answers, uid
-        self.lock = threading.Lock()
-        self.session: CodeSession | None = None
-        self.ended = False
-
-    @property
-    def first(self) -> int | None:
-        """The host's id of the session's process 1 (the interpreter), a child of ``unshare``."""
-        try:
-            children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children").read_text().split()
-        except OSError:
-            return None
-        return int(children[0]) if children else None
-
-    def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
-        try:
-            repl.send(self.commands, header, payload)
-        except OSError as exc:
-            raise _Broken("closed") from exc
-
-    def receive(self, seconds: float, max_header: int, max_payload: int) -> tuple[dict[str, Any], bytes]:
-        deadline = time.monotonic() + seconds
-        header_size, payload_size = repl.PREFIX.unpack(self._read(repl.PREFIX.size, deadline))
-        if header_size > max_header or payload_size > max_payload:
-            raise _Broken("garbled")
-        try:
-            header = json.loads(self._read(header_size, deadline))
-        except ValueError as exc:
-            raise _Broken("garbled") from exc
-        if not isinstance(header, dict):
-            raise _Broken("garbled")
-        return header, self._read(payload_size, deadline)
-
-    def _read(self, size: int, deadline: float) -> bytes:
-        chunks, left = [], size
-        while left:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([self.answers], [], [], wait)[0]:
-                raise _Broken("timed_out")
-            chunk = os.read(self.answers, min(left, 1 << 20))
-            if not chunk:
-                raise _Broken("closed")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
-    def kill(self) -> int | None:
-        """Kill the session's process 1 (the kernel then kills every process of its namespace) and ``unshare``;
-        how ``unshare`` ended (its child's exit status, or minus the signal that ended it)."""
-        self.ended = True
-        for pid in (self.first, self.popen.pid):
-            if pid is not None:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        return self.wait()
-
-    def wait(self) -> int | None:
-        try:
-            code = self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            code = None
-        for fd in (self.commands, self.answers):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.commands = self.answers = -1
-        return code
-
-
 class LocalSandbox:
     """:class:`~threadrunner.ports.CodeSandbox` on this machine (the local stack's)."""
 
@@ -190,7 +106,7 @@ class LocalSandbox:
         self._clock = clock
         self._root = tempfile.mkdtemp(prefix="threadrunner-sandbox-")
         """Where each session mounts its own root, in its own mount namespace (so this stays an empty folder)."""
-        self._processes: dict[str, _Process] = {}
+        self._processes: dict[str, SessionProcess] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
@@ -239,7 +155,7 @@ class LocalSandbox:
                     answer, _ = process.receive(IO_SECONDS, 65536, 0)
                     if answer.get("ok") is not True:
                         raise TooLarge(f"The file {path} does not fit in the session ({answer.get('error')}).")
-            except _Broken as exc:
+            except Broken as exc:
                 self._end(process)
                 raise SessionEnded("The code session ended while files were given to it.") from exc
             self._touch(process)
@@ -255,13 +171,13 @@ class LocalSandbox:
                 process.send({"op": "execute"}, code.encode("utf-8", errors="replace"))
                 try:
                     header, images = process.receive(limits.execution_seconds, max_header, limits.max_file_bytes)
-                except _Broken as exc:
+                except Broken as exc:
                     if exc.kind != "timed_out" or process.first is None:
                         raise
                     os.kill(process.first, signal.SIGINT)  # a KeyboardInterrupt in the code: it keeps its session
                     interrupted = True
                     header, images = process.receive(GRACE_SECONDS, max_header, limits.max_file_bytes)
-            except _Broken as exc:
+            except Broken as exc:
                 return self._ended(process, exc, started)
             after = self._touch(process)
         execution = _execution(header, images, limits, after, time.monotonic() - started)
@@ -280,7 +196,7 @@ class LocalSandbox:
             try:
                 process.send({"op": "read", "path": path})
                 answer, data = process.receive(IO_SECONDS, 65536, self.limits.max_file_bytes)
-            except _Broken as exc:
+            except Broken as exc:
                 self._end(process)
                 raise SessionEnded("The code session ended while a file was read from it.") from exc
             self._touch(process)
@@ -311,7 +227,7 @@ class LocalSandbox:
         self._spawner.shutdown(wait=False)
         shutil.rmtree(self._root, ignore_errors=True)
 
-    def _start(self) -> _Process:
+    def _start(self) -> SessionProcess:
         if not self._python.exists():
             raise SandboxUnavailable(
                 f"The code sandbox's Python environment is missing ({self._python}): run `make sandbox`."
@@ -362,10 +278,10 @@ class LocalSandbox:
             finally:
                 os.close(commands_read)
                 os.close(answers_write)
-            process = _Process(popen, commands, answers, uid)
+            process = SessionProcess(popen, commands, answers, uid)
             try:
                 ready, _ = process.receive(START_SECONDS, 65536, 0)
-            except _Broken:
+            except Broken:
                 ready = {"ready": False, "error": ""}
             if ready.get("ready") is not True:
                 process.kill()
@@ -377,47 +293,47 @@ class LocalSandbox:
                 )
         return process
 
-    def _lives(self, process: _Process, key: SessionKey, now: float) -> bool:
+    def _lives(self, process: SessionProcess, key: SessionKey, now: float) -> bool:
         """Whether the process is a live session of ``key``, used within its idle time."""
         if process.ended or process.popen.poll() is not None or process.session is None:
             return False
         return process.session.key == key and not process.session.idle(now, self.limits)
 
-    def _live(self, session: CodeSession) -> _Process:
+    def _live(self, session: CodeSession) -> SessionProcess:
         with self._lock:
             process = self._processes.get(session.session_id)
         if process is None or process.session is None or process.session.key != session.key or process.ended:
             raise SessionEnded("The code session has ended: open it again.")
         return process
 
-    def _touch(self, process: _Process) -> CodeSession:
+    def _touch(self, process: SessionProcess) -> CodeSession:
         assert process.session is not None
         process.session = process.session.model_copy(update={"last_used_at": self._clock(), "fresh": False})
         return process.session
 
-    def _ended(self, process: _Process, cause: _Broken, started: float) -> Execution:
-        status = _ended_alone(process) if cause.kind == "closed" else process.kill()
+    def _ended(self, process: SessionProcess, cause: Broken, started: float) -> Execution:
+        status = ended_alone(process) if cause.kind == "closed" else process.kill()
         self._end(process)
         assert process.session is not None
         seconds = time.monotonic() - started
         if cause.kind == "timed_out":
-            reason = (
+            why = (
                 f"The execution ran past its time limit of {self.limits.execution_seconds:g} s and did not stop "
                 "when interrupted"
             )
         elif cause.kind == "garbled":
-            reason = "The execution wrote over the session's own channel to threadrunner"
+            why = "The execution wrote over the session's own channel to threadrunner"
         else:
-            reason = _reason(status, self.limits)
-        error = f"{reason}: its session was ended, with its variables and files."
+            why = reason(status, self.limits)
+        error = f"{why}: its session was ended, with its variables and files."
         return Execution(output="", error=error, session=process.session, ended=True, seconds=seconds)
 
-    def _end(self, process: _Process) -> None:
+    def _end(self, process: SessionProcess) -> None:
         with self._lock:
             self._forget(process)
         process.kill()
 
-    def _forget(self, process: _Process) -> None:
+    def _forget(self, process: SessionProcess) -> None:
         """Take the process out of the registry (under ``_lock``)."""
         process.ended = True
         for session_id, known in list(self._processes.items()):
@@ -442,31 +358,8 @@ class LocalSandbox:
                 process.kill()
 
 
-def _last_used(process: _Process) -> float:
+def _last_used(process: SessionProcess) -> float:
     return process.session.last_used_at if process.session is not None else 0.0
-
-
-def _ended_alone(process: _Process) -> int | None:
-    """How a session that closed its pipe ended (it is killed if it lingers)."""
-    try:
-        return process.popen.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        return process.kill()
-
-
-def _reason(status: int | None, limits: SandboxLimits) -> str:
-    """Why a session's interpreter ended, from ``unshare``'s status (minus the signal that ended the interpreter)."""
-    signals = {
-        -signal.SIGXCPU: f"The execution used more than {limits.execution_seconds:g} seconds of CPU time",
-        -signal.SIGKILL: f"The execution was killed (its memory is limited to {limits.memory_mb} MB)",
-        -signal.SIGSEGV: "The interpreter crashed (segmentation fault)",
-        -signal.SIGXFSZ: f"The execution wrote a file larger than {limits.max_file_bytes} bytes",
-    }
-    if status is not None and status in signals:
-        return signals[status]
-    if status is not None and status < 0:
-        return f"The interpreter was ended by signal {signal.Signals(-status).name}"
-    return f"The interpreter exited (status {status})"
 
 
 def _execution(

@@ -14,6 +14,8 @@ The file system it makes (a ``pivot_root`` into a tmpfs, the old root detached):
 * ``/dev`` with null, zero, full, random and urandom only; a ``/proc`` of the session's own processes;
   an ``/etc/passwd`` that names the session's user. Nothing else: not the repository, not ``/root``, not ``/home``,
   not the host's ``/tmp``, not ``/sys``.
+
+Then the limits (``_limits``), the session's own user (``_become``), and a seccomp filter (``_seccomp``).
 """
 
 from __future__ import annotations
