@@ -652,3 +652,15 @@ def test_threads_and_process_pools_of_the_code_work_under_the_filter(sandbox, se
     )
 
     assert _run(sandbox, session, code) == "['thread', 1, 2]\n"
+
+
+def test_a_file_the_session_cannot_hold_is_refused_without_the_sessions_words(sandbox, session):
+    _run(sandbox, session, "import os\nos.makedirs('/mnt/data/in_the_way.csv/inside')")
+    with pytest.raises(TooLarge) as refused:
+        sandbox.write_files(session, [StagedFile(path="in_the_way.csv", data=b"a,b")])
+    assert refused.value.message == "The file in_the_way.csv could not be written in the session (full, or in the way)."
+
+    big = b"0" * LIMITS.max_file_bytes  # the data directory holds four of them
+    with pytest.raises(TooLarge):
+        sandbox.write_files(session, [StagedFile(path=f"big{number}.bin", data=big) for number in range(5)])
+    assert _run(sandbox, session, "print('the session goes on')") == "the session goes on\n"

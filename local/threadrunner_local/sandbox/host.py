@@ -153,8 +153,8 @@ class LocalSandbox:
                 for path, data in checked:
                     process.send({"op": "write", "path": path}, data)
                     answer, _ = process.receive(IO_SECONDS, 65536, 0)
-                    if answer.get("ok") is not True:
-                        raise TooLarge(f"The file {path} does not fit in the session ({answer.get('error')}).")
+                    if answer.get("ok") is not True:  # its words are the code's: not passed on
+                        raise TooLarge(f"The file {path} could not be written in the session (full, or in the way).")
             except Broken as exc:
                 self._end(process)
                 raise SessionEnded("The code session ended while files were given to it.") from exc

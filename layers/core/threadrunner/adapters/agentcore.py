@@ -148,16 +148,15 @@ class AgentCoreSandbox:
             key=key, session_id=started["sessionId"], started_at=now, last_used_at=now, fresh=True, data_dir=DATA_DIR
         )
         data_dir: object = None
-        error: str | None = None
         try:
             stdout, error = self._execute(session, SETUP)
             if error is None:
                 data_dir = json.loads(stdout.strip().splitlines()[-1])["data_dir"]
-        except (ValueError, IndexError, KeyError, TypeError, SessionEnded) as exc:
-            error = repr(exc)
+        except (ValueError, IndexError, KeyError, TypeError, SessionEnded):
+            pass  # no working directory said: no session
         if not isinstance(data_dir, str) or not data_dir.startswith("/"):
             self.close(session)
-            raise SandboxUnavailable(f"The code sandbox's session did not start: {cut(str(error), 1000)[0]}")
+            raise SandboxUnavailable("The code sandbox's session did not start.")
         return session.model_copy(update={"data_dir": data_dir})
 
     def write_files(self, session: CodeSession, files: Sequence[StagedFile]) -> None:
@@ -169,8 +168,8 @@ class AgentCoreSandbox:
                 raise TooLarge(f"The file {path} is larger than {self.limits.max_file_bytes} bytes.")
         for path, data in checked:  # one call per file: a request holds at most one file of the largest size
             result = self._invoke(session, "writeFiles", {"content": [{"path": path, "blob": data}]})
-            if result.is_error:
-                raise TooLarge(f"The file {path} could not be written in the session: {cut(result.text, 1000)[0]}")
+            if result.is_error:  # its words are the session's (the code's, once it has run): not passed on
+                raise TooLarge(f"The file {path} could not be written in the session (full, or in the way).")
 
     def execute(self, session: CodeSession, code: str) -> Execution:
         limits = self.limits
