@@ -606,7 +606,7 @@ from threadrunner.domain.code_sandbox import SandboxLimits, SessionKey
 from threadrunner_local.sandbox import LocalSandbox
 sandbox = LocalSandbox(SandboxLimits(execution_seconds=600))
 session = sandbox.open(SessionKey(project="p", thread_id="t"))
-print(sandbox.execute(session, "import os; os.getuid()").output, flush=True)
+print(sandbox._root, sandbox.execute(session, "import os; os.getuid()").output, flush=True)
 sandbox.execute(session, "import time; time.sleep(600)")
 """
 
@@ -616,7 +616,8 @@ def test_a_host_killed_with_its_session_busy_leaves_no_session_behind(tmp_path):
     script.write_text(HOST)
     stack = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert stack.stdout is not None
-    uid = int(stack.stdout.readline())
+    root, said = stack.stdout.readline().split()
+    uid = int(said)
     assert _processes_of(uid)
 
     stack.kill()  # SIGKILL: no atexit, no close_all
@@ -627,6 +628,7 @@ def test_a_host_killed_with_its_session_busy_leaves_no_session_behind(tmp_path):
     finally:
         for pid in _processes_of(uid):  # what a failure left, so that it does not outlive the test
             os.kill(pid, signal.SIGKILL)
+        os.rmdir(root)  # the folder sessions mount their roots on, which the killed host could not remove
 
 
 def test_the_code_can_make_no_namespace_of_its_own_and_mount_nothing(sandbox, session):
