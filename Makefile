@@ -10,6 +10,8 @@ CHECKOV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV)/.installed
 # template.yaml after the SAM transform: the roles, permissions, rules and routes the local stack enforces.
 TRANSFORMED := .aws-sam/transformed.json
+SANDBOX := .venv-sandbox
+SANDBOX_STAMP := $(SANDBOX)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 # The console's browser test drives Debian's Chromium: installed here, never downloaded by a test.
 CHROMIUM := /usr/bin/chromium
@@ -19,7 +21,7 @@ PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 BUILD_DIR := .aws-sam/build
 
-.PHONY: help run test test-fast lint bench load build validate invoke key clean
+.PHONY: help run test test-fast lint bench load build validate invoke key sandbox clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +49,15 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 $(TRANSFORMED): template.yaml $(TOOLS_STAMP)
 	$(SAM_ENV) $(TOOLS)/bin/python local/threadrunner_local/sam_transform.py template.yaml $@
 
+# The code interpreter's Python for the local stack's sandbox (docs/code-interpreter.md), apart from threadrunner's:
+# the model's code imports what it likes there. matplotlib's font list is made once here, or every new session
+# would make it again at its first chart.
+$(SANDBOX_STAMP): requirements-sandbox.txt
+	@test -x $(SANDBOX)/bin/python || $(PYTHON) -m venv $(SANDBOX)
+	$(SANDBOX)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sandbox.txt
+	MPLCONFIGDIR=$(SANDBOX)/mplconfig MPLBACKEND=Agg $(SANDBOX)/bin/python -c "import matplotlib.pyplot"
+	@touch $@
+
 # The Node openai SDK of the contract tests, as its lock file pins it.
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { echo "make test needs Node.js 20+ with npm (the Node SDK's contract test)"; exit 1; }
@@ -58,13 +69,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
-run: $(STAMP) $(TRANSFORMED) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack (data kept in .threadrunner/; ARGS=--ephemeral)
+sandbox: $(SANDBOX_STAMP) ## The code interpreter's Python environment (numpy, pandas, matplotlib) in .venv-sandbox
+
+run: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) ## Serve the API on http://127.0.0.1:3000/v1 with the local stack (data kept in .threadrunner/; ARGS=--ephemeral)
 	$(PY) -m threadrunner_harness.serve $(ARGS)
 
-test: $(STAMP) $(TOOLS_STAMP) $(TRANSFORMED) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate, scan and build the template, run every test
+test: $(STAMP) $(TOOLS_STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate, scan and build the template, run every test
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) $(TRANSFORMED) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
+test-fast: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy
@@ -92,8 +105,8 @@ key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PRO
 load: $(STAMP) $(TRANSFORMED) ## N concurrent users through conversations with tool calls: make load [USERS=50]
 	$(PY) scripts/load.py --users $(or $(USERS),50)
 
-bench: $(STAMP) $(TRANSFORMED) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
+bench: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
 
 clean: ## Remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) $(CHECKOV) tests/node/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(SANDBOX) tests/node/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

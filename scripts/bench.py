@@ -19,6 +19,8 @@ Prints:
   then invoked once on its sample event, next to the baseline imports (openai, boto3, pydantic,
   Powertools' event handler) in the same rounds, and what two choices cost: traced calls
   (TRACING_DETAIL=calls) and a build without bytecode;
+* the code sandbox (the local stack's): opening a session and running a one-line program in it (cold), next to
+  running it in a session already open (warm), and the first import of pandas and matplotlib in a session;
 * the size of the built layer and functions (``sam build`` output), unzipped and zipped.
 
 Figures are medians of several rounds measured side by side in one process; the machine is
@@ -525,6 +527,38 @@ def _api(stack: LocalStack) -> Any:
     return OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
 
 
+def sandbox(rounds: int) -> None:
+    """Cold: open a session and run a one-line program; warm: the same program in the open session."""
+    from threadrunner.domain.code_sandbox import SandboxLimits, SessionKey
+    from threadrunner_local.sandbox import LocalSandbox
+
+    program = "print(6 * 7)"
+    local = LocalSandbox(SandboxLimits())
+    try:
+        cold, warm, imports = [], [], []
+        for number in range(rounds * 2):
+            started = time.perf_counter()
+            session = local.open(SessionKey(project="bench", thread_id=f"thread_{number}"))
+            assert local.execute(session, program).output == "42\n"
+            cold.append(time.perf_counter() - started)
+            for _ in range(5):
+                started = time.perf_counter()
+                local.execute(session, program)
+                warm.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            execution = local.execute(session, "import pandas, matplotlib.pyplot")
+            assert execution.error is None, execution.error
+            imports.append(time.perf_counter() - started)
+            local.close(session)
+    finally:
+        local.close_all()
+    print(f"Code sandbox (local stack), `{program}`, median of {len(cold)} sessions:")
+    print(f"  cold (open a session, then run)  {statistics.median(cold) * 1000:7.1f} ms")
+    print(f"  warm (in the open session)       {statistics.median(warm) * 1000:7.1f} ms")
+    print(f"  import pandas, matplotlib.pyplot {statistics.median(imports) * 1000:7.1f} ms (first time in a session)")
+    print()
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -533,14 +567,25 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.5, help="seconds the offline model takes per response")
     parser.add_argument("--cold-rounds", type=int, default=7, help="rounds of cold starts (default 7)")
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
-    sections = ["latency", "conversations", "streaming", "files", "circuits", "pages", "iam", "cold-starts", "sizes"]
+    sections = [
+        "latency",
+        "conversations",
+        "streaming",
+        "files",
+        "circuits",
+        "pages",
+        "iam",
+        "sandbox",
+        "cold-starts",
+        "sizes",
+    ]
     parser.add_argument("--only", choices=sections, help="one section")
     parser.add_argument("--functions", nargs="+", help="cold starts of these functions only (logical ids)")
     args = parser.parse_args()
 
     # One stack for both sections: moto's state is the process's, so a process holds one stack.
     stack = None
-    if args.only != "sizes":
+    if args.only not in ("sizes", "sandbox"):
         config = StackConfig(api_port=free_port(), environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
         stack = LocalStack(samples.configure(config)).start()
     try:
@@ -558,6 +603,8 @@ def main() -> None:
             pages(stack, args.rounds)
         if stack is not None and args.only in (None, "iam"):
             iam(stack, args.rounds)
+        if args.only in (None, "sandbox"):
+            sandbox(args.rounds)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:

@@ -259,6 +259,8 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",  # EMF has no CloudWatch to go to here
                 "POWERTOOLS_DEV": "false",
+                # code_interpreter runs in the local sandbox: a process per session (docs/code-interpreter.md).
+                "CODE_INTERPRETER_SANDBOX": "threadrunner_local.sandbox:code_sandbox",
             }
         )
         os.environ.pop("AWS_PROFILE", None)

@@ -156,6 +156,8 @@ class Template:
             return self.arn(logical_id)
         if attribute in ("Name", "QueueName"):
             return self.physical(logical_id)
+        if attribute == "CodeInterpreterId":  # AgentCore's (its name and a suffix): the stack runs code on its own
+            return f"{self.physical(logical_id)}-local00000"
         raise KeyError(f"unsupported attribute {logical_id}.{attribute}")
 
     def resolve(self, value: Any) -> Any:

@@ -14,6 +14,7 @@ from threadrunner.ports import Stores
 
 from .api_keys import FakeApiKeys
 from .assistants import FakeAssistants
+from .code_sandbox import FakeCodeSandbox
 from .conversations import FakeConversations, FakePrompts
 from .files import FakeContents, FakeFiles
 from .projects import FakeProjects
@@ -32,6 +33,7 @@ __all__ = [
     "FakeAssistants",
     "FakeCatalogue",
     "FakeCircuits",
+    "FakeCodeSandbox",
     "FakeContents",
     "FakeControl",
     "FakeConversations",

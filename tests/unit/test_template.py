@@ -90,8 +90,9 @@ def test_only_the_api_lists_threads_and_only_from_projects_partitions_of_the_thr
 
 def test_the_console_is_routed_to_the_api_for_reading_only(template):
     events = template.raw["Resources"]["ApiFunction"]["Properties"]["Events"]
-    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
-    assert routes == {("ANY", "/v1/{proxy+}"), ("GET", "/console"), ("GET", "/console/{proxy+}")}
+    routes = {(e["Properties"].get("Method"), e["Properties"].get("Path")) for e in events.values()}
+    # (None, None): the $default route, what no other route takes (answered in OpenAI's shape)
+    assert routes == {("ANY", "/v1/{proxy+}"), ("GET", "/console"), ("GET", "/console/{proxy+}"), (None, None)}
     assert all(e["Properties"]["ApiId"] == {"Ref": "HttpApi"} for e in events.values())
 
 
@@ -247,3 +248,57 @@ def test_the_files_bucket_deletes_upload_parts_by_the_tag_they_are_written_with(
     assert rule["TagFilters"] == [{"Key": key, "Value": value}]  # files' bytes are never tagged: they stay
     (writes,) = [s for s in _statements(template, "ApiFunction") if "s3:PutObject" in s["Action"]]
     assert "s3:PutObjectTagging" in writes["Action"]
+
+
+def test_the_code_interpreter_reaches_no_network_no_name_and_no_credentials(template):
+    resources = template.raw["Resources"]
+    interpreter = resources["CodeInterpreter"]["Properties"]
+    assert interpreter["NetworkConfiguration"]["NetworkMode"] == "VPC"  # not SANDBOX: it resolves names
+    assert "ExecutionRoleArn" not in interpreter  # no role: no credentials inside the sandbox
+    vpc = resources["CodeInterpreterVpc"]["Properties"]
+    assert vpc["EnableDnsSupport"] is False
+    kinds = {resource["Type"] for resource in resources.values()}
+    routes_out = {"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCEndpoint", "AWS::EC2::Route"}
+    assert not kinds & routes_out
+    group = resources["CodeInterpreterSecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    assert [(rule["IpProtocol"], rule["CidrIp"]) for rule in group["SecurityGroupEgress"]] == [("-1", "127.0.0.1/32")]
+    subnets = interpreter["NetworkConfiguration"]["VpcConfig"]["Subnets"]
+    assert all(resources[subnet["Ref"]]["Properties"]["VpcId"] == {"Ref": "CodeInterpreterVpc"} for subnet in subnets)
+
+
+def test_the_tool_function_alone_runs_sessions_of_this_stacks_code_interpreter_only(template):
+    actions = {
+        "bedrock-agentcore:StartCodeInterpreterSession",
+        "bedrock-agentcore:GetCodeInterpreterSession",
+        "bedrock-agentcore:InvokeCodeInterpreter",
+        "bedrock-agentcore:StopCodeInterpreterSession",
+    }
+    prefix = "arn:aws:bedrock-agentcore:us-east-1:123456789012:"
+    granted = {}
+    for function in template.functions:
+        for statement in _statements(template, function):
+            named = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("bedrock-agentcore:") for action in named):
+                granted[function] = (set(named), statement["Resource"])
+    assert granted == {
+        "ToolFunction": (
+            actions,
+            [
+                prefix + "code-interpreter/threadrunner_code_interpreter-*",
+                prefix + "code-interpreter-custom/threadrunner_code_interpreter-*",
+            ],
+        )
+    }
+    environment = template.functions["ToolFunction"].environment
+    assert environment["CODE_INTERPRETER_ID"] == "threadrunner_code_interpreter-local00000"
+
+
+def test_passing_code_interpreter_through_creates_no_sandbox():
+    passthrough = load(ROOT, {"CodeInterpreterPassthrough": "enabled"})
+
+    assert not passthrough.condition("WithCodeInterpreterSandbox")
+    sandbox = [key for key, value in passthrough.raw["Resources"].items() if key.startswith("CodeInterpreter")]
+    assert all(passthrough.raw["Resources"][key]["Condition"] == "WithCodeInterpreterSandbox" for key in sandbox)
+    environment = passthrough.functions["ToolFunction"].environment
+    assert (environment["CODE_INTERPRETER_PASSTHROUGH"], environment["CODE_INTERPRETER_ID"]) == ("true", "")

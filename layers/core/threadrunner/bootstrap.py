@@ -23,6 +23,7 @@ from .config import settings
 from .ports import (
     ApiKeys,
     Circuits,
+    CodeSandbox,
     Embeddings,
     EventPublisher,
     FileContents,
@@ -49,7 +50,17 @@ if TYPE_CHECKING:
     from .domain.circuits import CircuitState
 
 
-SERVICES = ("dynamodb", "events", "lambda", "s3", "s3vectors", "secretsmanager", "sqs", "stepfunctions")
+SERVICES = (
+    "bedrock-agentcore",
+    "dynamodb",
+    "events",
+    "lambda",
+    "s3",
+    "s3vectors",
+    "secretsmanager",
+    "sqs",
+    "stepfunctions",
+)
 """The AWS services the functions call: the layer keeps botocore's data of these only (layers/core/Makefile)."""
 
 _clients: dict[str, Any] = {}
@@ -213,6 +224,23 @@ def _lambda_client(read_timeout: int) -> Any:
     config = Config(read_timeout=read_timeout, connect_timeout=5, retries={"total_max_attempts": 1})
     with _clients_lock:
         return boto3.client("lambda", config=config)
+
+
+@functools.cache
+def code_sandbox() -> CodeSandbox:
+    """Where ``code_interpreter`` runs code: AgentCore's code interpreter, or the sandbox ``CODE_INTERPRETER_SANDBOX``
+    names as ``module:function`` (the local stack's)."""
+    config = settings()
+    limits = config.code_interpreter_limits
+    if config.code_interpreter_sandbox != "agentcore":
+        module, _, function = config.code_interpreter_sandbox.partition(":")
+        sandbox: CodeSandbox = getattr(importlib.import_module(module), function)(limits)
+        return sandbox
+    from .adapters.agentcore import AgentCoreSandbox, client_config
+
+    with _clients_lock:
+        client = boto3.client("bedrock-agentcore", config=client_config(limits))
+    return AgentCoreSandbox(config.code_interpreter_id, client, limits)
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.budget import OUTPUT_RESERVE_TOKENS, Budget, ProjectLimits
+from .domain.code_sandbox import SandboxLimits
 from .domain.deployment import RunDefaults
 
 
@@ -125,6 +126,42 @@ class Settings(BaseModel):
     """``queue-arn=project,...``: the project each SQS queue posts users' messages for."""
     idempotency_hours: int = Field(24, alias="IDEMPOTENCY_HOURS", ge=1)
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
+    code_interpreter_passthrough: bool = Field(False, alias="CODE_INTERPRETER_PASSTHROUGH")
+    """``code_interpreter`` is the provider's hosted tool, passed through, instead of threadrunner's own sandbox."""
+    code_interpreter_sandbox: str = Field("agentcore", alias="CODE_INTERPRETER_SANDBOX")
+    """Where the code runs: ``agentcore`` (Amazon Bedrock AgentCore Code Interpreter, ``CODE_INTERPRETER_ID``), or
+    ``module:function`` of another sandbox made from the limits (the local stack's
+    ``threadrunner_local.sandbox:code_sandbox``)."""
+    code_interpreter_id: str = Field("", alias="CODE_INTERPRETER_ID")
+    """The AgentCore code interpreter the template creates."""
+    code_interpreter_idle_seconds: int = Field(1200, alias="CODE_INTERPRETER_IDLE_SECONDS", ge=60, le=28800)
+    """A thread's code session ends after this long unused, with its variables and files."""
+    code_interpreter_execution_seconds: float = Field(60.0, alias="CODE_INTERPRETER_EXECUTION_SECONDS", gt=0, le=240)
+    """Wall-clock time one execution may take before it is stopped (within the ToolFunction's 300 s)."""
+    code_interpreter_memory_mb: int = Field(1024, alias="CODE_INTERPRETER_MEMORY_MB", ge=64)
+    """Address space of each process of a local sandbox's session (AgentCore's microVM has its own)."""
+    code_interpreter_max_output_bytes: int = Field(16384, alias="CODE_INTERPRETER_MAX_OUTPUT_BYTES", ge=256, le=65536)
+    """The most of an execution's output and error the model reads; the rest is cut."""
+    code_interpreter_max_file_bytes: int = Field(
+        64 * 1024 * 1024, alias="CODE_INTERPRETER_MAX_FILE_BYTES", ge=1024, le=100 * 1024 * 1024
+    )
+    """The largest file staged into a session, written by the code, or given back (AgentCore takes 100 MB inline)."""
+    code_interpreter_max_files: int = Field(20, alias="CODE_INTERPRETER_MAX_FILES", ge=1, le=100)
+    """Files staged into a session at once, and files or images given back by one execution."""
+    daily_code_interpreter_seconds: int = Field(0, alias="DAILY_CODE_INTERPRETER_SECONDS", ge=0)
+    """Execution seconds of ``code_interpreter`` a project may use per UTC day; 0 is no limit."""
+
+    @property
+    def code_interpreter_limits(self) -> SandboxLimits:
+        """What one code session and one execution may take."""
+        return SandboxLimits(
+            idle_seconds=self.code_interpreter_idle_seconds,
+            execution_seconds=self.code_interpreter_execution_seconds,
+            memory_mb=self.code_interpreter_memory_mb,
+            max_output_bytes=self.code_interpreter_max_output_bytes,
+            max_file_bytes=self.code_interpreter_max_file_bytes,
+            max_files=self.code_interpreter_max_files,
+        )
 
     @property
     def run_defaults(self) -> RunDefaults:

@@ -101,6 +101,14 @@ RUN_CANCELLED = "RunCancelled"
 """The error a cancel sends to a loop that waits for tool outputs (the state machine catches it)."""
 
 
+class SandboxUnavailable(ThreadrunnerError):
+    """The code sandbox cannot start or be reached: no code runs (a failure of the ``code_interpreter`` tool)."""
+
+
+class SessionEnded(ThreadrunnerError):
+    """The code session was ended (idle, stopped, or killed with its code): open the thread's session again."""
+
+
 class InvalidTransition(ThreadrunnerError):
     """A run cannot move to the asked status from the status it is in."""
 

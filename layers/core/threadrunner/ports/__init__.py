@@ -9,6 +9,7 @@ from .conversations import ConversationStore, PromptStore
 from .services import (
     ApiKeys,
     Circuits,
+    CodeSandbox,
     Embeddings,
     Event,
     EventPublisher,
@@ -40,6 +41,7 @@ __all__ = [
     "ApiKeys",
     "AssistantStore",
     "Circuits",
+    "CodeSandbox",
     "ConversationStore",
     "Embeddings",
     "Event",

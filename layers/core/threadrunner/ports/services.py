@@ -1,5 +1,5 @@
 """What the use cases call beyond the table: the model, the provider, files' bytes, the vector index, the run loop's
-control, Lambda tools, circuits, events, API keys and the list of unsettled responses."""
+control, Lambda tools, circuits, events, API keys, the list of unsettled responses and the code sandbox."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..domain.budget import UnsettledResponse
 from ..domain.circuits import CircuitState
+from ..domain.code_sandbox import CodeSession, Execution, SandboxLimits, SessionKey, StagedFile
 from ..domain.common import FunctionDefinition
 from ..domain.forwarding import ProviderAnswer
 from ..domain.model_turn import ModelTurn, TurnEvent, TurnRequest
@@ -190,4 +191,45 @@ class ApiKeys(Protocol):
 
     def project_for(self, key_hash: str) -> str | None:
         """The project a key belongs to, or ``None`` for an unknown or revoked key."""
+        ...
+
+
+class CodeSandbox(Protocol):
+    """Where a thread's code runs (the ``code_interpreter`` tool): one live session per thread, its interpreter kept
+    between executions, its files under the session's ``data_dir`` (``domain.code_sandbox``).
+
+    Amazon Bedrock AgentCore Code Interpreter on AWS (``adapters.agentcore``), a process per session in the local
+    stack (``threadrunner_local.sandbox``). Every method but :meth:`open` raises
+    :class:`~threadrunner.errors.SessionEnded` for a session that has ended (open it again), and
+    :class:`~threadrunner.errors.SandboxUnavailable` when the sandbox cannot be reached.
+    """
+
+    @property
+    def limits(self) -> SandboxLimits: ...
+
+    def open(self, key: SessionKey, resume: CodeSession | None = None) -> CodeSession:
+        """The thread's session: ``resume`` (the session last given for ``key``) while it lives and was used within
+        ``idle_seconds``, else a new one, ``fresh`` (no variables, no files: stage the thread's files into it)."""
+        ...
+
+    def write_files(self, session: CodeSession, files: Sequence[StagedFile]) -> None:
+        """Put files under the data directory, replacing those of the same paths. ``ValueError`` for a path outside it
+        or more than ``max_files`` files; :class:`~threadrunner.errors.TooLarge` for a file over ``max_file_bytes``
+        or one that does not fit the session."""
+        ...
+
+    def execute(self, session: CodeSession, code: str) -> Execution:
+        """Run Python in the session's interpreter, within ``execution_seconds``. Whatever the code does (raise, loop,
+        exhaust memory, fork, write too much) is an :class:`~threadrunner.domain.code_sandbox.Execution` with an
+        ``error`` for the model to read; ``ended`` when the session had to be ended to stop it."""
+        ...
+
+    def read_file(self, session: CodeSession, path: str) -> bytes:
+        """The bytes of a file under the data directory (``path`` relative to it, or under ``/mnt/data``).
+        :class:`~threadrunner.errors.NotFound` if there is no such regular file, ``TooLarge`` over ``max_file_bytes``,
+        ``ValueError`` for a path outside the data directory."""
+        ...
+
+    def close(self, session: CodeSession) -> None:
+        """End the session now, with its variables and files (a no-op if it has ended)."""
         ...
