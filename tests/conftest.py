@@ -34,7 +34,7 @@ TEST_CIRCUIT_RECOVERY_SECONDS = 5
 def stack() -> Iterator[LocalStack]:
     config = StackConfig(
         api_port=free_port(),
-        model_latency=0.3,
+        model_latency=0.1,  # a turn is polled more than once; the tests that need a slow model ask for one
         environment={
             "TOOL_MODULES": "threadrunner.tools,tests.support.tools",
             "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
@@ -53,6 +53,7 @@ def stack() -> Iterator[LocalStack]:
             "CIRCUIT_RECOVERY_SECONDS": str(TEST_CIRCUIT_RECOVERY_SECONDS),
             "CIRCUIT_SUCCESS_THRESHOLD": "1",
             "FILES_WAIT_SECONDS": "15",  # a run waits for files stuck indexing briefly (tests/e2e/test_file_search.py)
+            "POLL_AFTER_MS": "100",  # the SDKs' pollers (create_and_poll, ...) ask again this soon
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )
