@@ -16,7 +16,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=lo
 BUILD_DIR := .aws-sam/build
 # pytest-xdist workers: the end-to-end tests mostly wait on runs, so each worker (with a local stack of its own)
 # waits beside the others; WORKERS=0 runs every test in one process.
-WORKERS ?= 4
+WORKERS ?= 3
 
 .PHONY: help run test test-fast lint bench load build validate invoke key clean
 
