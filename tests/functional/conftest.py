@@ -9,10 +9,10 @@ loop is the ASL's, proven end to end (tests/e2e/).
 from __future__ import annotations
 
 import base64
-import datetime
 import importlib
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,12 +49,15 @@ API_KEY = "sk-functional-default"
 BASE_URL = "http://threadrunner.functional/v1/"
 """Where the SDK believes the API is: its requests never leave the process."""
 STREAM_SECONDS = 5.0
+"""How long a streamed answer may last: read whole here, as a buffering gateway reads it."""
 
 for _module in ("threadrunner.tools", "tests.support.tools"):  # the registry the test stack's ToolFunction serves
     importlib.import_module(_module)
 
 
 class LambdaContext:
+    """What the entry point reads of a Lambda context."""
+
     aws_request_id = "req-functional"
     function_name = "ApiFunction"
     memory_limit_in_mb = 512
@@ -79,7 +82,7 @@ class InMemoryIdempotency(BasePersistenceLayer):
 
     def _put_record(self, data_record: DataRecord) -> None:
         old = self.records.get(data_record.idempotency_key)
-        now = datetime.datetime.now().timestamp()
+        now = time.time()
         if old is not None and not (
             (old.expiry_timestamp or 0) < now
             or (old.status == "INPROGRESS" and (old.in_progress_expiry_timestamp or 0) < now * 1000)
@@ -126,11 +129,9 @@ class Deployment:
         self.keys.projects[key_hash(key)] = project
 
 
-def api_deps(deployment: Deployment, **settings: str) -> ApiDeps:
-    """The API's adapters, all fakes, on ``deployment``: the one place the functional tests build them.
-
-    ``settings`` are environment variables over the test stack's (tests/conftest.py), for a test's own limits.
-    """
+def api_deps(deployment: Deployment) -> ApiDeps:
+    """The API's adapters, all fakes, on ``deployment``: the one place the functional tests build them. The
+    settings are the test stack's (tests/conftest.py)."""
     environment = {
         "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
         "KEY_CACHE_SECONDS": "0",
@@ -139,7 +140,6 @@ def api_deps(deployment: Deployment, **settings: str) -> ApiDeps:
         "PROJECT_REQUESTS_PER_MINUTE": "0",
         "PROJECT_MAX_OPEN_STREAMS": "0",
         "FUNCTIONS_ARN": "arn:aws:lambda:us-east-1:123456789012:function:*",
-        **settings,
     }
     catalogue = FakeCatalogue(tools={definition.name: definition for definition in default_registry.definitions()})
     return ApiDeps(
