@@ -20,6 +20,9 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin) $(dir $(shell command -v python3.12 2>/dev/null)))
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 BUILD_DIR := .aws-sam/build
+# pytest-xdist workers: the end-to-end tests mostly wait on runs, so each worker (with a local stack of its own)
+# waits beside the others; WORKERS=0 runs every test in one process.
+WORKERS ?= 3
 
 .PHONY: help run test test-fast lint bench load build validate invoke key sandbox clean
 
@@ -75,10 +78,10 @@ run: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) ## Serve the API on http://127.0.0
 	$(PY) -m threadrunner_harness.serve $(ARGS)
 
 test: $(STAMP) $(TOOLS_STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate, scan and build the template, run every test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
 
 test-fast: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
 
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check layers/core local functions tests scripts examples

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,14 +15,16 @@ from typing import Any
 import pytest
 
 from threadrunner_harness import samples
+from threadrunner_local import least_privilege
 from threadrunner_local.stack import LocalStack, StackConfig, free_port
 
 # Test modules import the core package before the stack starts; its logger takes the stack's level from here.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 ROOT = Path(__file__).resolve().parents[1]
-IAM_REPORT = Path(".aws-sam") / "iam-report.json"
-"""Where the test session writes what each function's calls used and every call IAM refused."""
+IAM_REPORTS = ROOT / ".aws-sam" / "iam-reports"
+"""Where each local stack of the session (one per pytest-xdist worker) writes what each function's calls used and
+every call IAM refused: ``<worker>.json``."""
 TEST_TOOL_ROUNDS = 3
 """The test stack's MAX_TOOL_ROUNDS: small, so the runaway test is quick."""
 TEST_TOOL_OUTPUTS_TIMEOUT = 6
@@ -36,23 +39,52 @@ TEST_CIRCUIT_RECOVERY_SECONDS = 5
 
 WHOLE_SUITE = pytest.StashKey[bool]()
 """Whether this session runs every test (the least-privilege check needs every call the suite makes)."""
-LAST = "tests/e2e/test_least_privilege.py"
-"""Runs after every other test: it judges what their calls used."""
+
+
+def _worker(config: pytest.Config) -> str | None:
+    """The pytest-xdist worker this process is (``gw0``, ...); ``None`` for the controller or a run without xdist."""
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    return workerinput.get("workerid")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.nodeid.startswith(LAST))  # a stable sort: the check goes last
     collected = {Path(item.path) for item in items}
     every = set((ROOT / "tests").rglob("test_*.py"))
     selected = config.option.keyword or config.option.markexpr or any("::" in arg for arg in config.args)
     config.stash[WHOLE_SUITE] = collected == every and not selected
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _worker(session.config) is None:
+        shutil.rmtree(IAM_REPORTS, ignore_errors=True)  # only this session's stacks report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Least privilege, judged once every stack of the session reported (each xdist worker runs part of the suite):
+    every action a function's role grants is one some call used, or one ``NOT_REACHED`` explains; every role was
+    used. A finding fails the session."""
+    if _worker(session.config) is not None:
+        return
+    reports = [json.loads(path.read_text()) for path in sorted(IAM_REPORTS.glob("*.json"))]
+    if not reports or not all(report["whole_suite"] for report in reports):
+        return  # part of the suite: its calls say nothing of what the rest would use
+    problems = least_privilege.judged(reports, ROOT)
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        message = (
+            f"least privilege: {len(problems)} finding(s) (docs/local-stack.md, 'The deploy, rehearsed'):\n{lines}"
+        )
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     config = StackConfig(
         api_port=free_port(),
-        model_latency=0.3,
+        model_latency=0.1,  # a turn is polled more than once; the tests that need a slow model ask for one
         environment={
             "TOOL_MODULES": "threadrunner.tools,tests.support.tools",
             "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
@@ -71,13 +103,24 @@ def stack() -> Iterator[LocalStack]:
             "CIRCUIT_RECOVERY_SECONDS": str(TEST_CIRCUIT_RECOVERY_SECONDS),
             "CIRCUIT_SUCCESS_THRESHOLD": "1",
             "FILES_WAIT_SECONDS": "15",  # a run waits for files stuck indexing briefly (tests/e2e/test_file_search.py)
+            "POLL_AFTER_MS": "100",  # the SDKs' pollers (create_and_poll, ...) ask again this soon
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )
     local = LocalStack(samples.configure(config)).start()
     yield local
-    assert local.enforcer is not None  # what the suite's calls used and what IAM refused, per function
-    (ROOT / IAM_REPORT).write_text(json.dumps(local.enforcer.report(), indent=1))
+    assert local.enforcer is not None and local.template is not None
+    # What this stack's calls used and what IAM refused, per function: judged with the other workers' at the end.
+    name = _worker(request.config) or "main"
+    report = {
+        **local.enforcer.report(),
+        "stack": name,
+        "enforced": local.enforcer.enabled,
+        "parameters": local.template.parameters,
+        "whole_suite": request.config.stash.get(WHOLE_SUITE, False),
+    }
+    IAM_REPORTS.mkdir(parents=True, exist_ok=True)
+    (IAM_REPORTS / f"{name}.json").write_text(json.dumps(report, indent=1))
     local.stop()
 
 

@@ -13,6 +13,8 @@ What SAM attaches as AWS managed policies is not checked: the Lambda runtime's l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from .enforcement import Usage
 from .policy import Statement, action_matches
@@ -127,3 +129,31 @@ def stale(stack: Stack) -> list[tuple[str, str]]:
     """Entries of :data:`NOT_REACHED` that name no grant of the template any more."""
     names = {(grant.principal, grant.name) for grant in grants(stack)}
     return [entry for entry in NOT_REACHED if entry not in names]
+
+
+def judged(reports: list[dict[str, Any]], root: Path) -> list[str]:
+    """What the whole suite's reports (one per local stack: each test worker has its own) show against least
+    privilege: the grants no call of any stack used, less :data:`NOT_REACHED`, and the roles no call used at all.
+
+    A report is :meth:`~threadrunner_local.enforcement.Enforcer.report` with the stack's template ``parameters``.
+    """
+    from .roles import load
+
+    _, stack = load(root, reports[0]["parameters"])
+    problems = [
+        f"the local stack of {report['stack']} ran without IAM enforcement"
+        for report in reports
+        if not report["enforced"]
+    ]
+    usage = Usage()
+    for report in reports:
+        for principal, allowed in report["allowed_by"].items():
+            used = usage.statements.setdefault(principal, set())
+            used.update(tuple(entry.rsplit(" ", 1)) for entry in allowed)  # type: ignore[misc]
+    problems = [
+        f"{grant.principal}: {grant.name} ({grant.statement.source}) is granted and no call used it"
+        for grant in unused(stack, usage)
+    ]
+    idle = sorted(set(stack.roles) - set(usage.statements))
+    problems += [f"{principal}: no call of the suite ran under its role" for principal in idle]
+    return problems

@@ -5,7 +5,8 @@ patches close the gaps the local stack needs (docs/local-stack.md):
 
 * :data:`ATOMIC_DYNAMODB`: moto checks a condition and then writes without a lock, so concurrent
   conditional writes can both succeed; and it rolls a failed transaction back from a copy of every
-  table it touches. Under one lock, a copy of just the items the transaction names does the same.
+  table it touches; and it updates items in place while other requests' answers are being written. Each
+  request under one lock, a copy of just the items a transaction names does the same.
 * :data:`LAMBDA_IN_PROCESS`: Lambda invocations (from Step Functions or any client) call the real
   handlers through the :class:`~threadrunner_local.dispatch.Dispatcher`.
 * :data:`RULES_TO_LAMBDA`: EventBridge rules deliver to Lambda targets too (moto delivers to SQS,
@@ -119,12 +120,12 @@ class _NoTableCopy:
 
 
 class _AtomicDynamoDB(Patch):
-    """Every DynamoDB operation under one lock, and transactions rolled back from copies of their own items."""
+    """Every DynamoDB request under one lock, and transactions rolled back from copies of their own items."""
 
     name = "atomic DynamoDB"
 
     def __init__(self) -> None:
-        self._saved: tuple[Any, dict[str, Any]] | None = None
+        self._saved: tuple[Any, dict[str, Any], Any] | None = None
 
     @property
     def installed(self) -> bool:
@@ -136,6 +137,7 @@ class _AtomicDynamoDB(Patch):
         from moto.dynamodb import models
         from moto.dynamodb.models import DynamoDBBackend
         from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.responses import DynamoHandler
 
         originals = {name: getattr(DynamoDBBackend, name) for name in _DYNAMODB_OPERATIONS}
 
@@ -191,14 +193,21 @@ class _AtomicDynamoDB(Patch):
         replaced = originals | {"transact_write_items": transact_write_items, "update_item": update_item}
         for name, operation in replaced.items():
             setattr(DynamoDBBackend, name, locked(operation))
-        self._saved = (DynamoDBBackend, originals)
+        # moto updates items in place and writes an answer after its backend's call: the whole request under the
+        # lock, or a read answered while an update changes the item fails ("dictionary changed size").
+        answer = DynamoHandler.call_action
+        DynamoHandler.call_action = locked(answer)  # type: ignore[method-assign]
+        self._saved = (DynamoDBBackend, originals, answer)
 
     def uninstall(self) -> None:
         if self._saved is None:
             return
-        owner, originals = self._saved
+        from moto.dynamodb.responses import DynamoHandler
+
+        owner, originals, answer = self._saved
         for name, original in originals.items():
             setattr(owner, name, original)
+        DynamoHandler.call_action = answer  # type: ignore[method-assign]
         self._saved = None
 
 

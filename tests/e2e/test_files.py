@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import io
-import json
 import secrets
 
 import openai
 import pytest
 
-from tests.conftest import api_call
 from threadrunner.domain.files import MAX_REQUEST_FILE_BYTES
 from threadrunner.errors import NotFound
 
@@ -37,19 +34,6 @@ def test_a_file_round_trips_and_is_listed_by_purpose_until_it_is_deleted(project
         client.files.content(created.id)
 
 
-def test_files_are_checked_as_they_arrive(project_client):
-    client, _ = project_client
-
-    with pytest.raises(openai.BadRequestError) as purpose:
-        client.files.create(file=("a.txt", io.BytesIO(b"x")), purpose="surprise")  # type: ignore[arg-type]
-    with pytest.raises(openai.APIStatusError) as large:
-        client.files.create(file=("big.txt", io.BytesIO(b"x" * (MAX_REQUEST_FILE_BYTES + 1))), purpose="assistants")
-
-    assert purpose.value.body["param"] == "purpose"
-    assert large.value.status_code == 413 and "Uploads API" in large.value.message
-    assert list(client.files.list()) == []
-
-
 def test_an_upload_in_parts_makes_one_file_and_a_large_file_is_read_through_a_link(project_client):
     client, _ = project_client
     data = secrets.token_bytes(MAX_REQUEST_FILE_BYTES + 1024 * 1024)  # more than one answer carries
@@ -66,33 +50,6 @@ def test_an_upload_in_parts_makes_one_file_and_a_large_file_is_read_through_a_li
 
     assert upload.status == "completed" and upload.file.bytes == len(data)
     assert client.files.content(upload.file.id).read() == data  # followed to the link, as the SDK follows
-
-
-def test_an_upload_refuses_what_does_not_add_up(project_client):
-    client, _ = project_client
-    upload = client.uploads.create(bytes=10, filename="a.txt", mime_type="text/plain", purpose="assistants")
-    part = client.uploads.parts.create(upload.id, data=b"0123456789")
-
-    with pytest.raises(openai.BadRequestError):
-        client.uploads.parts.create(upload.id, data=b"more")  # past the bytes announced
-    with pytest.raises(openai.BadRequestError) as md5:
-        client.uploads.complete(upload.id, part_ids=[part.id], md5="0" * 32)
-    cancelled = client.uploads.cancel(upload.id)
-
-    assert md5.value.body["param"] == "md5" and cancelled.status == "cancelled"
-    with pytest.raises(openai.BadRequestError):
-        client.uploads.complete(upload.id, part_ids=[part.id])
-    assert list(client.files.list()) == []
-
-
-def test_another_projects_files_are_not_found(client, project_client):
-    other, _ = project_client
-    mine = client.files.create(file=("mine.txt", io.BytesIO(b"private")), purpose="assistants")
-
-    for call in (other.files.retrieve, other.files.content, other.files.delete):
-        with pytest.raises(openai.NotFoundError):
-            call(mine.id)
-    assert client.files.content(mine.id).read() == b"private"
 
 
 def test_images_of_a_message_reach_the_model(project_client, model, marker):
@@ -124,44 +81,6 @@ def test_images_of_a_message_reach_the_model(project_client, model, marker):
     assert second == {"type": "input_image", "image_url": "https://example.com/map.jpg", "detail": "auto"}
 
 
-def test_a_file_that_never_expires_has_no_expires_at_as_the_spec_and_the_sdk_have_it(project_client):
-    client, _ = project_client
-    created = client.files.create(file=("notes.txt", io.BytesIO(b"Fog horn.")), purpose="assistants")
-
-    answers = [
-        client.files.with_raw_response.retrieve(created.id).http_response.json(),
-        client.files.with_raw_response.list().http_response.json()["data"][0],
-        created.model_dump(exclude_unset=True),
-    ]
-
-    # The spec's expires_at is an integer that may be absent, never null; the SDK reads it as None.
-    assert ["expires_at" in answer for answer in answers] == [False, False, False]
-    assert client.files.retrieve(created.id).expires_at is None
-    assert answers[0]["id"] == created.id and answers[0]["status"] == "processed"
-
-
-def _post_form(stack, key: str, path: str, parts: list[tuple[str, str, bytes]]) -> tuple[int, dict]:
-    """A ``multipart/form-data`` POST written by hand: each part's ``Content-Disposition`` parameters as given."""
-    boundary = "form-" + secrets.token_hex(8)
-    body = b"".join(
-        f"--{boundary}\r\nContent-Disposition: form-data; {disposition}\r\n\r\n".encode() + value + b"\r\n"
-        for _, disposition, value in parts
-    )
-    body += f"--{boundary}--\r\n".encode()
-    host, port = stack.api_url.split("//")[1].split("/")[0].split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    connection.request(
-        "POST",
-        path,
-        body=body,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    answer = connection.getresponse()
-    status, data = answer.status, json.loads(answer.read())
-    connection.close()
-    return status, data
-
-
 def test_a_file_named_in_any_script_uploads_and_downloads_as_it_was(project_client):
     client, _ = project_client
     data = "大きな灯台の話。\n".encode() + secrets.token_bytes(256)
@@ -188,80 +107,6 @@ def test_a_file_named_in_any_script_uploads_and_downloads_as_it_was(project_clie
     assert linked.headers["content-disposition"] == (
         "attachment; filename=\"_n_c_d_ _.bin\"; filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%F0%9F%93%84.bin"
     )
-
-
-@pytest.mark.parametrize(
-    "disposition",
-    [
-        "filename*=UTF-8''notes%0D%0ASet-Cookie%3A%20session%3Dstolen.txt",  # RFC 2231, decoded by the parser
-        'filename="tab\there.txt"',
-        'filename="delete\x7f.txt"',
-    ],
-    ids=["crlf-encoded", "tab", "del"],
-)
-def test_a_file_name_with_control_characters_is_refused_where_files_are_sent(stack, project_client, disposition):
-    client, _ = project_client
-
-    status, answer = _post_form(
-        stack,
-        client.api_key,
-        "/v1/files",
-        [("purpose", 'name="purpose"', b"assistants"), ("file", f'name="file"; {disposition}', b"hello")],
-    )
-
-    assert status == 400 and answer["error"]["param"] == "file"
-    assert "control characters" in answer["error"]["message"]
-    assert list(client.files.list()) == []
-
-
-def test_an_upload_named_with_control_characters_is_refused(project_client):
-    client, _ = project_client
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.uploads.create(
-            bytes=5, filename="a\r\nSet-Cookie: session=stolen", mime_type="text/plain", purpose="assistants"
-        )
-    assert caught.value.param == "filename" and "control characters" in caught.value.message
-
-
-def test_a_form_of_thousands_of_fields_is_refused_whole(stack, project_client):
-    client, _ = project_client
-    fields = [(f"f{i}", f'name="f{i}"', b"x") for i in range(40_000)]  # a 2 MB form
-
-    file = [("purpose", 'name="purpose"', b"assistants"), ("file", 'name="file"; filename="a.txt"', b"hello")]
-
-    status, answer = _post_form(stack, client.api_key, "/v1/files", [*file, *fields])
-
-    assert status == 400 and "more than 8 parts" in answer["error"]["message"]
-    assert list(client.files.list()) == []
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "problem"),
-    [
-        ("bytes", True, "Invalid type for 'bytes': expected an integer, but got a boolean instead."),
-        ("bytes", 5.0, "Invalid type for 'bytes': expected an integer, but got a number instead."),
-        ("mime_type", "text", "expected a MIME type such as text/plain or application/pdf"),
-        ("mime_type", "text/plain\r\nX-Forged: yes", "expected a MIME type"),
-        ("mime_type", "a" * 200 + "/" + "b" * 50, "expected a MIME type"),
-    ],
-)
-def test_an_upload_announcing_a_size_or_type_that_is_none_is_refused(stack, project_client, field, value, problem):
-    client, _ = project_client
-    body = {"bytes": 5, "filename": "a.txt", "mime_type": "text/plain", "purpose": "assistants", field: value}
-
-    status, answer = api_call(stack, "POST", "/uploads", body, key=client.api_key)
-
-    assert status == 400 and answer["error"]["param"] == field and problem in answer["error"]["message"]
-
-
-@pytest.mark.parametrize(
-    "mime_type",
-    ["application/vnd.openxmlformats-officedocument.wordprocessingml.document", "text/plain; charset=utf-8"],
-)
-def test_an_upload_takes_any_well_formed_mime_type(project_client, mime_type):
-    client, _ = project_client
-    upload = client.uploads.create(bytes=5, filename="a.docx", mime_type=mime_type, purpose="assistants")
-    assert upload.status == "pending" and upload.bytes == 5
 
 
 def test_a_completion_cut_off_before_its_write_leaves_the_upload_pending_and_can_be_repeated(project_client):

@@ -46,29 +46,6 @@ def test_a_killed_execution_ends_its_run_and_frees_the_thread(stack, client, mod
 # idempotency ---------------------------------------------------------------------------------------
 
 
-def test_a_replayed_post_with_the_same_idempotency_key_creates_one_object(stack, project_client):
-    client, _ = project_client
-    key = {"Idempotency-Key": "create-assistant-1"}
-    first = client.beta.assistants.create(model="gpt-4.1-mini", name="once", extra_headers=key)
-    again = client.beta.assistants.create(model="gpt-4.1-mini", name="once", extra_headers=key)
-    assert again.id == first.id
-    assert [a.id for a in client.beta.assistants.list()] == [first.id]
-
-    thread = client.beta.threads.create()
-    run_key = {"Idempotency-Key": "run-1"}
-    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=first.id, extra_headers=run_key)
-    replay = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=first.id, extra_headers=run_key)
-    assert replay.id == run.id  # not "thread already has an active run": the first answer, again
-    assert [r.id for r in client.beta.threads.runs.list(thread_id=thread.id)] == [run.id]
-
-    with pytest.raises(openai.BadRequestError) as caught:  # the same key for another request
-        client.beta.assistants.create(model="gpt-4.1-mini", name="other", extra_headers=key)
-    assert caught.value.code == "idempotency_key_reused"
-    with pytest.raises(openai.NotFoundError):  # failures are not remembered: a fixed retry may succeed
-        client.beta.assistants.retrieve("asst_nope", extra_headers={"Idempotency-Key": "x"})
-    assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "completed"
-
-
 def test_a_retried_tool_task_runs_the_tool_once(stack, client):
     assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("tally")])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Tally the topic refunds"}])
@@ -124,49 +101,6 @@ def test_keys_are_created_listed_and_revoked_and_only_their_hashes_are_stored(st
     assert _keys_cli(stack, "revoke", "--name", "cli-test") == "revoked cli-test"
     with pytest.raises(openai.AuthenticationError):
         client.beta.assistants.list()
-
-
-def test_another_projects_ids_answer_404_for_every_resource(stack, client, project_client):
-    other, _ = project_client
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": "mine"}])
-    message = client.beta.threads.messages.list(thread.id).data[0]
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
-    step = steps(client, run)[0]
-    user_id = "tenant-user-1"
-    api_call(stack, "POST", f"/users/{user_id}/messages", {"assistant_id": assistant.id, "content": "hi"})
-
-    refused = [
-        lambda: other.beta.assistants.retrieve(assistant.id),
-        lambda: other.beta.assistants.update(assistant.id, name="x"),
-        lambda: other.beta.assistants.delete(assistant.id),
-        lambda: other.beta.threads.retrieve(thread.id),
-        lambda: other.beta.threads.update(thread.id, metadata={"a": "b"}),
-        lambda: other.beta.threads.delete(thread.id),
-        lambda: other.beta.threads.messages.create(thread.id, role="user", content="x"),
-        lambda: other.beta.threads.messages.list(thread.id),
-        lambda: other.beta.threads.messages.retrieve(message.id, thread_id=thread.id),
-        lambda: other.beta.threads.messages.update(message.id, thread_id=thread.id, metadata={"a": "b"}),
-        lambda: other.beta.threads.messages.delete(message.id, thread_id=thread.id),
-        lambda: other.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id),
-        lambda: other.beta.threads.runs.list(thread_id=thread.id),
-        lambda: other.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
-        lambda: other.beta.threads.runs.update(run.id, thread_id=thread.id, metadata={"a": "b"}),
-        lambda: other.beta.threads.runs.cancel(run.id, thread_id=thread.id),
-        lambda: other.beta.threads.runs.submit_tool_outputs(run.id, thread_id=thread.id, tool_outputs=[]),
-        lambda: other.beta.threads.runs.steps.list(run.id, thread_id=thread.id),
-        lambda: other.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id),
-        lambda: other.beta.threads.create_and_run(assistant_id=assistant.id),
-    ]
-    for call in refused:
-        with pytest.raises(openai.NotFoundError):
-            call()
-    key = other.api_key
-    assert api_call(stack, "GET", f"/users/{user_id}", key=key)[0] == 404
-    assert api_call(stack, "GET", f"/users/{user_id}/messages", key=key)[1]["data"] == []
-    assert api_call(stack, "DELETE", f"/users/{user_id}", key=key)[0] == 404
-    assert client.beta.threads.retrieve(thread.id).metadata == {}  # nothing changed for the owner
-    assert client.beta.assistants.retrieve(assistant.id).name is None
 
 
 # budgets and usage -----------------------------------------------------------------------------------

@@ -64,19 +64,6 @@ def _schema_format(schema: dict[str, Any]) -> dict[str, Any]:
 # 1: a tenant's JSON schema fetches nothing and cannot burn CPU -------------------------------------
 
 
-@pytest.mark.parametrize(
-    "reference", ["http://169.254.169.254/latest/meta-data/", "https://example.com/x.json", "file:///etc/hostname"]
-)
-def test_a_schema_that_references_anything_outside_itself_is_refused_when_it_arrives(client, reference):
-    schema = {"type": "object", "properties": {"a": {"$ref": reference}}}
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
-    with pytest.raises(openai.BadRequestError, match="only references into the schema itself"):
-        client.beta.assistants.create(model="gpt-4.1-mini", response_format=_schema_format(schema))
-    with pytest.raises(openai.BadRequestError) as caught:
-        client.beta.threads.create_and_run(assistant_id=assistant.id, response_format=_schema_format(schema))
-    assert caught.value.param == "response_format.json_schema.schema"
-
-
 def test_a_catastrophic_pattern_is_checked_in_linear_time(client):
     schema = {"type": "object", "properties": {"reply": {"type": "string", "pattern": "(x+x+)+y"}}}
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
@@ -108,22 +95,6 @@ def test_a_format_is_checked_in_linear_time_and_a_value_over_its_bound_is_refuse
     )
 
 
-def test_a_schema_whose_reference_comes_back_without_nesting_is_refused_where_it_arrives(stack, client, api):
-    endless = {"$defs": {"node": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/node"}]}}, "$ref": "#/$defs/node"}
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
-
-    with pytest.raises(openai.BadRequestError, match="leads back to itself without going into a property") as caught:
-        client.beta.assistants.create(model="gpt-4.1-mini", response_format=_schema_format({"$ref": "#"}))
-    assert caught.value.param == "response_format.json_schema.schema"
-    with pytest.raises(openai.BadRequestError, match=r"\$\.\$defs\.node\.anyOf\[1\]\.\$ref leads back to itself"):
-        client.beta.threads.create_and_run(assistant_id=assistant.id, response_format=_schema_format(endless))
-    tool = {"name": "endless", "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:x"}
-    for schema_field in ("parameters", "output_schema"):
-        status, error = api("POST", "/server_tools", tool | {schema_field: endless})
-        assert status == 400 and "leads back to itself" in error["error"]["message"]
-    assert "endless" not in [listed["name"] for listed in api("GET", "/server_tools")[1]["data"]]
-
-
 def test_a_recursive_schema_that_nests_is_taken_and_checks_the_answer(client):
     tree = {
         "type": "object",
@@ -142,28 +113,6 @@ def test_a_recursive_schema_that_nests_is_taken_and_checks_the_answer(client):
 
 
 # 14: bodies Python cannot parse answer 400 -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("body", "why"),
-    [
-        (b'{"model": "m", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply"),
-        (b'{"model": "m", "temperature": ' + b"9" * 5000 + b"}", "too many digits"),
-    ],
-)
-def test_bodies_nested_too_deep_or_with_huge_numbers_answer_400(stack, body, why):
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(
-        stack.api_url + "/assistants",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.config.api_key}"},
-    )
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(request)
-    assert caught.value.code == 400 and why in json.loads(caught.value.read())["error"]["message"]
 
 
 # 19, 20: user ids, encoded or not, name one user; logs never show them ---------------------------------
@@ -235,31 +184,6 @@ def test_a_client_tool_output_over_the_cap_is_refused_and_the_run_still_waits(cl
 
 
 # 23: run texts are bounded; an operator can limit a project's models -----------------------------------
-
-
-def test_run_instructions_and_models_are_bounded_and_a_projects_models_can_be_limited(stack, project_client):
-    client, project = project_client
-    assistant = client.beta.assistants.create(model="gpt-4.1-mini")
-    thread = client.beta.threads.create()
-    for field, value in (
-        ("instructions", "x" * 256_001),
-        ("additional_instructions", "x" * 256_001),
-        ("model", "m" * 257),
-    ):
-        with pytest.raises(openai.BadRequestError) as caught:
-            client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, **{field: value})
-        assert caught.value.param == field
-
-    _policy(stack, project, ProjectPolicy(models=["gpt-4.1-mini"]))
-
-    with pytest.raises(openai.BadRequestError, match="not allowed for this project") as caught:
-        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, model="o3-pro")
-    assert caught.value.code == "model_not_allowed"
-    with pytest.raises(openai.BadRequestError, match="not allowed"):
-        client.beta.assistants.create(model="gpt-4.1")
-    assert client.beta.threads.runs.list(thread_id=thread.id).data == []
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
-    assert run.status == "completed"
 
 
 # 24: the local stack's own tools and adapters ------------------------------------------------------------
@@ -509,18 +433,6 @@ def test_a_thread_and_run_refused_for_the_projects_limits_leaves_no_thread(stack
     assert spent.value.code == "daily_budget_exceeded" and _threads(stack, project) == {busy.thread_id}
 
 
-def test_a_project_may_make_only_so_many_requests_a_minute(stack, project_client):
-    client, project = project_client
-    _policy(stack, project, ProjectPolicy(limits=ProjectLimits(requests_per_minute=5)))
-
-    answers = [api_call(stack, "GET", "/assistants", key=client.api_key) for _ in range(11)]
-
-    statuses = [status for status, _ in answers]
-    assert 429 in statuses and statuses.index(429) <= 10  # at most two windows' worth pass
-    refused = answers[statuses.index(429)][1]["error"]
-    assert refused["code"] == "rate_limit_exceeded" and refused["type"] == "requests"
-
-
 # 5: a retry with an Idempotency-Key gets the first answer, however large ---------------------------------
 
 
@@ -563,8 +475,13 @@ def test_a_queued_users_message_too_large_to_keep_is_never_queued_twice(stack, c
     assert again_status == 409 and again["error"]["code"] == "idempotency_answer_unavailable"
     assert first["id"] in again["error"]["message"]
     client.beta.threads.runs.poll(busy["id"], thread_id=busy["thread_id"])
-    answered = wait_for(lambda: [m for m in client.beta.threads.messages.list(busy["thread_id"]) if m.role == "user"])
-    assert [m.content[0].text.value for m in answered].count(content) == 1
+
+    def user_texts() -> list[str]:
+        messages = client.beta.threads.messages.list(busy["thread_id"])
+        return [m.content[0].text.value for m in messages if m.role == "user"]
+
+    answered = wait_for(lambda: content in (texts := user_texts()) and texts)  # once the next run took the queue
+    assert answered.count(content) == 1
 
 
 # 10: a producer of events acts for the one project it is bound to ------------------------------------------
@@ -689,34 +606,3 @@ def test_a_stored_file_name_with_line_breaks_adds_no_header_and_forges_no_answer
     assert disposition.startswith('attachment; filename="x___Set-Cookie: session=stolen__Content-Length: 0____HTTP')
     assert "filename*=UTF-8''x%22%0D%0ASet-Cookie%3A%20session%3Dstolen%0D%0A" in disposition
     assert following.status == 200 and json.loads(following.read())["id"] == file.id  # the real answer
-
-
-def test_a_message_may_name_only_the_projects_own_files_in_images_and_attachments(api, client, project_client):
-    """An ``image_file`` part or an attachment (for any tool) naming another project's file is refused where it is
-    named, and nothing is written: its bytes would otherwise reach the model as the image."""
-    other, _ = project_client
-    secret = client.files.create(file=("plan.png", io.BytesIO(b"\x89PNG\r\n\x1a\nsecret")), purpose="vision").id
-    image = [{"type": "image_file", "image_file": {"file_id": secret}}]
-    code = [{"file_id": secret, "tools": [{"type": "code_interpreter"}]}]
-    assistant = other.beta.assistants.create(model="gpt-4.1-mini")
-    thread = other.beta.threads.create()
-
-    refusals = [
-        lambda: other.beta.threads.messages.create(thread.id, role="user", content=image),
-        lambda: other.beta.threads.messages.create(thread.id, role="user", content="x", attachments=code),
-        lambda: other.beta.threads.create(messages=[{"role": "user", "content": image}]),
-        lambda: other.beta.threads.runs.create(
-            thread.id,
-            assistant_id=assistant.id,
-            additional_messages=[{"role": "user", "content": "x", "attachments": code}],
-        ),
-    ]
-    for refusal in refusals:
-        with pytest.raises(openai.BadRequestError, match=f"No file found with id '{secret}'"):
-            refusal()
-    status, answer = api(
-        "POST", "/users/u-files/messages", {"assistant_id": assistant.id, "content": image}, other.api_key
-    )
-
-    assert (status, answer["error"]["param"]) == (400, "content[0].image_file.file_id")
-    assert other.beta.threads.messages.list(thread.id).data == [] and other.beta.threads.runs.list(thread.id).data == []

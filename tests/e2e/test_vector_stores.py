@@ -128,19 +128,6 @@ def test_deleting_files_and_stores_leaves_no_chunk_behind(stack, project_client)
     assert client.files.retrieve(kept).id == kept  # taking a file out of a store keeps the file
 
 
-def test_another_projects_stores_and_files_are_not_found(client, project_client):
-    other, _ = project_client
-    mine = client.vector_stores.create(name="Mine")
-    theirs_file = _file(other, "x.txt", b"x")
-
-    with pytest.raises(openai.NotFoundError):
-        other.vector_stores.retrieve(mine.id)
-    with pytest.raises(openai.NotFoundError):
-        other.vector_stores.search(mine.id, query="x")
-    with pytest.raises(openai.BadRequestError):
-        client.vector_stores.files.create(vector_store_id=mine.id, file_id=theirs_file)
-
-
 WORD_XML = b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
 
 
@@ -185,23 +172,6 @@ def test_a_job_the_dead_letter_queue_took_ends_its_file_failed_and_the_store_com
     entry = client.vector_stores.files.retrieve(file, vector_store_id=store.id)
     assert (store.file_counts.failed, entry.status, entry.last_error.code) == (1, "failed", "server_error")
     assert "more time or memory" in entry.last_error.message
-
-
-def test_a_search_takes_a_bounded_list_of_bounded_queries(project_client):
-    client, _ = project_client
-    store = client.vector_stores.create(name="Queries")
-
-    for query, why in (
-        (["lens", "x" * 4097], "at most 4096 characters"),
-        (["lens"] * 9, "give 1 to 8 queries"),
-        (["漢" * 3000, "漢" * 3000], "at most 8192 are embedded"),  # each under 4,096 characters
-    ):
-        with pytest.raises(openai.BadRequestError) as refused:
-            client.vector_stores.search(store.id, query=query)
-        assert refused.value.param == "query"
-        assert why in refused.value.message
-
-    assert client.vector_stores.search(store.id, query=["lens", "x" * 4096]).data == []
 
 
 def _usage(stack, client) -> dict:

@@ -146,3 +146,22 @@ def _scalar(model: Any, value: Any, path: str) -> list[str]:
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+LIST_KEYS = {"object", "data", "first_id", "last_id", "has_more"}
+
+
+def conforming(model: Any, answer: tuple[int, Any], status: int = 200) -> Any:
+    """The object of a successful answer ``(status, decoded body)``, after checking it against the SDK's model."""
+    code, value = answer
+    assert code == status, value
+    assert problems(model, value) == [], value
+    return value
+
+
+def conforming_list(model: Any, answer: tuple[int, Any]) -> list[Any]:
+    code, value = answer
+    assert code == 200 and set(value) == LIST_KEYS and value["object"] == "list", value
+    for item in value["data"]:
+        assert problems(model, item) == [], item
+    return value["data"]
