@@ -56,6 +56,18 @@ NOT_REACHED: dict[tuple[str, str], str] = {
     },
     ("ApiFunction", "s3:AbortMultipartUpload"): "a file joined from an upload's parts aborts its multipart upload "
     "when the join fails",
+    **{
+        ("ToolFunction", f"bedrock-agentcore:{action}"): "code_interpreter's sessions on AgentCore Code Interpreter; "
+        "the local stack runs the code in its own sandbox instead (CODE_INTERPRETER_SANDBOX: "
+        "threadrunner_local.sandbox) and never calls AgentCore, whose adapter is tested on botocore's model "
+        "(tests/unit/test_agentcore_sandbox.py)"
+        for action in (
+            "StartCodeInterpreterSession",
+            "GetCodeInterpreterSession",
+            "InvokeCodeInterpreter",
+            "StopCodeInterpreterSession",
+        )
+    },
     ("RequestToolOutputsFunction", "states:SendTaskFailure"): "a run cancelled between its turn's end and the "
     "storing of its task token: the function wakes the waiting loop itself",
     **{
@@ -149,8 +161,8 @@ def judged(reports: list[dict[str, Any]], root: Path) -> list[str]:
     for report in reports:
         for principal, allowed in report["allowed_by"].items():
             used = usage.statements.setdefault(principal, set())
-            used.update(tuple(entry.rsplit(" ", 1)) for entry in allowed)  # type: ignore[misc]
-    problems = [
+            used.update(tuple(entry.rsplit(" ", 1)) for entry in allowed)
+    problems += [
         f"{grant.principal}: {grant.name} ({grant.statement.source}) is granted and no call used it"
         for grant in unused(stack, usage)
     ]
