@@ -2,9 +2,10 @@
 
 When the model is offered the ``code_interpreter`` function (threadrunner's own) and the user's last message holds a
 fenced Python block (```` ```python ```` or ```` ```py ````), it calls the function once per block, in order, with
-the block's code as it is. Given the outputs back, it reports them: the error's last line when the code failed, what
-it printed, the files it wrote as the ``sandbox:/mnt/data/...`` links threadrunner gave (so the message's ``file_path``
-annotations apply), and how many images it showed.
+the block's code as it is. Given the outputs back, it reports them: the error when the code failed (the exception a
+traceback ends with, after what stopped the code when the error says so first), what it printed, the files it wrote
+as the ``sandbox:/mnt/data/...`` links threadrunner gave (so the message's ``file_path`` annotations apply), and how
+many images it showed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ def code_calls(tools: list[dict[str, Any]], user_text: str, tool_choice: Any) ->
     return [(CODE_INTERPRETER, {"code": block}) for block in _FENCED.findall(user_text) if block.strip()]
 
 
+def _gist(error: str) -> str:
+    """An error in a line: the exception a traceback ends with, after what stopped the code when it says so first."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    first, last = lines[0], lines[-1]
+    return last if first == last or first.startswith("Traceback") else f"{first.rstrip('.')}. {last}"
+
+
 def reported(output: str) -> str:
     """What a ``code_interpreter`` output says, in a sentence or a few."""
     try:
@@ -42,7 +50,7 @@ def reported(output: str) -> str:
     parts = []
     error = str(value.get("error") or "").strip()
     if error:
-        parts.append(f"The code failed: {error.splitlines()[-1][:_SAID_CHARS]}")
+        parts.append(f"The code failed: {_gist(error)[:_SAID_CHARS]}")
     printed = str(value.get("output") or "").strip()
     if printed:
         parts.append(f"The code printed: {printed[:_SAID_CHARS]}")

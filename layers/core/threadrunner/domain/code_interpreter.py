@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .code_sandbox import DATA_DIR, CodeSession, checked_path, cut
+from .code_sandbox import DATA_DIR, CodeSession, checked_path
 from .common import CodeInterpreterTool, FunctionDefinition
 from .run_record import RunRecord
 
@@ -111,15 +111,23 @@ class CodeOutput(BaseModel):
     def fitted(self, max_bytes: int) -> CodeOutput:
         """The output cut to fit ``max_bytes`` of JSON: its logs first, then its error (files are bounded in number)."""
         fitted = self
-        for field_name in ("logs", "error"):
-            over = len(fitted.model_dump_json().encode()) - max_bytes
-            text = getattr(fitted, field_name) or ""
-            if over <= 0 or not text:
+        for name in ("logs", "error"):
+            text = getattr(fitted, name) or ""
+            if fitted.size() <= max_bytes or not text:
                 continue
-            # A character takes at least its UTF-8 bytes in JSON: cutting as many bytes as are over is enough.
-            kept, _ = cut(text, max(0, len(text.encode()) - over - len(_CUT_NOTE) - 8))
-            fitted = fitted.model_copy(update={field_name: kept + _CUT_NOTE})
+            kept, cut_at = 0, len(text)  # the most characters kept with the note that fit, found by halving
+            while kept < cut_at:
+                middle = (kept + cut_at + 1) // 2
+                if fitted.model_copy(update={name: text[:middle] + _CUT_NOTE}).size() <= max_bytes:
+                    kept = middle
+                else:
+                    cut_at = middle - 1
+            fitted = fitted.model_copy(update={name: text[:kept] + _CUT_NOTE})
         return fitted
+
+    def size(self) -> int:
+        """The bytes of its JSON."""
+        return len(self.model_dump_json().encode())
 
 
 _CUT_NOTE = "\n[threadrunner: cut to fit the tool output]"
@@ -131,7 +139,9 @@ def step_call(call_id: str, arguments: str, output: str | None) -> dict[str, Any
     found = CodeOutput.read(output)
     outputs: list[dict[str, Any]] = []
     if found is not None:
-        logs = "\n".join(text for text in (found.logs, found.error) if text)
+        logs = found.logs
+        if found.error:  # after what the code printed, on a line of its own
+            logs += ("" if not logs or logs.endswith("\n") else "\n") + found.error
         if logs:
             outputs.append({"type": "logs", "logs": logs})
         outputs += [{"type": "image", "image": {"file_id": file_id}} for file_id in found.images]
