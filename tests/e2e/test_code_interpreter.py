@@ -123,6 +123,7 @@ class _CodeDeltas(AssistantEventHandler):
         self.inputs: list[str] = []
         self.outputs: list[Any] = []
         self.kinds: list[str] = []
+        self.annotations: list[Any] = []
 
     def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
         self.kinds.append(delta.type)
@@ -131,10 +132,18 @@ class _CodeDeltas(AssistantEventHandler):
         if delta.code_interpreter and delta.code_interpreter.outputs:
             self.outputs += delta.code_interpreter.outputs
 
+    def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        self.annotations += delta.annotations or []
 
-def test_a_streamed_run_shows_the_code_as_it_is_written_then_its_outputs(client):
+
+def test_a_streamed_run_shows_the_code_as_it_is_written_then_its_outputs_then_the_answers_link(client):
     assistant = _assistant(client)
-    code = "for n in range(3):\n    print('line', n)\n"
+    code = (
+        "for n in range(3):\n"
+        "    print('line', n)\n"
+        "with open('/mnt/data/lines.txt', 'w') as out:\n"
+        "    out.write('three lines')\n"
+    )
     thread = client.beta.threads.create(messages=[{"role": "user", "content": fenced(code)}])
     handler = _CodeDeltas()
 
@@ -147,3 +156,8 @@ def test_a_streamed_run_shows_the_code_as_it_is_written_then_its_outputs(client)
     assert (logs.type, logs.logs) == ("logs", "line 0\nline 1\nline 2\n")
     (call,) = tool_calls(client, handler.current_run)
     assert call.code_interpreter.input == code
+    (link,) = handler.annotations  # in the delta that ends it
+    assert (link.type, link.text) == ("file_path", "sandbox:/mnt/data/lines.txt")
+    assert client.files.content(link.file_path.file_id).read() == b"three lines"
+    (message,) = handler.get_final_messages()
+    assert message.content[0].text.annotations[0].file_path.file_id == link.file_path.file_id
