@@ -81,3 +81,19 @@ def test_the_projects_usage_shows_its_seconds_of_code_today_and_their_budget(api
     assert status == 200
     assert usage["code_interpreter_seconds"] == 3.75
     assert usage["daily_budget"]["daily_code_interpreter_seconds"] == 600
+
+
+def test_a_project_cannot_register_a_tool_named_as_the_built_in_code_tool(api, project_client):
+    client, _ = project_client
+    tool = {
+        "name": "code_interpreter",
+        "parameters": {"type": "object"},
+        "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:mine",
+    }
+
+    status, answer = api("POST", "/server_tools", tool, key=client.api_key)
+
+    assert status == 409 and answer["error"]["param"] == "name"
+    assert answer["error"]["message"] == (
+        "A server tool named 'code_interpreter' is the deployment's; choose another name."
+    )
