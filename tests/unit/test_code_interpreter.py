@@ -263,6 +263,39 @@ def test_a_call_waits_while_another_call_of_the_thread_holds_its_session_and_giv
     assert calls.world.thread("thread_1").code_holder[0] == "call_other"  # still the other call's
 
 
+def test_a_call_whose_hold_lapsed_and_was_taken_while_it_gave_the_session_its_files_runs_no_code():
+    ran: list[str] = []
+    calls = Calls(run=lambda code, entry: ran.append(code) or Execution(output="", session=entry.session))
+    data = calls.file("data.csv")
+    calls.stores.threads.update_thread("thread_1", {"tool_resources": {"code_interpreter": {"file_ids": [data]}}})
+    staged = calls.sandbox.write_files
+
+    def slow_staging(session, files):
+        staged(session, files)
+        calls.world.thread("thread_1").code_holder = ("call_other", now() + 300)  # it lapsed; another took it
+
+    calls.sandbox.write_files = slow_staging  # type: ignore[method-assign]
+
+    result, output = calls.run("x = 1")
+
+    assert result.is_error and result.outcome == "timed_out" and ran == []
+    assert output.error.startswith("Giving the session its files took longer than this call held it")
+
+
+def test_a_call_of_a_thread_deleted_meanwhile_runs_no_code():
+    calls = Calls(run=_printing)
+    record = calls.stores.runs.get_run_record("thread_1", calls.loop.state.run_id)
+    calls.stores.threads.delete_thread("thread_1")
+    call = ToolCall(
+        call_id="c", run_id="r", step_id="s", name="code_interpreter", arguments='{"code": "x"}', side="server"
+    )
+
+    result = calls.calls.run(record, call, 65536, 300.0)
+
+    assert result.is_error and CodeOutput.read(result.output).error == "The thread was deleted; no code ran."
+    assert calls.sandbox.sessions == {}
+
+
 def test_a_sandbox_that_cannot_be_reached_is_an_error_output_and_lets_go_of_the_session():
     calls = Calls()
 

@@ -111,9 +111,14 @@ class CodeCalls:
         except CodeSessionBusy:
             message = "Another code_interpreter call of this thread ran too long to wait for; this code did not run."
             return _refused(started, message, "timed_out")
+        except NotFound:
+            return _refused(started, "The thread was deleted; no code ran.", "failed")
         after = kept
         try:
-            output, after = self._run(record, kept, code)
+            output, after = self._run(record, call.call_id, kept, code)
+        except CodeSessionBusy:
+            message = "Giving the session its files took longer than this call held it; this code did not run."
+            return _refused(started, message, "timed_out")
         except SandboxUnavailable as exc:
             return _refused(started, f"{exc} No code ran; answer without it, or try again later.", "failed")
         except Exception:
@@ -127,27 +132,35 @@ class CodeCalls:
     def _hold(self, thread_id: str, holder: str, budget_seconds: float) -> KeptSession | None:
         """The thread's session, held for this call once the thread's other calls let go of it; raises
         :class:`CodeSessionBusy` when that would leave the call too little of ``budget_seconds`` to run."""
-        limits = self._sandbox.limits
-        hold_seconds = int(limits.execution_seconds) + HOLD_MARGIN_SECONDS
-        deadline = self._clock() + budget_seconds - hold_seconds
+        deadline = self._clock() + budget_seconds - self._hold_seconds
         pause = 0.1
         while True:
             try:
-                return self._stores.threads.hold_code_session(thread_id, holder, now() + hold_seconds)
+                return self._stores.threads.hold_code_session(thread_id, holder, now() + self._hold_seconds)
             except CodeSessionBusy:
                 if self._clock() + pause > deadline:
                     raise
                 self._sleep(pause)
                 pause = min(pause * 1.5, 1.0)
 
-    def _run(self, record: RunRecord, kept: KeptSession | None, code: str) -> tuple[CodeOutput, KeptSession | None]:
-        key = SessionKey(project=self._stores.project, thread_id=record.run.thread_id)
+    @property
+    def _hold_seconds(self) -> int:
+        """How long a call holds its thread's session: the execution's time limit and a margin."""
+        return int(self._sandbox.limits.execution_seconds) + HOLD_MARGIN_SECONDS
+
+    def _run(
+        self, record: RunRecord, holder: str, kept: KeptSession | None, code: str
+    ) -> tuple[CodeOutput, KeptSession | None]:
+        thread_id = record.run.thread_id
+        key = SessionKey(project=self._stores.project, thread_id=thread_id)
         notes: list[str] = []
         session = self._sandbox.open(key, kept.session if kept else None)
         if session.fresh and kept is not None:
             notes.append("This is a new session: the variables and files of earlier calls are gone.")
         staged = [] if session.fresh or kept is None else list(kept.staged)
         self._stage(session, record, staged, notes)
+        # Held again for the execution: staging large files may have taken much of the hold.
+        self._stores.threads.hold_code_session(thread_id, holder, now() + self._hold_seconds)
         try:
             execution = self._sandbox.execute(session, code)
         except SessionEnded:  # it ended between its opening and the code: once more, in a new one
