@@ -78,10 +78,10 @@ run: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) ## Serve the API on http://127.0.0
 	$(PY) -m threadrunner_harness.serve $(ARGS)
 
 test: $(STAMP) $(TOOLS_STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate, scan and build the template, run every test
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(WORKERS)
 
 test-fast: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(WORKERS)
 
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check layers/core local functions tests scripts examples

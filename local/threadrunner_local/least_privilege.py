@@ -40,6 +40,7 @@ NOT_REACHED: dict[tuple[str, str], str] = {
             "ReconcilerFunction": "cancel the response of a run whose execution ended",
             "ToolFunction": "embed file_search's query",
             "IndexFunction": "embed a file's chunks",
+            "SettleResponsesFunction": "retrieve the forwarded responses it settles",
         }.items()
     },
     ("ApiFunction", "lambda:InvokeFunction"): f"the ToolFunction's catalogue, {_SHARED_CACHE} (5 minutes)",
@@ -52,6 +53,21 @@ NOT_REACHED: dict[tuple[str, str], str] = {
         for action, why in (
             ("GetItem", "reads a record back when a retry finds it in progress"),
             ("DeleteItem", "deletes the record of a request whose handler raised, so a retry runs again"),
+        )
+    },
+    ("IndexFunction", "s3:DeleteObject"): "an indexing that finishes after its file was deleted deletes the chunk "
+    "copy it wrote (app/indexing.py); the suite deletes no file while it is indexed",
+    **{
+        (
+            "ToolFunction",
+            f"bedrock-agentcore:{action}",
+        ): "the local stack runs code_interpreter in a sandbox of its own "
+        "(local/threadrunner_local/sandbox/); AgentCore's code interpreter is reached only on AWS"
+        for action in (
+            "StartCodeInterpreterSession",
+            "GetCodeInterpreterSession",
+            "InvokeCodeInterpreter",
+            "StopCodeInterpreterSession",
         )
     },
     ("ApiFunction", "s3:AbortMultipartUpload"): "a file joined from an upload's parts aborts its multipart upload "
