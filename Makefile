@@ -24,7 +24,7 @@ BUILD_DIR := .aws-sam/build
 # waits beside the others; WORKERS=0 runs every test in one process.
 WORKERS ?= 3
 
-.PHONY: help run test test-fast lint bench load build validate invoke key sandbox clean
+.PHONY: help run test test-fast lint bench load build validate invoke key sandbox screenshot clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,10 +78,10 @@ run: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) ## Serve the API on http://127.0.0
 	$(PY) -m threadrunner_harness.serve $(ARGS)
 
 test: $(STAMP) $(TOOLS_STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) lint validate build ## Lint, validate, scan and build the template, run every test
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(WORKERS)
 
 test-fast: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(NODE_STAMP) $(CHROMIUM) ## Run the tests only
-	$(PY) -m pytest -q -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(WORKERS)
 
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check layers/core local functions tests scripts examples
@@ -107,6 +107,10 @@ key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PRO
 
 load: $(STAMP) $(TRANSFORMED) ## N concurrent users through conversations with tool calls: make load [USERS=50]
 	$(PY) scripts/load.py --users $(or $(USERS),50)
+
+screenshot: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(CHROMIUM) ## The console's screenshot in docs/console.png (the README's), taken by its browser test
+	$(PY) -m pytest -q tests/e2e/test_console.py -k timeline
+	cp .aws-sam/console.png docs/console.png
 
 bench: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)

@@ -56,6 +56,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[WHOLE_SUITE] = collected == every and not selected
 
 
+STORE_CONTRACT = "tests/integration/store/"
+"""The store contract: its coverage test reads, in its own process, what the contract's other tests called."""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist, the store contract goes to one worker whole and in order; every other test goes, alone,
+    to whichever worker is free."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ContractTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return STORE_CONTRACT if nodeid.startswith(STORE_CONTRACT) else nodeid
+
+    return ContractTogether(config, log)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _worker(session.config) is None:
         shutil.rmtree(IAM_REPORTS, ignore_errors=True)  # only this session's stacks report

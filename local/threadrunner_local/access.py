@@ -192,6 +192,8 @@ def _s3(operation: str, params: Mapping[str, Any], lookups: Lookups) -> list[Acc
         )
         return [Access("s3:GetObject", source_arn), Access("s3:PutObject", f"arn:aws:s3:::{bucket}/{params['Key']}")]
     resource = f"arn:aws:s3:::{bucket}" + (f"/{params['Key']}" if "Key" in params else "")
+    if params.get("Tagging") and action == "s3:PutObject":  # an object written with tags needs both actions
+        return [Access(action, resource), Access("s3:PutObjectTagging", resource)]
     return [Access(action, resource)]
 
 

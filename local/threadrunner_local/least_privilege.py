@@ -40,6 +40,7 @@ NOT_REACHED: dict[tuple[str, str], str] = {
             "ReconcilerFunction": "cancel the response of a run whose execution ended",
             "ToolFunction": "embed file_search's query",
             "IndexFunction": "embed a file's chunks",
+            "SettleResponsesFunction": "retrieve the forwarded responses it settles",
         }.items()
     },
     ("ApiFunction", "lambda:InvokeFunction"): f"the ToolFunction's catalogue, {_SHARED_CACHE} (5 minutes)",
@@ -54,13 +55,14 @@ NOT_REACHED: dict[tuple[str, str], str] = {
             ("DeleteItem", "deletes the record of a request whose handler raised, so a retry runs again"),
         )
     },
-    ("ApiFunction", "s3:AbortMultipartUpload"): "a file joined from an upload's parts aborts its multipart upload "
-    "when the join fails",
+    ("IndexFunction", "s3:DeleteObject"): "an indexing that finishes after its file was deleted deletes the chunk "
+    "copy it wrote (app/indexing.py); the suite deletes no file while it is indexed",
     **{
-        ("ToolFunction", f"bedrock-agentcore:{action}"): "code_interpreter's sessions on AgentCore Code Interpreter; "
-        "the local stack runs the code in its own sandbox instead (CODE_INTERPRETER_SANDBOX: "
-        "threadrunner_local.sandbox) and never calls AgentCore, whose adapter is tested on botocore's model "
-        "(tests/unit/test_agentcore_sandbox.py)"
+        (
+            "ToolFunction",
+            f"bedrock-agentcore:{action}",
+        ): "the local stack runs code_interpreter in a sandbox of its own "
+        "(local/threadrunner_local/sandbox/); AgentCore's code interpreter is reached only on AWS"
         for action in (
             "StartCodeInterpreterSession",
             "GetCodeInterpreterSession",
@@ -68,6 +70,8 @@ NOT_REACHED: dict[tuple[str, str], str] = {
             "StopCodeInterpreterSession",
         )
     },
+    ("ApiFunction", "s3:AbortMultipartUpload"): "a file joined from an upload's parts aborts its multipart upload "
+    "when the join fails",
     ("RequestToolOutputsFunction", "states:SendTaskFailure"): "a run cancelled between its turn's end and the "
     "storing of its task token: the function wakes the waiting loop itself",
     **{
@@ -161,7 +165,7 @@ def judged(reports: list[dict[str, Any]], root: Path) -> list[str]:
     for report in reports:
         for principal, allowed in report["allowed_by"].items():
             used = usage.statements.setdefault(principal, set())
-            used.update(tuple(entry.rsplit(" ", 1)) for entry in allowed)
+            used.update((source, action) for source, action in (entry.rsplit(" ", 1) for entry in allowed))
     problems += [
         f"{grant.principal}: {grant.name} ({grant.statement.source}) is granted and no call used it"
         for grant in unused(stack, usage)

@@ -25,7 +25,9 @@ HEADLESS = [
     "--disable-dev-shm-usage",
     "--disable-background-networking",  # no calls home: the page must load nothing but the stack's files
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / ".aws-sam" / "console.png"
+"""Where the test leaves its screenshot: `make screenshot` copies it to docs/console.png, which a test run never
+changes."""
 HTML = "<img src=x onerror=alert(1)><b>bold</b>"
 """A message that would run script and make bold text, were it taken for markup."""
 CLIENT_OUTPUT = '{"usd": 12, "memo": "<script>alert(2)</script>"}'
@@ -170,6 +172,7 @@ def test_the_console_signs_in_shows_a_runs_timeline_as_text_and_only_the_project
             assert abs(waited["width"] / total["width"] - _share_of_the_wait(client, run)) < 0.02
             client_call.locator("summary").click()  # the whole timeline in one screen, one call open
             page.evaluate("window.scrollTo(0, 0)")
+            SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
 
             # A user's thread, from the user's id.

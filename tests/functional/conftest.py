@@ -12,22 +12,16 @@ import base64
 import importlib
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from tests.conftest import TEST_TOOL_ROUNDS
 from tests.fakes import (
+    FakeApiKeys,
     FakeCatalogue,
     FakeContents,
     FakeControl,
@@ -37,6 +31,7 @@ from tests.fakes import (
     World,
     fake_stores,
 )
+from tests.support.idempotency import MemoryRecords
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.api.http_server import http_event
 from threadrunner.config import Settings
@@ -67,47 +62,6 @@ class LambdaContext:
         return 30_000
 
 
-class InMemoryIdempotency(BasePersistenceLayer):
-    """Powertools' idempotency records in a dict, with the DynamoDB layer's rule for a record that exists: a new
-    request with the key may take it only once it expired, or once its request's time ran out in progress."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: dict[str, DataRecord] = {}
-
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        if idempotency_key not in self.records:
-            raise IdempotencyItemNotFoundError
-        return self.records[idempotency_key]
-
-    def _put_record(self, data_record: DataRecord) -> None:
-        old = self.records.get(data_record.idempotency_key)
-        now = time.time()
-        if old is not None and not (
-            (old.expiry_timestamp or 0) < now
-            or (old.status == "INPROGRESS" and (old.in_progress_expiry_timestamp or 0) < now * 1000)
-        ):
-            self._validate_payload(data_payload=data_record, stored_data_record=old)
-            raise IdempotencyItemAlreadyExistsError(old_data_record=old)
-        self.records[data_record.idempotency_key] = data_record
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        self.records[data_record.idempotency_key] = data_record
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self.records.pop(data_record.idempotency_key, None)
-
-
-@dataclass
-class FakeApiKeys:
-    """The deployment's keys, by hash."""
-
-    projects: dict[str, str] = field(default_factory=dict)
-
-    def project_for(self, digest: str) -> str | None:
-        return self.projects.get(digest)
-
-
 @dataclass
 class Deployment:
     """One deployment on the fakes: a world per project, the keys, and what the API asked of the other services."""
@@ -126,7 +80,7 @@ class Deployment:
         return fake_stores(self.world(project))
 
     def add_key(self, key: str, project: str) -> None:
-        self.keys.projects[key_hash(key)] = project
+        self.keys.put_key(key_hash(key), project, name=key, created_at=0)
 
 
 def api_deps(deployment: Deployment) -> ApiDeps:
@@ -149,7 +103,7 @@ def api_deps(deployment: Deployment) -> ApiDeps:
         tools=catalogue,
         functions=None,  # type: ignore[arg-type]  # Lambda tools are registered end to end (test_server_tools.py)
         keys=deployment.keys,
-        idempotency_store=InMemoryIdempotency(),
+        idempotency_store=MemoryRecords(),
         model=FakeModel,
         provider=None,  # type: ignore[arg-type]  # forwarded calls are proven end to end (test_forwarding.py)
         contents=deployment.contents,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
@@ -24,7 +26,13 @@ class MemoryRecords(BasePersistenceLayer):
 
     def _put_record(self, data_record: DataRecord) -> None:
         existing = self.records.get(data_record.idempotency_key)
-        if existing is not None:  # as the DynamoDB layer answers a failed conditional put
+        now = time.time()
+        # As the DynamoDB layer's conditional put: a record is taken again only once it expired, or once the request
+        # it is in progress for ran out of time.
+        if existing is not None and not (
+            (existing.expiry_timestamp or 0) < now
+            or (existing.status == "INPROGRESS" and (existing.in_progress_expiry_timestamp or 0) < now * 1000)
+        ):
             self._validate_payload(data_payload=data_record, stored_data_record=existing)
             raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
         self.records[data_record.idempotency_key] = data_record

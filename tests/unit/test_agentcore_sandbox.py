@@ -33,7 +33,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 @pytest.fixture
 def client() -> Any:
-    return boto3.client(
+    # A session of its own: a local stack started earlier in this process hooks the default session's clients.
+    return boto3.session.Session().client(
         "bedrock-agentcore",
         region_name="us-east-1",
         aws_access_key_id="testing",

@@ -100,6 +100,13 @@ def test_s3_multipart_and_batch_deletes_ask_for_the_object_actions():
     ]
 
 
+def test_an_object_written_with_tags_asks_for_the_tagging_action_too():
+    tagged = {"Bucket": "b", "Key": "P#a/part", "Body": b"x", "Tagging": "threadrunner=upload-part"}
+    assert [a.action for a in accesses("s3", "PutObject", tagged, LOOKUPS)] == ["s3:PutObject", "s3:PutObjectTagging"]
+    plain = {"Bucket": "b", "Key": "P#a/f", "Body": b"x"}
+    assert [a.action for a in accesses("s3", "PutObject", plain, LOOKUPS)] == ["s3:PutObject"]
+
+
 def test_a_callback_asks_for_the_state_machine_whose_execution_issued_the_token():
     found = accesses("states", "SendTaskSuccess", {"taskToken": "t", "output": "{}"}, LOOKUPS)
     assert found == [Access("states:SendTaskSuccess", "arn:aws:states:us-east-1:123456789012:stateMachine:loop")]

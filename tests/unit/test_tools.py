@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 from pydantic import BaseModel, Field
@@ -294,7 +295,20 @@ def test_the_runner_retries_counts_a_failed_call_against_the_circuit_and_answers
     assert "temporarily unavailable" in json.loads(call.output or "")["error"]
 
 
-def test_an_invocation_of_a_call_leaves_the_audit_line_and_the_metrics_and_answers_the_report(caplog, monkeypatch):
+@pytest.fixture
+def info_logged() -> Iterator[None]:
+    """The one logger at INFO for the test, whatever level an earlier test of this process (a local stack's) left."""
+    from threadrunner.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("INFO")
+    yield
+    logger.setLevel(level)
+
+
+def test_an_invocation_of_a_call_leaves_the_audit_line_and_the_metrics_and_answers_the_report(
+    caplog, monkeypatch, info_logged
+):
     metrics: list[tuple] = []
     monkeypatch.setattr(tool_calls, "add_metric", lambda *metric, **dimensions: metrics.append((*metric, dimensions)))
     functions = FakeFunctions({TOOL_TAG: "*"}, [("ok", '"shipped"')])

@@ -81,15 +81,11 @@ def table_store(stack: LocalStack) -> Stores:
     return recording.recorded(stack.stores("p_" + secrets.token_hex(4)), "dynamodb")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The coverage test reads what the others called: it runs last, in the same process (one pytest-xdist group,
-    run by one worker in this order)."""
+    """The coverage test reads what the others called: it runs last, in the same process (under pytest-xdist, one
+    worker takes the whole contract in this order: tests/conftest.py, ``pytest_xdist_make_scheduler``)."""
     last = [item for item in items if item.path == HERE / "test_coverage.py"]
     items[:] = [item for item in items if item not in last] + last
-    for item in items:
-        if item.path.parent == HERE:
-            item.add_marker(pytest.mark.xdist_group("store-contract"))
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
