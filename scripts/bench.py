@@ -21,6 +21,8 @@ Prints:
   (TRACING_DETAIL=calls) and a build without bytecode;
 * the code sandbox (the local stack's): opening a session and running a one-line program in it (cold), next to
   running it in a session already open (warm), and the first import of pandas and matplotlib in a session;
+* code_interpreter in runs: the time from the model's call of the code tool to its output (a one-line program, in a
+  thread's first run and in its next), and the whole run next to the same run without the tool;
 * the size of the built layer and functions (``sam build`` output), unzipped and zipped.
 
 Figures are medians of several rounds measured side by side in one process; the machine is
@@ -559,6 +561,61 @@ def sandbox(rounds: int) -> None:
     print()
 
 
+CODE_MESSAGE = "Run this:\n```python\nprint(6 * 7)\n```\n"
+
+
+def code_round(client: Any, assistant_id: str, thread_id: str) -> tuple[float, float | None]:
+    """One run of the one-line program: client-observed seconds, and the seconds from the model's call (the loop made
+    its step) to the tool's output (recorded on the call); ``None`` without a call."""
+    client.beta.threads.messages.create(thread_id, role="user", content=CODE_MESSAGE)
+    started = time.perf_counter()
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    observed = time.perf_counter() - started
+    assert run.status == "completed", run.last_error
+    for step in client.beta.threads.runs.steps.list(run.id, thread_id=thread_id):
+        shown = step.to_dict()
+        if shown["type"] == "tool_calls":
+            (call,) = shown["step_details"]["tool_calls"]
+            assert call["code_interpreter"]["outputs"][0]["logs"] == "42\n", call
+            return observed, (call["timing"]["completed_at_ms"] - shown["timing"]["created_at_ms"]) / 1000
+    return observed, None
+
+
+def code_interpreter(stack: LocalStack, rounds: int, model_latency: float) -> None:
+    """code_interpreter in runs: a thread's first run (a new session) and its next (the session open), next to the
+    same run without the tool (the model answers at once)."""
+    assert stack.model_server is not None
+    stack.model_server.model.latency = model_latency
+    api = _api(stack)
+    coding = api.beta.assistants.create(model="gpt-4.1-mini", tools=[{"type": "code_interpreter"}])
+    plain = api.beta.assistants.create(model="gpt-4.1-mini")
+    code_round(api, coding.id, api.beta.threads.create().id)  # warm: the handlers' first imports are not the figure
+    first, next_, without, first_hop, next_hop = [], [], [], [], []
+    for _ in range(rounds):
+        thread_id = api.beta.threads.create().id
+        observed, hop = code_round(api, coding.id, thread_id)
+        first.append(observed)
+        first_hop.append(hop)
+        observed, hop = code_round(api, coding.id, thread_id)
+        next_.append(observed)
+        next_hop.append(hop)
+        without.append(code_round(api, plain.id, api.beta.threads.create().id)[0])
+    print(
+        f"code_interpreter in a run, `print(6 * 7)` in the local sandbox, offline model latency {model_latency:g} s, "
+        f"median of {rounds} rounds each:"
+    )
+    print(
+        f"  model's call -> tool's output, the thread's first run (new session) {statistics.median(first_hop):6.3f} s"
+    )
+    print(f"  model's call -> tool's output, its next run (the session open)      {statistics.median(next_hop):6.3f} s")
+    print(
+        f"  the run with the tool (2 model turns), first / next                 {statistics.median(first):6.2f} s"
+        f" / {statistics.median(next_):.2f} s"
+    )
+    print(f"  the same run without the tool (1 model turn)                        {statistics.median(without):6.2f} s")
+    print()
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDK's notes on the beta Assistants methods
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -576,6 +633,7 @@ def main() -> None:
         "pages",
         "iam",
         "sandbox",
+        "code",
         "cold-starts",
         "sizes",
     ]
@@ -605,6 +663,8 @@ def main() -> None:
             iam(stack, args.rounds)
         if args.only in (None, "sandbox"):
             sandbox(args.rounds)
+        if stack is not None and args.only in (None, "code"):
+            code_interpreter(stack, args.rounds, args.latency)
         if stack is not None and args.only in (None, "cold-starts"):
             python = lambda_python()
             if not args.build_dir.is_dir() or python is None:

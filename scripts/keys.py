@@ -8,6 +8,7 @@ with ``--table`` it works on a deployed table with your AWS credentials (stack o
     python scripts/keys.py list
     python scripts/keys.py revoke --name alice
     python scripts/keys.py budget --project acme --daily-tokens 2000000 --daily-tokens-per-user 50000
+    python scripts/keys.py budget --project acme --daily-code-interpreter-seconds 3600
     python scripts/keys.py models --project acme --allow gpt-4.1-mini,gpt-4.1   # --any lifts the limit
     python scripts/keys.py hosted-tools --project acme --allow web_search       # --none takes them back
     python scripts/keys.py limits --project acme --active-runs 20 --requests-per-minute 600 --open-streams 10
@@ -59,10 +60,13 @@ def main(argv: list[str]) -> int:
     commands.add_parser("list", help="list keys (names, projects, hints; never the keys)")
     revoke = commands.add_parser("revoke", help="refuse a key from now on")
     revoke.add_argument("--name", required=True)
-    budget = commands.add_parser("budget", help="set a project's daily token budgets (omit a limit for none)")
+    budget = commands.add_parser("budget", help="set a project's daily budgets (omit a limit for none)")
     budget.add_argument("--project", required=True)
     budget.add_argument("--daily-tokens", type=int, help="tokens the project may use per UTC day")
     budget.add_argument("--daily-tokens-per-user", type=int, help="tokens each user may use per UTC day")
+    budget.add_argument(
+        "--daily-code-interpreter-seconds", type=int, help="seconds of code_interpreter execution per UTC day"
+    )
     models = commands.add_parser("models", help="limit the models a project's assistants and runs may name")
     models.add_argument("--project", required=True)
     choice = models.add_mutually_exclusive_group(required=True)
@@ -88,7 +92,11 @@ def main(argv: list[str]) -> int:
         projects = dynamodb.stores(_table(args), args.project, _client(args)).projects
         current = projects.get_policy()
         if args.command == "budget":
-            budget = Budget(daily_tokens=args.daily_tokens, daily_tokens_per_user=args.daily_tokens_per_user)
+            budget = Budget(
+                daily_tokens=args.daily_tokens,
+                daily_tokens_per_user=args.daily_tokens_per_user,
+                daily_code_interpreter_seconds=args.daily_code_interpreter_seconds,
+            )
             current = current.model_copy(update={"budget": budget})
         elif args.command == "models":
             allowed = None if args.any else sorted(filter(None, (m.strip() for m in args.allow.split(","))))

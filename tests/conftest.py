@@ -35,6 +35,8 @@ TEST_CIRCUIT_FAILURES = 3
 """The test stack's CIRCUIT_FAILURE_THRESHOLD."""
 TEST_CIRCUIT_RECOVERY_SECONDS = 5
 """The test stack's CIRCUIT_RECOVERY_SECONDS: an open circuit lets a probe through soon."""
+TEST_CODE_SECONDS = 10
+"""The test stack's CODE_INTERPRETER_EXECUTION_SECONDS: an endless loop is stopped soon, pandas still has time."""
 
 
 WHOLE_SUITE = pytest.StashKey[bool]()
@@ -120,6 +122,8 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
             "CIRCUIT_SUCCESS_THRESHOLD": "1",
             "FILES_WAIT_SECONDS": "15",  # a run waits for files stuck indexing briefly (tests/e2e/test_file_search.py)
             "POLL_AFTER_MS": "100",  # the SDKs' pollers (create_and_poll, ...) ask again this soon
+            # An endless loop of the model's code is stopped soon (tests/e2e/test_code_interpreter.py).
+            "CODE_INTERPRETER_EXECUTION_SECONDS": str(TEST_CODE_SECONDS),
         },
         parameters={"MessagesVisibilityTimeoutSeconds": "2"},  # a failed message comes back quickly
     )

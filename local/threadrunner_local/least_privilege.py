@@ -166,7 +166,7 @@ def judged(reports: list[dict[str, Any]], root: Path) -> list[str]:
         for principal, allowed in report["allowed_by"].items():
             used = usage.statements.setdefault(principal, set())
             used.update((source, action) for source, action in (entry.rsplit(" ", 1) for entry in allowed))
-    problems = [
+    problems += [
         f"{grant.principal}: {grant.name} ({grant.statement.source}) is granted and no call used it"
         for grant in unused(stack, usage)
     ]

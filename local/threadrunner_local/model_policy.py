@@ -5,9 +5,12 @@ what a model would plausibly do, the same way every time, by the first of these 
 
 * When the last input carries function outputs, it answers with a message built from them
   (an ``{"error": ...}`` output is reported as such; ``file_search`` results by the sentences that answer the
-  user's question, ``model_sources.py``). An output that carries a non-null
+  user's question, ``model_sources.py``; ``code_interpreter``'s output by what the code printed, its error and
+  the files it wrote, ``model_code.py``). An output that carries a non-null
   ``next_cursor`` makes it call the same function again with ``cursor`` set, as a model
   paging through results would.
+* With the ``code_interpreter`` function among its tools, each fenced Python block of the user's last message is
+  run: one call each, with the block's code exactly (``model_code.py``).
 * With a ``file_search`` function among its tools (and ``tool_choice`` neither ``none`` nor a named function), it
   searches the files for the user's words.
 * Otherwise it calls every function tool whose name (or, failing that, description) shares a
@@ -25,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import model_schema, model_sources
+from . import model_code, model_schema, model_sources
 from .model_arguments import GENERIC_WORDS, argument_sets, tool_words, words
 from .model_recall import recall
 
@@ -120,6 +123,8 @@ def decide(
     answered, ``earlier`` the user's messages before ``user_text``."""
     if outputs:
         decision = _from_outputs(outputs, user_text)
+    elif code := model_code.code_calls(tools, user_text, tool_choice):
+        decision = Decision(calls=code)
     elif _searches_first(tools, tool_choice):
         decision = Decision(calls=[("file_search", {"query": user_text.strip()})])
     else:
@@ -177,7 +182,8 @@ def _from_outputs(outputs: list[Output], question: str) -> Decision:
     if again:
         return Decision(calls=again)
     parts = [_reported(name, arguments, output, question) for name, arguments, output in outputs]
-    if [name for name, _, _ in outputs] == ["file_search"] * len(outputs):
+    names = {name for name, _, _ in outputs}
+    if names in ({"file_search"}, {model_code.CODE_INTERPRETER}):  # the answer is theirs, not a tool's report
         return Decision(text=" ".join(parts))
     return Decision(text="Here is what the tools returned. " + " ".join(part.rstrip(".") + "." for part in parts))
 
@@ -206,6 +212,8 @@ def _reported(name: str, arguments: dict[str, Any], output: str, question: str) 
     if name == "file_search":
         asked = arguments.get("query") if isinstance(arguments, dict) else None
         return model_sources.answer(output, f"{question} {asked or ''}")
+    if name == model_code.CODE_INTERPRETER:
+        return model_code.reported(output)
     value = _value(output)
     if isinstance(value, dict) and "error" in value:
         return f"{name} failed: {value['error']}"

@@ -422,19 +422,16 @@ def test_a_run_stopped_by_its_completion_token_limit_is_incomplete(client):
     assert answer.status == "incomplete" and answer.incomplete_details.reason == "max_tokens"
 
 
-def test_hosted_tools_reach_the_model_where_they_can_work(client, model, marker):
-    """code_interpreter goes to the provider as its hosted tool; file_search is threadrunner's own (a function the
-    model may call), offered when the run has vector stores to search."""
+def test_hosted_tools_reach_the_model_as_threadrunners_own_functions_whatever_the_provider(client, model, marker):
+    """code_interpreter and file_search are threadrunner's own (functions the model may call, which the ToolFunction
+    runs), never the provider's hosted tools; file_search is offered when the run has vector stores to search."""
     store = client.vector_stores.create(name="Empty")
     assistant = _assistant(client, [{"type": "code_interpreter"}, {"type": "file_search"}])
     for resources, expected in [
-        (None, [{"type": "code_interpreter", "container": {"type": "auto"}}]),
+        (None, [{"type": "function", "name": "code_interpreter"}]),
         (
             {"file_search": {"vector_store_ids": [store.id]}},
-            [
-                {"type": "function", "name": "file_search"},
-                {"type": "code_interpreter", "container": {"type": "auto"}},
-            ],
+            [{"type": "function", "name": "code_interpreter"}, {"type": "function", "name": "file_search"}],
         ),
     ]:
         text = f"Hello {marker} {len(expected)}"

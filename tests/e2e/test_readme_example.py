@@ -76,3 +76,17 @@ def test_the_readme_shows_the_one_client_example_and_it_runs_assistants_and_forw
 
     assert ran == "run: completed" and chat.startswith('chat: You said: "Hello"')
     assert embedding == "embedding: 1536 dimensions" and "gpt-4.1-mini" in models
+
+
+def test_the_readme_shows_the_code_interpreter_example_and_its_chart_comes_back(stack: LocalStack):
+    example = ROOT / "examples" / "code_interpreter.py"
+    body = example.read_text().split('"""', 2)[2].lstrip("\n")
+    assert f"```python\n{body}```" in (ROOT / "README.md").read_text()
+
+    ran, logs, image, answer, link, png = _run_example(stack, example)
+
+    assert (ran, logs) == ("run: completed", "output: units sold: 16")
+    assert image.startswith("output: an image, file-")
+    assert answer.startswith("assistant: The code printed: units sold: 16. It wrote sandbox:/mnt/data/chart.png.")
+    assert link == "file: sandbox:/mnt/data/chart.png -> chart.png"
+    assert png == "image: True True"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from threadrunner.domain.code_interpreter import KeptSession
+from threadrunner.domain.common import now
 from threadrunner.domain.message import Message
 from threadrunner.domain.pagination import Page, PageRequest, paginate
 from threadrunner.domain.thread import Thread
-from threadrunner.errors import ConversationLocked, NotFound, RunActive
+from threadrunner.errors import CodeSessionBusy, ConversationLocked, NotFound, RunActive
 
 from .world import ThreadEntry, World
 
@@ -81,3 +83,16 @@ class FakeThreads:
     def list_threads(self, page: PageRequest) -> Page[Thread]:
         listed = sorted((e.thread for e in self.world.threads.values() if not e.deleting), key=lambda t: t.id)
         return paginate(listed, page)
+
+    def hold_code_session(self, thread_id: str, holder: str, until: int) -> KeptSession | None:
+        entry = self.world.thread(thread_id)
+        if entry.code_holder is not None and entry.code_holder[0] != holder and entry.code_holder[1] >= now():
+            raise CodeSessionBusy("Another code_interpreter call of this thread is running.")
+        entry.code_holder = (holder, until)
+        return entry.code_session
+
+    def keep_code_session(self, thread_id: str, holder: str, kept: KeptSession | None) -> None:
+        entry = self.world.threads.get(thread_id)
+        if entry is None or entry.code_holder is None or entry.code_holder[0] != holder:
+            return
+        entry.code_session, entry.code_holder = kept, None

@@ -73,6 +73,12 @@ class FakeUsage:
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         return self.world.days.get((day, user_id), DayUsage())
 
+    def add_code_seconds(self, day: str, seconds: float) -> None:
+        today = self.usage_today(day)
+        self.world.days[(day, None)] = today.model_copy(
+            update={"code_interpreter_seconds": today.code_interpreter_seconds + round(seconds, 3)}
+        )
+
     def count_thread_usage(self, run: Run) -> bool:
         entry = self.world.threads.get(run.thread_id)
         if entry is None or run.id not in entry.runs or run.id in self.world.counted_runs:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from threadrunner.domain.assistant import Assistant
 from threadrunner.domain.budget import DayUsage, ProjectPolicy, Reservation, UnsettledResponse
+from threadrunner.domain.code_interpreter import KeptSession
 from threadrunner.domain.common import Usage, now
 from threadrunner.domain.conversation import Conversation, Hold, Item
 from threadrunner.domain.files import FileObject, Upload
@@ -44,6 +45,9 @@ class ThreadEntry:
     hold: Hold | None = None
     turns: set[str] = field(default_factory=set)
     """The keys of the turns appended."""
+    code_session: KeptSession | None = None
+    code_holder: tuple[str, int] | None = None
+    """The call that holds the thread's code session, and until when."""
 
     @property
     def held(self) -> bool:

@@ -11,9 +11,11 @@ from openai.types.beta.threads import Message, MessageDeleted, Run
 
 from tests.e2e.helpers import LOCAL_TIME_TOOL, server_tool
 from tests.support.fidelity import conforming, conforming_list
+from threadrunner.app.files import stored_file
 
 
 def test_assistants_are_whole(api):
+    data = stored_file(api.deployment.stores("default"), api.deployment.contents, "data.csv", "assistants", b"a\n1\n")
     full = conforming(
         Assistant,
         api(
@@ -25,7 +27,7 @@ def test_assistants_are_whole(api):
                 "description": "Every field",
                 "instructions": "Be brief.",
                 "tools": [{"type": "code_interpreter"}, {"type": "file_search"}, LOCAL_TIME_TOOL, server_tool("tally")],
-                "tool_resources": {"code_interpreter": {"file_ids": ["file_1"]}},
+                "tool_resources": {"code_interpreter": {"file_ids": [data.id]}},
                 "metadata": {"k": "v"},
                 "temperature": 0.5,
                 "top_p": 0.5,

@@ -428,3 +428,47 @@ def test_given_no_passage_or_none_that_shares_a_word_with_the_question_when_answ
     passages,
 ):
     assert _answer(_sources(*passages), "Who painted the ceiling?") == "The files say nothing about that."
+
+
+CODE_TOOL = {"type": "function", "name": "code_interpreter", "description": "Run Python.", "parameters": {}}
+SEARCH_TOOL = {"type": "function", "name": "file_search", "description": "Search the files.", "parameters": {}}
+
+
+def test_each_fenced_python_block_is_run_exactly_with_the_code_tool_before_any_search():
+    text = "Run these:\n```python\nx = 1\nprint(x)\n```\nand\n```py\nprint('weather')\n```\nnot ```this```."
+
+    decision = decide([SEARCH_TOOL, WEATHER, CODE_TOOL], text, [])
+
+    assert decision.calls == [
+        ("code_interpreter", {"code": "x = 1\nprint(x)\n"}),
+        ("code_interpreter", {"code": "print('weather')\n"}),
+    ]
+    assert decide([CODE_TOOL], text, [], tool_choice="none").calls == []
+    assert decide([WEATHER, CODE_TOOL], text, [], tool_choice={"type": "function", "name": "get_weather"}).calls[0][
+        0
+    ] == ("get_weather")
+    assert [name for name, _ in decide([SEARCH_TOOL], text, []).calls] == ["file_search"]  # no code tool, no code
+
+
+def test_code_outputs_are_answered_with_the_error_what_was_printed_and_the_links_to_the_files_written():
+    ran = json.dumps({"output": "29\n", "files": ["sandbox:/mnt/data/chart.png"], "images_shown_to_the_user": 1})
+    stopped = json.dumps(
+        {
+            "output": "",
+            "error": "The execution ran past its time limit of 10 s and was interrupted.\n"
+            "Traceback ...\nKeyboardInterrupt",
+        }
+    )
+    failed = json.dumps(
+        {"output": "before\n", "error": "Traceback (most recent call last):\n  ...\nZeroDivisionError: x"}
+    )
+
+    assert decide([CODE_TOOL], "q", [("code_interpreter", {}, ran)]).text == (
+        "The code printed: 29. It wrote sandbox:/mnt/data/chart.png. It showed 1 image."
+    )
+    assert decide([CODE_TOOL], "q", [("code_interpreter", {}, stopped)]).text == (
+        "The code failed: The execution ran past its time limit of 10 s and was interrupted. KeyboardInterrupt."
+    )
+    assert decide([CODE_TOOL], "q", [("code_interpreter", {}, failed)]).text == (
+        "The code failed: ZeroDivisionError: x. The code printed: before."
+    )

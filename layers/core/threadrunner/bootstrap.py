@@ -302,13 +302,15 @@ def model_client() -> ModelClient:
 
 
 def tool_calls() -> ToolCalls:
-    """The ToolFunction's: the registry (with the tools of ``TOOL_MODULES``) and the deployment's Lambda tools."""
+    """The ToolFunction's: the registry (with the tools of ``TOOL_MODULES``), the deployment's Lambda tools,
+    ``file_search`` and ``code_interpreter`` (its sandbox made for the first call)."""
+    from .app.code_interpreter import CodeCalls
     from .app.tool_calls import ToolCalls, ToolRunner, file_searcher
     from .domain.lambda_tools import deployment_tools
     from .domain.tools import default_registry
 
     config = settings()
-    prepare_snapshot(("dynamodb", "lambda"))
+    prepare_snapshot(("dynamodb", "lambda", "s3"))
     for module in filter(None, (name.strip() for name in config.tool_modules.split(","))):
         importlib.import_module(module)  # registers the module's tools
     runner = ToolRunner(
@@ -318,6 +320,7 @@ def tool_calls() -> ToolCalls:
         deployment_tools(config.server_tools, default_registry.names(), config.functions_arn),
         version=config.function_version,
         file_searcher=file_searcher(vector_index, embeddings, config.run_defaults),
+        code_calls=lambda of: CodeCalls(of, code_sandbox(), file_contents(), config.run_defaults),
     )
     return ToolCalls(runner, stores, config.max_tool_output_bytes)
 

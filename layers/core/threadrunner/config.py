@@ -149,7 +149,8 @@ class Settings(BaseModel):
     code_interpreter_max_files: int = Field(20, alias="CODE_INTERPRETER_MAX_FILES", ge=1, le=100)
     """Files staged into a session at once, and files or images given back by one execution."""
     daily_code_interpreter_seconds: int = Field(0, alias="DAILY_CODE_INTERPRETER_SECONDS", ge=0)
-    """Execution seconds of ``code_interpreter`` a project may use per UTC day; 0 is no limit."""
+    """Execution seconds of ``code_interpreter`` a project may use per UTC day; 0 is no limit. A project's own budget
+    (scripts/keys.py) wins."""
 
     @property
     def code_interpreter_limits(self) -> SandboxLimits:
@@ -173,7 +174,11 @@ class Settings(BaseModel):
             requests_per_minute=self.project_requests_per_minute or None,
             open_streams=self.project_max_open_streams or None,
         )
-        budget = Budget(daily_tokens=limit, daily_tokens_per_user=per_user)
+        budget = Budget(
+            daily_tokens=limit,
+            daily_tokens_per_user=per_user,
+            daily_code_interpreter_seconds=self.daily_code_interpreter_seconds or None,
+        )
         return RunDefaults(
             self.model_override, budget, limits, self.output_reserve_tokens, context_tokens=self.model_context_tokens
         )

@@ -105,6 +105,10 @@ class SandboxUnavailable(ThreadrunnerError):
     """The code sandbox cannot start or be reached: no code runs (a failure of the ``code_interpreter`` tool)."""
 
 
+class CodeSessionBusy(ThreadrunnerError):
+    """Another call of the thread holds its code session: the thread's code runs one call at a time."""
+
+
 class SessionEnded(ThreadrunnerError):
     """The code session was ended (idle, stopped, or killed with its code): open the thread's session again."""
 

@@ -6,6 +6,8 @@ import itertools
 
 import pytest
 
+from threadrunner.domain.code_interpreter import KeptSession
+from threadrunner.domain.code_sandbox import CodeSession, SessionKey
 from threadrunner.domain.common import now
 from threadrunner.domain.ids import new_id
 from threadrunner.domain.message import IncompleteDetails
@@ -13,7 +15,7 @@ from threadrunner.domain.pagination import PageRequest
 from threadrunner.domain.run_record import message_slot
 from threadrunner.domain.thread import Thread
 from threadrunner.domain.user import QueuedMessage, UserRecord
-from threadrunner.errors import NotFound, RunActive
+from threadrunner.errors import CodeSessionBusy, NotFound, RunActive
 
 from .builders import end, ids, message, new_run, new_thread, pages_like_a_list, running, tool_step
 
@@ -192,3 +194,47 @@ def test_deleting_a_users_old_thread_leaves_the_user_on_the_new_one(store):
 
     assert store.users.get_user("bob").thread_id == new.id  # type: ignore[union-attr]
     assert store.threads.thread_user(new.id) == "bob"
+
+
+def _kept(thread_id: str, session_id: str = "s1", staged: tuple[str, ...] = ()) -> KeptSession:
+    session = CodeSession(
+        key=SessionKey(project="p", thread_id=thread_id), session_id=session_id, started_at=1.5, last_used_at=2.5
+    )
+    return KeptSession(session=session, staged=list(staged))
+
+
+def test_a_threads_code_session_is_held_by_one_call_at_a_time_and_kept_when_it_lets_go(store):
+    thread, _ = new_thread(store)
+    assert store.threads.hold_code_session(thread.id, "call_a", now() + 60) is None
+
+    with pytest.raises(CodeSessionBusy):
+        store.threads.hold_code_session(thread.id, "call_b", now() + 60)
+    store.threads.keep_code_session(thread.id, "call_b", _kept(thread.id, "not-kept"))  # not the holder: nothing
+    store.threads.keep_code_session(thread.id, "call_a", _kept(thread.id, staged=("file-1",)))
+
+    assert store.threads.hold_code_session(thread.id, "call_b", now() + 60) == _kept(thread.id, staged=("file-1",))
+    store.threads.keep_code_session(thread.id, "call_b", None)
+    assert store.threads.hold_code_session(thread.id, "call_c", now() + 60) is None
+    assert store.threads.get_thread(thread.id) == thread  # the session is no field of the thread object
+
+
+def test_a_lapsed_hold_of_a_code_session_is_taken_and_its_holder_keeps_nothing(store):
+    thread, _ = new_thread(store)
+    store.threads.hold_code_session(thread.id, "call_dead", now() - 1)
+
+    assert store.threads.hold_code_session(thread.id, "call_next", now() + 60) is None
+    store.threads.keep_code_session(thread.id, "call_dead", _kept(thread.id, "stale"))
+    store.threads.keep_code_session(thread.id, "call_next", _kept(thread.id, "fresh"))
+    assert store.threads.hold_code_session(thread.id, "call_last", now() + 60) == _kept(thread.id, "fresh")
+
+
+def test_the_code_session_of_a_thread_that_is_gone_is_not_found_and_keeps_nothing(store):
+    thread, _ = new_thread(store)
+    store.threads.hold_code_session(thread.id, "call_a", now() + 60)
+    store.threads.delete_thread(thread.id)
+
+    store.threads.keep_code_session(thread.id, "call_a", _kept(thread.id))
+    with pytest.raises(NotFound):
+        store.threads.hold_code_session(thread.id, "call_b", now() + 60)
+    with pytest.raises(NotFound):
+        store.threads.hold_code_session(new_id("thread"), "call_b", now() + 60)

@@ -161,3 +161,13 @@ def test_an_unsettled_response_is_listed_until_it_is_settled_or_forgotten(store,
     unsettled.forget(store.project, "resp_never")
     assert listed() == []
     assert store.usage.settle("resp_b", None) is True  # forgetting it lists it no more; it is still settled once
+
+
+def test_seconds_of_code_are_summed_in_the_projects_day(store):
+    store.usage.add_code_seconds(DAY, 1.25)
+    store.usage.add_code_seconds(DAY, 0.0004)
+    store.usage.add_code_seconds(DAY, 2.5)
+
+    assert store.usage.usage_today(DAY).code_interpreter_seconds == 3.75
+    assert store.usage.usage_today("2026-01-02").code_interpreter_seconds == 0
+    assert store.usage.usage_today(DAY).committed == 0  # no tokens

@@ -37,7 +37,7 @@ def list_files(
     after: Cursor = None,
     before: Cursor = None,
 ) -> ListObject[FileObject]:
-    kind = files.check_purpose(purpose) if purpose else None
+    kind = files.check_purpose(purpose, listed=True) if purpose else None
     return ListObject.of(stores.files.list_files(page(limit, order, after, before), kind))
 
 

@@ -1,4 +1,4 @@
-"""``/v1/usage`` and ``/v1/threads/{thread_id}/usage``: token usage and budgets (extensions)."""
+"""``/v1/usage`` and ``/v1/threads/{thread_id}/usage``: token usage, seconds of code and budgets (extensions)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ class ProjectUsage(BaseModel):
     """Tokens of the model responses that ended that day, and of the texts embedded (files' chunks, searches)."""
     reserved_tokens: int
     """Tokens set aside by the responses still running; they count against the budget until they end."""
+    code_interpreter_seconds: float
+    """Seconds of ``code_interpreter`` execution that day."""
     daily_budget: Budget
-    """The budget new runs are checked against (the project's own, else the deployment's)."""
+    """The budget new runs and code are checked against (the project's own, else the deployment's)."""
 
 
 class ThreadUsage(BaseModel):
@@ -41,7 +43,12 @@ def project_usage(stores: StoresDep, defaults: RunDefaultsDep) -> ProjectUsage:
     budget = projects.budget_of(stores, defaults)
     today_ = stores.usage.usage_today(day)
     return ProjectUsage(
-        project=stores.project, date=day, usage=today_.usage, reserved_tokens=today_.reserved, daily_budget=budget
+        project=stores.project,
+        date=day,
+        usage=today_.usage,
+        reserved_tokens=today_.reserved,
+        code_interpreter_seconds=today_.code_interpreter_seconds,
+        daily_budget=budget,
     )
 
 

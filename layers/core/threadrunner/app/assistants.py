@@ -17,7 +17,7 @@ def create_assistant(stores: Stores, catalogue: ToolCatalogue, jobs: IndexJobs, 
     projects.check_model(stores, assistant.model)
     check_tools(catalogue, stores, assistant.tools)
     resources = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
-    projects.check_vector_stores(stores, resources)
+    projects.check_resources(stores, resources)
     stores.assistants.put_assistant(assistant.model_copy(update={"tool_resources": resources or {}}))
     return stores.assistants.get_assistant(assistant.id)
 
@@ -33,5 +33,5 @@ def update_assistant(
     changes = given_fields(body)
     if "tool_resources" in changes:
         changes["tool_resources"] = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
-        projects.check_vector_stores(stores, changes["tool_resources"])
+        projects.check_resources(stores, changes["tool_resources"])
     return stores.assistants.update_assistant(assistant_id, changes)

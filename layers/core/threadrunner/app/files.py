@@ -10,6 +10,7 @@ from ..domain.files import (
     FILE_PURPOSES,
     MAX_REQUEST_FILE_BYTES,
     MAX_UPLOAD_BYTES,
+    OUTPUT_PURPOSE,
     UPLOAD_SECONDS,
     FileObject,
     Upload,
@@ -29,10 +30,13 @@ LINK_SECONDS = 300
 """How long the link to a large file's bytes works."""
 
 
-def check_purpose(purpose: str) -> str:
-    if purpose not in FILE_PURPOSES:
+def check_purpose(purpose: str, listed: bool = False) -> str:
+    """A purpose a file may be uploaded for; ``listed``: one files may be listed by, which includes the purpose of
+    what a run's code wrote."""
+    purposes = (*FILE_PURPOSES, OUTPUT_PURPOSE) if listed else FILE_PURPOSES
+    if purpose not in purposes:
         raise InvalidRequest(
-            f"Invalid value for 'purpose': '{purpose[:64]}'; one of {', '.join(FILE_PURPOSES)}.",
+            f"Invalid value for 'purpose': '{purpose[:64]}'; one of {', '.join(purposes)}.",
             param="purpose",
             code="invalid_value",
         )
@@ -59,12 +63,17 @@ def _check_size(size: int, limit: int, what: str) -> None:
 
 
 def create_file(stores: Stores, contents: FileContents, filename: str, purpose: str, data: bytes) -> FileObject:
-    """Store a file whole: its bytes, then its record (a record never names missing bytes)."""
+    """A file a client uploads whole."""
     check_purpose(purpose)
     _check_filename(filename, "file")
     _check_size(len(data), MAX_REQUEST_FILE_BYTES, "file")
     if not data:
         raise InvalidRequest("The file is empty.", param="file")
+    return stored_file(stores, contents, filename, purpose, data)
+
+
+def stored_file(stores: Stores, contents: FileContents, filename: str, purpose: str, data: bytes) -> FileObject:
+    """A new file of the project: its bytes, then its record (a record never names missing bytes)."""
     file = FileObject(id=new_id("file", "-"), bytes=len(data), created_at=now(), filename=filename, purpose=purpose)
     key = content_key(stores.project, file.id)
     contents.put(key, data)

@@ -99,8 +99,8 @@ def _vector_store_ids_of(tool_resources: Any) -> list[str]:
     return list(((tool_resources or {}).get("file_search") or {}).get("vector_store_ids") or [])
 
 
-def check_vector_stores(stores: Stores, tool_resources: Any) -> None:
-    """Refuse vector stores the project does not have."""
+def check_resources(stores: Stores, tool_resources: Any) -> None:
+    """Refuse vector stores and files (``code_interpreter.file_ids``) the project does not have."""
     for vector_store_id in _vector_store_ids_of(tool_resources):
         try:
             stores.vector_stores.get_store(vector_store_id)
@@ -108,6 +108,14 @@ def check_vector_stores(stores: Stores, tool_resources: Any) -> None:
             raise InvalidRequest(
                 f"No vector store found with id '{vector_store_id}'.",
                 param="tool_resources.file_search.vector_store_ids",
+            ) from exc
+    file_ids = ((tool_resources or {}).get("code_interpreter") or {}).get("file_ids") or []
+    for index, file_id in enumerate(file_ids):
+        try:
+            stores.files.get_file(file_id)
+        except NotFound as exc:
+            raise InvalidRequest(
+                f"No file found with id '{file_id}'.", param=f"tool_resources.code_interpreter.file_ids[{index}]"
             ) from exc
 
 

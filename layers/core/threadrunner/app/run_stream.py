@@ -24,13 +24,13 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain import file_search, model_input
+from ..domain import code_interpreter, file_search, model_input
 from ..domain.common import now
 from ..domain.ids import new_id
-from ..domain.message import Message, TextContentBlock
+from ..domain.message import ImageFileContentBlock as Image
+from ..domain.message import Message
 from ..domain.model_turn import TurnEvent
 from ..domain.pagination import PageRequest
-from ..domain.run import Run
 from ..domain.run_record import RunRecord, message_slot, message_step_slot, tool_step_slot
 from ..domain.run_step import (
     MessageCreation,
@@ -43,22 +43,32 @@ from ..domain.stream import (
     DONE,
     KEEP_ALIVE,
     StreamEvent,
+    begun_message,
+    begun_step,
     call_arguments,
     call_started,
-    completed_by,
+    cancelling,
+    code_input,
+    code_outputs,
     error_event,
     message_delta,
+    numbered,
+    ran_code,
+    steps_of,
+    text_annotations,
 )
 from ..errors import ModelUnavailable, NotFound
 from ..observability import logger
 from ..ports import ModelClient, Stores
-from .run_loop.written import citation_sources
+from .run_loop.written import RunOutputs, run_outputs
 
 _ALL = PageRequest(limit=100, order="asc")
 """Every step and every message of a run: a run has a few."""
 
 _MARKER_END = file_search.marker(0, 0, "")[-1]
 """The character that closes a citation marker: a delta without it completes no citation."""
+_LINK = code_interpreter.SANDBOX_LINK
+"""What begins a link to a file the code wrote: a text without it has no ``file_path`` annotation."""
 
 _STREAM_RETRIES = 3
 """How often a broken model stream is taken up again (after its last event) before the records alone are shown."""
@@ -72,6 +82,8 @@ class _Shown:
     text: str = ""
     streaming: bool = False
     """A message whose text this stream relays from the model as it comes."""
+    noted: int = 0
+    """How many of a message's annotations its deltas carried."""
 
 
 @dataclass
@@ -87,7 +99,9 @@ class Snapshot:
     @classmethod
     def of(cls, stores: Stores, thread_id: str, run_id: str) -> Snapshot:
         record = stores.runs.get_run_record(thread_id, run_id)
-        objects = {step.id: _Shown(step.status) for step in stores.steps.list_steps(thread_id, run_id, _ALL).data}
+        steps = stores.steps.list_steps(thread_id, run_id, _ALL).data
+        objects = {step.id: _Shown(step.status) for step in steps}
+        objects |= {call.id: _Shown("completed") for step in steps for _, call in ran_code(step)}
         messages = stores.threads.list_messages(thread_id, _ALL, run_id=run_id).data
         objects |= {message.id: _Shown(message.status, message.text) for message in messages}
         return cls(record.run.status, objects, {record.response_id} if record.response_id else set())
@@ -130,8 +144,10 @@ class RunStream:
         """The index in its step of each call the model is making, by the call's place in the response's output."""
         self._searches: set[int] = set()
         """The calls among them that are ``file_search``'s: shown without a name or arguments."""
-        self._sources: dict[tuple[int, int], str] | None = None
-        """What the markers of the followed response's text cite, read at its first marker."""
+        self._code: dict[int, str] = {}
+        """The calls among them that are ``code_interpreter``'s, with their arguments so far: shown as code."""
+        self._outputs: RunOutputs | None = None
+        """What the markers and links of the followed response's text refer to, read at the first one."""
         self._message_of: dict[int, str] = {}
         """The message of each output item the model writes text into, by its place in the output."""
 
@@ -155,7 +171,7 @@ class RunStream:
             response_id = record.response_id
             new = bool(response_id) and response_id not in self._known.responses and run.status != "queued"
             # The steps of a response about to be followed are shown as it streams, even if the loop finished them.
-            shown = list(self._records(record, held=_steps_of(record, response_id) if new and self._model else set()))
+            shown = list(self._records(record, held=steps_of(record, response_id) if new and self._model else set()))
             yield from shown
             ended = run.status == "requires_action" or run.is_terminal
             if not ended and run.status != self._known.run_status:
@@ -172,7 +188,7 @@ class RunStream:
                 if run.status == "cancelled" and self._known.run_status != "cancelling":
                     # The loop ended the cancel before the stream looked: the client is shown it was asked, as the
                     # hosted API showed every cancel.
-                    yield StreamEvent("thread.run.cancelling", _cancelling(run))
+                    yield StreamEvent("thread.run.cancelling", cancelling(run))
                 if run.status != self._known.run_status:
                     self._known.run_status = run.status
                     yield StreamEvent(f"thread.run.{run.status}", run)
@@ -198,6 +214,8 @@ class RunStream:
             if created:
                 self._known.objects[step.id] = _Shown("")
                 yield StreamEvent("thread.run.step.created", self._step(step))
+                self._known.objects |= {call.id: _Shown("completed") for _, call in ran_code(step)}
+            yield from self._code_outputs(step)
             if isinstance(step.step_details, MessageCreationStepDetails):
                 message = messages.get(step.step_details.message_creation.message_id)
                 if message is not None:
@@ -215,18 +233,20 @@ class RunStream:
         if shown is None:
             # The stream did not see it begin (the model's stream could not be had): shown as it began, then whole.
             shown = self._known.objects[message.id] = _Shown("in_progress")
-            begun = _begun(message)
+            begun = begun_message(message)
             yield StreamEvent("thread.message.created", begun)
             yield StreamEvent("thread.message.in_progress", begun)
         if message.status == "in_progress" or shown.status == message.status:
             return
         text = message.text
-        if text.startswith(shown.text) and len(text) > len(shown.text):
-            # What the deltas did not carry, with the citations it completes.
-            cited = completed_by(_annotations(message), len(shown.text))
-            yield message_delta(message.id, text[len(shown.text) :], cited)
-        elif text != shown.text:
+        rest = text[len(shown.text) :] if text.startswith(shown.text) else ""
+        if text != shown.text and not rest:
             logger.warning("run stream relayed other text than stored", extra={"message_id": message.id})
+        # What the deltas did not carry: the rest of the text, the annotations not sent yet, the images.
+        notes = numbered(text_annotations(message), shown.noted)
+        images = [(i, part.image_file.file_id) for i, part in enumerate(message.content) if isinstance(part, Image)]
+        if rest or notes or images:
+            yield message_delta(message.id, rest, notes, images)
         shown.status, shown.text, shown.streaming = message.status, text, False
         yield StreamEvent(f"thread.message.{message.status}", message)
 
@@ -236,7 +256,7 @@ class RunStream:
         """Relay the response's stream until it ends; a broken stream is taken up after its last event."""
         assert self._model is not None
         after: int | None = None
-        self._calls, self._searches, self._message_of, self._sources = {}, set(), {}, None
+        self._calls, self._searches, self._code, self._message_of, self._outputs = {}, set(), {}, {}, None
         for attempt in range(_STREAM_RETRIES + 1):
             try:
                 for event in self._paced(self._model().events(response_id, after)):
@@ -262,9 +282,8 @@ class RunStream:
             message_id = self._message_of[event.output_index]
             shown = self._known.objects[message_id]
             if shown.streaming and event.text:
-                before = len(shown.text)
                 shown.text += event.text
-                yield message_delta(message_id, event.text, self._cited(shown.text, before))
+                yield message_delta(message_id, event.text, self._noted(shown, event.text))
         elif event.kind == "function_call":
             step_id = yield from self._begin_calls(record, response_id)
             index = self._calls.setdefault(event.output_index, len(self._calls))
@@ -272,18 +291,44 @@ class RunStream:
             kind = model_input.call_kind(record, event.name)
             if kind == "file_search":
                 self._searches.add(event.output_index)
+            elif kind == "code_interpreter":
+                self._code[event.output_index] = ""
             yield call_started(step_id, index, event.call_id, event.name, kind)
+        elif event.kind == "arguments" and event.output_index in self._code:
+            # The code as it is written: what the arguments' JSON string holds so far.
+            step_id = record.claims[tool_step_slot(response_id)]
+            before = self._code[event.output_index]
+            self._code[event.output_index] = before + event.text
+            piece = code_interpreter.new_code(before, before + event.text)
+            if piece:
+                yield code_input(step_id, self._calls[event.output_index], piece)
         elif event.kind == "arguments" and event.output_index in self._calls.keys() - self._searches:
             step_id = record.claims[tool_step_slot(response_id)]
             yield call_arguments(step_id, self._calls[event.output_index], event.text)
 
-    def _cited(self, text: str, before: int) -> list[dict[str, Any]]:
-        """The citations the text's last piece (after ``before``) completes."""
-        if _MARKER_END not in text[before:]:
+    def _noted(self, shown: _Shown, piece: str) -> list[dict[str, Any]]:
+        """The annotations the text's last ``piece`` completes: a citation marker it closes, a link it ends (a link
+        at the very end of the text so far may go on, and waits for what follows)."""
+        if _MARKER_END not in piece and _LINK not in shown.text:
             return []
-        if self._sources is None:
-            self._sources = citation_sources(self._stores, self._thread_id, self._run_id)
-        return completed_by(file_search.citations(text, self._sources), before)
+        if self._outputs is None:
+            self._outputs = run_outputs(self._stores, self._thread_id, self._run_id)
+        text = shown.text
+        done = [
+            note
+            for note in self._outputs.annotations(text)
+            if note["end_index"] < len(text) or note["type"] != "file_path"
+        ]
+        notes = numbered(done, shown.noted)
+        shown.noted += len(notes)
+        return notes
+
+    def _code_outputs(self, step: RunStep) -> Iterator[StreamEvent]:
+        """The outputs of the step's ``code_interpreter`` calls that ran since the client last looked."""
+        for index, call in ran_code(step):
+            if call.id not in self._known.objects:
+                self._known.objects[call.id] = _Shown("completed")
+                yield code_outputs(step.id, index, [output.model_dump() for output in call.code_interpreter.outputs])
 
     def _paced(self, events: Iterator[TurnEvent]) -> Iterator[TurnEvent | None]:
         """The model's events, and ``None`` each time ``keep_alive`` seconds pass without one: read on a thread of
@@ -341,7 +386,7 @@ class RunStream:
             run_id=run.id,
         )
         details = MessageCreationStepDetails(message_creation=MessageCreation(message_id=message_id))
-        step = _begun_step(run, step_id, details, at)
+        step = begun_step(run, step_id, details, at)
         if not self._stores.runs.begin_output(self._thread_id, self._run_id, response_id, [step, message]):
             try:
                 message = self._stores.threads.get_message(self._thread_id, message_id)
@@ -352,7 +397,7 @@ class RunStream:
         self._message_of[output_index] = message_id
         yield from self._shown_begun(self._stores.steps.get_step(self._thread_id, self._run_id, step_id))
         # As it began, even when the loop finished it first: its text follows delta by delta.
-        begun = _begun(message)
+        begun = begun_message(message)
         self._known.objects[message_id] = _Shown("in_progress", streaming=True)
         yield StreamEvent("thread.message.created", begun)
         yield StreamEvent("thread.message.in_progress", begun)
@@ -361,7 +406,7 @@ class RunStream:
         """The response's ``tool_calls`` step, begun at its first call; its id."""
         step_id = self._claim(record, tool_step_slot(response_id), "step")
         if step_id not in self._known.objects:
-            step = _begun_step(record.run, step_id, ToolCallsStepDetails(tool_calls=[]), now())
+            step = begun_step(record.run, step_id, ToolCallsStepDetails(tool_calls=[]), now())
             self._stores.runs.begin_output(self._thread_id, self._run_id, response_id, [step])
             yield from self._shown_begun(self._stores.steps.get_step(self._thread_id, self._run_id, step_id))
         return step_id
@@ -391,45 +436,3 @@ class RunStream:
         if slot not in record.claims:
             record.claims[slot] = self._stores.runs.claim_id(self._thread_id, self._run_id, slot, new_id(prefix))
         return record.claims[slot]
-
-
-def _begun_step(run: Run, step_id: str, details: MessageCreationStepDetails | ToolCallsStepDetails, at: int) -> RunStep:
-    return RunStep(
-        id=step_id,
-        created_at=at,
-        run_id=run.id,
-        assistant_id=run.assistant_id,
-        thread_id=run.thread_id,
-        type=details.type,
-        step_details=details,
-    )
-
-
-def _begun(message: Message) -> Message:
-    """A message as it was when it began: in progress, without content."""
-    unfinished: dict[str, object] = {
-        "status": "in_progress",
-        "content": [],
-        "completed_at": None,
-        "incomplete_at": None,
-    }
-    return message.model_copy(update=unfinished | {"incomplete_details": None})
-
-
-def _steps_of(record: RunRecord, response_id: str | None) -> set[str]:
-    """The steps a response's turn made or claimed: its message's, its calls'."""
-    if response_id is None:
-        return set()
-    slots = (message_step_slot(response_id), tool_step_slot(response_id))
-    return {record.claims[slot] for slot in slots if slot in record.claims}
-
-
-def _annotations(message: Message) -> list[dict[str, Any]]:
-    """The annotations of a message's text (an assistant's message has one text part)."""
-    texts = [part.text for part in message.content if isinstance(part, TextContentBlock)]
-    return texts[0].annotations if len(texts) == 1 else []
-
-
-def _cancelling(run: Run) -> Run:
-    """A cancelled run as it was while its cancel was under way."""
-    return run.model_copy(update={"status": "cancelling", "cancelled_at": None, "usage": None})

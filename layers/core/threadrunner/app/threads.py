@@ -25,7 +25,7 @@ def create_thread(stores: Stores, jobs: IndexJobs, body: ThreadCreate) -> Thread
     check_files(stores, body.messages or [], "messages")
     attached = vector_stores.searched_attachments([a for m in body.messages or [] for a in m.attachments or []])
     resources = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
-    projects.check_vector_stores(stores, resources)
+    projects.check_resources(stores, resources)
     thread = Thread(id=new_id("thread"), created_at=now(), metadata=body.metadata or {}, tool_resources=resources)
     stores.threads.create_thread(thread, [new_message(thread.id, message) for message in body.messages or []])
     vector_stores.attach(stores, jobs, thread.id, attached)
@@ -37,7 +37,7 @@ def update_thread(stores: Stores, jobs: IndexJobs, thread_id: str, body: ThreadU
     changes = given_fields(body)
     if "tool_resources" in changes:
         changes["tool_resources"] = vector_stores.resolved_resources(stores, jobs, body.tool_resources)
-        projects.check_vector_stores(stores, changes["tool_resources"])
+        projects.check_resources(stores, changes["tool_resources"])
     return stores.threads.update_thread(thread_id, changes)
 
 

@@ -31,6 +31,7 @@ from ..domain.tools import RETRIED, Outcome, RetryPolicy, ToolRegistry, ToolResu
 from ..errors import NotFound
 from ..observability import add_metric, log_keys, logger
 from ..ports import Circuits, Embeddings, Stores, ToolInvoker, VectorIndex
+from .code_interpreter import CodeCalls
 from .embeddings import metered
 from .vector_stores import file_search_call
 
@@ -52,7 +53,7 @@ class ToolCallReport(BaseModel):
     """False when an earlier attempt had claimed the call already (a retried task)."""
     is_error: bool = False
     execution: ToolExecution | None = None
-    """How a tool ran (none for ``file_search``): what the audit log line holds."""
+    """How a tool ran: what the audit log line holds."""
 
 
 FileSearcher = Callable[[RunRecord, str, int], FileSearchOutput]
@@ -138,12 +139,14 @@ class ToolRunner:
         deployment_tools: Sequence[LambdaTool] = (),
         version: str | None = None,
         file_searcher: Callable[[Stores], FileSearcher] | None = None,
+        code_calls: Callable[[Stores], CodeCalls] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._registry, self._invoker, self._circuits = registry, invoker, circuits
         self._deployment_tools = {tool.name: tool for tool in deployment_tools}
         self._version = version
         self._file_searcher = file_searcher
+        self._code_calls = code_calls
         self._sleep = sleep
 
     def catalogue(self) -> list[FunctionDefinition]:
@@ -174,6 +177,9 @@ class ToolRunner:
         if call.kind == "file_search":
             result = self._search(stores, ref, call, max_output_bytes)
             call.execution = _execution(call, result, "closed")  # a search has no circuit: it reads our own stores
+        elif call.kind == "code_interpreter":
+            result = self._code(stores, ref, call, max_output_bytes, budget_seconds)
+            call.execution = _execution(call, result, "closed")  # the code's failures are the model's, not a circuit's
         else:
             result, call.execution = self._execute(stores, ref, call, budget_seconds)
         call.output = cap_output(result.output, max_output_bytes)
@@ -285,6 +291,15 @@ class ToolRunner:
         except Exception:
             logger.exception("file_search failed", extra={"call_id": call.call_id})
             return _error("file_search is not available right now; answer without it", "failed", started)
+
+    def _code(
+        self, stores: Stores, ref: ToolCallRef, call: ToolCall, max_output_bytes: int, budget_seconds: float
+    ) -> ToolResult:
+        """A ``code_interpreter`` call: the code's output, or an error output the model can read."""
+        record = stores.runs.get_run_record(ref.thread_id, ref.run_id)
+        if self._code_calls is None:
+            return _error("code_interpreter is not available in this function; answer without it", "failed")
+        return self._code_calls(stores).run(record, call, max_output_bytes, budget_seconds)
 
 
 def _as_json(result: ToolResult) -> ToolResult:

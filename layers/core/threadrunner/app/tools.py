@@ -51,7 +51,7 @@ def register_tool(
     Conflict
         When the project, or the deployment, has a tool of that name.
     """
-    if body.name == "file_search" or body.name in catalogue.server_tools():
+    if body.name in ("file_search", "code_interpreter") or body.name in catalogue.server_tools():
         raise Conflict(f"A server tool named '{body.name}' is the deployment's; choose another name.", param="name")
     if len(stores.tools.list_tools()) >= MAX_PROJECT_TOOLS:
         raise InvalidRequest(

@@ -1,4 +1,5 @@
-"""Daily token budgets of a project and of each of its users, and what a project may do at once.
+"""Daily budgets of a project (tokens, and seconds of code execution) and of each of its users, and what a project
+may do at once.
 
 Every model response counts against the budgets of its UTC day, whatever happens to its run or
 thread afterwards: before it is created it **reserves** an estimate of its tokens, and when it
@@ -7,6 +8,9 @@ what the provider says it used, or, if the provider never said, by the estimate 
 A response may start only while the day's committed tokens (used plus reserved) are under the
 budget, so concurrent runs overshoot a budget by at most what their running responses use beyond
 their reservations.
+
+Seconds of ``code_interpreter`` execution are counted when each execution ends; a call runs code only while the
+day's seconds are under the project's budget, so concurrent calls overshoot it by at most their own executions.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ response the provider counts late (a background one) cannot use much beyond what
 
 
 class Budget(BaseModel):
-    """Tokens a project may use per UTC day; ``None`` is no limit."""
+    """What a project may use per UTC day; ``None`` is no limit."""
 
     daily_tokens: int | None = Field(None, ge=0)
-    """For the whole project."""
+    """Tokens, for the whole project."""
     daily_tokens_per_user: int | None = Field(None, ge=0)
-    """For each user of ``/v1/users``."""
+    """Tokens, for each user of ``/v1/users``."""
+    daily_code_interpreter_seconds: int | None = Field(None, ge=0)
+    """Seconds of ``code_interpreter`` execution, for the whole project."""
 
 
 class ProjectLimits(BaseModel):
@@ -89,6 +95,8 @@ class DayUsage(BaseModel):
     """What the responses that ended used."""
     reserved: int = 0
     """What the responses still running set aside."""
+    code_interpreter_seconds: float = 0.0
+    """Seconds of ``code_interpreter`` execution (the project's day only)."""
 
     @property
     def committed(self) -> int:
@@ -126,3 +134,14 @@ def over_budget(budget: Budget, project_today: DayUsage, user_today: DayUsage | 
             "running responses included); it renews at 00:00 UTC."
         )
     return None
+
+
+def over_code_budget(budget: Budget, project_today: DayUsage) -> str | None:
+    """Why no code may run now (the day's seconds of execution reached the budget), or ``None`` if it may."""
+    limit = budget.daily_code_interpreter_seconds
+    if limit is None or project_today.code_interpreter_seconds < limit:
+        return None
+    return (
+        f"The project's daily code_interpreter budget of {limit} seconds is used up "
+        f"({project_today.code_interpreter_seconds:.1f} seconds today); it renews at 00:00 UTC. No code was run."
+    )

@@ -14,7 +14,7 @@ class RunDefaults:
     model_override: str = ""
     """A model every run uses instead of the assistant's (``MODEL_OVERRIDE``)."""
     budget: Budget = field(default_factory=Budget)
-    """Daily token budgets for projects without their own (``DAILY_TOKEN_BUDGET*``)."""
+    """Daily budgets for projects without their own (``DAILY_TOKEN_BUDGET*``, ``DAILY_CODE_INTERPRETER_SECONDS``)."""
     limits: ProjectLimits = field(default_factory=ProjectLimits)
     """Limits of projects that have none of their own (``PROJECT_MAX_ACTIVE_RUNS``, ``PROJECT_REQUESTS_PER_MINUTE``,
     ``PROJECT_MAX_OPEN_STREAMS``)."""

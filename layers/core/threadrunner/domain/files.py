@@ -12,10 +12,18 @@ from pydantic import Field
 
 from .common import WireModel
 
-FilePurpose = Literal["assistants", "vision", "batch", "fine-tune", "user_data", "evals"]
-"""What a file is for; ``assistants`` (documents to search) and ``vision`` (images) are what runs use."""
+UploadPurpose = Literal["assistants", "vision", "batch", "fine-tune", "user_data", "evals"]
+"""What an uploaded file is for; ``assistants`` (documents to search, files for code) and ``vision`` (images) are
+what runs use."""
 
 FILE_PURPOSES: tuple[str, ...] = ("assistants", "vision", "batch", "fine-tune", "user_data", "evals")
+"""The purposes a client may upload a file for."""
+
+OUTPUT_PURPOSE = "assistants_output"
+"""The purpose of the files a run's code wrote (``code_interpreter``), as the hosted API named them."""
+
+FilePurpose = UploadPurpose | Literal["assistants_output"]
+"""What a file is for: an upload's purpose, or ``assistants_output`` for what a run's code wrote."""
 
 MAX_REQUEST_FILE_BYTES = 4 * 1024 * 1024
 """The most a single request carries (a file, an upload's part): a Lambda request holds 6 MB, base64 included."""

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from . import file_search, json_schema
+from . import code_interpreter, file_search, json_schema
 from .budget import estimate_tokens
 from .common import CodeInterpreterTool, FileSearchTool, Usage
 from .message import ImageFileContentBlock, ImageURLContentBlock, Message
@@ -26,10 +26,14 @@ def searches(record: RunRecord) -> bool:
     return bool(record.vector_store_ids) and any(isinstance(tool, FileSearchTool) for tool in record.run.tools)
 
 
-def call_kind(record: RunRecord, name: str) -> Literal["file_search", "function"]:
-    """What a call the model makes is: threadrunner's own ``file_search`` when the run searches, else a function
-    (a server tool's or the client's)."""
-    return "file_search" if name == file_search.FILE_SEARCH and searches(record) else "function"
+def call_kind(record: RunRecord, name: str) -> Literal["file_search", "code_interpreter", "function"]:
+    """What a call the model makes is: threadrunner's own ``file_search`` when the run searches, its own
+    ``code_interpreter`` when it runs the run's code, else a function (a server tool's or the client's)."""
+    if name == file_search.FILE_SEARCH and searches(record):
+        return "file_search"
+    if name == code_interpreter.CODE_INTERPRETER and code_interpreter.runs_code(record):
+        return "code_interpreter"
+    return "function"
 
 
 def file_search_options(record: RunRecord) -> file_search.Options:
@@ -45,11 +49,14 @@ def _turn_for(record: RunRecord, first: bool) -> TurnRequest:
     return TurnRequest(
         model=run.model,
         instructions=run.instructions or None,
-        # file_search needs vector stores; without any it is left out of the model call.
+        # file_search needs vector stores; without any it is left out of the model call. code_interpreter is among
+        # the server tools when threadrunner runs it.
         tools=client_functions(run.tools)
         + record.server_tools
         + ([file_search.DEFINITION] if searches(record) else []),
-        code_interpreter=any(isinstance(tool, CodeInterpreterTool) for tool in run.tools),
+        # Else it is the provider's hosted tool, passed through (CODE_INTERPRETER_PASSTHROUGH).
+        code_interpreter=any(isinstance(tool, CodeInterpreterTool) for tool in run.tools)
+        and not code_interpreter.runs_code(record),
         # A choice that forces a call holds for the first turn only, as "before responding to the user" meant in
         # the hosted API: a turn that answers tool outputs may reply, or every turn would call again.
         tool_choice=model_tool_choice(run.tool_choice) if first else _after_calls(run.tool_choice),

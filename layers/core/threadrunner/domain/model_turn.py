@@ -43,7 +43,8 @@ class TurnRequest(BaseModel):
     previous_response_id: str | None = None
     tools: list[FunctionDefinition] = Field(default_factory=list)
     code_interpreter: bool = False
-    """Whether the provider's hosted code interpreter is offered."""
+    """Whether the provider's hosted code interpreter is offered (pass-through; threadrunner's own is a function of
+    ``tools``)."""
     tool_choice: Any = "auto"
     parallel_tool_calls: bool = True
     temperature: float | None = None

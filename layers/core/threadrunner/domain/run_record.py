@@ -29,7 +29,8 @@ class RunRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     """Usage summed over the finished turns."""
     server_tools: list[FunctionDefinition] = Field(default_factory=list)
-    """The definitions of the run's server tools, from the registry when the run started."""
+    """The definitions of the run's server tools, from the registry when the run started, and ``code_interpreter``'s
+    when threadrunner runs the run's code."""
     vector_store_ids: list[str] = Field(default_factory=list)
     """The vector stores ``file_search`` reads, from the thread's or assistant's tool resources."""
     task_token: str | None = None

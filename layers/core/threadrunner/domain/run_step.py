@@ -122,7 +122,42 @@ class FileSearchToolCall(WireModel):
     """When the search ran (a threadrunner extension)."""
 
 
-ToolCallItem = Annotated[FunctionToolCall | FileSearchToolCall, Field(discriminator="type")]
+class CodeInterpreterLogs(WireModel):
+    type: Literal["logs"] = "logs"
+    logs: str
+    """What the code printed, and its error."""
+
+
+class CodeInterpreterImageFile(WireModel):
+    file_id: str
+    """The image's file (purpose ``assistants_output``)."""
+
+
+class CodeInterpreterImage(WireModel):
+    type: Literal["image"] = "image"
+    image: CodeInterpreterImageFile
+
+
+CodeInterpreterOutput = Annotated[CodeInterpreterLogs | CodeInterpreterImage, Field(discriminator="type")]
+
+
+class CodeInterpreterDetails(WireModel):
+    input: str
+    """The code the model ran."""
+    outputs: list[CodeInterpreterOutput] = Field(default_factory=list)
+    """What it gave back: logs and images; empty until it ran."""
+
+
+class CodeInterpreterToolCall(WireModel):
+    id: str
+    """The tool call id."""
+    type: Literal["code_interpreter"] = "code_interpreter"
+    code_interpreter: CodeInterpreterDetails
+    timing: CallTiming | None = extension()
+    """When the code ran (a threadrunner extension)."""
+
+
+ToolCallItem = Annotated[FunctionToolCall | FileSearchToolCall | CodeInterpreterToolCall, Field(discriminator="type")]
 
 
 class ToolCallsStepDetails(WireModel):

@@ -19,7 +19,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidRequest
-from .common import SERVER_TOOL_PREFIX, AssistantTool, FileSearchTool, FunctionDefinition, FunctionTool
+from .common import (
+    SERVER_TOOL_PREFIX,
+    AssistantTool,
+    CodeInterpreterTool,
+    FileSearchTool,
+    FunctionDefinition,
+    FunctionTool,
+)
 
 
 def server_tool_name(tool: AssistantTool) -> str | None:
@@ -63,6 +70,8 @@ def check_tools(tools: Sequence[AssistantTool], catalogue: Mapping[str, Function
     seen = [tool.function.name.removeprefix(SERVER_TOOL_PREFIX) for tool in tools if isinstance(tool, FunctionTool)]
     if any(isinstance(tool, FileSearchTool) for tool in tools):
         seen.append("file_search")  # what the model calls to search
+    if any(isinstance(tool, CodeInterpreterTool) for tool in tools):
+        seen.append("code_interpreter")  # what the model calls to run code
     repeated = sorted(name for name, count in Counter(seen).items() if count > 1)
     if repeated:
         raise InvalidRequest(

@@ -28,8 +28,9 @@ class ToolCall(BaseModel):
     is_error: bool = False
     """Whether the output is an ``{"error": ...}`` the registry made from a failure."""
     duration_ms: int | None = None
-    kind: Literal["function", "file_search"] = "function"
-    """``file_search``: threadrunner's own search of the run's vector stores (``domain.file_search``)."""
+    kind: Literal["function", "file_search", "code_interpreter"] = "function"
+    """``file_search``: threadrunner's own search of the run's vector stores (``domain.file_search``);
+    ``code_interpreter``: code run in the thread's sandbox (``domain.code_interpreter``)."""
     execution: ToolExecution | None = None
     """A server tool's run (none for the client's calls)."""
     started_at_ms: int | None = None
@@ -45,6 +46,10 @@ class ToolCall(BaseModel):
 
     def as_step_item(self, with_content: bool = False) -> dict[str, Any]:
         """The call as a ``tool_calls`` step shows it (a ``file_search`` call's passages ``with_content`` only)."""
+        if self.kind == "code_interpreter":
+            from .code_interpreter import step_call
+
+            return step_call(self.call_id, self.arguments, self.output) | self._timing()
         if self.kind != "file_search":
             item = {
                 "id": self.call_id,

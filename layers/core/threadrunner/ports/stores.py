@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from ..domain.assistant import Assistant
 from ..domain.budget import Budget, DayUsage, ProjectPolicy, Reservation
+from ..domain.code_interpreter import KeptSession
 from ..domain.common import FunctionDefinition, Usage
 from ..domain.files import FileObject, Upload, UploadPart
 from ..domain.lambda_tools import LambdaTool
@@ -88,6 +89,20 @@ class ThreadStore(Protocol):
     def list_threads(self, page: PageRequest) -> Page[Thread]:
         """A page of the project's threads (an extension: the hosted API listed none), without those being
         deleted."""
+        ...
+
+    def hold_code_session(self, thread_id: str, holder: str, until: int) -> KeptSession | None:
+        """Hold the thread's code session for ``holder`` (a call) until ``until`` (Unix seconds), so the thread's
+        calls run one at a time; the session the thread keeps, if any.
+
+        Raises :class:`~threadrunner.errors.CodeSessionBusy` while another holder has it (and its hold has not
+        expired), :class:`~threadrunner.errors.NotFound` when the thread is gone.
+        """
+        ...
+
+    def keep_code_session(self, thread_id: str, holder: str, kept: KeptSession | None) -> None:
+        """Keep ``kept`` as the thread's session (``None``: it has none) and let go of the hold, if ``holder`` still
+        has it; a thread deleted meanwhile keeps nothing."""
         ...
 
 
@@ -252,7 +267,7 @@ class UserStore(Protocol):
 
 
 class UsageStore(Protocol):
-    """Tokens: reserved and settled per model response, summed per day, user, thread."""
+    """Tokens: reserved and settled per model response, summed per day, user, thread; and seconds of code."""
 
     def reserve(self, reservation: Reservation, budget: Budget) -> None:
         """Set tokens aside against the day's budgets for a model response about to start.
@@ -288,7 +303,12 @@ class UsageStore(Protocol):
         ...
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
-        """The project's (or one user's) tokens of a UTC day: used, and reserved by running responses."""
+        """The project's (or one user's) tokens of a UTC day: used, and reserved by running responses; and the
+        project's seconds of code execution."""
+        ...
+
+    def add_code_seconds(self, day: str, seconds: float) -> None:
+        """Count seconds of ``code_interpreter`` execution in the project's day."""
         ...
 
     def count_thread_usage(self, run: Run) -> bool:

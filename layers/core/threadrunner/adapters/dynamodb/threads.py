@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ...domain.code_interpreter import KeptSession
+from ...domain.common import now
 from ...domain.message import Message
 from ...domain.pagination import Page, PageRequest, paginate
 from ...domain.run_record import claimed_messages
 from ...domain.thread import Thread
-from ...errors import NotFound
+from ...errors import CodeSessionBusy, NotFound
 from . import keys
-from .codec import fields
+from .codec import fields, from_attributes, to_attributes
 from .table import FREE, Table, free_now
 
 THREAD_BOOKKEEPING = (
@@ -22,6 +24,9 @@ THREAD_BOOKKEEPING = (
     "deleting",
     "held_by",
     "held_until",
+    "code_session",
+    "code_holder",
+    "code_held_until",
     "ttl",
     keys.THREADS.partition_key,
 )
@@ -141,3 +146,36 @@ class DynamoDBThreads(Table):
         pk = self.keys.thread_pk(thread_id)
         items = self._query(pk, keys.MESSAGES, keys.MESSAGES + keys.HIGHEST, forward=False, limit=50)
         return (Message.model_validate(fields(item)) for item in items)
+
+    def hold_code_session(self, thread_id: str, holder: str, until: int) -> KeptSession | None:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.thread(thread_id),
+                UpdateExpression="SET code_holder = :holder, code_held_until = :until",
+                # One call of the thread at a time; a hold whose call died lapses.
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(deleting) AND "
+                "(attribute_not_exists(code_held_until) OR code_held_until < :now OR code_holder = :holder)",
+                ExpressionAttributeValues=to_attributes({":holder": holder, ":until": until, ":now": now()}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            self._thread_item(thread_id)  # NotFound for a thread that is gone
+            raise CodeSessionBusy("Another code_interpreter call of this thread is running.") from exc
+        kept = from_attributes(answer["Attributes"]).get("code_session")
+        return KeptSession.model_validate(kept) if kept else None
+
+    def keep_code_session(self, thread_id: str, holder: str, kept: KeptSession | None) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.thread(thread_id),
+                UpdateExpression="SET code_session = :kept REMOVE code_holder, code_held_until",
+                # Only by the call that holds it: one whose hold lapsed and was taken keeps nothing.
+                ConditionExpression="attribute_exists(PK) AND code_holder = :holder",
+                ExpressionAttributeValues=to_attributes(
+                    {":kept": kept.model_dump(mode="json") if kept else None, ":holder": holder}
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # the thread is gone, or another call holds its session now

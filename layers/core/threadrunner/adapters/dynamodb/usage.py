@@ -8,7 +8,7 @@ with its entry in one transaction, so the sweep finds every one and only those.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ...domain.budget import Budget, DayUsage, Reservation, UnsettledResponse, over_budget
@@ -28,7 +28,9 @@ RESPONSES_DAYS_KEPT = 30
 class DynamoDBUsage(Table):
     """:class:`threadrunner.ports.UsageStore`."""
 
-    def _add_to_day(self, key: dict[str, Any], amounts: dict[str, int], limit: int | None = None) -> dict[str, Any]:
+    def _add_to_day(
+        self, key: dict[str, Any], amounts: Mapping[str, float], limit: int | None = None
+    ) -> dict[str, Any]:
         """A transaction's update of a day's counters; with ``limit``, only while ``committed`` is under it."""
         values = {f":{name}": amount for name, amount in amounts.items()}
         update: dict[str, Any] = {
@@ -154,7 +156,16 @@ class DynamoDBUsage(Table):
 
     def usage_today(self, day: str, user_id: str | None = None) -> DayUsage:
         values = self._get(self.keys.usage_day(day, user_id)) or {}
-        return DayUsage(usage=usage_of(values), reserved=values.get("reserved", 0))
+        return DayUsage(
+            usage=usage_of(values),
+            reserved=values.get("reserved", 0),
+            code_interpreter_seconds=values.get("code_interpreter_seconds", 0),
+        )
+
+    def add_code_seconds(self, day: str, seconds: float) -> None:
+        # Milliseconds are what a day's sum needs; a float's other digits would only cost bytes.
+        update = self._add_to_day(self.keys.usage_day(day), {"code_interpreter_seconds": round(seconds, 3)})
+        self._client.update_item(**update["Update"])
 
     def count_thread_usage(self, run: Run) -> bool:
         usage = run.usage or Usage()

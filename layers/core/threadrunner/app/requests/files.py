@@ -9,7 +9,7 @@ from pydantic import (
     Field,
 )
 
-from ...domain.files import FilePurpose, media_type
+from ...domain.files import UploadPurpose, media_type
 from .common import Request
 
 
@@ -20,7 +20,7 @@ class UploadCreate(Request):
     """The size the file will have (``true`` is not 1)."""
     filename: Annotated[str, Field(min_length=1, max_length=512)]
     mime_type: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(media_type)]
-    purpose: FilePurpose
+    purpose: UploadPurpose
 
 
 class UploadComplete(Request):

@@ -44,6 +44,7 @@ from ...errors import (
 )
 from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunControl, Stores, ToolCatalogue
 from .. import user_queue
+from ..code_interpreter import offered_code
 from ..tools import server_tools
 from . import written
 from .model_turns import ModelTurns
@@ -374,7 +375,7 @@ class RunLoop:
                 step_id=step_id,
                 name=call.name,
                 arguments=call.arguments,
-                side="server" if call.name in server_names or kinds[call.call_id] == "file_search" else "client",
+                side="server" if call.name in server_names or kinds[call.call_id] != "function" else "client",
                 kind=kinds[call.call_id],
             )
             for call in turn.function_calls
@@ -410,17 +411,16 @@ class RunLoop:
         return False
 
     def _server_tools(self, run: Run) -> list[FunctionDefinition]:
-        """The registry's definitions of the server tools the run declares."""
+        """The registry's definitions of the run's server tools, and ``code_interpreter``'s if it runs code."""
         names = server_tool_names(run.tools)
-        if not names:
-            return []
-        catalogue = server_tools(self._catalogue, self._stores, names)
+        catalogue = server_tools(self._catalogue, self._stores, names) if names else {}
         missing = [name for name in names if name not in catalogue]
         if missing:
             raise ServerToolUnavailable(
                 f"The run declares server tools the server no longer has: {', '.join(missing)}."
             )
-        return [catalogue[name] for name in names]
+        passthrough, max_files = self._settings.code_interpreter_passthrough, self._settings.code_interpreter_max_files
+        return [catalogue[name] for name in names] + offered_code(self._stores, run, passthrough, max_files)
 
     def _stop(self, state: LoopState) -> TurnState:
         """The run left ``in_progress`` outside the loop: finish a cancel, and stop."""
