@@ -149,7 +149,7 @@ def judged(reports: list[dict[str, Any]], root: Path) -> list[str]:
     for report in reports:
         for principal, allowed in report["allowed_by"].items():
             used = usage.statements.setdefault(principal, set())
-            used.update(tuple(entry.rsplit(" ", 1)) for entry in allowed)  # type: ignore[misc]
+            used.update(tuple(entry.rsplit(" ", 1)) for entry in allowed)
     problems = [
         f"{grant.principal}: {grant.name} ({grant.statement.source}) is granted and no call used it"
         for grant in unused(stack, usage)
