@@ -108,7 +108,7 @@ key: $(STAMP) ## Create an API key on make run's stack: make key NAME=alice [PRO
 load: $(STAMP) $(TRANSFORMED) ## N concurrent users through conversations with tool calls: make load [USERS=50]
 	$(PY) scripts/load.py --users $(or $(USERS),50)
 
-bench: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
+bench: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) build ## Print the baseline figures (a run polling and with webhooks: latency, transitions, cost; cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
 
 clean: ## Remove the environments and build output
