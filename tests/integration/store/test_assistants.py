@@ -35,7 +35,9 @@ def test_an_assistant_reads_back_as_it_was_put(store):
     assert store.assistants.get_assistant(assistant.id) == assistant
 
 
-@pytest.mark.parametrize("assistant_id", [new_id("asst"), "asst_../x", "asst_" + "x" * 100])
+@pytest.mark.parametrize(
+    "assistant_id", [new_id("asst"), "asst_../x", "asst_" + "x" * 100], ids=["unknown", "a path", "too long"]
+)
 def test_an_assistant_the_project_does_not_have_is_not_found_and_changes_nothing(store, assistant_id):
     with pytest.raises(NotFound):
         store.assistants.get_assistant(assistant_id)
