@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_WEBHOOK_WAIT_SECONDS
-from tests.e2e.helpers import LOCAL_TIME_TOOL, reply, server_tool, wait_for
+from tests.conftest import TEST_TOOL_ROUNDS, TEST_WEBHOOK_WAIT_SECONDS
+from tests.e2e.helpers import LOCAL_TIME_TOOL, converse, reply, server_tool, steps, wait_for
 from threadrunner_local.model_webhooks import new_secret, signed
 from threadrunner_local.stack import LocalStack
 
@@ -116,6 +116,22 @@ def test_a_response_that_ends_before_its_turn_waits_wakes_the_loop_without_its_w
     assert run.status == "completed", run.last_error
     assert states_of(stack, run.id) == WEBHOOK_STATES
     assert deliveries(stack, marker) == []
+
+
+def test_turns_with_tool_calls_that_ended_before_they_waited_are_checked_by_the_tasks_that_made_them(
+    stack, client, model, marker, webhook_mode
+):
+    model.configure(latency=0)
+    model.inject("drop_webhook", match=marker, on="webhook", times=TEST_TOOL_ROUNDS + 1)
+    try:  # paginate always has a next page: each turn calls it again, until the run's rounds are used up
+        run, _ = converse(client, f"Paginate the topic animals ({marker})", [server_tool("paginate")])
+    finally:
+        model.configure(latency=0.1)
+
+    assert run.status == "failed" and run.last_error.code == "max_tool_rounds_exceeded"
+    assert len([step for step in steps(client, run) if step.type == "tool_calls"]) == TEST_TOOL_ROUNDS
+    states = states_of(stack, run.id)
+    assert "CheckTurn" not in states and states.count("SubmitToolOutputsAndWait") == TEST_TOOL_ROUNDS
 
 
 def client_turn(client: Any, marker: str, output: str = "14:05") -> tuple[Any, Any, Any]:
