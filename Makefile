@@ -112,7 +112,7 @@ screenshot: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) $(CHROMIUM) ## The console'
 	$(PY) -m pytest -q tests/e2e/test_console.py -k timeline
 	cp .aws-sam/console.png docs/console.png
 
-bench: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) build ## Print the baseline figures (latency, transitions, cold imports, sizes)
+bench: $(STAMP) $(TRANSFORMED) $(SANDBOX_STAMP) build ## Print the baseline figures (a run polling and with webhooks: latency, transitions, cost; cold imports, sizes)
 	$(PY) scripts/bench.py --build-dir $(BUILD_DIR)
 
 clean: ## Remove the environments and build output

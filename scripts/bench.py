@@ -4,10 +4,12 @@ Prints:
 
 * one turn of a conversation (``responses.create(conversation=...)``) through threadrunner, next to the provider's
   own time for the same request sent to it straight: threadrunner's overhead per turn;
-* end-to-end latency of a one-tool conversation through threadrunner, next to a direct
-  client that drives the same offline model itself and polls it every second (as naive
-  Assistants clients did), at the same simulated model latency, and their ratio;
-* Step Functions state transitions per run, counted in the execution history;
+* a one-tool conversation through threadrunner with its turns polling the model, and with them woken by the model's
+  webhooks, side by side: client-observed time over the floor (twice the model's latency), state transitions (counted
+  in the execution history), Lambda invocations and their billed duration, DynamoDB's read and write request units,
+  API requests, and what the platform would bill for 1,000 such runs at AWS's list prices (tokens excluded); next to
+  a direct client that drives the same offline model itself and polls it every second (as naive Assistants clients
+  did);
 * streaming: time to the first event and to the first text delta of a streamed run, next to the offline
   model's own first delta, and a streamed run's time to ``done`` next to the same run polled;
 * files: indexing throughput (MB of text per minute) and search latency in a store of 10,000 chunks;
@@ -40,6 +42,7 @@ import subprocess
 import time
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,31 +53,76 @@ from threadrunner.domain.tools import default_registry
 from threadrunner.domain.vector_stores import store_key
 from threadrunner_harness import samples
 from threadrunner_harness.cold_start import Case, measure, without_bytecode
+from threadrunner_local.meter import Bill
 from threadrunner_local.stack import PROJECT, LocalStack, StackConfig, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 QUESTION = "What's the weather in San Francisco?"
+CLIENT_POLL_MS = 100
+"""How often the latency section's client polls its run (create_and_poll's ``poll_interval_ms``): finer than the API's
+500 ms hint, so what the client observes is the run's time, not its own poll period's."""
+
+PRICES = {
+    "transitions": 0.025 / 1000,
+    "gb_seconds": 0.0000166667,
+    "invocations": 0.20 / 1e6,
+    "read_units": 0.125 / 1e6,
+    "write_units": 0.625 / 1e6,
+    "api_requests": 1.00 / 1e6,
+}
+"""AWS's list prices in us-east-1 (their pricing pages, December 2026), in dollars per unit: Step Functions Standard per
+state transition; Lambda (x86) per GB-second and per request; DynamoDB on-demand per read and write request unit;
+API Gateway's HTTP API per request (the first 300 million a month)."""
 
 
-def threadrunner_round(client: Any, assistant_id: str, stack: LocalStack) -> tuple[float, float, int]:
-    """One conversation through the API: client-observed seconds, execution seconds, state transitions."""
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
-    started = time.perf_counter()
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_id)
-    observed = time.perf_counter() - started
-    assert run.status == "completed", run.last_error
-    sfn = stack.client("stepfunctions")
-    execution = stack.execution_arn(run.id)
-    for _ in range(50):  # the run is completed a moment before the execution records its end
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            break
-        time.sleep(0.05)
+@dataclass
+class Round:
+    """One conversation through the API."""
+
+    observed: float
+    """Seconds from the run's creation until the client saw it completed."""
+    execution: float
+    """Seconds of its Step Functions execution."""
+    transitions: int
+    bill: Bill
+    """What its thread, run and loop used (the client's requests, the provider's webhooks, every function and table
+    call), counted by the local stack."""
+
+    def cost(self) -> dict[str, float]:
+        """What AWS would bill for it, by service, in dollars (tokens excluded)."""
+        bill = self.bill
+        return {
+            "Step Functions": self.transitions * PRICES["transitions"],
+            "Lambda": bill.gb_seconds * PRICES["gb_seconds"] + bill.invocations.total() * PRICES["invocations"],
+            "DynamoDB": bill.read_units * PRICES["read_units"] + bill.write_units * PRICES["write_units"],
+            "API Gateway": bill.api_requests * PRICES["api_requests"],
+        }
+
+
+def threadrunner_round(client: Any, assistant_id: str, stack: LocalStack, poll_ms: int | None = None) -> Round:
+    """One conversation through the API, its thread created and its run polled to the end (every ``poll_ms``, else
+    as the API's ``openai-poll-after-ms`` says), metered."""
+    before = stack.meter.bill()
+    with stack.meter.on():
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
+        started = time.perf_counter()
+        polling = {"poll_interval_ms": poll_ms} if poll_ms else {}
+        run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_id, **polling)
+        observed = time.perf_counter() - started
+        assert run.status == "completed", run.last_error
+        sfn = stack.client("stepfunctions")
+        execution = stack.execution_arn(run.id)
+        for _ in range(50):  # the run is completed a moment before the execution records its end
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+    bill = stack.meter.bill() - before
     duration = (described["stopDate"] - described["startDate"]).total_seconds()
     events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
     transitions = sum(1 for event in events if event["type"].endswith("StateEntered"))
-    return observed, duration, transitions
+    return Round(observed, duration, transitions, bill)
 
 
 def direct_round(model: Any, interval: float = 1.0) -> float:
@@ -192,6 +240,7 @@ def _size(count: int) -> str:
 
 
 def latency(stack: LocalStack, rounds: int, model_latency: float) -> None:
+    """The conversation with its turns polling, and with them woken by webhooks, side by side in each round."""
     from openai import OpenAI
 
     assert stack.model_server is not None
@@ -199,31 +248,47 @@ def latency(stack: LocalStack, rounds: int, model_latency: float) -> None:
     api = OpenAI(base_url=stack.api_url, api_key=stack.config.api_key)
     model = OpenAI(base_url=stack.model_server.url, api_key=stack.model_server.model.api_key)
     assistant = api.beta.assistants.create(model="gpt-4.1-mini", tools=[declaration("get_weather")])
-    threadrunner_round(api, assistant.id, stack)  # warm: the handlers' first imports are not the figure
-    ours, executions, transitions, direct = [], [], [], []
-    for _ in range(rounds):
-        observed, duration, count = threadrunner_round(api, assistant.id, stack)
-        ours.append(observed)
-        executions.append(duration)
-        transitions.append(count)
-        direct.append(direct_round(model))
+    modes: dict[str, list[Round]] = {"polling": [], "webhooks": []}
+    for webhooks in (False, True):  # warm: the handlers' first imports are not the figure
+        stack.switch_webhooks(webhooks)
+        threadrunner_round(api, assistant.id, stack, CLIENT_POLL_MS)
+    direct = []
+    try:
+        for _ in range(rounds):
+            for mode, found in modes.items():
+                stack.switch_webhooks(mode == "webhooks")
+                found.append(threadrunner_round(api, assistant.id, stack, CLIENT_POLL_MS))
+            direct.append(direct_round(model))
+    finally:
+        stack.switch_webhooks(False)
 
+    floor = 2 * model_latency
+    median = statistics.median
     print(
-        f"One-tool conversation (2 model turns), offline model latency {model_latency:g} s, "
-        f"median of {rounds} rounds each, side by side:"
+        f"One-tool conversation (2 model turns), offline model latency {model_latency:g} s, floor (2 x latency) "
+        f"{floor:.2f} s, median of {rounds} rounds each, side by side;"
     )
-    print(f"  threadrunner, client-observed (SDK create_and_poll): {statistics.median(ours):6.2f} s")
-    print(f"  threadrunner, Step Functions execution:              {statistics.median(executions):6.2f} s")
-    print(f"  direct client polling the model every 1 s:           {statistics.median(direct):6.2f} s")
-    ratio = statistics.median(ours) / statistics.median(direct)
-    print(f"  ratio threadrunner (client-observed) / direct:       {ratio:6.2f}")
-    print(
-        f"  ratio threadrunner (execution) / direct:             "
-        f"{statistics.median(executions) / statistics.median(direct):6.2f}"
-    )
-    print(f"  floor (2 x model latency):                           {2 * model_latency:6.2f} s")
-    print()
-    print(f"State transitions per run (StateEntered events): {sorted(set(transitions))}")
+    print(f"the client polls every {CLIENT_POLL_MS} ms; counts are per run (its thread, run, polls and webhooks):")
+    print(f"  {'':44s} {'polling':>10s} {'webhooks':>10s}")
+
+    def row(label: str, value: Any, fmt: str) -> None:
+        print(f"  {label:44s} " + " ".join(f"{value(found):{fmt}}" for found in modes.values()))
+
+    row("client-observed (s)", lambda found: median(r.observed for r in found), "10.2f")
+    row("client-observed / floor", lambda found: median(r.observed for r in found) / floor, "10.2f")
+    row("Step Functions execution (s)", lambda found: median(r.execution for r in found), "10.2f")
+    row("state transitions", lambda found: median(r.transitions for r in found), "10.0f")
+    row("Lambda invocations", lambda found: median(r.bill.invocations.total() for r in found), "10.0f")
+    row("Lambda billed duration (ms)", lambda found: median(r.bill.billed_ms for r in found), "10.0f")
+    row("Lambda GB-seconds", lambda found: median(r.bill.gb_seconds for r in found), "10.3f")
+    row("DynamoDB read request units", lambda found: median(r.bill.read_units for r in found), "10.1f")
+    row("DynamoDB write request units", lambda found: median(r.bill.write_units for r in found), "10.1f")
+    row("API requests", lambda found: median(r.bill.api_requests for r in found), "10.0f")
+    print("  cost per 1,000 runs at us-east-1 list prices, tokens excluded:")
+    for service in Round.cost(modes["polling"][0]):
+        row(f"  {service}", lambda found, s=service: 1000 * median(r.cost()[s] for r in found), "10.4f")
+    row("  total ($)", lambda found: 1000 * median(sum(r.cost().values()) for r in found), "10.4f")
+    print(f"  direct client polling the model every 1 s (s): {median(direct):7.2f}")
     print()
 
 
@@ -644,7 +709,13 @@ def main() -> None:
     # One stack for both sections: moto's state is the process's, so a process holds one stack.
     stack = None
     if args.only not in ("sizes", "sandbox"):
-        config = StackConfig(api_port=free_port(), environment={"POWERTOOLS_LOG_LEVEL": "ERROR"})
+        # With the webhook endpoint and an offline model that sends webhooks; runs poll unless the latency section
+        # switches webhook mode on for its webhook rounds.
+        config = StackConfig(
+            api_port=free_port(),
+            webhooks=True,
+            environment={"POWERTOOLS_LOG_LEVEL": "ERROR", "MODEL_WEBHOOKS": "false"},
+        )
         stack = LocalStack(samples.configure(config)).start()
     try:
         if stack is not None and args.only in (None, "latency"):

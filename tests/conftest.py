@@ -37,6 +37,8 @@ TEST_CIRCUIT_RECOVERY_SECONDS = 5
 """The test stack's CIRCUIT_RECOVERY_SECONDS: an open circuit lets a probe through soon."""
 TEST_CODE_SECONDS = 10
 """The test stack's CODE_INTERPRETER_EXECUTION_SECONDS: an endless loop is stopped soon, pandas still has time."""
+TEST_WEBHOOK_WAIT_SECONDS = 2
+"""The test stack's MODEL_WEBHOOK_WAIT_SECONDS: a turn whose webhook does not come polls soon."""
 
 
 WHOLE_SUITE = pytest.StashKey[bool]()
@@ -103,7 +105,12 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     config = StackConfig(
         api_port=free_port(),
         model_latency=0.1,  # a turn is polled more than once; the tests that need a slow model ask for one
+        # The webhook endpoint, its secret and permissions, and an offline model that can send webhooks: runs poll
+        # unless a test switches webhook mode on (tests/e2e/test_webhooks.py).
+        webhooks=True,
         environment={
+            "MODEL_WEBHOOKS": "false",
+            "MODEL_WEBHOOK_WAIT_SECONDS": str(TEST_WEBHOOK_WAIT_SECONDS),
             "TOOL_MODULES": "threadrunner.tools,tests.support.tools",
             "MAX_TOOL_ROUNDS": str(TEST_TOOL_ROUNDS),
             "TOOL_OUTPUTS_TIMEOUT_SECONDS": str(TEST_TOOL_OUTPUTS_TIMEOUT),
@@ -170,6 +177,10 @@ class OfflineModelControl:
     ) -> None:
         fault = {"kind": kind, "match": match, "times": times, "on": on, "seconds": seconds, "events": events}
         self._call("POST", "/_offline/faults", fault)
+
+    def configure(self, **config: Any) -> None:
+        """``POST /_offline/config``: the latency of the responses created next, their store, the webhooks."""
+        self._call("POST", "/_offline/config", config)
 
     def requests(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_offline/requests")["requests"]  # type: ignore[no-any-return]

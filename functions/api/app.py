@@ -34,6 +34,7 @@ deps = ApiDeps(
     jobs=bootstrap.index_jobs(),
     index=bootstrap.vector_index(),
     embeddings=bootstrap.embeddings,
+    webhooks=bootstrap.webhooks(),
 )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from . import limits
 from .enforcement import Enforcer, acting_as
+from .meter import Meter
 from .template import FunctionSpec
 
 
@@ -59,6 +60,8 @@ class Dispatcher:
     def __init__(self, functions: dict[str, FunctionSpec], enforcer: Enforcer | None = None) -> None:
         self.enforcer = enforcer
         """What judges the calls of the functions and the deliveries to them (``None``: nothing is judged)."""
+        self.meter: Meter | None = None
+        """What counts the invocations and their duration, when something is counted (``make bench``)."""
         self._by_name = {spec.name: spec for spec in functions.values()}
         self._by_name |= {spec.arn: spec for spec in functions.values()}
         self._by_name |= {spec.logical_id: spec for spec in functions.values()}
@@ -123,6 +126,7 @@ class Dispatcher:
             timeout_seconds=spec.timeout,
             aws_request_id=str(uuid.uuid4()),
         )
+        started = time.perf_counter()
         try:
             with acting_as(spec.logical_id):  # its AWS calls are its role's
                 return handler(event, context)
@@ -135,6 +139,9 @@ class Dispatcher:
                     "stackTrace": traceback.format_tb(exc.__traceback__),
                 }
             ) from exc
+        finally:
+            if self.meter is not None:
+                self.meter.invoked(spec.logical_id, spec.memory, time.perf_counter() - started)
 
     def invoke_async(self, function: str, event: Any) -> None:
         """An ``Event`` invocation: run in the background; a failure is reported, not raised."""

@@ -54,6 +54,8 @@ class HttpAdapter(LocalHTTPService):
         self, dispatcher: Dispatcher, port: int, routes: list[Route] | None = None, function: str = "ApiFunction"
     ) -> None:
         def answer(event: dict[str, Any], _request: BaseHTTPRequestHandler) -> dict[str, Any]:
+            if dispatcher.meter is not None:
+                dispatcher.meter.requested()
             target = function
             if routes is not None:
                 found = match(routes, event["requestContext"]["http"]["method"], event["rawPath"])

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .enforcement import acting_as
+from .meter import Meter
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -28,6 +29,7 @@ class InProcessAws:
         app: WSGIApp,
         gate: Callable[[Any], Any] | None = None,
         answered: Callable[[Any, int], Any] | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self._endpoint = endpoint.rstrip("/")
         self._app = app
@@ -35,6 +37,8 @@ class InProcessAws:
         """Answers a request that is not to reach moto (refused by IAM or by a limit); ``None`` lets it through."""
         self._answered = answered
         """Given the request and moto's status, an answer to give instead (``None``: moto's)."""
+        self._meter = meter
+        """What counts DynamoDB's request units (``make bench``)."""
 
     def install(self) -> None:
         """On boto3's default session, for every client made after this."""
@@ -97,6 +101,10 @@ class InProcessAws:
                 if close is not None:
                     close()
         status, headers = answered
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        if self._meter is not None and target.startswith("DynamoDB_") and status == 200:
+            self._meter.dynamodb(target.split(".", 1)[1], body or b"", content)
         instead = self._answered(request, status) if self._answered is not None else None
         return instead or AWSResponse(request.url, status, dict(headers), MockRawResponse(content))
 

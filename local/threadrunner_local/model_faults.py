@@ -1,6 +1,7 @@
 """The faults the offline model can be told to inject (``POST /_offline/faults``), and what each does.
 
-A fault hits a number of requests of one kind (``on``: ``create``, ``retrieve``, ``cancel`` or ``stream``),
+A fault hits a number of requests of one kind (``on``: ``create``, ``retrieve``, ``cancel``, ``stream``, or a response's
+``webhook``),
 optionally only those whose text contains a marker, so tests can target one run. The functions below say what a
 fault a request took (or ``None``) does to it; the model and its HTTP server ask them.
 """
@@ -17,6 +18,8 @@ FAULT_KINDS = {
     "slow": ("create",),
     "ignore_cancel": ("cancel",),
     "drop_stream": ("stream",),
+    "drop_webhook": ("webhook",),
+    "delay_webhook": ("webhook",),
 }
 """Each kind of fault, with the requests (``on``) it can hit."""
 
@@ -36,16 +39,18 @@ class Fault:
     * ``failed``: the response ends ``failed``; ``bad_json``: its text is not JSON whatever the format;
       ``slow``: it takes ``seconds`` instead of the latency (``create``);
     * ``ignore_cancel``: the cancel is acknowledged but the response finishes anyway (``cancel``);
-    * ``drop_stream``: the stream's connection is cut after ``events`` events, with no end (``stream``).
+    * ``drop_stream``: the stream's connection is cut after ``events`` events, with no end (``stream``);
+    * ``drop_webhook``: the response's webhook is not sent; ``delay_webhook``: it is sent ``seconds`` late
+      (``webhook``).
     """
     times: int = 1
     """How many matching requests it hits."""
     match: str | None = None
     """Only requests whose text contains this."""
     on: str = "create"
-    """``create``, ``retrieve``, ``cancel`` or ``stream``."""
+    """``create``, ``retrieve``, ``cancel``, ``stream`` or ``webhook``."""
     seconds: float = 0.0
-    """For ``slow``: how long the response takes."""
+    """For ``slow``: how long the response takes; for ``delay_webhook``: how late its webhook is sent."""
     events: int = 3
     """For ``drop_stream``: the events sent before the cut."""
 

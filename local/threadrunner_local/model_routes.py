@@ -96,10 +96,21 @@ def _clear_faults(model: OfflineModel, request: Request) -> Reply:
 
 
 def _configure(model: OfflineModel, request: Request) -> Reply:
-    """``POST /_offline/config``: the latency of the responses created next, and whether it stores them."""
+    """``POST /_offline/config``: the latency of the responses created next, whether it stores them, and whether it
+    sends webhooks (where the stack told it to)."""
+    if "webhooks" in request.body and model.webhooks is None:
+        raise Refused(400, "The offline model was given no webhook URL: the stack runs without webhooks.")
     model.latency = float(request.body.get("latency", model.latency))
     model.store = bool(request.body.get("store", model.store))
-    return {"latency": model.latency, "store": model.store}
+    if model.webhooks is not None:
+        model.webhooks.enabled = bool(request.body.get("webhooks", model.webhooks.enabled))
+    webhooks = model.webhooks is not None and model.webhooks.enabled
+    return {"latency": model.latency, "store": model.store, "webhooks": webhooks}
+
+
+def _sent_webhooks(model: OfflineModel, request: Request) -> Reply:
+    """``GET /_offline/webhooks``: the latest webhooks sent, with the status each was answered with."""
+    return {"webhooks": model.webhooks.deliveries() if model.webhooks is not None else []}
 
 
 def _seen_requests(model: OfflineModel, request: Request) -> Reply:
@@ -117,6 +128,8 @@ def _create_response(model: OfflineModel, request: Request) -> Reply:
         stored = model.create(request.body, fault)
     except LookupError as exc:
         raise Refused(400, str(exc), "previous_response_not_found") from exc
+    if request.body.get("background") is True:
+        model.will_finish(stored)
     if request.body.get("stream"):
         return _response_events(model, stored, after=-1)
     if request.body.get("background") is not True:
@@ -248,6 +261,7 @@ ROUTES = (
     _route("DELETE", "/_offline/faults", _clear_faults),
     _route("POST", "/_offline/config", _configure),
     _route("GET", "/_offline/requests", _seen_requests),
+    _route("GET", "/_offline/webhooks", _sent_webhooks),
     _route("POST", "/v1/responses", _create_response),
     _route("POST", "/v1/responses/input_tokens", _count_input_tokens),
     _route("GET", r"/v1/responses/([^/]+)", _retrieve_response),

@@ -16,6 +16,7 @@ from typing import Any
 from . import model_faults, model_responses
 from .model_faults import Fault
 from .model_policy import answer, tokens
+from .model_webhooks import WebhookSender
 
 MAX_RESPONSES = 5000
 """The responses the double keeps (the oldest go first): a long-running ``make run`` holds bounded memory."""
@@ -61,6 +62,8 @@ class OfflineModel:
     """Whether it keeps responses, as a provider's response store does. Off (as vLLM's is by default), a response
     is answered and forgotten: retrieving it, its input items and ``previous_response_id`` find nothing, and
     background mode is refused. threadrunner's conversations need no store."""
+    webhooks: WebhookSender | None = None
+    """Where it sends the webhooks of background responses that end (:mod:`.model_webhooks`), if anywhere."""
 
     def __post_init__(self) -> None:
         if self.kept_in is not None:
@@ -180,3 +183,11 @@ class OfflineModel:
         if not model_faults.ignores_cancel(fault):
             stored.cancelled_at = time.time()
             self.keep(stored)
+            if self.webhooks is not None and stored.body.get("background"):
+                self.webhooks.cancelled(stored.body["id"], self.take_fault("webhook", stored.text))
+
+    def will_finish(self, stored: StoredResponse) -> None:
+        """A background response was created: its webhook is sent when it ends."""
+        if self.webhooks is not None:
+            fault = self.take_fault("webhook", stored.text)
+            self.webhooks.finishes(stored.body["id"], stored.finish_at, lambda: self.view(stored)["status"], fault)

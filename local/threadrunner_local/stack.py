@@ -24,7 +24,9 @@ from .enforcement import THREADS_INHERIT, Enforcer
 from .event_sources import Schedule, SqsPoller
 from .http_adapter import HttpAdapter
 from .in_process import InProcessAws
+from .meter import Meter
 from .model_server import OfflineModelServer
+from .model_webhooks import WebhookSender, new_secret
 from .recovery import Recovered, recover
 from .template import ACCOUNT, REGION, FunctionSpec, Template, load
 
@@ -87,6 +89,9 @@ class StackConfig:
     enforce_iam: bool = True
     """Each function's AWS calls judged by its role's policy as deployed (``THREADRUNNER_IAM=off``: all allowed,
     denials only logged)."""
+    webhooks: bool = False
+    """The template's ``ModelWebhooks=enabled``: runs wait for their responses' webhooks, which the offline model
+    sends (``THREADRUNNER_WEBHOOKS=on``)."""
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -101,6 +106,7 @@ class StackConfig:
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
             data_dir=Path(os.environ.get("THREADRUNNER_DATA") or ROOT / ".threadrunner"),
             enforce_iam=os.environ.get("THREADRUNNER_IAM", "on").lower() not in ("off", "0", "false"),
+            webhooks=os.environ.get("THREADRUNNER_WEBHOOKS", "off").lower() in ("on", "1", "true"),
         )
 
 
@@ -160,6 +166,10 @@ class LocalStack:
         self.aws_endpoint = ""
         self.data: DataFolder | None = None
         self.recovered: Recovered | None = None
+        self.meter = Meter()
+        """What the functions, the API and the table are used for, while it is on (``make bench``)."""
+        self.webhook_secret: str | None = None
+        """The provider's webhook signing secret the stack put in the deployment's secret (webhook mode)."""
 
     @property
     def api_url(self) -> str:
@@ -275,18 +285,24 @@ class LocalStack:
             # The HTTP adapter serves ApiFunction's streaming entry point, as the StreamingApiFunction does.
             "StreamingApi": "disabled",
             "EventSourceProjects": ",".join(f"{source}={project}" for source, project in config.event_sources.items()),
+            "ModelWebhooks": "enabled" if config.webhooks else "disabled",
         }
         self.template = load(ROOT, parameters | config.parameters)
         self.translated, policies = roles.load(ROOT, self.template.parameters)
         self.enforcer = Enforcer(policies, self._lookups(), enabled=config.enforce_iam)
         self.dispatcher = Dispatcher(self.template.functions, self.enforcer)
+        self.dispatcher.meter = self.meter
         moto_patches.install(self.dispatcher)
         THREADS_INHERIT.install()
         self.data = DataFolder(config.data_dir) if config.data_dir else None
         self._moto = AwsServer(aws_port, self.data)
         self._moto.start()
         self._in_process = InProcessAws(
-            self.aws_endpoint, self._moto.served, gate=self.enforcer.gate, answered=self.enforcer.answered
+            self.aws_endpoint,
+            self._moto.served,
+            gate=self.enforcer.gate,
+            answered=self.enforcer.answered,
+            meter=self.meter,
         )
         self._in_process.install()
         self.enforcer.install()
@@ -306,7 +322,23 @@ class LocalStack:
             self.recovered = self._recover()
         self.http = HttpAdapter(self.dispatcher, config.api_port, routes.read(self.translated)).start()
         self.function_url = HttpAdapter(self.dispatcher, 0).start()
+        if self.model_server is not None and self.webhook_secret is not None:
+            sender = WebhookSender(self.http.url + "/webhooks", self.webhook_secret)
+            sender.enabled = os.environ.get("MODEL_WEBHOOKS") == "true"
+            self.model_server.model.webhooks = sender
         return self
+
+    def switch_webhooks(self, on: bool) -> None:
+        """Start the runs from now on waiting for their responses' webhooks (``on``) or polling, and have the offline
+        model send webhooks or not: as a deploy of ``ModelWebhooks`` would, less the webhook endpoint and the
+        permissions, which a stack started with ``webhooks`` has either way. The functions read ``MODEL_WEBHOOKS``
+        when they start a run; a run keeps the way it started with."""
+        from threadrunner.config import settings
+
+        assert self.model_server is not None and self.model_server.model.webhooks is not None, "a stack with webhooks"
+        os.environ["MODEL_WEBHOOKS"] = "true" if on else "false"
+        settings.cache_clear()
+        self.model_server.model.webhooks.enabled = on
 
     def _lookups(self) -> Lookups:
         """What the ARNs of requests' resources need, answered from the template and from moto."""
@@ -426,9 +458,12 @@ class LocalStack:
                     "nonFilterableMetadataKeys": properties["MetadataConfiguration"]["NonFilterableMetadataKeys"]
                 },
             )
-        self.client("secretsmanager").create_secret(
-            Name=template.parameters["ModelApiKeySecretName"], SecretString=model_key
-        )
+        secrets = self.client("secretsmanager")
+        secrets.create_secret(Name=template.parameters["ModelApiKeySecretName"], SecretString=model_key)
+        for logical_id in template.resources("AWS::SecretsManager::Secret"):
+            # The webhook signing secret: the provider's, as the operator puts it after the deploy.
+            self.webhook_secret = new_secret()
+            secrets.create_secret(Name=template.physical(logical_id), SecretString=self.webhook_secret)
         lambda_client = self.client("lambda")
         for spec in template.functions.values():
             lambda_client.create_function(

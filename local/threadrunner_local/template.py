@@ -118,6 +118,8 @@ class Template:
         if kind == "AWS::Events::Rule":  # a rule of another bus than the default has the bus in its ARN
             bus = self.resolve(resource.get("Properties", {}).get("EventBusName", "default"))
             return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{'' if bus == 'default' else bus + '/'}{name}"
+        if kind == "AWS::SecretsManager::Secret":  # without the random suffix of AWS's: moto takes the partial ARN
+            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}"
         if kind == "AWS::S3::Bucket":
             return f"arn:aws:s3:::{name}"
         if kind == "AWS::S3Vectors::VectorBucket":
@@ -145,6 +147,8 @@ class Template:
         kind = self.raw["Resources"][name]["Type"]
         if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine", "AWS::Lambda::Alias"):
             return self.arn(name)  # Ref of a state machine or an alias is its ARN
+        if kind == "AWS::SecretsManager::Secret":
+            return self.arn(name)
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.physical(name)}"  # Ref of a queue: its URL
         if kind in VECTOR_TYPES:

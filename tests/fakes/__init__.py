@@ -19,13 +19,14 @@ from .conversations import FakeConversations, FakePrompts
 from .files import FakeContents, FakeFiles
 from .projects import FakeProjects
 from .runs import FakeRuns
-from .services import FakeCatalogue, FakeCircuits, FakeControl, FakeEvents, FakeModel
+from .services import FakeCatalogue, FakeCircuits, FakeControl, FakeEvents, FakeModel, FakeTurnChecks
 from .steps import FakeSteps
 from .threads import FakeThreads
 from .tools import FakeTools
 from .usage import FakeUnsettled, FakeUsage
 from .users import FakeUsers
 from .vector_stores import FakeIndex, FakeJobs, FakeVectorStores
+from .webhooks import FakeResponseWebhooks
 from .world import World
 
 __all__ = [
@@ -44,10 +45,12 @@ __all__ = [
     "FakeModel",
     "FakeProjects",
     "FakePrompts",
+    "FakeResponseWebhooks",
     "FakeRuns",
     "FakeSteps",
     "FakeThreads",
     "FakeTools",
+    "FakeTurnChecks",
     "FakeUnsettled",
     "FakeUsage",
     "FakeUsers",

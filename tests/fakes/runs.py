@@ -142,6 +142,20 @@ class FakeRuns:
     def set_task_token(self, thread_id: str, run_id: str, task_token: str) -> None:
         self.world.record(thread_id, run_id).task_token = task_token
 
+    def wait_on(self, thread_id: str, run_id: str, response_id: str, task_token: str) -> bool:
+        record = self.world.found_record(thread_id, run_id)
+        if record is None or record.run.status != "in_progress" or record.response_id != response_id:
+            return False
+        record.task_token = task_token
+        return True
+
+    def take_task_token(self, thread_id: str, run_id: str, task_token: str) -> bool:
+        record = self.world.found_record(thread_id, run_id)
+        if record is None or record.task_token != task_token:
+            return False
+        record.task_token = None
+        return True
+
     def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
         record = self.world.found_record(thread_id, run_id)
         if record is None or record.run.status != "in_progress" or record.response_id != response_id:

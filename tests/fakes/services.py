@@ -112,6 +112,8 @@ class FakeControl:
 
     started: list[RunRef] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    outputs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What each token was resumed with, when it was given an output (the loop's state from there on)."""
     interrupted: list[tuple[str, str]] = field(default_factory=list)
     waiting: set[str] = field(default_factory=set)
     """Task tokens a loop waits on; resuming another answers False."""
@@ -119,12 +121,24 @@ class FakeControl:
     def start(self, ref: RunRef) -> None:
         self.started.append(ref)
 
-    def resume(self, task_token: str) -> bool:
+    def resume(self, task_token: str, output: Mapping[str, Any] | None = None) -> bool:
         self.resumed.append(task_token)
+        if output is not None:
+            self.outputs[task_token] = output
         return task_token in self.waiting
 
     def interrupt(self, task_token: str, error: str, cause: str) -> None:
         self.interrupted.append((task_token, error))
+
+
+@dataclass
+class FakeTurnChecks:
+    """The run loop's checks the API asked for: each loop state, in order."""
+
+    asked: list[Mapping[str, Any]] = field(default_factory=list)
+
+    def check(self, state: Mapping[str, Any]) -> None:
+        self.asked.append(state)
 
 
 @dataclass

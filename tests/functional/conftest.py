@@ -28,12 +28,15 @@ from tests.fakes import (
     FakeIndex,
     FakeJobs,
     FakeModel,
+    FakeResponseWebhooks,
+    FakeTurnChecks,
     World,
     fake_stores,
 )
 from tests.support.idempotency import MemoryRecords
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.api.http_server import http_event
+from threadrunner.app.webhooks import Webhooks
 from threadrunner.config import Settings
 from threadrunner.domain.api_keys import key_hash
 from threadrunner.domain.tools import default_registry
@@ -72,6 +75,11 @@ class Deployment:
     contents: FakeContents = field(default_factory=FakeContents)
     jobs: FakeJobs = field(default_factory=FakeJobs)
     index: FakeIndex = field(default_factory=FakeIndex)
+    webhook_secret: str = "whsec_" + base64.b64encode(b"the functional tests' webhook secret!").decode()
+    """The provider's signing secret the deployment holds."""
+    webhooks: FakeResponseWebhooks = field(default_factory=FakeResponseWebhooks)
+    checks: FakeTurnChecks = field(default_factory=FakeTurnChecks)
+    """The turns' checks the webhooks asked of the run loop."""
 
     def world(self, project: str) -> World:
         return self.worlds.setdefault(project, World(project=project))
@@ -110,6 +118,9 @@ def api_deps(deployment: Deployment) -> ApiDeps:
         jobs=deployment.jobs,
         index=deployment.index,
         embeddings=lambda: None,  # chunks are found by their keywords
+        webhooks=Webhooks(
+            lambda: deployment.webhook_secret, deployment.webhooks, deployment.checks, deployment.stores, lambda: 30
+        ),
     )
 
 

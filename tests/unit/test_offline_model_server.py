@@ -202,7 +202,10 @@ def test_given_a_fault_the_double_has_not_when_injected_then_it_is_refused(serve
 
 
 def test_given_the_controls_when_called_without_a_key_then_they_set_latency_list_requests_and_clear_faults(server):
-    assert _call(server, "POST", "/_offline/config", {"latency": 0}, key=None) == (200, {"latency": 0.0, "store": True})
+    assert _call(server, "POST", "/_offline/config", {"latency": 0}, key=None) == (
+        200,
+        {"latency": 0.0, "store": True, "webhooks": False},
+    )
     _create(server, input="remember me")
     assert _call(server, "GET", "/_offline/requests", key=None)[1]["requests"][-1]["input"] == "remember me"
     _call(server, "POST", "/_offline/faults", {"kind": "failed", "match": "nothing says this"})

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from .adapters import dynamodb
-from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, StepFunctionsRunControl
+from .adapters.aws import EventBridgePublisher, LambdaToolCatalogue, LambdaTurnChecks, StepFunctionsRunControl
 from .config import settings
 from .ports import (
     ApiKeys,
@@ -30,10 +30,12 @@ from .ports import (
     IndexJobs,
     ModelClient,
     Provider,
+    ResponseWebhooks,
     RunControl,
     Stores,
     ToolCatalogue,
     ToolInvoker,
+    TurnChecks,
     UnsettledResponses,
     VectorIndex,
 )
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from .app.indexing import Indexing
     from .app.run_loop.runner import TaskRunner
     from .app.tool_calls import ToolCalls
+    from .app.webhooks import Webhooks
     from .domain.circuits import CircuitState
 
 
@@ -126,7 +129,41 @@ def unsettled_responses() -> UnsettledResponses:
 
 @functools.cache
 def run_control() -> RunControl:
-    return StepFunctionsRunControl(settings().state_machine_arn, _Client("stepfunctions"))
+    return StepFunctionsRunControl(settings().state_machine_arn, _Client("stepfunctions"), _waiting)
+
+
+def _waiting() -> dict[str, int]:
+    """How the turns of a run started now wait: for their webhooks, or polling. Read at each start from the settings,
+    which a container reads once; the local stack's tests switch it between runs."""
+    from .app.run_loop.state import webhook_mode
+
+    config = settings()
+    return webhook_mode(config.model_webhook_wait_seconds if config.model_webhooks else 0)
+
+
+def response_webhooks() -> ResponseWebhooks:
+    return dynamodb.DynamoDBResponseWebhooks(settings().table_name, _Client("dynamodb"))
+
+
+@functools.cache
+def turn_checks() -> TurnChecks:
+    return LambdaTurnChecks(settings().check_turn_function, _Client("lambda"))
+
+
+def webhooks() -> Webhooks | None:
+    """ApiFunction's webhook endpoint; ``None`` in a deployment without a webhook secret. The secret is read from
+    Secrets Manager when a webhook comes (cached ``SECRET_MAX_AGE_SECONDS``), so one put after the deploy, or
+    rotated, is taken up."""
+    from .app.webhooks import Webhooks
+
+    config = settings()
+    if not config.model_webhook_secret:
+        return None
+
+    def secret() -> str:
+        return str(_secrets().get(config.model_webhook_secret, max_age=config.secret_max_age_seconds))
+
+    return Webhooks(secret, response_webhooks(), turn_checks(), stores, lambda: settings().model_webhook_wait_seconds)
 
 
 def idempotency_store() -> BasePersistenceLayer:
@@ -260,16 +297,12 @@ def openai_client() -> Callable[[], openai.OpenAI]:
     """The provider's ``openai`` client, made when first called: its key comes from Secrets Manager (cached by
     Powertools), and a rotated key gets a new client."""
     import openai
-    from aws_lambda_powertools.utilities import parameters
 
     config = settings()
     clients: dict[str, openai.OpenAI] = {}
-    # On the container's client: Powertools' default makes a boto3 session of its own, which loads botocore's
-    # data again.
-    secrets = parameters.SecretsProvider(boto3_client=_Client("secretsmanager"))
 
     def client() -> openai.OpenAI:
-        key = str(secrets.get(config.model_api_key_secret, max_age=config.secret_max_age_seconds))
+        key = str(_secrets().get(config.model_api_key_secret, max_age=config.secret_max_age_seconds))
         if key not in clients:
             clients.clear()
             clients[key] = openai.OpenAI(
@@ -281,6 +314,15 @@ def openai_client() -> Callable[[], openai.OpenAI]:
         return clients[key]
 
     return client
+
+
+@functools.cache
+def _secrets() -> Any:
+    """Secrets Manager through Powertools, which caches what it reads. On the container's client: Powertools'
+    default makes a boto3 session of its own, which loads botocore's data again."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.SecretsProvider(boto3_client=_Client("secretsmanager"))
 
 
 @functools.cache
@@ -344,6 +386,7 @@ def task_runner() -> TaskRunner:
             circuits(),
             settings(),
             contents=file_contents(),
+            webhooks=response_webhooks(),
         )
 
     return TaskRunner(loop_for)

@@ -74,6 +74,17 @@ class Settings(BaseModel):
     """Retries of the SDK for 429, 5xx and timeouts, with its exponential backoff."""
     model_timeout_seconds: float = Field(30.0, alias="MODEL_TIMEOUT_SECONDS")
     """Timeout of one HTTP request to the provider."""
+    model_webhooks: bool = Field(False, alias="MODEL_WEBHOOKS")
+    """The provider sends signed webhooks when background responses end: each new run's turns wait for their
+    response's webhook on a task token instead of polling (docs/run-loop.md, "Webhooks")."""
+    model_webhook_secret: str = Field("", alias="MODEL_WEBHOOK_SECRET")
+    """The ARN of the secret that holds the provider's webhook signing secret (``whsec_...``); empty: the API has no
+    webhook endpoint (``POST /v1/webhooks`` answers 404)."""
+    model_webhook_wait_seconds: int = Field(30, alias="MODEL_WEBHOOK_WAIT_SECONDS", ge=1, le=3600)
+    """How long a turn waits for its response's webhook before it polls the response: the most a lost webhook
+    costs a turn."""
+    check_turn_function: str = Field("", alias="CHECK_TURN_FUNCTION")
+    """The CheckTurn function, which ApiFunction asks to check a turn whose response's webhook came."""
     tool_outputs_timeout_seconds: int = Field(600, alias="TOOL_OUTPUTS_TIMEOUT_SECONDS", ge=1)
     """How long a run waits in ``requires_action`` for the client's tool outputs before it expires."""
     max_tool_rounds: int = Field(10, alias="MAX_TOOL_ROUNDS", ge=1, le=30)

@@ -32,6 +32,10 @@ class Conflict(ThreadrunnerError):
     """The request cannot be served in the current state, and the caller asked not to wait (409)."""
 
 
+class WebhookUnverified(ThreadrunnerError):
+    """A webhook the deployment's secret did not sign, or signed too long ago (401): nothing of it is read."""
+
+
 class BudgetExceeded(ThreadrunnerError):
     """A daily token budget is used up: no run starts (429)."""
 

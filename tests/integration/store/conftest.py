@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import FakeApiKeys, FakeUnsettled, World, fake_stores
-from threadrunner.adapters.dynamodb import DynamoDBApiKeys, DynamoDBUnsettledResponses
-from threadrunner.ports import ApiKeys, Stores, UnsettledResponses
+from tests.fakes import FakeApiKeys, FakeResponseWebhooks, FakeUnsettled, World, fake_stores
+from threadrunner.adapters.dynamodb import DynamoDBApiKeys, DynamoDBResponseWebhooks, DynamoDBUnsettledResponses
+from threadrunner.ports import ApiKeys, ResponseWebhooks, Stores, UnsettledResponses
 from threadrunner_local.stack import LocalStack
 
 from . import recording
@@ -29,6 +29,7 @@ class Backend:
     stores: Stores
     unsettled: Any
     api_keys: Any
+    webhooks: Any
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
@@ -36,7 +37,9 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     project = "p_" + secrets.token_hex(4)
     if request.param == "memory":
         world = World(project=project)
-        return Backend("memory", fake_stores(world), FakeUnsettled(world.unsettled), FakeApiKeys())
+        return Backend(
+            "memory", fake_stores(world), FakeUnsettled(world.unsettled), FakeApiKeys(), FakeResponseWebhooks()
+        )
     stack: LocalStack = request.getfixturevalue("stack")
     client = stack.client("dynamodb")
     return Backend(
@@ -44,6 +47,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         stack.stores(project),
         DynamoDBUnsettledResponses(stack.table_name, client),
         DynamoDBApiKeys(stack.table_name, client),
+        DynamoDBResponseWebhooks(stack.table_name, client),
     )
 
 
@@ -73,6 +77,13 @@ def unsettled(backend: Backend) -> UnsettledResponses:
 def api_keys(backend: Backend) -> ApiKeys:
     """The deployment's API keys (on DynamoDB, every test's keys share them: give them names of their own)."""
     return recording.Recorded(backend.api_keys, ApiKeys, backend.name)
+
+
+@pytest.fixture
+def webhooks(backend: Backend) -> ResponseWebhooks:
+    """The deployment's record of the provider's webhooks (on DynamoDB, every test's share it: give responses and
+    deliveries ids of their own)."""
+    return recording.Recorded(backend.webhooks, ResponseWebhooks, backend.name)
 
 
 @pytest.fixture

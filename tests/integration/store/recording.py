@@ -1,6 +1,6 @@
 """Which store methods the contract tests called, on which backend: the record the coverage test reads.
 
-The ports are read from ``threadrunner.ports``: every protocol of ``ports/stores.py``, and the two ports of
+The ports are read from ``threadrunner.ports``: every protocol of ``ports/stores.py``, and the ports of
 ``ports/services.py`` that live on the table. A method added to one of them is in the contract from then on.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, get_type_hints
 
-from threadrunner.ports import ApiKeys, Stores, UnsettledResponses, stores
+from threadrunner.ports import ApiKeys, ResponseWebhooks, Stores, UnsettledResponses, stores
 
-TABLE_SERVICES: tuple[type, ...] = (UnsettledResponses, ApiKeys)
+TABLE_SERVICES: tuple[type, ...] = (UnsettledResponses, ApiKeys, ResponseWebhooks)
 """The ports of ``ports/services.py`` kept in the table, beside the stores of one project."""
 
 CALLED: dict[str, set[str]] = {}

@@ -215,6 +215,35 @@ def test_a_run_keeps_the_loops_bookkeeping_of_its_turns(store):
     assert store.runs.get_run(thread.id, run.id) == run
 
 
+def test_a_turn_waits_on_its_token_only_while_its_run_is_in_progress_on_its_response(store):
+    thread, _ = new_thread(store)
+    run = running(store, thread, response_id="resp_1")
+    other, _ = new_thread(store)
+    cancelled = running(store, other, response_id="resp_9")
+    store.runs.transition_run(other.id, cancelled.id, "cancelling")
+
+    assert store.runs.wait_on(thread.id, run.id, "resp_1", "token_1")
+    assert not store.runs.wait_on(thread.id, run.id, "resp_0", "token_0")  # the run is on another response
+    assert not store.runs.wait_on(other.id, cancelled.id, "resp_9", "token_9")  # a cancel came first
+    assert not store.runs.wait_on(thread.id, new_id("run"), "resp_1", "token_x")  # no such run
+
+    assert store.runs.get_run_record(thread.id, run.id).task_token == "token_1"
+    assert store.runs.get_run_record(other.id, cancelled.id).task_token is None
+
+
+def test_a_waiting_turns_token_is_taken_once_and_only_by_who_names_it(store):
+    thread, _ = new_thread(store)
+    run = running(store, thread, response_id="resp_1")
+    store.runs.wait_on(thread.id, run.id, "resp_1", "token_1")
+
+    assert not store.runs.take_task_token(thread.id, run.id, "token_0")  # a token of an earlier wait
+    assert store.runs.take_task_token(thread.id, run.id, "token_1")
+    assert not store.runs.take_task_token(thread.id, run.id, "token_1")  # the webhook's check and the turn's look
+
+    assert store.runs.get_run_record(thread.id, run.id).task_token is None
+    assert store.runs.get_run(thread.id, run.id).status == "in_progress"
+
+
 def test_usage_counts_each_response_once_and_ids_are_claimed_once(store):
     thread, _ = new_thread(store)
     run = new_run(store, thread)

@@ -22,21 +22,28 @@ if TYPE_CHECKING:
 
 
 class StepFunctionsRunControl:
-    """:class:`threadrunner.ports.RunControl`: one execution of the run loop per run, named by the run id."""
+    """:class:`threadrunner.ports.RunControl`: one execution of the run loop per run, named by the run id.
 
-    def __init__(self, state_machine_arn: str, client: Any) -> None:
+    ``waiting`` is read at each start: how the run's turns wait for their responses (for webhooks, or polling), as
+    fields of the execution's input, so a run keeps the way it started with.
+    """
+
+    def __init__(self, state_machine_arn: str, client: Any, waiting: Callable[[], Mapping[str, int]]) -> None:
         self._arn = state_machine_arn
         self._client = client
+        self._waiting = waiting
 
     def start(self, ref: RunRef) -> None:
+        state = {**ref.model_dump(), **self._waiting()}
         try:
-            self._client.start_execution(stateMachineArn=self._arn, name=ref.run_id, input=ref.model_dump_json())
+            self._client.start_execution(stateMachineArn=self._arn, name=ref.run_id, input=json.dumps(state))
         except self._client.exceptions.ExecutionAlreadyExists:
             pass  # the name is the run id: a retried start does not run a second loop
 
-    def resume(self, task_token: str) -> bool:
-        # The outputs are in DynamoDB; the waiting task's result is discarded by the ASL (ResultPath null).
-        return self._callback(self._client.send_task_success, taskToken=task_token, output="{}")
+    def resume(self, task_token: str, output: Mapping[str, Any] | None = None) -> bool:
+        # Without an output the state goes on as it was (the tool outputs are in DynamoDB: the ASL discards the
+        # waiting task's result, ResultPath null).
+        return self._callback(self._client.send_task_success, taskToken=task_token, output=json.dumps(output or {}))
 
     def interrupt(self, task_token: str, error: str, cause: str) -> None:
         self._callback(self._client.send_task_failure, taskToken=task_token, error=error, cause=cause)
@@ -48,6 +55,18 @@ class StepFunctionsRunControl:
         except (errors.TaskTimedOut, errors.TaskDoesNotExist, errors.InvalidToken):
             return False  # the task no longer waits: it timed out, or was answered already
         return True
+
+
+class LambdaTurnChecks:
+    """:class:`threadrunner.ports.TurnChecks`: an asynchronous invocation of the CheckTurn function (Lambda retries
+    one that fails twice; one that never succeeds costs the turn the wait until it polls)."""
+
+    def __init__(self, function_name: str, client: Any) -> None:
+        self._function = function_name
+        self._client = client
+
+    def check(self, state: Mapping[str, Any]) -> None:
+        self._client.invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(state).encode())
 
 
 class LambdaToolCatalogue:

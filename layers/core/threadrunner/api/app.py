@@ -22,7 +22,7 @@ from .scope import Answer, ApiDeps, Incoming, Stage
 __all__ = ["STAGES", "ApiDeps", "handle"]
 
 STAGES: tuple[Stage, ...] = (
-    gate.admit,  # open paths (405, /v1/openapi.json, /console); the key (401), rate (429), body (413, 415, 400)
+    gate.admit,  # open paths (405, /v1/openapi.json, /console, /v1/webhooks); the key (401), rate, body (413, 415, 400)
     stream_limits.open_streams,  # a streamed answer holds one of the project's open-stream places (429)
     idempotency.answer_once,  # a POST with an Idempotency-Key is answered once, a retry gets that answer (409, 400)
 )

@@ -26,11 +26,13 @@ from ..errors import (
     TooLarge,
     TooManyActiveRuns,
     TooManyOpenStreams,
+    WebhookUnverified,
 )
 from .wire import ErrorBody, ErrorDetail
 
 _STATUS = {
     NotFound: 404,
+    WebhookUnverified: 401,
     InvalidRequest: 400,
     InvalidTransition: 400,
     Conflict: 409,

@@ -1,9 +1,9 @@
 """The gate: what anyone may read, then who the caller is and whether the request may be read at all.
 
 In order: a method the API does not serve (405); the paths open without a key (the OpenAPI document, the console's
-static files); the key (401); the project's requests per minute (429); the body's size, type and text (413, 415,
-400). All of it before anything parses the request: Powertools validates a body before any middleware runs, and a
-request with a bad key must get its 401 first (docs/architecture.md, "API keys").
+static files, the provider's webhooks); the key (401); the project's requests per minute (429); the body's size, type
+and text (413, 415, 400). All of it before anything parses the request: Powertools validates a body before any
+middleware runs, and a request with a bad key must get its 401 first (docs/architecture.md, "API keys").
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..domain.files import MAX_REQUEST_FILE_BYTES
 from ..errors import RateLimited
 from ..observability import log_keys
 from ..ports import Stores
-from . import console, errors, openapi, routes
+from . import console, errors, openapi, routes, webhooks
 from .scope import Answer, ApiDeps, Incoming, Next, RequestScope
 
 _FORMS = re.compile(r"/v1/files|/v1/uploads/[^/]+/parts")
@@ -41,6 +41,8 @@ def admit(incoming: Incoming, next: Next) -> Answer:
         return openapi.answer(routes.app)
     if method == "GET" and console.serves(path):  # static files, no data: the page calls /v1 with its user's key
         return console.answer(path, headers)
+    if webhooks.serves(method, path):  # the provider's: its signature lets it in, not a key
+        return webhooks.answer(incoming)
     deps = incoming.deps
     scheme, _, api_key = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ..app.webhooks import Webhooks
 from ..config import Settings
 from ..domain.api_keys import KeyCache
 from ..ports import (
@@ -62,6 +63,8 @@ class ApiDeps:
     """The vector stores' chunks."""
     embeddings: Callable[[], Embeddings | None]
     """The provider's embeddings, made on first use (``None`` without an embedding model)."""
+    webhooks: Webhooks | None = None
+    """The provider's webhooks; ``None`` in a deployment whose provider sends none (no webhook endpoint)."""
     keys_seen: KeyCache = field(init=False, repr=False)
     """The keys the gate looked up lately, and their projects (api/gate.py)."""
     answer_once: AnswerOnce = field(init=False, repr=False)

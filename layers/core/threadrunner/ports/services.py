@@ -1,10 +1,11 @@
 """What the use cases call beyond the table: the model, the provider, files' bytes, the vector index, the run loop's
-control, Lambda tools, circuits, events, API keys, the list of unsettled responses and the code sandbox."""
+control, Lambda tools, circuits, events, API keys, the list of unsettled responses, the provider's webhooks and the
+code sandbox."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from ..domain.budget import UnsettledResponse
 from ..domain.circuits import CircuitState
@@ -145,14 +146,16 @@ class ToolCatalogue(Protocol):
 
 
 class RunControl(Protocol):
-    """Starts the run loop of a run and resumes or interrupts it while it waits for tool outputs."""
+    """Starts the run loop of a run and resumes or interrupts it while it waits on a task token (for tool outputs,
+    or for its response's webhook)."""
 
     def start(self, ref: RunRef) -> None:
         """Start the loop; starting one run twice starts it once."""
         ...
 
-    def resume(self, task_token: str) -> bool:
-        """The client's tool outputs are stored: go on. False if the loop no longer waits on that token."""
+    def resume(self, task_token: str, output: Mapping[str, Any] | None = None) -> bool:
+        """Go on: the client's tool outputs are stored (the loop's state is kept), or ``output`` is the loop's
+        state from here on (a turn's checked response). False if the loop no longer waits on that token."""
         ...
 
     def interrupt(self, task_token: str, error: str, cause: str) -> None:
@@ -183,6 +186,37 @@ class UnsettledResponses(Protocol):
 
     def forget(self, project: str, response_id: str) -> None:
         """Take one off the list (its response was settled, or is gone)."""
+        ...
+
+
+Delivery = Literal["first", "retried", "replayed"]
+"""What a webhook delivery is: the first of its ``webhook-id``; the provider's retry of it (signed anew, another
+timestamp); or the same delivery again (its id and timestamp seen before: a replay)."""
+
+
+class ResponseWebhooks(Protocol):
+    """The deployment's record of the provider's webhooks: which run waits on which response, and the deliveries
+    received. Not one project's: a webhook names a response and nothing else."""
+
+    def expect(self, response_id: str, ref: RunRef) -> None:
+        """The run ``ref`` waits on the response's webhook (kept for the days the provider retries a webhook)."""
+        ...
+
+    def expected(self, response_id: str) -> RunRef | None:
+        """The run that waits (or waited) on the response's webhook; ``None`` for a response no run expected."""
+        ...
+
+    def receive(self, webhook_id: str, timestamp: int) -> Delivery:
+        """Note a delivery (kept as long as :meth:`expect`'s record), and say whether it is the first of its id."""
+        ...
+
+
+class TurnChecks(Protocol):
+    """The run loop's check of a turn whose response ended, run apart from the API (the CheckTurn function)."""
+
+    def check(self, state: Mapping[str, Any]) -> None:
+        """Have the loop's state (with the token its turn waits on) checked, and the loop woken with the turn,
+        asynchronously: the caller does not wait for the check."""
         ...
 
 

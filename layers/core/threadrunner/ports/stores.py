@@ -185,6 +185,16 @@ class RunStore(Protocol):
         """The token the loop now waits on for the client's tool outputs."""
         ...
 
+    def wait_on(self, thread_id: str, run_id: str, response_id: str, task_token: str) -> bool:
+        """The token the loop now waits on for the webhook of ``response_id``, stored while the run is
+        ``in_progress`` on that response; False (nothing stored) when it is not (a cancel came first)."""
+        ...
+
+    def take_task_token(self, thread_id: str, run_id: str, task_token: str) -> bool:
+        """Take the token off the run if the run holds it: True for the one caller that took it (it wakes the
+        loop), False for any other."""
+        ...
+
     def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
         """Store the in-progress ``objects`` a run's stream saw the model start (a message and its step, or a
         ``tool_calls`` step), while the run is ``in_progress`` on ``response_id`` and none of them exists; whether

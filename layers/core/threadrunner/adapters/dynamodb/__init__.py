@@ -21,8 +21,9 @@ from .tools import DynamoDBTools
 from .usage import DynamoDBUnsettledResponses, DynamoDBUsage
 from .users import DynamoDBUsers
 from .vector_stores import DynamoDBVectorStores
+from .webhooks import DynamoDBResponseWebhooks
 
-__all__ = ["DynamoDBApiKeys", "DynamoDBUnsettledResponses", "stores"]
+__all__ = ["DynamoDBApiKeys", "DynamoDBResponseWebhooks", "DynamoDBUnsettledResponses", "stores"]
 
 
 def stores(table_name: str, project: str, client: Any, retention_days: int = 0) -> Stores:

@@ -36,6 +36,8 @@ prompt version              ``P#<project>#PROMPT#<prompt_id>``     ``V#<version,
 API key                     ``APIKEY#<sha256>``                    ``APIKEY``
 API key's listing entry     ``APIKEYS``                            ``<name>``
 an unsettled response       ``unsettled#responses``                ``<project>#<response_id>``
+a run waiting on a webhook  ``webhook#response#<response_id>``     ``RUN``
+a webhook delivery          ``webhook#delivery#<webhook-id>``      ``DELIVERY``
 ==========================  =====================================  ==========================================
 
 A thread item also carries ``threads_of`` = ``P#<project>#THREADS``, the partition key of the ThreadsByProject
@@ -248,6 +250,16 @@ UNSETTLED = "unsettled#responses"
 def unsettled(project: str, response_id: str) -> dict[str, Any]:
     """A project's response on the list of unsettled ones (``project`` and ``response_id`` are also attributes)."""
     return key(UNSETTLED, f"{project}#{response_id}")
+
+
+def webhook_response(response_id: str) -> dict[str, Any]:
+    """Which run waits on a response's webhook: the webhook names the response only (not its project)."""
+    return key(f"webhook#response#{response_id}", "RUN")
+
+
+def webhook_delivery(webhook_id: str) -> dict[str, Any]:
+    """A webhook delivery received, by its ``webhook-id``."""
+    return key(f"webhook#delivery#{webhook_id}", "DELIVERY")
 
 
 def api_key(key_hash: str) -> dict[str, Any]:

@@ -329,6 +329,37 @@ class DynamoDBRuns(Table):
     def set_task_token(self, thread_id: str, run_id: str, task_token: str) -> None:
         self._update(self.keys.run(thread_id, run_id), "run", run_id, {"task_token": task_token})
 
+    def wait_on(self, thread_id: str, run_id: str, response_id: str, task_token: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.run(thread_id, run_id),
+                UpdateExpression="SET task_token = :token",
+                # Only while the run is on this turn: a cancel that came first left no one to wake the loop with it.
+                ConditionExpression="#status = :in_progress AND response_id = :response_id",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {":token": task_token, ":in_progress": "in_progress", ":response_id": response_id}
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def take_task_token(self, thread_id: str, run_id: str, task_token: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.keys.run(thread_id, run_id),
+                UpdateExpression="REMOVE task_token",
+                # The webhook's check and the turn's own look may both find the response ended: one wakes the loop.
+                ConditionExpression="task_token = :token",
+                ExpressionAttributeValues={":token": {"S": task_token}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def begin_output(self, thread_id: str, run_id: str, response_id: str, objects: Sequence[Message | RunStep]) -> bool:
         writes: list[dict[str, Any]] = [
             {

@@ -21,7 +21,9 @@ class TaskRunner:
         self._loop_for = loop_for
 
     def run(self, task: Task, event: dict[str, Any]) -> dict[str, Any]:
-        """The task on the loop's state (a Task state's input)."""
+        """The task on the loop's state (a Task state's input; a waiting state's has the state and its task token)."""
+        if "state" in event and "task_token" in event:
+            event = {**event["state"], "task_token": event["task_token"]}
         return self._run(task, LoopState.model_validate(event))
 
     def reconcile(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -38,4 +40,4 @@ class TaskRunner:
         )
         for name, unit, value in (*measured, *metrics):
             add_metric(name, unit, value)
-        return state.model_copy(update={"turn": turn, "error": None}).model_dump(exclude_none=True)
+        return state.after(turn)

@@ -28,6 +28,11 @@ TOO_MANY_TOOL_CALLS_CODE = "too_many_tool_calls"
 INVALID_RESPONSE_FORMAT_CODE = "invalid_response_format"
 """The ``last_error.code`` of a run whose final message does not match its ``response_format``."""
 
+TURN_TASK_SECONDS = 30
+"""The most a task that makes a turn's response runs (StartTurn's and SubmitToolOutputs' function timeout,
+template.yaml's Globals): in webhook mode its wait times out only after that and the wait for the webhook, so a
+slow creation never sends the loop to poll a turn that has no response yet."""
+
 # Error names of Catch (Lambda errorType or States.*) that map to an API error code other than server_error.
 _ERROR_CODES = {
     "ModelRateLimited": "rate_limit_exceeded",
@@ -98,7 +103,24 @@ class LoopState(RunRef):
     turn: TurnState | None = None
     error: CaughtError | None = None
     task_token: str | None = None
-    """Only in the input of the task that waits for tool outputs."""
+    """Only in the input of a task the loop waits on (``.waitForTaskToken``): for tool outputs, or for a turn's
+    webhook."""
+    webhook_wait_seconds: int = 0
+    """How long a turn waits on its task token for its response's webhook before it polls (``TimeoutSecondsPath``),
+    from the execution's input (:func:`webhook_mode`): set when the deployment's provider sends webhooks, 0 when the
+    turns poll."""
+    webhook_turn_seconds: int = 0
+    """The timeout of a task that makes a turn's response, then waits for its webhook: the task's own time
+    (:data:`TURN_TASK_SECONDS`) and the wait."""
+
+    webhook_id: str | None = None
+    """Only in the state the API has CheckTurn check when a webhook tells that the turn's response ended: the
+    delivery's ``webhook-id``."""
+
+    def after(self, turn: TurnState) -> dict[str, Any]:
+        """The state the next state gets: this one with ``turn``, without a caught error, task token or webhook."""
+        update = {"turn": turn, "error": None, "task_token": None, "webhook_id": None}
+        return self.model_copy(update=update).model_dump(exclude_none=True)
 
     @classmethod
     def after_execution_ended(cls, detail: dict[str, Any]) -> LoopState:
@@ -124,6 +146,15 @@ class Done(NamedTuple):
 
     turn: TurnState
     metrics: tuple[Metric, ...] = ()
+
+
+def webhook_mode(wait_seconds: int) -> dict[str, int]:
+    """The fields of the loop's state that say how its turns wait: for their webhooks up to ``wait_seconds``, or,
+    with 0, polling."""
+    return {
+        "webhook_wait_seconds": wait_seconds,
+        "webhook_turn_seconds": wait_seconds + TURN_TASK_SECONDS if wait_seconds else 0,
+    }
 
 
 # What a run learns of its execution's end: the loop's own error names where they exist.

@@ -42,11 +42,19 @@ from ...errors import (
     InvalidTransition,
     NotFound,
 )
-from ...ports import Circuits, EventPublisher, FileContents, ModelClient, RunControl, Stores, ToolCatalogue
-from .. import user_queue
+from ...ports import (
+    Circuits,
+    EventPublisher,
+    FileContents,
+    ModelClient,
+    ResponseWebhooks,
+    RunControl,
+    Stores,
+    ToolCatalogue,
+)
 from ..code_interpreter import offered_code
 from ..tools import server_tools
-from . import written
+from . import announcing, written
 from .model_turns import ModelTurns
 from .state import (
     INVALID_RESPONSE_FORMAT_CODE,
@@ -60,6 +68,7 @@ from .state import (
     TurnState,
     last_error_of,
 )
+from .waits import WebhookWaits
 
 
 class RunLoop:
@@ -77,6 +86,7 @@ class RunLoop:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         contents: FileContents | None = None,
+        webhooks: ResponseWebhooks | None = None,
     ) -> None:
         self._stores = stores
         self._turns = ModelTurns(stores, model, circuits, settings, sleep, clock, contents)
@@ -84,10 +94,20 @@ class RunLoop:
         self._control = control
         self._events = events
         self._settings = settings
+        self._waits = WebhookWaits(
+            stores, webhooks, control, lambda response_id: self._turns.model.retrieve(response_id)
+        )
+
+    def _hand_over(self, state: LoopState, done: Done) -> Done:
+        """With a task token (webhook mode), the turn handed to the loop through it (app/run_loop/waits.py)."""
+        return self._waits.hand_over(state, done, lambda ended: self._polled(state, ended), lambda: self._stop(state))
 
     def start_turn(self, state: LoopState) -> Done:
         """Move the run to ``in_progress`` and ask the model for its first turn; a run whose vector stores are
         still indexing files waits ``queued`` (at most ``files_wait_seconds``), as hosted runs waited for them."""
+        return self._hand_over(state, self._start_turn(state))
+
+    def _start_turn(self, state: LoopState) -> Done:
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         polls = state.turn.polls if state.turn else 0
         if record.run.status == "queued" and self._waits_for_files(record, polls):
@@ -129,11 +149,16 @@ class RunLoop:
         )
 
     def check_turn(self, state: LoopState) -> Done:
-        """Poll the model for a while; say whether the turn is still running, calls tools, or is done."""
-        response_id = _turn_of(state).response_id
+        """Poll the model for a while; say whether the turn is still running, calls tools, or is done. With a task
+        token (webhook mode: the loop waits for the webhook again, or a webhook has the turn checked), look once."""
+        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
+        # The run's current response: after a wait for a webhook timed out, the state's turn is the one before.
+        response_id = record.response_id
         assert response_id is not None
-        if self._stores.runs.get_run(state.thread_id, state.run_id).status != "in_progress":
-            return Done(self._stop(state))
+        if record.run.status != "in_progress":
+            return self._hand_over(state, Done(self._stop(state)))
+        if state.task_token is not None:
+            return self._hand_over(state, Done(TurnState(response_id=response_id)))
         turn, polls = self._turns.poll(state, response_id)
         measured = (Metric("ModelPolls", "Count", polls),)
         if turn is None:
@@ -142,7 +167,7 @@ class RunLoop:
 
     def _polled(self, state: LoopState, turn: ModelTurn) -> TurnState:
         if not turn.is_finished:
-            polls = _turn_of(state).polls
+            polls = state.turn.polls if state.turn else 0
             return TurnState(
                 response_id=turn.id,
                 delay_seconds=model_input.next_poll_delay(polls, self._settings.max_poll_delay_seconds),
@@ -208,6 +233,9 @@ class RunLoop:
 
     def submit_tool_outputs(self, state: LoopState) -> Done:
         """Send the turn's tool outputs back to the model, continuing its response."""
+        return self._hand_over(state, self._submit_tool_outputs(state))
+
+    def _submit_tool_outputs(self, state: LoopState) -> Done:
         turn_state = _turn_of(state)
         record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
         if record.run.status != "in_progress":
@@ -265,26 +293,9 @@ class RunLoop:
     def announce_run(self, state: LoopState) -> Done:
         """Start a run for messages queued meanwhile, then put the ended run's event on EventBridge."""
         try:
-            return self._announce(state)
+            return announcing.announce(self._stores, self._control, self._events, self._settings.run_defaults, state)
         except NotFound:  # the thread was deleted, before or while this ran: nobody is left to tell
             return Done(TurnState(outcome="stopped"))
-
-    def _announce(self, state: LoopState) -> Done:
-        record = self._stores.runs.get_run_record(state.thread_id, state.run_id)
-        run = record.run
-        if not run.is_terminal:
-            return Done(TurnState(outcome="stopped"))
-        user_id = self._stores.threads.thread_user(state.thread_id)
-        # Once per run, for the thread's usage and the run's metrics.
-        measured = run_metrics(record) if self._stores.usage.count_thread_usage(run) else ()
-        # Messages queued meanwhile get their run first: an event EventBridge refuses must not stall them.
-        user_queue.drain(self._stores, self._control, state.thread_id, self._settings.run_defaults)
-        if "announced" not in record.claims:  # a retried task does not announce twice
-            messages = self._stores.threads.list_messages(state.thread_id, written.ALL, run_id=state.run_id).data
-            reply = messages[-1] if messages else None  # the last turn's answer
-            self._events.publish(run_event(state.project, run, user_id, reply))
-            self._stores.runs.claim_id(state.thread_id, state.run_id, "announced", "yes")
-        return Done(TurnState(outcome="failed" if run.status == "failed" else "stopped"), measured)
 
     def reconcile(self, state: LoopState) -> Done:
         """The loop's execution ended without ending its run (aborted, failed, timed out): end the run
@@ -430,20 +441,6 @@ class RunLoop:
                 self._turns.cancel_quietly(record.response_id)
             self._end(state, record, "cancelled", "cancelled")
         return TurnState(outcome="stopped")
-
-
-def run_metrics(record: RunRecord) -> tuple[Metric, ...]:
-    """The metrics of an ended run: its outcome, duration, model turns and tokens."""
-    run = record.run
-    ended = run.completed_at or run.failed_at or run.cancelled_at or now()
-    usage = run.usage or record.usage
-    return (
-        Metric(f"Runs{run.status.title()}", "Count", 1),
-        Metric("RunLatency", "Milliseconds", (ended - run.created_at) * 1000),
-        Metric("ModelTurns", "Count", record.tool_rounds + 1),
-        Metric("PromptTokens", "Count", usage.prompt_tokens),
-        Metric("CompletionTokens", "Count", usage.completion_tokens),
-    )
 
 
 def _turn_of(state: LoopState) -> TurnState:
