@@ -1,7 +1,8 @@
 """Which store methods the contract tests called, on which backend: the record the coverage test reads.
 
-The ports are read from ``threadrunner.ports``: every protocol of ``ports/stores.py``, and the ports of
-``ports/services.py`` that live on the table. A method added to one of them is in the contract from then on.
+The ports are read from ``threadrunner.ports``: every store a project's :class:`~threadrunner.ports.Stores` holds,
+and the ports of ``ports/services.py`` that live on the table. A method added to one of them is in the contract from
+then on.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, get_type_hints
 
-from threadrunner.ports import ApiKeys, ResponseWebhooks, Stores, UnsettledResponses, stores
+from threadrunner.ports import ApiKeys, ResponseWebhooks, Stores, UnsettledResponses
 
 TABLE_SERVICES: tuple[type, ...] = (UnsettledResponses, ApiKeys, ResponseWebhooks)
 """The ports of ``ports/services.py`` kept in the table, beside the stores of one project."""
@@ -21,13 +22,9 @@ DESELECTED: list[str] = []
 
 
 def store_ports() -> list[type]:
-    """Every store protocol: those ``ports/stores.py`` declares, and the table's services."""
-    declared = [
-        port
-        for _, port in inspect.getmembers(stores, inspect.isclass)
-        if port.__module__ == stores.__name__ and getattr(port, "_is_protocol", False)
-    ]
-    return [*declared, *TABLE_SERVICES]
+    """Every store protocol: the type of each store a project's ``Stores`` holds, and the table's services."""
+    held = [port for name, port in get_type_hints(Stores).items() if name != "project"]
+    return [*held, *TABLE_SERVICES]
 
 
 def methods_of(port: type) -> set[str]:
