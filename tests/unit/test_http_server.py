@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import struct
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -94,3 +96,35 @@ def test_given_a_streamed_answer_with_an_unwritable_header_value_when_served_the
     assert refused.status == 500 and refused.getheader("Set-Cookie") is None
     assert json.loads(refused.read())["error"]["type"] == "server_error"
     assert events.closed.wait(5)  # the stream's view of its run is let go
+
+
+def test_given_a_client_that_resets_its_connection_mid_request_when_served_then_nothing_is_printed_or_logged(
+    capfd, caplog
+):
+    server = HTTPServer(("127.0.0.1", 0), handler_class(lambda event, _: _answer({})))
+    try:
+        leaving = socket.create_connection(server.server_address[:2])
+        leaving.sendall(b"GET /v1/go")  # half a request line, then a reset instead of the rest
+        leaving.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        leaving.close()
+        request, address = server.get_request()
+        server.process_request_thread(request, address)  # in this thread, so its end is this line's end
+    finally:
+        server.server_close()
+
+    assert "Traceback" not in capfd.readouterr().err
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_given_a_fault_other_than_a_client_leaving_when_handled_then_it_is_logged_with_its_traceback(caplog):
+    server = HTTPServer(("127.0.0.1", 0), handler_class(lambda event, _: _answer({})))
+    try:
+        try:
+            raise ValueError("a fault in the server")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+
+    (logged,) = [r for r in caplog.records if r.getMessage() == "request handling failed"]
+    assert logged.exc_info[0] is ValueError

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -248,3 +249,9 @@ class HTTPServer(ThreadingHTTPServer):
         # acknowledged, which a client delays (up to 40 ms on Linux) on every answer of a kept-alive connection.
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that leaves mid-request is routine; anything else goes to the structured log, not stderr.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        logger.exception("request handling failed")
