@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import TEST_TOOL_ROUNDS, TEST_WEBHOOK_WAIT_SECONDS
 from tests.e2e.helpers import LOCAL_TIME_TOOL, converse, reply, server_tool, steps, wait_for
+from threadrunner.config import settings
 from threadrunner_local.model_webhooks import new_secret, signed
 from threadrunner_local.stack import LocalStack
 
@@ -46,6 +47,17 @@ def webhook_mode(stack: LocalStack) -> Iterator[None]:
     stack.switch_webhooks(True)
     yield
     stack.switch_webhooks(False)
+
+
+@pytest.fixture
+def longer_wait(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The runs a test starts wait this many seconds for a webhook, not the stack's ``TEST_WEBHOOK_WAIT_SECONDS``."""
+    wait = 6
+    monkeypatch.setenv("MODEL_WEBHOOK_WAIT_SECONDS", str(wait))
+    settings.cache_clear()
+    yield wait
+    monkeypatch.undo()
+    settings.cache_clear()
 
 
 def states_of(stack: LocalStack, run_id: str) -> list[str]:
@@ -181,23 +193,34 @@ def test_a_dropped_webhook_costs_its_turn_a_poll_and_the_run_completes(stack, cl
 def test_a_late_webhook_is_answered_after_its_turn_polled_and_changes_nothing(
     stack, client, model, marker, webhook_mode
 ):
-    run, _, call = client_turn(client, marker)
-    model.inject("delay_webhook", match=marker, on="webhook", seconds=TEST_WEBHOOK_WAIT_SECONDS + 1)
-
+    run, thread, call = client_turn(client, marker)
+    model.inject("drop_webhook", match=marker, on="webhook")  # the next turn's: it polls and ends without it
     done = answered(client, run, call)
-    late = wait_for(lambda: len(sent := deliveries(stack, marker)) == 2 and sent[1], timeout=15)
+    states, messages = states_of(stack, run.id), client.beta.threads.messages.list(thread.id).data
+
+    # The dropped delivery arrives now, after the turn's poll ended the run: the double signs and posts it as it
+    # would have (sent here, not by a timer, so the turn's poll has ended it whatever the machine's load).
+    assert stack.model_server is not None and stack.model_server.model.webhooks is not None
+    last = [rid for rid, stored in stack.model_server.model.responses.items() if marker in stored.text][-1]
+    status = stack.model_server.model.webhooks.send(last, "response.completed")
+    late = deliveries(stack, marker)[-1]
 
     assert done.status == "completed", done.last_error
-    assert "CheckTurn" in states_of(stack, run.id)
-    assert late["status"] == 200 and json.loads(late["answer"]) == {"received": True, "woken": False}
+    assert "CheckTurn" in states
+    assert status == 200 and json.loads(late["answer"]) == {"received": True, "woken": False}
+    assert client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "completed"
+    assert client.beta.threads.messages.list(thread.id).data == messages
+    assert states_of(stack, run.id) == states
 
 
 def test_a_turn_still_running_after_its_poll_waits_again_and_its_webhook_wakes_it(
-    stack, client, model, marker, webhook_mode
+    stack, client, model, marker, webhook_mode, longer_wait
 ):
+    # The response ends after the poll and within the wait after it, 3 s from either: a loaded machine's delays
+    # do not move it out.
     poll_window = 4  # POLL_WINDOW_SECONDS, the template's default
     run, _, call = client_turn(client, marker)
-    model.inject("slow", match=marker, seconds=TEST_WEBHOOK_WAIT_SECONDS + poll_window + 1.5)  # the next turn's
+    model.inject("slow", match=marker, seconds=longer_wait + poll_window + 3)  # the next turn's
 
     done = answered(client, run, call, output=f"14:05 {marker}")
 
@@ -215,6 +238,7 @@ def test_a_turn_still_running_after_its_poll_waits_again_and_its_webhook_wakes_i
         "Ended",
         "Stopped",
     ]
+    assert json.loads(deliveries(stack, marker)[-1]["answer"]) == {"received": True, "woken": True}
 
 
 def test_a_cancel_while_a_turn_waits_for_its_webhook_ends_the_run_cancelled(stack, client, model, marker, webhook_mode):

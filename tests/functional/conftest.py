@@ -34,6 +34,7 @@ from tests.fakes import (
     fake_stores,
 )
 from tests.support.idempotency import MemoryRecords
+from tests.support.lambda_context import LambdaContext
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.api.http_server import http_event
 from threadrunner.app.webhooks import Webhooks
@@ -51,18 +52,6 @@ STREAM_SECONDS = 5.0
 
 for _module in ("threadrunner.tools", "tests.support.tools"):  # the registry the test stack's ToolFunction serves
     importlib.import_module(_module)
-
-
-class LambdaContext:
-    """What the entry point reads of a Lambda context."""
-
-    aws_request_id = "req-functional"
-    function_name = "ApiFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @dataclass

@@ -17,20 +17,11 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from tests.fakes import FakeCatalogue, FakeControl, FakeModel, fake_stores
+from tests.support.lambda_context import LambdaContext
 from threadrunner.adapters.dynamodb import DynamoDBApiKeys
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.config import Settings
 from threadrunner.errors import StoreUnavailable
-
-
-class _Context:
-    aws_request_id = "req-local"
-    function_name = "ApiFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 def _refused_port() -> int:
@@ -78,7 +69,7 @@ def _get_assistants(deps: ApiDeps) -> dict[str, Any]:
         "requestContext": {"requestId": "api-gw-1", "http": {"method": "GET", "path": "/v1/assistants"}},
         "isBase64Encoded": False,
     }
-    return handle(event, _Context(), deps, 25.0)  # type: ignore[arg-type]
+    return handle(event, LambdaContext(), deps, 25.0)  # type: ignore[arg-type]
 
 
 def _assert_unavailable(answer: dict[str, Any]) -> None:
@@ -146,4 +137,4 @@ def test_an_unreachable_table_while_an_idempotency_record_is_written_answers_503
     with Stubber(client) as stub:
         stub.add_response("get_item", {"Item": {"project": {"S": "p"}}})
         stub.add_client_error("put_item", service_error_code="ThrottlingException", http_status_code=400)
-        _assert_unavailable(handle(event, _Context(), deps, 25.0))  # type: ignore[arg-type]
+        _assert_unavailable(handle(event, LambdaContext(), deps, 25.0))  # type: ignore[arg-type]

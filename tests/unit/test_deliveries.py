@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes import FakeCatalogue, FakeControl, FakeJobs, fake_stores
 from tests.support.idempotency import MemoryRecords
+from tests.support.lambda_context import LambdaContext
 from threadrunner.app import assistants
 from threadrunner.app.deliveries import Deliveries, InvalidEvent, bindings, deliver, summary
 from threadrunner.app.requests.assistants import AssistantCreate
@@ -66,14 +67,6 @@ def test_given_an_answer_when_summarised_then_it_keeps_ids_only():
     assert summary(run) == {"run_id": "run_1", "thread_id": "thread_1", "status": "queued"}
 
 
-class _Context:
-    aws_request_id = "req-local"
-    function_name = "EventsFunction"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
 def _deliveries(records: MemoryRecords, control: FakeControl) -> tuple[Deliveries, str]:
     stores = fake_stores()
     assistant = assistants.create_assistant(stores, FakeCatalogue(), FakeJobs(), AssistantCreate(model="gpt-4o-mini"))
@@ -85,8 +78,8 @@ def test_given_a_delivery_delivered_twice_then_its_message_is_posted_once_and_bo
     deliveries, assistant_id = _deliveries(MemoryRecords(), control)
     payload = {**PAYLOAD, "assistant_id": assistant_id}
 
-    first = deliveries.deliver("event:1", payload, "my.app", _Context())  # type: ignore[arg-type]
-    again = deliveries.deliver("event:1", payload, "my.app", _Context())  # type: ignore[arg-type]
+    first = deliveries.deliver("event:1", payload, "my.app", LambdaContext("EventsFunction"))  # type: ignore[arg-type]
+    again = deliveries.deliver("event:1", payload, "my.app", LambdaContext("EventsFunction"))  # type: ignore[arg-type]
 
     assert again == first and first["status"] == "queued"
     assert [ref.run_id for ref in control.started] == [first["run_id"]]
@@ -98,7 +91,7 @@ def test_a_delivery_record_keeps_the_key_earlier_releases_wrote():
     records = MemoryRecords()
     deliveries, assistant_id = _deliveries(records, FakeControl())
 
-    deliveries.deliver("event:1", {**PAYLOAD, "assistant_id": assistant_id}, "my.app", _Context())  # type: ignore[arg-type]
+    deliveries.deliver("event:1", {**PAYLOAD, "assistant_id": assistant_id}, "my.app", LambdaContext("EventsFunction"))  # type: ignore[arg-type]
 
     (key,) = records.records
     assert key.partition("#")[0].endswith(".threadrunner.bootstrap.deliveries.<locals>.post")

@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes import FakeCatalogue, FakeContents, FakeControl, FakeJobs, FakeModel, World, fake_stores
 from tests.support.idempotency import MemoryRecords
+from tests.support.lambda_context import LambdaContext
 from threadrunner.api import dependencies, routes
 from threadrunner.api.app import ApiDeps, handle
 from threadrunner.api.scope import RequestScope
@@ -18,16 +19,6 @@ from threadrunner.app import assistants
 from threadrunner.app.requests.assistants import AssistantCreate
 from threadrunner.config import Settings
 from threadrunner.domain.pagination import PageRequest
-
-
-class _Context:
-    aws_request_id = "req-local"
-    function_name = "ApiFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 class _Keys:
@@ -79,7 +70,7 @@ def test_a_route_runs_on_the_stores_a_test_swaps_in(overrides):
     # Powertools calls an override with what the dependency it replaces declares: here the request's scope.
     overrides[dependencies.stores] = lambda scope: swapped
 
-    answer = handle(_request("GET", "/v1/assistants"), _Context(), _deps(world), 25.0)  # type: ignore[arg-type]
+    answer = handle(_request("GET", "/v1/assistants"), LambdaContext(), _deps(world), 25.0)  # type: ignore[arg-type]
 
     assert answer["statusCode"] == 200
     assert [assistant["id"] for assistant in json.loads(answer["body"])["data"]] == [kept.id]
@@ -94,7 +85,7 @@ def test_every_dependency_comes_from_the_request_scope(overrides):
         return scope.stores
 
     overrides[dependencies.stores] = stores
-    handle(_request("GET", "/v1/assistants"), _Context(), deps, 25.0)  # type: ignore[arg-type]
+    handle(_request("GET", "/v1/assistants"), LambdaContext(), deps, 25.0)  # type: ignore[arg-type]
 
     (scope,) = seen
     assert (scope.deps, scope.project, scope.stream_seconds) == (deps, "p", 25.0)
@@ -105,8 +96,8 @@ def test_a_retried_post_with_an_idempotency_key_gets_the_first_answer_and_create
     deps = _deps(world, records)
     create = _request("POST", "/v1/threads", {"metadata": {"n": "1"}}, **{"idempotency-key": "k1"})
 
-    first = handle(create, _Context(), deps, 25.0)  # type: ignore[arg-type]
-    retry = handle(create, _Context(), deps, 25.0)  # type: ignore[arg-type]
+    first = handle(create, LambdaContext(), deps, 25.0)  # type: ignore[arg-type]
+    retry = handle(create, LambdaContext(), deps, 25.0)  # type: ignore[arg-type]
 
     assert first["statusCode"] == retry["statusCode"] == 200
     assert json.loads(retry["body"]) == json.loads(first["body"])
@@ -119,7 +110,7 @@ def test_the_idempotency_record_keeps_the_key_earlier_releases_wrote():
     records = MemoryRecords()
     create = _request("POST", "/v1/threads", {}, **{"idempotency-key": "k1"})
 
-    handle(create, _Context(), _deps(World(), records), 25.0)  # type: ignore[arg-type]
+    handle(create, LambdaContext(), _deps(World(), records), 25.0)  # type: ignore[arg-type]
 
     (key,) = records.records
     name, _, digest = key.partition("#")
@@ -128,10 +119,10 @@ def test_the_idempotency_record_keeps_the_key_earlier_releases_wrote():
 
 def test_the_same_key_with_another_request_is_refused():
     deps = _deps(World())
-    handle(_request("POST", "/v1/threads", {}, **{"idempotency-key": "k1"}), _Context(), deps, 25.0)  # type: ignore[arg-type]
+    handle(_request("POST", "/v1/threads", {}, **{"idempotency-key": "k1"}), LambdaContext(), deps, 25.0)  # type: ignore[arg-type]
 
     other = _request("POST", "/v1/threads", {"metadata": {"n": "2"}}, **{"idempotency-key": "k1"})
-    answer = handle(other, _Context(), deps, 25.0)  # type: ignore[arg-type]
+    answer = handle(other, LambdaContext(), deps, 25.0)  # type: ignore[arg-type]
 
     assert answer["statusCode"] == 400
     error = json.loads(answer["body"])["error"]
