@@ -178,6 +178,11 @@ class OfflineModelControl:
         fault = {"kind": kind, "match": match, "times": times, "on": on, "seconds": seconds, "events": events}
         self._call("POST", "/_offline/faults", fault)
 
+    def release(self, match: str) -> int:
+        """``POST /_offline/release``: the unfinished responses that mention ``match`` end now (a ``slow`` fault held
+        them), their webhooks sent now; how many it ended."""
+        return int(self._call("POST", "/_offline/release", {"match": match})["released"])
+
     def configure(self, **config: Any) -> None:
         """``POST /_offline/config``: the latency of the responses created next, their store, the webhooks."""
         self._call("POST", "/_offline/config", config)

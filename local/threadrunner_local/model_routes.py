@@ -95,6 +95,14 @@ def _clear_faults(model: OfflineModel, request: Request) -> Reply:
     return {"faults": 0}
 
 
+def _release(model: OfflineModel, request: Request) -> Reply:
+    """``POST /_offline/release``: the running responses whose text contains ``match`` end now."""
+    match = request.body.get("match")
+    if not isinstance(match, str) or not match:
+        raise Refused(400, "release needs a 'match': a non-empty string the responses to end mention.")
+    return {"released": model.release(match)}
+
+
 def _configure(model: OfflineModel, request: Request) -> Reply:
     """``POST /_offline/config``: the latency of the responses created next, whether it stores them, and whether it
     sends webhooks (where the stack told it to)."""
@@ -132,8 +140,8 @@ def _create_response(model: OfflineModel, request: Request) -> Reply:
         model.will_finish(stored)
     if request.body.get("stream"):
         return _response_events(model, stored, after=-1)
-    if request.body.get("background") is not True:
-        time.sleep(max(0.0, stored.finish_at - time.time()))
+    while request.body.get("background") is not True and (left := stored.finish_at - time.time()) > 0:
+        time.sleep(min(left, 0.05))  # in steps: a release ends it sooner
     return model.view(stored)
 
 
@@ -259,6 +267,7 @@ def _route(method: str, pattern: str, endpoint: Endpoint) -> Route:
 ROUTES = (
     _route("POST", "/_offline/faults", _add_fault),
     _route("DELETE", "/_offline/faults", _clear_faults),
+    _route("POST", "/_offline/release", _release),
     _route("POST", "/_offline/config", _configure),
     _route("GET", "/_offline/requests", _seen_requests),
     _route("GET", "/_offline/webhooks", _sent_webhooks),

@@ -186,6 +186,23 @@ class OfflineModel:
             if self.webhooks is not None and stored.body.get("background"):
                 self.webhooks.cancelled(stored.body["id"], self.take_fault("webhook", stored.text))
 
+    def release(self, match: str) -> int:
+        """End now the running responses whose text contains ``match`` (a ``slow`` fault held them, so that a test
+        decides when they end); how many. Their webhooks are sent now."""
+        now = time.time()
+        with self.lock:
+            running = [
+                stored
+                for stored in self.responses.values()
+                if match in stored.text and stored.cancelled_at is None and now < stored.finish_at
+            ]
+        for stored in running:
+            stored.finish_at = now
+            self.keep(stored)
+            if self.webhooks is not None:
+                self.webhooks.ends_now(stored.body["id"])
+        return len(running)
+
     def will_finish(self, stored: StoredResponse) -> None:
         """A background response was created: its webhook is sent when it ends."""
         if self.webhooks is not None:

@@ -5,7 +5,8 @@ with the base64 key after ``whsec_``).
 
 The local stack points them at its API's ``/v1/webhooks`` with the secret it put in the deployment's secret. They
 are sent only while switched on (``POST /_offline/config {"webhooks": true}``); a ``drop_webhook`` fault keeps a
-response's webhook from being sent, a ``delay_webhook`` fault sends it ``seconds`` late (the loop's fallback).
+response's webhook from being sent, a ``delay_webhook`` fault sends it ``seconds`` late (the loop's fallback); a
+response a test releases (``POST /_offline/release``) has its webhook sent when it is released.
 Each delivery is sent once: a provider retries one that is not answered 2xx for days, the double does not (a run's
 turn polls when its webhook does not come). What was sent and how it was answered is at ``GET /_offline/webhooks``.
 
@@ -68,6 +69,8 @@ class WebhookSender:
     sent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_KEPT))
     """Each delivery: its ``headers``, ``body`` (text), and the ``status`` and ``answer`` (text) it was answered with
     (0 and empty: no answer)."""
+    _pending: dict[str, tuple[threading.Timer, Callable[[], None], Fault | None]] = field(default_factory=dict)
+    """The webhooks of responses still running, by response id: what :meth:`ends_now` sends sooner."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def finishes(self, response_id: str, at: float, status: Callable[[], str], fault: Fault | None) -> None:
@@ -75,25 +78,41 @@ class WebhookSender:
         was cancelled meanwhile: :meth:`cancelled` sent that one)."""
 
         def send() -> None:
+            with self._lock:
+                self._pending.pop(response_id, None)
             ended = status()
             if ended in TYPES and ended != "cancelled":
                 self.send(response_id, TYPES[ended])
 
-        self._later(at - time.time(), send, fault)
+        timer = self._later(at - time.time(), send, fault)
+        if timer is not None:
+            with self._lock:
+                self._pending[response_id] = (timer, send, fault)
+
+    def ends_now(self, response_id: str) -> None:
+        """A response that was to end later ends now (``POST /_offline/release``): its webhook is sent now instead of
+        then (later by a ``delay_webhook`` fault's seconds, never for a ``drop_webhook``), and once."""
+        with self._lock:
+            pending = self._pending.pop(response_id, None)
+        if pending is not None:
+            timer, send, fault = pending
+            timer.cancel()
+            self._later(0.0, send, fault)
 
     def cancelled(self, response_id: str, fault: Fault | None) -> None:
         """A background response was cancelled: its event is sent now."""
         self._later(0.0, lambda: self.send(response_id, TYPES["cancelled"]), fault)
 
-    def _later(self, seconds: float, send: Callable[[], Any], fault: Fault | None) -> None:
+    def _later(self, seconds: float, send: Callable[[], Any], fault: Fault | None) -> threading.Timer | None:
         """``send`` after ``seconds``, while switched on; never for a ``drop_webhook`` fault, later by a
-        ``delay_webhook`` fault's ``seconds``."""
+        ``delay_webhook`` fault's ``seconds``. The timer that will send it, if any."""
         if not self.enabled or (fault is not None and fault.kind == "drop_webhook"):
-            return
+            return None
         delay = fault.seconds if fault is not None and fault.kind == "delay_webhook" else 0.0
         timer = threading.Timer(max(0.0, seconds) + delay, send)
         timer.daemon = True
         timer.start()
+        return timer
 
     def send(self, response_id: str, event_type: str) -> int:
         """Sign and post one event; the status it was answered with (0 when nobody answered)."""

@@ -21,7 +21,6 @@ import pytest
 
 from tests.conftest import TEST_TOOL_ROUNDS, TEST_WEBHOOK_WAIT_SECONDS
 from tests.e2e.helpers import LOCAL_TIME_TOOL, converse, reply, server_tool, steps, wait_for
-from threadrunner.config import settings
 from threadrunner_local.model_webhooks import new_secret, signed
 from threadrunner_local.stack import LocalStack
 
@@ -49,15 +48,10 @@ def webhook_mode(stack: LocalStack) -> Iterator[None]:
     stack.switch_webhooks(False)
 
 
-@pytest.fixture
-def longer_wait(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """The runs a test starts wait this many seconds for a webhook, not the stack's ``TEST_WEBHOOK_WAIT_SECONDS``."""
-    wait = 6
-    monkeypatch.setenv("MODEL_WEBHOOK_WAIT_SECONDS", str(wait))
-    settings.cache_clear()
-    yield wait
-    monkeypatch.undo()
-    settings.cache_clear()
+def history(stack: LocalStack, run_id: str) -> list[dict[str, Any]]:
+    """The events of the run's execution so far."""
+    arn = stack.execution_arn(run_id)
+    return stack.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]  # type: ignore[no-any-return]
 
 
 def states_of(stack: LocalStack, run_id: str) -> list[str]:
@@ -65,8 +59,26 @@ def states_of(stack: LocalStack, run_id: str) -> list[str]:
     sfn = stack.client("stepfunctions")
     arn = stack.execution_arn(run_id)
     wait_for(lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", timeout=10, interval=0.05)
-    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    events = history(stack, run_id)
     return [event["stateEnteredEventDetails"]["name"] for event in events if event["type"].endswith("StateEntered")]
+
+
+def release_once_waiting(stack: LocalStack, model: Any, marker: str, run_id: str, state: str, times: int = 1) -> None:
+    """End the response a ``slow`` fault holds once the run's loop has entered ``state`` ``times`` times and the
+    last one's task has looked at the response and left the loop waiting on its token (its ``TaskSubmitted``): the
+    response ends while the turn waits, whatever the machine's load."""
+
+    def waiting() -> bool:
+        events = history(stack, run_id)
+        entered = [
+            i
+            for i, event in enumerate(events)
+            if event["type"].endswith("StateEntered") and event["stateEnteredEventDetails"]["name"] == state
+        ]
+        return len(entered) >= times and any(event["type"] == "TaskSubmitted" for event in events[entered[-1] :])
+
+    wait_for(waiting, timeout=60, interval=0.05)
+    assert model.release(marker) == 1
 
 
 def deliveries(stack: LocalStack, marker: str) -> list[dict[str, Any]]:
@@ -90,22 +102,29 @@ def post(stack: LocalStack, body: bytes, headers: dict[str, str]) -> tuple[int, 
         return error.code, json.loads(error.read())
 
 
-def weather_run(client: Any, marker: str) -> tuple[Any, Any]:
-    """A one-tool conversation (the server's get_weather), run to its end: (run, thread)."""
+def start_weather_run(client: Any, marker: str) -> tuple[Any, Any]:
+    """A one-tool conversation's run (the server's get_weather), started: (run, thread)."""
     assistant = client.beta.assistants.create(model="gpt-4.1-mini", tools=[server_tool("get_weather")])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": f"What's the weather in San Francisco? ({marker})"}]
     )
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, timeout=60)
-    return run, thread
+    return client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id), thread
+
+
+def weather_run(client: Any, marker: str) -> tuple[Any, Any]:
+    """A one-tool conversation, run to its end: (run, thread)."""
+    started, thread = start_weather_run(client, marker)
+    return client.beta.threads.runs.poll(started.id, thread_id=thread.id, timeout=60), thread
 
 
 def test_a_run_in_webhook_mode_completes_woken_by_its_webhooks_without_polling(
     stack, client, model, marker, webhook_mode
 ):
-    model.inject("slow", match=marker, seconds=0.5)  # the first turn ends well after it started waiting
+    model.inject("slow", match=marker, seconds=60)  # the first turn's response ends when the test releases it
+    started, thread = start_weather_run(client, marker)
+    release_once_waiting(stack, model, marker, started.id, "StartTurnAndWait")
 
-    run, thread = weather_run(client, marker)
+    run = client.beta.threads.runs.poll(started.id, thread_id=thread.id, timeout=60)
 
     assert run.status == "completed", run.last_error
     assert "San Francisco" in reply(client, thread).content[0].text.value
@@ -158,21 +177,24 @@ def client_turn(client: Any, marker: str, output: str = "14:05") -> tuple[Any, A
     return run, thread, call
 
 
-def answered(client: Any, run: Any, call: Any, output: str = "14:05") -> Any:
-    """The run, once the client's output for ``call`` went back and it ended."""
-    return client.beta.threads.runs.submit_tool_outputs_and_poll(
-        run_id=run.id, thread_id=run.thread_id, tool_outputs=[{"tool_call_id": call.id, "output": output}]
+def dropped_turn(stack: LocalStack, client: Any, model: Any, marker: str) -> tuple[Any, Any, Any]:
+    """A run whose turn after the client's output has its webhook dropped, its response ending while the turn
+    waits for it: (the run as it ended, its thread, when the output was sent)."""
+    run, thread, call = client_turn(client, marker)
+    model.inject("slow", match=marker, seconds=60)  # the next turn's response ends when the test releases it
+    model.inject("drop_webhook", match=marker, on="webhook")  # and nobody tells the loop
+    sent = time.monotonic()
+    client.beta.threads.runs.submit_tool_outputs(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "14:05"}]
     )
+    release_once_waiting(stack, model, marker, run.id, "WaitForWebhook")
+    return client.beta.threads.runs.poll(run.id, thread_id=thread.id, timeout=60), thread, sent
 
 
 def test_a_dropped_webhook_costs_its_turn_a_poll_and_the_run_completes(stack, client, model, marker, webhook_mode):
-    run, thread, call = client_turn(client, marker)
-    model.inject("drop_webhook", match=marker, on="webhook")  # the next turn's
+    run, thread, started = dropped_turn(stack, client, model, marker)
 
-    started = time.monotonic()
-    done = answered(client, run, call)
-
-    assert done.status == "completed", done.last_error
+    assert run.status == "completed", run.last_error
     assert "14:05" in reply(client, thread).content[0].text.value
     assert time.monotonic() - started >= TEST_WEBHOOK_WAIT_SECONDS  # the wait's bound, then a poll
     states = states_of(stack, run.id)
@@ -193,19 +215,16 @@ def test_a_dropped_webhook_costs_its_turn_a_poll_and_the_run_completes(stack, cl
 def test_a_late_webhook_is_answered_after_its_turn_polled_and_changes_nothing(
     stack, client, model, marker, webhook_mode
 ):
-    run, thread, call = client_turn(client, marker)
-    model.inject("drop_webhook", match=marker, on="webhook")  # the next turn's: it polls and ends without it
-    done = answered(client, run, call)
+    run, thread, _ = dropped_turn(stack, client, model, marker)  # the turn polled and ended the run
     states, messages = states_of(stack, run.id), client.beta.threads.messages.list(thread.id).data
 
-    # The dropped delivery arrives now, after the turn's poll ended the run: the double signs and posts it as it
-    # would have (sent here, not by a timer, so the turn's poll has ended it whatever the machine's load).
+    # The dropped delivery arrives now, late: the double signs and posts it as it would have.
     assert stack.model_server is not None and stack.model_server.model.webhooks is not None
     last = [rid for rid, stored in stack.model_server.model.responses.items() if marker in stored.text][-1]
     status = stack.model_server.model.webhooks.send(last, "response.completed")
     late = deliveries(stack, marker)[-1]
 
-    assert done.status == "completed", done.last_error
+    assert run.status == "completed", run.last_error
     assert "CheckTurn" in states
     assert status == 200 and json.loads(late["answer"]) == {"received": True, "woken": False}
     assert client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "completed"
@@ -214,15 +233,17 @@ def test_a_late_webhook_is_answered_after_its_turn_polled_and_changes_nothing(
 
 
 def test_a_turn_still_running_after_its_poll_waits_again_and_its_webhook_wakes_it(
-    stack, client, model, marker, webhook_mode, longer_wait
+    stack, client, model, marker, webhook_mode
 ):
-    # The response ends after the poll and within the wait after it, 3 s from either: a loaded machine's delays
-    # do not move it out.
-    poll_window = 4  # POLL_WINDOW_SECONDS, the template's default
-    run, _, call = client_turn(client, marker)
-    model.inject("slow", match=marker, seconds=longer_wait + poll_window + 3)  # the next turn's
+    run, thread, call = client_turn(client, marker)
+    model.inject("slow", match=marker, seconds=60)  # the next turn's response ends when the test releases it
+    client.beta.threads.runs.submit_tool_outputs(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": f"14:05 {marker}"}]
+    )
+    # Released in the second wait: after the first wait's timeout and a poll that found the response running.
+    release_once_waiting(stack, model, marker, run.id, "WaitForWebhook", times=2)
 
-    done = answered(client, run, call, output=f"14:05 {marker}")
+    done = client.beta.threads.runs.poll(run.id, thread_id=thread.id, timeout=60)
 
     assert done.status == "completed", done.last_error
     states = states_of(stack, run.id)

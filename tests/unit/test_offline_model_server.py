@@ -9,6 +9,8 @@ import http.client
 import json
 import secrets
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -377,3 +379,24 @@ def test_given_a_drop_stream_fault_when_streamed_then_the_connection_is_cut_afte
     with pytest.raises(http.client.IncompleteRead) as cut:
         answer.read()
     assert cut.value.partial.decode().count("event: ") == 2
+
+
+def test_given_responses_held_by_a_slow_fault_when_released_then_they_end_now_background_or_not(server, marker):
+    _call(server, "POST", "/_offline/faults", {"kind": "slow", "match": marker, "seconds": 60, "times": 2})
+    running = _create(server, input=f"Wait for it {marker}", background=True)
+    waited: list[dict[str, Any]] = []
+    waiting = threading.Thread(target=lambda: waited.append(_create(server, input=f"And this {marker}")))
+    waiting.start()
+    for _ in range(100):  # until the second create waits on its response
+        if sum(marker in json.dumps(r) for r in _call(server, "GET", "/_offline/requests")[1]["requests"]) == 2:
+            break
+        time.sleep(0.05)
+
+    assert _call(server, "POST", "/_offline/release", {"match": marker}) == (200, {"released": 2})
+
+    waiting.join(timeout=10)
+    assert [answer["status"] for answer in waited] == ["completed"]  # the waiting create answered at once
+    assert _call(server, "GET", f"/v1/responses/{running['id']}")[1]["status"] == "completed"
+    assert _call(server, "POST", "/_offline/release", {"match": marker}) == (200, {"released": 0})
+    status, refused = _call(server, "POST", "/_offline/release", {})
+    assert (status, refused["error"]["type"]) == (400, "invalid_request_error")

@@ -14,7 +14,9 @@ from openai._exceptions import InvalidWebhookSignatureError
 
 from threadrunner.domain.webhooks import TOLERANCE_SECONDS, secrets_of, verified
 from threadrunner.errors import InvalidRequest, WebhookUnverified
-from threadrunner_local.model_webhooks import new_secret, signed
+from threadrunner_local.model_faults import Fault
+from threadrunner_local.model_store import OfflineModel
+from threadrunner_local.model_webhooks import WebhookSender, new_secret, signed
 
 SECRET = new_secret()
 BODY = json.dumps(
@@ -131,3 +133,20 @@ def test_a_secret_that_is_not_base64_after_whsec_verifies_nothing():
     assert secrets_of("whsec_not*base64") == []
     with pytest.raises(WebhookUnverified):
         verified("whsec_not*base64", delivery(), BODY, time.time())
+
+
+def test_a_released_response_has_its_webhook_sent_now_and_once():
+    sent: list[tuple[str, str]] = []
+    sender = WebhookSender(url="http://127.0.0.1:9/unused", secret=new_secret(), enabled=True)
+    sender.send = lambda response_id, event_type: sent.append((response_id, event_type)) or 200  # type: ignore[method-assign]
+    model = OfflineModel(latency=0, webhooks=sender)
+    held = model.create({"model": "m", "input": "hold me", "background": True}, Fault(kind="slow", seconds=60))
+    model.will_finish(held)
+
+    assert model.release("hold me") == 1
+
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [(held.body["id"], "response.completed")]
+    assert model.view(held)["status"] == "completed" and not sender._pending
