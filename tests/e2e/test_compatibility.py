@@ -294,13 +294,13 @@ def test_cancel_moves_through_cancelling_to_cancelled_and_frees_the_thread(clien
 
 
 def test_a_cancel_is_final_even_when_the_model_finishes_late(client, model, marker, stack):
-    run, thread = slow_run(client, model, marker, seconds=3.0, ignore_cancel=True)
+    run, thread = slow_run(client, model, marker, seconds=60, ignore_cancel=True)
 
     client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
     assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "cancelled"
-    response = model_response(stack, marker)
+    wait_for(lambda: model.release(marker))  # the model finishes after all
     assert stack.model_server is not None
-    wait_for(lambda: stack.model_server.model.view(response)["status"] == "completed", timeout=10)
+    assert stack.model_server.model.view(model_response(stack, marker))["status"] == "completed"
 
     final = client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
     assert final.status == "cancelled" and final.completed_at is None
@@ -351,7 +351,7 @@ def test_an_active_run_refuses_messages_and_runs_even_under_concurrent_requests(
 
 
 def test_of_simultaneous_runs_on_an_idle_thread_exactly_one_starts(client, model, marker):
-    model.inject("slow", match=marker, seconds=3)  # the winner stays active while the others try
+    model.inject("slow", match=marker, seconds=60)  # the winner stays active while the others try
     assistant = _assistant(client)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
 
@@ -364,6 +364,7 @@ def test_of_simultaneous_runs_on_an_idle_thread_exactly_one_starts(client, model
     assert len(started) == 1
     assert all(isinstance(o, openai.BadRequestError) for o in outcomes if o not in started)
     assert [r.id for r in client.beta.threads.runs.list(thread_id=thread.id).data] == [started[0].id]
+    wait_for(lambda: model.release(marker))  # once the winner's response exists
     assert client.beta.threads.runs.poll(started[0].id, thread_id=thread.id).status == "completed"
 
 

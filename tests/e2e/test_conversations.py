@@ -12,6 +12,8 @@ from typing import Any
 import openai
 import pytest
 
+from tests.e2e.helpers import wait_for
+
 MODEL = "gpt-4.1-mini"
 WEATHER = {
     "type": "function",
@@ -196,7 +198,7 @@ def test_another_projects_conversation_answers_404(client, project_client, model
 def test_two_responses_at_once_on_one_conversation_do_not_interleave(project_client, model, marker):
     client, _ = project_client
     conversation = client.conversations.create()
-    model.inject("slow", f"first {marker}", seconds=2.0)
+    model.inject("slow", f"first {marker}", seconds=60)  # the first holds the conversation until released
     answers: list[Any] = []
     first = threading.Thread(
         target=lambda: answers.append(
@@ -204,13 +206,11 @@ def test_two_responses_at_once_on_one_conversation_do_not_interleave(project_cli
         )
     )
     first.start()
-    for _ in range(100):  # until the first holds the conversation (its request reached the model)
-        if model.requests_about(f"first {marker}"):
-            break
-        threading.Event().wait(0.02)
+    wait_for(lambda: model.requests_about(f"first {marker}"))  # the first holds the conversation: it reached the model
 
     with pytest.raises(openai.BadRequestError) as refused:
         client.responses.create(model=MODEL, conversation=conversation.id, input=f"second {marker}")
+    assert model.release(f"first {marker}") == 1
     first.join()
 
     assert refused.value.code == "conversation_locked"

@@ -460,7 +460,7 @@ def test_a_queued_users_message_too_large_to_keep_is_never_queued_twice(stack, c
     """A queued user message has no GET of its own to read it back: a retry is told so, and queues nothing."""
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
     user = f"erin-{secrets.token_hex(3)}"
-    model.inject("slow", match=marker, seconds=5, times=1)
+    model.inject("slow", match=marker, seconds=60, times=1)  # busy until the test releases it
     busy = api_call(stack, "POST", f"/users/{user}/messages", {"assistant_id": assistant.id, "content": marker})[1]
     content = secrets.token_urlsafe(290_000)  # too big to keep, even packed
     key = "retry-" + secrets.token_hex(4)
@@ -474,6 +474,7 @@ def test_a_queued_users_message_too_large_to_keep_is_never_queued_twice(stack, c
     assert status == 202 and first["object"] == "user.message.queued"
     assert again_status == 409 and again["error"]["code"] == "idempotency_answer_unavailable"
     assert first["id"] in again["error"]["message"]
+    wait_for(lambda: model.release(marker))  # once the busy run's response exists
     client.beta.threads.runs.poll(busy["id"], thread_id=busy["thread_id"])
 
     def user_texts() -> list[str]:

@@ -201,7 +201,7 @@ def test_a_dropped_model_stream_is_taken_up_again_without_a_gap_or_a_repeat(stac
 
 
 def test_a_stream_is_refused_like_any_request_before_its_first_event(client, model, marker):
-    _, thread = slow_run(client, model, marker, seconds=5)
+    run, thread = slow_run(client, model, marker, seconds=60)  # active until the test releases its response
     assistant = _assistant(client)
 
     with pytest.raises(openai.BadRequestError) as busy:
@@ -211,6 +211,8 @@ def test_a_stream_is_refused_like_any_request_before_its_first_event(client, mod
 
     assert "active" in busy.value.message and busy.value.response.headers["content-type"] == "application/json"
     assert invalid.value.body["param"] == "temperature"
+    wait_for(lambda: model.release(marker))  # once the run's response exists
+    assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "completed"
 
 
 def test_a_run_that_fails_mid_stream_ends_it_with_the_failure_and_done(stack, client, model, marker):
@@ -279,7 +281,7 @@ def _raw_stream(stack: Any, path: str, body: dict[str, Any]) -> list[tuple[str, 
 
 
 def test_a_cancelled_stream_shows_cancelling_then_cancelled(client, model, marker):
-    model.inject("slow", match=marker, seconds=4)
+    model.inject("slow", match=marker, seconds=60)  # still running when the cancel comes, however late
     assistant = _assistant(client)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
 

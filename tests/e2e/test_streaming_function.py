@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.helpers import wait_for
 from threadrunner_local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def serve(stack):
 
 
 def test_the_streaming_function_streams_a_run_under_the_invocations_request_id(stack, client, model, marker, serve):
-    model.inject("slow", match=marker, seconds=2)  # long enough to be followed while the model writes
+    model.inject("slow", match=marker, seconds=60)  # the model writes until the first event was read
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello, function URL {marker}"}])
     headers = {
@@ -67,6 +68,7 @@ def test_the_streaming_function_streams_a_run_under_the_invocations_request_id(s
                 names.append(line.removeprefix("event: "))
                 if status_at_first_event is None:  # the run as it is while its first event is read
                     status_at_first_event = client.beta.threads.runs.list(thread_id=thread.id).data[0].status
+                    wait_for(lambda: model.release(marker))  # once the run's response exists
 
     assert names[0] == "thread.run.created" and names[-2:] == ["thread.run.completed", "done"]
     assert names.count("thread.message.delta") > 1

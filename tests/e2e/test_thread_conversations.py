@@ -6,6 +6,8 @@ from __future__ import annotations
 import openai
 import pytest
 
+from tests.e2e.helpers import wait_for
+
 MODEL = "gpt-4.1-mini"
 WEATHER = {
     "name": "get_weather",
@@ -57,7 +59,7 @@ def test_a_threads_history_reads_as_items_and_a_response_continues_it(project_cl
 
 def test_a_thread_held_by_a_run_takes_no_response(project_client, model, marker):
     client, _ = project_client
-    model.inject("slow", marker, seconds=2.0)
+    model.inject("slow", marker, seconds=60)  # the run holds its thread until the test releases its response
     assistant = client.beta.assistants.create(model=MODEL)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": f"Hello {marker}"}])
     run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
@@ -65,4 +67,5 @@ def test_a_thread_held_by_a_run_takes_no_response(project_client, model, marker)
     with pytest.raises(openai.BadRequestError) as refused:
         client.responses.create(model=MODEL, conversation=thread.id, input="Me too")
     assert run.id in refused.value.message
+    wait_for(lambda: model.release(marker))  # once the run's response exists
     assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "completed"

@@ -94,7 +94,7 @@ def test_simultaneous_first_messages_of_a_user_end_in_one_thread_and_all_are_ans
 def test_messages_sent_during_a_run_are_queued_in_order_and_answered_by_the_next_run(
     stack, client, model, assistant, user_id, marker
 ):
-    model.inject("slow", match=marker, seconds=3)
+    model.inject("slow", match=marker, seconds=60)  # the first run's response ends when the test releases it
     status, first = _post(stack, user_id, assistant.id, f"First {marker}")
     assert status == 202 and first["object"] == "thread.run"
 
@@ -106,6 +106,7 @@ def test_messages_sent_during_a_run_are_queued_in_order_and_answered_by_the_next
     ]
     status, rejected = _post(stack, user_id, assistant.id, "Not now", if_busy="reject")
     assert status == 409 and rejected["error"]["code"] == "thread_busy"
+    wait_for(lambda: model.release(marker))  # once the first run's response exists
 
     thread_id = first["thread_id"]
 
