@@ -511,15 +511,24 @@ def test_a_fork_bomb_is_bounded_by_the_process_limit_and_leaves_no_process(stric
     session = strict.open(_key())
     uid = _uid(strict, session)
     counted: list[int] = []
-    watcher = threading.Thread(target=lambda: counted.extend(len(_processes_of(uid)) for _ in range(20)))
+    executed = threading.Event()
 
+    def watch() -> None:  # counts the session's processes for as long as the bomb runs
+        while not executed.is_set():
+            counted.append(len(_processes_of(uid)))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
     watcher.start()
-    execution = strict.execute(
-        session,
-        "import os, signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-        "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
-    )
-    watcher.join()
+    try:
+        execution = strict.execute(
+            session,
+            "import os, signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+        )
+    finally:
+        executed.set()
+        watcher.join()
 
     assert execution.ended and execution.error is not None and "did not stop" in execution.error
     assert 1 < max(counted) <= PROCESSES
