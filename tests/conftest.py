@@ -33,8 +33,8 @@ TEST_STREAM_KEEP_ALIVE = 0.5
 """The test stack's STREAM_KEEP_ALIVE_SECONDS: short, so streams carry comments whenever the model takes a while."""
 TEST_CIRCUIT_FAILURES = 3
 """The test stack's CIRCUIT_FAILURE_THRESHOLD."""
-TEST_CIRCUIT_RECOVERY_SECONDS = 5
-"""The test stack's CIRCUIT_RECOVERY_SECONDS: an open circuit lets a probe through soon."""
+TEST_CIRCUIT_RECOVERY_SECONDS = 300
+"""The test stack's CIRCUIT_RECOVERY_SECONDS: long, so no circuit recovers by accident (a test moves their clock)."""
 TEST_CODE_SECONDS = 10
 """The test stack's CODE_INTERPRETER_EXECUTION_SECONDS: an endless loop is stopped soon, pandas still has time."""
 TEST_WEBHOOK_WAIT_SECONDS = 2

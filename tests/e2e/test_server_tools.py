@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.circuit_breaker.base import CircuitBreakerHandler
 from openai import OpenAI
 
 from tests.conftest import TEST_CIRCUIT_FAILURES, TEST_CIRCUIT_RECOVERY_SECONDS
@@ -216,7 +217,19 @@ class CircuitEvents:
         return [(e["from_state"], e["to_state"]) for e in self.seen if e["circuit"] == circuit]
 
 
-def test_a_tool_that_keeps_failing_is_answered_at_once_in_other_runs_until_its_circuit_recovers(stack, project_client):
+def _recovery_elapses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The circuits' clock moves past the recovery time: an open circuit lets its next call through as a probe.
+
+    Nothing recovers by the real clock (the test stack's recovery time is long). Powertools asks
+    ``CircuitBreakerHandler._now`` whether an open circuit's recovery elapsed, and the stack's functions run in this
+    process, so they read the moved clock; the state's store and its cache keep the real one."""
+    ahead = TEST_CIRCUIT_RECOVERY_SECONDS + 1
+    monkeypatch.setattr(CircuitBreakerHandler, "_now", staticmethod(lambda: int(time.time()) + ahead))
+
+
+def test_a_tool_that_keeps_failing_is_answered_at_once_in_other_runs_until_its_circuit_recovers(
+    stack, project_client, monkeypatch
+):
     client, project = project_client
     events = CircuitEvents(stack)
     healthy = threading.Event()
@@ -235,7 +248,7 @@ def test_a_tool_that_keeps_failing_is_answered_at_once_in_other_runs_until_its_c
     assert run.status == "completed" and "fragile_order failed" in reply(client, thread).content[0].text.value
 
     healthy.set()
-    time.sleep(TEST_CIRCUIT_RECOVERY_SECONDS + 1)  # the circuit lets a probe through
+    _recovery_elapses(monkeypatch)  # the circuit lets a probe through
     run, _ = converse(client, "Check fragile order A-1001", [server_tool("fragile_order")])
     (call,) = tool_calls(client, run)
     assert output_of(call) == {"order_id": "A-1001", "status": "shipped"}
@@ -284,8 +297,9 @@ def test_calls_a_tool_refuses_for_their_arguments_never_open_its_circuit(stack, 
 
 
 def test_the_providers_circuit_fails_a_projects_new_turns_at_once_until_it_recovers_and_spares_others(
-    stack, client, model
+    stack, project_client, model, monkeypatch
 ):
+    client, _ = project_client  # a project of its own: the circuit it opens stays open should the test stop early
     failing = "failing" + secrets.token_hex(4)
     model.inject("http_500", match=failing, times=1000)  # every create, and every SDK retry of it
     assistant = client.beta.assistants.create(model="gpt-4.1-mini")
@@ -318,5 +332,5 @@ def test_the_providers_circuit_fails_a_projects_new_turns_at_once_until_it_recov
     run_of_other = other.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_of_other.id)
     assert run_of_other.status == "completed" and len(model.requests_about(fresh)) == 1
 
-    time.sleep(TEST_CIRCUIT_RECOVERY_SECONDS + 1)
+    _recovery_elapses(monkeypatch)
     assert ended(run(f"Hello {fresh}")).status == "completed"  # the probe went through: the circuit closed
