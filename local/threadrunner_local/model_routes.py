@@ -224,10 +224,13 @@ def _retrieve_model(model: OfflineModel, request: Request) -> Reply:
 def _response_events(model: OfflineModel, stored: StoredResponse, after: int) -> Stream:
     """The response's events after the ``after``-th, each sent when it happens (a ``drop_stream`` fault cuts them)."""
     fault = model.take_fault("stream", stored.text)
+    created, span = stored.created, stored.finish_at - stored.created
     for sent, (at, event) in enumerate(timeline(model, stored)[after + 1 :]):
         if fault and sent == fault.events:
             raise StreamCut
-        time.sleep(max(0.0, at - time.time()))
+        share = (at - created) / span if span > 0 else 1.0  # of the response's time, so a release brings it sooner
+        while (left := created + share * (stored.finish_at - created) - time.time()) > 0:
+            time.sleep(min(left, 0.05))
         if stored.cancelled_at is not None and at > stored.cancelled_at:
             return
         yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"

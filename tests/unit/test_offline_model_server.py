@@ -384,6 +384,11 @@ def test_given_a_drop_stream_fault_when_streamed_then_the_connection_is_cut_afte
 def test_given_responses_held_by_a_slow_fault_when_released_then_they_end_now_background_or_not(server, marker):
     _call(server, "POST", "/_offline/faults", {"kind": "slow", "match": marker, "seconds": 60, "times": 2})
     running = _create(server, input=f"Wait for it {marker}", background=True)
+    streamed: list[dict[str, Any]] = []
+    following = threading.Thread(
+        target=lambda: streamed.extend(_events(server, "GET", f"/v1/responses/{running['id']}?stream=true"))
+    )
+    following.start()
     waited: list[dict[str, Any]] = []
     waiting = threading.Thread(target=lambda: waited.append(_create(server, input=f"And this {marker}")))
     waiting.start()
@@ -395,7 +400,9 @@ def test_given_responses_held_by_a_slow_fault_when_released_then_they_end_now_ba
     assert _call(server, "POST", "/_offline/release", {"match": marker}) == (200, {"released": 2})
 
     waiting.join(timeout=10)
+    following.join(timeout=10)
     assert [answer["status"] for answer in waited] == ["completed"]  # the waiting create answered at once
+    assert streamed[-1]["type"] == "response.completed"  # and the stream that followed the other ended with it
     assert _call(server, "GET", f"/v1/responses/{running['id']}")[1]["status"] == "completed"
     assert _call(server, "POST", "/_offline/release", {"match": marker}) == (200, {"released": 0})
     status, refused = _call(server, "POST", "/_offline/release", {})
