@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .model_store import QUEUED_SHARE, OfflineModel, StoredResponse
+from .model_store import OfflineModel, StoredResponse
 
 DELTAS_PER_TEXT = 6
 """Into how many deltas a text (or a call's arguments) is cut when it streams."""
@@ -35,13 +35,13 @@ def timeline(model: OfflineModel, stored: StoredResponse) -> list[tuple[float, d
 
     A cancelled response streams what happened before the cancel, and no end.
     """
-    start, span = stored.created, stored.finish_at - stored.created
+    start, begun = stored.created, stored.begun_at
     final = model.view(replace(stored, cancelled_at=None), at=stored.finish_at)
     shown = {key: value for key, value in final.items() if key not in ("output", "usage")}
     events: list[tuple[float, dict[str, Any]]] = [
         (start, {"type": "response.created", "response": shown | {"status": "queued", "output": [], "usage": None}}),
         (
-            start + span * QUEUED_SHARE,
+            begun,
             {
                 "type": "response.in_progress",
                 "response": shown | {"status": "in_progress", "output": [], "usage": None},
@@ -50,7 +50,7 @@ def timeline(model: OfflineModel, stored: StoredResponse) -> list[tuple[float, d
     ]
     items = [event for index, item in enumerate(final["output"]) for event in _item_events(index, item)]
     for position, event in enumerate(items):
-        events.append((start + span * (QUEUED_SHARE + (1 - QUEUED_SHARE) * (position + 1) / (len(items) + 1)), event))
+        events.append((begun + (stored.finish_at - begun) * (position + 1) / (len(items) + 1), event))
     ending = _ENDINGS.get(final["status"], "response.failed")
     events.append((stored.finish_at, {"type": ending, "response": final}))
     numbered = [(at, event | {"sequence_number": number}) for number, (at, event) in enumerate(events)]

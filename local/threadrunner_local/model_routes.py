@@ -229,7 +229,9 @@ def _response_events(model: OfflineModel, stored: StoredResponse, after: int) ->
         if fault and sent == fault.events:
             raise StreamCut
         share = (at - created) / span if span > 0 else 1.0  # of the response's time, so a release brings it sooner
-        while (left := created + share * (stored.finish_at - created) - time.time()) > 0:
+        while (
+            stored.cancelled_at is None and (left := created + share * (stored.finish_at - created) - time.time()) > 0
+        ):
             time.sleep(min(left, 0.05))
         if stored.cancelled_at is not None and at > stored.cancelled_at:
             return

@@ -25,7 +25,9 @@ MAX_REQUESTS = 1000
 RUNNING = ("queued", "in_progress")
 """The statuses of a response that has not finished."""
 QUEUED_SHARE = 0.2
-"""The share of its time a response spends ``queued`` before it is ``in_progress`` (and its output streams)."""
+"""The share of its time a response spends ``queued`` before it is ``in_progress`` (and its output streams)..."""
+QUEUED_AT_MOST = 1.0
+"""... and the most seconds it is queued: a slow response is slow to write, not to start."""
 
 
 @dataclass
@@ -40,6 +42,11 @@ class StoredResponse:
     """The conversation up to and including this response's output."""
     fails: bool = False
     cancelled_at: float | None = None
+
+    @property
+    def begun_at(self) -> float:
+        """When it stops being ``queued`` and starts writing its output."""
+        return self.created + min((self.finish_at - self.created) * QUEUED_SHARE, QUEUED_AT_MOST)
 
     @property
     def cancelled(self) -> bool:
@@ -166,7 +173,7 @@ class OfflineModel:
         if stored.cancelled:
             return body | {"status": "cancelled", "output": [], "usage": None}
         if now < stored.finish_at:
-            queued = now < stored.created + (stored.finish_at - stored.created) * QUEUED_SHARE
+            queued = now < stored.begun_at
             return body | {"status": "queued" if queued else "in_progress", "output": [], "usage": None}
         if stored.fails:
             return body | {

@@ -297,8 +297,8 @@ def test_a_cancel_is_final_even_when_the_model_finishes_late(client, model, mark
     run, thread = slow_run(client, model, marker, seconds=60, ignore_cancel=True)
 
     client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+    wait_for(lambda: model.release(marker))  # the model finishes after all, before the loop saw the cancel
     assert client.beta.threads.runs.poll(run.id, thread_id=thread.id).status == "cancelled"
-    wait_for(lambda: model.release(marker))  # the model finishes after all
     assert stack.model_server is not None
     assert stack.model_server.model.view(model_response(stack, marker))["status"] == "completed"
 
