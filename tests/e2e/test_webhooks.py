@@ -78,6 +78,8 @@ def release_once_waiting(stack: LocalStack, model: Any, marker: str, run_id: str
         return len(entered) >= times and any(event["type"] == "TaskSubmitted" for event in events[entered[-1] :])
 
     wait_for(waiting, timeout=60, interval=0.05)
+    assert stack.model_server is not None
+    assert not [f for f in stack.model_server.model.faults if f.kind == "slow" and f.match == marker]  # it held one
     assert model.release(marker) == 1
 
 
@@ -184,8 +186,9 @@ def dropped_turn(stack: LocalStack, client: Any, model: Any, marker: str) -> tup
     model.inject("slow", match=marker, seconds=60)  # the next turn's response ends when the test releases it
     model.inject("drop_webhook", match=marker, on="webhook")  # and nobody tells the loop
     sent = time.monotonic()
+    output = f"14:05 {marker}"  # the next turn's input (the output alone): the slow fault's match
     client.beta.threads.runs.submit_tool_outputs(
-        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "14:05"}]
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": output}]
     )
     release_once_waiting(stack, model, marker, run.id, "WaitForWebhook")
     return client.beta.threads.runs.poll(run.id, thread_id=thread.id, timeout=60), thread, sent
@@ -236,7 +239,7 @@ def test_a_turn_still_running_after_its_poll_waits_again_and_its_webhook_wakes_i
     stack, client, model, marker, webhook_mode
 ):
     run, thread, call = client_turn(client, marker)
-    model.inject("slow", match=marker, seconds=60)  # the next turn's response ends when the test releases it
+    model.inject("slow", match=marker, seconds=60)  # the next turn's (its input, the output, has the marker)
     client.beta.threads.runs.submit_tool_outputs(
         run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": f"14:05 {marker}"}]
     )
