@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 
+import pytest
+
 from tests.fakes import FakeModel
-from tests.unit.test_run_loop_tasks import Loop
+from tests.unit.test_run_loop_tasks import CLIENT_TOOL, Loop, _calls
 from threadrunner.app import runs
 from threadrunner.app.run_loop.tasks import RunLoop
 from threadrunner.app.run_stream import RunStream, Snapshot
@@ -20,8 +24,16 @@ from threadrunner.domain.stream import KEEP_ALIVE
 TEXT = "Once upon a time, a lighthouse."
 
 
-def _events(loop: Loop, moves: list[Callable[[], object]], model: FakeModel | None, **options) -> list:
-    """The stream's events, the loop taking one of ``moves`` each time the stream sleeps."""
+def _events(
+    loop: Loop,
+    moves: list[Callable[[], object]],
+    model: FakeModel | None,
+    race: tuple[int, Callable[[], object]] | None = None,
+    **options,
+) -> list:
+    """The stream's events, the loop taking one of ``moves`` each time the stream sleeps; and with ``race``, its move
+    right after the stream's call to the stores of that number (from 1): a task of the loop that lands between two
+    of the stream's reads."""
     clock = [0.0]
 
     def sleep(seconds: float) -> None:
@@ -29,8 +41,18 @@ def _events(loop: Loop, moves: list[Callable[[], object]], model: FakeModel | No
         if moves:
             moves.pop(0)()
 
+    stores = loop.stores
+    if race is not None:
+        calls, (at, move) = itertools.count(1), race
+
+        def after_each_call() -> None:
+            if next(calls) == at:
+                move()
+
+        racing = {name: _Racing(getattr(stores, name), after_each_call) for name in ("runs", "steps", "threads")}
+        stores = dataclasses.replace(stores, **racing)
     stream = RunStream(
-        loop.stores,
+        stores,
         (lambda: model) if model is not None else None,
         "thread_1",
         loop.state.run_id,
@@ -39,6 +61,23 @@ def _events(loop: Loop, moves: list[Callable[[], object]], model: FakeModel | No
         **options,
     )
     return list(stream.events())
+
+
+class _Racing:
+    """A store whose every call is followed by ``after``."""
+
+    def __init__(self, store: object, after: Callable[[], None]) -> None:
+        self._store, self._after = store, after
+
+    def __getattr__(self, name: str) -> Callable[..., object]:
+        method = getattr(self._store, name)
+
+        def called(*args, **kwargs):
+            answer = method(*args, **kwargs)
+            self._after()
+            return answer
+
+        return called
 
 
 def _answering(loop: Loop, text: str = TEXT) -> list[Callable[[], object]]:
@@ -260,4 +299,73 @@ def test_given_a_model_that_searches_and_calls_a_function_then_each_call_streams
             "function": {"name": "lookup", "arguments": "", "output": None},
         },
         {"index": 1, "type": "function", "function": {"arguments": '{"id": 7}'}},
+    ]
+
+
+@pytest.mark.parametrize("begun", [True, False], ids=["response-begun", "run-queued"])
+@pytest.mark.parametrize("at", [1, 2, 3])  # any of the stream's reads at its first look
+def test_given_the_loop_writes_a_calls_step_between_two_reads_of_the_stream_then_the_call_still_streams_once(
+    begun: bool, at: int
+):
+    loop = Loop([CLIENT_TOOL])
+    arguments = '{"order_id": "A-1001"}'
+
+    def model_streams(response_id: str) -> None:
+        loop.model.streams[response_id] = [
+            TurnEvent(sequence_number=0, kind="function_call", output_index=0, call_id="call_0", name="lookup"),
+            TurnEvent(sequence_number=1, kind="arguments", output_index=0, text=arguments),
+            TurnEvent(sequence_number=2, kind="ended"),
+        ]
+
+    def called() -> None:  # the model's call ends, and the loop writes its step, with the call whole
+        if not begun:
+            model_streams(loop.started())
+        loop.model.finish(loop.state.turn.response_id, function_calls=_calls("lookup"))
+        loop.step(RunLoop.check_turn)
+
+    if begun:
+        model_streams(loop.started())
+    asked = [lambda: loop.step(RunLoop.request_tool_outputs, task_token="token-1")]
+
+    events = _events(loop, asked, model=loop.model, race=(at, called))
+
+    # What the openai SDK makes of the step: its calls in thread.run.step.created, then the deltas added on.
+    (created,) = [e.data for e in events if e.event == "thread.run.step.created"]
+    deltas = [e.data["delta"]["step_details"]["tool_calls"][0] for e in events if e.event == "thread.run.step.delta"]
+    names = [call.function.name for call in created.step_details.tool_calls] + [
+        d["function"]["name"] for d in deltas if "name" in d["function"]
+    ]
+    shown = [call.function.arguments for call in created.step_details.tool_calls] + [
+        d["function"]["arguments"] for d in deltas
+    ]
+    assert (names, "".join(shown)) == (["lookup"], arguments)
+    assert [e.event for e in events][-2:] == ["thread.run.requires_action", "done"]
+
+
+@pytest.mark.parametrize("followed", [True, False], ids=["followed", "records-only"])
+@pytest.mark.parametrize("at", range(1, 17))  # any of the stream's calls to the stores, as far as its end
+def test_given_the_loop_ends_a_turn_between_two_reads_of_the_stream_then_its_message_ends_before_its_step(
+    followed: bool, at: int
+):
+    loop = Loop()
+    response_id = loop.started()
+    loop.model.streams[response_id] = _text_stream(response_id, TEXT)
+    finish, check, finalize = _answering(loop)[1:]
+    finish()
+    if not followed:
+        check()  # the response ended before the stream looked, and the loop is about to write its message
+    moves = [check] if followed else []
+
+    events = _events(loop, moves, model=loop.model if followed else None, race=(at, finalize))
+
+    names = [event.event for event in events if event.event not in ("thread.message.delta", "thread.run.in_progress")]
+    assert names == [
+        "thread.run.step.created",
+        *(["thread.run.step.in_progress"] if followed else []),
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+        "done",
     ]

@@ -166,12 +166,15 @@ class RunStream:
     def _events(self) -> Iterator[StreamEvent]:
         pause = 0.1
         while self._clock() < self._deadline:
+            # The run is read after its steps and messages, so it names every response and claim they come from: the
+            # steps of a response about to be followed are held, and shown as it streams, even if the loop wrote them
+            # a moment before (a step shown from the records would have its calls relayed again).
+            listed = self._listed()
             record = self._stores.runs.get_run_record(self._thread_id, self._run_id)
             run = record.run
             response_id = record.response_id
             new = bool(response_id) and response_id not in self._known.responses and run.status != "queued"
-            # The steps of a response about to be followed are shown as it streams, even if the loop finished them.
-            shown = list(self._records(record, held=steps_of(record, response_id) if new and self._model else set()))
+            shown = list(self._records(*listed, held=steps_of(record, response_id) if new and self._model else set()))
             yield from shown
             ended = run.status == "requires_action" or run.is_terminal
             if not ended and run.status != self._known.run_status:
@@ -185,6 +188,7 @@ class RunStream:
                     yield from self._follow(record, response_id)
                     continue  # what the loop made of the response, at once
             if ended:
+                yield from self._records(*self._listed(), held=set())  # what the loop wrote as it ended the run
                 if run.status == "cancelled" and self._known.run_status != "cancelling":
                     # The loop ended the cancel before the stream looked: the client is shown it was asked, as the
                     # hosted API showed every cancel.
@@ -201,13 +205,17 @@ class RunStream:
 
     # the records -------------------------------------------------------------------------------------
 
-    def _records(self, record: RunRecord, held: set[str]) -> Iterator[StreamEvent]:
+    def _listed(self) -> tuple[list[RunStep], dict[str, Message]]:
+        """The run's steps, then its messages by id: a message is written with its step, so a listed step's message
+        is listed too."""
+        steps = self._stores.steps.list_steps(self._thread_id, self._run_id, _ALL).data
+        messages = self._stores.threads.list_messages(self._thread_id, _ALL, run_id=self._run_id).data
+        return steps, {message.id: message for message in messages}
+
+    def _records(self, steps: list[RunStep], messages: dict[str, Message], held: set[str]) -> Iterator[StreamEvent]:
         """Events for the steps and messages that appeared or moved since the client last saw them, in order; none
         for the ``held`` steps yet."""
-        messages = {
-            m.id: m for m in self._stores.threads.list_messages(self._thread_id, _ALL, run_id=self._run_id).data
-        }
-        for step in self._stores.steps.list_steps(self._thread_id, self._run_id, _ALL).data:
+        for step in steps:
             if step.id in held:
                 continue
             created = step.id not in self._known.objects
