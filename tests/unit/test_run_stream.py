@@ -369,3 +369,25 @@ def test_given_the_loop_ends_a_turn_between_two_reads_of_the_stream_then_its_mes
         "thread.run.completed",
         "done",
     ]
+
+
+def test_given_a_look_while_a_cancel_ended_the_step_but_not_yet_its_message_then_the_message_still_ends_first():
+    loop = Loop()
+    response_id = loop.started()
+    loop.model.streams[response_id] = _text_stream(response_id, TEXT)[:-1]  # the model is still writing
+
+    def cancelled() -> None:  # the loop ends the run's steps first, then its messages, in writes of their own
+        runs.cancel_run(loop.stores, loop.control, "thread_1", loop.state.run_id)
+        (step,) = loop.stores.steps.list_steps("thread_1", loop.state.run_id, PageRequest(limit=10)).data
+        loop.stores.steps.set_step_status("thread_1", loop.state.run_id, step.id, "cancelled", 1_000)
+
+    events = _events(loop, [cancelled, lambda: loop.step(RunLoop.check_turn)], model=loop.model)
+
+    names = [event.event for event in events if event.event != "thread.message.delta"]
+    assert names[-5:] == [
+        "thread.run.cancelling",
+        "thread.message.incomplete",
+        "thread.run.step.cancelled",
+        "thread.run.cancelled",
+        "done",
+    ]

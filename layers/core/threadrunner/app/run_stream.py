@@ -228,6 +228,8 @@ class RunStream:
                 message = messages.get(step.step_details.message_creation.message_id)
                 if message is not None:
                     yield from self._message(message)
+                    if message.status == "in_progress":
+                        continue  # its step ends after it (a run's end ends its steps first, then its messages)
             shown = self._known.objects[step.id]
             if shown.status != step.status:
                 shown.status = step.status
