@@ -12,6 +12,7 @@ import pytest
 from tests.fakes import FakeModel
 from tests.unit.test_run_loop_tasks import CLIENT_TOOL, Loop, _calls
 from threadrunner.app import runs
+from threadrunner.app.requests.runs import SubmitToolOutputsRequest
 from threadrunner.app.run_loop.tasks import RunLoop
 from threadrunner.app.run_stream import RunStream, Snapshot
 from threadrunner.domain import file_search
@@ -175,6 +176,21 @@ def test_given_outputs_just_submitted_when_streamed_then_the_answered_turn_is_no
     assert snapshot.responses == {response_id}
     assert "thread.run.in_progress" not in [event.event for event in events]  # it was in progress already
     assert [event.event for event in events][-2:] == ["thread.run.completed", "done"]
+
+
+def test_given_outputs_whose_turn_began_before_the_stream_looked_then_the_run_in_progress_still_comes_first():
+    loop = Loop([CLIENT_TOOL])
+    loop.asking_for_outputs()
+    loop.control.waiting.add("token-1")
+    snapshot = Snapshot.of(loop.stores, "thread_1", loop.state.run_id)
+    outputs = SubmitToolOutputsRequest(tool_outputs=[{"tool_call_id": "call_0", "output": "done"}])
+    runs.submit_tool_outputs(loop.stores, loop.control, "thread_1", loop.state.run_id, outputs, 65536)
+    loop.step(RunLoop.submit_tool_outputs)  # the next turn began, and the answered calls' step ended with it
+
+    events = _events(loop, _answering(loop)[1:], model=None, snapshot=snapshot)
+
+    assert [event.event for event in events][:2] == ["thread.run.in_progress", "thread.run.step.completed"]
+    assert events[1].data.step_details.type == "tool_calls"
 
 
 def test_given_a_response_the_loop_finished_before_the_stream_looked_then_its_text_still_comes_delta_by_delta():

@@ -166,21 +166,21 @@ class RunStream:
     def _events(self) -> Iterator[StreamEvent]:
         pause = 0.1
         while self._clock() < self._deadline:
-            # The run is read after its steps and messages, so it names every response and claim they come from: the
-            # steps of a response about to be followed are held, and shown as it streams, even if the loop wrote them
-            # a moment before (a step shown from the records would have its calls relayed again).
+            # The run is read after its steps and messages, so its claims name every step listed: a response about to
+            # be followed has its steps held (shown as it streams), even the ones the loop wrote a moment before.
             listed = self._listed()
             record = self._stores.runs.get_run_record(self._thread_id, self._run_id)
             run = record.run
             response_id = record.response_id
             new = bool(response_id) and response_id not in self._known.responses and run.status != "queued"
             shown = list(self._records(*listed, held=steps_of(record, response_id) if new and self._model else set()))
-            yield from shown
             ended = run.status == "requires_action" or run.is_terminal
             if not ended and run.status != self._known.run_status:
                 self._known.run_status = run.status
-                shown.append(StreamEvent(f"thread.run.{run.status}", run))
-                yield shown[-1]
+                moved = StreamEvent(f"thread.run.{run.status}", run)
+                # Before the steps and messages when it went in progress, as they were all made since (not a cancel).
+                shown.insert(0 if run.status == "in_progress" else len(shown), moved)
+            yield from shown
             if new and response_id:
                 self._known.responses.add(response_id)
                 if self._model is not None:
