@@ -70,6 +70,14 @@ def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.1) -> An
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+WEATHER_FUNCTION = {
+    "name": "get_weather",
+    "description": "Get the current weather for a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+"""A client function: an assistant's tool holds it as ``{"type": "function", "function": ...}``, a Responses
+request's tool as ``{"type": "function", **...}``."""
+
 LOCAL_TIME_TOOL = {
     "type": "function",
     "function": {

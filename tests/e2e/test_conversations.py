@@ -12,15 +12,9 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import WEATHER_FUNCTION, wait_for
 
 MODEL = "gpt-4.1-mini"
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 
 
 @pytest.fixture(params=["stored", "store off"])
@@ -80,14 +74,17 @@ def test_a_function_call_is_answered_by_the_client_inside_the_conversation(proje
     conversation = client.conversations.create()
 
     asked = client.responses.create(
-        model=MODEL, conversation={"id": conversation.id}, input="What's the weather in Paris?", tools=[WEATHER]
+        model=MODEL,
+        conversation={"id": conversation.id},
+        input="What's the weather in Paris?",
+        tools=[{"type": "function", **WEATHER_FUNCTION}],
     )
     (call,) = [item for item in asked.output if item.type == "function_call"]
     answered = client.responses.create(
         model=MODEL,
         conversation=conversation.id,
         input=[{"type": "function_call_output", "call_id": call.call_id, "output": '{"temperature": 18}'}],
-        tools=[WEATHER],
+        tools=[{"type": "function", **WEATHER_FUNCTION}],
     )
 
     assert (call.name, call.arguments) == ("get_weather", '{"city": "Paris"}')

@@ -6,13 +6,9 @@ from __future__ import annotations
 import openai
 import pytest
 
+from tests.e2e.helpers import WEATHER_FUNCTION
+
 MODEL = "gpt-4.1-mini"
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 
 
 def test_a_prompt_made_through_the_extension_is_used_with_variables_and_versions(stack, project_client, model, marker):
@@ -61,7 +57,7 @@ def test_an_assistants_id_is_a_prompt_of_its_instructions_model_and_tools(projec
     assistant = client.beta.assistants.create(
         model=MODEL,
         instructions=f"You are the weather desk {marker}.",
-        tools=[{"type": "function", "function": {k: v for k, v in WEATHER.items() if k != "type"}}],
+        tools=[{"type": "function", "function": WEATHER_FUNCTION}],
     )
 
     answer = client.responses.create(prompt={"id": assistant.id}, input="What's the weather in Paris?")

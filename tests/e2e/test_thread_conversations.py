@@ -6,19 +6,14 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import WEATHER_FUNCTION, wait_for
 
 MODEL = "gpt-4.1-mini"
-WEATHER = {
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 
 
 def test_a_threads_history_reads_as_items_and_a_response_continues_it(project_client, model, marker):
     client, _ = project_client
-    assistant = client.beta.assistants.create(model=MODEL, tools=[{"type": "function", "function": WEATHER}])
+    assistant = client.beta.assistants.create(model=MODEL, tools=[{"type": "function", "function": WEATHER_FUNCTION}])
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": f"What's the weather in Paris? {marker}"}]
     )

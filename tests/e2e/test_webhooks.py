@@ -179,17 +179,25 @@ def client_turn(client: Any, marker: str, output: str = "14:05") -> tuple[Any, A
     return run, thread, call
 
 
+def held_turn(client: Any, model: Any, marker: str, drop_webhook: bool = False) -> tuple[Any, Any, float]:
+    """A run whose turn after the client's output is held by a ``slow`` fault until the test releases it, its webhook
+    dropped if asked: (the run as it waited for the output, its thread, when the output was sent). The output
+    carries the marker: it is that turn's whole input."""
+    run, thread, call = client_turn(client, marker)
+    model.inject("slow", match=marker, seconds=60)
+    if drop_webhook:
+        model.inject("drop_webhook", match=marker, on="webhook")  # nobody tells the loop of the turn's end
+    sent = time.monotonic()
+    client.beta.threads.runs.submit_tool_outputs(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": f"14:05 {marker}"}]
+    )
+    return run, thread, sent
+
+
 def dropped_turn(stack: LocalStack, client: Any, model: Any, marker: str) -> tuple[Any, Any, Any]:
     """A run whose turn after the client's output has its webhook dropped, its response ending while the turn
     waits for it: (the run as it ended, its thread, when the output was sent)."""
-    run, thread, call = client_turn(client, marker)
-    model.inject("slow", match=marker, seconds=60)  # the next turn's response ends when the test releases it
-    model.inject("drop_webhook", match=marker, on="webhook")  # and nobody tells the loop
-    sent = time.monotonic()
-    output = f"14:05 {marker}"  # the next turn's input (the output alone): the slow fault's match
-    client.beta.threads.runs.submit_tool_outputs(
-        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": output}]
-    )
+    run, thread, sent = held_turn(client, model, marker, drop_webhook=True)
     release_once_waiting(stack, model, marker, run.id, "WaitForWebhook")
     return client.beta.threads.runs.poll(run.id, thread_id=thread.id, timeout=60), thread, sent
 
@@ -238,11 +246,7 @@ def test_a_late_webhook_is_answered_after_its_turn_polled_and_changes_nothing(
 def test_a_turn_still_running_after_its_poll_waits_again_and_its_webhook_wakes_it(
     stack, client, model, marker, webhook_mode
 ):
-    run, thread, call = client_turn(client, marker)
-    model.inject("slow", match=marker, seconds=60)  # the next turn's (its input, the output, has the marker)
-    client.beta.threads.runs.submit_tool_outputs(
-        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": f"14:05 {marker}"}]
-    )
+    run, thread, _ = held_turn(client, model, marker)
     # Released in the second wait: after the first wait's timeout and a poll that found the response running.
     release_once_waiting(stack, model, marker, run.id, "WaitForWebhook", times=2)
 
